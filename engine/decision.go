@@ -1,0 +1,60 @@
+package engine
+
+// Decision is the verdict on one lead. Its JSON tags are the wire format of
+// the HTTP API and `leadq score --format json`; slices are never null, and
+// every list has a deterministic order.
+type Decision struct {
+	LeadID        string         `json:"lead_id"`
+	Ruleset       RulesetRef     `json:"ruleset"`
+	Qualified     bool           `json:"qualified"`
+	Tier          string         `json:"tier"`
+	Score         int            `json:"score"`
+	Groups        map[string]int `json:"groups"`
+	Knockouts     []Hit          `json:"knockouts"`
+	Matched       []Hit          `json:"matched"`
+	Missed        []Miss         `json:"missed"`
+	MissingFields []string       `json:"missing_fields"`
+	Errors        []RuleError    `json:"errors"`
+	Warnings      []Warning      `json:"warnings"`
+}
+
+// RulesetRef names the ruleset and the exact version that decided.
+type RulesetRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Hit is a knockout or score rule that fired, with its reason rendered with
+// the lead's own values.
+type Hit struct {
+	Rule   string `json:"rule"`
+	Group  string `json:"group,omitempty"`
+	Points int    `json:"points,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Miss is a positive score rule that did not fire: what it would take to
+// score higher. MissingFields is set when the rule could not be decided
+// because the lead lacks data.
+type Miss struct {
+	Rule          string   `json:"rule"`
+	Group         string   `json:"group,omitempty"`
+	Points        int      `json:"points"`
+	Description   string   `json:"description,omitempty"`
+	When          string   `json:"when"`
+	MissingFields []string `json:"missing_fields,omitempty"`
+}
+
+// RuleError is a rule whose expression failed at run time. The rule did not
+// fire; the rest of the ruleset ran.
+type RuleError struct {
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// Warning is a problem with the input that did not stop the decision, such
+// as a field of the wrong type (treated as missing).
+type Warning struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}

@@ -1,0 +1,259 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leadq/leadq/rules"
+)
+
+// Errors Score returns; test with errors.Is.
+var (
+	ErrNotReady       = errors.New("no ruleset loaded yet")
+	ErrUnknownRuleset = errors.New("unknown ruleset")
+	ErrNoDefault      = errors.New("several rulesets are loaded; name one")
+)
+
+// Loader produces the full set of compiled rulesets. It is called by every
+// Reload; it must not keep state between calls.
+type Loader func(ctx context.Context) ([]*rules.Ruleset, error)
+
+// Paths loads the rule files and directories given, as `leadq check` does.
+func Paths(paths ...string) Loader {
+	return func(ctx context.Context) ([]*rules.Ruleset, error) {
+		return rules.LoadPaths(paths...)
+	}
+}
+
+// FS loads the rule files at the top of fsys.
+func FS(fsys fs.FS) Loader {
+	return func(ctx context.Context) ([]*rules.Ruleset, error) {
+		return rules.Load(fsys)
+	}
+}
+
+// Static serves rulesets compiled elsewhere.
+func Static(rs ...*rules.Ruleset) Loader {
+	return func(ctx context.Context) ([]*rules.Ruleset, error) {
+		return rs, nil
+	}
+}
+
+// Option configures an Engine; see the With functions.
+type Option func(*Engine)
+
+// WithLogger sets the logger for reloads. The default discards.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithStrict makes Score refuse leads with wrong-typed fields (an
+// InputErrors) instead of treating those fields as missing with a warning.
+func WithStrict(strict bool) Option { return func(e *Engine) { e.strict = strict } }
+
+// WithClock sets the clock days_since & co read when the input has no Now.
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithOnReload registers a callback called after every reload attempt with
+// the combined version of the live rulesets and the reload's error, if any.
+// It is called outside the engine's lock.
+func WithOnReload(fn func(version string, err error)) Option {
+	return func(e *Engine) { e.onReload = append(e.onReload, fn) }
+}
+
+// Engine scores leads against live rulesets. It is safe for concurrent use;
+// Score never waits for a reload.
+type Engine struct {
+	load     Loader
+	log      *slog.Logger
+	strict   bool
+	now      func() time.Time
+	onReload []func(string, error)
+
+	cur atomic.Pointer[snapshot] // immutable once stored
+	mu  sync.Mutex               // serialises Reload; Score never takes it
+
+	statusMu sync.Mutex // guards status
+	status   Status
+}
+
+// snapshot is one consistent set of compiled rulesets.
+type snapshot struct {
+	byName  map[string]*rules.Ruleset
+	names   []string
+	version string // combined version of all rulesets
+	loaded  time.Time
+}
+
+// Status is what the engine reports about its rulesets and reloads.
+type Status struct {
+	Ready       bool          // every ruleset compiled at least once
+	Rulesets    []RulesetInfo // the live rulesets, by name
+	LastReload  time.Time     // last attempt
+	LastSuccess time.Time
+	LastError   error // of the last attempt; nil when it succeeded
+	Reloads     int   // attempts so far
+	Failures    int   // failed attempts so far
+}
+
+// RulesetInfo describes one live ruleset.
+type RulesetInfo struct {
+	Name        string
+	Description string
+	Version     string
+	Files       []string
+	Rules       int
+	Knockouts   int
+	Warnings    int
+	LoadedAt    time.Time
+}
+
+// New returns an engine that loads rulesets with load. It loads nothing yet:
+// call Reload (or use Open). Score returns ErrNotReady until a reload succeeds.
+func New(load Loader, opts ...Option) *Engine {
+	e := &Engine{load: load, log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// Open is New followed by a first Reload, returning its error.
+func Open(ctx context.Context, load Loader, opts ...Option) (*Engine, error) {
+	e := New(load, opts...)
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Reload rebuilds every ruleset and swaps them in at once. On error the
+// previous rulesets stay live and the error is kept in Status.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.mu.Lock()
+	next, err := e.build(ctx)
+	now := time.Now()
+	var version string
+	if err == nil {
+		if cur := e.cur.Load(); cur == nil || cur.version != next.version {
+			next.loaded = now
+			e.cur.Store(next)
+		}
+	}
+	if cur := e.cur.Load(); cur != nil {
+		version = cur.version
+	}
+	e.statusMu.Lock()
+	e.status.LastReload = now
+	e.status.Reloads++
+	e.status.LastError = err
+	if err != nil {
+		e.status.Failures++
+	} else {
+		e.status.LastSuccess = now
+		e.status.Ready = true
+	}
+	e.statusMu.Unlock()
+	e.mu.Unlock()
+
+	if err != nil {
+		e.log.Error("reload failed; keeping the last good rulesets", "err", err, "version", version)
+	} else {
+		e.log.Info("rulesets loaded", "version", version, "rulesets", len(next.names))
+	}
+	for _, fn := range e.onReload {
+		fn(version, err)
+	}
+	return err
+}
+
+func (e *Engine) build(ctx context.Context) (*snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	list, err := e.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errors.New("no rulesets found")
+	}
+	s := &snapshot{byName: map[string]*rules.Ruleset{}}
+	for _, rs := range list {
+		if _, dup := s.byName[rs.Name]; dup {
+			return nil, fmt.Errorf("ruleset %q loaded twice", rs.Name)
+		}
+		s.byName[rs.Name] = rs
+		s.names = append(s.names, rs.Name)
+	}
+	sort.Strings(s.names)
+	for _, n := range s.names {
+		s.version += n + "=" + s.byName[n].Version + ";"
+	}
+	return s, nil
+}
+
+// Ruleset returns the live ruleset with the given name ("" for the only one).
+func (e *Engine) Ruleset(name string) (*rules.Ruleset, error) {
+	return e.cur.Load().lookup(name)
+}
+
+func (s *snapshot) lookup(name string) (*rules.Ruleset, error) {
+	if s == nil {
+		return nil, ErrNotReady
+	}
+	if name == "" {
+		if len(s.names) == 1 {
+			return s.byName[s.names[0]], nil
+		}
+		return nil, fmt.Errorf("%w (%d loaded: %v)", ErrNoDefault, len(s.names), s.names)
+	}
+	rs, ok := s.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (loaded: %v)", ErrUnknownRuleset, name, s.names)
+	}
+	return rs, nil
+}
+
+// Status returns the live rulesets and the outcome of the last reloads.
+func (e *Engine) Status() Status {
+	e.statusMu.Lock()
+	st := e.status
+	e.statusMu.Unlock()
+	st.Rulesets = nil
+	if s := e.cur.Load(); s != nil {
+		for _, n := range s.names {
+			rs := s.byName[n]
+			st.Rulesets = append(st.Rulesets, RulesetInfo{
+				Name: rs.Name, Description: rs.Description, Version: rs.Version, Files: rs.Files,
+				Rules: len(rs.Rules), Knockouts: len(rs.Knockouts), Warnings: len(rs.Warnings), LoadedAt: s.loaded,
+			})
+		}
+	}
+	return st
+}
+
+// Score decides one lead against the named ruleset ("" when only one is
+// loaded). The decision carries the exact ruleset version used. Errors are
+// ErrNotReady, ErrUnknownRuleset, ErrNoDefault, or InputErrors in strict mode.
+func (e *Engine) Score(ctx context.Context, ruleset string, in Input) (Decision, error) {
+	rs, err := e.cur.Load().lookup(ruleset)
+	if err != nil {
+		return Decision{}, err
+	}
+	return Evaluate(rs, in, EvalOptions{Strict: e.strict, Now: e.now})
+}
+
+// ScoreJSON decodes a JSON request (see ParseInput) and scores it.
+func (e *Engine) ScoreJSON(ctx context.Context, ruleset string, data []byte) (Decision, error) {
+	in, err := ParseInput(data)
+	if err != nil {
+		return Decision{}, err
+	}
+	return e.Score(ctx, ruleset, in)
+}

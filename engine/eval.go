@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/leadq/leadq/rules"
+)
+
+// EvalOptions are the settings Evaluate needs beyond the ruleset and lead.
+type EvalOptions struct {
+	Strict bool             // refuse wrong-typed fields instead of warning
+	Now    func() time.Time // the clock when the input has no Now; nil means time.Now
+}
+
+// vms reuses expr virtual machines across decisions; a VM is not safe for
+// concurrent use but is reusable, and its stack is worth keeping.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// Evaluate decides one lead against one compiled ruleset: normalise the
+// input against the declared fields, run knockouts and score rules, cap
+// groups, pick the tier and decide qualification. It is what Engine.Score
+// runs; tests and backtests call it directly with a fixed ruleset.
+func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
+	l, err := normalise(rs, in, opts.Strict || in.Strict)
+	if err != nil {
+		return Decision{}, err
+	}
+	now := in.Now
+	if now.IsZero() {
+		if opts.Now != nil {
+			now = opts.Now()
+		} else {
+			now = time.Now()
+		}
+	}
+	env := map[string]any{"lead": l.lead, "account": l.account, "__now__": now}
+
+	d := Decision{
+		LeadID:        in.ID,
+		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
+		Groups:        map[string]int{},
+		Knockouts:     []Hit{},
+		Matched:       []Hit{},
+		Missed:        []Miss{},
+		MissingFields: []string{},
+		Errors:        []RuleError{},
+		Warnings:      l.warnings,
+	}
+	if d.Warnings == nil {
+		d.Warnings = []Warning{}
+	}
+	m := vms.Get().(*vm.VM)
+	defer vms.Put(m)
+
+	var missing rules.FieldSet // fields whose absence left some rule undecided
+	noteMissing := func(c *rules.Condition) []string {
+		var names []string
+		for _, f := range c.Missing(l.present) {
+			if missing == nil {
+				missing = rules.NewFieldSet(len(rs.Fields))
+			}
+			missing.Add(f.Index)
+			names = append(names, f.Name)
+		}
+		return names
+	}
+	value := l.value
+
+	for _, r := range rs.Knockouts {
+		t, err := r.When.Eval(m, env, l.present)
+		switch {
+		case err != nil:
+			d.Errors = append(d.Errors, RuleError{Rule: r.ID, Message: err.Error()})
+		case t == rules.True:
+			d.Knockouts = append(d.Knockouts, Hit{Rule: r.ID, Reason: reason(r, value)})
+		case t == rules.Unknown:
+			noteMissing(r.When)
+		}
+	}
+
+	raw := map[string]int{} // group totals before caps
+	ungrouped := 0
+	for _, r := range rs.Rules {
+		if r.Group != "" {
+			if _, ok := raw[r.Group]; !ok {
+				raw[r.Group] = 0
+			}
+		}
+		t, err := r.When.Eval(m, env, l.present)
+		if err != nil {
+			d.Errors = append(d.Errors, RuleError{Rule: r.ID, Message: err.Error()})
+			t = rules.False
+		}
+		if t == rules.True {
+			d.Matched = append(d.Matched, Hit{Rule: r.ID, Group: r.Group, Points: r.Points, Reason: reason(r, value)})
+			if r.Group == "" {
+				ungrouped += r.Points
+			} else {
+				raw[r.Group] += r.Points
+			}
+			continue
+		}
+		var names []string
+		if t == rules.Unknown {
+			names = noteMissing(r.When)
+		}
+		if r.Points > 0 {
+			d.Missed = append(d.Missed, Miss{Rule: r.ID, Group: r.Group, Points: r.Points,
+				Description: r.Description, When: r.When.Src, MissingFields: names})
+		}
+	}
+	d.Score = ungrouped
+	for g, total := range raw {
+		if caps, ok := rs.Groups[g]; ok {
+			if caps.Max != nil && total > *caps.Max {
+				total = *caps.Max
+			}
+			if caps.Min != nil && total < *caps.Min {
+				total = *caps.Min
+			}
+		}
+		d.Groups[g] = total
+		d.Score += total
+	}
+	slices.SortStableFunc(d.Missed, func(a, b Miss) int { return b.Points - a.Points })
+	d.Tier = rs.TierFor(d.Score)
+
+	switch {
+	case len(d.Knockouts) > 0:
+		d.Qualified = false
+	case rs.Qualify == nil:
+		d.Qualified = len(rs.Tiers) > 0 && d.Tier == rs.Tiers[0].Name
+	default:
+		env["tier"], env["score"], env["groups"], env["knocked_out"] = d.Tier, d.Score, d.Groups, false
+		t, err := rs.Qualify.Eval(m, env, l.present)
+		switch {
+		case err != nil:
+			d.Errors = append(d.Errors, RuleError{Rule: "qualify", Message: err.Error()})
+		case t == rules.Unknown:
+			noteMissing(rs.Qualify)
+		}
+		d.Qualified = t == rules.True
+	}
+	if missing != nil {
+		for _, f := range rs.Fields {
+			if missing.Has(f.Index) {
+				d.MissingFields = append(d.MissingFields, f.Name)
+			}
+		}
+	}
+	return d, nil
+}
+
+// reason renders a fired rule's reason: its template with the lead's values,
+// else its description, else its condition.
+func reason(r *rules.Rule, value func(*rules.Field) (any, bool)) string {
+	switch {
+	case r.Reason != nil:
+		return r.Reason.Render(value)
+	case r.Description != "":
+		return r.Description
+	}
+	return r.When.Src
+}
+
+// lead is one input normalised against a ruleset's fields.
+type lead struct {
+	lead, account map[string]any
+	present       rules.FieldSet
+	warnings      []Warning
+}
+
+func (l *lead) value(f *rules.Field) (any, bool) {
+	if !l.present.Has(f.Index) {
+		return nil, false
+	}
+	if f.Namespace == "lead" {
+		return l.lead[f.Key], true
+	}
+	return l.account[f.Key], true
+}
+
+// normalise keeps the declared fields of the input, converted to their
+// declared types. A value of the wrong type is a warning and is left out
+// (an InputErrors in strict mode). Undeclared input fields are ignored.
+func normalise(rs *rules.Ruleset, in Input, strict bool) (*lead, error) {
+	l := &lead{
+		lead:    make(map[string]any, len(rs.Fields)),
+		account: make(map[string]any, 4),
+		present: rules.NewFieldSet(len(rs.Fields)),
+	}
+	var errs InputErrors
+	for _, f := range rs.Fields {
+		src, dst := in.Lead, l.lead
+		if f.Namespace == "account" {
+			src, dst = in.Account, l.account
+		}
+		raw, ok := src[f.Key]
+		if !ok || isBlank(raw, f.Type) {
+			continue
+		}
+		v, ok, msg := convert(raw, f.Type, strict)
+		if !ok {
+			if strict {
+				errs = append(errs, &InputError{Field: f.Name, Message: msg})
+			} else {
+				l.warnings = append(l.warnings, Warning{Field: f.Name, Message: msg + "; treated as missing"})
+			}
+			continue
+		}
+		dst[f.Key] = v
+		l.present.Add(f.Index)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return l, nil
+}

@@ -1,0 +1,292 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadq/leadq/rules"
+)
+
+// Input is one lead to score, with its account when known. Values are as
+// decoded from JSON or YAML; Score normalises them to the declared types.
+type Input struct {
+	ID      string
+	Lead    map[string]any
+	Account map[string]any
+	Now     time.Time // the clock for days_since & co; zero means the engine's clock
+	Strict  bool      // refuse wrong-typed fields for this lead, whatever the engine's mode
+}
+
+// InputError is a lead the engine refuses: malformed JSON, or in strict mode
+// a field of the wrong type. Field names the offending field ("lead.employees")
+// or is empty for the document as a whole.
+type InputError struct {
+	Field   string `json:"field,omitempty"`
+	Offset  int64  `json:"offset,omitempty"` // byte offset in the JSON, when known
+	Message string `json:"message"`
+}
+
+func (e *InputError) Error() string {
+	switch {
+	case e.Field != "":
+		return e.Field + ": " + e.Message
+	case e.Offset > 0:
+		return fmt.Sprintf("at byte %d: %s", e.Offset, e.Message)
+	}
+	return e.Message
+}
+
+// InputErrors is every problem strict mode found in one lead.
+type InputErrors []*InputError
+
+func (l InputErrors) Error() string {
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// ParseInput decodes a JSON scoring request: {"id", "lead": {...},
+// "account": {...}}, or a bare lead object. Numbers keep their text until
+// they are normalised against the ruleset.
+func ParseInput(data []byte) (Input, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return Input{}, jsonError(err)
+	}
+	if dec.More() {
+		return Input{}, &InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON object"}
+	}
+	if _, err := dec.Token(); err == nil {
+		return Input{}, &InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON object"}
+	}
+	return InputFromMap(doc)
+}
+
+// InputFromMap interprets a decoded request object as ParseInput does.
+func InputFromMap(doc map[string]any) (Input, error) {
+	if doc == nil {
+		return Input{}, &InputError{Message: "expected a JSON object with the lead's fields"}
+	}
+	var in Input
+	lead, hasLead := doc["lead"]
+	account, hasAccount := doc["account"]
+	if !hasLead && !hasAccount {
+		in.Lead = doc
+	} else {
+		var ok bool
+		if hasLead && lead != nil {
+			if in.Lead, ok = lead.(map[string]any); !ok {
+				return Input{}, &InputError{Field: "lead", Message: "expected an object with the lead's fields"}
+			}
+		}
+		if hasAccount && account != nil {
+			if in.Account, ok = account.(map[string]any); !ok {
+				return Input{}, &InputError{Field: "account", Message: "expected an object with the account's fields"}
+			}
+		}
+	}
+	for _, m := range []map[string]any{doc, in.Lead} {
+		for _, k := range []string{"id", "lead_id"} {
+			if in.ID != "" {
+				break
+			}
+			switch v := m[k].(type) {
+			case string:
+				in.ID = v
+			case json.Number:
+				in.ID = v.String()
+			case float64:
+				in.ID = strconv.FormatFloat(v, 'f', -1, 64)
+			case int:
+				in.ID = strconv.Itoa(v)
+			}
+		}
+	}
+	return in, nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &InputError{Offset: syn.Offset, Message: "malformed JSON: " + syn.Error()}
+	case errors.As(err, &typ):
+		return &InputError{Offset: typ.Offset, Message: fmt.Sprintf("expected a JSON object, found %s", typ.Value)}
+	case errors.Is(err, io.EOF):
+		return &InputError{Message: "empty body: expected a JSON object with the lead's fields"}
+	}
+	return &InputError{Message: "malformed JSON: " + err.Error()}
+}
+
+// convert normalises one raw value to the declared type. ok is false when
+// the value has the wrong type; msg then says what was expected. A coerced
+// value (a string holding a number, say) is refused in strict mode.
+func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
+	switch t {
+	case rules.TypeString:
+		if s, isStr := raw.(string); isStr {
+			return s, true, ""
+		}
+		return nil, false, "expected a string, got " + describe(raw)
+	case rules.TypeInt:
+		switch x := raw.(type) {
+		case json.Number:
+			if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+				return int(i), true, ""
+			}
+			if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int(f), true, ""
+			}
+		case string:
+			if !strict {
+				s := strings.TrimSpace(x)
+				if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+					return int(i), true, ""
+				}
+				if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+					return int(f), true, ""
+				}
+			}
+		default:
+			if f, isNum := number(raw); isNum && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int(f), true, ""
+			}
+		}
+		return nil, false, "expected a whole number, got " + describe(raw)
+	case rules.TypeFloat:
+		switch x := raw.(type) {
+		case json.Number:
+			if f, err := x.Float64(); err == nil {
+				return f, true, ""
+			}
+		case string:
+			if !strict {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+					return f, true, ""
+				}
+			}
+		default:
+			if f, isNum := number(raw); isNum {
+				return f, true, ""
+			}
+		}
+		return nil, false, "expected a number, got " + describe(raw)
+	case rules.TypeBool:
+		switch x := raw.(type) {
+		case bool:
+			return x, true, ""
+		case string:
+			if !strict {
+				switch strings.ToLower(strings.TrimSpace(x)) {
+				case "true", "yes", "y", "1":
+					return true, true, ""
+				case "false", "no", "n", "0":
+					return false, true, ""
+				}
+			}
+		}
+		return nil, false, "expected true or false, got " + describe(raw)
+	case rules.TypeDate:
+		switch x := raw.(type) {
+		case time.Time:
+			return x, true, ""
+		case string:
+			if d, err := rules.ParseDate(strings.TrimSpace(x)); err == nil {
+				return d, true, ""
+			}
+		}
+		return nil, false, "expected a date like 2026-11-01, got " + describe(raw)
+	case rules.TypeList:
+		switch x := raw.(type) {
+		case []string:
+			return x, true, ""
+		case []any:
+			out := make([]string, 0, len(x))
+			for _, e := range x {
+				s, isStr := e.(string)
+				if !isStr {
+					return nil, false, "expected a list of strings, got an element " + describe(e)
+				}
+				out = append(out, s)
+			}
+			return out, true, ""
+		case string:
+			if !strict {
+				parts := strings.FieldsFunc(x, func(r rune) bool { return r == ';' || r == ',' })
+				out := make([]string, 0, len(parts))
+				for _, p := range parts {
+					if p = strings.TrimSpace(p); p != "" {
+						out = append(out, p)
+					}
+				}
+				return out, true, ""
+			}
+		}
+		return nil, false, "expected a list of strings, got " + describe(raw)
+	}
+	return nil, false, "field has no valid type in the ruleset"
+}
+
+// isBlank reports values that mean "no data": null, and empty strings for
+// fields that are not strings (CSV exports and forms send "" for unknown).
+func isBlank(raw any, t rules.Type) bool {
+	if raw == nil {
+		return true
+	}
+	s, ok := raw.(string)
+	return ok && t != rules.TypeString && strings.TrimSpace(s) == ""
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		if len(x) > 40 {
+			x = x[:40] + "…"
+		}
+		return strconv.Quote(x)
+	case json.Number:
+		return "number " + string(x)
+	case bool:
+		return fmt.Sprintf("boolean %v", x)
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	if f, ok := number(v); ok {
+		return "number " + strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprintf("%T", v)
+}

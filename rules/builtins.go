@@ -1,0 +1,133 @@
+package rules
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+)
+
+// nowVar is the hidden variable the engine sets to the evaluation clock.
+// Calls like days_since(x) are rewritten to days_since(x, __now__) at
+// compile time, so that tests and backtests can fix "now".
+const nowVar = "__now__"
+
+// clockFuncs are the functions rewritten to take the clock as a last argument.
+var clockFuncs = map[string]bool{"days_since": true, "months_since": true, "years_since": true}
+
+// funcNames lists the functions leadq adds to expr's builtins.
+var funcNames = []string{"domain", "is_free_email", "days_since", "months_since", "years_since", "contains_any", "contains_all"}
+
+// freeMailDomains are consumer mail providers: an address there says nothing
+// about the lead's company.
+var freeMailDomains = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "yahoo.com": true, "yahoo.co.uk": true, "ymail.com": true,
+	"hotmail.com": true, "hotmail.co.uk": true, "outlook.com": true, "live.com": true, "msn.com": true,
+	"aol.com": true, "icloud.com": true, "me.com": true, "mac.com": true, "proton.me": true,
+	"protonmail.com": true, "gmx.com": true, "gmx.de": true, "gmx.net": true, "web.de": true,
+	"mail.com": true, "yandex.com": true, "yandex.ru": true, "mail.ru": true, "zoho.com": true,
+	"qq.com": true, "163.com": true, "126.com": true, "rediffmail.com": true, "fastmail.com": true,
+	"hey.com": true, "tutanota.com": true, "laposte.net": true, "orange.fr": true, "free.fr": true,
+	"libero.it": true, "t-online.de": true, "comcast.net": true, "verizon.net": true, "att.net": true,
+}
+
+// Domain returns the lower-cased part of an email address after the last @,
+// or "" when there is none.
+func Domain(email string) string {
+	i := strings.LastIndexByte(email, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(email[i+1:]))
+}
+
+// IsFreeEmail reports whether the address is at a free-mail provider.
+func IsFreeEmail(email string) bool {
+	return freeMailDomains[Domain(email)]
+}
+
+func daysSince(t, now time.Time) int {
+	return int(now.Sub(t).Hours() / 24)
+}
+
+func monthsSince(t, now time.Time) int {
+	m := (now.Year()-t.Year())*12 + int(now.Month()) - int(t.Month())
+	if now.Day() < t.Day() {
+		m--
+	}
+	return m
+}
+
+var errArgs = errors.New("wrong arguments")
+
+func toStrings(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case []string:
+		return v, true
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	case nil:
+		return nil, true
+	}
+	return nil, false
+}
+
+func setTest(all bool) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		a, ok1 := toStrings(params[0])
+		b, ok2 := toStrings(params[1])
+		if !ok1 || !ok2 {
+			return nil, errArgs
+		}
+		for _, want := range b {
+			found := false
+			for _, have := range a {
+				if strings.EqualFold(have, want) {
+					found = true
+					break
+				}
+			}
+			if found && !all {
+				return true, nil
+			}
+			if !found && all {
+				return false, nil
+			}
+		}
+		return all, nil
+	}
+}
+
+func clockFunc(f func(t, now time.Time) int) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		t, ok1 := params[0].(time.Time)
+		now, ok2 := params[1].(time.Time)
+		if !ok1 || !ok2 {
+			return nil, errArgs
+		}
+		return f(t, now), nil
+	}
+}
+
+// funcOptions registers leadq's functions with their signatures, so that the
+// checker rejects wrong argument types at load time.
+var funcOptions = []expr.Option{
+	expr.Function("domain", func(p ...any) (any, error) { return Domain(p[0].(string)), nil }, new(func(string) string)),
+	expr.Function("is_free_email", func(p ...any) (any, error) { return IsFreeEmail(p[0].(string)), nil }, new(func(string) bool)),
+	expr.Function("days_since", clockFunc(daysSince), new(func(time.Time, time.Time) int)),
+	expr.Function("months_since", clockFunc(monthsSince), new(func(time.Time, time.Time) int)),
+	expr.Function("years_since", clockFunc(func(t, now time.Time) int { return monthsSince(t, now) / 12 }), new(func(time.Time, time.Time) int)),
+	expr.Function("contains_any", setTest(false),
+		new(func([]string, []any) bool), new(func([]string, []string) bool), new(func([]any, []any) bool), new(func([]any, []string) bool)),
+	expr.Function("contains_all", setTest(true),
+		new(func([]string, []any) bool), new(func([]string, []string) bool), new(func([]any, []any) bool), new(func([]any, []string) bool)),
+}

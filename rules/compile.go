@@ -1,0 +1,601 @@
+package rules
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"github.com/expr-lang/expr/ast"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Ruleset is a compiled ruleset: immutable, safe for concurrent use.
+type Ruleset struct {
+	Name        string
+	Description string
+	Version     string   // sha256: of its sorted file names and contents
+	Files       []string // the files it was compiled from, sorted
+	Fields      []*Field // by name; Field.Index is the position here
+	Knockouts   []*Rule  // in file order
+	Rules       []*Rule  // score rules in file order
+	Groups      map[string]Group
+	Tiers       []Tier
+	Qualify     *Condition // nil: qualified when in the first tier
+	Tests       []*TestDecl
+	Warnings    ErrorList // lint findings; they do not stop compilation
+
+	fieldByName map[string]*Field
+	ruleByID    map[string]*Rule
+}
+
+// Field is a declared field.
+type Field struct {
+	Name      string // lead.employees
+	Namespace string // lead or account
+	Key       string // employees
+	Type      Type
+	Index     int
+	Pos       Pos
+}
+
+// Rule is a compiled knockout or score rule.
+type Rule struct {
+	ID          string
+	Knockout    bool
+	Group       string
+	Points      int
+	Description string
+	When        *Condition
+	Reason      *Template // nil when the rule has no reason:
+	Pos         Pos
+}
+
+// Group holds a group's caps; nil means uncapped on that side.
+type Group struct {
+	Min, Max *int
+}
+
+// Tier is a named score band; Min is nil for the last, catch-all tier.
+type Tier struct {
+	Name string
+	Min  *int
+}
+
+// Field returns the field with the given full name, or nil.
+func (rs *Ruleset) Field(name string) *Field { return rs.fieldByName[name] }
+
+// Rule returns the knockout or score rule with the given id, or nil.
+func (rs *Ruleset) Rule(id string) *Rule { return rs.ruleByID[id] }
+
+// TierFor returns the first tier whose min the score reaches.
+func (rs *Ruleset) TierFor(score int) string {
+	for _, t := range rs.Tiers {
+		if t.Min == nil || score >= *t.Min {
+			return t.Name
+		}
+	}
+	return ""
+}
+
+// macro is a macro during compilation.
+type macro struct {
+	decl   *MacroDecl
+	file   *File
+	broken bool
+}
+
+// builder compiles the files of one ruleset.
+type builder struct {
+	files      []*File
+	errs       ErrorList
+	fields     map[string]*Field
+	fieldNames []string
+	lists      map[string]*ListDecl
+	macros     map[string]*macro
+	usedFields map[string]bool
+	usedLists  map[string]bool
+	usedMacros map[string]bool
+	ex         *exprCompiler
+}
+
+func (c *builder) errorf(pos Pos, code, format string, args ...any) {
+	c.errs = append(c.errs, &Error{Pos: pos, Code: code, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *builder) warnf(pos Pos, code, format string, args ...any) {
+	c.errs = append(c.errs, &Error{Pos: pos, Severity: SeverityWarning, Code: code, Msg: fmt.Sprintf(format, args...)})
+}
+
+// CompileAll groups files by their ruleset: name and compiles each group.
+// The rulesets come back sorted by name. The error, when not nil, is an
+// ErrorList holding every error (and warning) of every ruleset; the
+// rulesets that did compile are returned all the same.
+func CompileAll(files ...*File) ([]*Ruleset, error) {
+	byName := map[string][]*File{}
+	for _, f := range files {
+		byName[f.Ruleset.Value] = append(byName[f.Ruleset.Value], f)
+	}
+	var out []*Ruleset
+	var all ErrorList
+	for _, name := range sortedKeys(byName) {
+		if name == "" {
+			continue // reported by Parse as a missing ruleset:
+		}
+		rs, err := Compile(byName[name]...)
+		if err != nil {
+			all = append(all, err.(ErrorList)...)
+			continue
+		}
+		out = append(out, rs)
+	}
+	if len(all.Errors()) > 0 {
+		all.Sort()
+		return out, all
+	}
+	return out, nil
+}
+
+// Compile merges the files of one ruleset, checks them and compiles every
+// expression. On error it returns an ErrorList with every error and warning
+// found; otherwise the warnings are in Ruleset.Warnings.
+func Compile(files ...*File) (*Ruleset, error) {
+	if len(files) == 0 {
+		return nil, ErrorList{{Code: "missing-key", Msg: "no rule files"}}
+	}
+	files = slices.Clone(files)
+	slices.SortFunc(files, func(a, b *File) int { return cmp.Compare(a.Name, b.Name) })
+	c := &builder{
+		files:      files,
+		fields:     map[string]*Field{},
+		lists:      map[string]*ListDecl{},
+		macros:     map[string]*macro{},
+		usedFields: map[string]bool{},
+		usedLists:  map[string]bool{},
+		usedMacros: map[string]bool{},
+	}
+	c.ex = &exprCompiler{c: c}
+	rs := &Ruleset{Name: files[0].Ruleset.Value, Groups: map[string]Group{}, ruleByID: map[string]*Rule{}}
+	for _, f := range files {
+		if f.Ruleset.Value != rs.Name {
+			c.errorf(f.Ruleset.Pos, "ruleset-conflict", "file belongs to ruleset %q, not %q", f.Ruleset.Value, rs.Name)
+		}
+		rs.Files = append(rs.Files, f.Name)
+	}
+	rs.Version = version(files)
+	c.declare(rs)
+	c.compileMacros()
+	c.compileRules(rs)
+	c.compileTiers(rs)
+	c.checkTests(rs)
+	c.lint()
+	c.errs.Sort()
+	if len(c.errs.Errors()) > 0 {
+		return nil, c.errs
+	}
+	rs.Warnings = c.errs
+	return rs, nil
+}
+
+// version hashes the sorted base names and contents, so that the same rules
+// have the same version wherever they are checked out.
+func version(files []*File) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(filepath.ToSlash(f.Name)), len(f.Src))
+		h.Write(f.Src)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// declare collects fields, lists, macros and groups from every file,
+// reporting names declared twice.
+func (c *builder) declare(rs *Ruleset) {
+	type firstSeen struct{ pos Pos }
+	seenList, seenMacro := map[string]Pos{}, map[string]Pos{}
+	var fields []*Field
+	for _, f := range c.files {
+		if f.Description.Value != "" {
+			if rs.Description != "" {
+				c.errorf(f.Description.Pos, "ruleset-conflict", "ruleset %q: description given in two files (keep one)", rs.Name)
+			}
+			rs.Description = f.Description.Value
+		}
+		for _, d := range f.Fields {
+			if prev := c.fields[d.Name]; prev != nil {
+				c.errorf(d.Pos, "duplicate-id", "field %s declared twice (first at %s)", d.Name, prev.Pos)
+				continue
+			}
+			ns, key, _ := strings.Cut(d.Name, ".")
+			fd := &Field{Name: d.Name, Namespace: ns, Key: key, Type: d.Type, Pos: d.Pos}
+			c.fields[d.Name] = fd
+			fields = append(fields, fd)
+		}
+		for _, l := range f.Lists {
+			if prev, dup := seenList[l.Name]; dup {
+				c.errorf(l.Pos, "duplicate-id", "list %q defined twice (first at %s)", l.Name, prev)
+				continue
+			}
+			seenList[l.Name] = l.Pos
+			c.lists[l.Name] = l
+		}
+		for _, m := range f.Macros {
+			if prev, dup := seenMacro[m.Name]; dup {
+				c.errorf(m.Pos, "duplicate-id", "macro %q defined twice (first at %s)", m.Name, prev)
+				continue
+			}
+			if prev, clash := seenList[m.Name]; clash {
+				c.errorf(m.Pos, "duplicate-id", "macro %q has the name of a list (at %s); rename one", m.Name, prev)
+				continue
+			}
+			seenMacro[m.Name] = m.Pos
+			c.macros[m.Name] = &macro{decl: m, file: f}
+		}
+		for _, g := range f.Groups {
+			if _, dup := rs.Groups[g.Name]; dup {
+				c.errorf(g.Pos, "duplicate-id", "group %q capped twice", g.Name)
+				continue
+			}
+			rs.Groups[g.Name] = Group{Min: g.Min, Max: g.Max}
+		}
+	}
+	slices.SortFunc(fields, func(a, b *Field) int { return cmp.Compare(a.Name, b.Name) })
+	rs.fieldByName = c.fields
+	for i, fd := range fields {
+		fd.Index = i
+		c.fieldNames = append(c.fieldNames, fd.Name)
+	}
+	rs.Fields = fields
+}
+
+func sortFields(fs []*Field) {
+	slices.SortFunc(fs, func(a, b *Field) int { return cmp.Compare(a.Index, b.Index) })
+}
+
+// compileMacros checks every macro once, in dependency order, so that a
+// broken macro is reported where it is defined and not at each use.
+func (c *builder) compileMacros() {
+	state := map[string]int{} // 0 new, 1 visiting, 2 done
+	var visit func(name string, stack []string)
+	visit = func(name string, stack []string) {
+		m := c.macros[name]
+		switch state[name] {
+		case 2:
+			return
+		case 1:
+			cycle := append(stack[slices.Index(stack, name):], name)
+			c.errorf(m.decl.Pos, "macro-cycle", "macro %q uses itself: %s", name, strings.Join(cycle, " -> "))
+			for _, n := range cycle {
+				c.macros[n].broken = true
+			}
+			return
+		}
+		state[name] = 1
+		for _, dep := range c.macroDeps(m) {
+			visit(dep, append(stack, name))
+		}
+		state[name] = 2
+		if m.broken {
+			return
+		}
+		src := exprSource{file: m.file, text: m.decl.Expr, subject: fmt.Sprintf("macro %q", name)}
+		n := len(c.errs)
+		if c.ex.compile(src) == nil {
+			m.broken = true
+			if len(c.errs) == n { // failed only because a macro it uses is broken
+				return
+			}
+		}
+	}
+	for _, name := range sortedKeys(c.macros) {
+		visit(name, nil)
+	}
+}
+
+func (c *builder) macroDeps(m *macro) []string {
+	var deps []string
+	if tree, err := parseExpr(m.decl.Expr.Value); err == nil {
+		walk(tree, func(n ast.Node) bool {
+			if id, ok := identName(n); ok && c.macros[id] != nil && !slices.Contains(deps, id) {
+				deps = append(deps, id)
+			}
+			return true
+		})
+	}
+	sort.Strings(deps)
+	return deps
+}
+
+func (c *builder) compileRules(rs *Ruleset) {
+	first := map[string]Pos{}
+	for _, f := range c.files {
+		for _, list := range [][]*RuleDecl{f.Knockouts, f.Score} {
+			for _, d := range list {
+				kind := "score rule"
+				if d.Knockout {
+					kind = "knockout"
+				}
+				subject := fmt.Sprintf("%s %q", kind, d.ID)
+				if d.ID != "" {
+					if prev, dup := first[d.ID]; dup {
+						c.errorf(d.Pos, "duplicate-id", "%s: id used twice (first at %s); ids must be unique across knockouts and score rules", subject, prev)
+						continue
+					}
+					first[d.ID] = d.Pos
+				}
+				r := &Rule{ID: d.ID, Knockout: d.Knockout, Group: d.Group, Points: d.Points, Description: d.Description, Pos: d.Pos}
+				if r.Pos.Line == 0 {
+					r.Pos = d.ItemPos
+				}
+				if d.When.Pos.Line != 0 {
+					r.When = c.ex.compile(exprSource{file: f, text: d.When, subject: subject + ": when"})
+				}
+				if d.Reason != nil {
+					r.Reason = c.compileTemplate(f, *d.Reason, subject+": reason")
+				}
+				if d.ID == "" {
+					continue
+				}
+				rs.ruleByID[r.ID] = r
+				if r.Knockout {
+					rs.Knockouts = append(rs.Knockouts, r)
+				} else {
+					rs.Rules = append(rs.Rules, r)
+				}
+			}
+		}
+	}
+}
+
+func (c *builder) compileTiers(rs *Ruleset) {
+	var tiersFile, qualifyFile *File
+	for _, f := range c.files {
+		if len(f.Tiers) > 0 || f.TiersPos.Line != 0 {
+			if tiersFile != nil {
+				c.errorf(f.TiersPos, "ruleset-conflict", "ruleset %q: tiers given in two files (first in %s)", rs.Name, tiersFile.Name)
+				continue
+			}
+			tiersFile = f
+		}
+		if f.Qualify != nil {
+			if qualifyFile != nil {
+				c.errorf(f.Qualify.Pos, "ruleset-conflict", "ruleset %q: qualify given in two files (first in %s)", rs.Name, qualifyFile.Name)
+				continue
+			}
+			qualifyFile = f
+		}
+	}
+	if tiersFile == nil || len(tiersFile.Tiers) == 0 {
+		f := c.files[0]
+		c.errorf(f.Ruleset.Pos, "bad-tiers", "ruleset %q has no tiers (add tiers: - {name: A, min: 70} ... - {name: D})", rs.Name)
+		return
+	}
+	seen := map[string]bool{}
+	for i, t := range tiersFile.Tiers {
+		last := i == len(tiersFile.Tiers)-1
+		switch {
+		case seen[t.Name]:
+			c.errorf(t.Pos, "duplicate-id", "tier %q listed twice", t.Name)
+		case t.Min == nil && !last:
+			c.errorf(t.Pos, "bad-tiers", "tier %q has no min: but is not the last tier (only the last, catch-all tier may omit min)", t.Name)
+		case t.Min != nil && last:
+			c.errorf(t.Pos, "bad-tiers", "last tier %q has min: %d (leave min off the last tier so that every score gets a tier)", t.Name, *t.Min)
+		case i > 0 && t.Min != nil && rs.Tiers[i-1].Min != nil && *t.Min >= *rs.Tiers[i-1].Min:
+			c.errorf(t.Pos, "bad-tiers", "tier %q has min %d, not below the tier above it (%d); tiers go from the highest score down", t.Name, *t.Min, *rs.Tiers[i-1].Min)
+		}
+		seen[t.Name] = true
+		rs.Tiers = append(rs.Tiers, Tier{Name: t.Name, Min: t.Min})
+	}
+	if qualifyFile != nil {
+		q := *qualifyFile.Qualify
+		rs.Qualify = c.ex.compile(exprSource{file: qualifyFile, text: q, subject: "qualify", kind: envQualify})
+		if rs.Qualify != nil {
+			c.checkTierNames(qualifyFile, q, rs)
+		}
+	}
+}
+
+// checkTierNames reports tier names in qualify: that no tier has, such as
+// tier == "AA".
+func (c *builder) checkTierNames(f *File, q Text, rs *Ruleset) {
+	tree, err := parseExpr(q.Value)
+	if err != nil {
+		return
+	}
+	names := make([]string, len(rs.Tiers))
+	for i, t := range rs.Tiers {
+		names[i] = t.Name
+	}
+	for _, lit := range tierLiterals(tree) {
+		if !slices.Contains(names, lit.value) {
+			c.ex.errorAt(exprSource{file: f, text: q}, lit.offset, "bad-tiers",
+				fmt.Sprintf("qualify: no tier is named %q (tiers are %s)%s", lit.value, strings.Join(names, ", "), didYouMean(lit.value, names)))
+		}
+	}
+}
+
+func (c *builder) checkTests(rs *Ruleset) {
+	tiers := map[string]bool{}
+	for _, t := range rs.Tiers {
+		tiers[t.Name] = true
+	}
+	for _, f := range c.files {
+		for _, tc := range f.Tests {
+			subject := fmt.Sprintf("test %q", tc.Name)
+			for _, ns := range []string{"lead", "account"} {
+				vals, poss := tc.Lead, tc.LeadPos
+				if ns == "account" {
+					vals, poss = tc.Account, tc.AcctPos
+				}
+				for _, k := range sortedKeys(vals) {
+					if k == "id" || k == "lead_id" {
+						continue
+					}
+					if c.fields[ns+"."+k] == nil {
+						c.errorf(poss[k], "bad-test", "%s: %s.%s is not a declared field%s", subject, ns, k, didYouMean(ns+"."+k, c.fieldNames))
+					}
+				}
+			}
+			e := tc.Expect
+			if e.Tier != nil && len(rs.Tiers) > 0 && !tiers[*e.Tier] {
+				c.errorf(e.RefPos["tier:"+*e.Tier], "bad-tiers", "%s: expect: no tier is named %q", subject, *e.Tier)
+			}
+			check := func(key string, ids []string, knockout bool) {
+				for _, id := range ids {
+					r := rs.ruleByID[id]
+					switch {
+					case r == nil:
+						c.errorf(e.RefPos[key+":"+id], "bad-test", "%s: expect: %s: no rule has id %q%s", subject, key, id, didYouMean(id, sortedKeys(rs.ruleByID)))
+					case r.Knockout != knockout:
+						c.errorf(e.RefPos[key+":"+id], "bad-test", "%s: expect: %s: %q is a %s", subject, key, id, map[bool]string{true: "knockout", false: "score rule"}[r.Knockout])
+					}
+				}
+			}
+			check("knockouts", e.Knockouts, true)
+			check("matched", e.Matched, false)
+			check("not_matched", e.NotMatched, false)
+			rs.Tests = append(rs.Tests, tc)
+		}
+	}
+}
+
+// lint reports declarations nothing uses. They do not stop compilation.
+func (c *builder) lint() {
+	for _, name := range sortedKeys(c.lists) {
+		if !c.usedLists[name] {
+			c.warnf(c.lists[name].Pos, "unused-list", "list %q is never used", name)
+		}
+	}
+	for _, name := range sortedKeys(c.macros) {
+		if !c.usedMacros[name] && !c.macros[name].broken {
+			c.warnf(c.macros[name].decl.Pos, "unused-macro", "macro %q is never used", name)
+		}
+	}
+	for _, name := range c.fieldNames {
+		if !c.usedFields[name] {
+			c.warnf(c.fields[name].Pos, "unused-field", "field %s is never read by a rule or reason", name)
+		}
+	}
+}
+
+// Load parses and compiles every rule file (*.yaml, *.yml) at the top of
+// fsys. Files and folders whose names start with a dot are skipped, which
+// also keeps Kubernetes ConfigMap volumes (..data, ..2026_...) from being
+// read twice. Names in errors are relative to fsys.
+func Load(fsys fs.FS) ([]*Ruleset, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var files []*File
+	var errs ErrorList
+	for _, e := range entries {
+		if !IsRuleFile(e.Name()) {
+			continue
+		}
+		src, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, &Error{Pos: Pos{File: e.Name()}, Code: "yaml-syntax", Msg: err.Error()})
+			continue
+		}
+		f, err := Parse(e.Name(), src)
+		if err != nil {
+			errs = append(errs, err.(ErrorList)...)
+		}
+		files = append(files, f)
+	}
+	return compileParsed(files, errs)
+}
+
+// IsRuleFile reports whether a directory entry name is a rule file Load reads.
+func IsRuleFile(name string) bool {
+	ext := filepath.Ext(name)
+	return !strings.HasPrefix(name, ".") && (ext == ".yaml" || ext == ".yml")
+}
+
+// LoadPaths parses and compiles the given files and directories (the top of
+// each directory, as Load). Names in errors are the paths as given.
+func LoadPaths(paths ...string) ([]*Ruleset, error) {
+	files, errs := ParsePaths(paths...)
+	return compileParsed(files, errs)
+}
+
+// ParsePaths reads and parses the given files and the rule files at the top
+// of the given directories, returning every file and every problem.
+func ParsePaths(paths ...string) ([]*File, ErrorList) {
+	var files []*File
+	var errs ErrorList
+	parse := func(name string) {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			errs = append(errs, &Error{Pos: Pos{File: name}, Code: "yaml-syntax", Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
+			return
+		}
+		f, err := Parse(name, src)
+		if err != nil {
+			errs = append(errs, err.(ErrorList)...)
+		}
+		files = append(files, f)
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, &Error{Pos: Pos{File: p}, Code: "yaml-syntax", Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
+			continue
+		}
+		if !info.IsDir() {
+			parse(p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			errs = append(errs, &Error{Pos: Pos{File: p}, Code: "yaml-syntax", Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
+			continue
+		}
+		n := 0
+		for _, e := range entries {
+			if IsRuleFile(e.Name()) {
+				parse(filepath.Join(p, e.Name()))
+				n++
+			}
+		}
+		if n == 0 {
+			errs = append(errs, &Error{Pos: Pos{File: p}, Code: "missing-key", Msg: "no rule files (*.yaml, *.yml) in this directory"})
+		}
+	}
+	return files, errs
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if ok := asPathError(err, &pe); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func compileParsed(files []*File, errs ErrorList) ([]*Ruleset, error) {
+	// A file that is not valid YAML contributes nothing but its error; the
+	// other files are still compiled so that every problem shows at once.
+	var ok []*File
+	for _, f := range files {
+		if f.Ruleset.Value != "" {
+			ok = append(ok, f)
+		}
+	}
+	rulesets, err := CompileAll(ok...)
+	if err != nil {
+		errs = append(errs, err.(ErrorList)...)
+	}
+	if len(errs.Errors()) > 0 {
+		errs.Sort()
+		return rulesets, errs
+	}
+	// Warnings of the compiled rulesets travel inside each Ruleset.
+	return rulesets, nil
+}

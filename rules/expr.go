@@ -1,0 +1,582 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	exprfile "github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+// envKind says which variables an expression may use.
+type envKind int
+
+const (
+	envWhen    envKind = iota // lead.*, account.*, lists, macros
+	envQualify                // also tier, score, groups, knocked_out
+)
+
+// qualifyVars are the decision values qualify: can read.
+var qualifyVars = map[string]types.Type{
+	"tier":        types.String,
+	"score":       types.Int,
+	"groups":      types.TypeOf(map[string]int{}),
+	"knocked_out": types.Bool,
+}
+
+var goTypes = map[Type]types.Type{
+	TypeString: types.String,
+	TypeInt:    types.Int,
+	TypeFloat:  types.Float64,
+	TypeBool:   types.Bool,
+	TypeDate:   types.TypeOf(time.Time{}),
+	TypeList:   types.TypeOf([]string{}),
+}
+
+// exprCompiler compiles the expressions of one ruleset.
+type exprCompiler struct {
+	c       *builder
+	configs [2]*conf.Config
+}
+
+func (x *exprCompiler) config(kind envKind) *conf.Config {
+	if x.configs[kind] != nil {
+		return x.configs[kind]
+	}
+	lead, account := types.Map{}, types.Map{}
+	for _, f := range x.c.fields {
+		t, ok := goTypes[f.Type]
+		if !ok {
+			t = types.Any // a field with a bad declaration: its own error is enough
+		}
+		if f.Namespace == "lead" {
+			lead[f.Key] = t
+		} else {
+			account[f.Key] = t
+		}
+	}
+	env := types.Map{"lead": lead, "account": account, nowVar: types.TypeOf(time.Time{})}
+	if kind == envQualify {
+		for k, v := range qualifyVars {
+			env[k] = v
+		}
+	}
+	opts := append([]expr.Option{expr.Env(env), expr.AsBool()}, funcOptions...)
+	cfg := conf.CreateNew()
+	for _, o := range opts {
+		o(cfg)
+	}
+	x.configs[kind] = cfg
+	return cfg
+}
+
+// exprSource is an expression with where it sits in a file.
+type exprSource struct {
+	file    *File
+	text    Text
+	subject string // e.g. `score rule "x": when`
+	kind    envKind
+}
+
+// compile parses, checks and compiles one condition, reporting every
+// problem against the file. It returns nil when there were errors.
+func (x *exprCompiler) compile(src exprSource) *Condition {
+	tree, err := parser.Parse(src.text.Value)
+	if err != nil {
+		x.exprError(src, err, "expr-syntax")
+		return nil
+	}
+	if !x.checkNames(src, tree.Node) {
+		return nil
+	}
+	whole, ok := x.build(src)
+	if !ok {
+		return nil
+	}
+	prog, err := x.program(src, whole)
+	if err != nil {
+		x.exprError(src, err, "type-mismatch")
+		return nil
+	}
+	cond := &Condition{Src: src.text.Value, Pos: src.text.Pos, prog: prog, required: NewFieldSet(len(x.c.fields))}
+	// Build a second, unoptimised copy to find the fields read and to split
+	// the and/or/not structure for three-valued evaluation.
+	node, _ := x.build(src)
+	seen := map[*Field]bool{}
+	collectFields(x.c.fields, node, false, func(f *Field, optional bool) {
+		if !seen[f] {
+			seen[f] = true
+			cond.fields = append(cond.fields, f)
+		}
+		if !optional {
+			cond.required.Add(f.Index)
+		}
+	})
+	sortFields(cond.fields)
+	if isCompound(node) {
+		cond.tree, err = x.split(src, node)
+		if err != nil {
+			x.exprError(src, err, "type-mismatch")
+			return nil
+		}
+	}
+	return cond
+}
+
+func (x *exprCompiler) program(src exprSource, node ast.Node) (*vm.Program, error) {
+	cfg := x.config(src.kind)
+	tree := &parser.Tree{Node: node, Source: exprfile.NewSource(src.text.Value)}
+	if _, err := checker.Check(tree, cfg); err != nil {
+		return nil, err
+	}
+	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+		return nil, err
+	}
+	return compiler.Compile(tree, cfg)
+}
+
+func isCompound(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		return isAnd(n.Operator) || isOr(n.Operator)
+	case *ast.UnaryNode:
+		return isNot(n.Operator)
+	}
+	return false
+}
+
+func isAnd(op string) bool { return op == "&&" || op == "and" }
+func isOr(op string) bool  { return op == "||" || op == "or" }
+func isNot(op string) bool { return op == "!" || op == "not" }
+
+func (x *exprCompiler) split(src exprSource, n ast.Node) (*condNode, error) {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		if isAnd(n.Operator) || isOr(n.Operator) {
+			a, err := x.split(src, n.Left)
+			if err != nil {
+				return nil, err
+			}
+			b, err := x.split(src, n.Right)
+			if err != nil {
+				return nil, err
+			}
+			op := opAnd
+			if isOr(n.Operator) {
+				op = opOr
+			}
+			return &condNode{op: op, a: a, b: b}, nil
+		}
+	case *ast.UnaryNode:
+		if isNot(n.Operator) {
+			a, err := x.split(src, n.Node)
+			if err != nil {
+				return nil, err
+			}
+			return &condNode{op: opNot, a: a}, nil
+		}
+	}
+	prog, err := x.program(src, n)
+	if err != nil {
+		return nil, err
+	}
+	leaf := &condNode{op: opLeaf, prog: prog, required: NewFieldSet(len(x.c.fields))}
+	collectFields(x.c.fields, n, false, func(f *Field, optional bool) {
+		if !optional {
+			leaf.required.Add(f.Index)
+		}
+	})
+	return leaf, nil
+}
+
+// fieldRef returns the field a member node such as lead.employees names.
+func (x *exprCompiler) fieldRef(n ast.Node) (ns, key string, ok bool) {
+	m, isMember := n.(*ast.MemberNode)
+	if !isMember {
+		return "", "", false
+	}
+	id, isIdent := m.Node.(*ast.IdentifierNode)
+	if !isIdent || (id.Value != "lead" && id.Value != "account") {
+		return "", "", false
+	}
+	prop, isString := m.Property.(*ast.StringNode)
+	if !isString {
+		return id.Value, "", true
+	}
+	return id.Value, prop.Value, true
+}
+
+// checkNames reports unknown fields, lists, macros and functions with a
+// did-you-mean, before expr's checker would report them less helpfully.
+func (x *exprCompiler) checkNames(src exprSource, root ast.Node) bool {
+	ok := true
+	fail := func(n ast.Node, code, format string, args ...any) {
+		ok = false
+		x.errorAt(src, n.Location().From, code, fmt.Sprintf(format, args...))
+	}
+	declared := map[string]bool{} // let-variables
+	walk(root, func(n ast.Node) bool {
+		if v, isDecl := n.(*ast.VariableDeclaratorNode); isDecl {
+			declared[v.Name] = true
+		}
+		return true
+	})
+	var visit func(n ast.Node) bool
+	visit = func(n ast.Node) bool {
+		if ns, key, isField := x.fieldRef(n); isField {
+			m := n.(*ast.MemberNode)
+			if key == "" {
+				fail(m.Node, "unknown-field", "%s: write fields out as %s.name; computed field names are not allowed", src.subject, ns)
+				return false
+			}
+			name := ns + "." + key
+			f, found := x.c.fields[name]
+			if !found {
+				fail(m.Node, "unknown-field", "%s: unknown field %s%s", src.subject, name, didYouMean(name, x.c.fieldNames))
+				return false
+			}
+			x.c.usedFields[f.Name] = true
+			return false // do not visit the identifier lead itself
+		}
+		switch n := n.(type) {
+		case *ast.CallNode:
+			if id, isIdent := n.Callee.(*ast.IdentifierNode); isIdent {
+				if !containsStr(funcNames, id.Value) {
+					fail(n, "unknown-name", "%s: unknown function %s%s", src.subject, id.Value, didYouMean(id.Value, funcNames))
+				}
+				for _, a := range n.Arguments {
+					walk(a, visit)
+				}
+				return false
+			}
+		case *ast.IdentifierNode:
+			name := n.Value
+			switch {
+			case name == "lead" || name == "account":
+				fail(n, "unknown-field", "%s: %s alone is not a value; read a field, like %s.%s", src.subject, name, name, x.exampleKey(name))
+			case declared[name] || name == "$env" || name == nowVar:
+			case src.kind == envQualify && qualifyVars[name] != nil:
+			case x.c.lists[name] != nil:
+				x.c.usedLists[name] = true
+			case x.c.macros[name] != nil:
+				x.c.usedMacros[name] = true
+				if x.c.macros[name].broken {
+					ok = false // already reported where the macro is defined
+				}
+			default:
+				candidates := append(append(sortedKeys(x.c.lists), sortedKeys(x.c.macros)...), "lead", "account")
+				if src.kind == envQualify {
+					candidates = append(candidates, sortedKeys(qualifyVars)...)
+				}
+				hint := didYouMean(name, candidates)
+				if hint == "" {
+					hint = " (not a list, macro or function; fields are written lead.name or account.name)"
+				}
+				fail(n, "unknown-name", "%s: unknown name %s%s", src.subject, name, hint)
+			}
+		}
+		return true
+	}
+	walk(root, visit)
+	return ok
+}
+
+func (x *exprCompiler) exampleKey(ns string) string {
+	for _, name := range x.c.fieldNames {
+		if k, ok := strings.CutPrefix(name, ns+"."); ok {
+			return k
+		}
+	}
+	return "name"
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// build parses src and expands lists, macros and the hidden clock argument,
+// returning a fresh tree each time (expr's optimizer changes trees in place).
+func (x *exprCompiler) build(src exprSource) (ast.Node, bool) {
+	tree, err := parser.Parse(src.text.Value)
+	if err != nil {
+		return nil, false
+	}
+	node := tree.Node
+	ok := x.expand(&node, nil, nil)
+	return node, ok
+}
+
+// expand rewrites *n in place. at, when set, is the location every expanded
+// node takes, so that errors inside a macro point at its use.
+func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string) bool {
+	ok := true
+	var visit func(p *ast.Node)
+	visit = func(p *ast.Node) {
+		node := *p
+		if _, _, isField := x.fieldRef(node); isField {
+			if at != nil {
+				setLocations(node, *at)
+			}
+			return
+		}
+		forChildren(node, visit)
+		if at != nil {
+			node.SetLocation(*at)
+		}
+		switch v := node.(type) {
+		case *ast.IdentifierNode:
+			if l := x.c.lists[v.Value]; l != nil {
+				arr := &ast.ArrayNode{}
+				for _, val := range l.Values {
+					var lit ast.Node
+					switch val := val.(type) {
+					case string:
+						lit = &ast.StringNode{Value: val}
+					case int:
+						lit = &ast.IntegerNode{Value: val}
+					case float64:
+						lit = &ast.FloatNode{Value: val}
+					}
+					lit.SetLocation(v.Location())
+					arr.Nodes = append(arr.Nodes, lit)
+				}
+				ast.Patch(p, arr)
+				return
+			}
+			m := x.c.macros[v.Value]
+			if m == nil {
+				return
+			}
+			if containsStr(stack, v.Value) {
+				ok = false
+				return
+			}
+			tree, err := parser.Parse(m.decl.Expr.Value)
+			if err != nil {
+				ok = false
+				return
+			}
+			loc := v.Location()
+			body := tree.Node
+			if !x.expand(&body, &loc, append(stack, v.Value)) {
+				ok = false
+				return
+			}
+			setLocations(body, loc)
+			*p = body
+		case *ast.CallNode:
+			if id, isIdent := v.Callee.(*ast.IdentifierNode); isIdent && clockFuncs[id.Value] && len(v.Arguments) == 1 {
+				now := &ast.IdentifierNode{Value: nowVar}
+				now.SetLocation(v.Location())
+				v.Arguments = append(v.Arguments, now)
+			}
+		}
+	}
+	visit(n)
+	return ok
+}
+
+func setLocations(n ast.Node, loc exprfile.Location) {
+	walk(n, func(c ast.Node) bool { c.SetLocation(loc); return true })
+}
+
+// collectFields calls fn for every field read under n. A read is optional
+// when the expression handles nil itself (lead.x ?? y, lead.x == nil).
+func collectFields(fields map[string]*Field, n ast.Node, optional bool, fn func(f *Field, optional bool)) {
+	switch v := n.(type) {
+	case *ast.MemberNode:
+		if f, ok := v.Node.(*ast.IdentifierNode); ok && (f.Value == "lead" || f.Value == "account") {
+			if p, ok := v.Property.(*ast.StringNode); ok {
+				if fd := fields[f.Value+"."+p.Value]; fd != nil {
+					fn(fd, optional)
+				}
+				return
+			}
+		}
+	case *ast.ChainNode:
+		collectFields(fields, v.Node, true, fn)
+		return
+	case *ast.BinaryNode:
+		switch {
+		case v.Operator == "??":
+			collectFields(fields, v.Left, true, fn)
+			collectFields(fields, v.Right, optional, fn)
+			return
+		case v.Operator == "==" || v.Operator == "!=":
+			_, lnil := v.Left.(*ast.NilNode)
+			_, rnil := v.Right.(*ast.NilNode)
+			if lnil || rnil {
+				collectFields(fields, v.Left, true, fn)
+				collectFields(fields, v.Right, true, fn)
+				return
+			}
+		}
+	}
+	forChildren(n, func(p *ast.Node) { collectFields(fields, *p, optional, fn) })
+}
+
+// walk visits n and its children depth first; fn returns false to skip a
+// node's children.
+func walk(n ast.Node, fn func(ast.Node) bool) {
+	if n == nil || !fn(n) {
+		return
+	}
+	forChildren(n, func(p *ast.Node) { walk(*p, fn) })
+}
+
+// forChildren calls fn with a pointer to each child slot of n.
+func forChildren(n ast.Node, fn func(*ast.Node)) {
+	switch v := n.(type) {
+	case *ast.UnaryNode:
+		fn(&v.Node)
+	case *ast.BinaryNode:
+		fn(&v.Left)
+		fn(&v.Right)
+	case *ast.ChainNode:
+		fn(&v.Node)
+	case *ast.MemberNode:
+		fn(&v.Node)
+		fn(&v.Property)
+	case *ast.SliceNode:
+		fn(&v.Node)
+		if v.From != nil {
+			fn(&v.From)
+		}
+		if v.To != nil {
+			fn(&v.To)
+		}
+	case *ast.CallNode:
+		fn(&v.Callee)
+		for i := range v.Arguments {
+			fn(&v.Arguments[i])
+		}
+	case *ast.BuiltinNode:
+		for i := range v.Arguments {
+			fn(&v.Arguments[i])
+		}
+	case *ast.PredicateNode:
+		fn(&v.Node)
+	case *ast.VariableDeclaratorNode:
+		fn(&v.Value)
+		fn(&v.Expr)
+	case *ast.SequenceNode:
+		for i := range v.Nodes {
+			fn(&v.Nodes[i])
+		}
+	case *ast.ConditionalNode:
+		fn(&v.Cond)
+		fn(&v.Exp1)
+		fn(&v.Exp2)
+	case *ast.ArrayNode:
+		for i := range v.Nodes {
+			fn(&v.Nodes[i])
+		}
+	case *ast.MapNode:
+		for i := range v.Pairs {
+			fn(&v.Pairs[i])
+		}
+	case *ast.PairNode:
+		fn(&v.Key)
+		fn(&v.Value)
+	}
+}
+
+// exprError reports an error from expr's parser or checker at its location.
+func (x *exprCompiler) exprError(src exprSource, err error, code string) {
+	var fe *exprfile.Error
+	if !errors.As(err, &fe) {
+		x.c.errorf(src.text.Pos, code, "%s: %v", src.subject, err)
+		return
+	}
+	msg := fe.Message
+	if code == "type-mismatch" && strings.HasPrefix(msg, "expected bool") {
+		msg += " (a condition must be true or false, like lead.employees > 50)"
+	}
+	x.errorAt(src, fe.From, code, src.subject+": "+msg)
+}
+
+// errorAt reports msg at the rune offset within the expression's text,
+// mapped to a file position with a caret snippet.
+func (x *exprCompiler) errorAt(src exprSource, offset int, code, msg string) {
+	pos, snippet := src.file.posIn(src.text, offset)
+	x.c.errs = append(x.c.errs, &Error{Pos: pos, Code: code, Msg: msg, Snippet: snippet})
+}
+
+// posIn maps a rune offset within a scalar's value to a position in the
+// file, and draws the source line with a caret under it.
+//
+// Plain and quoted scalars on one line start at the node's column (+1 for
+// the quote); literal blocks (|) start on the next line at the block's
+// indent; folded blocks (>) and anything that cannot be mapped exactly
+// fall back to the node's own position.
+func (f *File) posIn(t Text, offset int) (Pos, string) {
+	line, col := 1, 0 // within the value; col 0-based in runes
+	for i, r := range []rune(t.Value) {
+		if i == offset {
+			break
+		}
+		if r == '\n' {
+			line++
+			col = 0
+		} else {
+			col++
+		}
+	}
+	pos := t.Pos
+	switch {
+	case t.Style&yaml.LiteralStyle != 0:
+		n := t.Pos.Line + line
+		if n-1 < len(f.lines) {
+			indent := blockIndent(f.lines, t.Pos.Line)
+			pos = Pos{File: t.Pos.File, Line: n, Col: indent + col + 1}
+		}
+	case t.Style&yaml.FoldedStyle != 0:
+	case t.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		if line == 1 {
+			pos.Col = t.Pos.Col + 1 + col
+		}
+	default:
+		if line == 1 {
+			pos.Col = t.Pos.Col + col
+		}
+	}
+	if pos.Line-1 >= len(f.lines) || pos.Line < 1 {
+		return t.Pos, ""
+	}
+	src := strings.ReplaceAll(strings.TrimRight(f.lines[pos.Line-1], "\r"), "\t", " ")
+	if pos.Col-1 > utf8.RuneCountInString(src) {
+		pos = t.Pos
+		src = strings.ReplaceAll(strings.TrimRight(f.lines[pos.Line-1], "\r"), "\t", " ")
+	}
+	return pos, "  | " + src + "\n  | " + strings.Repeat(" ", max(pos.Col-1, 0)) + "^"
+}
+
+// blockIndent is the indentation of the first non-blank line after a block
+// scalar's header line.
+func blockIndent(lines []string, header int) int {
+	for i := header; i < len(lines); i++ {
+		l := lines[i]
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		return len(l) - len(strings.TrimLeft(l, " "))
+	}
+	return 0
+}
