@@ -173,7 +173,11 @@ func Compile(files ...*File) (*Ruleset, error) {
 	c.compileRules(rs)
 	c.compileTiers(rs)
 	c.checkTests(rs)
-	c.lint()
+	if len(c.errs) == 0 {
+		// Unused names are often the echo of an error (a misspelt field
+		// leaves the real one unused), so lint only clean rulesets.
+		c.lint()
+	}
 	c.errs.Sort()
 	if len(c.errs.Errors()) > 0 {
 		return nil, c.errs
@@ -324,9 +328,11 @@ func (c *builder) compileRules(rs *Ruleset) {
 				if d.ID != "" {
 					if prev, dup := first[d.ID]; dup {
 						c.errorf(d.Pos, "duplicate-id", "%s: id used twice (first at %s); ids must be unique across knockouts and score rules", subject, prev)
-						continue
+						// Still compile it below, to report its other problems.
+						d = &RuleDecl{Knockout: d.Knockout, When: d.When, Reason: d.Reason, ItemPos: d.ItemPos}
+					} else {
+						first[d.ID] = d.Pos
 					}
-					first[d.ID] = d.Pos
 				}
 				r := &Rule{ID: d.ID, Knockout: d.Knockout, Group: d.Group, Points: d.Points, Description: d.Description, Pos: d.Pos}
 				if r.Pos.Line == 0 {

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newScoreCmd) }
+
+type scoreOptions struct {
+	rules   []string
+	ruleset string
+	format  string
+	strict  bool
+	now     string
+	inputs  []string
+}
+
+func newScoreCmd(e *env) *cobra.Command {
+	var opts scoreOptions
+	cmd := &cobra.Command{
+		Use:   "score --rules PATH [--ruleset NAME] [FILE|-]...",
+		Short: "Score a lead (JSON from files or stdin) and explain the decision",
+		Long: `score decides one or more leads against a ruleset and prints the decision: the verdict,
+tier and score, what rejected the lead, what counted for and against it, what it would take
+to qualify and which data was missing. Each input is a JSON object, {"id", "lead", "account"}
+or the bare lead; with no FILE or with -, it is read from stdin.`,
+		Args: rangeArgs(0, 1<<20),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.inputs = args
+			if len(opts.inputs) == 0 {
+				opts.inputs = []string{"-"}
+			}
+			if len(opts.rules) == 0 {
+				return &usageError{fmt.Errorf("--rules is required (a rule file or directory)")}
+			}
+			if err := checkFormat(opts.format, "text", "json"); err != nil {
+				return err
+			}
+			return runScore(cmd.Context(), e, opts)
+		},
+	}
+	cmd.Flags().StringSliceVar(&opts.rules, "rules", nil, "rule files or directories")
+	cmd.Flags().StringVar(&opts.ruleset, "ruleset", "", "ruleset name (needed when several are loaded)")
+	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text (for people) or json")
+	cmd.Flags().BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields instead of warning")
+	cmd.Flags().StringVar(&opts.now, "now", "", "evaluate as of this date (2026-11-01), for days_since & co")
+	return cmd
+}
+
+func runScore(ctx context.Context, e *env, opts scoreOptions) error {
+	var clock []engine.Option
+	if opts.now != "" {
+		now, err := rules.ParseDate(opts.now)
+		if err != nil {
+			return &usageError{fmt.Errorf("--now: %w", err)}
+		}
+		clock = append(clock, engine.WithClock(func() time.Time { return now }))
+	}
+	eng, err := engine.Open(ctx, engine.Paths(opts.rules...), append(clock, engine.WithStrict(opts.strict))...)
+	if err != nil {
+		if list, ok := err.(rules.ErrorList); ok {
+			for _, p := range list {
+				fmt.Fprintln(e.stderr, p.Format())
+			}
+			return &exitError{code: exitFailed, err: fmt.Errorf("the rules have %s; run leadq check", plural(len(list.Errors()), "error"))}
+		}
+		return err
+	}
+	failed := 0
+	for _, name := range opts.inputs {
+		data, err := readInput(e.stdin, name)
+		if err != nil {
+			return err
+		}
+		d, err := eng.ScoreJSON(ctx, opts.ruleset, data)
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%s: %v\n", displayName(name), err)
+			continue
+		}
+		if opts.format == "json" {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(opts.inputs) > 1 {
+			fmt.Fprintf(e.stdout, "== %s\n", displayName(name))
+		}
+		writeDecisionText(e.stdout, d)
+	}
+	if failed > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be scored", plural(failed, "input"))}
+	}
+	return nil
+}
+
+func readInput(stdin io.Reader, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	return os.ReadFile(name)
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+// writeDecisionText explains a decision for a sales rep: the verdict first,
+// then why, then what it would take, then what data was missing.
+func writeDecisionText(w io.Writer, d engine.Decision) {
+	verdict := "NOT QUALIFIED"
+	if d.Qualified {
+		verdict = "QUALIFIED"
+	}
+	id := d.LeadID
+	if id == "" {
+		id = "(no id)"
+	}
+	fmt.Fprintf(w, "Lead %s: %s, tier %s, score %d\n", id, verdict, d.Tier, d.Score)
+	fmt.Fprintf(w, "Ruleset %s %s\n", d.Ruleset.Name, shortVersion(d.Ruleset.Version))
+	if len(d.Knockouts) > 0 {
+		fmt.Fprintln(w, "\nRejected because:")
+		for _, k := range d.Knockouts {
+			fmt.Fprintf(w, "  - %s [%s]\n", k.Reason, k.Rule)
+		}
+	}
+	var pos, neg []engine.Hit
+	for _, m := range d.Matched {
+		if m.Points > 0 {
+			pos = append(pos, m)
+		} else {
+			neg = append(neg, m)
+		}
+	}
+	writeHits(w, "Counted for:", pos)
+	writeHits(w, "Counted against:", neg)
+	if len(d.Groups) > 0 {
+		var parts []string
+		for _, g := range sortedGroupNames(d.Groups) {
+			parts = append(parts, fmt.Sprintf("%s %d", g, d.Groups[g]))
+		}
+		fmt.Fprintf(w, "\nGroup totals (after caps): %s\n", strings.Join(parts, ", "))
+	}
+	if len(d.Missed) > 0 {
+		fmt.Fprintln(w, "\nWould score higher with:")
+		for _, m := range d.Missed {
+			what := m.Description
+			if what == "" {
+				what = m.When
+			}
+			line := fmt.Sprintf("  %+4d  %s [%s]", m.Points, what, m.Rule)
+			if len(m.MissingFields) > 0 {
+				line += " (unknown: no " + strings.Join(m.MissingFields, ", ") + ")"
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if len(d.MissingFields) > 0 {
+		fmt.Fprintf(w, "\nMissing data: %s\n", strings.Join(d.MissingFields, ", "))
+	}
+	if len(d.Warnings) > 0 {
+		fmt.Fprintln(w, "\nInput warnings:")
+		for _, x := range d.Warnings {
+			fmt.Fprintf(w, "  - %s: %s\n", x.Field, x.Message)
+		}
+	}
+	if len(d.Errors) > 0 {
+		fmt.Fprintln(w, "\nRules that failed to run (did not count):")
+		for _, x := range d.Errors {
+			fmt.Fprintf(w, "  - %s: %s\n", x.Rule, x.Message)
+		}
+	}
+}
+
+func writeHits(w io.Writer, title string, hits []engine.Hit) {
+	if len(hits) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	for _, h := range hits {
+		group := ""
+		if h.Group != "" {
+			group = " (" + h.Group + ")"
+		}
+		fmt.Fprintf(w, "  %+4d  %s [%s%s]\n", h.Points, h.Reason, h.Rule, group)
+	}
+}
+
+func sortedGroupNames(m map[string]int) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	for i := range names {
+		for j := i + 1; j < len(names); j++ {
+			if names[j] < names[i] {
+				names[i], names[j] = names[j], names[i]
+			}
+		}
+	}
+	return names
+}
