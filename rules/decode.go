@@ -404,8 +404,9 @@ func (d *decoder) fields(n *yaml.Node) {
 		typ, ok := typeNames[t.Value]
 		if !ok {
 			d.errorf(t.Pos, "bad-field", "field %q: unknown type %q (use string, int, float, bool, date or list)%s",
-				k.Value, t.Value, didYouMean(t.Value, sortedKeys(typeNames)))
-			return
+				k.Value, t.Value, typeHint(t.Value))
+			// Still declare it, untyped, so that rules reading it do not
+			// each report an unknown field.
 		}
 		d.f.Fields = append(d.f.Fields, &FieldDecl{Name: k.Value, Type: typ, Pos: pos})
 	})
@@ -753,4 +754,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// typeHint suggests the leadq type for a misspelt one or a name other
+// languages use ("integer", "boolean").
+func typeHint(s string) string {
+	aliases := map[string]string{
+		"integer": "int", "number": "float", "double": "float", "decimal": "float", "boolean": "bool",
+		"text": "string", "str": "string", "datetime": "date", "timestamp": "date", "time": "date",
+		"array": "list", "strings": "list", "[]string": "list",
+	}
+	if t, ok := aliases[strings.ToLower(s)]; ok {
+		return fmt.Sprintf(" (did you mean %s?)", t)
+	}
+	return didYouMean(s, sortedKeys(typeNames))
 }

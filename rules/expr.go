@@ -501,15 +501,14 @@ func forChildren(n ast.Node, fn func(*ast.Node)) {
 // exprError reports an error from expr's parser or checker at its location.
 func (x *exprCompiler) exprError(src exprSource, err error, code string) {
 	var fe *exprfile.Error
-	if !errors.As(err, &fe) {
-		x.c.errorf(src.text.Pos, code, "%s: %v", src.subject, err)
-		return
+	msg, offset := err.Error(), 0
+	if errors.As(err, &fe) {
+		msg, offset = fe.Message, fe.From
 	}
-	msg := fe.Message
 	if code == "type-mismatch" && strings.HasPrefix(msg, "expected bool") {
 		msg += " (a condition must be true or false, like lead.employees > 50)"
 	}
-	x.errorAt(src, fe.From, code, src.subject+": "+msg)
+	x.errorAt(src, offset, code, src.subject+": "+msg)
 }
 
 // errorAt reports msg at the rune offset within the expression's text,
