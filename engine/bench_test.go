@@ -1,0 +1,117 @@
+package engine_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// benchInput is a realistic, fully populated lead for the 41-rule example.
+func benchInput(b *testing.B) (*rules.Ruleset, []byte, engine.Input) {
+	b.Helper()
+	var rs *rules.Ruleset
+	all, err := rules.LoadPaths("testdata/rulesets")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range all {
+		if r.Name == "b2b-saas" {
+			rs = r
+		}
+	}
+	data, err := os.ReadFile("testdata/decisions/vp-fintech.lead.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := engine.ParseInput(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in.Now = fixedNow
+	return rs, data, in
+}
+
+// BenchmarkScore is one full decision (normalise, 6 knockouts, 35 score
+// rules, caps, tier, qualify, reasons) from an already decoded lead.
+func BenchmarkScore(b *testing.B) {
+	rs, _, in := benchInput(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := engine.Evaluate(rs, in, engine.EvalOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScoreJSON is JSON bytes to decision through the Engine.
+func BenchmarkScoreJSON(b *testing.B) {
+	_, data, _ := benchInput(b)
+	eng, err := engine.Open(context.Background(), engine.Paths("testdata/rulesets"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := eng.ScoreJSON(ctx, "b2b-saas", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkScoreParallel(b *testing.B) {
+	rs, _, in := benchInput(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := engine.Evaluate(rs, in, engine.EvalOptions{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkScoreDuringReload scores while another goroutine reloads.
+func BenchmarkScoreDuringReload(b *testing.B) {
+	_, data, _ := benchInput(b)
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, engine.Paths("testdata/rulesets"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				_ = eng.Reload(ctx)
+			}
+		}
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := eng.ScoreJSON(ctx, "b2b-saas", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(done)
+	<-stopped
+}
+
+func BenchmarkCompile(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rules.LoadPaths("testdata/rulesets"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
