@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestCLIGolden runs leadq subcommands as a user would and compares their
+// stdout, stderr and exit code with testdata/cli/NAME.golden.
+func TestCLIGolden(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+	}{
+		{"check-ok", []string{"check", "../../examples/rulesets"}, ""},
+		{"check-bad", []string{"check", "../../rules/testdata/bad/expressions.yaml"}, ""},
+		{"check-bad-json", []string{"check", "--format", "json", "../../rules/testdata/bad/no-tiers.yaml"}, ""},
+		{"check-warnings-fail", []string{"check", "--fail-on-warning", "../../rules/testdata/bad/warnings.yaml"}, ""},
+		{"check-missing-path", []string{"check", "does-not-exist"}, ""},
+		{"check-no-args", []string{"check"}, ""},
+		{"score-text", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--now", "2026-11-23",
+			"../../examples/leads/wrong-type-employees.json"}, ""},
+		{"score-json-stdin", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--now", "2026-11-23", "--format", "json"},
+			`{"id": "S-1", "lead": {"email": "kim@acme.example", "employees": 250, "industry": "software", "country": "US"}}`},
+		{"score-knockout", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--now", "2026-11-23",
+			"../../examples/leads/competitor.json"}, ""},
+		{"score-bad-json", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas"}, `{"lead": {"employees": 3}`},
+		{"score-strict", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--strict"}, `{"lead": {"employees": "lots"}}`},
+		{"score-no-ruleset", []string{"score", "--rules", "../../examples/rulesets"}, `{}`},
+		{"score-broken-rules", []string{"score", "--rules", "../../rules/testdata/bad/no-tiers.yaml"}, `{}`},
+		{"score-bad-format", []string{"score", "--rules", "../../examples/rulesets", "--format", "xml"}, `{}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
+			code := exitCode(err, &stderr)
+			got := "$ leadq " + strings.Join(tc.args, " ") + "\n" + stdout.String() +
+				"--- stderr\n" + stderr.String() + "--- exit " + itoa(code) + "\n"
+			golden := filepath.Join("testdata", "cli", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("missing golden (go test ./cmd/leadq -update): %v", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("leadq %v mismatch (-want +got):\n%s", tc.args, diff)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return string(rune('0' + n)) }
