@@ -24,8 +24,9 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 // groups, pick the tier and decide qualification. It is what Engine.Score
 // runs; tests and backtests call it directly with a fixed ruleset.
 func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
-	l, err := normalise(rs, in, opts.Strict || in.Strict)
-	if err != nil {
+	l := records.Get().(*record)
+	defer l.release()
+	if err := l.normalise(rs, in, opts.Strict || in.Strict); err != nil {
 		return Decision{}, err
 	}
 	now := in.Now
@@ -36,22 +37,21 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 			now = time.Now()
 		}
 	}
-	env := map[string]any{"lead": l.lead, "account": l.account, "__now__": now}
+	env := l.env
+	env["__now__"] = now
 
 	d := Decision{
 		LeadID:        in.ID,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
 		Groups:        map[string]int{},
 		Knockouts:     []Hit{},
-		Matched:       []Hit{},
-		Missed:        []Miss{},
+		Matched:       make([]Hit, 0, len(rs.Rules)/2),
+		Missed:        make([]Miss, 0, len(rs.Rules)/2),
 		MissingFields: []string{},
 		Errors:        []RuleError{},
 		Warnings:      l.warnings,
 	}
-	if d.Warnings == nil {
-		d.Warnings = []Warning{}
-	}
+	l.warnings = nil // the decision owns them now
 	m := vms.Get().(*vm.VM)
 	defer vms.Put(m)
 
@@ -166,37 +166,54 @@ func reason(r *rules.Rule, value func(*rules.Field) (any, bool)) string {
 	return r.When.Src
 }
 
-// lead is one input normalised against a ruleset's fields.
-type lead struct {
-	lead, account map[string]any
-	present       rules.FieldSet
-	warnings      []Warning
+// record is one input normalised against a ruleset's fields: the flat
+// env the compiled programs read ("lead.employees" -> 400), the values by
+// field index for reasons, and which fields are present. Records are pooled:
+// a decision copies out everything it keeps.
+type record struct {
+	env      map[string]any
+	values   []any
+	present  rules.FieldSet
+	warnings []Warning
 }
 
-func (l *lead) value(f *rules.Field) (any, bool) {
+var records = sync.Pool{New: func() any { return &record{env: make(map[string]any, 64)} }}
+
+func (l *record) release() {
+	clear(l.env)
+	clear(l.values)
+	l.warnings = nil
+	records.Put(l)
+}
+
+func (l *record) value(f *rules.Field) (any, bool) {
 	if !l.present.Has(f.Index) {
 		return nil, false
 	}
-	if f.Namespace == "lead" {
-		return l.lead[f.Key], true
-	}
-	return l.account[f.Key], true
+	return l.values[f.Index], true
 }
 
 // normalise keeps the declared fields of the input, converted to their
 // declared types. A value of the wrong type is a warning and is left out
 // (an InputErrors in strict mode). Undeclared input fields are ignored.
-func normalise(rs *rules.Ruleset, in Input, strict bool) (*lead, error) {
-	l := &lead{
-		lead:    make(map[string]any, len(rs.Fields)),
-		account: make(map[string]any, 4),
-		present: rules.NewFieldSet(len(rs.Fields)),
+func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
+	n := len(rs.Fields)
+	if cap(l.values) < n {
+		l.values = make([]any, n)
 	}
+	l.values = l.values[:n]
+	if words := (n + 63) / 64; cap(l.present) < words {
+		l.present = rules.NewFieldSet(n)
+	} else {
+		l.present = l.present[:words]
+		l.present.Clear()
+	}
+	l.warnings = []Warning{}
 	var errs InputErrors
 	for _, f := range rs.Fields {
-		src, dst := in.Lead, l.lead
+		src := in.Lead
 		if f.Namespace == "account" {
-			src, dst = in.Account, l.account
+			src = in.Account
 		}
 		raw, ok := src[f.Key]
 		if !ok || isBlank(raw, f.Type) {
@@ -211,11 +228,12 @@ func normalise(rs *rules.Ruleset, in Input, strict bool) (*lead, error) {
 			}
 			continue
 		}
-		dst[f.Key] = v
+		l.values[f.Index] = v
+		l.env[f.Name] = v
 		l.present.Add(f.Index)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return errs
 	}
-	return l, nil
+	return nil
 }

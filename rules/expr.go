@@ -55,19 +55,17 @@ func (x *exprCompiler) config(kind envKind) *conf.Config {
 	if x.configs[kind] != nil {
 		return x.configs[kind]
 	}
-	lead, account := types.Map{}, types.Map{}
+	// Fields are flat variables named "lead.employees": expr reads a
+	// top-level name of a map[string]any env with one map lookup, where
+	// lead.employees on a nested map would go through reflection.
+	env := types.Map{nowVar: types.TypeOf(time.Time{})}
 	for _, f := range x.c.fields {
 		t, ok := goTypes[f.Type]
 		if !ok {
 			t = types.Any // a field with a bad declaration: its own error is enough
 		}
-		if f.Namespace == "lead" {
-			lead[f.Key] = t
-		} else {
-			account[f.Key] = t
-		}
+		env[f.Name] = t
 	}
-	env := types.Map{"lead": lead, "account": account, nowVar: types.TypeOf(time.Time{})}
 	if kind == envQualify {
 		for k, v := range qualifyVars {
 			env[k] = v
@@ -330,10 +328,13 @@ func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string
 	var visit func(p *ast.Node)
 	visit = func(p *ast.Node) {
 		node := *p
-		if _, _, isField := x.fieldRef(node); isField {
+		if ns, key, isField := x.fieldRef(node); isField {
+			flat := &ast.IdentifierNode{Value: ns + "." + key}
+			flat.SetLocation(node.(*ast.MemberNode).Node.Location())
 			if at != nil {
-				setLocations(node, *at)
+				flat.SetLocation(*at)
 			}
+			*p = flat
 			return
 		}
 		forChildren(node, visit)
@@ -401,15 +402,11 @@ func setLocations(n ast.Node, loc exprfile.Location) {
 // when the expression handles nil itself (lead.x ?? y, lead.x == nil).
 func collectFields(fields map[string]*Field, n ast.Node, optional bool, fn func(f *Field, optional bool)) {
 	switch v := n.(type) {
-	case *ast.MemberNode:
-		if f, ok := v.Node.(*ast.IdentifierNode); ok && (f.Value == "lead" || f.Value == "account") {
-			if p, ok := v.Property.(*ast.StringNode); ok {
-				if fd := fields[f.Value+"."+p.Value]; fd != nil {
-					fn(fd, optional)
-				}
-				return
-			}
+	case *ast.IdentifierNode: // a field, flattened by expand
+		if fd := fields[v.Value]; fd != nil {
+			fn(fd, optional)
 		}
+		return
 	case *ast.ChainNode:
 		collectFields(fields, v.Node, true, fn)
 		return
