@@ -32,6 +32,7 @@ type Ruleset struct {
 
 	fieldByName map[string]*Field
 	ruleByID    map[string]*Rule
+	slots       map[Type]int // how many fields of each type, for Row
 }
 
 // Field is a declared field.
@@ -40,7 +41,8 @@ type Field struct {
 	Namespace string // lead or account
 	Key       string // employees
 	Type      Type
-	Index     int
+	Index     int // position in Ruleset.Fields and in a FieldSet
+	Slot      int // position among the fields of its type, in a Row
 	Pos       Pos
 }
 
@@ -250,11 +252,15 @@ func (c *builder) declare(rs *Ruleset) {
 	}
 	slices.SortFunc(fields, func(a, b *Field) int { return cmp.Compare(a.Name, b.Name) })
 	rs.fieldByName = c.fields
+	slots := map[Type]int{}
 	for i, fd := range fields {
 		fd.Index = i
+		fd.Slot = slots[fd.Type]
+		slots[fd.Type]++
 		c.fieldNames = append(c.fieldNames, fd.Name)
 	}
 	rs.Fields = fields
+	rs.slots = slots
 }
 
 func sortFields(fs []*Field) {
@@ -465,6 +471,7 @@ func (c *builder) checkTests(rs *Ruleset) {
 			check("knockouts", e.Knockouts, true)
 			check("matched", e.Matched, false)
 			check("not_matched", e.NotMatched, false)
+			c.checkExpectNames(rs, tc, subject)
 			rs.Tests = append(rs.Tests, tc)
 		}
 	}

@@ -114,8 +114,14 @@ type Expect struct {
 	Knockouts  []string
 	Matched    []string
 	NotMatched []string
-	Pos        Pos
-	RefPos     map[string]Pos // rule id or tier name -> where the test names it
+	// MissingFields and Warnings are exact sets of field names (the
+	// decision's missing_fields, and the fields its input warnings name);
+	// Groups checks the listed groups' totals after caps.
+	MissingFields []string
+	Warnings      []string
+	Groups        map[string]int
+	Pos           Pos
+	RefPos        map[string]Pos // rule id or tier name -> where the test names it
 }
 
 // Type is the declared type of a field.
@@ -619,7 +625,7 @@ func (d *decoder) tier(n *yaml.Node) {
 
 var (
 	testKeys   = []string{"name", "now", "lead", "account", "expect"}
-	expectKeys = []string{"tier", "qualified", "score", "score_min", "score_max", "knockouts", "matched", "not_matched"}
+	expectKeys = []string{"tier", "qualified", "score", "score_min", "score_max", "knockouts", "matched", "not_matched", "missing_fields", "groups", "warnings"}
 )
 
 func (d *decoder) test(n *yaml.Node) {
@@ -725,6 +731,18 @@ func (d *decoder) expect(n *yaml.Node, subject string, e *Expect) {
 			e.Matched = ids(v, "matched")
 		case "not_matched":
 			e.NotMatched = ids(v, "not_matched")
+		case "missing_fields":
+			e.MissingFields = ids(v, "missing_fields")
+		case "warnings":
+			e.Warnings = ids(v, "warnings")
+		case "groups":
+			e.Groups = map[string]int{}
+			d.mapping(v, subject+": expect: groups", func(gk, gv *yaml.Node) {
+				if p, ok := d.integer(gv, subject+": expect: groups: "+gk.Value); ok {
+					e.Groups[gk.Value] = p
+					e.RefPos["groups:"+gk.Value] = d.pos(gk)
+				}
+			})
 		default:
 			d.unknownKey(k, subject+": expect", expectKeys)
 		}
