@@ -246,6 +246,14 @@ func (e *Engine) Score(ctx context.Context, ruleset string, in Input) (Decision,
 	if err != nil {
 		return Decision{}, err
 	}
+	return e.ScoreWith(ctx, rs, in)
+}
+
+// ScoreWith decides one lead against rs, a ruleset returned by Ruleset,
+// with the engine's settings (strict mode, clock), as Score does. Callers
+// that must decide several leads with one version, such as a batch, look
+// the ruleset up once and call ScoreWith for each lead.
+func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (Decision, error) {
 	return Evaluate(rs, in, EvalOptions{Strict: e.strict, Now: e.now})
 }
 
