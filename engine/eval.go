@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,20 +27,19 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 // runs; tests and backtests call it directly with a fixed ruleset.
 func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	l := records.Get().(*record)
-	defer l.release()
+	defer records.Put(l)
+	r := &l.row
 	if err := l.normalise(rs, in, opts.Strict || in.Strict); err != nil {
 		return Decision{}, err
 	}
-	now := in.Now
-	if now.IsZero() {
+	r.Now = in.Now
+	if r.Now.IsZero() {
 		if opts.Now != nil {
-			now = opts.Now()
+			r.Now = opts.Now()
 		} else {
-			now = time.Now()
+			r.Now = time.Now()
 		}
 	}
-	env := l.env
-	env["__now__"] = now
 
 	d := Decision{
 		LeadID:        in.ID,
@@ -58,7 +59,7 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	var missing rules.FieldSet // fields whose absence left some rule undecided
 	noteMissing := func(c *rules.Condition) []string {
 		var names []string
-		for _, f := range c.Missing(l.present) {
+		for _, f := range c.Missing(r.Present) {
 			if missing == nil {
 				missing = rules.NewFieldSet(len(rs.Fields))
 			}
@@ -67,49 +68,48 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 		}
 		return names
 	}
-	value := l.value
 
-	for _, r := range rs.Knockouts {
-		t, err := r.When.Eval(m, env, l.present)
+	for _, rule := range rs.Knockouts {
+		t, err := rule.When.Eval(m, r)
 		switch {
 		case err != nil:
-			d.Errors = append(d.Errors, RuleError{Rule: r.ID, Message: err.Error()})
+			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
 		case t == rules.True:
-			d.Knockouts = append(d.Knockouts, Hit{Rule: r.ID, Reason: reason(r, value)})
+			d.Knockouts = append(d.Knockouts, Hit{Rule: rule.ID, Reason: reason(rule, r)})
 		case t == rules.Unknown:
-			noteMissing(r.When)
+			noteMissing(rule.When)
 		}
 	}
 
 	raw := map[string]int{} // group totals before caps
 	ungrouped := 0
-	for _, r := range rs.Rules {
-		if r.Group != "" {
-			if _, ok := raw[r.Group]; !ok {
-				raw[r.Group] = 0
+	for _, rule := range rs.Rules {
+		if rule.Group != "" {
+			if _, ok := raw[rule.Group]; !ok {
+				raw[rule.Group] = 0
 			}
 		}
-		t, err := r.When.Eval(m, env, l.present)
+		t, err := rule.When.Eval(m, r)
 		if err != nil {
-			d.Errors = append(d.Errors, RuleError{Rule: r.ID, Message: err.Error()})
+			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
 			t = rules.False
 		}
 		if t == rules.True {
-			d.Matched = append(d.Matched, Hit{Rule: r.ID, Group: r.Group, Points: r.Points, Reason: reason(r, value)})
-			if r.Group == "" {
-				ungrouped += r.Points
+			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points, Reason: reason(rule, r)})
+			if rule.Group == "" {
+				ungrouped += rule.Points
 			} else {
-				raw[r.Group] += r.Points
+				raw[rule.Group] += rule.Points
 			}
 			continue
 		}
 		var names []string
 		if t == rules.Unknown {
-			names = noteMissing(r.When)
+			names = noteMissing(rule.When)
 		}
-		if r.Points > 0 {
-			d.Missed = append(d.Missed, Miss{Rule: r.ID, Group: r.Group, Points: r.Points,
-				Description: r.Description, When: r.When.Src, MissingFields: names})
+		if rule.Points > 0 {
+			d.Missed = append(d.Missed, Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
+				Description: rule.Description, When: rule.When.Src, MissingFields: names})
 		}
 	}
 	d.Score = ungrouped
@@ -134,8 +134,8 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	case rs.Qualify == nil:
 		d.Qualified = len(rs.Tiers) > 0 && d.Tier == rs.Tiers[0].Name
 	default:
-		env["tier"], env["score"], env["groups"], env["knocked_out"] = d.Tier, d.Score, d.Groups, false
-		t, err := rs.Qualify.Eval(m, env, l.present)
+		r.Tier, r.Score, r.Groups, r.KnockedOut = d.Tier, d.Score, d.Groups, false
+		t, err := rs.Qualify.Eval(m, r)
 		switch {
 		case err != nil:
 			d.Errors = append(d.Errors, RuleError{Rule: "qualify", Message: err.Error()})
@@ -156,58 +156,30 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 
 // reason renders a fired rule's reason: its template with the lead's values,
 // else its description, else its condition.
-func reason(r *rules.Rule, value func(*rules.Field) (any, bool)) string {
+func reason(rule *rules.Rule, r *rules.Row) string {
 	switch {
-	case r.Reason != nil:
-		return r.Reason.Render(value)
-	case r.Description != "":
-		return r.Description
+	case rule.Reason != nil:
+		return rule.Reason.Render(r)
+	case rule.Description != "":
+		return rule.Description
 	}
-	return r.When.Src
+	return rule.When.Src
 }
 
-// record is one input normalised against a ruleset's fields: the flat
-// env the compiled programs read ("lead.employees" -> 400), the values by
-// field index for reasons, and which fields are present. Records are pooled:
-// a decision copies out everything it keeps.
+// record is one input normalised against a ruleset's fields into a typed
+// row. Records are pooled: a decision copies out everything it keeps.
 type record struct {
-	env      map[string]any
-	values   []any
-	present  rules.FieldSet
+	row      rules.Row
 	warnings []Warning
 }
 
-var records = sync.Pool{New: func() any { return &record{env: make(map[string]any, 64)} }}
-
-func (l *record) release() {
-	clear(l.env)
-	clear(l.values)
-	l.warnings = nil
-	records.Put(l)
-}
-
-func (l *record) value(f *rules.Field) (any, bool) {
-	if !l.present.Has(f.Index) {
-		return nil, false
-	}
-	return l.values[f.Index], true
-}
+var records = sync.Pool{New: func() any { return new(record) }}
 
 // normalise keeps the declared fields of the input, converted to their
 // declared types. A value of the wrong type is a warning and is left out
 // (an InputErrors in strict mode). Undeclared input fields are ignored.
 func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
-	n := len(rs.Fields)
-	if cap(l.values) < n {
-		l.values = make([]any, n)
-	}
-	l.values = l.values[:n]
-	if words := (n + 63) / 64; cap(l.present) < words {
-		l.present = rules.NewFieldSet(n)
-	} else {
-		l.present = l.present[:words]
-		l.present.Clear()
-	}
+	l.row.Reset(rs)
 	l.warnings = []Warning{}
 	var errs InputErrors
 	for _, f := range rs.Fields {
@@ -219,21 +191,57 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 		if !ok || isBlank(raw, f.Type) {
 			continue
 		}
-		v, ok, msg := convert(raw, f.Type, strict)
-		if !ok {
+		if msg, ok := setField(&l.row, f, raw, strict); !ok {
 			if strict {
 				errs = append(errs, &InputError{Field: f.Name, Message: msg})
 			} else {
 				l.warnings = append(l.warnings, Warning{Field: f.Name, Message: msg + "; treated as missing"})
 			}
-			continue
 		}
-		l.values[f.Index] = v
-		l.env[f.Name] = v
-		l.present.Add(f.Index)
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// setField converts raw to the field's type and stores it in the row. The
+// common cases (JSON numbers, strings, booleans) are stored without boxing.
+func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, ok bool) {
+	switch f.Type {
+	case rules.TypeInt:
+		if n, isNum := raw.(json.Number); isNum {
+			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				r.Ints[f.Slot] = int(i)
+				r.Present.Add(f.Index)
+				return "", true
+			}
+		}
+	case rules.TypeFloat:
+		if n, isNum := raw.(json.Number); isNum {
+			if x, err := strconv.ParseFloat(string(n), 64); err == nil {
+				r.Floats[f.Slot] = x
+				r.Present.Add(f.Index)
+				return "", true
+			}
+		}
+	case rules.TypeString:
+		if s, isStr := raw.(string); isStr {
+			r.Strs[f.Slot] = s
+			r.Present.Add(f.Index)
+			return "", true
+		}
+	case rules.TypeBool:
+		if b, isBool := raw.(bool); isBool {
+			r.Bools[f.Slot] = b
+			r.Present.Add(f.Index)
+			return "", true
+		}
+	}
+	v, ok, msg := convert(raw, f.Type, strict)
+	if !ok {
+		return msg, false
+	}
+	r.Set(f, v)
+	return "", true
 }

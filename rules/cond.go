@@ -42,15 +42,18 @@ func (s FieldSet) HasAll(sub FieldSet) bool {
 
 // Condition is a compiled boolean expression (a when:, a macro or qualify:).
 //
-// When every field it requires is present, Eval runs one expr program. When
-// some are missing it evaluates the expression's and/or/not structure with
-// three-valued logic, running only the leaves whose fields are all present,
-// so that `lead.country != "US"` is unknown, not true, for a lead without a
+// Conditions use three-valued logic over the Row they read. When every
+// field the condition requires is present, one closure (or, for what the
+// native compiler does not cover, one expr program) decides it. When some
+// are missing it evaluates the expression's and/or/not structure, deciding
+// only the leaves whose fields are all present, so that
+// `lead.country != "US"` is unknown, not true, for a lead without a
 // country, while `missing || true` is still true.
 type Condition struct {
 	Src      string
 	Pos      Pos
-	prog     *vm.Program
+	fast     boolFn      // the whole expression as a Go closure; nil if not covered
+	prog     *vm.Program // the whole expression on expr's VM
 	required FieldSet
 	fields   []*Field // every field it reads, by index
 	tree     *condNode
@@ -68,27 +71,37 @@ const (
 type condNode struct {
 	op       condOp
 	a, b     *condNode
-	prog     *vm.Program
+	native   boolFn      // a leaf as a closure, or nil
+	prog     *vm.Program // a leaf on the VM, when native is nil
 	required FieldSet
 }
 
 // Fields returns the fields the condition reads, in declaration order.
 func (c *Condition) Fields() []*Field { return c.fields }
 
-// Eval runs the condition against env (the map the engine built for one
-// lead) with present holding the fields the lead has. A run-time error is
+// Native reports whether the whole condition runs as Go closures.
+func (c *Condition) Native() bool { return c.fast != nil }
+
+// Eval decides the condition for one row. m is a reusable VM for the parts
+// that run on expr's VM. A run-time error (only possible on the VM) is
 // returned as is; the caller marks the rule as errored.
-func (c *Condition) Eval(m *vm.VM, env any, present FieldSet) (Truth, error) {
-	if present.HasAll(c.required) {
-		return run(m, c.prog, env)
+func (c *Condition) Eval(m *vm.VM, r *Row) (Truth, error) {
+	if r.Present.HasAll(c.required) {
+		if c.fast != nil {
+			if c.fast(r) {
+				return True, nil
+			}
+			return False, nil
+		}
+		return run(m, c.prog, r.Env())
 	}
 	if c.tree == nil {
 		return Unknown, nil
 	}
-	return c.tree.eval(m, env, present)
+	return c.tree.eval(m, r)
 }
 
-// Missing returns the fields the condition needs that are not in present.
+// Missing returns the fields the condition needs that the row lacks.
 func (c *Condition) Missing(present FieldSet) []*Field {
 	var out []*Field
 	for _, f := range c.fields {
@@ -113,10 +126,10 @@ func run(m *vm.VM, p *vm.Program, env any) (Truth, error) {
 	return Unknown, fmt.Errorf("condition returned %T, not a boolean", out)
 }
 
-func (n *condNode) eval(m *vm.VM, env any, present FieldSet) (Truth, error) {
+func (n *condNode) eval(m *vm.VM, r *Row) (Truth, error) {
 	switch n.op {
 	case opNot:
-		t, err := n.a.eval(m, env, present)
+		t, err := n.a.eval(m, r)
 		if err != nil || t == Unknown {
 			return t, err
 		}
@@ -126,11 +139,11 @@ func (n *condNode) eval(m *vm.VM, env any, present FieldSet) (Truth, error) {
 		if n.op == opOr {
 			stop = True
 		}
-		a, err := n.a.eval(m, env, present)
+		a, err := n.a.eval(m, r)
 		if err != nil || a == stop {
 			return a, err
 		}
-		b, err := n.b.eval(m, env, present)
+		b, err := n.b.eval(m, r)
 		if err != nil || b == stop {
 			return b, err
 		}
@@ -139,8 +152,14 @@ func (n *condNode) eval(m *vm.VM, env any, present FieldSet) (Truth, error) {
 		}
 		return a, nil
 	}
-	if !present.HasAll(n.required) {
+	if !r.Present.HasAll(n.required) {
 		return Unknown, nil
 	}
-	return run(m, n.prog, env)
+	if n.native != nil {
+		if n.native(r) {
+			return True, nil
+		}
+		return False, nil
+	}
+	return run(m, n.prog, r.Env())
 }

@@ -103,14 +103,15 @@ func (x *exprCompiler) compile(src exprSource) *Condition {
 	if !ok {
 		return nil
 	}
-	prog, err := x.program(src, whole)
+	fast, prog, err := x.program(src, whole)
 	if err != nil {
 		x.exprError(src, err, "type-mismatch")
 		return nil
 	}
-	cond := &Condition{Src: src.text.Value, Pos: src.text.Pos, prog: prog, required: NewFieldSet(len(x.c.fields))}
-	// Build a second, unoptimised copy to find the fields read and to split
-	// the and/or/not structure for three-valued evaluation.
+	cond := &Condition{Src: src.text.Value, Pos: src.text.Pos, fast: fast, prog: prog, required: NewFieldSet(len(x.c.fields))}
+	// Build a second copy (programs change their tree in place) to find the
+	// fields read and to split the and/or/not structure for three-valued
+	// evaluation of leads with missing fields.
 	node, _ := x.build(src)
 	seen := map[*Field]bool{}
 	collectFields(x.c.fields, node, false, func(f *Field, optional bool) {
@@ -123,26 +124,39 @@ func (x *exprCompiler) compile(src exprSource) *Condition {
 		}
 	})
 	sortFields(cond.fields)
-	if isCompound(node) {
-		cond.tree, err = x.split(src, node)
-		if err != nil {
-			x.exprError(src, err, "type-mismatch")
-			return nil
-		}
+	if !isCompound(node) {
+		// One leaf: the whole program is the leaf.
+		cond.tree = &condNode{op: opLeaf, native: fast, prog: prog, required: cond.required}
+		return cond
+	}
+	cond.tree, err = x.split(src, node)
+	if err != nil {
+		x.exprError(src, err, "type-mismatch")
+		return nil
 	}
 	return cond
 }
 
-func (x *exprCompiler) program(src exprSource, node ast.Node) (*vm.Program, error) {
+// disableNative makes every condition run on expr's VM; tests use it to
+// check that native and VM evaluation agree.
+var disableNative = false
+
+// program type-checks node and compiles it twice: to Go closures where the
+// native compiler covers it (fast is nil otherwise), and to an expr program.
+func (x *exprCompiler) program(src exprSource, node ast.Node) (fast boolFn, prog *vm.Program, err error) {
 	cfg := x.config(src.kind)
 	tree := &parser.Tree{Node: node, Source: exprfile.NewSource(src.text.Value)}
 	if _, err := checker.Check(tree, cfg); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if !disableNative {
+		fast, _ = (&native{fields: x.c.fields}).compile(tree.Node).(boolFn)
 	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return compiler.Compile(tree, cfg)
+	prog, err = compiler.Compile(tree, cfg)
+	return fast, prog, err
 }
 
 func isCompound(n ast.Node) bool {
@@ -186,11 +200,14 @@ func (x *exprCompiler) split(src exprSource, n ast.Node) (*condNode, error) {
 			return &condNode{op: opNot, a: a}, nil
 		}
 	}
-	prog, err := x.program(src, n)
+	fast, prog, err := x.program(src, n)
 	if err != nil {
 		return nil, err
 	}
-	leaf := &condNode{op: opLeaf, prog: prog, required: NewFieldSet(len(x.c.fields))}
+	leaf := &condNode{op: opLeaf, native: fast, required: NewFieldSet(len(x.c.fields))}
+	if fast == nil {
+		leaf.prog = prog
+	}
 	collectFields(x.c.fields, n, false, func(f *Field, optional bool) {
 		if !optional {
 			leaf.required.Add(f.Index)

@@ -28,26 +28,21 @@ func (t *Template) Fields() []*Field {
 	return out
 }
 
-// Render fills the template with value(f) for each field; a field without
-// a value is shown as "unknown".
-func (t *Template) Render(value func(f *Field) (any, bool)) string {
+// Render fills the template with the row's values; a field the row lacks
+// is shown as "unknown".
+func (t *Template) Render(r *Row) string {
 	if len(t.parts) == 1 && t.parts[0].field == nil {
 		return t.parts[0].lit
 	}
-	var b strings.Builder
+	b := make([]byte, 0, len(t.Src)+16)
 	for _, p := range t.parts {
 		if p.field == nil {
-			b.WriteString(p.lit)
+			b = append(b, p.lit...)
 			continue
 		}
-		v, ok := value(p.field)
-		if !ok {
-			b.WriteString("unknown")
-			continue
-		}
-		b.WriteString(FormatValue(v))
+		b = r.appendValue(b, p.field)
 	}
-	return b.String()
+	return string(b)
 }
 
 // FormatValue writes a field value the way a person reads it: whole floats

@@ -1,0 +1,477 @@
+package rules
+
+import (
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+)
+
+// The native compiler turns a type-checked expression into Go closures
+// over a Row. It covers what rules are made of (fields, constants,
+// comparisons, arithmetic, in/contains/matches, leadq's functions and the
+// string builtins); anything else makes it give up, and that part of the
+// condition runs on expr's VM instead. Native and VM evaluation must agree:
+// see TestNativeMatchesVM and FuzzNativeMatchesVM.
+//
+// Closures never fail at run time: operations that can (indexing, %,
+// ternaries over nil) are left to the VM, which reports the error.
+
+type (
+	boolFn  func(*Row) bool
+	intFn   func(*Row) int
+	floatFn func(*Row) float64
+	strFn   func(*Row) string
+	timeFn  func(*Row) time.Time
+	listFn  func(*Row) []string
+)
+
+type native struct {
+	fields map[string]*Field
+}
+
+var (
+	typeInt    = reflect.TypeOf(0)
+	typeFloat  = reflect.TypeOf(0.0)
+	typeString = reflect.TypeOf("")
+	typeBool   = reflect.TypeOf(true)
+	typeTime   = reflect.TypeOf(time.Time{})
+	typeList   = reflect.TypeOf([]string{})
+)
+
+// compile returns a typed closure for n, or nil when n is outside what the
+// native compiler covers.
+func (c *native) compile(n ast.Node) any {
+	switch v := n.(type) {
+	case *ast.IdentifierNode:
+		return c.ident(v.Value)
+	case *ast.IntegerNode:
+		k := v.Value
+		return intFn(func(*Row) int { return k })
+	case *ast.FloatNode:
+		k := v.Value
+		return floatFn(func(*Row) float64 { return k })
+	case *ast.StringNode:
+		k := v.Value
+		return strFn(func(*Row) string { return k })
+	case *ast.BoolNode:
+		k := v.Value
+		return boolFn(func(*Row) bool { return k })
+	case *ast.UnaryNode:
+		return c.unary(v)
+	case *ast.BinaryNode:
+		return c.binary(v)
+	case *ast.CallNode:
+		return c.call(v)
+	case *ast.BuiltinNode:
+		return c.builtin(v)
+	}
+	return nil
+}
+
+func (c *native) ident(name string) any {
+	if f := c.fields[name]; f != nil {
+		s := f.Slot
+		switch f.Type {
+		case TypeInt:
+			return intFn(func(r *Row) int { return r.Ints[s] })
+		case TypeFloat:
+			return floatFn(func(r *Row) float64 { return r.Floats[s] })
+		case TypeString:
+			return strFn(func(r *Row) string { return r.Strs[s] })
+		case TypeBool:
+			return boolFn(func(r *Row) bool { return r.Bools[s] })
+		case TypeDate:
+			return timeFn(func(r *Row) time.Time { return r.Times[s] })
+		case TypeList:
+			return listFn(func(r *Row) []string { return r.Lists[s] })
+		}
+		return nil
+	}
+	switch name {
+	case nowVar:
+		return timeFn(func(r *Row) time.Time { return r.Now })
+	case "tier":
+		return strFn(func(r *Row) string { return r.Tier })
+	case "score":
+		return intFn(func(r *Row) int { return r.Score })
+	case "knocked_out":
+		return boolFn(func(r *Row) bool { return r.KnockedOut })
+	}
+	return nil
+}
+
+// float returns n as a float closure, promoting ints as expr does.
+func (c *native) float(n ast.Node) floatFn {
+	switch f := c.compile(n).(type) {
+	case floatFn:
+		return f
+	case intFn:
+		return func(r *Row) float64 { return float64(f(r)) }
+	}
+	return nil
+}
+
+func (c *native) unary(v *ast.UnaryNode) any {
+	switch v.Operator {
+	case "!", "not":
+		if f, ok := c.compile(v.Node).(boolFn); ok {
+			return boolFn(func(r *Row) bool { return !f(r) })
+		}
+	case "-":
+		switch f := c.compile(v.Node).(type) {
+		case intFn:
+			return intFn(func(r *Row) int { return -f(r) })
+		case floatFn:
+			return floatFn(func(r *Row) float64 { return -f(r) })
+		}
+	case "+":
+		switch f := c.compile(v.Node).(type) {
+		case intFn, floatFn:
+			return f
+		}
+	}
+	return nil
+}
+
+func (c *native) binary(v *ast.BinaryNode) any {
+	switch v.Operator {
+	case "&&", "and", "||", "or":
+		a, ok1 := c.compile(v.Left).(boolFn)
+		b, ok2 := c.compile(v.Right).(boolFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		if isAnd(v.Operator) {
+			return boolFn(func(r *Row) bool { return a(r) && b(r) })
+		}
+		return boolFn(func(r *Row) bool { return a(r) || b(r) })
+	case "in":
+		return c.in(v)
+	case "contains", "startsWith", "endsWith":
+		a, ok1 := c.compile(v.Left).(strFn)
+		b, ok2 := c.compile(v.Right).(strFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		switch v.Operator {
+		case "contains":
+			return boolFn(func(r *Row) bool { return strings.Contains(a(r), b(r)) })
+		case "startsWith":
+			return boolFn(func(r *Row) bool { return strings.HasPrefix(a(r), b(r)) })
+		}
+		return boolFn(func(r *Row) bool { return strings.HasSuffix(a(r), b(r)) })
+	case "matches":
+		a, ok := c.compile(v.Left).(strFn)
+		pat, isConst := v.Right.(*ast.StringNode)
+		if !ok || !isConst {
+			return nil
+		}
+		re, err := regexp.Compile(pat.Value)
+		if err != nil {
+			return nil // the VM reports the bad pattern
+		}
+		return boolFn(func(r *Row) bool { return re.MatchString(a(r)) })
+	case "==", "!=", "<", "<=", ">", ">=":
+		f := c.compare(v.Operator, v.Left, v.Right)
+		if f == nil {
+			return nil
+		}
+		return f
+	case "+", "-", "*", "/":
+		return c.arith(v)
+	}
+	return nil
+}
+
+// compare builds a comparison of two typed operands, promoting int to
+// float when the types differ, as expr's runtime does.
+func (c *native) compare(op string, ln, rn ast.Node) boolFn {
+	l, r := c.compile(ln), c.compile(rn)
+	switch a := l.(type) {
+	case intFn:
+		if b, ok := r.(intFn); ok {
+			return ordered(op, a, b)
+		}
+	case strFn:
+		if b, ok := r.(strFn); ok {
+			return ordered(op, a, b)
+		}
+	case boolFn:
+		b, ok := r.(boolFn)
+		if !ok {
+			return nil
+		}
+		switch op {
+		case "==":
+			return func(r *Row) bool { return a(r) == b(r) }
+		case "!=":
+			return func(r *Row) bool { return a(r) != b(r) }
+		}
+		return nil
+	case timeFn:
+		b, ok := r.(timeFn)
+		if !ok {
+			return nil
+		}
+		switch op {
+		case "==":
+			return func(r *Row) bool { return a(r).Equal(b(r)) }
+		case "!=":
+			return func(r *Row) bool { return !a(r).Equal(b(r)) }
+		case "<":
+			return func(r *Row) bool { return a(r).Before(b(r)) }
+		case ">":
+			return func(r *Row) bool { return a(r).After(b(r)) }
+		case "<=":
+			return func(r *Row) bool { return !a(r).After(b(r)) }
+		case ">=":
+			return func(r *Row) bool { return !a(r).Before(b(r)) }
+		}
+		return nil
+	}
+	a, b := c.float(ln), c.float(rn)
+	if a == nil || b == nil {
+		return nil
+	}
+	return ordered(op, a, b)
+}
+
+func ordered[T int | float64 | string](op string, a, b func(*Row) T) boolFn {
+	switch op {
+	case "==":
+		return func(r *Row) bool { return a(r) == b(r) }
+	case "!=":
+		return func(r *Row) bool { return a(r) != b(r) }
+	case "<":
+		return func(r *Row) bool { return a(r) < b(r) }
+	case "<=":
+		return func(r *Row) bool { return a(r) <= b(r) }
+	case ">":
+		return func(r *Row) bool { return a(r) > b(r) }
+	case ">=":
+		return func(r *Row) bool { return a(r) >= b(r) }
+	}
+	return nil
+}
+
+func (c *native) arith(v *ast.BinaryNode) any {
+	l, r := c.compile(v.Left), c.compile(v.Right)
+	if a, ok := l.(strFn); ok && v.Operator == "+" {
+		if b, ok := r.(strFn); ok {
+			return strFn(func(r *Row) string { return a(r) + b(r) })
+		}
+		return nil
+	}
+	if a, ok := l.(intFn); ok && v.Operator != "/" {
+		if b, ok := r.(intFn); ok {
+			switch v.Operator {
+			case "+":
+				return intFn(func(r *Row) int { return a(r) + b(r) })
+			case "-":
+				return intFn(func(r *Row) int { return a(r) - b(r) })
+			case "*":
+				return intFn(func(r *Row) int { return a(r) * b(r) })
+			}
+		}
+	}
+	a, b := c.float(v.Left), c.float(v.Right)
+	if a == nil || b == nil {
+		return nil
+	}
+	switch v.Operator {
+	case "+":
+		return floatFn(func(r *Row) float64 { return a(r) + b(r) })
+	case "-":
+		return floatFn(func(r *Row) float64 { return a(r) - b(r) })
+	case "*":
+		return floatFn(func(r *Row) float64 { return a(r) * b(r) })
+	}
+	return floatFn(func(r *Row) float64 { return a(r) / b(r) })
+}
+
+// constStrings returns the values of an array of string literals.
+func constStrings(n ast.Node) ([]string, bool) {
+	arr, ok := n.(*ast.ArrayNode)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(arr.Nodes))
+	for _, e := range arr.Nodes {
+		s, ok := e.(*ast.StringNode)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s.Value)
+	}
+	return out, true
+}
+
+// constNumbers returns the values of an array of number literals.
+func constNumbers(n ast.Node) ([]float64, bool) {
+	arr, ok := n.(*ast.ArrayNode)
+	if !ok {
+		return nil, false
+	}
+	out := make([]float64, 0, len(arr.Nodes))
+	for _, e := range arr.Nodes {
+		switch x := e.(type) {
+		case *ast.IntegerNode:
+			out = append(out, float64(x.Value))
+		case *ast.FloatNode:
+			out = append(out, x.Value)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (c *native) in(v *ast.BinaryNode) any {
+	if set, ok := constStrings(v.Right); ok {
+		a, ok := c.compile(v.Left).(strFn)
+		if !ok {
+			return nil
+		}
+		if len(set) <= 8 { // a short scan beats hashing
+			return boolFn(func(r *Row) bool {
+				s := a(r)
+				for _, x := range set {
+					if x == s {
+						return true
+					}
+				}
+				return false
+			})
+		}
+		m := make(map[string]struct{}, len(set))
+		for _, x := range set {
+			m[x] = struct{}{}
+		}
+		return boolFn(func(r *Row) bool { _, ok := m[a(r)]; return ok })
+	}
+	if nums, ok := constNumbers(v.Right); ok {
+		a := c.float(v.Left)
+		if a == nil {
+			return nil
+		}
+		return boolFn(func(r *Row) bool {
+			x := a(r)
+			for _, n := range nums {
+				if n == x {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	a, ok1 := c.compile(v.Left).(strFn)
+	l, ok2 := c.compile(v.Right).(listFn)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return boolFn(func(r *Row) bool {
+		s := a(r)
+		for _, x := range l(r) {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (c *native) call(v *ast.CallNode) any {
+	id, ok := v.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	switch id.Value {
+	case "domain", "is_free_email":
+		if len(v.Arguments) != 1 {
+			return nil
+		}
+		a, ok := c.compile(v.Arguments[0]).(strFn)
+		if !ok {
+			return nil
+		}
+		if id.Value == "domain" {
+			return strFn(func(r *Row) string { return Domain(a(r)) })
+		}
+		return boolFn(func(r *Row) bool { return IsFreeEmail(a(r)) })
+	case "days_since", "months_since", "years_since":
+		if len(v.Arguments) != 2 {
+			return nil
+		}
+		t, ok1 := c.compile(v.Arguments[0]).(timeFn)
+		now, ok2 := c.compile(v.Arguments[1]).(timeFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		switch id.Value {
+		case "days_since":
+			return intFn(func(r *Row) int { return daysSince(t(r), now(r)) })
+		case "months_since":
+			return intFn(func(r *Row) int { return monthsSince(t(r), now(r)) })
+		}
+		return intFn(func(r *Row) int { return monthsSince(t(r), now(r)) / 12 })
+	case "contains_any", "contains_all":
+		if len(v.Arguments) != 2 {
+			return nil
+		}
+		have, ok := c.compile(v.Arguments[0]).(listFn)
+		want, isConst := constStrings(v.Arguments[1])
+		if !ok || !isConst {
+			return nil
+		}
+		all := id.Value == "contains_all"
+		return boolFn(func(r *Row) bool {
+			h := have(r)
+			for _, w := range want {
+				found := false
+				for _, x := range h {
+					if strings.EqualFold(x, w) {
+						found = true
+						break
+					}
+				}
+				if found != all {
+					return found
+				}
+			}
+			return all
+		})
+	}
+	return nil
+}
+
+func (c *native) builtin(v *ast.BuiltinNode) any {
+	if len(v.Arguments) != 1 {
+		return nil
+	}
+	arg := c.compile(v.Arguments[0])
+	switch v.Name {
+	case "lower", "upper", "trim":
+		a, ok := arg.(strFn)
+		if !ok {
+			return nil
+		}
+		switch v.Name {
+		case "lower":
+			return strFn(func(r *Row) string { return strings.ToLower(a(r)) })
+		case "upper":
+			return strFn(func(r *Row) string { return strings.ToUpper(a(r)) })
+		}
+		return strFn(func(r *Row) string { return strings.TrimSpace(a(r)) })
+	case "len":
+		switch a := arg.(type) {
+		case strFn:
+			return intFn(func(r *Row) int { return len(a(r)) })
+		case listFn:
+			return intFn(func(r *Row) int { return len(a(r)) })
+		}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package rules
+
+import (
+	"strconv"
+	"time"
+)
+
+// Row is one lead's field values, typed, as conditions read them. Values
+// live in one slice per type, indexed by Field.Slot, so that setting and
+// reading a number boxes nothing. A Row is reused across leads: Reset it
+// for a ruleset, Set the fields the lead has, evaluate, and reuse.
+//
+// Tier, Score, Groups and KnockedOut are what qualify: reads; the engine
+// sets them before evaluating it.
+type Row struct {
+	Present FieldSet
+	Ints    []int
+	Floats  []float64
+	Strs    []string
+	Bools   []bool
+	Times   []time.Time
+	Lists   [][]string
+	Now     time.Time
+
+	Tier       string
+	Score      int
+	Groups     map[string]int
+	KnockedOut bool
+
+	fields []*Field
+	env    map[string]any // built on first use by an expression that runs on expr's VM
+}
+
+// Reset empties the row and sizes it for rs.
+func (r *Row) Reset(rs *Ruleset) {
+	r.fields = rs.Fields
+	r.Present = resize(r.Present, (len(rs.Fields)+63)/64)
+	r.Ints = resize(r.Ints, rs.slots[TypeInt])
+	r.Floats = resize(r.Floats, rs.slots[TypeFloat])
+	r.Strs = resize(r.Strs, rs.slots[TypeString])
+	r.Bools = resize(r.Bools, rs.slots[TypeBool])
+	r.Times = resize(r.Times, rs.slots[TypeDate])
+	r.Lists = resize(r.Lists, rs.slots[TypeList])
+	r.Now = time.Time{}
+	r.Tier, r.Score, r.Groups, r.KnockedOut = "", 0, nil, false
+	if r.env != nil {
+		clear(r.env)
+	}
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// Set stores a value of the field's Go type (int, float64, string, bool,
+// time.Time or []string) and marks the field present. A value of another
+// type is ignored and reported false.
+func (r *Row) Set(f *Field, v any) bool {
+	switch f.Type {
+	case TypeInt:
+		x, ok := v.(int)
+		if !ok {
+			return false
+		}
+		r.Ints[f.Slot] = x
+	case TypeFloat:
+		x, ok := v.(float64)
+		if !ok {
+			return false
+		}
+		r.Floats[f.Slot] = x
+	case TypeString:
+		x, ok := v.(string)
+		if !ok {
+			return false
+		}
+		r.Strs[f.Slot] = x
+	case TypeBool:
+		x, ok := v.(bool)
+		if !ok {
+			return false
+		}
+		r.Bools[f.Slot] = x
+	case TypeDate:
+		x, ok := v.(time.Time)
+		if !ok {
+			return false
+		}
+		r.Times[f.Slot] = x
+	case TypeList:
+		x, ok := v.([]string)
+		if !ok {
+			return false
+		}
+		r.Lists[f.Slot] = x
+	default:
+		return false
+	}
+	r.Present.Add(f.Index)
+	return true
+}
+
+// Value returns the field's value boxed, and whether the lead has it.
+func (r *Row) Value(f *Field) (any, bool) {
+	if !r.Present.Has(f.Index) {
+		return nil, false
+	}
+	switch f.Type {
+	case TypeInt:
+		return r.Ints[f.Slot], true
+	case TypeFloat:
+		return r.Floats[f.Slot], true
+	case TypeString:
+		return r.Strs[f.Slot], true
+	case TypeBool:
+		return r.Bools[f.Slot], true
+	case TypeDate:
+		return r.Times[f.Slot], true
+	case TypeList:
+		return r.Lists[f.Slot], true
+	}
+	return nil, false
+}
+
+// appendValue formats the field's value as FormatValue does, without boxing.
+func (r *Row) appendValue(b []byte, f *Field) []byte {
+	if !r.Present.Has(f.Index) {
+		return append(b, "unknown"...)
+	}
+	switch f.Type {
+	case TypeInt:
+		return strconv.AppendInt(b, int64(r.Ints[f.Slot]), 10)
+	case TypeFloat:
+		return strconv.AppendFloat(b, r.Floats[f.Slot], 'f', -1, 64)
+	case TypeString:
+		return append(b, r.Strs[f.Slot]...)
+	}
+	v, _ := r.Value(f)
+	return append(b, FormatValue(v)...)
+}
+
+// Env is the row as the map expr's VM reads: flat field names, the clock
+// and the qualify: variables. It is built once per row and kept current.
+func (r *Row) Env() map[string]any {
+	if r.env == nil {
+		r.env = make(map[string]any, len(r.fields)+8)
+	}
+	if len(r.env) == 0 {
+		for _, f := range r.fields {
+			if v, ok := r.Value(f); ok {
+				r.env[f.Name] = v
+			}
+		}
+	}
+	r.env[nowVar] = r.Now
+	r.env["tier"], r.env["score"], r.env["groups"], r.env["knocked_out"] = r.Tier, r.Score, r.Groups, r.KnockedOut
+	return r.env
+}
