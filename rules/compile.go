@@ -494,6 +494,7 @@ func (c *builder) lint() {
 			c.warnf(c.fields[name].Pos, "unused-field", "field %s is never read by a rule or reason", name)
 		}
 	}
+	c.lintRules() // rules/lint.go: constant conditions, tiers, caps, overlaps
 }
 
 // Load parses and compiles every rule file (*.yaml, *.yml) at the top of

@@ -31,7 +31,8 @@ type File struct {
 	Qualify     *Text
 	Tests       []*TestDecl
 
-	lines []string // source lines, for snippets and block-scalar indents
+	lines  []string // source lines, for snippets and block-scalar indents
+	broken bool     // Parse reported errors: what was decoded is partial
 }
 
 // Text is a scalar value with where it came from. Style and the file's lines
@@ -184,6 +185,7 @@ func Parse(name string, src []byte) (*File, error) {
 	}
 	d.file(root)
 	if len(d.errs) > 0 {
+		f.broken = true
 		d.errs.Sort()
 		return f, d.errs
 	}

@@ -153,6 +153,12 @@ var Codes = map[string]string{
 	"unused-macro":     "warning: a macro no expression uses",
 	"unused-field":     "warning: a declared field no rule reads",
 	"unknown-group":    "warning: a score rule's group has no caps and no other rule uses it",
+	"unused-group":     "warning: a group with caps that no score rule is in",
+	"always-fires":     "warning: a rule whose condition is true for every lead (a constant, like true or 1 == 1)",
+	"never-fires":      "warning: a rule whose condition is false for every lead (a constant, or comparisons that contradict each other)",
+	"unreachable-tier": "warning: a tier no possible score lands in, given the rules' points and the group caps",
+	"points-over-cap":  "warning: a score rule whose points alone go past its group's max (or min), so the cap always cuts them",
+	"knockout-overlap": "warning: a score rule that fires only when a knockout fires, so its points never count",
 }
 
 // MarshalJSON gives the form shared by `leadq check --format json` and the
