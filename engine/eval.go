@@ -28,11 +28,39 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	l := records.Get().(*record)
 	defer records.Put(l)
-	r := &l.row
 	if err := l.normalise(rs, in, opts.Strict || in.Strict); err != nil {
 		return Decision{}, err
 	}
-	r.Now = in.Now
+	return l.decide(rs, in.ID, in.Now, opts), nil
+}
+
+// EvaluateJSON is Evaluate for a JSON request (see ParseInput). It decodes
+// the declared fields straight into a typed row; inputs its fast decoder
+// does not handle (errors, duplicate keys, escapes it leaves to
+// encoding/json) take the ParseInput path, with the same result.
+func EvaluateJSON(rs *rules.Ruleset, data []byte, opts EvalOptions) (Decision, error) {
+	l := records.Get().(*record)
+	defer records.Put(l)
+	id, ok, err := l.decodeJSON(rs, data, opts.Strict)
+	if !ok {
+		in, perr := ParseInput(data)
+		if perr != nil {
+			return Decision{}, perr
+		}
+		if err = l.normalise(rs, in, opts.Strict); err == nil {
+			id = in.ID
+		}
+	}
+	if err != nil {
+		return Decision{}, err
+	}
+	return l.decide(rs, id, time.Time{}, opts), nil
+}
+
+// decide runs the ruleset over the normalised row.
+func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOptions) Decision {
+	r := &l.row
+	r.Now = now
 	if r.Now.IsZero() {
 		if opts.Now != nil {
 			r.Now = opts.Now()
@@ -42,7 +70,7 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	}
 
 	d := Decision{
-		LeadID:        in.ID,
+		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
 		Groups:        map[string]int{},
 		Knockouts:     []Hit{},
@@ -151,7 +179,7 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 			}
 		}
 	}
-	return d, nil
+	return d
 }
 
 // reason renders a fired rule's reason: its template with the lead's values,
@@ -171,6 +199,7 @@ func reason(rule *rules.Rule, r *rules.Row) string {
 type record struct {
 	row      rules.Row
 	warnings []Warning
+	seen     rules.FieldSet // scratch for decodeJSON
 }
 
 var records = sync.Pool{New: func() any { return new(record) }}

@@ -33,6 +33,16 @@ type Ruleset struct {
 	fieldByName map[string]*Field
 	ruleByID    map[string]*Rule
 	slots       map[Type]int // how many fields of each type, for Row
+	byKey       [2]map[string]*Field
+}
+
+// FieldByKey returns the declared field ns.key (ns is "lead" or "account"),
+// or nil. It does not allocate, for decoders that see keys as bytes.
+func (rs *Ruleset) FieldByKey(ns, key string) *Field {
+	if ns == "account" {
+		return rs.byKey[1][key]
+	}
+	return rs.byKey[0][key]
 }
 
 // Field is a declared field.
@@ -261,6 +271,14 @@ func (c *builder) declare(rs *Ruleset) {
 	}
 	rs.Fields = fields
 	rs.slots = slots
+	rs.byKey = [2]map[string]*Field{{}, {}}
+	for _, fd := range fields {
+		if fd.Namespace == "account" {
+			rs.byKey[1][fd.Key] = fd
+		} else {
+			rs.byKey[0][fd.Key] = fd
+		}
+	}
 }
 
 func sortFields(fs []*Field) {

@@ -1,0 +1,572 @@
+package engine
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/leadq/leadq/rules"
+)
+
+// decodeJSON decodes a scoring request straight into the record's row,
+// reading only the declared fields: no map[string]any per lead. It covers
+// the requests lead-routing systems send; for anything else (malformed
+// JSON, duplicate keys, objects where fields should be, lone surrogates,
+// invalid UTF-8, deep nesting) it returns ok == false and the caller takes
+// the ParseInput path, which produces the same decision or the precise
+// error. FuzzDecodeJSON checks that both paths agree.
+func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool) (id string, ok bool, err error) {
+	l.row.Reset(rs)
+	l.warnings = []Warning{}
+	d := jsonDecoder{data: data, rs: rs, l: l, strict: strict}
+	d.seen = resizeSet(l.seen, len(rs.Fields))
+	l.seen = d.seen
+	if !d.request() {
+		return "", false, nil
+	}
+	if len(d.errs) > 0 {
+		slices.SortFunc(d.errs, func(a, b *InputError) int { return strings.Compare(a.Field, b.Field) })
+		return "", true, d.errs
+	}
+	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return strings.Compare(a.Field, b.Field) })
+	for _, c := range []idCandidate{d.docID, d.docLeadID, d.leadID, d.leadLeadID} {
+		if c.ok {
+			return strings.Clone(c.value), true, nil
+		}
+	}
+	return "", true, nil
+}
+
+func resizeSet(s rules.FieldSet, n int) rules.FieldSet {
+	words := (n + 63) / 64
+	if cap(s) < words {
+		return rules.NewFieldSet(n)
+	}
+	s = s[:words]
+	s.Clear()
+	return s
+}
+
+// idCandidate is the last value seen for one of the keys a lead id may
+// come from; only strings and numbers count, as in InputFromMap.
+type idCandidate struct {
+	value string
+	ok    bool
+}
+
+type jsonDecoder struct {
+	data   []byte
+	pos    int
+	rs     *rules.Ruleset
+	l      *record
+	strict bool
+	seen   rules.FieldSet // declared fields met, to send duplicates to the slow path
+	errs   InputErrors
+
+	docID, docLeadID, leadID, leadLeadID idCandidate
+}
+
+func (d *jsonDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) peek() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+// request decodes the top-level object. Its keys are first taken as the
+// lead's own fields (a bare lead); a "lead" or "account" key switches to
+// the envelope form and starts the row again.
+func (d *jsonDecoder) request() bool {
+	if d.peek() != '{' {
+		return false
+	}
+	d.pos++
+	envelope := false
+	seenLead, seenAccount := false, false
+	first := true
+	for {
+		if d.peek() == '}' && first {
+			d.pos++
+			break
+		}
+		key, ok := d.str()
+		if !ok || d.peek() != ':' {
+			return false
+		}
+		d.pos++
+		switch key {
+		case "lead", "account":
+			if d.peek() != '{' {
+				return false // null or not an object: leave it to ParseInput
+			}
+			if (key == "lead" && seenLead) || (key == "account" && seenAccount) {
+				return false
+			}
+			if !envelope {
+				// What was read as a bare lead was the envelope: start again.
+				envelope = true
+				d.l.row.Reset(d.rs)
+				d.l.warnings = d.l.warnings[:0]
+				d.errs = nil
+				d.seen.Clear()
+				d.leadID, d.leadLeadID = idCandidate{}, idCandidate{}
+			}
+			if key == "lead" {
+				seenLead = true
+				if !d.object("lead", &d.leadID, &d.leadLeadID) {
+					return false
+				}
+			} else {
+				seenAccount = true
+				if !d.object("account", nil, nil) {
+					return false
+				}
+			}
+		default:
+			if key == "id" || key == "lead_id" {
+				c := &d.docID
+				if key == "lead_id" {
+					c = &d.docLeadID
+				}
+				if !d.idValue(c) {
+					return false
+				}
+				// In a bare lead the id may also be a declared field.
+				if !envelope {
+					if f := d.rs.FieldByKey("lead", key); f != nil {
+						return false
+					}
+				}
+				break
+			}
+			if envelope {
+				if !d.skip(0) {
+					return false
+				}
+				break
+			}
+			if !d.field("lead", key) {
+				return false
+			}
+		}
+		first = false
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			d.ws()
+			return d.pos == len(d.data)
+		default:
+			return false
+		}
+	}
+	d.ws()
+	return d.pos == len(d.data)
+}
+
+// idValue reads the value of an id key: a string or number sets the
+// candidate, anything else clears it (the last duplicate wins).
+func (d *jsonDecoder) idValue(c *idCandidate) bool {
+	switch b := d.peek(); {
+	case b == '"':
+		s, ok := d.str()
+		*c = idCandidate{s, ok}
+		return ok
+	case b == '-' || (b >= '0' && b <= '9'):
+		n, ok := d.number()
+		*c = idCandidate{n, ok}
+		return ok
+	}
+	*c = idCandidate{}
+	return d.skip(0)
+}
+
+// object decodes the fields of the lead or account object.
+func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
+	d.pos++ // {
+	if d.peek() == '}' {
+		d.pos++
+		return true
+	}
+	for {
+		key, ok := d.str()
+		if !ok || d.peek() != ':' {
+			return false
+		}
+		d.pos++
+		if id != nil && (key == "id" || key == "lead_id") {
+			if d.rs.FieldByKey(ns, key) != nil {
+				return false // both an id and a field: rare, leave it to ParseInput
+			}
+			c := id
+			if key == "lead_id" {
+				c = leadID
+			}
+			if !d.idValue(c) {
+				return false
+			}
+		} else if !d.field(ns, key) {
+			return false
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// field decodes one value: into the row when the key is a declared field,
+// skipped otherwise.
+func (d *jsonDecoder) field(ns, key string) bool {
+	f := d.rs.FieldByKey(ns, key)
+	if f == nil {
+		return d.skip(0)
+	}
+	if d.seen.Has(f.Index) {
+		return false // duplicate key: the last one wins in ParseInput
+	}
+	d.seen.Add(f.Index)
+	r := &d.l.row
+	var raw any
+	switch b := d.peek(); {
+	case b == 'n':
+		return d.literal("null") // null is missing
+	case b == 't' || b == 'f':
+		v, lit := b == 't', "false"
+		if v {
+			lit = "true"
+		}
+		if !d.literal(lit) {
+			return false
+		}
+		raw = v
+	case b == '"':
+		s, ok := d.str()
+		if !ok {
+			return false
+		}
+		if f.Type == rules.TypeString {
+			r.Strs[f.Slot] = s
+			r.Present.Add(f.Index)
+			return true
+		}
+		raw = s
+	case b == '-' || (b >= '0' && b <= '9'):
+		n, ok := d.number()
+		if !ok {
+			return false
+		}
+		switch f.Type {
+		case rules.TypeInt:
+			if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+				r.Ints[f.Slot] = int(i)
+				r.Present.Add(f.Index)
+				return true
+			}
+		case rules.TypeFloat:
+			if x, err := strconv.ParseFloat(n, 64); err == nil {
+				r.Floats[f.Slot] = x
+				r.Present.Add(f.Index)
+				return true
+			}
+		}
+		raw = jsonNumber(strings.Clone(n))
+	case b == '[' && f.Type == rules.TypeList:
+		list, ok := d.strings()
+		if !ok {
+			return false
+		}
+		r.Lists[f.Slot] = list
+		r.Present.Add(f.Index)
+		return true
+	default:
+		return false // objects and other arrays: ParseInput says what is wrong
+	}
+	if isBlank(raw, f.Type) {
+		return true
+	}
+	if msg, ok := setField(r, f, raw, d.strict); !ok {
+		if d.strict {
+			d.errs = append(d.errs, &InputError{Field: f.Name, Message: msg})
+		} else {
+			d.l.warnings = append(d.l.warnings, Warning{Field: f.Name, Message: msg + "; treated as missing"})
+		}
+	}
+	return true
+}
+
+func (d *jsonDecoder) literal(lit string) bool {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		return false
+	}
+	d.pos += len(lit)
+	return true
+}
+
+// number scans a JSON number and returns its text, aliasing the input.
+func (d *jsonDecoder) number() (string, bool) {
+	start := d.pos
+	p := d.pos
+	if p < len(d.data) && d.data[p] == '-' {
+		p++
+	}
+	digits := func() int {
+		n := 0
+		for p < len(d.data) && d.data[p] >= '0' && d.data[p] <= '9' {
+			p++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p < len(d.data) && d.data[p] == '0':
+		p++
+	case digits() == 0:
+		return "", false
+	}
+	if p < len(d.data) && d.data[p] == '.' {
+		p++
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	if p < len(d.data) && (d.data[p] == 'e' || d.data[p] == 'E') {
+		p++
+		if p < len(d.data) && (d.data[p] == '+' || d.data[p] == '-') {
+			p++
+		}
+		if digits() == 0 {
+			return "", false
+		}
+	}
+	d.pos = p
+	return unsafe.String(&d.data[start], p-start), true
+}
+
+// str scans a JSON string. Without escapes the result aliases the input,
+// which outlives the decision's use of the row; with escapes it is copied.
+func (d *jsonDecoder) str() (string, bool) {
+	if d.peek() != '"' {
+		return "", false
+	}
+	d.pos++
+	start := d.pos
+	for p := d.pos; p < len(d.data); p++ {
+		c := d.data[p]
+		switch {
+		case c == '"':
+			d.pos = p + 1
+			if p == start {
+				return "", true
+			}
+			s := unsafe.String(&d.data[start], p-start)
+			return s, utf8.ValidString(s)
+		case c == '\\':
+			return d.unescape(start)
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func (d *jsonDecoder) unescape(start int) (string, bool) {
+	b := make([]byte, 0, 32)
+	p := start
+	for p < len(d.data) {
+		c := d.data[p]
+		switch {
+		case c == '"':
+			d.pos = p + 1
+			return string(b), utf8.Valid(b)
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			b = append(b, c)
+			p++
+			continue
+		}
+		if p+1 >= len(d.data) {
+			return "", false
+		}
+		p++
+		switch d.data[p] {
+		case '"', '\\', '/':
+			b = append(b, d.data[p])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4(p + 1)
+			if !ok {
+				return "", false
+			}
+			p += 4
+			if utf16.IsSurrogate(r) {
+				lo, ok := d.hex4(p + 3)
+				if !ok || p+2 >= len(d.data) || d.data[p+1] != '\\' || d.data[p+2] != 'u' {
+					return "", false // a lone surrogate: encoding/json writes U+FFFD
+				}
+				r = utf16.DecodeRune(r, lo)
+				if r == utf8.RuneError {
+					return "", false
+				}
+				p += 6
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", false
+		}
+		p++
+	}
+	return "", false
+}
+
+func (d *jsonDecoder) hex4(p int) (rune, bool) {
+	if p+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[p : p+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// strings decodes an array of strings for a list field; anything else in
+// it sends the request to the slow path for its precise warning.
+func (d *jsonDecoder) strings() ([]string, bool) {
+	d.pos++ // [
+	out := []string{}
+	if d.peek() == ']' {
+		d.pos++
+		return out, true
+	}
+	for {
+		s, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, strings.Clone(s))
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// maxSkipDepth bounds how deep an undeclared value may nest before the
+// request is left to encoding/json, which has its own limit.
+const maxSkipDepth = 64
+
+// skip validates and passes over one value.
+func (d *jsonDecoder) skip(depth int) bool {
+	if depth > maxSkipDepth {
+		return false
+	}
+	switch b := d.peek(); {
+	case b == '"':
+		_, ok := d.str()
+		return ok
+	case b == '-' || (b >= '0' && b <= '9'):
+		_, ok := d.number()
+		return ok
+	case b == 't':
+		return d.literal("true")
+	case b == 'f':
+		return d.literal("false")
+	case b == 'n':
+		return d.literal("null")
+	case b == '[':
+		d.pos++
+		if d.peek() == ']' {
+			d.pos++
+			return true
+		}
+		for {
+			if !d.skip(depth + 1) {
+				return false
+			}
+			switch d.peek() {
+			case ',':
+				d.pos++
+			case ']':
+				d.pos++
+				return true
+			default:
+				return false
+			}
+		}
+	case b == '{':
+		d.pos++
+		if d.peek() == '}' {
+			d.pos++
+			return true
+		}
+		for {
+			if _, ok := d.str(); !ok || d.peek() != ':' {
+				return false
+			}
+			d.pos++
+			if !d.skip(depth + 1) {
+				return false
+			}
+			switch d.peek() {
+			case ',':
+				d.pos++
+			case '}':
+				d.pos++
+				return true
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// jsonNumber is encoding/json's Number, so that setField treats both paths alike.
+type jsonNumber = json.Number

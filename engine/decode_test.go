@@ -1,0 +1,92 @@
+package engine_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// slowDecision is the reference path: ParseInput into maps, then Evaluate.
+func slowDecision(rs *rules.Ruleset, data []byte, opts engine.EvalOptions) (engine.Decision, error) {
+	in, err := engine.ParseInput(data)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	return engine.Evaluate(rs, in, opts)
+}
+
+func decodeSeeds() [][]byte {
+	seeds := [][]byte{
+		[]byte(`{"id": "L1", "lead": {"employees": 20, "country": "DE"}, "account": {"ltv": 5}}`),
+		[]byte(`{"employees": "20", "country": "US", "id": 7}`),
+		[]byte(`{"country": "US", "lead": {"employees": 3}}`),
+		[]byte(`{"lead": {"employees": 3, "employees": 4}}`),
+		[]byte(`{"lead": {"country": "D\u00e9", "stack": ["a", "b", "c", "x"], "signed": "2026-11-01"}}`),
+		[]byte(`{"lead": {"country": "\ud83d\ude00", "industry": "soft\"ware", "demo": "yes"}}`),
+		[]byte(`{"lead": {"country": "\ud83d", "revenue": 1e3, "employees": 1.5e1}}`),
+		[]byte(`{"lead": {"employees": null, "x": {"deep": [[[{}]]]}, "industry": 5}}`),
+		[]byte(`{"lead": null}`),
+		[]byte(`{"lead": {"employees": 1}} trailing`),
+		[]byte(`{"lead_id": "A", "lead": {"id": "B", "lead_id": 3}}`),
+		[]byte(`{"lead": {"stack": ["a", 1]}}`),
+		[]byte(`{"lead": {"employees": -0, "revenue": -0.0, "demo": false}}`),
+		[]byte("{\"lead\": {\"country\": \"a\xffb\"}}"),
+		[]byte(`{}`),
+		[]byte(`[]`),
+	}
+	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			seeds = append(seeds, b)
+		}
+	}
+	return seeds
+}
+
+func decodeRulesets(t testing.TB) []*rules.Ruleset {
+	rss, err := rules.LoadPaths("testdata/rulesets", "testdata/semantics.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rss
+}
+
+func checkSameDecision(t *testing.T, rss []*rules.Ruleset, data []byte) {
+	for _, rs := range rss {
+		for _, strict := range []bool{false, true} {
+			opts := engine.EvalOptions{Strict: strict, Now: func() time.Time { return fixedNow }}
+			fast, errF := engine.EvaluateJSON(rs, data, opts)
+			slow, errS := slowDecision(rs, data, opts)
+			if (errF == nil) != (errS == nil) || (errF != nil && errF.Error() != errS.Error()) {
+				t.Fatalf("%s strict=%v %q:\nEvaluateJSON error %v\nslow path error    %v", rs.Name, strict, data, errF, errS)
+			}
+			if diff := cmp.Diff(slow, fast); diff != "" {
+				t.Fatalf("%s strict=%v %q: EvaluateJSON differs from ParseInput+Evaluate (-slow +fast):\n%s", rs.Name, strict, data, diff)
+			}
+		}
+	}
+}
+
+func TestDecodeJSONMatchesParseInput(t *testing.T) {
+	rss := decodeRulesets(t)
+	for _, s := range decodeSeeds() {
+		checkSameDecision(t, rss, s)
+	}
+}
+
+// FuzzDecodeJSON checks that the direct decoder and the map-based path give
+// the same decision, or the same error, for any bytes.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range decodeSeeds() {
+		f.Add(s)
+	}
+	rss := decodeRulesets(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkSameDecision(t, rss, data)
+	})
+}
