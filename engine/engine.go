@@ -259,9 +259,9 @@ func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (De
 
 // ScoreJSON decodes a JSON request (see ParseInput) and scores it.
 func (e *Engine) ScoreJSON(ctx context.Context, ruleset string, data []byte) (Decision, error) {
-	in, err := ParseInput(data)
+	rs, err := e.cur.Load().lookup(ruleset)
 	if err != nil {
 		return Decision{}, err
 	}
-	return e.Score(ctx, ruleset, in)
+	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict, Now: e.now})
 }
