@@ -26,16 +26,21 @@ var (
 type Loader func(ctx context.Context) ([]*rules.Ruleset, error)
 
 // Paths loads the rule files and directories given, as `leadq check` does.
+// Conditions of unchanged rules are reused across reloads (an LRU of
+// compiled programs), so a reload after one edit recompiles one rule.
 func Paths(paths ...string) Loader {
+	c := rules.Compiler{Cache: newProgramCache(programCacheSize)}
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
-		return rules.LoadPaths(paths...)
+		return c.LoadPaths(paths...)
 	}
 }
 
-// FS loads the rule files at the top of fsys.
+// FS loads the rule files at the top of fsys, reusing compiled conditions
+// across reloads as Paths does.
 func FS(fsys fs.FS) Loader {
+	c := rules.Compiler{Cache: newProgramCache(programCacheSize)}
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
-		return rules.Load(fsys)
+		return c.Load(fsys)
 	}
 }
 

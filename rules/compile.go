@@ -129,6 +129,11 @@ func (c *builder) warnf(pos Pos, code, format string, args ...any) {
 // ErrorList holding every error (and warning) of every ruleset; the
 // rulesets that did compile are returned all the same.
 func CompileAll(files ...*File) ([]*Ruleset, error) {
+	return Compiler{}.CompileAll(files...)
+}
+
+// CompileAll is the package's CompileAll with the compiler's cache.
+func (cc Compiler) CompileAll(files ...*File) ([]*Ruleset, error) {
 	byName := map[string][]*File{}
 	for _, f := range files {
 		byName[f.Ruleset.Value] = append(byName[f.Ruleset.Value], f)
@@ -139,7 +144,7 @@ func CompileAll(files ...*File) ([]*Ruleset, error) {
 		if name == "" {
 			continue // reported by Parse as a missing ruleset:
 		}
-		rs, err := Compile(byName[name]...)
+		rs, err := cc.Compile(byName[name]...)
 		if err != nil {
 			all = append(all, err.(ErrorList)...)
 			continue
@@ -157,6 +162,17 @@ func CompileAll(files ...*File) ([]*Ruleset, error) {
 // expression. On error it returns an ErrorList with every error and warning
 // found; otherwise the warnings are in Ruleset.Warnings.
 func Compile(files ...*File) (*Ruleset, error) {
+	return Compiler{}.Compile(files...)
+}
+
+// Compiler compiles rule files, reusing the conditions it compiled before
+// when a Cache is set. The zero Compiler compiles everything afresh.
+type Compiler struct {
+	Cache ConditionCache
+}
+
+// Compile is the package's Compile with the compiler's cache.
+func (cc Compiler) Compile(files ...*File) (*Ruleset, error) {
 	if len(files) == 0 {
 		return nil, ErrorList{{Code: "missing-key", Msg: "no rule files"}}
 	}
@@ -171,7 +187,7 @@ func Compile(files ...*File) (*Ruleset, error) {
 		usedLists:  map[string]bool{},
 		usedMacros: map[string]bool{},
 	}
-	c.ex = &exprCompiler{c: c}
+	c.ex = &exprCompiler{c: c, cache: cc.Cache}
 	rs := &Ruleset{Name: files[0].Ruleset.Value, Groups: map[string]Group{}, ruleByID: map[string]*Rule{}}
 	for _, f := range files {
 		if f.Ruleset.Value != rs.Name {
@@ -181,6 +197,9 @@ func Compile(files ...*File) (*Ruleset, error) {
 	}
 	rs.Version = version(files)
 	c.declare(rs)
+	if cc.Cache != nil {
+		c.ex.envSig = c.envSignature()
+	}
 	c.compileMacros()
 	c.compileRules(rs)
 	c.compileTiers(rs)
@@ -520,6 +539,11 @@ func (c *builder) lint() {
 // also keeps Kubernetes ConfigMap volumes (..data, ..2026_...) from being
 // read twice. Names in errors are relative to fsys.
 func Load(fsys fs.FS) ([]*Ruleset, error) {
+	return Compiler{}.Load(fsys)
+}
+
+// Load is the package's Load with the compiler's cache.
+func (cc Compiler) Load(fsys fs.FS) ([]*Ruleset, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
@@ -541,7 +565,7 @@ func Load(fsys fs.FS) ([]*Ruleset, error) {
 		}
 		files = append(files, f)
 	}
-	return compileParsed(files, errs)
+	return cc.compileParsed(files, errs)
 }
 
 // IsRuleFile reports whether a directory entry name is a rule file Load reads.
@@ -553,8 +577,13 @@ func IsRuleFile(name string) bool {
 // LoadPaths parses and compiles the given files and directories (the top of
 // each directory, as Load). Names in errors are the paths as given.
 func LoadPaths(paths ...string) ([]*Ruleset, error) {
+	return Compiler{}.LoadPaths(paths...)
+}
+
+// LoadPaths is the package's LoadPaths with the compiler's cache.
+func (cc Compiler) LoadPaths(paths ...string) ([]*Ruleset, error) {
 	files, errs := ParsePaths(paths...)
-	return compileParsed(files, errs)
+	return cc.compileParsed(files, errs)
 }
 
 // ParsePaths reads and parses the given files and the rule files at the top
@@ -611,7 +640,7 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func compileParsed(files []*File, errs ErrorList) ([]*Ruleset, error) {
+func (cc Compiler) compileParsed(files []*File, errs ErrorList) ([]*Ruleset, error) {
 	// A file that is not valid YAML contributes nothing but its error; the
 	// other files are still compiled so that every problem shows at once.
 	var ok []*File
@@ -620,7 +649,7 @@ func compileParsed(files []*File, errs ErrorList) ([]*Ruleset, error) {
 			ok = append(ok, f)
 		}
 	}
-	rulesets, err := CompileAll(ok...)
+	rulesets, err := cc.CompileAll(ok...)
 	if err != nil {
 		errs = append(errs, err.(ErrorList)...)
 	}

@@ -49,6 +49,8 @@ var goTypes = map[Type]types.Type{
 type exprCompiler struct {
 	c       *builder
 	configs [2]*conf.Config
+	cache   ConditionCache // nil: no reuse across compilations
+	envSig  string         // see envSignature
 }
 
 func (x *exprCompiler) config(kind envKind) *conf.Config {
@@ -91,14 +93,25 @@ type exprSource struct {
 // compile parses, checks and compiles one condition, reporting every
 // problem against the file. It returns nil when there were errors.
 func (x *exprCompiler) compile(src exprSource) *Condition {
+	if cond := x.cached(src); cond != nil {
+		return cond
+	}
 	tree, err := parser.Parse(src.text.Value)
 	if err != nil {
 		x.exprError(src, err, "expr-syntax")
 		return nil
 	}
-	if !x.checkNames(src, tree.Node) {
+	var used usedNames
+	if !x.checkNames(src, tree.Node, &used) {
 		return nil
 	}
+	cond := x.compileChecked(src)
+	x.remember(src, cond, &used)
+	return cond
+}
+
+// compileChecked compiles an expression whose names checkNames accepted.
+func (x *exprCompiler) compileChecked(src exprSource) *Condition {
 	whole, ok := x.build(src)
 	if !ok {
 		return nil
@@ -235,7 +248,7 @@ func (x *exprCompiler) fieldRef(n ast.Node) (ns, key string, ok bool) {
 
 // checkNames reports unknown fields, lists, macros and functions with a
 // did-you-mean, before expr's checker would report them less helpfully.
-func (x *exprCompiler) checkNames(src exprSource, root ast.Node) bool {
+func (x *exprCompiler) checkNames(src exprSource, root ast.Node, used *usedNames) bool {
 	ok := true
 	fail := func(n ast.Node, code, format string, args ...any) {
 		ok = false
@@ -263,6 +276,7 @@ func (x *exprCompiler) checkNames(src exprSource, root ast.Node) bool {
 				return false
 			}
 			x.c.usedFields[f.Name] = true
+			used.fields = append(used.fields, f.Name)
 			return false // do not visit the identifier lead itself
 		}
 		switch n := n.(type) {
@@ -285,8 +299,10 @@ func (x *exprCompiler) checkNames(src exprSource, root ast.Node) bool {
 			case src.kind == envQualify && qualifyVars[name] != nil:
 			case x.c.lists[name] != nil:
 				x.c.usedLists[name] = true
+				used.lists = append(used.lists, name)
 			case x.c.macros[name] != nil:
 				x.c.usedMacros[name] = true
+				used.macros = append(used.macros, name)
 				if x.c.macros[name].broken {
 					ok = false // already reported where the macro is defined
 				}

@@ -1,0 +1,27 @@
+package engine
+
+import (
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/leadq/leadq/rules"
+)
+
+// programCacheSize bounds the conditions kept across reloads: a few
+// thousand covers several large rulesets with room for their history.
+const programCacheSize = 8192
+
+// programCache keeps compiled conditions across reloads in an LRU, so that
+// saving one rule recompiles that rule only. It is safe for concurrent use.
+type programCache struct {
+	lru *lru.Cache[string, *rules.CachedCondition]
+}
+
+func newProgramCache(size int) *programCache {
+	c, err := lru.New[string, *rules.CachedCondition](size)
+	if err != nil {
+		panic(err) // only for size <= 0, a programming error
+	}
+	return &programCache{lru: c}
+}
+
+func (c *programCache) Get(key string) (*rules.CachedCondition, bool) { return c.lru.Get(key) }
+func (c *programCache) Add(key string, v *rules.CachedCondition)     { c.lru.Add(key, v) }
