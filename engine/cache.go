@@ -24,4 +24,4 @@ func newProgramCache(size int) *programCache {
 }
 
 func (c *programCache) Get(key string) (*rules.CachedCondition, bool) { return c.lru.Get(key) }
-func (c *programCache) Add(key string, v *rules.CachedCondition)     { c.lru.Add(key, v) }
+func (c *programCache) Add(key string, v *rules.CachedCondition)      { c.lru.Add(key, v) }
