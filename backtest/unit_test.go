@@ -1,0 +1,351 @@
+package backtest_test
+
+import (
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/backtest"
+	"github.com/leadq/leadq/rules"
+)
+
+func TestAUC(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bins []backtest.ScoreBin
+		want float64 // NaN: undefined
+	}{
+		{"perfect", []backtest.ScoreBin{{Score: 0, Leads: 3}, {Score: 10, Leads: 2, Converted: 2}}, 1},
+		{"reversed", []backtest.ScoreBin{{Score: 0, Leads: 2, Converted: 2}, {Score: 10, Leads: 3}}, 0},
+		{"all tied", []backtest.ScoreBin{{Score: 5, Leads: 10, Converted: 4}}, 0.5},
+		// Scores 1 (neg), 2 (pos, neg), 3 (pos): pairs (pos, neg) = (2,1) win,
+		// (2,2) tie, (3,1) win, (3,2) win: 3.5 of 4.
+		{"one tie", []backtest.ScoreBin{{Score: 1, Leads: 1}, {Score: 2, Leads: 2, Converted: 1}, {Score: 3, Leads: 1, Converted: 1}}, 3.5 / 4},
+		// Mann-Whitney with average ranks: scores 1,1,2,2,2,3 ranks 1.5,1.5,4,4,4,6.
+		// Positives at 1 and 2 and 3: rank sum 1.5+4+6 = 11.5; U = 11.5 - 3*4/2 = 5.5; AUC = 5.5/9.
+		{"average ranks", []backtest.ScoreBin{{Score: 1, Leads: 2, Converted: 1}, {Score: 2, Leads: 3, Converted: 1}, {Score: 3, Leads: 1, Converted: 1}}, 5.5 / 9},
+		{"no positives", []backtest.ScoreBin{{Score: 1, Leads: 2}}, math.NaN()},
+		{"empty", nil, math.NaN()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := backtest.AUC(tc.bins)
+			switch {
+			case math.IsNaN(tc.want) && got != nil:
+				t.Errorf("AUC = %v; want nil", *got)
+			case !math.IsNaN(tc.want) && (got == nil || math.Abs(*got-tc.want) > 1e-12):
+				t.Errorf("AUC = %v; want %v", backtest.AUCText(got), tc.want)
+			}
+		})
+	}
+}
+
+func TestDeciles(t *testing.T) {
+	// 20 leads: scores 9 (4 leads, all converted), 5 (10 leads, 5 converted),
+	// 0 (6 leads, none). Two leads per decile.
+	bins := []backtest.ScoreBin{{Score: 0, Leads: 6}, {Score: 5, Leads: 10, Converted: 5}, {Score: 9, Leads: 4, Converted: 4}}
+	got := backtest.Deciles(bins)
+	if len(got) != 10 {
+		t.Fatalf("Deciles gave %d deciles; want 10", len(got))
+	}
+	wantConv := []float64{2, 2, 1, 1, 1, 1, 1, 0, 0, 0}
+	for i, d := range got {
+		if d.Leads != 2 || math.Abs(d.Converted-wantConv[i]) > 1e-12 {
+			t.Errorf("decile %d = %d leads, %v converted; want 2, %v", d.Decile, d.Leads, d.Converted, wantConv[i])
+		}
+	}
+	if got[0].MinScore != 9 || got[2].MaxScore != 5 || got[9].MinScore != 0 {
+		t.Errorf("score ranges: decile 1 %d, 3 %d, 10 %d; want 9, 5, 0", got[0].MinScore, got[2].MaxScore, got[9].MinScore)
+	}
+	if c := got[1].CumCaptured; math.Abs(c-4.0/9) > 1e-12 {
+		t.Errorf("decile 2 captured %v; want 4/9", c)
+	}
+	// A score straddling a boundary: 3 leads tied at 1 with 1 conversion, 7
+	// at 0; deciles 1..3 each get a third of a conversion.
+	got = backtest.Deciles([]backtest.ScoreBin{{Score: 0, Leads: 7}, {Score: 1, Leads: 3, Converted: 1}})
+	for i := range 3 {
+		if math.Abs(got[i].Converted-1.0/3) > 1e-12 {
+			t.Errorf("tied decile %d converted %v; want 1/3", i+1, got[i].Converted)
+		}
+	}
+}
+
+func TestInformationValue(t *testing.T) {
+	// 10 converted, 10 not; the rule fires on 8 converted and 2 others.
+	// p = 8.5/11, q = 2.5/11 fired; 2.5/11, 8.5/11 not fired.
+	p, q := 8.5/11, 2.5/11
+	want := 2 * (p - q) * math.Log(p/q)
+	got := backtest.InformationValue([][2]int64{{8, 2}, {2, 8}}, 10, 10)
+	if math.Abs(got-want) > 1e-12 {
+		t.Errorf("InformationValue = %v; want %v", got, want)
+	}
+	if iv := backtest.InformationValue([][2]int64{{5, 5}, {5, 5}}, 10, 10); iv != 0 {
+		t.Errorf("InformationValue of an even split = %v; want 0", iv)
+	}
+}
+
+func TestSniffDelimiter(t *testing.T) {
+	for _, tc := range []struct {
+		head string
+		want rune
+	}{
+		{"a,b,c\n1,2,3\n", ','},
+		{`"age";"job";"y"` + "\n30;\"admin.\";\"no\"\n", ';'},
+		{"a\tb\n1\t2\n", '\t'},
+		{"a|b|c\n1|2|3\n", '|'},
+		// commas inside quotes do not count; the semicolons agree on both lines
+		{"\"x, y\";z\n\"1,2,3\";4\n", ';'},
+		// only the header: the most frequent wins
+		{"a;b;c,d", ';'},
+		{"single\n1\n", ','},
+		{"", ','},
+	} {
+		if got := backtest.SniffDelimiter([]byte(tc.head)); got != tc.want {
+			t.Errorf("SniffDelimiter(%q) = %q; want %q", tc.head, got, tc.want)
+		}
+	}
+}
+
+func TestNormalise(t *testing.T) {
+	for in, want := range map[string]string{
+		"Total Time Spent on Website":        "total_time_spent_on_website",
+		"What is your current occupation":    "what_is_your_current_occupation",
+		"Page Views Per Visit":               "page_views_per_visit",
+		"Detergents_Paper":                   "detergents_paper",
+		"  Lead--Origin  ":                   "lead_origin",
+		"2nd contact":                        "_2nd_contact",
+		"I agree to pay the amount (cheque)": "i_agree_to_pay_the_amount_cheque",
+		"lead.employees":                     "lead_employees",
+		"Año":                                "a_o",
+		"%%":                                 "",
+	} {
+		if got := backtest.Normalise(in); got != want {
+			t.Errorf("Normalise(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestOutcomeLabel(t *testing.T) {
+	rec := func(v any) backtest.Record { return backtest.NewRecord(2, map[string]any{"y": v}) }
+	for _, tc := range []struct {
+		spec     string
+		negative []string
+		value    any
+		want     int
+	}{
+		{"y", nil, "yes", 1},
+		{"y", nil, "No", 0},
+		{"y", nil, "1", 1},
+		{"y", nil, "0", 0},
+		{"y", nil, "2.5", 1},
+		{"y", nil, "maybe", -1},
+		{"y", nil, "", -1},
+		{"y", nil, nil, -1},
+		{"y", nil, true, 1},
+		{"y=Won", nil, "won", 1},
+		{"y=Won", nil, "Lost", 0},
+		{"y=Won", nil, "Engaging", 0},
+		{"y=Won", []string{"Lost"}, "Engaging", -1},
+		{"y=Won", []string{"Lost"}, "Lost", 0},
+		{"y=Won|Closed Won", nil, "closed won", 1},
+		{"y=1", nil, "1", 1},
+		{"y=1", nil, " ", -1},
+	} {
+		o, err := backtest.ParseOutcome(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Negative = tc.negative
+		if got := o.Label(rec(tc.value)); got != tc.want {
+			t.Errorf("Outcome(%s, negative %v).Label(%v) = %d; want %d", tc.spec, tc.negative, tc.value, got, tc.want)
+		}
+	}
+	if _, err := backtest.ParseOutcome("=1"); err == nil {
+		t.Error(`ParseOutcome("=1") succeeded; want an error`)
+	}
+}
+
+func TestParseMapping(t *testing.T) {
+	src := `# mapping
+id: Prospect ID
+outcome: Converted=1
+missing: ["", Select]
+fields:
+  lead.employees: Employees
+  lead.total_time: Total Time Spent on Website
+`
+	m, err := backtest.ParseMapping("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"lead.employees": "Employees", "lead.total_time": "Total Time Spent on Website"}
+	if diff := cmp.Diff(want, m.Fields); diff != "" || m.ID != "Prospect ID" || m.Outcome != "Converted=1" || !cmp.Equal(m.Missing, []string{"", "Select"}) {
+		t.Errorf("ParseMapping = %+v; diff fields %s", m, diff)
+	}
+	if p := m.Pos["lead.total_time"]; p.Line != 7 || p.Col != 3 {
+		t.Errorf("position of lead.total_time = %v; want 7:3", p)
+	}
+}
+
+func TestParseMappingErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"unknown key", "fileds:\n  lead.x: X\n", []string{`m.yaml:1:1: unknown key "fileds" (did you mean fields?)`}},
+		{"bad field", "fields:\n  employees: E\n  lead.ok: O\n  lead.Bad: B\n", []string{
+			`m.yaml:2:3: fields: "employees" is not a field name (write lead.x or account.x, snake_case)`,
+			`m.yaml:4:3: fields: "lead.Bad" is not a field name (write lead.x or account.x, snake_case)`}},
+		{"bad outcome", "outcome: \"=1\"\n", []string{`m.yaml:1:10: outcome: "=1": expected COLUMN or COLUMN=VALUE, like Converted=1`}},
+		{"not a mapping", "- a\n- b\n", []string{"m.yaml:1:1: a mapping file is a mapping with fields:, missing:, id: and outcome:"}},
+		{"yaml syntax", "fields: [\n", []string{"m.yaml:1:1: did not find expected node content"}},
+		{"missing not a list", "missing: {a: b}\n", []string{`m.yaml:1:10: missing: expected a list of values, like ["", Select]`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := backtest.ParseMapping("m.yaml", []byte(tc.src))
+			var list rules.ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("ParseMapping error = %v; want a rules.ErrorList", err)
+			}
+			var got []string
+			for _, e := range list {
+				got = append(got, e.Error())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBinderErrors(t *testing.T) {
+	rs := loadRuleset(t, "testdata/tiny.yaml")
+	m := &backtest.Mapping{Fields: map[string]string{"lead.employes": "Employees", "lead.country": "Contry"}}
+	_, err := backtest.NewBinder(rs, []string{"Employees", "Country"}, true, m)
+	if err == nil {
+		t.Fatal("NewBinder succeeded; want errors")
+	}
+	for _, want := range []string{
+		`lead.country: no column "Contry" in the data (did you mean Country?)`,
+		`lead.employes is not a field of ruleset tiny (did you mean lead.employees?)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("NewBinder error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestReaderCSV(t *testing.T) {
+	data := "\xef\xbb\xbfName,Notes,N\r\nacme,\"multi\nline, with comma\",3\r\nshort,row\r\n\r\nlast,\"x\",\r\n"
+	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, complete := rd.Columns()
+	if !cmp.Equal(cols, []string{"Name", "Notes", "N"}) || !complete {
+		t.Fatalf("Columns = %q, %v; want Name, Notes, N (BOM stripped), complete", cols, complete)
+	}
+	rec, err := rd.Read()
+	if err != nil || rec.Text("Notes") != "multi\nline, with comma" || rec.Line != 2 {
+		t.Errorf("row 1 = line %d %q, %v; want line 2 with the quoted newline", rec.Line, rec.Text("Notes"), err)
+	}
+	_, err = rd.Read()
+	var re *backtest.RowError
+	if !errors.As(err, &re) || re.Line != 4 {
+		t.Errorf("short row: err = %v; want a RowError on line 4", err)
+	}
+	rec, err = rd.Read()
+	if err != nil || rec.Text("Name") != "last" || rec.Line != 6 {
+		t.Errorf("after the bad row: line %d %q, %v; want line 6 \"last\"", rec.Line, rec.Text("Name"), err)
+	}
+	if v, ok := rec.Get("N"); !ok || v != "" {
+		t.Errorf("empty cell: Get = %q, %v; want \"\", true", v, ok)
+	}
+	if _, err := rd.Read(); !errors.Is(err, io.EOF) {
+		t.Errorf("end: err = %v; want io.EOF", err)
+	}
+}
+
+func TestReaderJSONL(t *testing.T) {
+	data := `{"id": 1, "lead": {"employees": 250, "industry": "software"}, "converted": true}
+
+{"id": 2, "Employees": "12"}
+not json
+[1, 2]
+{"id": 3}`
+	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{Name: "x.jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols, complete := rd.Columns(); complete || !cmp.Equal(cols, []string{"converted", "id", "lead.employees", "lead.industry"}) {
+		t.Errorf("Columns = %q, %v; want the first object's keys, flattened, incomplete", cols, complete)
+	}
+	var lines []int
+	var bad []int
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *backtest.RowError
+		if errors.As(err, &re) {
+			bad = append(bad, re.Line)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, rec.Line)
+		if rec.Line == 1 && (rec.Text("lead.employees") != "250" || rec.Text("converted") != "true") {
+			t.Errorf("line 1: employees %q converted %q; want 250, true", rec.Text("lead.employees"), rec.Text("converted"))
+		}
+	}
+	if !cmp.Equal(lines, []int{1, 3, 6}) || !cmp.Equal(bad, []int{4, 5}) {
+		t.Errorf("records on lines %v, errors on %v; want [1 3 6] and [4 5]", lines, bad)
+	}
+}
+
+func TestRowExpr(t *testing.T) {
+	cols := []string{"Converted", "Lead Origin", "close_value", "Region"}
+	rec := backtest.NewRecord(2, map[string]any{"Converted": "1", "Lead Origin": "API", "close_value": "1200", "Region": "3"})
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`Converted == "1"`, true},
+		{`Converted == 1`, true},
+		{`Converted != 1`, false},
+		{`close_value > 1000`, true},
+		{`close_value >= 1200.5`, false},
+		{`-5 < close_value`, true},
+		{`lead_origin == "API"`, true},
+		{`$env["Lead Origin"] in ["API", "Lead Add Form"]`, true},
+		{`Region in [1, 3]`, true},
+		{`Region in ["1", "2"]`, false},
+		{`Converted == "1" && close_value < 100`, false},
+	} {
+		e, err := backtest.CompileRowExpr(tc.src, cols, true)
+		if err != nil {
+			t.Errorf("CompileRowExpr(%q): %v", tc.src, err)
+			continue
+		}
+		if got, err := e.Match(rec); err != nil || got != tc.want {
+			t.Errorf("Match(%q) = %v, %v; want %v", tc.src, got, err, tc.want)
+		}
+	}
+	e, err := backtest.CompileRowExpr(`converted == "1" && $env["Lead Origin"] != ""`, cols, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Columns(); !cmp.Equal(got, []string{"Converted", "Lead Origin"}) {
+		t.Errorf("Columns = %q; want Converted and Lead Origin", got)
+	}
+	if _, err := backtest.CompileRowExpr(`Convertd == "1"`, cols, true); err == nil || !strings.Contains(err.Error(), "columns are:") {
+		t.Errorf("unknown column: err = %v; want the list of columns", err)
+	}
+	if _, err := backtest.CompileRowExpr(`close_value`, cols, true); err == nil {
+		t.Error("a non-boolean expression compiled; want an error")
+	}
+}
