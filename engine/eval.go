@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -69,20 +68,18 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 
+	m := vms.Get().(*vm.VM)
+	defer vms.Put(m)
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
-		Groups:        map[string]int{},
+		Groups:        make(map[string]int, len(rs.GroupNames)),
 		Knockouts:     []Hit{},
-		Matched:       make([]Hit, 0, len(rs.Rules)/2),
-		Missed:        make([]Miss, 0, len(rs.Rules)/2),
 		MissingFields: []string{},
 		Errors:        []RuleError{},
 		Warnings:      l.warnings,
 	}
 	l.warnings = nil // the decision owns them now
-	m := vms.Get().(*vm.VM)
-	defer vms.Put(m)
 
 	var missing rules.FieldSet // fields whose absence left some rule undecided
 	noteMissing := func(c *rules.Condition) []string {
@@ -109,40 +106,63 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 
-	raw := map[string]int{} // group totals before caps
-	ungrouped := 0
-	for _, rule := range rs.Rules {
-		if rule.Group != "" {
-			if _, ok := raw[rule.Group]; !ok {
-				raw[rule.Group] = 0
-			}
-		}
+	// First decide every score rule, then size the lists exactly.
+	truth := resize(l.truth, len(rs.Rules))
+	l.truth = truth
+	raw := resize(l.groups, len(rs.GroupNames)) // group totals before caps
+	l.groups = raw
+	matched, ungrouped := 0, 0
+	for i, rule := range rs.Rules {
 		t, err := rule.When.Eval(m, r)
 		if err != nil {
 			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
 			t = rules.False
 		}
-		if t == rules.True {
+		truth[i] = t
+		if t != rules.True {
+			continue
+		}
+		matched++
+		if rule.GroupIndex < 0 {
+			ungrouped += rule.Points
+		} else {
+			raw[rule.GroupIndex] += rule.Points
+		}
+	}
+	d.Matched = make([]Hit, 0, matched)
+	for i, rule := range rs.Rules {
+		if truth[i] == rules.True {
 			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points, Reason: reason(rule, r)})
-			if rule.Group == "" {
-				ungrouped += rule.Points
-			} else {
-				raw[rule.Group] += rule.Points
-			}
+		}
+	}
+	missed := 0
+	for _, rule := range rs.ByPoints {
+		if truth[rule.Index] != rules.True {
+			missed++
+		}
+	}
+	d.Missed = make([]Miss, 0, missed)
+	for _, rule := range rs.ByPoints { // already largest first, then file order
+		t := truth[rule.Index]
+		if t == rules.True {
 			continue
 		}
 		var names []string
 		if t == rules.Unknown {
 			names = noteMissing(rule.When)
 		}
-		if rule.Points > 0 {
-			d.Missed = append(d.Missed, Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
-				Description: rule.Description, When: rule.When.Src, MissingFields: names})
+		d.Missed = append(d.Missed, Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
+			Description: rule.Description, When: rule.When.Src, MissingFields: names})
+	}
+	for _, rule := range rs.Rules { // negative rules left undecided by missing data
+		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
+			noteMissing(rule.When)
 		}
 	}
 	d.Score = ungrouped
 	for g, total := range raw {
-		if caps, ok := rs.Groups[g]; ok {
+		name := rs.GroupNames[g]
+		if caps, ok := rs.Groups[name]; ok {
 			if caps.Max != nil && total > *caps.Max {
 				total = *caps.Max
 			}
@@ -150,10 +170,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 				total = *caps.Min
 			}
 		}
-		d.Groups[g] = total
+		d.Groups[name] = total
 		d.Score += total
 	}
-	slices.SortStableFunc(d.Missed, func(a, b Miss) int { return b.Points - a.Points })
 	d.Tier = rs.TierFor(d.Score)
 
 	switch {
@@ -200,6 +219,17 @@ type record struct {
 	row      rules.Row
 	warnings []Warning
 	seen     rules.FieldSet // scratch for decodeJSON
+	truth    []rules.Truth  // scratch: each score rule's outcome
+	groups   []int          // scratch: group totals before caps
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 var records = sync.Pool{New: func() any { return new(record) }}

@@ -27,6 +27,8 @@ type Ruleset struct {
 	Groups      map[string]Group
 	Tiers       []Tier
 	Qualify     *Condition // nil: qualified when in the first tier
+	GroupNames  []string   // the groups score rules name, sorted; Rule.GroupIndex points here
+	ByPoints    []*Rule    // positive score rules, most points first, then file order
 	Tests       []*TestDecl
 	Warnings    ErrorList // lint findings; they do not stop compilation
 
@@ -62,6 +64,8 @@ type Rule struct {
 	Knockout    bool
 	Group       string
 	Points      int
+	Index       int // position in Ruleset.Rules (or Knockouts)
+	GroupIndex  int // position of Group in Ruleset.GroupNames; -1 when ungrouped
 	Description string
 	When        *Condition
 	Reason      *Template // nil when the rule has no reason:
@@ -202,6 +206,7 @@ func (cc Compiler) Compile(files ...*File) (*Ruleset, error) {
 	}
 	c.compileMacros()
 	c.compileRules(rs)
+	indexRules(rs)
 	c.compileTiers(rs)
 	c.checkTests(rs)
 	if len(c.errs) == 0 {
@@ -659,4 +664,28 @@ func (cc Compiler) compileParsed(files []*File, errs ErrorList) ([]*Ruleset, err
 	}
 	// Warnings of the compiled rulesets travel inside each Ruleset.
 	return rulesets, nil
+}
+
+// indexRules precomputes what evaluation needs per rule: positions, group
+// slots, and the order in which missed rules are listed.
+func indexRules(rs *Ruleset) {
+	seen := map[string]bool{}
+	for _, r := range rs.Rules {
+		if r.Group != "" && !seen[r.Group] {
+			seen[r.Group] = true
+			rs.GroupNames = append(rs.GroupNames, r.Group)
+		}
+	}
+	slices.Sort(rs.GroupNames)
+	for i, r := range rs.Knockouts {
+		r.Index, r.GroupIndex = i, -1
+	}
+	for i, r := range rs.Rules {
+		r.Index = i
+		r.GroupIndex = slices.Index(rs.GroupNames, r.Group)
+		if r.Points > 0 {
+			rs.ByPoints = append(rs.ByPoints, r)
+		}
+	}
+	slices.SortStableFunc(rs.ByPoints, func(a, b *Rule) int { return b.Points - a.Points })
 }

@@ -754,6 +754,15 @@ func (d *decoder) expect(n *yaml.Node, subject string, e *Expect) {
 // ParseDate accepts the date forms leadq reads: 2006-01-02, RFC 3339 with or
 // without fractional seconds, and 2006-01-02 15:04:05.
 func ParseDate(s string) (time.Time, error) {
+	if len(s) == len("2006-01-02") {
+		if t, err := time.Parse("2006-01-02", s); err == nil {
+			return t, nil
+		}
+	} else if len(s) > 10 && s[10] == 'T' {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
+	}
 	for _, layout := range []string{"2006-01-02", time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
