@@ -59,8 +59,9 @@ type CaseResult struct {
 // the values as the test states them (a tier, a score, a list of ids);
 // Message says the same in a sentence, with why where the decision knows.
 type Failure struct {
-	Expect  string `json:"expect"` // the expect: key, like score or matched
-	Want    any    `json:"want"`
+	Expect  string `json:"expect"`         // the expect: key, like score or matched
+	Rule    string `json:"rule,omitempty"` // for matched, not_matched and errors: the rule
+	Want    any    `json:"want"`           // for matched and not_matched: whether the rule fires
 	Got     any    `json:"got"`
 	Message string `json:"message"`
 }
@@ -224,14 +225,18 @@ func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.
 			fail("knockouts", sortedIDs(e.Knockouts), got, "knockouts: want %s, got %s: %s", idList(e.Knockouts), idList(got), strings.Join(parts, "; "))
 		}
 	}
+	ruleFail := func(key, id string, want, got any, format string, args ...any) {
+		fail(key, want, got, format, args...)
+		fs[len(fs)-1].Rule = id
+	}
 	for _, id := range e.Matched {
 		if !slices.Contains(hitIDs(d.Matched), id) {
-			fail("matched", id, nil, "matched: %s did not fire%s", id, whyNot(rs, d, present, id))
+			ruleFail("matched", id, true, false, "matched: %s did not fire%s", id, whyNot(rs, d, present, id))
 		}
 	}
 	for _, id := range e.NotMatched {
 		if slices.Contains(hitIDs(d.Matched), id) {
-			fail("not_matched", id, id, "not_matched: %s fired (%+d): %s", id, rs.Rule(id).Points, hitReason(d.Matched, id))
+			ruleFail("not_matched", id, false, true, "not_matched: %s fired (%+d): %s", id, rs.Rule(id).Points, hitReason(d.Matched, id))
 		}
 	}
 	if e.MissingFields != nil {
@@ -257,7 +262,7 @@ func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.
 	// A rule that fails at run time is a bug in the ruleset whatever the
 	// test expects: its points silently vanish in production.
 	for _, re := range d.Errors {
-		fail("errors", nil, re.Rule, "rule %s failed to run: %s", re.Rule, re.Message)
+		ruleFail("errors", re.Rule, nil, re.Message, "rule %s failed to run: %s", re.Rule, re.Message)
 	}
 	return fs
 }

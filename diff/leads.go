@@ -1,0 +1,248 @@
+package diff
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// Lead is one input with where it was read, for messages and for leads
+// without an id.
+type Lead struct {
+	Input engine.Input
+	Where string // file:line
+}
+
+// Name is the lead's id, or where it was read when it has none.
+func (l Lead) Name() string {
+	if l.Input.ID != "" {
+		return l.Input.ID
+	}
+	return l.Where
+}
+
+// ReadLeads reads the leads in path: a CSV file with a header row, a JSON
+// Lines file (or JSON objects one after another, or a JSON array), or a
+// directory holding such files (*.csv, *.json, *.jsonl, *.ndjson, by name).
+// The rulesets, when given, decide the namespace of bare CSV columns; see
+// ParseCSV.
+func ReadLeads(path string, rulesets ...*rules.Ruleset) ([]Lead, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return readLeadFile(path, rulesets)
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	var all []Lead
+	for _, e := range entries {
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".csv", ".json", ".jsonl", ".ndjson":
+		default:
+			continue
+		}
+		leads, err := readLeadFile(filepath.Join(path, e.Name()), rulesets)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, leads...)
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("%s: no leads (*.csv, *.json, *.jsonl, *.ndjson) in this directory", path)
+	}
+	return all, nil
+}
+
+func readLeadFile(path string, rulesets []*rules.Ruleset) ([]Lead, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseLeads(path, f, rulesets...)
+}
+
+// ParseLeads reads leads from r, named name in messages. A .csv name is
+// CSV; .json, .jsonl and .ndjson are JSON; otherwise a first character of
+// { or [ means JSON, anything else CSV.
+func ParseLeads(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, error) {
+	br := bufio.NewReader(r)
+	isJSON := false
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+	case ".json", ".jsonl", ".ndjson":
+		isJSON = true
+	default:
+		for {
+			b, err := br.Peek(1)
+			if err != nil {
+				break
+			}
+			if c := b[0]; c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				br.ReadByte()
+				continue
+			}
+			isJSON = b[0] == '{' || b[0] == '['
+			break
+		}
+	}
+	if isJSON {
+		return ParseJSON(name, br)
+	}
+	return ParseCSV(name, br, rulesets...)
+}
+
+// ParseJSON reads JSON objects one after another (JSON Lines, or pretty
+// printed) or one JSON array of objects. Each object is a scoring request,
+// as engine.ParseInput reads it.
+func ParseJSON(name string, r io.Reader) ([]Lead, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(off, int64(len(data)))], []byte("\n")) }
+	// errLine is the line a decoding error is on: where the syntax broke,
+	// the end for a truncated value, else where the decoder stopped.
+	errLine := func(dec *json.Decoder, err error) int {
+		var syn *json.SyntaxError
+		switch {
+		case errors.As(err, &syn):
+			return lineAt(syn.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return lineAt(int64(len(bytes.TrimRight(data, " \t\r\n"))))
+		}
+		return lineAt(dec.InputOffset())
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var leads []Lead
+	add := func(raw json.RawMessage, off int64) error {
+		// The decoder's offset is the end of the value; step back over it
+		// and the blanks before it to the line it starts on.
+		start := off - int64(len(raw))
+		in, err := engine.ParseInput(raw)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", name, lineAt(start), err)
+		}
+		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, lineAt(start))})
+		return nil
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for dec.More() {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, errLine(dec, err), err)
+			}
+			if err := add(raw, dec.InputOffset()); err != nil {
+				return nil, err
+			}
+		}
+		return leads, nil
+	}
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, errLine(dec, err), err)
+		}
+		if err := add(raw, dec.InputOffset()); err != nil {
+			return nil, err
+		}
+	}
+	return leads, nil
+}
+
+// ParseCSV reads a CSV file whose first row names the columns. A column
+// named lead.x or account.x is that field; id or lead_id is the lead's id; a
+// bare name x is lead.x, unless the rulesets declare account.x and no
+// lead.x. Empty cells are missing values. Values stay text: the engine
+// converts them to the declared types ("250" for an int field, "true" for a
+// bool, "a;b" for a list).
+func ParseCSV(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, error) {
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: empty file (expected a header row naming the columns)", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	type column struct{ ns, key string }
+	cols := make([]column, len(header))
+	seen := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		ns, key, dotted := strings.Cut(h, ".")
+		switch {
+		case h == "id" || h == "lead_id":
+			ns, key = "", "id"
+		case dotted && (ns == "lead" || ns == "account"):
+		default:
+			ns, key = bareNamespace(h, rulesets), h
+		}
+		full := ns + "." + key
+		if j, dup := seen[full]; dup {
+			return nil, fmt.Errorf("%s:1: columns %d and %d both give %s", name, j+1, i+1, strings.TrimPrefix(full, "."))
+		}
+		seen[full] = i
+		cols[i] = column{ns, key}
+	}
+	var leads []Lead
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		in := engine.Input{Lead: map[string]any{}, Account: map[string]any{}}
+		for i, v := range rec {
+			if strings.TrimSpace(v) == "" {
+				continue
+			}
+			switch c := cols[i]; c.ns {
+			case "":
+				in.ID = v
+			case "account":
+				in.Account[c.key] = v
+			default:
+				in.Lead[c.key] = v
+			}
+		}
+		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, line)})
+	}
+	return leads, nil
+}
+
+func bareNamespace(key string, rulesets []*rules.Ruleset) string {
+	declares := func(name string) bool {
+		return slices.ContainsFunc(rulesets, func(rs *rules.Ruleset) bool { return rs.Field(name) != nil })
+	}
+	if !declares("lead."+key) && declares("account."+key) {
+		return "account"
+	}
+	return "lead"
+}
