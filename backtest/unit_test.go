@@ -349,3 +349,95 @@ func TestRowExpr(t *testing.T) {
 		t.Error("a non-boolean expression compiled; want an error")
 	}
 }
+
+func readAll(t *testing.T, src backtest.Source) []backtest.Record {
+	t.Helper()
+	var out []backtest.Record
+	for {
+		rec, err := src.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rec)
+	}
+}
+
+func csvSource(t *testing.T, data string) backtest.Source {
+	t.Helper()
+	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{Format: backtest.FormatCSV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+func TestJoinAggregate(t *testing.T) {
+	accounts := "account,sector\nAcme,retail\nBeta,software\nGamma,medical\n"
+	deals := "id,account,stage,value\n1,Acme,Won,100\n2,Acme,Won,50.5\n3,Acme,Lost,0\n4,Beta,Lost,0\n5,,Won,7\n6,Beta,Won,x\n"
+	where, err := backtest.CompileRowExpr(`stage == "Won"`, []string{"id", "account", "stage", "value"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aggs []backtest.Agg
+	for _, s := range []string{"won_revenue=sum(value)", "wins=count()", "avg=mean(value)", "sector=max(value)"} {
+		a, err := backtest.ParseAgg(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aggs = append(aggs, a)
+	}
+	j := &backtest.JoinSpec{On: "account", Where: where, Aggs: aggs, Name: "deals"}
+	if err := j.Load(csvSource(t, deals)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := j.Wrap(csvSource(t, accounts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := src.Columns()
+	if want := []string{"account", "sector", "won_revenue", "wins", "avg", "sector (joined)"}; !cmp.Equal(cols, want) {
+		t.Errorf("columns = %q; want %q", cols, want)
+	}
+	var got [][]string
+	for _, rec := range readAll(t, src) {
+		got = append(got, []string{rec.Text("account"), rec.Text("sector"), rec.Text("won_revenue"), rec.Text("wins"), rec.Text("avg"), rec.Text("sector (joined)")})
+	}
+	// Beta's only win has no number: counted, not summed.
+	want := [][]string{
+		{"Acme", "retail", "150.5", "2", "75.25", "100"},
+		{"Beta", "software", "0", "1", "", ""},
+		{"Gamma", "medical", "0", "0", "", ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("joined rows differ (-want +got):\n%s", diff)
+	}
+}
+
+func TestJoinLookup(t *testing.T) {
+	deals := "id,account,stage\n1,Acme,Won\n2,Nobody,Lost\n"
+	j := &backtest.JoinSpec{On: "account", Name: "accounts"}
+	if err := j.Load(csvSource(t, "account,sector,stage\nAcme,retail,x\nBeta,software,y\n")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := j.Wrap(csvSource(t, deals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readAll(t, src)
+	if rows[0].Text("sector") != "retail" || rows[0].Text("stage (joined)") != "x" || rows[0].Text("stage") != "Won" {
+		t.Errorf("Acme joined: sector %q, stage (joined) %q; want retail, x", rows[0].Text("sector"), rows[0].Text("stage (joined)"))
+	}
+	if v, _ := rows[1].Get("sector"); v != "" {
+		t.Errorf("unmatched key: sector = %q; want empty", v)
+	}
+	dup := &backtest.JoinSpec{On: "account", Name: "accounts"}
+	if err := dup.Load(csvSource(t, "account,sector\nAcme,a\nAcme,b\n")); err == nil || !strings.Contains(err.Error(), `key "Acme" on lines 2 and 3`) {
+		t.Errorf("duplicate key: err = %v; want it named with both lines", err)
+	}
+	if _, err := backtest.ParseAgg("x=median(v)"); err == nil {
+		t.Error("ParseAgg accepted median; want an error")
+	}
+}
