@@ -697,8 +697,10 @@ func (d *decoder) test(n *yaml.Node) {
 func (d *decoder) expect(n *yaml.Node, subject string, e *Expect) {
 	ids := func(v *yaml.Node, key string) []string {
 		out := d.stringList(v, subject+": expect: "+key)
-		d.sequence(v, "", func(it *yaml.Node) { e.RefPos[key+":"+it.Value] = d.pos(it) })
-		if s := resolve(v); s.Kind == yaml.ScalarNode {
+		switch s := resolve(v); s.Kind {
+		case yaml.SequenceNode: // stringList reported anything else
+			d.sequence(s, "", func(it *yaml.Node) { e.RefPos[key+":"+it.Value] = d.pos(it) })
+		case yaml.ScalarNode:
 			e.RefPos[key+":"+s.Value] = d.pos(s)
 		}
 		return out
