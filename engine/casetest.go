@@ -212,6 +212,11 @@ func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.
 	if e.ScoreMax != nil && d.Score > *e.ScoreMax {
 		fail("score_max", *e.ScoreMax, d.Score, "score: want at most %d, got %d", *e.ScoreMax, d.Score)
 	}
+	for _, g := range slices.Sorted(maps.Keys(e.Groups)) {
+		if got, want := d.Groups[g], e.Groups[g]; got != want {
+			fail("groups", map[string]int{g: want}, map[string]int{g: got}, "groups: %s: want %d, got %d%s", g, want, got, capNote(g, d))
+		}
+	}
 	if e.Knockouts != nil {
 		got := hitIDs(d.Knockouts)
 		if extra, lack := idSetDiff(got, e.Knockouts); len(extra)+len(lack) > 0 {
@@ -242,11 +247,6 @@ func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.
 	if e.MissingFields != nil {
 		if extra, lack := idSetDiff(d.MissingFields, e.MissingFields); len(extra)+len(lack) > 0 {
 			fail("missing_fields", sortedIDs(e.MissingFields), d.MissingFields, "missing_fields: want %s, got %s", idList(e.MissingFields), idList(d.MissingFields))
-		}
-	}
-	for _, g := range slices.Sorted(maps.Keys(e.Groups)) {
-		if got, want := d.Groups[g], e.Groups[g]; got != want {
-			fail("groups", map[string]int{g: want}, map[string]int{g: got}, "groups: %s: want %d, got %d%s", g, want, got, capNote(g, d))
 		}
 	}
 	if e.Warnings != nil {

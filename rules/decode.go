@@ -627,7 +627,7 @@ func (d *decoder) tier(n *yaml.Node) {
 
 var (
 	testKeys   = []string{"name", "now", "lead", "account", "expect"}
-	expectKeys = []string{"tier", "qualified", "score", "score_min", "score_max", "knockouts", "matched", "not_matched", "missing_fields", "groups", "warnings"}
+	expectKeys = []string{"tier", "qualified", "score", "score_min", "score_max", "groups", "knockouts", "matched", "not_matched", "missing_fields", "warnings"}
 )
 
 func (d *decoder) test(n *yaml.Node) {
