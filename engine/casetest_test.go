@@ -261,3 +261,36 @@ func TestExampleRulesetsPass(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTestsRuleError fails a case whose rule fails at run time, whatever
+// it expects: in production the rule's points would silently vanish.
+func TestRunTestsRuleError(t *testing.T) {
+	src := `ruleset: errs
+fields:
+  lead.tags: list
+score:
+  - id: third-tag
+    when: lead.tags[2] == "vip"
+    points: 5
+tiers:
+  - {name: A, min: 5}
+  - {name: B}
+tests:
+  - name: one tag
+    lead: {tags: [a]}
+    expect: {tier: B}
+`
+	f, err := rules.Parse("errs.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := engine.RunTests(rs, engine.TestOptions{}).Cases[0]
+	if c.Passed || len(c.Failures) != 1 || c.Failures[0].Expect != "errors" || c.Failures[0].Rule != "third-tag" ||
+		!strings.HasPrefix(c.Failures[0].Message, "rule third-tag failed to run: ") {
+		t.Errorf("case = passed %t, failures %+v; want one errors failure for third-tag", c.Passed, c.Failures)
+	}
+}
