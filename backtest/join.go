@@ -173,24 +173,18 @@ func (j *JoinSpec) Wrap(left Source) (Source, error) {
 		}
 		taken[names[i]] = true
 	}
-	all := append(append([]string{}, cols...), names...)
-	index := make(map[string]int, len(all))
-	for i, c := range all {
-		index[c] = i
-	}
-	return &joined{left: left, spec: j, names: names, cols: all, complete: complete, index: index}, nil
+	return &joined{left: left, spec: j, names: names, ext: NewExtender(cols, names...), complete: complete}, nil
 }
 
 type joined struct {
 	left     Source
 	spec     *JoinSpec
 	names    []string
-	cols     []string
+	ext      *Extender
 	complete bool
-	index    map[string]int
 }
 
-func (s *joined) Columns() ([]string, bool) { return s.cols, s.complete }
+func (s *joined) Columns() ([]string, bool) { return s.ext.Columns(), s.complete }
 
 func (s *joined) Read() (Record, error) {
 	rec, err := s.left.Read()
@@ -209,7 +203,7 @@ func (s *joined) Read() (Record, error) {
 			vals[i] = aggValue(a, st, i)
 		}
 	}
-	return rec.with(s.index, s.names, vals), nil
+	return s.ext.Apply(rec, vals...), nil
 }
 
 func aggValue(a Agg, st []aggState, i int) string {

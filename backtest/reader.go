@@ -449,3 +449,42 @@ func (s *Records) Read() (Record, error) {
 	s.next++
 	return s.Rows[s.next-1], nil
 }
+
+// Keys returns the keys of a JSONL record, sorted, or nil for a CSV record,
+// whose columns are its source's.
+func (r Record) Keys() []string {
+	if r.obj == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(r.obj))
+	for k := range r.obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Extender adds columns to records of a source with the given columns.
+type Extender struct {
+	names []string
+	cols  []string
+	index map[string]int
+}
+
+// NewExtender prepares to add the named columns after cols.
+func NewExtender(cols []string, names ...string) *Extender {
+	all := append(append([]string{}, cols...), names...)
+	index := make(map[string]int, len(all))
+	for i, c := range all {
+		index[c] = i
+	}
+	return &Extender{names: names, cols: all, index: index}
+}
+
+// Columns returns the columns of the extended records.
+func (e *Extender) Columns() []string { return e.cols }
+
+// Apply returns a copy of rec with one value per added column.
+func (e *Extender) Apply(rec Record, vals ...string) Record {
+	return rec.with(e.index, e.names, vals)
+}

@@ -20,9 +20,10 @@ import (
 // expression in which each column is a string variable, under its own name
 // when that is an identifier and under its normalised name (Lead Origin ->
 // lead_origin); $env["Lead Origin"] reads any column. A column compared with
-// a number (close_value > 1000, Region in [1, 3]) is read as a number; a
-// value that is not one compares false. A missing value is nil. Match is
-// safe for concurrent use.
+// a number (close_value > 1000, Region in [1, 3]) is read as a number, and
+// one compared with true or false as a yes/no value; a value that is not
+// one compares false. A column the row lacks is nil. Match is safe for
+// concurrent use.
 type RowExpr struct {
 	Src   string
 	prog  *vm.Program
@@ -57,6 +58,7 @@ func CompileRowExpr(src string, columns []string, complete bool) (*RowExpr, erro
 		expr.AsBool(),
 		expr.Patch(numPatch{}),
 		expr.Function("num", func(params ...any) (any, error) { return toNum(params[0]), nil }, new(func(any) float64)),
+		expr.Function("truth", func(params ...any) (any, error) { return toBool(params[0]), nil }, new(func(any) any)),
 	}
 	if complete {
 		opts = append(opts, expr.Env(env))
@@ -157,12 +159,20 @@ func (numPatch) Visit(node *ast.Node) {
 		return
 	}
 	switch b.Operator {
-	case "==", "!=", "<", ">", "<=", ">=":
+	case "==", "!=":
+		switch {
+		case isBoolLit(b.Right) && !isLit(b.Left):
+			wrap(&b.Left, "truth")
+		case isBoolLit(b.Left) && !isLit(b.Right):
+			wrap(&b.Right, "truth")
+		}
+		fallthrough
+	case "<", ">", "<=", ">=":
 		switch {
 		case isNumLit(b.Right) && !isLit(b.Left):
-			wrapNum(&b.Left)
+			wrap(&b.Left, "num")
 		case isNumLit(b.Left) && !isLit(b.Right):
-			wrapNum(&b.Right)
+			wrap(&b.Right, "num")
 		}
 	case "in":
 		if arr, ok := b.Right.(*ast.ArrayNode); ok && len(arr.Nodes) > 0 && !isLit(b.Left) {
@@ -171,14 +181,32 @@ func (numPatch) Visit(node *ast.Node) {
 					return
 				}
 			}
-			wrapNum(&b.Left)
+			wrap(&b.Left, "num")
 		}
 	}
 }
 
-func wrapNum(n *ast.Node) {
-	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "num"}, Arguments: []ast.Node{*n}}
+func wrap(n *ast.Node, fn string) {
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{*n}}
 	ast.Patch(n, call)
+}
+
+func isBoolLit(n ast.Node) bool {
+	_, ok := n.(*ast.BoolNode)
+	return ok
+}
+
+// toBool reads a value as a boolean for comparisons with true and false:
+// yes/true/y/1 and no/false/n/0, any case; nil for anything else, which
+// equals neither.
+func toBool(v any) any {
+	switch strings.ToLower(strings.TrimSpace(textOf(v))) {
+	case "true", "yes", "y", "1":
+		return true
+	case "false", "no", "n", "0":
+		return false
+	}
+	return nil
 }
 
 func isNumLit(n ast.Node) bool {

@@ -441,3 +441,19 @@ func TestJoinLookup(t *testing.T) {
 		t.Error("ParseAgg accepted median; want an error")
 	}
 }
+
+func TestRowExprBool(t *testing.T) {
+	for _, tc := range []struct {
+		value any
+		want  bool
+	}{{"Yes", true}, {"true", true}, {true, true}, {"no", false}, {"maybe", false}} {
+		e, err := backtest.CompileRowExpr(`flag == true`, []string{"flag"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Match(backtest.NewRecord(2, map[string]any{"flag": tc.value}))
+		if err != nil || got != tc.want {
+			t.Errorf("flag == true on %v = %v, %v; want %v", tc.value, got, err, tc.want)
+		}
+	}
+}

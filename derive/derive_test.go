@@ -1,0 +1,299 @@
+package derive_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/backtest"
+	"github.com/leadq/leadq/derive"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var now = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func source(t *testing.T, name string) backtest.Source {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	rd, err := backtest.NewReader(f, backtest.ReaderOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+func deriveIndustry(t *testing.T, mod func(*derive.Options)) *derive.Result {
+	t.Helper()
+	best, err := derive.ParseBest(`Converted == "1"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := derive.Options{Best: best, Data: "industry.csv", Noun: "customers", Now: now, Name: "industry"}
+	if mod != nil {
+		mod(&opts)
+	}
+	res, err := derive.Derive(context.Background(), source(t, "testdata/industry.csv"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// compileChecked compiles a proposal as `leadq check` would and fails on
+// any error or warning.
+func compileChecked(t *testing.T, src []byte) *rules.Ruleset {
+	t.Helper()
+	f, err := rules.Parse("proposal.yaml", src)
+	if err != nil {
+		t.Fatalf("the proposal does not parse: %v\n%s", err, src)
+	}
+	rs, err := rules.Compile(f)
+	if err != nil {
+		t.Fatalf("the proposal does not compile: %v\n%s", err, src)
+	}
+	if len(rs.Warnings) > 0 {
+		t.Errorf("the proposal has warnings: %v", rs.Warnings)
+	}
+	return rs
+}
+
+// TestIndustryByHand checks the proposal for testdata/industry.csv, whose
+// evidence is worked out by hand. 110 customers, 51 best (p = 51/110):
+//
+//	software 30 rows, 24 best; fintech 30, 24; retail 30, 3; student 20, 0.
+//
+// software and fintech: rate shrunk by 10 pseudo-rows (24 + 10p)/40 =
+// 0.716, weight of evidence ln(0.716/0.284) - ln(p/(1-p)) = 1.070, times
+// 20/ln 2 = 30.9 points, rounded to 5: +30 each, so one rule with a list.
+// retail: (3 + 10p)/40 = 0.191, woe -1.298, -37.5 points: -35.
+// student: none of 20 best; at p the chance is (1-p)^20 = 3.9e-6 < 0.001
+// and 0% is under a tenth of p: a knockout.
+func TestIndustryByHand(t *testing.T) {
+	res := deriveIndustry(t, nil)
+	rs := compileChecked(t, res.YAML)
+	if res.TrainRows != 110 || res.TrainBest != 51 {
+		t.Fatalf("training rows %d, best %d; want 110, 51", res.TrainRows, res.TrainBest)
+	}
+	for _, want := range []string{
+		`industry_best: ["fintech", "software"]`,
+		"# 48 of 51 best customers have Industry in [\"fintech\", \"software\"]: 94% vs 55% overall, lift 1.73\n",
+		"  - id: industry-best\n    when: 'lead.industry in industry_best'\n    points: 30\n",
+		"  - id: industry-retail\n    when: 'lead.industry == \"retail\"'\n    points: -35\n",
+		"  - id: industry-student\n    when: 'lead.industry == \"student\"'\n",
+		"# 0 of 51 best customers have Industry \"student\": 0.0% vs 18% overall, lift 0.00\n",
+	} {
+		if !bytes.Contains(res.YAML, []byte(want)) {
+			t.Errorf("proposal lacks %q:\n%s", want, res.YAML)
+		}
+	}
+	if r := rs.Rule("industry-student"); r == nil || !r.Knockout {
+		t.Errorf("industry-student is not a knockout")
+	}
+	status := map[string]string{}
+	for _, a := range res.Attributes {
+		status[a.Column] = a.Status
+	}
+	want := map[string]string{"Customer ID": derive.StatusIdentifier, "Industry": derive.StatusRules, "Employees": derive.StatusRules,
+		"Note": derive.StatusConstant, "Newsletter": derive.StatusNoSignal, "Converted": derive.StatusOutcome}
+	if diff := cmp.Diff(want, status); diff != "" {
+		t.Errorf("column statuses differ (-want +got):\n%s", diff)
+	}
+	if rep := engine.RunTests(rs, engine.TestOptions{}); rep.Failed() > 0 || len(rep.Cases) != 3 {
+		t.Errorf("the proposal's own tests: %d cases, %d failed; want 3 passing", len(rep.Cases), rep.Failed())
+	}
+	if res.Train == nil || res.Train.AUC == nil || *res.Train.AUC < 0.8 {
+		t.Errorf("training AUC = %v; want above 0.8", res.Train)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	res := deriveIndustry(t, func(o *derive.Options) {
+		o.Command = "leadq derive --data industry.csv --best 'Converted == \"1\"'"
+	})
+	var report bytes.Buffer
+	if err := res.WriteReport(&report); err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]byte{"industry.yaml": res.YAML, "industry.evidence.txt": report.Bytes(), "industry.map.yaml": res.MappingYAML()} {
+		path := filepath.Join("testdata", name)
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./derive -update)", err)
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("%s differs (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// TestHoldoutRoundTrip: the held-out rows, written and read back, backtest
+// against the proposal with the mapping derive writes.
+func TestHoldoutRoundTrip(t *testing.T) {
+	res := deriveIndustry(t, func(o *derive.Options) { o.Holdout = 0.3; o.Seed = 42 })
+	// Stratified: round(0.3 * 51) = 15 best and round(0.3 * 59) = 18 others.
+	if res.HoldoutRows != 33 || res.HoldoutBest != 15 || res.TrainRows != 77 {
+		t.Fatalf("holdout %d (%d best), training %d; want 33 (15), 77", res.HoldoutRows, res.HoldoutBest, res.TrainRows)
+	}
+	var buf bytes.Buffer
+	if err := res.WriteHoldout(&buf, false, ';'); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "Customer ID;Industry;Employees;Note;Newsletter;Converted;leadq_best\n") {
+		t.Errorf("holdout header = %q", strings.SplitN(buf.String(), "\n", 2)[0])
+	}
+	m, err := backtest.ParseMapping("map.yaml", res.MappingYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := backtest.NewReader(&buf, backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, complete := rd.Columns()
+	b, err := backtest.NewBinder(res.Ruleset, cols, complete, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := backtest.ParseOutcome(m.Outcome)
+	rep, err := backtest.Run(context.Background(), res.Ruleset, rd, backtest.Options{Binder: b, Outcome: out, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows.Scored != 33 || rep.Converted != 15 {
+		t.Errorf("backtest of the holdout: %d scored, %d converted; want 33, 15", rep.Rows.Scored, rep.Converted)
+	}
+	for _, f := range rep.Fields {
+		if f.Column == "" || f.Coverage != 1 {
+			t.Errorf("field %s: column %q, coverage %v; want fed on every row", f.Field, f.Column, f.Coverage)
+		}
+	}
+	again := deriveIndustry(t, func(o *derive.Options) { o.Holdout = 0.3; o.Seed = 42 })
+	if !bytes.Equal(res.YAML, again.YAML) {
+		t.Error("the same data and seed gave two different proposals")
+	}
+}
+
+func TestTopN(t *testing.T) {
+	data := "account,sector,revenue\n" +
+		"a,software,900\nb,software,800\nc,retail,700\nd,software,700\ne,retail,10\nf,retail,20\ng,retail,30\nh,software,5\n"
+	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, err := derive.ParseBest("top:3:revenue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: best, Namespace: "account", Now: now, MinSupport: 1, MinZ: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The third highest, 700, is shared by c and d: both count, 4 best.
+	if res.TrainBest != 4 || res.Ties != 1 {
+		t.Errorf("best %d, ties %d; want 4 (a, b, c, d) and 1", res.TrainBest, res.Ties)
+	}
+	for _, a := range res.Attributes {
+		if a.Column == "revenue" && a.Status != derive.StatusOutcome {
+			t.Errorf("revenue has status %q; the ranking column must be left out", a.Status)
+		}
+	}
+	compileChecked(t, res.YAML)
+	if !bytes.Contains(res.YAML, []byte("account.sector: string")) {
+		t.Errorf("the field is not in the account namespace:\n%s", res.YAML)
+	}
+}
+
+func TestNoSignal(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("colour,won\n")
+	for i := range 200 {
+		b.WriteString([]string{"red", "blue"}[i%2] + "," + []string{"1", "0", "0", "1"}[i%4] + "\n")
+	}
+	rd, err := backtest.NewReader(strings.NewReader(b.String()), backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := backtest.ParseOutcome("won=1")
+	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: derive.Best{Outcome: &out}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := compileChecked(t, res.YAML)
+	if len(rs.Rules) != 0 || len(rs.Knockouts) != 0 {
+		t.Errorf("a column with no signal gave %d rules and %d knockouts; want none", len(rs.Rules), len(rs.Knockouts))
+	}
+	if !bytes.Contains(res.YAML, []byte("# - No value passed the thresholds: colour")) {
+		t.Errorf("the header does not say colour had no signal:\n%s", res.YAML)
+	}
+}
+
+func TestJSONLAccounts(t *testing.T) {
+	// Old, large accounts are the best; dates are compared as days since.
+	var b strings.Builder
+	for i := range 40 {
+		best := i%2 == 0
+		year, emp := 2020+i%5, 10+i
+		if best {
+			year, emp = 1990+i%7, 900+i
+		}
+		fmt.Fprintf(&b, `{"account": {"employees": %d, "founded": "%d-03-01"}, "best": %v}`+"\n", emp, year, best)
+	}
+	rd, err := backtest.NewReader(strings.NewReader(b.String()), backtest.ReaderOptions{Name: "a.jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, _ := derive.ParseBest("best == true")
+	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: best, Namespace: "account", Now: now, MinSupport: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compileChecked(t, res.YAML)
+	if res.TrainBest != 20 {
+		t.Errorf("best rows = %d; want 20 (best == true matches the JSON true)", res.TrainBest)
+	}
+	for _, want := range []string{"account.founded: date", "account.employees: int", "when: 'days_since(account.founded) >= "} {
+		if !bytes.Contains(res.YAML, []byte(want)) {
+			t.Errorf("proposal lacks %q:\n%s", want, res.YAML)
+		}
+	}
+}
+
+func TestParseBest(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want derive.Best
+		err  bool
+	}{
+		{`Converted == "1"`, derive.Best{Expr: `Converted == "1"`}, false},
+		{"top:20:close_value", derive.Best{Top: 20, Column: "close_value"}, false},
+		{"top:10%:won revenue", derive.Best{TopPct: 0.1, Column: "won revenue"}, false},
+		{"top:0:x", derive.Best{}, true},
+		{"top:20", derive.Best{}, true},
+		{"top:150%:x", derive.Best{}, true},
+		{"  ", derive.Best{}, true},
+	} {
+		got, err := derive.ParseBest(tc.in)
+		if (err != nil) != tc.err || (!tc.err && !cmp.Equal(got, tc.want)) {
+			t.Errorf("ParseBest(%q) = %+v, %v; want %+v (error %v)", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}

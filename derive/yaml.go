@@ -1,0 +1,172 @@
+package derive
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// doc is a proposed rule file before it is written out.
+type doc struct {
+	header      []string
+	name        string
+	description string
+	fields      []fieldDecl
+	knockouts   []*ruleProp
+	score       []*ruleProp
+	tiers       []tierDecl
+	qualify     string
+	tests       []testCase
+}
+
+type fieldDecl struct {
+	name, typ, comment string
+}
+
+type tierDecl struct {
+	name    string
+	min     *int
+	comment string
+}
+
+type testCase struct {
+	name    string
+	now     string
+	ns      string // lead or account
+	values  []kv   // in field order
+	tier    string
+	qual    bool
+	score   int
+	kos     []string
+	comment string
+}
+
+type kv struct{ key, value string } // value is a YAML scalar, quoted when needed
+
+// yamlString quotes s as a YAML double-quoted scalar; Go's escapes are a
+// subset of YAML's.
+func yamlString(s string) string { return strconv.Quote(s) }
+
+// yamlExpr quotes an expression as a single-quoted scalar, in which
+// backslashes stay as they are for expr to read.
+func yamlExpr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// oneLine keeps a comment on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func (d *doc) bytes() []byte {
+	var b bytes.Buffer
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	for _, h := range d.header {
+		if h == "" {
+			w("#\n")
+			continue
+		}
+		w("# %s\n", oneLine(h))
+	}
+	w("ruleset: %s\n", d.name)
+	w("description: %s\n", yamlString(d.description))
+	if len(d.fields) == 0 {
+		w("\nfields: {}\n")
+	} else {
+		w("\nfields:\n")
+	}
+	width := 0
+	for _, f := range d.fields {
+		width = max(width, len(f.name)+len(f.typ)+2)
+	}
+	for _, f := range d.fields {
+		decl := f.name + ": " + f.typ
+		w("  %-*s  # %s\n", width, decl, oneLine(f.comment))
+	}
+	var lists []*listProp
+	for _, r := range append(append([]*ruleProp{}, d.knockouts...), d.score...) {
+		if r.list != nil {
+			lists = append(lists, r.list)
+		}
+	}
+	if len(lists) > 0 {
+		w("\nlists:\n")
+		for _, l := range lists {
+			w("  %s: [%s]\n", l.name, strings.Join(l.items, ", "))
+		}
+	}
+	if len(d.knockouts) > 0 {
+		w("\nknockouts:\n")
+		for i, r := range d.knockouts {
+			if i > 0 {
+				w("\n")
+			}
+			for _, e := range r.evidence {
+				w("  # %s\n", oneLine(e))
+			}
+			w("  - id: %s\n", r.id)
+			w("    when: %s\n", yamlExpr(r.when))
+			w("    reason: %s\n", yamlString(r.reason))
+			w("    description: %s\n", yamlString(r.desc))
+		}
+	}
+	w("\nscore:")
+	if len(d.score) == 0 {
+		w(" []  # no attribute passed the thresholds; see the header\n")
+	} else {
+		w("\n")
+	}
+	for i, r := range d.score {
+		if i > 0 {
+			w("\n")
+		}
+		for _, e := range r.evidence {
+			w("  # %s\n", oneLine(e))
+		}
+		w("  - id: %s\n", r.id)
+		w("    when: %s\n", yamlExpr(r.when))
+		w("    points: %d\n", r.points)
+		w("    reason: %s\n", yamlString(r.reason))
+		w("    description: %s\n", yamlString(r.desc))
+	}
+	w("\ntiers:\n")
+	for _, t := range d.tiers {
+		var entry string
+		if t.min != nil {
+			entry = fmt.Sprintf("{name: %s, min: %d}", t.name, *t.min)
+		} else {
+			entry = fmt.Sprintf("{name: %s}", t.name)
+		}
+		w("  - %-22s # %s\n", entry, oneLine(t.comment))
+	}
+	if d.qualify != "" {
+		w("qualify: %s\n", yamlExpr(d.qualify))
+	}
+	if len(d.tests) > 0 {
+		w("\ntests:\n")
+		for i, tc := range d.tests {
+			if i > 0 {
+				w("\n")
+			}
+			if tc.comment != "" {
+				w("  # %s\n", oneLine(tc.comment))
+			}
+			w("  - name: %s\n", yamlString(tc.name))
+			if tc.now != "" {
+				w("    now: %s\n", tc.now)
+			}
+			parts := make([]string, len(tc.values))
+			for j, v := range tc.values {
+				parts[j] = v.key + ": " + v.value
+			}
+			w("    %s: {%s}\n", tc.ns, strings.Join(parts, ", "))
+			exp := []string{"tier: " + tc.tier, "qualified: " + strconv.FormatBool(tc.qual)}
+			if len(tc.kos) > 0 {
+				exp = append(exp, "knockouts: ["+strings.Join(tc.kos, ", ")+"]")
+			} else {
+				exp = append(exp, "score: "+strconv.Itoa(tc.score))
+			}
+			w("    expect: {%s}\n", strings.Join(exp, ", "))
+		}
+	}
+	return b.Bytes()
+}
