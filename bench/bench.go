@@ -24,40 +24,53 @@ const Ruleset = "b2b-saas"
 // Leads is the size of the comparison set.
 const Leads = 10_000
 
-// Set is the comparison set, in each engine's input form.
-type Set struct {
-	Leads   []leadgen.Lead
-	JSON    [][]byte            // one request per lead, as engine.ParseInput reads it
-	Inputs  []engine.Input      // leadq's decoded input (Go values)
-	Structs []handwritten.Input // the hand-written code's typed input
-	Maps    []map[string]any    // OPA's input document: {"id", "lead", "account"}
+// Generate returns the comparison set: n well-typed leads from
+// leadgen.DefaultSeed.
+func Generate(n int) []leadgen.Lead {
+	return leadgen.Generate(n, leadgen.Options{Seed: leadgen.DefaultSeed})
 }
 
-// NewSet generates n well-typed leads (leadgen.DefaultSeed) and prepares
-// every engine's input from them.
-func NewSet(n int) (*Set, error) {
-	return NewSetFrom(leadgen.Generate(n, leadgen.Options{Seed: leadgen.DefaultSeed}))
+// Requests returns each lead as JSON bytes, as engine.ParseInput reads them.
+func Requests(leads []leadgen.Lead) [][]byte {
+	out := make([][]byte, len(leads))
+	for i, l := range leads {
+		out[i] = l.JSON()
+	}
+	return out
 }
 
-// NewSetFrom prepares every engine's input from leads.
-func NewSetFrom(leads []leadgen.Lead) (*Set, error) {
-	s := &Set{Leads: leads}
-	for _, l := range s.Leads {
-		data := l.JSON()
-		var st handwritten.Input
-		if err := json.Unmarshal(data, &st); err != nil {
+// Structs returns each lead decoded into the hand-written code's struct.
+func Structs(leads []leadgen.Lead) ([]handwritten.Input, error) {
+	out := make([]handwritten.Input, len(leads))
+	for i, l := range leads {
+		if err := json.Unmarshal(l.JSON(), &out[i]); err != nil {
 			return nil, fmt.Errorf("lead %s: %w", l.ID, err)
 		}
+	}
+	return out, nil
+}
+
+// Inputs returns each lead as leadq's decoded input.
+func Inputs(leads []leadgen.Lead) []engine.Input {
+	out := make([]engine.Input, len(leads))
+	for i, l := range leads {
+		out[i] = l.Input()
+	}
+	return out
+}
+
+// Documents returns each lead as OPA's input document, {"id", "lead",
+// "account"}, sharing the lead's maps.
+func Documents(leads []leadgen.Lead) []map[string]any {
+	out := make([]map[string]any, len(leads))
+	for i, l := range leads {
 		doc := map[string]any{"id": l.ID, "lead": l.Lead}
 		if l.Account != nil {
 			doc["account"] = l.Account
 		}
-		s.JSON = append(s.JSON, data)
-		s.Inputs = append(s.Inputs, l.Input())
-		s.Structs = append(s.Structs, st)
-		s.Maps = append(s.Maps, doc)
+		out[i] = doc
 	}
-	return s, nil
+	return out
 }
 
 // Engines are the compiled rulesets of every engine.
@@ -102,57 +115,87 @@ const (
 type Contender struct {
 	Engine string
 	Path   string
-	// Decide decides lead i of the set; it is what the benchmarks time.
+	// Prepare puts leads into the input form the contender reads (not
+	// timed). The Decider keeps only that form, so that while a benchmark
+	// runs the live heap is its engine and its input, which sets what the
+	// garbage collector costs it.
+	Prepare func(leads []leadgen.Lead) (*Decider, error)
+}
+
+// Decider decides the leads it was prepared with.
+type Decider struct {
+	// Decide decides lead i; it is what the benchmarks time.
 	Decide func(i int) error
 	// Outcome decides lead i and reduces the decision to what engines
 	// must agree on.
 	Outcome func(i int) (Outcome, error)
 }
 
-// Contenders returns every engine on every input path, hand-written first.
-func Contenders(s *Set, e *Engines) []Contender {
+// Contenders returns every engine on every input path, hand-written on
+// decoded input first: the reference the others are compared with.
+func Contenders(e *Engines) []Contender {
 	ctx := context.Background()
 	now := e.Now
-	var cs []Contender
-	leadqDecoded := func(i int) (engine.Decision, error) { return e.Leadq.Score(ctx, Ruleset, s.Inputs[i]) }
-	leadqJSON := func(i int) (engine.Decision, error) { return e.Leadq.ScoreJSON(ctx, Ruleset, s.JSON[i]) }
-	handDecoded := func(i int) (handwritten.Decision, error) { return handwritten.Decide(&s.Structs[i], now), nil }
-	handJSON := func(i int) (handwritten.Decision, error) { return handwritten.DecideJSON(s.JSON[i], now) }
-	opaDecoded := func(i int) (oparules.Decision, error) { return e.OPA.Decide(ctx, s.Maps[i], now) }
-	opaJSON := func(i int) (oparules.Decision, error) { return e.OPA.DecideJSON(ctx, s.JSON[i], now) }
-	celDecoded := func(i int) (celrules.Decision, error) {
-		l := s.Leads[i]
-		return e.CEL.Decide(l.ID, l.Lead, l.Account, now)
+	return []Contender{
+		contender(EngineHand, PathDecoded, FromHandWritten, func(leads []leadgen.Lead) (func(int) (handwritten.Decision, error), error) {
+			in, err := Structs(leads)
+			return func(i int) (handwritten.Decision, error) { return handwritten.Decide(&in[i], now), nil }, err
+		}),
+		contender(EngineHand, PathJSON, FromHandWritten, func(leads []leadgen.Lead) (func(int) (handwritten.Decision, error), error) {
+			data := Requests(leads)
+			return func(i int) (handwritten.Decision, error) { return handwritten.DecideJSON(data[i], now) }, nil
+		}),
+		contender(EngineLeadq, PathDecoded, FromLeadq, func(leads []leadgen.Lead) (func(int) (engine.Decision, error), error) {
+			in := Inputs(leads)
+			return func(i int) (engine.Decision, error) { return e.Leadq.Score(ctx, Ruleset, in[i]) }, nil
+		}),
+		contender(EngineLeadq, PathJSON, FromLeadq, func(leads []leadgen.Lead) (func(int) (engine.Decision, error), error) {
+			data := Requests(leads)
+			return func(i int) (engine.Decision, error) { return e.Leadq.ScoreJSON(ctx, Ruleset, data[i]) }, nil
+		}),
+		contender(EngineOPA, PathDecoded, FromOPA, func(leads []leadgen.Lead) (func(int) (oparules.Decision, error), error) {
+			docs := Documents(leads)
+			return func(i int) (oparules.Decision, error) { return e.OPA.Decide(ctx, docs[i], now) }, nil
+		}),
+		contender(EngineOPA, PathJSON, FromOPA, func(leads []leadgen.Lead) (func(int) (oparules.Decision, error), error) {
+			data := Requests(leads)
+			return func(i int) (oparules.Decision, error) { return e.OPA.DecideJSON(ctx, data[i], now) }, nil
+		}),
+		contender(EngineCEL, PathDecoded, FromCEL, func(leads []leadgen.Lead) (func(int) (celrules.Decision, error), error) {
+			leads = slices.Clone(leads)
+			return func(i int) (celrules.Decision, error) {
+				return e.CEL.Decide(leads[i].ID, leads[i].Lead, leads[i].Account, now)
+			}, nil
+		}),
+		contender(EngineCEL, PathJSON, FromCEL, func(leads []leadgen.Lead) (func(int) (celrules.Decision, error), error) {
+			data := Requests(leads)
+			return func(i int) (celrules.Decision, error) { return e.CEL.DecideJSON(data[i], now) }, nil
+		}),
 	}
-	celJSON := func(i int) (celrules.Decision, error) { return e.CEL.DecideJSON(s.JSON[i], now) }
-
-	cs = append(cs,
-		contender(EngineHand, PathDecoded, handDecoded, FromHandWritten),
-		contender(EngineHand, PathJSON, handJSON, FromHandWritten),
-		contender(EngineLeadq, PathDecoded, leadqDecoded, FromLeadq),
-		contender(EngineLeadq, PathJSON, leadqJSON, FromLeadq),
-		contender(EngineOPA, PathDecoded, opaDecoded, FromOPA),
-		contender(EngineOPA, PathJSON, opaJSON, FromOPA),
-		contender(EngineCEL, PathDecoded, celDecoded, FromCEL),
-		contender(EngineCEL, PathJSON, celJSON, FromCEL),
-	)
-	return cs
 }
 
-func contender[D any](eng, path string, decide func(int) (D, error), outcome func(D) Outcome) Contender {
+func contender[D any](eng, path string, outcome func(D) Outcome, prepare func([]leadgen.Lead) (func(int) (D, error), error)) Contender {
 	return Contender{
 		Engine: eng,
 		Path:   path,
-		Decide: func(i int) error {
-			_, err := decide(i)
-			return err
-		},
-		Outcome: func(i int) (Outcome, error) {
-			d, err := decide(i)
+		Prepare: func(leads []leadgen.Lead) (*Decider, error) {
+			decide, err := prepare(leads)
 			if err != nil {
-				return Outcome{}, err
+				return nil, err
 			}
-			return outcome(d), nil
+			return &Decider{
+				Decide: func(i int) error {
+					_, err := decide(i)
+					return err
+				},
+				Outcome: func(i int) (Outcome, error) {
+					d, err := decide(i)
+					if err != nil {
+						return Outcome{}, err
+					}
+					return outcome(d), nil
+				},
+			}, nil
 		},
 	}
 }

@@ -17,54 +17,49 @@ import (
 )
 
 var (
-	setupOnce  sync.Once
-	set        *bench.Set
-	engines    *bench.Engines
-	contenders []bench.Contender
-	setupErr   error
+	enginesOnce sync.Once
+	engines     *bench.Engines
+	enginesErr  error
 )
 
-// setup generates the comparison set and compiles every engine, once.
-func setup(tb testing.TB) (*bench.Set, []bench.Contender) {
+// compiled returns every engine with the comparison set's clock, compiled
+// once.
+func compiled(tb testing.TB) *bench.Engines {
 	tb.Helper()
-	setupOnce.Do(func() {
-		set, setupErr = bench.NewSet(bench.Leads)
-		if setupErr != nil {
-			return
-		}
-		if engines, setupErr = bench.NewEngines(context.Background(), leadgen.Now); setupErr != nil {
-			return
-		}
-		contenders = bench.Contenders(set, engines)
-	})
-	if setupErr != nil {
-		tb.Fatal(setupErr)
+	enginesOnce.Do(func() { engines, enginesErr = bench.NewEngines(context.Background(), leadgen.Now) })
+	if enginesErr != nil {
+		tb.Fatal(enginesErr)
 	}
-	return set, contenders
+	return engines
 }
 
 // disagreements decides every lead with every contender and compares the
-// outcome with the hand-written code on decoded input. It returns one
-// report per contender that disagrees on some lead, at most max leads each.
-func disagreements(s *bench.Set, cs []bench.Contender, max int) map[string]string {
-	ref := cs[0]
-	want := make([]bench.Outcome, len(s.Leads))
-	out := map[string]string{}
-	for i := range s.Leads {
-		o, err := ref.Outcome(i)
-		if err != nil {
-			out[ref.Engine+"/"+ref.Path] = fmt.Sprintf("lead %s: %v", s.Leads[i].ID, err)
-			return out
-		}
-		want[i] = o
+// outcome with the first contender's (the hand-written code on decoded
+// input). It returns one report per contender that disagrees on some lead,
+// showing at most max leads each.
+func disagreements(leads []leadgen.Lead, cs []bench.Contender, max int) (map[string]string, error) {
+	requests := bench.Requests(leads)
+	ref, err := cs[0].Prepare(leads)
+	if err != nil {
+		return nil, err
 	}
+	want := make([]bench.Outcome, len(leads))
+	for i := range leads {
+		if want[i], err = ref.Outcome(i); err != nil {
+			return nil, fmt.Errorf("%s/%s: lead %s: %w", cs[0].Engine, cs[0].Path, leads[i].ID, err)
+		}
+	}
+	out := map[string]string{}
 	for _, c := range cs[1:] {
+		d, err := c.Prepare(leads)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s: %w", c.Engine, c.Path, err)
+		}
 		var b strings.Builder
 		n := 0
-		for i := range s.Leads {
-			got, err := c.Outcome(i)
-			diff := ""
-			if err != nil {
+		for i := range leads {
+			var diff string
+			if got, err := d.Outcome(i); err != nil {
 				diff = "  error: " + err.Error() + "\n"
 			} else {
 				diff = bench.Diff(got, want[i])
@@ -73,15 +68,15 @@ func disagreements(s *bench.Set, cs []bench.Contender, max int) map[string]strin
 				continue
 			}
 			if n++; n <= max {
-				fmt.Fprintf(&b, "lead %s %s\n%s", s.Leads[i].ID, s.JSON[i], diff)
+				fmt.Fprintf(&b, "lead %s %s\n%s", leads[i].ID, requests[i], diff)
 			}
 		}
 		if n > 0 {
 			out[c.Engine+"/"+c.Path] = fmt.Sprintf("%s/%s disagrees with %s/%s on %d of %d leads:\n%s",
-				c.Engine, c.Path, ref.Engine, ref.Path, n, len(s.Leads), b.String())
+				c.Engine, c.Path, cs[0].Engine, cs[0].Path, n, len(leads), b.String())
 		}
 	}
-	return out
+	return out, nil
 }
 
 // TestAgreement is the contract of the comparison: on every lead of the
@@ -89,8 +84,11 @@ func disagreements(s *bench.Set, cs []bench.Contender, max int) map[string]strin
 // totals, tier and qualification, fires the same knockouts and score rules
 // with the same reasons, and misses the same positive rules.
 func TestAgreement(t *testing.T) {
-	s, cs := setup(t)
-	reports := disagreements(s, cs, 5)
+	cs := bench.Contenders(compiled(t))
+	reports, err := disagreements(bench.Generate(bench.Leads), cs, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cs[1:] {
 		t.Run(c.Engine+"/"+c.Path, func(t *testing.T) {
 			if r, ok := reports[c.Engine+"/"+c.Path]; ok {
@@ -108,10 +106,15 @@ var (
 // mustAgree fails a benchmark when the engines disagree: speed is only
 // worth comparing for the same answers.
 func mustAgree(b *testing.B) {
-	s, cs := setup(b)
+	e := compiled(b)
 	agreeOnce.Do(func() {
+		reports, err := disagreements(bench.Generate(bench.Leads), bench.Contenders(e), 3)
+		if err != nil {
+			agreeErr = err.Error()
+			return
+		}
 		var msgs []string
-		for _, r := range disagreements(s, cs, 3) {
+		for _, r := range reports {
 			msgs = append(msgs, r)
 		}
 		sort.Strings(msgs)
@@ -131,22 +134,26 @@ func BenchmarkDecoded(b *testing.B) { benchPath(b, bench.PathDecoded) }
 func BenchmarkJSON(b *testing.B) { benchPath(b, bench.PathJSON) }
 
 func benchPath(b *testing.B, path string) {
-	s, cs := setup(b)
 	mustAgree(b)
-	for _, c := range cs {
+	for _, c := range bench.Contenders(compiled(b)) {
 		if c.Path != path {
 			continue
 		}
 		b.Run(c.Engine, func(b *testing.B) {
+			d, err := c.Prepare(bench.Generate(bench.Leads))
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC() // start from the same heap: the engine and this input form
 			b.ReportAllocs()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			i := 0
 			for b.Loop() {
-				if err := c.Decide(i); err != nil {
+				if err := d.Decide(i); err != nil {
 					b.Fatal(err)
 				}
-				if i++; i == len(s.Leads) {
+				if i++; i == bench.Leads {
 					i = 0
 				}
 			}

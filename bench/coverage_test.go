@@ -16,8 +16,9 @@ import (
 // every tier occurs, and so do knockouts, sparse leads and qualified leads.
 // It also checks the set is well typed: leadq reports no warnings or errors.
 func TestSetCoversEveryRule(t *testing.T) {
-	s, _ := setup(t)
-	e := engines
+	e := compiled(t)
+	leads := bench.Generate(bench.Leads)
+	requests := bench.Requests(leads)
 	rs, err := e.Leadq.Ruleset(bench.Ruleset)
 	if err != nil {
 		t.Fatal(err)
@@ -25,13 +26,13 @@ func TestSetCoversEveryRule(t *testing.T) {
 	fired := map[string]int{}
 	tiers := map[string]int{}
 	var qualified, knockedOut, severalKnockouts, missing int
-	for i, in := range s.Inputs {
+	for i, in := range bench.Inputs(leads) {
 		d, err := e.Leadq.Score(context.Background(), bench.Ruleset, in)
 		if err != nil {
 			t.Fatalf("lead %s: %v", in.ID, err)
 		}
 		if len(d.Warnings) > 0 || len(d.Errors) > 0 {
-			t.Errorf("lead %s %s: warnings %v, errors %v; the comparison set must be well typed", in.ID, s.JSON[i], d.Warnings, d.Errors)
+			t.Errorf("lead %s %s: warnings %v, errors %v; the comparison set must be well typed", in.ID, requests[i], d.Warnings, d.Errors)
 		}
 		for _, h := range d.Knockouts {
 			fired[h.Rule]++
@@ -53,7 +54,7 @@ func TestSetCoversEveryRule(t *testing.T) {
 			missing++
 		}
 	}
-	n := len(s.Inputs)
+	n := len(leads)
 	const least = 20 // leads on each side of every rule
 	for _, r := range append(append([]string{}, ids(rs.Knockouts)...), ids(rs.Rules)...) {
 		if fired[r] < least || n-fired[r] < least {

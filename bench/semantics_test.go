@@ -69,17 +69,23 @@ func fullHand(d handwritten.Decision) full {
 // groups of every hit, each missed rule's description, condition and
 // missing fields, and the decision's missing fields.
 func TestHandWrittenMatchesLeadqInFull(t *testing.T) {
-	s, _ := setup(t)
+	e := compiled(t)
+	leads := bench.Generate(bench.Leads)
+	requests := bench.Requests(leads)
+	structs, err := bench.Structs(leads)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bad := 0
-	for i, in := range s.Inputs {
-		want, err := engines.Leadq.Score(context.Background(), bench.Ruleset, in)
+	for i, in := range bench.Inputs(leads) {
+		want, err := e.Leadq.Score(context.Background(), bench.Ruleset, in)
 		if err != nil {
 			t.Fatalf("lead %s: %v", in.ID, err)
 		}
-		got := handwritten.Decide(&s.Structs[i], leadgen.Now)
+		got := handwritten.Decide(&structs[i], leadgen.Now)
 		if diff := cmp.Diff(fullLeadq(want), fullHand(got)); diff != "" {
 			if bad++; bad <= 3 {
-				t.Errorf("lead %s %s: hand-written decision differs from leadq's (-leadq +hand-written):\n%s", in.ID, s.JSON[i], diff)
+				t.Errorf("lead %s %s: hand-written decision differs from leadq's (-leadq +hand-written):\n%s", in.ID, requests[i], diff)
 			}
 		}
 	}
@@ -117,17 +123,17 @@ func TestEnginesPassRulesetTests(t *testing.T) {
 			now = *tc.Now
 		}
 		l := leadgen.Lead{ID: "case", Lead: jsonValues(tc.Lead), Account: jsonValues(tc.Account)}
-		s, err := bench.NewSetFrom([]leadgen.Lead{l})
-		if err != nil {
-			t.Fatalf("%s: %v", tc.Name, err)
-		}
 		e, err := bench.NewEngines(context.Background(), now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range bench.Contenders(s, e) {
+		for _, c := range bench.Contenders(e) {
 			t.Run(c.Engine+"/"+c.Path+"/"+tc.Name, func(t *testing.T) {
-				o, err := c.Outcome(0)
+				d, err := c.Prepare([]leadgen.Lead{l})
+				if err != nil {
+					t.Fatal(err)
+				}
+				o, err := d.Outcome(0)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -677,7 +677,7 @@ func Decide(in *Input, now time.Time) Decision {
 	knockoutTruth(l, a, &kt)
 	scoreTruth(l, a, now, &st)
 
-	d := Decision{LeadID: in.ID, Knockouts: []Hit{}, Matched: make([]Hit, 0, 16), Missed: make([]Miss, 0, 16)}
+	d := Decision{LeadID: in.ID, Knockouts: []Hit{}, Matched: make([]Hit, 0, 16), Missed: make([]Miss, 0, len(missedOrder))}
 	var missing uint32
 	for i, t := range kt {
 		switch t {

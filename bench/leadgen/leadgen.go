@@ -189,8 +189,8 @@ func (g *gen) caseVariant(s string, p float64) string {
 
 func (g *gen) lead(i int) Lead {
 	l := map[string]any{}
-	fit := g.r.Float64()     // how close to the ideal customer
-	engaged := g.r.Float64() // how much the lead interacts with us
+	fit := g.r.Float64()                    // how close to the ideal customer
+	engaged := math.Pow(g.r.Float64(), 1.6) // how much the lead interacts with us: most barely do
 	intent := fit*0.5 + engaged*0.5
 
 	// Who: name, company, email.
