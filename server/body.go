@@ -1,0 +1,151 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/leadq/leadq/engine"
+)
+
+// Media types a request body may be declared as. A missing Content-Type is
+// taken as JSON.
+var (
+	jsonTypes   = []string{"application/json"}
+	ndjsonTypes = []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/json"}
+)
+
+// checkContentType refuses a body declared as anything but the given types
+// (or application/<anything>+json where JSON is accepted).
+func checkContentType(r *http.Request, accepted []string) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil {
+		for _, a := range accepted {
+			if mt == a || (a == "application/json" && strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+				return nil
+			}
+		}
+	}
+	return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+		msg: fmt.Sprintf("Content-Type %q is not accepted here; send %s", ct, strings.Join(accepted, " or "))}
+}
+
+// query is what a scoring request says in its URL.
+type query struct {
+	ruleset string
+	strict  bool
+}
+
+// parseQuery reads ?ruleset= and ?strict=. strict=true makes this request
+// strict; strict=false cannot relax a server started with --strict.
+func parseQuery(r *http.Request) (query, error) {
+	q := r.URL.Query()
+	out := query{ruleset: q.Get("ruleset")}
+	if v := q.Get("strict"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return out, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+				msg:     fmt.Sprintf("strict=%q is not a boolean", v),
+				details: []any{paramError{"strict", "use true or false"}}}
+		}
+		out.strict = b
+	}
+	return out, nil
+}
+
+// readBody reads the whole body, up to the server's limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, s.maxBody)
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= s.maxBody {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// checkDepth refuses JSON nested deeper than max objects and arrays, before
+// any decoding: a lead is flat, and deep nesting is only ever an attack on
+// the decoder. It scans bytes, skipping strings; malformed JSON is left to
+// the decoder to describe.
+func checkDepth(data []byte, max int) error {
+	depth := 0
+	inString, escaped := false, false
+	for i, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return &engine.InputError{Offset: int64(i + 1),
+					Message: fmt.Sprintf("JSON nested deeper than %d objects and arrays", max)}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// lineReader reads NDJSON lines of at most max bytes; a longer line is
+// skipped to its end and reported, so one bad line does not end the stream.
+type lineReader struct {
+	br  *bufio.Reader
+	max int64
+	buf []byte
+}
+
+// next returns the next line without its line ending. tooLong reports a
+// line over the limit (line is then empty); err is io.EOF after the last
+// line.
+func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
+	lr.buf = lr.buf[:0]
+	for {
+		frag, err := lr.br.ReadSlice('\n')
+		if !tooLong {
+			if int64(len(lr.buf)+len(frag)) > lr.max+2 { // room for "\r\n"
+				tooLong = true
+				lr.buf = lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, frag...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF && (len(lr.buf) > 0 || tooLong) {
+			err = nil // the last line had no newline
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(lr.buf, []byte("\n")), []byte("\r"))
+		if int64(len(line)) > lr.max {
+			tooLong, line = true, nil
+		}
+		return line, tooLong, err
+	}
+}

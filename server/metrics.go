@@ -1,0 +1,106 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus series. The reload series are read
+// from Engine.Status at scrape time, so they can never disagree with
+// /v1/rulesets and the engine needs no metrics of its own.
+type metrics struct {
+	latency   *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	hits      *prometheus.CounterVec
+	refusals  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine) (*metrics, error) {
+	m := &metrics{
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "leadq_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route, method and status code; a stream counts as one request.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "code"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadq_decisions_total",
+			Help: "Leads decided, by ruleset, tier and qualified.",
+		}, []string{"ruleset", "tier", "qualified"}),
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadq_rule_hits_total",
+			Help: "Times a knockout or score rule fired, by ruleset and rule id.",
+		}, []string{"ruleset", "rule"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadq_leads_refused_total",
+			Help: "Leads that could not be decided (malformed, strict mode, unknown ruleset...), by error code; includes batch items and stream lines.",
+		}, []string{"code"}),
+	}
+	for _, c := range []prometheus.Collector{m.latency, m.decisions, m.hits, m.refusals, &reloadCollector{eng: eng}} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// decided counts one decision and the rules that fired in it.
+func (m *metrics) decided(d *engine.Decision) {
+	m.decisions.WithLabelValues(d.Ruleset.Name, d.Tier, strconv.FormatBool(d.Qualified)).Inc()
+	for i := range d.Knockouts {
+		m.hits.WithLabelValues(d.Ruleset.Name, d.Knockouts[i].Rule).Inc()
+	}
+	for i := range d.Matched {
+		m.hits.WithLabelValues(d.Ruleset.Name, d.Matched[i].Rule).Inc()
+	}
+}
+
+// refused counts a lead that got an error instead of a decision.
+func (m *metrics) refused(code string) { m.refusals.WithLabelValues(code).Inc() }
+
+var (
+	descReloadOK = prometheus.NewDesc("leadq_rules_last_reload_successful",
+		"Whether the last reload of the rules succeeded (1) or failed (0); after a failure the last good rulesets still serve.", nil, nil)
+	descReloadTime = prometheus.NewDesc("leadq_rules_last_reload_success_timestamp_seconds",
+		"Unix time of the last successful reload; 0 before the first.", nil, nil)
+	descReloads = prometheus.NewDesc("leadq_rules_reloads_total",
+		"Reload attempts (startup, file changes, SIGHUP, POST /-/reload).", nil, nil)
+	descFailures = prometheus.NewDesc("leadq_rules_reload_failures_total",
+		"Reload attempts that failed.", nil, nil)
+	descReady = prometheus.NewDesc("leadq_rules_ready",
+		"1 once every ruleset has compiled once (what /readyz reports).", nil, nil)
+	descInfo = prometheus.NewDesc("leadq_ruleset_info",
+		"A live ruleset and its version; always 1.", []string{"ruleset", "version"}, nil)
+)
+
+// reloadCollector reports the engine's reload status at scrape time.
+type reloadCollector struct{ eng *engine.Engine }
+
+func (c *reloadCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descReloadOK, descReloadTime, descReloads, descFailures, descReady, descInfo} {
+		ch <- d
+	}
+}
+
+func (c *reloadCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.eng.Status()
+	ok, ts, ready := 0.0, 0.0, 0.0
+	if st.Reloads > 0 && st.LastError == nil {
+		ok = 1
+	}
+	if !st.LastSuccess.IsZero() {
+		ts = float64(st.LastSuccess.UnixNano()) / 1e9
+	}
+	if st.Ready {
+		ready = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descReloadOK, prometheus.GaugeValue, ok)
+	ch <- prometheus.MustNewConstMetric(descReloadTime, prometheus.GaugeValue, ts)
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(st.Reloads))
+	ch <- prometheus.MustNewConstMetric(descFailures, prometheus.CounterValue, float64(st.Failures))
+	ch <- prometheus.MustNewConstMetric(descReady, prometheus.GaugeValue, ready)
+	for _, rs := range st.Rulesets {
+		ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, rs.Name, rs.Version)
+	}
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults New applies.
+const (
+	DefaultMaxBody = 1 << 20          // bytes of a request body, or of one NDJSON line
+	DefaultTimeout = 10 * time.Second // per request, and per line of a stream
+	maxDepth       = 32               // nesting of JSON objects and arrays in a request
+)
+
+// Server answers the HTTP API. Create it with New.
+type Server struct {
+	eng     *engine.Engine
+	log     *slog.Logger
+	token   []byte // empty: no authentication
+	maxBody int64
+	timeout time.Duration
+	reg     *prometheus.Registry
+	metrics *metrics
+	mux     *http.ServeMux
+	allow   map[string][]string // path -> methods, for 405 answers
+}
+
+// Option configures a Server; see the With functions.
+type Option func(*Server)
+
+// WithLogger sets the logger for requests and errors. The default discards.
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithToken requires "Authorization: Bearer token" on the scoring, ruleset
+// and admin routes. Health, readiness, metrics and the OpenAPI document stay
+// open. An empty token (the default) turns authentication off.
+func WithToken(token string) Option { return func(s *Server) { s.token = []byte(token) } }
+
+// WithMaxBody limits a request body, and each line of an NDJSON stream, to n
+// bytes (default DefaultMaxBody).
+func WithMaxBody(n int64) Option { return func(s *Server) { s.maxBody = n } }
+
+// WithTimeout bounds each request, and for a stream the wait for each line
+// (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(s *Server) { s.timeout = d } }
+
+// WithRegistry registers the server's metrics in reg and serves reg at
+// /metrics. The default is a new registry holding only the server's metrics.
+func WithRegistry(reg *prometheus.Registry) Option { return func(s *Server) { s.reg = reg } }
+
+// New returns a server for eng. It fails when the metrics cannot be
+// registered (a registry that already holds them) or an option is invalid.
+func New(eng *engine.Engine, opts ...Option) (*Server, error) {
+	s := &Server{
+		eng:     eng,
+		log:     slog.New(slog.DiscardHandler),
+		maxBody: DefaultMaxBody,
+		timeout: DefaultTimeout,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.maxBody <= 0 {
+		return nil, fmt.Errorf("max body must be positive, got %d", s.maxBody)
+	}
+	if s.timeout <= 0 {
+		return nil, fmt.Errorf("timeout must be positive, got %v", s.timeout)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(s.reg, eng)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	s.metrics = m
+	s.mux = http.NewServeMux()
+	s.allow = map[string][]string{}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		s.allow[rt.path] = append(s.allow[rt.path], rt.method)
+	}
+	// Everything else gets a JSON 404 or 405 rather than the mux's text.
+	s.mux.Handle("/", s.wrap(route{path: "other", handle: s.notFound}))
+	return s, nil
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// route is one entry of the table in routes.go.
+type route struct {
+	method string
+	path   string
+	auth   bool // needs the bearer token, when one is set
+	stream bool // times out per line, not per request
+	handle func(w http.ResponseWriter, r *http.Request) error
+}
+
+// wrap adds what every route does around its handler: deadlines, the
+// bearer token check, panics turned into 500s, the access log and the
+// latency metric. A handler's error goes to writeError.
+func (s *Server) wrap(rt route) http.Handler {
+	observe := s.metrics.latency.MustCurryWith(prometheus.Labels{"route": rt.path})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		rc := http.NewResponseController(rec)
+		if !rt.stream {
+			// The connection's deadlines bound slow clients; they are
+			// set for every request so that none outlives its request
+			// on a kept-alive connection.
+			deadline := start.Add(s.timeout)
+			_ = rc.SetReadDeadline(deadline)
+			_ = rc.SetWriteDeadline(deadline.Add(time.Second))
+			defer rc.SetWriteDeadline(time.Time{})
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeError(rec, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			d := time.Since(start)
+			observe.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+			s.logRequest(r, rt.path, rec, d)
+		}()
+		if rt.auth && !s.authorized(r) {
+			writeError(rec, r, errUnauthorized)
+			return
+		}
+		if err := rt.handle(rec, r); err != nil {
+			writeError(rec, r, err)
+		}
+	})
+}
+
+func (s *Server) logRequest(r *http.Request, route string, rec *recorder, d time.Duration) {
+	level := slog.LevelDebug
+	switch {
+	case rec.status >= 500:
+		level = slog.LevelError
+	case rec.status >= 400:
+		level = slog.LevelInfo
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", route),
+		slog.Int("status", rec.status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Duration("duration", d),
+		slog.String("remote", r.RemoteAddr),
+	}
+	if rec.err != nil {
+		attrs = append(attrs, slog.String("err", rec.err.Error()))
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// authorized checks the bearer token in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if len(s.token) == 0 {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), s.token) == 1
+}
+
+// notFound answers paths no route has, and known paths with the wrong
+// method (405 with Allow).
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	if methods, ok := s.allow[r.URL.Path]; ok {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			msg: fmt.Sprintf("%s %s is not supported; use %s", r.Method, r.URL.Path, strings.Join(methods, " or "))}
+	}
+	return &httpError{status: http.StatusNotFound, code: "not_found",
+		msg: fmt.Sprintf("no route %s %s; see /openapi.json", r.Method, r.URL.Path)}
+}
+
+// recorder keeps the status and size of a response, and the error written,
+// for the access log and metrics. Unwrap lets http.ResponseController reach
+// the connection (flushes, deadlines, full duplex).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+	err    error
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
