@@ -36,6 +36,7 @@ type Attribute struct {
 const (
 	StatusRules      = "rules"      // at least one rule or knockout was proposed
 	StatusNoSignal   = "no signal"  // analysed; no level passed the thresholds
+	StatusRedundant  = "redundant"  // its rules would count a stronger column's rows again
 	StatusExcluded   = "excluded"   // --exclude, or not in --include
 	StatusOutcome    = "outcome"    // defines the best rows
 	StatusIdentifier = "identifier" // nearly one value per row

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -36,6 +37,7 @@ type Options struct {
 	Files     Files    // where the caller writes the outputs, for the header comment
 	Include   []string // only these columns (names or path.Match globs); empty: all
 	Exclude   []string // never these columns (names or globs), such as ones that leak the outcome
+	Summaries []string // columns summarising joined rows (--join-agg): outcome data, never analysed
 	Missing   []string // values that mean "no data" besides the empty value, such as Select
 	Noun      string   // what a row is, for comments: "leads" (default), "accounts"
 	Now       time.Time
@@ -186,6 +188,7 @@ type Result struct {
 	columns  []string // of every row, BestColumn included
 	complete bool
 	holdout  []backtest.Record
+	dropped  []string // rules left out as double counting, with why
 	fields   map[string]string // field -> column
 	missing  []string
 }
@@ -292,6 +295,8 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 			a.Status, a.Note = StatusExcluded, "not in --include"
 		case matchAny(opts.Exclude, col):
 			a.Status, a.Note = StatusExcluded, "--exclude"
+		case slices.Contains(opts.Summaries, col) && !matchAny(opts.Include, col):
+			a.Status, a.Note = StatusExcluded, "a summary of the joined rows; --include it to use it"
 		}
 		if a.Status == "" {
 			s.analyse(&a)
@@ -323,7 +328,6 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(res.Attributes[y].IV, res.Attributes[x].IV) })
 	var ids idSet
 	var props []*ruleProp
-	res.fields = map[string]string{}
 	for _, i := range order {
 		a := &res.Attributes[i]
 		rs := s.propose(a, &ids)
@@ -331,33 +335,25 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 			a.Status = StatusNoSignal
 			continue
 		}
-		a.Status = StatusRules
-		res.fields[a.Field] = a.Column
 		props = append(props, rs...)
 	}
-	slices.SortStableFunc(res.Attributes, func(x, y Attribute) int {
-		return cmp.Or(cmp.Compare(statusRank(x.Status), statusRank(y.Status)), cmp.Compare(y.IV, x.IV))
-	})
-
-	d := &doc{name: opts.Name, qualify: ""}
-	d.description = fmt.Sprintf("Proposed by leadq derive from %s: %s best %s (%s) against all %s", displayData(opts.Data),
-		backtest.Count(int64(s.nBest)), opts.Noun, opts.Best, backtest.Count(int64(len(s.rows))))
-	for _, a := range res.Attributes {
-		if a.Status == StatusRules {
-			d.fields = append(d.fields, fieldDecl{name: a.Field, typ: a.Type, comment: fieldComment(a)})
-		}
+	eo := engine.EvalOptions{Now: func() time.Time { return opts.Now }}
+	if props, err = s.dedupe(props, res, eo); err != nil {
+		return nil, err
 	}
-	slices.SortFunc(d.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })
+	res.fields = map[string]string{}
 	for _, p := range props {
-		if p.knockout {
-			d.knockouts = append(d.knockouts, p)
-		} else {
-			d.score = append(d.score, p)
+		p.attr.Status = StatusRules
+		res.fields[p.attr.Field] = p.attr.Column
+	}
+	for i := range res.Attributes {
+		if a := &res.Attributes[i]; a.Status == "" {
+			a.Status = StatusRedundant
 		}
 	}
-	slices.SortStableFunc(d.score, func(x, y *ruleProp) int { return cmp.Compare(y.points, x.points) })
 
 	// A first compile with one tier gives the scores the tiers are cut from.
+	d := s.doc(props)
 	d.tiers = []tierDecl{{name: "D", comment: "placeholder"}}
 	draft, err := compile(opts.Name, d.bytes())
 	if err != nil {
@@ -367,7 +363,6 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	eo := engine.EvalOptions{Now: func() time.Time { return opts.Now }}
 	var scores []int
 	for _, rec := range s.rows {
 		dec, err := engine.Evaluate(draft, bind.Input(rec), eo)
@@ -398,7 +393,7 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	d.tests = s.tests(tiered, bind, eo, res)
+	d.tests = s.tests(tiered, props)
 
 	// The final file: header with the training backtest, tier comments.
 	rs, err := compile(opts.Name, d.bytes())
@@ -414,6 +409,10 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 	for i := range d.tiers {
 		d.tiers[i].comment = tierComment(train, i, d.tiers[i], opts.Noun)
 	}
+	// Rules point into Attributes: sort them only now that the rules are text.
+	slices.SortStableFunc(res.Attributes, func(x, y Attribute) int {
+		return cmp.Or(cmp.Compare(statusRank(x.Status), statusRank(y.Status)), cmp.Compare(y.IV, x.IV))
+	})
 	d.header = s.header(res, opts)
 	res.YAML = d.bytes()
 	if res.Ruleset, err = compile(opts.Name, res.YAML); err != nil {
@@ -448,7 +447,7 @@ func compile(name string, src []byte) (*rules.Ruleset, error) {
 }
 
 func statusRank(s string) int {
-	return slices.Index([]string{StatusRules, StatusNoSignal, StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty}, s)
+	return slices.Index([]string{StatusRules, StatusRedundant, StatusNoSignal, StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty}, s)
 }
 
 func matchAny(patterns []string, col string) bool {
@@ -646,4 +645,153 @@ func tierMins(scores []int, shares []float64) []int {
 // column, the missing values, and the best column as the outcome.
 func (r *Result) mapping() *backtest.Mapping {
 	return &backtest.Mapping{Fields: r.fields, Missing: r.missing, Outcome: BestColumn + "=1"}
+}
+
+// doc lays out a proposal: the fields its rules read, knockouts, and score
+// rules from most points to fewest. Tiers come later.
+func (s *sample) doc(props []*ruleProp) *doc {
+	opts := s.opts
+	d := &doc{name: opts.Name}
+	d.description = fmt.Sprintf("Proposed by leadq derive from %s: %s best %s (%s) against all %s", displayData(opts.Data),
+		backtest.Count(int64(s.nBest)), opts.Noun, opts.Best, backtest.Count(int64(len(s.rows))))
+	seen := map[*Attribute]bool{}
+	for _, p := range props {
+		if !seen[p.attr] {
+			seen[p.attr] = true
+			d.fields = append(d.fields, fieldDecl{name: p.attr.Field, typ: p.attr.Type, comment: fieldComment(*p.attr, len(s.rows))})
+		}
+		if p.knockout {
+			d.knockouts = append(d.knockouts, p)
+		} else {
+			d.score = append(d.score, p)
+		}
+	}
+	slices.SortFunc(d.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })
+	slices.SortStableFunc(d.score, func(x, y *ruleProp) int { return cmp.Compare(y.points, x.points) })
+	return d
+}
+
+// dedupe drops rules that fire on (nearly) the same training rows as a rule
+// kept before them, or on (nearly) all the others: one fact counted twice,
+// like "previous >= 1" beside "pdays >= 1". Rules come strongest column
+// first, so the stronger column keeps its rules. "Nearly" is a Jaccard
+// overlap of 90% or more.
+func (s *sample) dedupe(props []*ruleProp, res *Result, eo engine.EvalOptions) ([]*ruleProp, error) {
+	if len(props) < 2 {
+		return props, nil
+	}
+	d := s.doc(props)
+	d.tiers = []tierDecl{{name: "D"}}
+	fields := map[string]string{}
+	for _, p := range props {
+		fields[p.attr.Field] = p.attr.Column
+	}
+	rs, err := compile(s.opts.Name, d.bytes())
+	if err != nil {
+		return nil, err
+	}
+	b, err := backtest.NewBinder(rs, res.columns, res.complete, &backtest.Mapping{Fields: fields, Missing: res.missing})
+	if err != nil {
+		return nil, err
+	}
+	n := len(s.rows)
+	fired := map[string][]uint64{}
+	for _, p := range props {
+		fired[p.id] = make([]uint64, (n+63)/64)
+	}
+	for i, rec := range s.rows {
+		dec, err := engine.Evaluate(rs, b.Input(rec), eo)
+		if err != nil {
+			continue
+		}
+		for _, h := range append(dec.Matched, dec.Knockouts...) {
+			if set, ok := fired[h.Rule]; ok {
+				set[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+	var kept []*ruleProp
+	for _, p := range props {
+		dup := ""
+		for _, k := range kept {
+			if k.attr == p.attr {
+				continue
+			}
+			if same, other := jaccard(fired[p.id], fired[k.id], n); same >= 0.9 || other >= 0.9 {
+				dup = k.id
+				break
+			}
+		}
+		if dup == "" {
+			kept = append(kept, p)
+			continue
+		}
+		note := fmt.Sprintf("%s would count the rows of %s again", p.id, dup)
+		res.dropped = append(res.dropped, note)
+		if p.attr.Note != "" {
+			note = p.attr.Note + "; " + note
+		}
+		p.attr.Note = note
+		for i := range p.attr.Levels {
+			if l := &p.attr.Levels[i]; covers(p.level, *l) {
+				l.Points, l.Knockout = 0, false
+			}
+		}
+	}
+	return kept, nil
+}
+
+// jaccard returns |a and b| / |a or b|, and the same for a and not b,
+// over the first n bits.
+func jaccard(a, b []uint64, n int) (same, other float64) {
+	var and, or, andNot, orNot int
+	for w := range a {
+		mask := ^uint64(0)
+		if rest := n - w*64; rest < 64 {
+			mask = 1<<rest - 1
+		}
+		x, y := a[w]&mask, b[w]&mask
+		and += bits.OnesCount64(x & y)
+		or += bits.OnesCount64(x | y)
+		andNot += bits.OnesCount64(x &^ y)
+		orNot += bits.OnesCount64((x | ^y) & mask)
+	}
+	if or > 0 {
+		same = float64(and) / float64(or)
+	}
+	if orNot > 0 {
+		other = float64(andNot) / float64(orNot)
+	}
+	return same, other
+}
+
+// covers reports whether a rule's merged level includes level l, so that
+// the evidence report can take the rule's points off l.
+func covers(merged, l Level) bool {
+	switch {
+	case l.Missing || l.Pooled:
+		return false
+	case merged.Hi == nil && merged.Lo == nil || l.Lo == nil && l.Hi == nil:
+		// value levels: by value
+		for _, v := range l.Values {
+			if slices.Contains(merged.Values, v) {
+				return true
+			}
+		}
+		return false
+	}
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if merged.Lo != nil {
+		lo = *merged.Lo
+	}
+	if merged.Hi != nil {
+		hi = *merged.Hi
+	} else if merged.Values != nil {
+		hi = *merged.Lo + 1
+	}
+	v := math.Inf(-1)
+	if l.Lo != nil {
+		v = *l.Lo
+	}
+	return v >= lo && v < hi
 }

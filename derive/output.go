@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
@@ -21,12 +22,16 @@ import (
 // occupation 0.94, its post-contact Tags 4.7).
 const leakIV = 1.0
 
-func fieldComment(a Attribute) string {
+// leakRows is the fewest training rows for the leak warning: on small
+// samples every split looks strong (IV is biased upwards).
+const leakRows = 500
+
+func fieldComment(a Attribute, rows int) string {
 	s := fmt.Sprintf("column %q; IV %.2f", a.Column, a.IV)
 	if a.date {
 		s += "; read as days since the date"
 	}
-	if a.IV > leakIV {
+	if a.IV > leakIV && rows >= leakRows {
 		s += "; suspiciously strong: is it known before the outcome?"
 	}
 	return s
@@ -84,7 +89,7 @@ func (s *sample) header(res *Result, opts Options) []string {
 	var leaks []string
 	groups := map[string][]string{}
 	for _, a := range res.Attributes {
-		if (a.Status == StatusRules || a.Status == StatusNoSignal) && a.IV > leakIV {
+		if (a.Status == StatusRules || a.Status == StatusNoSignal) && a.IV > leakIV && res.TrainRows >= leakRows {
 			leaks = append(leaks, fmt.Sprintf("%s (IV %.2f)", a.Column, a.IV))
 		}
 		switch a.Status {
@@ -99,8 +104,14 @@ func (s *sample) header(res *Result, opts Options) []string {
 		h = append(h, "", "Warning: these separate suspiciously well; make sure they are known before the outcome:",
 			"  "+strings.Join(leaks, ", "))
 	}
+	if len(res.dropped) > 0 {
+		h = append(h, "", "Rules left out because their column is weaker and they fire on (nearly) the same rows as a rule kept, or on the rest:")
+		for _, d := range res.dropped {
+			h = append(h, "- "+d)
+		}
+	}
 	h = append(h, "", "Columns without rules:")
-	for _, st := range []string{"No value passed the thresholds", StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty} {
+	for _, st := range []string{StatusRedundant, "No value passed the thresholds", StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty} {
 		if cols := groups[st]; len(cols) > 0 {
 			h = append(h, fmt.Sprintf("- %s: %s", st, strings.Join(cols, ", ")))
 		}
@@ -133,72 +144,109 @@ func tierLine(r *backtest.Report) string {
 	return strings.Join(parts, ", ")
 }
 
-// tests picks training rows as the proposal's own test cases: the highest
-// scoring best row, the lowest scoring row, and a knocked-out row. They
-// pin the proposal's behaviour for whoever edits it next.
-func (s *sample) tests(rs *rules.Ruleset, b *backtest.Binder, eo engine.EvalOptions, res *Result) []testCase {
-	type scored struct {
-		i int
-		d engine.Decision
-	}
-	var top, low, ko *scored
-	for i, rec := range s.rows {
-		d, err := engine.Evaluate(rs, b.Input(rec), eo)
-		if err != nil {
-			continue
-		}
-		sc := &scored{i, d}
-		switch {
-		case len(d.Knockouts) > 0:
+// tests builds the proposal's own test cases from its rules, not from
+// data rows (which stay out of the file): a lead with the value of each
+// column's best rule, one with the value of each column's worst rule, and
+// the first of those again with a knockout value, which must reject it
+// whatever it scores. The decisions are the proposal's own: the cases pin
+// its behaviour for whoever edits it next.
+func (s *sample) tests(rs *rules.Ruleset, props []*ruleProp) []testCase {
+	best, worst := map[*Attribute]*ruleProp{}, map[*Attribute]*ruleProp{}
+	var attrs []*Attribute
+	var ko *ruleProp
+	for _, p := range props {
+		if p.knockout {
 			if ko == nil {
-				ko = sc
+				ko = p
 			}
-		default:
-			if s.best[i] && (top == nil || d.Score > top.d.Score) {
-				top = sc
-			}
-			if low == nil || d.Score < low.d.Score {
-				low = sc
-			}
-		}
-	}
-	var out []testCase
-	for _, c := range []struct {
-		sc   *scored
-		what string
-	}{{top, "the highest-scoring best row"}, {low, "the lowest-scoring row"}, {ko, "a knocked-out row"}} {
-		if c.sc == nil {
 			continue
 		}
-		rec := s.rows[c.sc.i]
-		in := b.Input(rec)
-		tc := testCase{ns: s.opts.Namespace, now: s.opts.Now.Format("2006-01-02"), tier: c.sc.d.Tier, qual: c.sc.d.Qualified, score: c.sc.d.Score}
-		vals := in.Lead
-		if tc.ns == "account" {
-			vals = in.Account
+		if best[p.attr] == nil && worst[p.attr] == nil {
+			attrs = append(attrs, p.attr)
 		}
+		if p.points > 0 && (best[p.attr] == nil || p.points > best[p.attr].points) {
+			best[p.attr] = p
+		}
+		if p.points < 0 && (worst[p.attr] == nil || p.points < worst[p.attr].points) {
+			worst[p.attr] = p
+		}
+	}
+	profile := func(pick map[*Attribute]*ruleProp) map[*Attribute]string {
+		out := map[*Attribute]string{}
+		for _, a := range attrs {
+			if p := pick[a]; p != nil {
+				out[a] = s.example(a, p.level)
+			}
+		}
+		return out
+	}
+	eo := engine.EvalOptions{Now: func() time.Time { return s.opts.Now }}
+	var out []testCase
+	add := func(name string, vals map[*Attribute]string) {
+		if len(vals) == 0 {
+			return
+		}
+		tc := testCase{name: name, ns: s.opts.Namespace, now: s.opts.Now.Format("2006-01-02")}
+		in := engine.Input{Lead: map[string]any{}, Account: map[string]any{}}
 		for _, f := range rs.Fields {
-			if v, ok := vals[f.Key]; ok {
-				if lit, ok := yamlValue(v, f.Type); ok {
-					tc.values = append(tc.values, kv{f.Key, lit})
+			for a, v := range vals {
+				if a.Field != f.Name {
+					continue
+				}
+				lit, _ := yamlValue(v, a.typ)
+				tc.values = append(tc.values, kv{f.Key, lit})
+				if f.Namespace == "account" {
+					in.Account[f.Key] = v
+				} else {
+					in.Lead[f.Key] = v
 				}
 			}
 		}
-		for _, k := range c.sc.d.Knockouts {
+		d, err := engine.Evaluate(rs, in, eo)
+		if err != nil {
+			return
+		}
+		tc.tier, tc.qual, tc.score = d.Tier, d.Qualified, d.Score
+		for _, k := range d.Knockouts {
 			tc.kos = append(tc.kos, k.Rule)
 		}
-		bestWord := "not best"
-		if s.best[c.sc.i] {
-			bestWord = "best"
-		}
-		tc.name = fmt.Sprintf("training row at line %d (%s) is tier %s", rec.Line, bestWord, tc.tier)
-		if len(tc.kos) > 0 {
-			tc.name = fmt.Sprintf("training row at line %d (%s) is knocked out", rec.Line, bestWord)
-		}
-		tc.comment = c.what
 		out = append(out, tc)
 	}
+	one := strings.TrimSuffix(s.opts.Noun, "s")
+	article := "a "
+	if strings.ContainsAny(one[:min(1, len(one))], "aeiou") {
+		article = "an "
+	}
+	add(article+one+" with the best value of every column", profile(best))
+	add(article+one+" with the worst value of every column", profile(worst))
+	if ko != nil {
+		vals := profile(best)
+		vals[ko.attr] = s.example(ko.attr, ko.level)
+		add(fmt.Sprintf("the best %s, but %s, is rejected", one, ko.desc), vals)
+	}
 	return out
+}
+
+// example returns a value, as text, that falls in a level: its first value,
+// or for a band its lower bound (or the smallest value seen below its upper
+// bound); dates as the date that many days before Now.
+func (s *sample) example(a *Attribute, l Level) string {
+	if a.Kind != "bands" {
+		return l.Values[0]
+	}
+	var v float64
+	switch {
+	case l.Lo != nil:
+		v = *l.Lo
+	case a.minimum < *l.Hi:
+		v = a.minimum
+	default:
+		v = *l.Hi - 1
+	}
+	if a.date {
+		return s.opts.Now.AddDate(0, 0, -int(v)).Format("2006-01-02")
+	}
+	return formatNum(v)
 }
 
 // yamlValue writes a raw value as a YAML scalar of the field's type.

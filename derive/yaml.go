@@ -39,7 +39,6 @@ type testCase struct {
 	qual    bool
 	score   int
 	kos     []string
-	comment string
 }
 
 type kv struct{ key, value string } // value is a YAML scalar, quoted when needed
@@ -146,9 +145,6 @@ func (d *doc) bytes() []byte {
 		for i, tc := range d.tests {
 			if i > 0 {
 				w("\n")
-			}
-			if tc.comment != "" {
-				w("  # %s\n", oneLine(tc.comment))
 			}
 			w("  - name: %s\n", yamlString(tc.name))
 			if tc.now != "" {

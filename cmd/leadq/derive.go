@@ -178,6 +178,11 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, spec := range o.dataOpts.joinAggs {
+		if a, err := backtest.ParseAgg(spec); err == nil {
+			opts.Summaries = append(opts.Summaries, a.Name)
+		}
+	}
 	res, err := derive.Derive(ctx, src, opts)
 	if err != nil {
 		return err
