@@ -188,7 +188,7 @@ type Result struct {
 	columns  []string // of every row, BestColumn included
 	complete bool
 	holdout  []backtest.Record
-	dropped  []string // rules left out as double counting, with why
+	dropped  []string          // rules left out as double counting, with why
 	fields   map[string]string // field -> column
 	missing  []string
 }

@@ -31,14 +31,14 @@ type tierDecl struct {
 }
 
 type testCase struct {
-	name    string
-	now     string
-	ns      string // lead or account
-	values  []kv   // in field order
-	tier    string
-	qual    bool
-	score   int
-	kos     []string
+	name   string
+	now    string
+	ns     string // lead or account
+	values []kv   // in field order
+	tier   string
+	qual   bool
+	score  int
+	kos    []string
 }
 
 type kv struct{ key, value string } // value is a YAML scalar, quoted when needed
