@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -31,27 +29,20 @@ type RowExpr struct {
 	refs  []string
 }
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // CompileRowExpr compiles src against the columns of a source. When complete
 // is false (JSONL), names that are not known columns are allowed and read
 // as nil when a row lacks them.
 func CompileRowExpr(src string, columns []string, complete bool) (*RowExpr, error) {
 	e := &RowExpr{Src: src, alias: map[string]string{}}
 	env := map[string]any{}
-	var names []string
 	for _, c := range columns {
 		env[c] = ""
-		if identRe.MatchString(c) {
-			names = append(names, c)
-		}
 	}
 	for _, c := range columns {
 		a := Normalise(c)
 		if _, taken := env[a]; !taken && a != "" {
 			env[a] = ""
 			e.alias[a] = c
-			names = append(names, a)
 		}
 	}
 	opts := []expr.Option{
@@ -68,9 +59,16 @@ func CompileRowExpr(src string, columns []string, complete bool) (*RowExpr, erro
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		msg := err.Error()
-		if strings.Contains(msg, "unknown name") {
-			slices.Sort(names)
-			msg += fmt.Sprintf("\n(columns are: %s; use $env[\"Any Name\"] for names with spaces)", strings.Join(names, ", "))
+		if strings.Contains(msg, "unknown name") && len(columns) > 0 {
+			ex := columns[0]
+			for _, c := range columns {
+				if strings.ContainsAny(c, " -.") {
+					ex = c
+					break
+				}
+			}
+			msg += fmt.Sprintf("\n(columns: %s; write a name like %q as %s or $env[%q])",
+				strings.Join(columns, ", "), ex, Normalise(ex), ex)
 		}
 		return nil, fmt.Errorf("%s", msg)
 	}

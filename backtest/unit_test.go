@@ -342,7 +342,7 @@ func TestRowExpr(t *testing.T) {
 	if got := e.Columns(); !cmp.Equal(got, []string{"Converted", "Lead Origin"}) {
 		t.Errorf("Columns = %q; want Converted and Lead Origin", got)
 	}
-	if _, err := backtest.CompileRowExpr(`Convertd == "1"`, cols, true); err == nil || !strings.Contains(err.Error(), "columns are:") {
+	if _, err := backtest.CompileRowExpr(`Convertd == "1"`, cols, true); err == nil || !strings.Contains(err.Error(), `(columns: Converted, Lead Origin, close_value, Region; write a name like "Lead Origin" as lead_origin or $env["Lead Origin"])`) {
 		t.Errorf("unknown column: err = %v; want the list of columns", err)
 	}
 	if _, err := backtest.CompileRowExpr(`close_value`, cols, true); err == nil {

@@ -39,7 +39,7 @@ type Options struct {
 	Exclude   []string // never these columns (names or globs), such as ones that leak the outcome
 	Summaries []string // columns summarising joined rows (--join-agg): outcome data, never analysed
 	Missing   []string // values that mean "no data" besides the empty value, such as Select
-	Noun      string   // what a row is, for comments: "leads" (default), "accounts"
+	Noun      string   // what a row is, for comments; default "leads" or "accounts" after the namespace
 	Now       time.Time
 
 	Holdout float64 // fraction of rows held out of the analysis, 0 <= Holdout < 1
@@ -65,7 +65,7 @@ func (o *Options) defaults() error {
 		o.Name = "derived"
 	}
 	if o.Noun == "" {
-		o.Noun = "leads"
+		o.Noun = o.Namespace + "s"
 	}
 	if o.Holdout < 0 || o.Holdout >= 1 {
 		return fmt.Errorf("holdout %v: give a fraction from 0 up to (not including) 1", o.Holdout)
@@ -153,6 +153,13 @@ func ParseBest(s string) (Best, error) {
 	}
 	return Best{Expr: s}, nil
 }
+
+// BestError is a --best expression that does not compile against the
+// data's columns.
+type BestError struct{ Err error }
+
+func (e *BestError) Error() string { return "--best: " + e.Err.Error() }
+func (e *BestError) Unwrap() error { return e.Err }
 
 // String describes the rule in the words of the command line.
 func (b Best) String() string {
@@ -519,7 +526,7 @@ func label(rows []backtest.Record, cols []string, complete bool, best Best, res 
 	}
 	e, err := backtest.CompileRowExpr(best.Expr, cols, complete)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--best %s", err)
+		return nil, nil, &BestError{err}
 	}
 	for i, r := range rows {
 		ok, err := e.Match(r)

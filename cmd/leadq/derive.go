@@ -82,7 +82,7 @@ the mapping --map-out writes:
 	f.StringSliceVar(&o.opts.Missing, "missing", nil, `values that mean "no data" besides the empty value, like Select`)
 	f.StringVar(&o.opts.Namespace, "namespace", "lead", "where the fields go: lead or account")
 	f.StringVar(&o.opts.Name, "name", "", "ruleset name (default: from the data file's name)")
-	f.StringVar(&o.opts.Noun, "noun", "", "what a row is, for the comments: leads (default), accounts, customers")
+	f.StringVar(&o.opts.Noun, "noun", "", "what a row is, for the comments (default leads, or accounts with --namespace account)")
 	f.Float64Var(&o.holdoutPct, "holdout", 0, "percentage of rows held out of the analysis, e.g. 30")
 	f.Uint64Var(&o.opts.Seed, "seed", 1, "seed of the holdout split")
 	f.StringVar(&o.holdoutOut, "holdout-out", "", "write the held-out rows here (with a leadq_best column), to backtest on")
@@ -184,6 +184,10 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		}
 	}
 	res, err := derive.Derive(ctx, src, opts)
+	var be *derive.BestError
+	if errors.As(err, &be) {
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}
