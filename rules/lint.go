@@ -81,7 +81,11 @@ func (c *builder) lintConstant(all []*lintRule) {
 		case r.truth == alwaysTrue && d.Knockout:
 			c.warnf(d.When.Pos, "always-fires", "%s: when: is always true, so every lead is rejected (compare a field, like lead.employees < 10)", r.subject())
 		case r.truth == alwaysTrue:
-			c.warnf(d.When.Pos, "always-fires", "%s: when: is always true, so every lead gets its %+d points (compare a field, or drop the rule)", r.subject(), d.Points)
+			points := "points"
+			if d.Points == 1 || d.Points == -1 {
+				points = "point"
+			}
+			c.warnf(d.When.Pos, "always-fires", "%s: when: is always true, so every lead gets its %+d %s (compare a field, or drop the rule)", r.subject(), d.Points, points)
 		case r.truth == alwaysFalse:
 			why := ""
 			if r.why != "" && r.why != exprText(r.cond)+alwaysFalseNote {
@@ -418,21 +422,33 @@ func contradiction(conj []ast.Node) string {
 	}
 	for _, subject := range sortedKeys(bySubject) {
 		nodes := bySubject[subject]
-		if len(nodes) < 2 {
+		if len(nodes) < 2 || !constraints(nodes)[subject].empty() {
 			continue
 		}
-		if constraints(nodes)[subject].empty() {
-			texts := make([]string, len(nodes))
-			for i, n := range nodes {
-				texts[i] = exprText(n)
-			}
-			if len(texts) == 2 {
-				return texts[0] + " and " + texts[1] + " cannot both be true"
-			}
-			return strings.Join(texts, ", ") + " cannot all be true"
+		texts := make([]string, 0, len(nodes))
+		for _, n := range clashingPair(subject, nodes) {
+			texts = append(texts, exprText(n))
 		}
+		if len(texts) == 2 {
+			return texts[0] + " and " + texts[1] + " cannot both be true"
+		}
+		return strings.Join(texts, ", ") + " cannot all be true"
 	}
 	return ""
+}
+
+// clashingPair returns two of the comparisons that contradict each other
+// on their own, or all of them when only together they do.
+func clashingPair(subject string, nodes []ast.Node) []ast.Node {
+	for i := range nodes {
+		for j := i + 1; j < len(nodes); j++ {
+			pair := []ast.Node{nodes[i], nodes[j]}
+			if constraints(pair)[subject].empty() {
+				return pair
+			}
+		}
+	}
+	return nodes
 }
 
 // constraint is what a set of comparisons says about one value: a numeric

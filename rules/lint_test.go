@@ -59,6 +59,8 @@ func TestLint(t *testing.T) {
 			[]string{`never-fires: score rule "r": when: is always false, so the rule never fires (lead.country == "BR" and lead.country in ["US", "CA", "GB"] cannot both be true)`}},
 		{"excluded then required", "score:\n" + uses + "  - {id: r, when: lead.country != \"US\" && lead.country == \"US\", points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
 			[]string{`never-fires: score rule "r"`}},
+		{"three comparisons clash only together", "score:\n" + uses + "  - id: r\n    when: lead.country in [\"US\", \"CA\"] && lead.country in [\"CA\", \"GB\"] && lead.country != \"CA\"\n    points: 5\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`never-fires: score rule "r": when: is always false, so the rule never fires (lead.country in ["US", "CA"], lead.country in ["CA", "GB"], lead.country != "CA" cannot all be true)`}},
 		{"touching bounds are not a contradiction", "score:\n" + uses + "  - {id: r, when: lead.employees >= 10 && lead.employees <= 10, points: 5}\n  - {id: s, when: lead.revenue > 1.0 && lead.revenue < 1.5, points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n", nil},
 		{"open bounds that meet are", "score:\n" + uses + "  - {id: r, when: lead.employees > 10 && lead.employees < 10, points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
 			[]string{`never-fires: score rule "r"`}},
