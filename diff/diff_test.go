@@ -306,3 +306,15 @@ func TestLoadRulesetsGit(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownFields(t *testing.T) {
+	old := load(t, "testdata/old")
+	leads, err := diff.ParseLeads("x.csv", strings.NewReader("id,employess,industry,account.is_customer,account.tier\nL1,5,software,true,gold\n"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := diff.UnknownFields(leads, old)
+	if diff := cmp.Diff([]string{"account.tier", "lead.employess"}, got); diff != "" {
+		t.Errorf("UnknownFields (-want +got):\n%s", diff)
+	}
+}

@@ -246,3 +246,29 @@ func bareNamespace(key string, rulesets []*rules.Ruleset) string {
 	}
 	return "lead"
 }
+
+// UnknownFields returns the input fields (lead.x, account.x) that some lead
+// has and none of the rulesets declares, sorted: usually a misspelt CSV
+// column, whose values the engine ignores.
+func UnknownFields(leads []Lead, rulesets ...*rules.Ruleset) []string {
+	seen := map[string]bool{}
+	for _, l := range leads {
+		for ns, m := range map[string]map[string]any{"lead": l.Input.Lead, "account": l.Input.Account} {
+			for k := range m {
+				name := ns + "." + k
+				if k == "id" || k == "lead_id" || seen[name] {
+					continue
+				}
+				if !slices.ContainsFunc(rulesets, func(rs *rules.Ruleset) bool { return rs.Field(name) != nil }) {
+					seen[name] = true
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for name := range seen {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}

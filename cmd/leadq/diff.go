@@ -96,6 +96,9 @@ func runDiff(ctx context.Context, e *env, opts diffOptions) error {
 	if err != nil {
 		return &exitError{code: exitFailed, err: fmt.Errorf("--leads: %w", err)}
 	}
+	if unknown := diff.UnknownFields(leads, old, nw); len(unknown) > 0 {
+		fmt.Fprintf(e.stderr, "leadq: note: neither ruleset declares %s; those values are ignored\n", strings.Join(unknown, ", "))
+	}
 	rep, err := diff.Compare(old, nw, leads, dopts)
 	if err != nil {
 		return &exitError{code: exitFailed, err: err}

@@ -16,6 +16,7 @@ func TestDiffCommand(t *testing.T) {
 		{"jsonl-json", []string{"diff", old, nw, "--leads", "../../diff/testdata/leads.jsonl", "--now", "2026-11-23", "--format", "json"}},
 		{"strict-refused", []string{"diff", old, nw, "--leads", "../../diff/testdata/leads.jsonl", "--now", "2026-11-23", "--strict"}},
 		{"same", []string{"diff", "../../examples/rulesets", "../../examples/rulesets", "--ruleset", "b2b-saas", "--leads", "../../examples/leads", "--now", "2026-11-23"}},
+		{"typo-column", []string{"diff", old, nw, "--leads", "testdata/diff/typo.csv", "--now", "2026-11-23"}},
 		{"no-leads-flag", []string{"diff", old, nw}},
 		{"one-arg", []string{"diff", old, "--leads", "x.csv"}},
 		{"several-rulesets", []string{"diff", "../../examples/rulesets", "../../examples/rulesets", "--leads", "../../examples/leads"}},
