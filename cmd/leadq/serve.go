@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+type serveOptions struct {
+	rules     []string
+	addr      string
+	tokenFile string
+	maxBody   string
+	strict    bool
+	timeout   time.Duration
+	grace     time.Duration
+	watch     bool
+	logLevel  string
+	logFormat string
+
+	// For tests: called once the listener is bound, after each reload,
+	// and when shutdown begins.
+	listening    func(addr net.Addr)
+	onReload     func(version string, err error)
+	shuttingDown func()
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var opts serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve --rules DIR... [--addr :8080]",
+		Short: "Serve decisions over HTTP, reloading the rules when their files change",
+		Long: `serve answers lead-routing systems over HTTP: POST /v1/score (one lead), /v1/score/batch
+(a JSON array) and /v1/score/stream (NDJSON), GET /v1/rulesets, POST /-/reload, /healthz,
+/readyz, /metrics and /openapi.json (the full description of the API).
+
+The rules reload when a rule file in a --rules directory changes (editors that save by
+rename and Kubernetes ConfigMap volumes included), on SIGHUP and on POST /-/reload; a
+reload that fails keeps the last good rules serving and reports the errors, with
+file:line:col, in the log, GET /v1/rulesets and the leadq_rules_last_reload_successful
+metric. If the rules do not compile at startup, leadq serves anyway with /readyz at 503
+and the scoring routes answering 503 not_ready until a fixed file is reloaded, so that a
+pod waits for its ConfigMap to be fixed instead of crash-looping.
+
+On SIGINT or SIGTERM the server stops accepting connections and finishes the requests in
+flight (up to --shutdown-timeout) before it exits.`,
+		Args: rangeArgs(0, 0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(opts.rules) == 0 {
+				return &usageError{errors.New("--rules is required (rule files or directories)")}
+			}
+			return runServe(cmd.Context(), e, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&opts.rules, "rules", nil, "rule files or directories (repeat or separate with commas)")
+	f.StringVar(&opts.addr, "addr", ":8080", "address to listen on")
+	f.StringVar(&opts.tokenFile, "token-file", "", "file holding a bearer token required by the scoring, ruleset and admin routes")
+	f.StringVar(&opts.maxBody, "max-body", "1MiB", "largest request body, and NDJSON line (B, KB, KiB, MB, MiB)")
+	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields (422) instead of warning; ?strict=true does it per request")
+	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
+	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
+	f.BoolVar(&opts.watch, "watch", true, "reload when rule files change")
+	f.StringVar(&opts.logLevel, "log-level", "info", "debug (every request), info, warn or error")
+	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func runServe(ctx context.Context, e *env, opts serveOptions) error {
+	maxBody, err := parseSize(opts.maxBody)
+	if err != nil {
+		return &usageError{fmt.Errorf("--max-body: %w", err)}
+	}
+	log, err := newLogger(e, opts.logLevel, opts.logFormat)
+	if err != nil {
+		return err
+	}
+	var token string
+	if opts.tokenFile != "" {
+		data, err := os.ReadFile(opts.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		if token = strings.TrimSpace(string(data)); token == "" {
+			return fmt.Errorf("--token-file %s is empty", opts.tokenFile)
+		}
+	}
+
+	eng := engine.New(engine.Paths(opts.rules...),
+		engine.WithLogger(log),
+		engine.WithStrict(opts.strict),
+		engine.WithOnReload(func(version string, err error) {
+			logRuleErrors(log, err)
+			if opts.onReload != nil {
+				opts.onReload(version, err)
+			}
+		}))
+	if err := eng.Reload(ctx); err != nil {
+		log.Error("the rules do not compile; serving with /readyz at 503 until a reload succeeds", "rules", opts.rules)
+	}
+	if opts.watch {
+		w, err := eng.Watch(ctx, opts.rules...)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := server.New(eng,
+		server.WithLogger(log),
+		server.WithToken(token),
+		server.WithMaxBody(maxBody),
+		server.WithTimeout(opts.timeout),
+		server.WithRegistry(reg))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: opts.timeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// SIGHUP reloads through the same Engine.Reload as the watcher and
+	// POST /-/reload.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	hupDone := make(chan struct{})
+	hupCtx, stopHUP := context.WithCancel(ctx)
+	go func() {
+		defer close(hupDone)
+		for {
+			select {
+			case <-hupCtx.Done():
+				return
+			case <-hup:
+				log.Info("SIGHUP: reloading the rules")
+				_ = eng.Reload(hupCtx) // logged and reported by the engine
+			}
+		}
+	}()
+	defer func() { stopHUP(); <-hupDone }()
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "auth", token != "", "max_body", maxBody, "timeout", opts.timeout)
+	if opts.listening != nil {
+		opts.listening(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing requests in flight", "grace", opts.grace)
+	if opts.shuttingDown != nil {
+		opts.shuttingDown()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), opts.grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("requests still running after the grace period were cut off", "err", err)
+		hs.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// logRuleErrors logs each rule error of a failed reload on its own line,
+// file:line:col first, as leadq check prints them.
+func logRuleErrors(log *slog.Logger, err error) {
+	var list rules.ErrorList
+	if !errors.As(err, &list) {
+		return
+	}
+	for _, e := range list {
+		log.Error("rule error", "at", e.Pos.String(), "code", e.Code, "msg", e.Msg)
+	}
+}
+
+func newLogger(e *env, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, &usageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", level)}
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, o)), nil
+	}
+	return nil, &usageError{fmt.Errorf("--log-format %q: use text or json", format)}
+}
+
+// parseSize reads a byte size: a number with an optional unit B, KB, MB,
+// GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), in any case.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+		{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9},
+		{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1},
+	}
+	num, mult := strings.ToLower(strings.TrimSpace(s)), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size like 1MiB, 512KiB or 1048576", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveWait bounds every wait in these tests; it is a failure deadline, not
+// synchronisation.
+const serveWait = 20 * time.Second
+
+// serveRules is a one-file ruleset; desc tells versions apart.
+func serveRules(desc string) string {
+	return fmt.Sprintf(`ruleset: inbound
+description: %s
+fields:
+  lead.employees: int
+score:
+  - id: big
+    when: lead.employees >= 100
+    points: 10
+    reason: "{{lead.employees}} employees"
+tiers:
+  - {name: A, min: 10}
+  - {name: D}
+`, desc)
+}
+
+// lockedBuffer is stderr for a server running in another goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+type reload struct {
+	version string
+	err     error
+}
+
+// testServe runs runServe on a free port until the test ends and returns
+// its base URL, its reloads, stderr, and a stop function that cancels the
+// context and returns runServe's error.
+func testServe(t *testing.T, opts serveOptions) (url string, reloads chan reload, stderr *lockedBuffer, stop func() error) {
+	t.Helper()
+	addr := make(chan net.Addr, 1)
+	reloads = make(chan reload, 64)
+	opts.addr = "127.0.0.1:0"
+	opts.listening = func(a net.Addr) { addr <- a }
+	opts.onReload = func(v string, err error) { reloads <- reload{v, err} }
+	if opts.maxBody == "" {
+		opts.maxBody = "1MiB"
+	}
+	if opts.timeout == 0 {
+		opts.timeout = 10 * time.Second
+	}
+	if opts.grace == 0 {
+		opts.grace = serveWait
+	}
+	opts.logLevel, opts.logFormat = "info", "text"
+	stderr = &lockedBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: stderr}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, e, opts) }()
+	stop = sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(serveWait):
+			return errors.New("runServe did not return after its context ended")
+		}
+	})
+	t.Cleanup(func() { stop() })
+	select {
+	case a := <-addr:
+		return "http://" + a.String(), reloads, stderr, stop
+	case err := <-done:
+		t.Fatalf("runServe: %v\n%s", err, stderr)
+	case <-time.After(serveWait):
+		t.Fatalf("runServe did not listen\n%s", stderr)
+	}
+	return
+}
+
+func waitFor(t *testing.T, reloads chan reload, what string, ok func(reload) bool) {
+	t.Helper()
+	deadline := time.After(serveWait)
+	for {
+		select {
+		case r := <-reloads:
+			if ok(r) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no reload with %s within %v", what, serveWait)
+		}
+	}
+}
+
+func request(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func writeRules(t *testing.T, dir, content string) {
+	t.Helper()
+	tmp := filepath.Join(dir, ".inbound.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "inbound.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func description(t *testing.T, url, token string) string {
+	t.Helper()
+	code, body := request(t, "GET", url+"/v1/rulesets", token, "")
+	var st struct {
+		Rulesets []struct {
+			Description string `json:"description"`
+		} `json:"rulesets"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil || code != 200 || len(st.Rulesets) != 1 {
+		t.Fatalf("GET /v1/rulesets = %d %s", code, body)
+	}
+	return st.Rulesets[0].Description
+}
+
+// TestServe runs leadq serve as a user would: token auth, scoring, a reload
+// by SIGHUP, and a shutdown that lets an open stream finish.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, serveRules("v1"))
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shutdown := make(chan struct{})
+	url, reloads, _, stop := testServe(t, serveOptions{rules: []string{dir}, tokenFile: tokenFile, watch: false,
+		shuttingDown: func() { close(shutdown) }})
+	waitFor(t, reloads, "the first load", func(r reload) bool { return r.err == nil })
+
+	if code, body := request(t, "GET", url+"/readyz", "", ""); code != 200 {
+		t.Errorf("GET /readyz = %d %s; want 200", code, body)
+	}
+	if code, body := request(t, "POST", url+"/v1/score", "", `{"employees": 500}`); code != 401 {
+		t.Errorf("POST /v1/score without the token = %d %s; want 401", code, body)
+	}
+	code, body := request(t, "POST", url+"/v1/score", "s3cret", `{"id": "L1", "employees": 500}`)
+	if code != 200 || !strings.Contains(body, `"tier":"A"`) {
+		t.Errorf("POST /v1/score = %d %s; want 200 tier A", code, body)
+	}
+
+	// SIGHUP reloads (the watcher is off, so nothing else could).
+	writeRules(t, dir, serveRules("v2"))
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, reloads, "v2 after SIGHUP", func(r reload) bool { return r.err == nil && description(t, url, "s3cret") == "v2" })
+
+	// A stream open when shutdown starts is finished, not cut.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", url+"/v1/score/stream", pr)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	respc := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("stream: %v", err)
+			close(respc)
+			return
+		}
+		respc <- resp
+	}()
+	io.WriteString(pw, `{"id": "before", "employees": 5}`+"\n")
+	resp, ok := <-respc
+	if !ok {
+		t.FailNow()
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, `"lead_id":"before"`) {
+		t.Fatalf("first stream answer = %q, %v", line, err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	<-shutdown // the server is shutting down, the stream still open
+	io.WriteString(pw, `{"id": "after", "employees": 500}`+"\n")
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, `"lead_id":"after"`) {
+		t.Errorf("stream answer after shutdown began = %q, %v; want the decision for after", line, err)
+	}
+	pw.Close()
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Errorf("end of the stream = %q, %v; want a clean end", rest, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("runServe = %v; want nil after a graceful shutdown", err)
+	}
+}
+
+// TestServeBrokenAtStart starts with rules that do not compile: the server
+// serves, not ready, logs the error at file:line:col, and becomes ready when
+// the watcher sees the fix.
+func TestServeBrokenAtStart(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, strings.Replace(serveRules("v1"), "lead.employees >= 100", "lead.employes >= 100", 1))
+	url, reloads, stderr, _ := testServe(t, serveOptions{rules: []string{dir}, watch: true})
+	waitFor(t, reloads, "the failed first load", func(r reload) bool { return r.err != nil })
+
+	if code, body := request(t, "GET", url+"/readyz", "", ""); code != 503 || !strings.Contains(body, `"line":7,"col":11`) {
+		t.Errorf("GET /readyz with broken rules = %d %s; want 503 with the error at line 7, col 11", code, body)
+	}
+	if code, body := request(t, "POST", url+"/v1/score", "", `{"employees": 500}`); code != 503 {
+		t.Errorf("POST /v1/score with broken rules = %d %s; want 503", code, body)
+	}
+	if want := filepath.Join(dir, "inbound.yaml") + ":7:11"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("the log does not give the error's position %s:\n%s", want, stderr)
+	}
+
+	writeRules(t, dir, serveRules("fixed"))
+	waitFor(t, reloads, "the fix", func(r reload) bool { return r.err == nil })
+	if code, body := request(t, "GET", url+"/readyz", "", ""); code != 200 {
+		t.Errorf("GET /readyz after the fix = %d %s; want 200", code, body)
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, serveRules("v1"))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no rules", []string{"serve"}, exitUsage, "--rules is required"},
+		{"bad size", []string{"serve", "--rules", dir, "--max-body", "lots"}, exitUsage, `"lots" is not a size`},
+		{"bad log level", []string{"serve", "--rules", dir, "--log-level", "loud"}, exitUsage, "--log-level"},
+		{"missing token file", []string{"serve", "--rules", dir, "--token-file", filepath.Join(dir, "nope")}, exitFailed, "--token-file"},
+		{"missing rules dir", []string{"serve", "--rules", filepath.Join(dir, "nope"), "--addr", "127.0.0.1:0"}, exitFailed, "no such file"},
+		{"bad addr", []string{"serve", "--rules", dir, "--addr", "127.0.0.1:99999"}, exitFailed, "99999"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code := exitCode(err, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("leadq %v = exit %d, %q; want exit %d mentioning %q", tc.args, code, stderr.String(), tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64 // 0: an error
+	}{
+		{"1MiB", 1 << 20},
+		{"512KiB", 512 << 10},
+		{"1mb", 1000000},
+		{"2 MB", 2000000},
+		{"64k", 64 << 10},
+		{"1048576", 1 << 20},
+		{"100B", 100},
+		{"1GiB", 1 << 30},
+		{"", 0},
+		{"0", 0},
+		{"-1MiB", 0},
+		{"1.5MiB", 0},
+		{"MiB", 0},
+		{"1TiB", 0},
+		{"99999999GiB", 0},
+	}
+	for _, tc := range tests {
+		got, err := parseSize(tc.in)
+		if (tc.want == 0) != (err != nil) || got != tc.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+}
