@@ -146,7 +146,10 @@ func writeTestText(w io.Writer, reports []engine.TestReport, failUnder float64) 
 				writeCaseDecision(w, c)
 			}
 		}
-		writeCoverage(w, r.Coverage, failUnder)
+		if len(r.Cases) == 0 {
+			fmt.Fprintln(w, "  no test cases: add a tests: section to its rule files (see rules/FORMAT.md)")
+		}
+		writeCoverage(w, r.Coverage, failUnder, len(r.Cases) > 0)
 	}
 	fmt.Fprintf(w, "\n%d passed, %d failed\n", passed, failed)
 }
@@ -221,12 +224,15 @@ func writeWrapped(w io.Writer, prefix string, items []string) {
 	fmt.Fprintln(w, line)
 }
 
-func writeCoverage(w io.Writer, c engine.Coverage, failUnder float64) {
+func writeCoverage(w io.Writer, c engine.Coverage, failUnder float64, details bool) {
 	note := ""
 	if failUnder > 0 && c.Percent < failUnder {
 		note = fmt.Sprintf(", under --fail-under %g%%", failUnder)
 	}
-	fmt.Fprintf(w, "  coverage: %d of %d rules fired by some case (%.1f%%%s)\n", c.Fired, c.Total, c.Percent, note)
+	fmt.Fprintf(w, "  coverage: %d of %s fired by some case (%.1f%%%s)\n", c.Fired, plural(c.Total, "rule"), c.Percent, note)
+	if !details {
+		return
+	}
 	writeRuleList(w, "never fired:", c.Untested())
 	writeRuleList(w, "fired in every case (no case shows the lead without it):", c.AlwaysFired())
 }

@@ -51,6 +51,7 @@ func TestTestCommand(t *testing.T) {
 		{"fail-under", []string{"test", "--fail-under", "90", "testdata/test/covered.yaml"}},
 		{"fail-under-met", []string{"test", "--fail-under", "50", "testdata/test/covered.yaml"}},
 		{"now-flag", []string{"test", "--now", "2026-12-31", "--run", "knockout", "testdata/test/failing.yaml"}},
+		{"no-cases", []string{"test", "../../rules/testdata/good/minimal.yaml"}},
 		{"unknown-ruleset", []string{"test", "--ruleset", "nope", "testdata/test"}},
 		{"broken-rules", []string{"test", "../../rules/testdata/bad/no-tiers.yaml"}},
 		{"bad-now", []string{"test", "--now", "tomorrow", "testdata/test"}},
