@@ -262,6 +262,14 @@ func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (De
 	return Evaluate(rs, in, EvalOptions{Strict: e.strict, Now: e.now})
 }
 
+// ScoreJSONWith decodes a JSON request (see ParseInput) and decides it
+// against rs, a ruleset returned by Ruleset, as ScoreJSON does. strict
+// refuses wrong-typed fields for this lead whatever the engine's mode, as
+// Input.Strict does.
+func (e *Engine) ScoreJSONWith(ctx context.Context, rs *rules.Ruleset, data []byte, strict bool) (Decision, error) {
+	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || strict, Now: e.now})
+}
+
 // ScoreJSON decodes a JSON request (see ParseInput) and scores it.
 func (e *Engine) ScoreJSON(ctx context.Context, ruleset string, data []byte) (Decision, error) {
 	rs, err := e.cur.Load().lookup(ruleset)
