@@ -29,7 +29,11 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, _, err := s.scoreData(r.Context(), q, data)
+	rs, err := s.eng.Ruleset(q.ruleset)
+	if err != nil {
+		return err
+	}
+	d, _, err := s.scoreData(r.Context(), rs, q.strict, data)
 	if err != nil {
 		_, body := errorResponse(err)
 		s.metrics.refused(body.Code)
@@ -77,7 +81,6 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return &engine.InputError{Offset: dec.InputOffset(), Message: "malformed JSON: " + err.Error()}
@@ -95,15 +98,15 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		offset := elementStart(data, dec.InputOffset())
-		var v any
-		if err := dec.Decode(&v); err != nil {
+		start := elementStart(data, dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return jsonSyntax(err, dec.InputOffset())
 		}
-		d, err := s.decide(ctx, rs, v, q.strict, offset)
+		d, id, err := s.scoreData(ctx, rs, q.strict, raw)
 		if err != nil {
-			_, body := errorResponse(err)
-			resp.Decisions = append(resp.Decisions, itemError{Index: &i, LeadID: leadID(v), Error: body})
+			_, body := errorResponse(shiftOffset(err, start-1))
+			resp.Decisions = append(resp.Decisions, itemError{Index: &i, LeadID: id, Error: body})
 			resp.Failed++
 			s.metrics.refused(body.Code)
 			continue
@@ -134,23 +137,16 @@ func elementStart(data []byte, off int64) int64 {
 	return off + 1
 }
 
-// decide scores one decoded element of a batch against a pinned ruleset.
-func (s *Server) decide(ctx context.Context, rs *rules.Ruleset, v any, strict bool, offset int64) (engine.Decision, error) {
-	doc, ok := v.(map[string]any)
-	if !ok {
-		return engine.Decision{}, &engine.InputError{Offset: offset, Message: "expected a JSON object with the lead's fields, found " + jsonKind(v)}
+// shiftOffset makes the byte offset of an element's input error an
+// offset in the whole body.
+func shiftOffset(err error, by int64) error {
+	var ie *engine.InputError
+	if errors.As(err, &ie) && ie.Offset > 0 {
+		shifted := *ie
+		shifted.Offset += by
+		return &shifted
 	}
-	in, err := engine.InputFromMap(doc)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	in.Strict = in.Strict || strict
-	d, err := s.eng.ScoreWith(ctx, rs, in)
-	if err != nil {
-		return engine.Decision{}, err
-	}
-	s.metrics.decided(&d)
-	return d, nil
+	return err
 }
 
 // scoreStream decides NDJSON: POST /v1/score/stream, one lead per line, and
@@ -211,7 +207,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 		case len(bytes.TrimSpace(line)) == 0:
 			continue
 		default:
-			d, id, err := s.scoreData(ctx, q, line)
+			d, id, err := s.scoreLine(ctx, q, line)
 			if err != nil {
 				_, body := errorResponse(err)
 				item = itemError{Line: n, LeadID: id, Error: body}
@@ -228,22 +224,26 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// scoreData decides one lead's JSON (a request body or a stream line); id
-// is the lead's id when the JSON parsed, for the error.
-func (s *Server) scoreData(ctx context.Context, q query, line []byte) (d engine.Decision, id string, err error) {
-	if err := checkDepth(line, maxDepth); err != nil {
-		return d, "", err
-	}
-	in, err := engine.ParseInput(line)
+// scoreLine decides one line of a stream with the version live now.
+func (s *Server) scoreLine(ctx context.Context, q query, line []byte) (engine.Decision, string, error) {
+	rs, err := s.eng.Ruleset(q.ruleset)
 	if err != nil {
+		return engine.Decision{}, "", err
+	}
+	return s.scoreData(ctx, rs, q.strict, line)
+}
+
+// scoreData decides one lead's JSON (a body, a batch element, a stream
+// line) against rs. On error, id is the lead's id when the JSON has one.
+func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, strict bool, data []byte) (d engine.Decision, id string, err error) {
+	if err := checkDepth(data, maxDepth); err != nil {
 		return d, "", err
 	}
-	in.Strict = in.Strict || q.strict
-	if d, err = s.eng.Score(ctx, q.ruleset, in); err != nil {
-		return d, in.ID, err
+	if d, err = s.eng.ScoreJSONWith(ctx, rs, data, strict); err != nil {
+		return d, leadID(data), err
 	}
 	s.metrics.decided(&d)
-	return d, in.ID, nil
+	return d, "", nil
 }
 
 // flush sends what is buffered to the client, within the timeout.
@@ -269,31 +269,22 @@ func jsonSyntax(err error, offset int64) error {
 	return &engine.InputError{Offset: offset, Message: "malformed JSON: " + err.Error()}
 }
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case json.Number:
-		return "a number"
-	case []any:
-		return "an array"
-	}
-	return "an object"
-}
-
-// leadID is the id of a batch element that failed, when it has one.
-func leadID(v any) string {
-	doc, ok := v.(map[string]any)
-	if !ok {
-		return ""
-	}
-	if in, err := engine.InputFromMap(doc); err == nil {
+// leadID finds the id of a lead that could not be decided, for its error;
+// only failures pay for this second parse.
+func leadID(data []byte) string {
+	if in, err := engine.ParseInput(data); err == nil {
 		return in.ID
 	}
-	id, _ := doc["id"].(string)
-	return id
+	var doc struct {
+		ID     any `json:"id"`
+		LeadID any `json:"lead_id"`
+	}
+	if json.Unmarshal(data, &doc) == nil {
+		for _, v := range []any{doc.ID, doc.LeadID} {
+			if id, ok := v.(string); ok {
+				return id
+			}
+		}
+	}
+	return ""
 }
