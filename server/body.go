@@ -65,6 +65,10 @@ func parseQuery(r *http.Request) (query, error) {
 
 // readBody reads the whole body, up to the server's limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.maxBody {
+		// Refused before reading a byte of it.
+		return nil, &http.MaxBytesError{Limit: s.maxBody}
+	}
 	body := http.MaxBytesReader(w, r.Body, s.maxBody)
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= s.maxBody {

@@ -76,6 +76,9 @@ type httpCase struct {
 	ctype  string // Content-Type; "-" for none
 	auth   string // Authorization
 	body   string
+	// chunked sends the body without a Content-Length, as a client
+	// streaming it would.
+	chunked bool
 }
 
 // TestGolden sends each request and compares the status, the headers that
@@ -116,6 +119,8 @@ func TestGolden(t *testing.T) {
 		{name: "score-lead-not-object", method: "POST", path: "/v1/score?ruleset=b2b-saas", body: `{"lead": "ana@example.com"}`},
 		{name: "score-too-deep", method: "POST", path: "/v1/score?ruleset=b2b-saas", body: nested},
 		{name: "score-too-large", method: "POST", path: "/v1/score?ruleset=b2b-saas", body: `{"notes": "` + strings.Repeat("x", 1<<20) + `"}`},
+		{name: "score-too-large-chunked", method: "POST", path: "/v1/score?ruleset=b2b-saas", chunked: true, body: `{"notes": "` + strings.Repeat("x", 1<<20) + `"}`},
+		{name: "score-chunked", method: "POST", path: "/v1/score?ruleset=b2b-saas", chunked: true, body: lead("student-intern")},
 		{name: "score-text-plain", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "text/plain", body: lead("vp-fintech")},
 		{name: "score-form", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "application/x-www-form-urlencoded", body: lead("vp-fintech")},
 		{name: "score-no-content-type", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "-", body: lead("competitor")},
@@ -205,6 +210,9 @@ func do(t testing.TB, ts *httptest.Server, tc httpCase) response {
 	var body io.Reader
 	if tc.method == "POST" {
 		body = strings.NewReader(tc.body)
+		if tc.chunked {
+			body = io.MultiReader(body) // hides the length
+		}
 	}
 	req, err := http.NewRequest(tc.method, ts.URL+tc.path, body)
 	if err != nil {
