@@ -225,6 +225,15 @@ func writeTable(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %s | %s | %.0f | %s | %s |\n", path, eng, thousands(r.ns), r.allocs, thousands(r.bytes), ratio)
 		}
 	}
+	// The targets of issue 6, for the runs that measure them.
+	hand, okHand := results[[2]string{bench.PathDecoded, bench.EngineHand}]
+	lq, okLeadq := results[[2]string{bench.PathDecoded, bench.EngineLeadq}]
+	if okHand && okLeadq {
+		fmt.Fprintf(w, "\nleadq decision from decoded input: %.1f× the hand-written code (target ≤ 3×)\n", median(lq).ns/median(hand).ns)
+	}
+	if js, ok := results[[2]string{bench.PathJSON, bench.EngineLeadq}]; ok {
+		fmt.Fprintf(w, "leadq JSON bytes → decision: %.2f µs/lead (target ≤ 3 µs)\n", median(js).ns/1000)
+	}
 	fmt.Fprintln(w)
 }
 

@@ -1,7 +1,9 @@
 // Package oparules is the b2b-saas ruleset as an OPA policy (b2b_saas.rego,
 // Rego v1), evaluated with a prepared query: what a team that picked OPA
-// instead of leadq would run. The policy renders the same reasons as leadq;
-// Go only decodes the result and puts the sets in leadq's order.
+// instead of leadq would run. The policy decides the knockouts and matched
+// rules, renders the same reasons as leadq, caps the groups and picks the
+// tier; Go decodes the result, puts the sets in the ruleset's order and
+// lists the positive rules that did not fire.
 //
 // Engine is safe for concurrent use (a prepared query is).
 package oparules
@@ -106,23 +108,73 @@ func (e *Engine) DecideJSON(ctx context.Context, data []byte, now time.Time) (De
 	return d, err
 }
 
+// rules are the knockouts and score rules in the ruleset's order, with
+// what the decision shows of the positive rules that did not fire.
+var rules = []struct {
+	id          string
+	group       string
+	points      int
+	description string
+}{
+	{"competitor", "", 0, ""}, {"student-or-intern", "", 0, ""}, {"unserved-country", "", 0, ""},
+	{"too-small", "", 0, ""}, {"free-email-no-company", "", 0, ""}, {"existing-customer", "", 0, ""},
+	{"target-industry", "fit", 20, "In one of the industries of our top accounts"},
+	{"adjacent-industry", "fit", 8, "In an adjacent industry"},
+	{"mid-market", "fit", 15, "100 to 999 employees"},
+	{"enterprise", "fit", 20, "1,000+ employees or USD 250M+ annual revenue"},
+	{"below-sweet-spot", "fit", -5, "10 to 49 employees"},
+	{"revenue-sweet-spot", "fit", 10, "USD 10M to 250M annual revenue"},
+	{"decision-maker", "fit", 15, "Director, VP or C-level"},
+	{"influencer", "fit", 8, "Head-of or manager"},
+	{"ops-title", "fit", 5, "Works in revenue, sales or marketing operations"},
+	{"priority-country", "fit", 5, "In a country with a local sales team"},
+	{"uses-our-crm", "fit", 10, "Uses Salesforce, HubSpot, Dynamics 365 or Pipedrive"},
+	{"modern-data-stack", "fit", 5, "Uses a cloud warehouse or data pipeline"},
+	{"salesforce-and-snowflake", "fit", 5, "Uses both Salesforce and Snowflake"},
+	{"spreadsheet-pain", "fit", 5, "Manages pipeline in spreadsheets (a pain we remove)"},
+	{"free-email", "fit", -10, "Free-mail address instead of a work address"},
+	{"demo-requested", "engagement", 25, "Requested a demo"},
+	{"trial-started", "engagement", 20, "Started a free trial"},
+	{"pricing-page", "engagement", 10, "Two or more pricing-page visits in 30 days"},
+	{"heavy-browsing", "engagement", 10, "20+ page views in 30 days"},
+	{"browsing", "engagement", 5, "5 to 19 page views in 30 days"},
+	{"email-engaged", "engagement", 5, "Five or more email opens in 90 days"},
+	{"email-clicks", "engagement", 5, "Two or more email clicks in 90 days"},
+	{"webinar-attended", "engagement", 10, "Attended a webinar"},
+	{"content-downloads", "engagement", 5, "Two or more content downloads"},
+	{"recent-activity", "engagement", 10, "Activity in the last 14 days"},
+	{"stale", "engagement", -15, "No activity for more than 90 days"},
+	{"cold", "engagement", -10, "Under 2 page views and under 2 email opens, no demo request"},
+	{"unsubscribed", "engagement", -10, "Unsubscribed from marketing email"},
+	{"high-intent-source", "", 10, "Demo request, referral, partner or event"},
+	{"low-intent-source", "", -10, "Purchased list, giveaway or cold list"},
+	{"budget-confirmed", "", 15, "Budget confirmed by the lead"},
+	{"near-term-timeline", "", 10, "Plans to buy within three months"},
+	{"long-timeline", "", -10, "Not buying within a year"},
+	{"buying-committee", "", 5, "The account already has an open opportunity"},
+	{"engaged-decision-maker", "", 10, "A decision maker who is engaged or raised a hand"},
+}
+
 // order is the position of each rule in the ruleset's files.
 var order = func() map[string]int {
-	ids := []string{
-		"competitor", "student-or-intern", "unserved-country", "too-small", "free-email-no-company", "existing-customer",
-		"target-industry", "adjacent-industry", "mid-market", "enterprise", "below-sweet-spot", "revenue-sweet-spot",
-		"decision-maker", "influencer", "ops-title", "priority-country", "uses-our-crm", "modern-data-stack",
-		"salesforce-and-snowflake", "spreadsheet-pain", "free-email", "demo-requested", "trial-started",
-		"pricing-page", "heavy-browsing", "browsing", "email-engaged", "email-clicks", "webinar-attended",
-		"content-downloads", "recent-activity", "stale", "cold", "unsubscribed", "high-intent-source",
-		"low-intent-source", "budget-confirmed", "near-term-timeline", "long-timeline", "buying-committee",
-		"engaged-decision-maker",
-	}
-	m := make(map[string]int, len(ids))
-	for i, id := range ids {
-		m[id] = i
+	m := make(map[string]int, len(rules))
+	for i, r := range rules {
+		m[r.id] = i
 	}
 	return m
+}()
+
+// missedOrder lists the positive score rules by points, largest first, then
+// in the ruleset's order: the order of Decision.Missed.
+var missedOrder = func() []int {
+	var idx []int
+	for i, r := range rules {
+		if r.points > 0 {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return rules[b].points - rules[a].points })
+	return idx
 }()
 
 var errResult = errors.New("unexpected policy result")
@@ -144,20 +196,16 @@ func decode(rs rego.ResultSet) (Decision, error) {
 	}
 	d.Knockouts = hits(v["knockouts"])
 	d.Matched = hits(v["matched"])
-	for _, x := range list(v["missed"]) {
-		m, _ := x.(map[string]any)
-		miss := Miss{Points: num(m["points"])}
-		miss.Rule, _ = m["id"].(string)
-		miss.Group, _ = m["group"].(string)
-		miss.Description, _ = m["description"].(string)
-		d.Missed = append(d.Missed, miss)
+	var fired [64]bool
+	for _, h := range d.Matched {
+		fired[order[h.Rule]] = true
 	}
-	slices.SortFunc(d.Missed, func(a, b Miss) int {
-		if a.Points != b.Points {
-			return b.Points - a.Points
+	d.Missed = make([]Miss, 0, len(missedOrder))
+	for _, i := range missedOrder {
+		if r := rules[i]; !fired[i] {
+			d.Missed = append(d.Missed, Miss{Rule: r.id, Group: r.group, Points: r.points, Description: r.description})
 		}
-		return order[a.Rule] - order[b.Rule]
-	})
+	}
 	return d, nil
 }
 
