@@ -21,6 +21,7 @@ func TestMetrics(t *testing.T) {
 	do(t, ts, httpCase{method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: "[" + readFile(t, "testdata/leads/vp-fintech.json") + ", 7]"})
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas", body: "{"})
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=true", body: readFile(t, "testdata/leads/wrong-type-employees.json")})
+	do(t, ts, httpCase{method: "BREW", path: "/coffee"})
 
 	got := string(do(t, ts, httpCase{method: "GET", path: "/metrics"}).body)
 	for _, want := range []string{
@@ -34,6 +35,7 @@ func TestMetrics(t *testing.T) {
 		`leadq_http_request_duration_seconds_count{code="200",method="POST",route="/v1/score/batch"} 1`,
 		`leadq_http_request_duration_seconds_count{code="400",method="POST",route="/v1/score"} 1`,
 		`leadq_http_request_duration_seconds_count{code="422",method="POST",route="/v1/score"} 1`,
+		`leadq_http_request_duration_seconds_count{code="404",method="other",route="other"} 1`, // no label from client input
 		"leadq_rules_last_reload_successful 1",
 		"leadq_rules_reloads_total 1",
 		"leadq_rules_reload_failures_total 0",

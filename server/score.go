@@ -106,7 +106,8 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		d, id, err := s.scoreData(ctx, rs, q.strict, raw)
 		if err != nil {
 			_, body := errorResponse(shiftOffset(err, start-1))
-			resp.Decisions = append(resp.Decisions, itemError{Index: &i, LeadID: id, Error: body})
+			index := i
+			resp.Decisions = append(resp.Decisions, itemError{Index: &index, LeadID: id, Error: body})
 			resp.Failed++
 			s.metrics.refused(body.Code)
 			continue

@@ -139,7 +139,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			observe.WithLabelValues(r.Method, strconv.Itoa(rec.status)).Observe(d.Seconds())
+			observe.WithLabelValues(methodLabel(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
 			s.logRequest(r, rt.path, rec, d)
 		}()
 		if rt.auth && !s.authorized(r) {
@@ -228,3 +228,14 @@ func (w *recorder) Write(p []byte) (int, error) {
 }
 
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// methodLabel keeps the method label of the latency metric to the standard
+// methods: a 404 may come with any method a client invents.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
