@@ -120,7 +120,9 @@ func (s *sample) analyse(a *Attribute) {
 		return
 	case numeric && !(a.typ == rules.TypeInt && len(counts) <= maxCodes):
 		a.Kind = "bands"
-		s.bands(a, texts)
+		if s.bands(a, texts); a.Status != "" {
+			return
+		}
 	default:
 		a.Kind = "values"
 		s.values(a, texts, counts)
@@ -264,6 +266,10 @@ func (s *sample) bands(a *Attribute, texts []string) {
 	}
 	a.minimum = vals[0]
 	edges := bandEdges(vals, s.opts.Bands, a.typ == rules.TypeFloat)
+	if len(edges) == 0 { // "0" and ".0": two spellings, one number
+		a.Kind, a.Status, a.Note = "", StatusConstant, "one value: "+formatNum(vals[0])
+		return
+	}
 	bounds := append(append([]float64{math.Inf(-1)}, edges...), math.Inf(1))
 	j := 0
 	for b := 0; b+1 < len(bounds); b++ {
@@ -378,7 +384,15 @@ func roundUpSig(v, next float64, d int) float64 {
 	return next
 }
 
-func formatNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// formatNum writes a number for labels and expressions: plainly, or with
+// an exponent when it is too large for a plain literal to stay a number
+// of the same kind (expr would read 1e26 written out as an int).
+func formatNum(v float64) string {
+	if math.Abs(v) >= 1e15 {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 func bandLabel(l Level) string {
 	switch {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
@@ -302,6 +303,8 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 			a.Status, a.Note = StatusExcluded, "not in --include"
 		case matchAny(opts.Exclude, col):
 			a.Status, a.Note = StatusExcluded, "--exclude"
+		case !utf8.ValidString(col):
+			a.Status, a.Note = StatusExcluded, "the name is not valid UTF-8, which rule files cannot hold"
 		case slices.Contains(opts.Summaries, col) && !matchAny(opts.Include, col):
 			a.Status, a.Note = StatusExcluded, "a summary of the joined rows; --include it to use it"
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/rules"
@@ -34,6 +35,11 @@ func (d decision) none() bool { return !d.knockout && d.points == 0 }
 func (s *sample) decide(l *Level) decision {
 	if l.Missing || l.Pooled || l.Rows < s.support {
 		return decision{}
+	}
+	for _, v := range l.Values {
+		if !utf8.ValidString(v) {
+			return decision{} // YAML holds only Unicode: no rule could match these bytes
+		}
 	}
 	if l.Rate <= knockoutRate*s.base && lowerTail(l.Best, l.Rows, s.base) <= knockoutP {
 		return decision{knockout: true}

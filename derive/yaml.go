@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // doc is a proposed rule file before it is written out.
@@ -51,8 +52,15 @@ func yamlString(s string) string { return strconv.Quote(s) }
 // backslashes stay as they are for expr to read.
 func yamlExpr(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// oneLine keeps a comment on one line.
+// oneLine keeps a comment on one line, in valid UTF-8 without control
+// characters, as YAML requires.
 func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF {
+			return '\uFFFD'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	return strings.Join(strings.Fields(s), " ")
 }
 
