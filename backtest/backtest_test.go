@@ -18,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func loadRuleset(t *testing.T, path string) *rules.Ruleset {
+func loadRuleset(t testing.TB, path string) *rules.Ruleset {
 	t.Helper()
 	rss, err := rules.LoadPaths(path)
 	if err != nil {
