@@ -1,0 +1,276 @@
+package decisionlog
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// MaskMode says what the log does with personal data.
+type MaskMode string
+
+// Mask modes; see Mask.
+const (
+	MaskNone MaskMode = "none" // store everything as given
+	MaskHash MaskMode = "hash" // replace values by a salted hash
+	MaskDrop MaskMode = "drop" // leave values out
+)
+
+// DefaultMaskFields are the input fields masked when a mask names none.
+var DefaultMaskFields = []string{"email", "phone", "mobile", "first_name", "last_name", "full_name"}
+
+// Mask says which personal data the log masks and how. Fields are input
+// field names: a plain name ("email") is masked in the lead, in the account
+// and at the top of the request; a qualified one ("lead.phone",
+// "account.owner_email") only in that object. Masking applies to the stored
+// input, to the email column and to the decision's reasons, warnings and
+// errors, which may quote the values.
+//
+// MaskHash replaces a value by an HMAC-SHA256 keyed with Salt. An email
+// keeps its domain ("3f9a…@northbank.example"), so that domain rules,
+// free-mail checks and account lookups still work when a stored decision is
+// re-explained, and lookups by email still work: the query is hashed the
+// same way. MaskDrop removes the values: the email column is empty, lookup
+// by email is impossible and re-explanations see the fields as missing.
+type Mask struct {
+	Mode   MaskMode
+	Fields []string
+	Salt   []byte // for MaskHash; empty means one kept in the log file
+}
+
+// ParseMask reads a --log-mask value: "none", "hash" or "drop", optionally
+// followed by a colon and the fields to mask ("hash:email,phone"); without
+// fields, DefaultMaskFields.
+func ParseMask(s string) (Mask, error) {
+	mode, fields, hasFields := strings.Cut(strings.TrimSpace(s), ":")
+	m := Mask{Mode: MaskMode(strings.ToLower(strings.TrimSpace(mode)))}
+	switch m.Mode {
+	case "", MaskNone:
+		if hasFields {
+			return Mask{}, fmt.Errorf("mask %q: none takes no fields", s)
+		}
+		return Mask{Mode: MaskNone}, nil
+	case MaskHash, MaskDrop:
+	default:
+		return Mask{}, fmt.Errorf("mask %q: unknown mode %q (use none, hash or drop, optionally with :field,field)", s, mode)
+	}
+	if !hasFields {
+		m.Fields = append([]string(nil), DefaultMaskFields...)
+		return m, nil
+	}
+	for _, f := range strings.Split(fields, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			m.Fields = append(m.Fields, f)
+		}
+	}
+	if len(m.Fields) == 0 {
+		return Mask{}, fmt.Errorf("mask %q: no fields after the colon", s)
+	}
+	return m, nil
+}
+
+// String is the mask as ParseMask reads it, without the salt.
+func (m Mask) String() string {
+	if !m.on() {
+		return string(MaskNone)
+	}
+	return string(m.Mode) + ":" + strings.Join(m.Fields, ",")
+}
+
+func (m Mask) on() bool { return (m.Mode == MaskHash || m.Mode == MaskDrop) && len(m.Fields) > 0 }
+
+// masks reports whether key in namespace ns ("lead", "account", or "" for
+// the top of a request) is masked.
+func (m Mask) masks(ns, key string) bool {
+	if !m.on() {
+		return false
+	}
+	for _, f := range m.Fields {
+		if f == key || (ns != "" && f == ns+"."+key) {
+			return true
+		}
+	}
+	return false
+}
+
+// Email is email as the log stores it in its email column, and so as a
+// lookup by email must ask for it: trimmed, lower-cased, then hashed or
+// dropped when the mask covers the lead's email.
+func (m Mask) Email(email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" || !m.masks("lead", "email") {
+		return email
+	}
+	if m.Mode == MaskDrop {
+		return ""
+	}
+	return m.hashEmail(email)
+}
+
+func (m Mask) mac(s string) string {
+	h := hmac.New(sha256.New, m.Salt)
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// hashEmail hashes the lower-cased address and keeps its domain.
+func (m Mask) hashEmail(email string) string {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if d := rules.Domain(email); d != "" {
+		return m.mac(email) + "@" + d
+	}
+	return "masked:" + m.mac(email)
+}
+
+// hashString hashes one value: emails keep their domain.
+func (m Mask) hashString(s string) string {
+	if strings.Contains(s, "@") {
+		return m.hashEmail(s)
+	}
+	return "masked:" + m.mac(s)
+}
+
+// dropped stands in for a removed value in reasons and messages.
+const dropped = "[removed]"
+
+// apply masks a decoded scoring request in place: the top level, and the
+// lead and account objects (or the top level as the lead, for a bare lead,
+// as engine.InputFromMap reads it). It returns old, new pairs for every
+// string it replaced, for scrubbing the decision's texts.
+func (m Mask) apply(doc map[string]any) []string {
+	if !m.on() {
+		return nil
+	}
+	var pairs []string
+	lead, hasLead := doc["lead"]
+	account, hasAccount := doc["account"]
+	if !hasLead && !hasAccount {
+		pairs = m.applyObject("lead", doc, pairs)
+		return pairs
+	}
+	pairs = m.applyObject("", doc, pairs)
+	if l, ok := lead.(map[string]any); ok {
+		pairs = m.applyObject("lead", l, pairs)
+	}
+	if a, ok := account.(map[string]any); ok {
+		pairs = m.applyObject("account", a, pairs)
+	}
+	return pairs
+}
+
+func (m Mask) applyObject(ns string, obj map[string]any, pairs []string) []string {
+	for k, v := range obj {
+		if !m.masks(ns, k) || v == nil {
+			continue
+		}
+		if m.Mode == MaskDrop {
+			for _, s := range texts(v) {
+				pairs = append(pairs, s, dropped)
+			}
+			delete(obj, k)
+			continue
+		}
+		switch x := v.(type) {
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				out[i] = m.hashValue(e, &pairs)
+			}
+			obj[k] = out
+		default:
+			obj[k] = m.hashValue(x, &pairs)
+		}
+	}
+	return pairs
+}
+
+// hashValue hashes a scalar by its text, and anything else by its JSON.
+func (m Mask) hashValue(v any, pairs *[]string) any {
+	if v == nil {
+		return nil
+	}
+	ts := texts(v)
+	if len(ts) == 1 {
+		h := m.hashString(ts[0])
+		*pairs = append(*pairs, ts[0], h)
+		return h
+	}
+	b, _ := json.Marshal(v)
+	return "masked:" + m.mac(string(b))
+}
+
+// texts are the strings a value may show up as in a reason: a scalar's text,
+// or the texts of a list's scalars.
+func texts(v any) []string {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return nil
+		}
+		return []string{x}
+	case json.Number:
+		return []string{x.String()}
+	case float64, bool, int, int64:
+		return []string{fmt.Sprint(x)}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, texts(e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// scrub returns d with every masked value replaced in its reasons, warnings
+// and errors. The slices are copied: d's own may be shared with the caller
+// that logged it.
+func scrub(d engine.Decision, pairs []string) engine.Decision {
+	if len(pairs) == 0 {
+		return d
+	}
+	// Longest first, so that an address is replaced before a part of it.
+	type pair struct{ old, new string }
+	ps := make([]pair, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if len(pairs[i]) >= 3 { // shorter values would mangle unrelated words
+			ps = append(ps, pair{pairs[i], pairs[i+1]})
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
+	args := make([]string, 0, 2*len(ps))
+	for _, p := range ps {
+		args = append(args, p.old, p.new)
+	}
+	r := strings.NewReplacer(args...)
+	hits := func(hs []engine.Hit) []engine.Hit {
+		out := make([]engine.Hit, len(hs))
+		for i, h := range hs {
+			h.Reason = r.Replace(h.Reason)
+			out[i] = h
+		}
+		return out
+	}
+	d.Knockouts = hits(d.Knockouts)
+	d.Matched = hits(d.Matched)
+	ws := make([]engine.Warning, len(d.Warnings))
+	for i, w := range d.Warnings {
+		w.Message = r.Replace(w.Message)
+		ws[i] = w
+	}
+	d.Warnings = ws
+	es := make([]engine.RuleError, len(d.Errors))
+	for i, e := range d.Errors {
+		e.Message = r.Replace(e.Message)
+		es[i] = e
+	}
+	d.Errors = es
+	return d
+}
