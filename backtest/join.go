@@ -144,9 +144,6 @@ func (j *JoinSpec) Load(right Source) error {
 	}
 }
 
-// Keys returns how many keys the second table holds.
-func (j *JoinSpec) Keys() int { return len(j.lookup) + len(j.sums) }
-
 // Wrap returns a source that reads left and adds the joined columns. A
 // joined column whose name the left rows already use is renamed
 // "NAME (joined)".

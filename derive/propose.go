@@ -270,7 +270,10 @@ func (s *sample) explain(a *Attribute, r *ruleProp) {
 		r.evidence = append(r.evidence, fmt.Sprintf("%s of %s such %s were best (z %.1f): %+d points, %s points doubling the odds",
 			pct(l.Rate), backtest.Count(int64(l.Rows)), noun, l.Z, r.points, formatNum(s.opts.PDO)))
 		shown := "{{" + a.Field + "}}"
-		if a.Kind == "bands" {
+		switch {
+		case a.date:
+			shown += " (" + l.Label + " days ago)"
+		case a.Kind == "bands":
 			shown += " (" + l.Label + ")"
 		}
 		r.reason = fmt.Sprintf("%s %s: %s best vs %s overall", col, shown, pct(l.Rate), pct(s.base))
