@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newWhyCmd) }
+
+type whyOptions struct {
+	who      string // lead id, or email when it has an @
+	log      string
+	saltFile string
+	rules    []string
+	limit    int
+	format   string
+	now      string
+}
+
+func newWhyCmd(e *env) *cobra.Command {
+	var opts whyOptions
+	cmd := &cobra.Command{
+		Use:   "why LEAD_ID|EMAIL --log FILE [--rules PATH]",
+		Short: "Explain the logged decisions about a lead, and whether it would qualify today",
+		Long: `why looks a lead up in the decision log that leadq serve --log-db writes, by lead id or by
+email (an argument with an @), and explains its latest decisions as leadq score does: the
+verdict, what rejected it, what counted for and against it, what it would take to qualify and
+which data was missing.
+
+With --rules, it also scores the stored input against the rules as they are now and says
+whether the lead would qualify today and what changed: verdict, tier, score, the ruleset
+version, and the rules that fire or stop firing. Fields the log masked (--log-mask) are hashed
+or missing in the stored input, so rules that read them may decide differently.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("give one lead id or email, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.who = strings.TrimSpace(args[0])
+			if opts.log == "" {
+				return &usageError{errors.New("--log is required (the decision log file of leadq serve --log-db)")}
+			}
+			if opts.who == "" {
+				return &usageError{errors.New("give a lead id or an email")}
+			}
+			if err := checkFormat(opts.format, "text", "json"); err != nil {
+				return err
+			}
+			if opts.limit < 1 || opts.limit > decisionlog.MaxLimit {
+				return &usageError{fmt.Errorf("--limit %d: give 1 to %d", opts.limit, decisionlog.MaxLimit)}
+			}
+			return runWhy(cmd.Context(), e, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.log, "log", "", "the decision log (SQLite file written by leadq serve --log-db)")
+	cmd.Flags().StringVar(&opts.saltFile, "log-salt-file", "", "the salt the log hashes emails with, when it is kept outside the log")
+	cmd.Flags().StringSliceVar(&opts.rules, "rules", nil, "re-explain against these rule files or directories (would it qualify today?)")
+	cmd.Flags().IntVar(&opts.limit, "limit", 1, "how many decisions to show, latest first")
+	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text (for people) or json")
+	cmd.Flags().StringVar(&opts.now, "now", "", "re-explain as of this date (2026-11-01), for days_since & co")
+	return cmd
+}
+
+// whyJSON is one decision of `leadq why --format json`: the stored record
+// and, with --rules, today's decision and what changed.
+type whyJSON struct {
+	decisionlog.Record
+	Today *todayJSON `json:"today,omitempty"`
+}
+
+type todayJSON struct {
+	Decision engine.Decision        `json:"decision"`
+	Changes  decisionlog.Comparison `json:"changes"`
+}
+
+func runWhy(ctx context.Context, e *env, opts whyOptions) error {
+	r, err := openLogReader(ctx, opts.log, opts.saltFile)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	q := decisionlog.Query{LeadID: opts.who, Limit: opts.limit}
+	what := "lead " + opts.who
+	if strings.Contains(opts.who, "@") {
+		q = decisionlog.Query{Email: opts.who, Limit: opts.limit}
+		what = opts.who
+	}
+	recs, err := r.Find(ctx, q)
+	if errors.Is(err, decisionlog.ErrNoSalt) {
+		return fmt.Errorf("%w (--log-salt-file)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("no decisions about %s in %s", what, opts.log)}
+	}
+
+	var eng *engine.Engine
+	if len(opts.rules) > 0 {
+		clock := []engine.Option{}
+		if opts.now != "" {
+			now, err := rules.ParseDate(opts.now)
+			if err != nil {
+				return &usageError{fmt.Errorf("--now: %w", err)}
+			}
+			clock = append(clock, engine.WithClock(func() time.Time { return now }))
+		}
+		if eng, err = engine.Open(ctx, engine.Paths(opts.rules...), clock...); err != nil {
+			return rulesError(e, err)
+		}
+	}
+
+	var out []whyJSON
+	failed := 0
+	for i, rec := range recs {
+		item := whyJSON{Record: rec}
+		if eng != nil {
+			d, err := eng.ScoreJSON(ctx, rec.Decision.Ruleset.Name, rec.Input)
+			if err != nil {
+				failed++
+				fmt.Fprintf(e.stderr, "decision %d: cannot re-explain: %v\n", rec.ID, err)
+			} else {
+				item.Today = &todayJSON{Decision: d, Changes: decisionlog.Compare(rec.Decision, d)}
+			}
+		}
+		if opts.format == "json" {
+			out = append(out, item)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		writeWhyText(e.stdout, item, r.Mask())
+	}
+	if opts.format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"decisions": out}); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be re-explained", plural(failed, "decision"))}
+	}
+	return nil
+}
+
+// openLogReader opens a decision log read-only, with the salt from a file
+// when one is given.
+func openLogReader(ctx context.Context, path, saltFile string) (*decisionlog.Reader, error) {
+	var opts []decisionlog.Option
+	if saltFile != "" {
+		salt, err := readSalt(saltFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, decisionlog.WithMask(decisionlog.Mask{Salt: salt}))
+	}
+	return decisionlog.OpenReader(ctx, path, opts...)
+}
+
+// readSalt reads a salt file: its bytes, without a final newline.
+func readSalt(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--log-salt-file: %w", err)
+	}
+	b = []byte(strings.TrimRight(string(b), "\r\n"))
+	if len(b) < 16 {
+		return nil, fmt.Errorf("--log-salt-file %s: a salt needs 16 bytes or more, got %d", path, len(b))
+	}
+	return b, nil
+}
+
+// rulesError prints rule errors as leadq score does.
+func rulesError(e *env, err error) error {
+	if list, ok := err.(rules.ErrorList); ok {
+		for _, p := range list {
+			fmt.Fprintln(e.stderr, p.Format())
+		}
+		return &exitError{code: exitFailed, err: fmt.Errorf("the rules have %s; run leadq check", plural(len(list.Errors()), "error"))}
+	}
+	return err
+}
+
+// writeWhyText explains one logged decision for a rep: when it was made,
+// the decision as leadq score prints it, and with rules, today's verdict
+// and what changed.
+func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask) {
+	fmt.Fprintf(w, "Decided %s (decision %d in the log)\n", item.Time.UTC().Format("2006-01-02 15:04:05 UTC"), item.ID)
+	writeDecisionText(w, item.Decision)
+	if item.Today == nil {
+		return
+	}
+	d, c := item.Today.Decision, item.Today.Changes
+	fmt.Fprintf(w, "\nToday, with ruleset %s %s: %s, tier %s, score %d\n", d.Ruleset.Name, shortVersion(d.Ruleset.Version), verdictText(d.Qualified), d.Tier, d.Score)
+	switch {
+	case c.QualifiedThen != c.QualifiedNow && c.QualifiedNow:
+		fmt.Fprintln(w, "It would qualify today.")
+	case c.QualifiedThen != c.QualifiedNow:
+		fmt.Fprintln(w, "It would no longer qualify today.")
+	case c.QualifiedNow:
+		fmt.Fprintln(w, "It would still qualify today.")
+	default:
+		fmt.Fprintln(w, "It would still not qualify today.")
+	}
+	writeChanges(w, c)
+	if then, now := strings.Join(item.Decision.MissingFields, ", "), strings.Join(d.MissingFields, ", "); now != then {
+		if now == "" {
+			now = "none"
+		}
+		fmt.Fprintf(w, "\nMissing data today: %s\n", now)
+	}
+	if mask.Mode != decisionlog.MaskNone && mask.Mode != "" {
+		what := "hashed"
+		if mask.Mode == decisionlog.MaskDrop {
+			what = "missing"
+		}
+		fmt.Fprintf(w, "\nNote: the log masks these input fields: %s. Rules that read them see them %s today.\n",
+			strings.Join(mask.Fields, ", "), what)
+	}
+}
+
+func verdictText(qualified bool) string {
+	if qualified {
+		return "QUALIFIED"
+	}
+	return "NOT QUALIFIED"
+}
+
+// writeChanges lists what differs between the stored decision and today's.
+func writeChanges(w io.Writer, c decisionlog.Comparison) {
+	if !c.Changed {
+		if c.VersionThen != c.VersionNow {
+			fmt.Fprintf(w, "\nThe ruleset changed (%s -> %s), but not for this lead: same verdict, tier, score and rules.\n",
+				shortVersion(c.VersionThen), shortVersion(c.VersionNow))
+		} else {
+			fmt.Fprintln(w, "\nNothing changed: same ruleset version, verdict, tier and score.")
+		}
+		return
+	}
+	fmt.Fprintln(w, "\nWhat changed since then:")
+	if c.VersionThen != c.VersionNow {
+		fmt.Fprintf(w, "  ruleset version %s -> %s\n", shortVersion(c.VersionThen), shortVersion(c.VersionNow))
+	}
+	if c.QualifiedThen != c.QualifiedNow {
+		fmt.Fprintf(w, "  verdict %s -> %s\n", verdictText(c.QualifiedThen), verdictText(c.QualifiedNow))
+	}
+	if c.TierThen != c.TierNow {
+		fmt.Fprintf(w, "  tier %s -> %s\n", c.TierThen, c.TierNow)
+	}
+	if c.ScoreThen != c.ScoreNow {
+		fmt.Fprintf(w, "  score %d -> %d (%+d)\n", c.ScoreThen, c.ScoreNow, c.ScoreNow-c.ScoreThen)
+	}
+	for _, h := range c.KnockoutsGone {
+		fmt.Fprintf(w, "  no longer rejected by %s: %s\n", h.Rule, h.Reason)
+	}
+	for _, h := range c.KnockoutsAdded {
+		fmt.Fprintf(w, "  now rejected by %s: %s\n", h.Rule, h.Reason)
+	}
+	for _, h := range c.MatchedAdded {
+		fmt.Fprintf(w, "  now counts %+d  %s [%s]\n", h.Points, h.Reason, h.Rule)
+	}
+	for _, h := range c.MatchedGone {
+		fmt.Fprintf(w, "  no longer counts %+d  %s [%s]\n", h.Points, h.Reason, h.Rule)
+	}
+	for _, p := range c.Repointed {
+		fmt.Fprintf(w, "  %s counts %+d, was %+d\n", p.Rule, p.PointsNow, p.PointsThen)
+	}
+}
