@@ -33,8 +33,8 @@ import (
 // result parses to the same declarations. Format(Format(x)) == Format(x).
 // name is used in errors, which are an ErrorList for YAML syntax errors.
 func Format(name string, src []byte) ([]byte, error) {
-	if bytes.Contains(src, []byte(blankMarker)) {
-		return nil, fmt.Errorf("%s: contains %q, which leadq fmt uses internally", name, blankMarker)
+	if bytes.Contains(src, []byte(markerPrefix)) {
+		return nil, fmt.Errorf("%s: contains %q, which leadq fmt uses internally", name, markerPrefix)
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
@@ -58,39 +58,158 @@ func Format(name string, src []byte) ([]byte, error) {
 		return nil, ErrorList{{Pos: Pos{File: name, Line: root.Line, Col: root.Column}, Code: "bad-value",
 			Msg: "a rule file is a mapping with ruleset:, fields:, score: ..., found " + kindName(root)}}
 	}
-	formatRoot(root)
+	// Sorting may move an alias above its anchor (&x ... *x), and yaml.v3
+	// writes a few odd block scalars (a folded one that starts with a
+	// blank line) with another value. Each attempt is checked: it must
+	// parse to the same data as src. The later attempts quote block
+	// scalars, then keep the key order as written. (Quoting before giving
+	// up the order keeps Format idempotent: the quoted output sorts.)
+	want, err := yamlData(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	// yaml.v3 attaches a comment to a node by where it sits, so a comment
+	// the first pass moves may attach elsewhere the next time: format
+	// until nothing moves, so that Format(Format(x)) == Format(x).
+	cur := src
+	for range 4 {
+		next, ok := formatPass(cur, want)
+		if !ok {
+			return nil, fmt.Errorf("%s: leadq fmt cannot lay this file out without changing it; please report it", name)
+		}
+		if bytes.Equal(next, cur) {
+			return next, nil
+		}
+		cur = next
+	}
+	return nil, fmt.Errorf("%s: leadq fmt cannot lay this file out stably; please report it", name)
+}
+
+// formatPass makes one layout of src whose data is still want.
+func formatPass(src []byte, want string) ([]byte, bool) {
+	for _, try := range []struct{ sort, quote bool }{{true, false}, {true, true}, {false, false}, {false, true}} {
+		if out, ok := formatAttempt(src, try.sort, try.quote); ok {
+			if got, err := yamlData(out); err == nil && got == want && !bytes.Contains(out, []byte(markerPrefix)) {
+				return out, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// formatAttempt lays src out; ok is false when the result would not be
+// valid YAML.
+func formatAttempt(src []byte, sort, quote bool) ([]byte, bool) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) != 1 {
+		return nil, false
+	}
+	root := doc.Content[0]
+	closing(&doc, root)
+	formatRoot(root, sort)
+	if quote {
+		quoteBlockScalars(&doc)
+	}
+	if !anchorsFirst(&doc) {
+		return nil, false
+	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if enc.Encode(&doc) != nil || enc.Close() != nil {
+		return nil, false
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return layout(out.Bytes(), lineComments(&doc)), nil
+	return layout(out.Bytes(), lineComments(&doc)), true
 }
 
-// blankMarker is a comment Format puts where a blank line goes; yaml.v3
-// writes comments but not blank lines, so layout turns these into blanks.
-const blankMarker = "#leadq-fmt:blank-line"
+// yamlData is the data a YAML document holds, printed: two documents with
+// the same data print the same (fmt sorts map keys; NaN equals NaN here).
+func yamlData(src []byte) (string, error) {
+	var v any
+	if err := yaml.Unmarshal(src, &v); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%#v", v), nil
+}
+
+func quoteBlockScalars(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	for _, c := range n.Content {
+		quoteBlockScalars(c)
+	}
+}
+
+// anchorsFirst reports whether every alias comes after its anchor in
+// document order, as YAML requires.
+func anchorsFirst(n *yaml.Node) bool {
+	seen := map[*yaml.Node]bool{}
+	ok := true
+	var visit func(*yaml.Node)
+	visit = func(n *yaml.Node) {
+		if !ok {
+			return
+		}
+		if n.Kind == yaml.AliasNode && !seen[n.Alias] {
+			ok = false
+			return
+		}
+		seen[n] = true
+		for _, c := range n.Content {
+			visit(c)
+		}
+	}
+	visit(n)
+	return ok
+}
+
+// Format puts marker comments where blank lines may go, as yaml.v3 writes
+// comments but not blank lines; layout turns them into blank lines. A
+// sectionMarker, before a top-level key, becomes one only when that
+// section or the one before it spans several lines of the output.
+const (
+	markerPrefix  = "#leadq-fmt:"
+	blankMarker   = markerPrefix + "blank-line"
+	sectionMarker = markerPrefix + "section"
+)
 
 var (
 	tierKeys  = []string{"name", "min"}
 	groupKeys = []string{"max", "min"}
 )
 
-func formatRoot(root *yaml.Node) {
-	// The file's header comment belongs at the top, and its last foot
-	// comment at the end, whichever sections move.
-	firstHead := root.Content[0].HeadComment
-	lastFoot := root.Content[len(root.Content)-2].FootComment
-	root.Content[0].HeadComment = ""
-	root.Content[len(root.Content)-2].FootComment = ""
-	sortPairs(root, fileKeys)
-	root.Content[0].HeadComment = joinComments(firstHead, root.Content[0].HeadComment)
+// closing makes the comments after the last section the document's foot
+// comment. yaml.v3 attaches them to the last key, the mapping or the
+// document depending on blank lines, and writes each differently; one
+// place keeps them at the end whatever moves, and Format idempotent.
+func closing(doc, root *yaml.Node) {
+	if len(root.Content) == 0 {
+		return
+	}
 	last := root.Content[len(root.Content)-2]
-	last.FootComment = joinComments(last.FootComment, lastFoot)
+	doc.FootComment = joinComments(joinComments(last.FootComment, root.FootComment), doc.FootComment)
+	last.FootComment, root.FootComment = "", ""
+}
+
+// formatRoot lays out the root mapping; sort false keeps every key where
+// it is.
+func formatRoot(root *yaml.Node, sort bool) {
+	order := func(m *yaml.Node, keys []string) {
+		if sort {
+			sortPairs(m, keys)
+		}
+	}
+	if len(root.Content) == 0 {
+		return
+	}
+	block(root)
+	// The file's header comment belongs at the top whichever section
+	// comes first. (Its closing comments are the document's; see Format.)
+	firstHead := root.Content[0].HeadComment
+	root.Content[0].HeadComment = ""
+	order(root, fileKeys)
+	root.Content[0].HeadComment = joinComments(firstHead, root.Content[0].HeadComment)
 
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -101,14 +220,14 @@ func formatRoot(root *yaml.Node) {
 			block(v)
 			if v.Kind == yaml.MappingNode {
 				for j := 1; j < len(v.Content); j += 2 {
-					sortPairs(v.Content[j], groupKeys)
+					order(v.Content[j], groupKeys)
 					flowIfQuiet(v.Content[j])
 				}
 			}
 		case "tiers":
 			block(v)
 			for _, t := range items(v) {
-				sortPairs(t, tierKeys)
+				order(t, tierKeys)
 				flowIfQuiet(t)
 			}
 		case "knockouts", "score":
@@ -119,7 +238,7 @@ func formatRoot(root *yaml.Node) {
 			block(v)
 			for j, r := range items(v) {
 				block(r)
-				sortPairs(r, keys)
+				order(r, keys)
 				if j > 0 {
 					markBlank(r)
 				}
@@ -128,10 +247,10 @@ func formatRoot(root *yaml.Node) {
 			block(v)
 			for j, tc := range items(v) {
 				block(tc)
-				sortPairs(tc, testKeys)
+				order(tc, testKeys)
 				for m := 0; m+1 < len(tc.Content); m += 2 {
 					if tc.Content[m].Value == "expect" {
-						sortPairs(tc.Content[m+1], expectKeys)
+						order(tc.Content[m+1], expectKeys)
 					}
 				}
 				if j > 0 {
@@ -139,8 +258,8 @@ func formatRoot(root *yaml.Node) {
 				}
 			}
 		}
-		if i > 0 && (multiLine(v) || multiLine(root.Content[i-1])) {
-			markBlank(k)
+		if i > 0 {
+			k.HeadComment = joinComments(sectionMarker, k.HeadComment)
 		}
 	}
 }
@@ -186,7 +305,7 @@ func block(n *yaml.Node) {
 // flowIfQuiet writes a small mapping of scalars on one line, unless a
 // comment inside it would be lost.
 func flowIfQuiet(n *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return
 	}
 	for _, c := range n.Content {
@@ -201,17 +320,6 @@ func flowIfQuiet(n *yaml.Node) {
 	n.Style |= yaml.FlowStyle
 }
 
-// multiLine reports whether a value takes more than its key's line.
-func multiLine(n *yaml.Node) bool {
-	switch n.Kind {
-	case yaml.MappingNode, yaml.SequenceNode:
-		return len(n.Content) > 0 && n.Style&yaml.FlowStyle == 0
-	case yaml.ScalarNode:
-		return n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || strings.Contains(n.Value, "\n")
-	}
-	return false
-}
-
 func markBlank(n *yaml.Node) { n.HeadComment = joinComments(blankMarker, n.HeadComment) }
 
 func joinComments(a, b string) string {
@@ -222,6 +330,42 @@ func joinComments(a, b string) string {
 		return a
 	}
 	return a + "\n" + b
+}
+
+// sections decides each section marker: it becomes a blank-line marker
+// when the section before it or after it has lines below its key (a block
+// collection or a block scalar), and disappears otherwise, so that
+// one-line sections such as ruleset: and description: stay together.
+func sections(lines []string) {
+	isKey := func(l string) bool { return l != "" && l[0] != ' ' && l[0] != '#' }
+	// body reports whether the lines from i up to the next top-level key
+	// or marker include one below the key that is not a comment.
+	body := func(i int) bool {
+		for ; i < len(lines) && !isKey(lines[i]) && lines[i] != sectionMarker; i++ {
+			if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "#") {
+				return true
+			}
+		}
+		return false
+	}
+	for m, l := range lines {
+		if l != sectionMarker {
+			continue
+		}
+		prev := m - 1
+		for prev >= 0 && !isKey(lines[prev]) {
+			prev--
+		}
+		next := m + 1
+		for next < len(lines) && !isKey(lines[next]) {
+			next++
+		}
+		if (prev >= 0 && body(prev+1)) || (next < len(lines) && body(next+1)) {
+			lines[m] = blankMarker
+		} else {
+			lines[m] = markerPrefix + "drop"
+		}
+	}
 }
 
 // lineComments collects the trailing comments of every node, which layout
@@ -247,6 +391,7 @@ func lineComments(n *yaml.Node) map[string]bool {
 // spaces after the longest line that has one.
 func layout(out []byte, comments map[string]bool) []byte {
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	sections(lines)
 	type row struct {
 		code, comment string
 		indent        int
@@ -255,6 +400,10 @@ func layout(out []byte, comments map[string]bool) []byte {
 	rows := make([]row, len(lines))
 	for i, l := range lines {
 		trimmed := strings.TrimSpace(l)
+		if trimmed == markerPrefix+"drop" {
+			rows[i] = row{code: "\x00"}
+			continue
+		}
 		if trimmed == blankMarker {
 			// yaml.v3 already ends some block scalars with a blank line.
 			if i > 0 && lines[i-1] == "" {

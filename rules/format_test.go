@@ -224,3 +224,29 @@ func TestFormatErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFormat: Format never panics, and what it accepts it formats
+// idempotently, with the same parse errors as before.
+func FuzzFormat(f *testing.F) {
+	for _, glob := range []string{"testdata/format/*.yaml", "testdata/good/*.yaml", "testdata/bad/*.yaml"} {
+		paths, _ := filepath.Glob(glob)
+		for _, p := range paths {
+			if src, err := os.ReadFile(p); err == nil {
+				f.Add(src)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		once, err := rules.Format("f.yaml", src)
+		if err != nil {
+			return
+		}
+		twice, err := rules.Format("f.yaml", once)
+		if err != nil {
+			t.Fatalf("Format(Format(x)) failed: %v\nonce:\n%s", err, once)
+		}
+		if string(once) != string(twice) {
+			t.Fatalf("not idempotent:\n--- once\n%s\n--- twice\n%s", once, twice)
+		}
+	})
+}
