@@ -37,10 +37,19 @@ type Entry struct {
 	Input    []byte          // the scoring request as JSON (engine.ParseInput's format)
 	// Account is an account the caller resolved (by the lead's email
 	// domain, say) and scored with; it is stored as the input's account
-	// when the input has none, so that a re-explanation sees it.
+	// when the input has none, marked with AccountSource, so that a
+	// re-explanation sees it or resolves it anew.
 	Account map[string]any
 	Email   string // the lead's email; read from Input when empty
 }
+
+// AccountSource is the top-level key of a stored input whose account was
+// resolved by the caller rather than sent with the lead; its value is then
+// AccountResolved. Scoring ignores it.
+const (
+	AccountSource   = "account_source"
+	AccountResolved = "resolved"
+)
 
 // Option configures Open and OpenReader; see the With functions.
 type Option func(*config)
@@ -435,6 +444,7 @@ func prepare(e Entry, m Mask) row {
 					doc = map[string]any{"lead": doc} // a bare lead: wrap it
 				}
 				doc["account"] = cloneMap(e.Account)
+				doc[AccountSource] = AccountResolved
 				changed = true
 			}
 		}

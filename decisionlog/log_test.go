@@ -310,6 +310,22 @@ func TestAccountStoredWithInput(t *testing.T) {
 	if in.ID != "L-1" || in.Lead["email"] != "kim@acme.example" || in.Account["is_customer"] != true {
 		t.Errorf("stored input = %s; want the bare lead wrapped with the resolved account", got[0].Input)
 	}
+	var doc map[string]any
+	if err := json.Unmarshal(got[0].Input, &doc); err != nil || doc[decisionlog.AccountSource] != decisionlog.AccountResolved {
+		t.Errorf("stored input = %s; want the account marked as resolved", got[0].Input)
+	}
+
+	// An account sent with the lead wins: the resolved one is not stored.
+	e = s.entry(t, t0, `{"id": "L-2", "lead": {"email": "kim@acme.example"}, "account": {"is_customer": false}}`)
+	e.Account = map[string]any{"is_customer": true}
+	mustLog(t, l, e)
+	got, err = l.Find(context.Background(), decisionlog.Query{LeadID: "L-2"})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Find = %v, %v", got, err)
+	}
+	if strings.Contains(string(got[0].Input), decisionlog.AccountResolved) || !strings.Contains(string(got[0].Input), `"is_customer": false`) {
+		t.Errorf("stored input = %s; want the request's own account, unmarked", got[0].Input)
+	}
 }
 
 func TestOpenReaderMissingFile(t *testing.T) {
