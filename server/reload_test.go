@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,15 +172,20 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("decision with version %s, which is none of the versions written", d.Ruleset.Version)
 			return
 		}
-		if diff := cmp.Diff(want[d.LeadID], d); diff != "" {
+		if !reflect.DeepEqual(want[d.LeadID], d) { // cmp.Diff is too slow for every decision
 			failures.Add(1)
-			t.Errorf("decision for %s differs from what version %s decides (-want +got):\n%s", d.LeadID, d.Ruleset.Version, diff)
+			t.Errorf("decision for %s differs from what version %s decides (-want +got):\n%s", d.LeadID, d.Ruleset.Version, cmp.Diff(want[d.LeadID], d))
 		}
 		seenMu.Lock()
 		seen[d.Ruleset.Version]++
 		seenMu.Unlock()
 	}
-	batch := "[" + strings.Join(leads, ",") + "]"
+	// Batches long enough that reloads land inside them.
+	var items []string
+	for range 20 {
+		items = append(items, leads...)
+	}
+	batch := "[" + strings.Join(items, ",") + "]"
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
@@ -275,7 +281,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		{"main broken", "b2b-saas.yaml", "ruleset: b2b-saas\nscore: [\n", v2, true},
 		{"v3", "b2b-saas.yaml", variant(18), v3, false},
 	}
-	awaitLoad(200)
+	awaitLoad(100)
 	for _, step := range steps {
 		writeAtomic(t, dir, step.file, step.content)
 		waitReload(t, ch, step.name, func(r reloaded) bool {
@@ -287,7 +293,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		if got := liveVersion(); got != step.want {
 			t.Fatalf("after %s the live version is %s; want %s", step.name, got, step.want)
 		}
-		awaitLoad(200)
+		awaitLoad(100)
 	}
 	stopScorers()
 
