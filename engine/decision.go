@@ -16,6 +16,10 @@ type Decision struct {
 	MissingFields []string       `json:"missing_fields"`
 	Errors        []RuleError    `json:"errors"`
 	Warnings      []Warning      `json:"warnings"`
+
+	// Brief is set when the decision was made with EvalOptions.Brief: its
+	// JSON then leaves out matched and missed, and hits carry no reasons.
+	Brief bool `json:"-"`
 }
 
 // RulesetRef names the ruleset and the exact version that decided.

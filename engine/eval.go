@@ -14,6 +14,10 @@ import (
 type EvalOptions struct {
 	Strict bool             // refuse wrong-typed fields instead of warning
 	Now    func() time.Time // the clock when the input has no Now; nil means time.Now
+	// Brief skips what only people read: reasons are not rendered and the
+	// missed list is not built (Decision.Brief is set, and its JSON leaves
+	// matched and missed out). For bulk callers that route on the verdict.
+	Brief bool
 }
 
 // vms reuses expr virtual machines across decisions; a VM is not safe for
@@ -78,8 +82,13 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		MissingFields: []string{},
 		Errors:        []RuleError{},
 		Warnings:      l.warnings,
+		Brief:         opts.Brief,
 	}
 	l.warnings = nil // the decision owns them now
+	reason := reason
+	if opts.Brief {
+		reason = func(*rules.Rule, *rules.Row) string { return "" }
+	}
 
 	var missing rules.FieldSet // fields whose absence left some rule undecided
 	noteMissing := func(c *rules.Condition) []string {
@@ -137,6 +146,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	}
 	missed := 0
 	for _, rule := range rs.ByPoints {
+		if opts.Brief {
+			break
+		}
 		if truth[rule.Index] != rules.True {
 			missed++
 		}
@@ -144,6 +156,12 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	d.Missed = make([]Miss, 0, missed)
 	for _, rule := range rs.ByPoints { // already largest first, then file order
 		t := truth[rule.Index]
+		if opts.Brief {
+			if t == rules.Unknown {
+				noteMissing(rule.When)
+			}
+			continue
+		}
 		if t == rules.True {
 			continue
 		}

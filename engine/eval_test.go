@@ -280,3 +280,18 @@ func TestMissedLargestFirst(t *testing.T) {
 		t.Fatal("no missed rules")
 	}
 }
+
+func TestBriefDecision(t *testing.T) {
+	rs := loadRuleset(t, "testdata/semantics.yaml")
+	in := engine.Input{Lead: map[string]any{"industry": "software", "country": "DE"}, Now: fixedNow}
+	full, _ := engine.Evaluate(rs, in, engine.EvalOptions{})
+	brief, _ := engine.Evaluate(rs, in, engine.EvalOptions{Brief: true})
+	if brief.Score != full.Score || brief.Tier != full.Tier || brief.Qualified != full.Qualified ||
+		!cmp.Equal(names(brief.Matched), names(full.Matched)) || !cmp.Equal(brief.MissingFields, full.MissingFields) {
+		t.Errorf("brief decision %+v\ndiffers in substance from full %+v", brief, full)
+	}
+	b, _ := json.Marshal(brief)
+	if strings.Contains(string(b), `"matched"`) || strings.Contains(string(b), `"missed"`) || !brief.Brief {
+		t.Errorf("brief JSON has matched/missed: %s", b)
+	}
+}

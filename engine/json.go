@@ -1,0 +1,224 @@
+package engine
+
+import (
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendJSON appends the decision's wire format to b, byte for byte what
+// encoding/json produces with SetEscapeHTML(false), without reflection; the
+// server writes decisions with it. TestAppendJSONMatchesEncodingJSON and
+// FuzzAppendJSON hold it to encoding/json.
+func (d *Decision) AppendJSON(b []byte) []byte {
+	b = append(b, `{"lead_id":`...)
+	b = appendString(b, d.LeadID)
+	b = append(b, `,"ruleset":{"name":`...)
+	b = appendString(b, d.Ruleset.Name)
+	b = append(b, `,"version":`...)
+	b = appendString(b, d.Ruleset.Version)
+	b = append(b, `},"qualified":`...)
+	b = strconv.AppendBool(b, d.Qualified)
+	b = append(b, `,"tier":`...)
+	b = appendString(b, d.Tier)
+	b = append(b, `,"score":`...)
+	b = strconv.AppendInt(b, int64(d.Score), 10)
+	b = append(b, `,"groups":`...)
+	if d.Groups == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		keys := make([]string, 0, len(d.Groups))
+		for k := range d.Groups {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(d.Groups[k]), 10)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"knockouts":`...)
+	b = appendHits(b, d.Knockouts)
+	if !d.Brief {
+		b = append(b, `,"matched":`...)
+		b = appendHits(b, d.Matched)
+		b = append(b, `,"missed":`...)
+		if d.Missed == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i := range d.Missed {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				m := &d.Missed[i]
+				b = append(b, `{"rule":`...)
+				b = appendString(b, m.Rule)
+				if m.Group != "" {
+					b = append(b, `,"group":`...)
+					b = appendString(b, m.Group)
+				}
+				b = append(b, `,"points":`...)
+				b = strconv.AppendInt(b, int64(m.Points), 10)
+				if m.Description != "" {
+					b = append(b, `,"description":`...)
+					b = appendString(b, m.Description)
+				}
+				b = append(b, `,"when":`...)
+				b = appendString(b, m.When)
+				if len(m.MissingFields) > 0 {
+					b = append(b, `,"missing_fields":`...)
+					b = appendStrings(b, m.MissingFields)
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+	}
+	b = append(b, `,"missing_fields":`...)
+	b = appendStrings(b, d.MissingFields)
+	b = append(b, `,"errors":`...)
+	if d.Errors == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, e := range d.Errors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"rule":`...)
+			b = appendString(b, e.Rule)
+			b = append(b, `,"message":`...)
+			b = appendString(b, e.Message)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"warnings":`...)
+	if d.Warnings == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, w := range d.Warnings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"field":`...)
+			b = appendString(b, w.Field)
+			b = append(b, `,"message":`...)
+			b = appendString(b, w.Message)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON encodes the decision as AppendJSON does; encoding/json then
+// applies its own HTML escaping and indentation, if asked.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	return d.AppendJSON(make([]byte, 0, 2048)), nil
+}
+
+func appendHits(b []byte, hits []Hit) []byte {
+	if hits == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range hits {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		h := &hits[i]
+		b = append(b, `{"rule":`...)
+		b = appendString(b, h.Rule)
+		if h.Group != "" {
+			b = append(b, `,"group":`...)
+			b = appendString(b, h.Group)
+		}
+		if h.Points != 0 {
+			b = append(b, `,"points":`...)
+			b = strconv.AppendInt(b, int64(h.Points), 10)
+		}
+		b = append(b, `,"reason":`...)
+		b = appendString(b, h.Reason)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString is encoding/json's string encoding without HTML escaping:
+// quotes, backslashes and control characters escaped, invalid UTF-8 as
+// U+FFFD, and U+2028/U+2029 escaped for JavaScript.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

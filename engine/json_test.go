@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// plain is Decision without its MarshalJSON, so that encoding/json's own
+// reflection-based output can be compared with AppendJSON.
+type plain Decision
+
+func reference(t testing.TB, d Decision, escapeHTML bool) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(escapeHTML)
+	if err := enc.Encode(plain(d)); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func sampleDecisions() []Decision {
+	weird := "a\"b\\c\n\t\r\b\f\x00\x1f<>&\u2028\u2029é\xff\xfe😀"
+	return []Decision{
+		{},
+		{LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
+			Groups:    map[string]int{"fit": 20, "engagement": -3, weird: 1},
+			Knockouts: []Hit{{Rule: "k", Reason: weird}},
+			Matched:   []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
+			Missed:    []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
+			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
+		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
+	}
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	for i, d := range sampleDecisions() {
+		want := reference(t, d, false)
+		if got := d.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("decision %d: AppendJSON =\n%s\nwant\n%s", i, got, want)
+		}
+		// Through MarshalJSON, encoding/json's HTML escaping still applies.
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(d); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := bytes.TrimSuffix(buf.Bytes(), []byte("\n")), reference(t, d, true); !bytes.Equal(got, want) {
+			t.Errorf("decision %d: json.Encode =\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("L-1", "fit", "reason <b>", "lead.x", 5)
+	f.Add("\xff\x00", "\u2028", "\"", "\\", -1)
+	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
+		d := Decision{LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
+			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
+			Missed: []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
+			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}
+		if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON =\n%s\nwant\n%s", got, want)
+		}
+	})
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	d := sampleDecisions()[1]
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = d.AppendJSON(buf[:0])
+	}
+}
