@@ -25,10 +25,10 @@ func sampleDecisions() []Decision {
 	return []Decision{
 		{},
 		{LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
-			Groups:    map[string]int{"fit": 20, "engagement": -3, weird: 1},
-			Knockouts: []Hit{{Rule: "k", Reason: weird}},
-			Matched:   []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
-			Missed:    []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
+			Groups:        map[string]int{"fit": 20, "engagement": -3, weird: 1},
+			Knockouts:     []Hit{{Rule: "k", Reason: weird}},
+			Matched:       []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
+			Missed:        []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
 	}
@@ -57,7 +57,7 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
 		d := Decision{LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
 			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
-			Missed: []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
+			Missed:        []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
 			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}
 		if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON =\n%s\nwant\n%s", got, want)
