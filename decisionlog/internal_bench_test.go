@@ -1,0 +1,43 @@
+package decisionlog
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+)
+
+// BenchmarkLogAccepted is what Log costs the scoring path when the writer
+// keeps up: the writer drains the channel and discards the batches, so that
+// the measure is the send alone, not SQLite (BenchmarkWrite measures the
+// writer). dropped/op says how many calls found the buffer full anyway:
+// producers on every core can outrun one draining goroutine.
+func BenchmarkLogAccepted(b *testing.B) {
+	l, err := Open(context.Background(), filepath.Join(b.TempDir(), "decisions.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	l.store = func([]Entry) error { return nil } // before any Log: the writer reads it after receiving
+	e := Entry{Time: time.Now(), Decision: engine.Decision{LeadID: "00Q5e00001AbCdE", Tier: "A"}, Input: []byte(`{"id": "00Q5e00001AbCdE"}`)}
+	b.Run("serial", func(b *testing.B) {
+		before := l.Dropped()
+		b.ReportAllocs()
+		for b.Loop() {
+			l.Log(e)
+		}
+		b.ReportMetric(float64(l.Dropped()-before)/float64(b.N), "dropped/op")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		before := l.Dropped()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l.Log(e)
+			}
+		})
+		b.ReportMetric(float64(l.Dropped()-before)/float64(b.N), "dropped/op")
+	})
+}
