@@ -100,7 +100,7 @@ type Log struct {
 	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
 	closed bool
 	ch     chan Entry
-	ops    chan func() // run by the writer between batches: flushes, prunes
+	ops    chan func()         // run by the writer between batches: flushes, prunes
 	store  func([]Entry) error // insert, or a stand-in in benchmarks of Log alone
 	done   chan struct{}
 
