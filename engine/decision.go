@@ -18,7 +18,7 @@ type Decision struct {
 	Warnings      []Warning      `json:"warnings"`
 
 	// Brief is set when the decision was made with EvalOptions.Brief: its
-	// JSON then leaves out matched and missed, and hits carry no reasons.
+	// JSON then leaves out matched and missed (knockouts keep their reasons).
 	Brief bool `json:"-"`
 }
 

@@ -262,12 +262,16 @@ func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (De
 	return Evaluate(rs, in, EvalOptions{Strict: e.strict, Now: e.now})
 }
 
+// ScoreOptions are per-call settings for ScoreJSONWith.
+type ScoreOptions struct {
+	Strict bool // refuse wrong-typed fields for this lead, whatever the engine's mode
+	Brief  bool // skip reasons and the missed list (see EvalOptions.Brief)
+}
+
 // ScoreJSONWith decodes a JSON request (see ParseInput) and decides it
-// against rs, a ruleset returned by Ruleset, as ScoreJSON does. strict
-// refuses wrong-typed fields for this lead whatever the engine's mode, as
-// Input.Strict does.
-func (e *Engine) ScoreJSONWith(ctx context.Context, rs *rules.Ruleset, data []byte, strict bool) (Decision, error) {
-	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || strict, Now: e.now})
+// against rs, a ruleset returned by Ruleset, as ScoreJSON does.
+func (e *Engine) ScoreJSONWith(ctx context.Context, rs *rules.Ruleset, data []byte, opts ScoreOptions) (Decision, error) {
+	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || opts.Strict, Brief: opts.Brief, Now: e.now})
 }
 
 // ScoreJSON decodes a JSON request (see ParseInput) and scores it.

@@ -14,8 +14,8 @@ import (
 type EvalOptions struct {
 	Strict bool             // refuse wrong-typed fields instead of warning
 	Now    func() time.Time // the clock when the input has no Now; nil means time.Now
-	// Brief skips what only people read: reasons are not rendered and the
-	// missed list is not built (Decision.Brief is set, and its JSON leaves
+	// Brief skips what only people read: the reasons of matched rules are
+	// not rendered and the missed list is not built (Decision.Brief is set, and its JSON leaves
 	// matched and missed out). For bulk callers that route on the verdict.
 	Brief bool
 }
@@ -85,9 +85,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		Brief:         opts.Brief,
 	}
 	l.warnings = nil // the decision owns them now
-	reason := reason
+	matchedReason := reason
 	if opts.Brief {
-		reason = func(*rules.Rule, *rules.Row) string { return "" }
+		matchedReason = func(*rules.Rule, *rules.Row) string { return "" }
 	}
 
 	var missing rules.FieldSet // fields whose absence left some rule undecided
@@ -141,7 +141,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	d.Matched = make([]Hit, 0, matched)
 	for i, rule := range rs.Rules {
 		if truth[i] == rules.True {
-			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points, Reason: reason(rule, r)})
+			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points, Reason: matchedReason(rule, r)})
 		}
 	}
 	missed := 0

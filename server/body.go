@@ -44,6 +44,7 @@ func checkContentType(r *http.Request, accepted []string) error {
 type query struct {
 	ruleset string
 	strict  bool
+	brief   bool // ?detail=brief: verdict, tier, score and knockouts, no reasons
 }
 
 // parseQuery reads ?ruleset= and ?strict=. strict=true makes this request
@@ -59,6 +60,15 @@ func parseQuery(r *http.Request) (query, error) {
 				details: []any{paramError{"strict", "use true or false"}}}
 		}
 		out.strict = b
+	}
+	switch v := q.Get("detail"); v {
+	case "", "full":
+	case "brief":
+		out.brief = true
+	default:
+		return out, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+			msg:     fmt.Sprintf("detail=%q is not full or brief", v),
+			details: []any{paramError{"detail", "use full (the default) or brief"}}}
 	}
 	return out, nil
 }

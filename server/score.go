@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/leadq/leadq/engine"
@@ -33,22 +36,37 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, _, err := s.scoreData(r.Context(), rs, q.strict, data)
+	d, _, err := s.scoreData(r.Context(), rs, q, data)
 	if err != nil {
 		_, body := errorResponse(err)
 		s.metrics.refused(body.Code)
 		return err
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeDecision(w, &d)
 	return nil
 }
 
-// batchResponse is the answer to a batch: one entry per input element, in
-// order, each a decision or an itemError.
-type batchResponse struct {
-	Ruleset   engine.RulesetRef `json:"ruleset"`
-	Decisions []any             `json:"decisions"`
-	Failed    int               `json:"failed"`
+// writeDecision answers with one decision, encoded without reflection.
+func writeDecision(w http.ResponseWriter, d *engine.Decision) {
+	buf := d.AppendJSON(make([]byte, 0, 4096))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(buf, '\n'))
+}
+
+// appendItem appends a batch element or stream line: a decision, or an
+// itemError, encoded as encoding/json would without HTML escaping.
+func appendItem(b []byte, d *engine.Decision, item *itemError) []byte {
+	if item == nil {
+		return d.AppendJSON(b)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(item) // our own type: always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // itemError is an element of a batch (Index, from 0) or a line of a stream
@@ -92,7 +110,14 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := batchResponse{Ruleset: engine.RulesetRef{Name: rs.Name, Version: rs.Version}, Decisions: []any{}}
+	// The response is written by hand around AppendJSON: encoding/json
+	// would spend more on the decisions than deciding them costs.
+	out := make([]byte, 0, 64<<10)
+	out = append(out, `{"ruleset":`...)
+	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
+	out = append(out, ref...)
+	out = append(out, `,"decisions":[`...)
+	failed := 0
 	ctx := r.Context()
 	for i := 0; dec.More(); i++ {
 		if err := ctx.Err(); err != nil {
@@ -103,16 +128,19 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		if err := dec.Decode(&raw); err != nil {
 			return jsonSyntax(err, dec.InputOffset())
 		}
-		d, id, err := s.scoreData(ctx, rs, q.strict, raw)
+		if i > 0 {
+			out = append(out, ',')
+		}
+		d, id, err := s.scoreData(ctx, rs, q, raw)
 		if err != nil {
 			_, body := errorResponse(shiftOffset(err, start-1))
 			index := i
-			resp.Decisions = append(resp.Decisions, itemError{Index: &index, LeadID: id, Error: body})
-			resp.Failed++
+			out = appendItem(out, nil, &itemError{Index: &index, LeadID: id, Error: body})
+			failed++
 			s.metrics.refused(body.Code)
 			continue
 		}
-		resp.Decisions = append(resp.Decisions, d)
+		out = appendItem(out, &d, nil)
 	}
 	if _, err := dec.Token(); err != nil {
 		return jsonSyntax(err, dec.InputOffset())
@@ -120,7 +148,14 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &engine.InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON array"}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	out = append(out, `],"failed":`...)
+	out = strconv.AppendInt(out, int64(failed), 10)
+	out = append(out, "}\n"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
 	return nil
 }
 
@@ -177,52 +212,126 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 
 	lines := &lineReader{br: bufio.NewReaderSize(r.Body, 64<<10), max: s.maxBody}
 	out := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
 	ctx := r.Context()
-	for n := 1; ctx.Err() == nil; n++ {
-		if lines.br.Buffered() == 0 {
-			if err := flush(out, rc, s.timeout); err != nil {
-				return nil // the client is gone; nothing to tell it
+	var c streamChunk
+	for n := 1; ctx.Err() == nil; {
+		// Gather the lines already here (at least one, waiting for it),
+		// decide them on every core, and write the answers in order.
+		c.reset()
+		var readErr error
+		for len(c.lines) < streamChunkMax {
+			if len(c.lines) > 0 && lines.br.Buffered() == 0 {
+				break
 			}
-		}
-		_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
-		line, tooLong, err := lines.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// The body broke off (timeout, disconnect): say so on the
-			// last line, if anyone is listening.
-			_, body := errorResponse(fmt.Errorf("read line %d: %w", n, err))
-			enc.Encode(itemError{Line: n, Error: body})
-			flush(out, rc, s.timeout)
-			return nil
-		}
-		var item any
-		switch {
-		case tooLong:
-			_, body := errorResponse(&httpError{status: http.StatusRequestEntityTooLarge, code: "line_too_long",
-				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", n, s.maxBody)})
-			item = itemError{Line: n, Error: body}
-		case len(bytes.TrimSpace(line)) == 0:
-			continue
-		default:
-			d, id, err := s.scoreLine(ctx, q, line)
+			if len(c.lines) == 0 && lines.br.Buffered() == 0 {
+				if err := flush(out, rc, s.timeout); err != nil {
+					return nil // the client is gone; nothing to tell it
+				}
+			}
+			_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
+			line, tooLong, err := lines.next()
 			if err != nil {
-				_, body := errorResponse(err)
-				item = itemError{Line: n, LeadID: id, Error: body}
-				s.metrics.refused(body.Code)
-			} else {
-				item = d
+				readErr = err
+				break
+			}
+			if !tooLong && len(bytes.TrimSpace(line)) == 0 {
+				n++
+				continue
+			}
+			c.add(n, line, tooLong)
+			n++
+		}
+		s.decideChunk(ctx, q, &c)
+		for i := range c.lines {
+			if _, err := out.Write(c.outs[i]); err != nil {
+				return nil
 			}
 		}
-		if err := enc.Encode(item); err != nil {
-			return nil
+		if readErr != nil {
+			if !errors.Is(readErr, io.EOF) {
+				// The body broke off (timeout, disconnect): say so on the
+				// last line, if anyone is listening.
+				_, body := errorResponse(fmt.Errorf("read line %d: %w", n, readErr))
+				out.Write(append(appendItem(nil, nil, &itemError{Line: n, Error: body}), '\n'))
+			}
+			break
 		}
 	}
 	flush(out, rc, s.timeout)
 	return nil
+}
+
+// streamChunkMax bounds how many buffered lines a stream decides at once.
+const streamChunkMax = 512
+
+// streamChunk is a run of stream lines and their encoded answers. Lines are
+// copied into one arena, since the reader reuses its buffer.
+type streamChunk struct {
+	arena []byte
+	lines []streamLine
+	outs  [][]byte
+}
+
+type streamLine struct {
+	n          int // line number, from 1
+	start, end int // in arena
+	tooLong    bool
+}
+
+func (c *streamChunk) reset() {
+	c.arena, c.lines = c.arena[:0], c.lines[:0]
+}
+
+func (c *streamChunk) add(n int, line []byte, tooLong bool) {
+	start := len(c.arena)
+	c.arena = append(c.arena, line...)
+	c.lines = append(c.lines, streamLine{n: n, start: start, end: len(c.arena), tooLong: tooLong})
+}
+
+// decideChunk decides every line of c into c.outs, splitting the work
+// across GOMAXPROCS goroutines when there is enough of it.
+func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
+	for len(c.outs) < len(c.lines) {
+		c.outs = append(c.outs, nil)
+	}
+	one := func(i int) {
+		l := c.lines[i]
+		buf := c.outs[i][:0]
+		if l.tooLong {
+			_, body := errorResponse(&httpError{status: http.StatusRequestEntityTooLarge, code: "line_too_long",
+				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
+			buf = appendItem(buf, nil, &itemError{Line: l.n, Error: body})
+		} else {
+			d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end])
+			if err != nil {
+				_, body := errorResponse(err)
+				buf = appendItem(buf, nil, &itemError{Line: l.n, LeadID: id, Error: body})
+				s.metrics.refused(body.Code)
+			} else {
+				buf = appendItem(buf, &d, nil)
+			}
+		}
+		c.outs[i] = append(buf, '\n')
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || len(c.lines) < 2*workers {
+		for i := range c.lines {
+			one(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(c.lines) + workers - 1) / workers
+	for w := 0; w < len(c.lines); w += per {
+		wg.Add(1)
+		go func(from, to int) {
+			defer wg.Done()
+			for i := from; i < to; i++ {
+				one(i)
+			}
+		}(w, min(w+per, len(c.lines)))
+	}
+	wg.Wait()
 }
 
 // scoreLine decides one line of a stream with the version live now.
@@ -231,16 +340,16 @@ func (s *Server) scoreLine(ctx context.Context, q query, line []byte) (engine.De
 	if err != nil {
 		return engine.Decision{}, "", err
 	}
-	return s.scoreData(ctx, rs, q.strict, line)
+	return s.scoreData(ctx, rs, q, line)
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
 // line) against rs. On error, id is the lead's id when the JSON has one.
-func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, strict bool, data []byte) (d engine.Decision, id string, err error) {
+func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte) (d engine.Decision, id string, err error) {
 	if err := checkDepth(data, maxDepth); err != nil {
 		return d, "", err
 	}
-	if d, err = s.eng.ScoreJSONWith(ctx, rs, data, strict); err != nil {
+	if d, err = s.eng.ScoreJSONWith(ctx, rs, data, engine.ScoreOptions{Strict: q.strict, Brief: q.brief}); err != nil {
 		return d, leadID(data), err
 	}
 	s.metrics.decided(&d)
