@@ -90,14 +90,13 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		matchedReason = func(*rules.Rule, *rules.Row) string { return "" }
 	}
 
-	var missing rules.FieldSet // fields whose absence left some rule undecided
-	noteMissing := func(c *rules.Condition) []string {
+	// Fields whose absence left some rule undecided.
+	missing := resizeSet(l.missing, len(rs.Fields))
+	l.missing = missing
+	noteMissing := func(c *rules.Condition) { c.AddMissing(missing, r.Present) }
+	missingNames := func(c *rules.Condition) []string {
 		var names []string
 		for _, f := range c.Missing(r.Present) {
-			if missing == nil {
-				missing = rules.NewFieldSet(len(rs.Fields))
-			}
-			missing.Add(f.Index)
 			names = append(names, f.Name)
 		}
 		return names
@@ -167,7 +166,8 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 		var names []string
 		if t == rules.Unknown {
-			names = noteMissing(rule.When)
+			noteMissing(rule.When)
+			names = missingNames(rule.When)
 		}
 		d.Missed = append(d.Missed, Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
 			Description: rule.Description, When: rule.When.Src, MissingFields: names})
@@ -209,11 +209,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 		d.Qualified = t == rules.True
 	}
-	if missing != nil {
-		for _, f := range rs.Fields {
-			if missing.Has(f.Index) {
-				d.MissingFields = append(d.MissingFields, f.Name)
-			}
+	for _, f := range rs.Fields {
+		if missing.Has(f.Index) {
+			d.MissingFields = append(d.MissingFields, f.Name)
 		}
 	}
 	return d
@@ -238,6 +236,7 @@ type record struct {
 	warnings []Warning
 	seen     rules.FieldSet // scratch for decodeJSON
 	truth    []rules.Truth  // scratch: each score rule's outcome
+	missing  rules.FieldSet // scratch: fields some rule needed and the lead lacks
 	groups   []int          // scratch: group totals before caps
 }
 

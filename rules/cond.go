@@ -101,6 +101,14 @@ func (c *Condition) Eval(m *vm.VM, r *Row) (Truth, error) {
 	return c.tree.eval(m, r)
 }
 
+// AddMissing adds to into the fields the condition needs that present
+// lacks, without allocating.
+func (c *Condition) AddMissing(into, present FieldSet) {
+	for i, w := range c.required {
+		into[i] |= w &^ present[i]
+	}
+}
+
 // Missing returns the fields the condition needs that the row lacks.
 func (c *Condition) Missing(present FieldSet) []*Field {
 	var out []*Field

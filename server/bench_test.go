@@ -99,7 +99,12 @@ func BenchmarkBatch(b *testing.B) {
 }
 
 // BenchmarkStream posts NDJSON streams of 10,000 leads; leads/s is the figure.
-func BenchmarkStream(b *testing.B) {
+func BenchmarkStream(b *testing.B) { benchmarkStream(b, "") }
+
+// BenchmarkStreamBrief is the bulk routing case: verdicts without reasons.
+func BenchmarkStreamBrief(b *testing.B) { benchmarkStream(b, "&detail=brief") }
+
+func benchmarkStream(b *testing.B, query string) {
 	ts := newServer(b, newEngine(b))
 	leads := benchLeads(b)
 	var sb strings.Builder
@@ -113,7 +118,7 @@ func BenchmarkStream(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		scoreBatch(b, client, ts.URL+"/v1/score/stream?ruleset=b2b-saas", "application/x-ndjson", body)
+		scoreBatch(b, client, ts.URL+"/v1/score/stream?ruleset=b2b-saas"+query, "application/x-ndjson", body)
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "leads/s")
 }
