@@ -187,6 +187,7 @@ func (d *jsonDecoder) idValue(c *idCandidate) bool {
 	switch b := d.peek(); {
 	case b == '"':
 		s, ok := d.str()
+		ok = ok && utf8.ValidString(s)
 		*c = idCandidate{s, ok}
 		return ok
 	case b == '-' || (b >= '0' && b <= '9'):
@@ -264,7 +265,7 @@ func (d *jsonDecoder) field(ns, key string) bool {
 		raw = v
 	case b == '"':
 		s, ok := d.str()
-		if !ok {
+		if !ok || !utf8.ValidString(s) {
 			return false
 		}
 		if f.Type == rules.TypeString {
@@ -367,6 +368,8 @@ func (d *jsonDecoder) number() (string, bool) {
 
 // str scans a JSON string. Without escapes the result aliases the input,
 // which outlives the decision's use of the row; with escapes it is copied.
+// It may hold invalid UTF-8, which encoding/json would replace: callers
+// that keep a value send such input to the slow path (see valid).
 func (d *jsonDecoder) str() (string, bool) {
 	if d.peek() != '"' {
 		return "", false
@@ -381,8 +384,9 @@ func (d *jsonDecoder) str() (string, bool) {
 			if p == start {
 				return "", true
 			}
-			s := unsafe.String(&d.data[start], p-start)
-			return s, utf8.ValidString(s)
+			// Not checked for valid UTF-8 here: keys and skipped values do
+			// not need it; values that are kept are checked by the caller.
+			return unsafe.String(&d.data[start], p-start), true
 		case c == '\\':
 			return d.unescape(start)
 		case c < 0x20:
@@ -400,7 +404,7 @@ func (d *jsonDecoder) unescape(start int) (string, bool) {
 		switch {
 		case c == '"':
 			d.pos = p + 1
-			return string(b), utf8.Valid(b)
+			return string(b), true
 		case c < 0x20:
 			return "", false
 		case c != '\\':
@@ -482,7 +486,7 @@ func (d *jsonDecoder) strings() ([]string, bool) {
 	}
 	for {
 		s, ok := d.str()
-		if !ok {
+		if !ok || !utf8.ValidString(s) {
 			return nil, false
 		}
 		out = append(out, strings.Clone(s))
