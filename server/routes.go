@@ -11,7 +11,7 @@ import (
 // else is a JSON 404, or a 405 for a known path.
 func (s *Server) routes() []route {
 	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
-	return []route{
+	return append([]route{
 		{method: "POST", path: "/v1/score", auth: true, handle: s.score},
 		{method: "POST", path: "/v1/score/batch", auth: true, handle: s.scoreBatch},
 		{method: "POST", path: "/v1/score/stream", auth: true, stream: true, handle: s.scoreStream},
@@ -24,5 +24,5 @@ func (s *Server) routes() []route {
 			return nil
 		}},
 		{method: "GET", path: "/openapi.json", handle: s.openapi},
-	}
+	}, s.repsRoutes()...) // decision log lookups, preview, the reps' page (reps.go)
 }

@@ -349,10 +349,18 @@ func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data
 	if err := checkDepth(data, maxDepth); err != nil {
 		return d, "", err
 	}
-	if d, err = s.eng.ScoreJSONWith(ctx, rs, data, engine.ScoreOptions{Strict: q.strict, Brief: q.brief}); err != nil {
+	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief}
+	var account map[string]any // resolved by email domain (reps.go)
+	if s.accounts != nil {
+		d, account, err = s.scoreResolving(ctx, rs, opts, data)
+	} else {
+		d, err = s.eng.ScoreJSONWith(ctx, rs, data, opts)
+	}
+	if err != nil {
 		return d, leadID(data), err
 	}
 	s.metrics.decided(&d)
+	s.logDecision(d, data, account)
 	return d, "", nil
 }
 

@@ -33,6 +33,10 @@ type Server struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	allow   map[string][]string // path -> methods, for 405 answers
+
+	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
+	decisionStore DecisionStore   // nil: no lookups
+	accounts      AccountResolver // nil: accounts only from requests
 }
 
 // Option configures a Server; see the With functions.
@@ -84,6 +88,9 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.metrics = m
+	if err := s.initReps(); err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
 	s.mux = http.NewServeMux()
 	s.allow = map[string][]string{}
 	for _, rt := range s.routes() {

@@ -1,0 +1,420 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DecisionLogger receives every decision the server makes, with the request
+// it decided. Log must return at once (drop rather than wait); Dropped
+// counts what it dropped, for the leadq_decision_log_dropped_total metric.
+// *decisionlog.Log is one.
+type DecisionLogger interface {
+	Log(decisionlog.Entry) bool
+	Dropped() uint64
+}
+
+// DecisionStore answers the lookups of the reps' page and of marketing from
+// the decision log. *decisionlog.Log is one.
+type DecisionStore interface {
+	Find(ctx context.Context, q decisionlog.Query) ([]decisionlog.Record, error)
+	Get(ctx context.Context, id int64) (decisionlog.Record, error)
+	Stats(ctx context.Context, since, until time.Time) (decisionlog.Stats, error)
+}
+
+// AccountResolver finds the account of a lead by its email, for leads sent
+// without one. The map is shared and must not be modified.
+// *accounts.Directory is one.
+type AccountResolver interface {
+	Resolve(email string) (map[string]any, bool)
+}
+
+// WithDecisionLog logs every decision (single, batch and stream) to l, off
+// the scoring path. The default logs nothing.
+func WithDecisionLog(l DecisionLogger) Option { return func(s *Server) { s.decisionLog = l } }
+
+// WithDecisionStore serves lookups, re-explanations and rule statistics
+// from st (GET /v1/decisions…, GET /v1/stats). Without it those routes
+// answer 404 no_decision_log.
+func WithDecisionStore(st DecisionStore) Option { return func(s *Server) { s.decisionStore = st } }
+
+// WithAccounts scores a lead sent without an account together with the
+// account its email domain resolves to. An account in the request wins.
+func WithAccounts(r AccountResolver) Option { return func(s *Server) { s.accounts = r } }
+
+// Where an account came from, in preview and re-explanation answers.
+const (
+	accountFromRequest  = "request"
+	accountResolved     = "resolved"
+	accountNone         = "none"
+	accountLogged       = "logged"
+	defaultStatsWindow  = 24 * time.Hour
+	repsPrefix          = "/reps/"
+	contentSecurityRule = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+var errNoDecisionLog = &httpError{status: http.StatusNotFound, code: "no_decision_log",
+	msg: "this server keeps no decision log; start leadq serve with --log-db FILE"}
+
+// repsRoutes are the decision log's, the preview's and the reps' page's
+// routes; routes.go lists them with the others.
+func (s *Server) repsRoutes() []route {
+	return []route{
+		{method: "GET", path: "/v1/decisions", auth: true, handle: s.findDecisions},
+		{method: "GET", path: "/v1/decisions/{id}", auth: true, handle: s.getDecision},
+		{method: "GET", path: "/v1/decisions/{id}/explain", auth: true, handle: s.explainDecision},
+		{method: "GET", path: "/v1/stats", auth: true, handle: s.ruleStats},
+		{method: "POST", path: "/v1/preview", auth: true, handle: s.preview},
+		{method: "GET", path: repsPrefix, handle: s.repsPage},
+	}
+}
+
+// initReps registers the decision log's metric. New calls it.
+func (s *Server) initReps() error {
+	if s.decisionLog == nil {
+		return nil
+	}
+	l := s.decisionLog
+	return s.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "leadq_decision_log_dropped_total",
+		Help: "Decisions not written to the decision log because its buffer was full (scoring never waits for the log).",
+	}, func() float64 { return float64(l.Dropped()) }))
+}
+
+// scoreWithAccount decides a request together with its account: the one
+// in the request (an object, even empty, wins), else the one the lead's
+// email resolves to, which is added to the request. It returns the account
+// used and where it came from. Requests that are not JSON objects go to the
+// engine as they are, for its error.
+func (s *Server) scoreWithAccount(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, string, error) {
+	doc, ok := decodeObject(data)
+	if !ok {
+		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
+		return d, nil, accountNone, err
+	}
+	if a, ok := doc["account"].(map[string]any); ok {
+		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
+		return d, a, accountFromRequest, err
+	}
+	_, hasLead := doc["lead"]
+	_, hasAccount := doc["account"]
+	bare := !hasLead && !hasAccount // the request is the lead, as engine.InputFromMap reads it
+	lead := doc
+	if !bare {
+		lead, _ = doc["lead"].(map[string]any)
+	}
+	email, _ := lead["email"].(string)
+	var a map[string]any
+	found := false
+	if s.accounts != nil {
+		a, found = s.accounts.Resolve(email)
+	}
+	if !found {
+		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
+		return d, nil, accountNone, err
+	}
+	if bare {
+		doc = map[string]any{"lead": doc}
+	}
+	doc["account"] = a
+	joined, err := json.Marshal(doc)
+	if err != nil {
+		return engine.Decision{}, nil, "", err
+	}
+	d, err := s.eng.ScoreJSONWith(ctx, rs, joined, opts)
+	return d, a, accountResolved, err
+}
+
+// scoreResolving is scoreWithAccount for the scoring routes: it returns the
+// account only when it was resolved, for the decision log.
+func (s *Server) scoreResolving(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, error) {
+	d, a, source, err := s.scoreWithAccount(ctx, rs, opts, data)
+	if source != accountResolved {
+		a = nil
+	}
+	return d, a, err
+}
+
+// decodeObject decodes a JSON object with numbers kept as text.
+func decodeObject(data []byte) (map[string]any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil || doc == nil || dec.More() {
+		return nil, false
+	}
+	return doc, true
+}
+
+// logDecision hands a decision and its request to the decision log, if
+// any. It never blocks. The request is copied: a stream reuses its buffer.
+func (s *Server) logDecision(d engine.Decision, data []byte, account map[string]any) {
+	if s.decisionLog == nil {
+		return
+	}
+	s.decisionLog.Log(decisionlog.Entry{Time: time.Now(), Decision: d, Input: bytes.Clone(data), Account: account})
+}
+
+// nextTier says how far a decision is from the next tier up.
+type nextTier struct {
+	Name         string `json:"name"`
+	Min          int    `json:"min"`
+	PointsNeeded int    `json:"points_needed"`
+}
+
+func nextTierOf(rs *rules.Ruleset, d engine.Decision) *nextTier {
+	var next *nextTier
+	for _, t := range rs.Tiers { // top down: the last one above the score is the next
+		if t.Name == d.Tier {
+			break
+		}
+		if t.Min != nil && *t.Min > d.Score {
+			next = &nextTier{Name: t.Name, Min: *t.Min, PointsNeeded: *t.Min - d.Score}
+		}
+	}
+	return next
+}
+
+// previewResponse is the answer of POST /v1/preview and part of a
+// re-explanation: the decision, how far it is from the next tier, and the
+// account it was scored with.
+type previewResponse struct {
+	Decision      engine.Decision `json:"decision"`
+	NextTier      *nextTier       `json:"next_tier"`
+	Account       map[string]any  `json:"account"`
+	AccountSource string          `json:"account_source"`
+}
+
+// preview decides a lead as POST /v1/score does, without logging it, and
+// says which account it was scored with: POST /v1/preview. The reps' page
+// scores what-if edits with it.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	if err := checkContentType(r, jsonTypes); err != nil {
+		return err
+	}
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := checkDepth(data, maxDepth); err != nil {
+		return err
+	}
+	rs, err := s.eng.Ruleset(q.ruleset)
+	if err != nil {
+		return err
+	}
+	d, account, source, err := s.scoreWithAccount(r.Context(), rs, engine.ScoreOptions{Strict: q.strict}, data)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, previewResponse{Decision: d, NextTier: nextTierOf(rs, d), Account: account, AccountSource: source})
+	return nil
+}
+
+// findDecisions answers GET /v1/decisions?lead_id=ID or ?email=EMAIL
+// [&limit=N]: the lead's logged decisions, latest first.
+func (s *Server) findDecisions(w http.ResponseWriter, r *http.Request) error {
+	if s.decisionStore == nil {
+		return errNoDecisionLog
+	}
+	p := r.URL.Query()
+	q := decisionlog.Query{LeadID: strings.TrimSpace(p.Get("lead_id")), Email: strings.TrimSpace(p.Get("email"))}
+	if (q.LeadID == "") == (q.Email == "") {
+		return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: "give either lead_id or email",
+			details: []any{paramError{"lead_id", "the lead's id"}, paramError{"email", "the lead's email"}}}
+	}
+	if v := p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > decisionlog.MaxLimit {
+			return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: fmt.Sprintf("limit=%q is not a number from 1 to %d", v, decisionlog.MaxLimit),
+				details: []any{paramError{"limit", fmt.Sprintf("1 to %d; default %d", decisionlog.MaxLimit, decisionlog.DefaultLimit)}}}
+		}
+		q.Limit = n
+	}
+	recs, err := s.decisionStore.Find(r.Context(), q)
+	if errors.Is(err, decisionlog.ErrEmailDropped) || errors.Is(err, decisionlog.ErrNoSalt) {
+		return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: err.Error(),
+			details: []any{paramError{"email", "the log does not keep emails it can match; use lead_id"}}}
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]loggedDecision, len(recs))
+	for i, rec := range recs {
+		out[i] = loggedDecision{Record: rec}
+		// How far from the next tier, when the ruleset that decided is
+		// still the live version (another version has other tiers).
+		if rs, err := s.eng.Ruleset(rec.Decision.Ruleset.Name); err == nil && rs.Version == rec.Decision.Ruleset.Version {
+			out[i].NextTier = nextTierOf(rs, rec.Decision)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"decisions": out})
+	return nil
+}
+
+// loggedDecision is a logged decision as GET /v1/decisions lists it.
+type loggedDecision struct {
+	decisionlog.Record
+	NextTier *nextTier `json:"next_tier"` // when its ruleset version is still live
+}
+
+// record reads the {id} of the path and loads that decision.
+func (s *Server) record(r *http.Request) (decisionlog.Record, error) {
+	if s.decisionStore == nil {
+		return decisionlog.Record{}, errNoDecisionLog
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return decisionlog.Record{}, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+			msg: fmt.Sprintf("decision id %q is not a positive number", r.PathValue("id")), details: []any{paramError{"id", "the id of a logged decision"}}}
+	}
+	rec, err := s.decisionStore.Get(r.Context(), id)
+	if errors.Is(err, decisionlog.ErrNotFound) {
+		return rec, &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no decision %d in the log (pruned, or never logged)", id)}
+	}
+	return rec, err
+}
+
+// getDecision answers GET /v1/decisions/{id}: one logged decision.
+func (s *Server) getDecision(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.record(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+// explainResponse is a logged decision re-explained against today's rules.
+type explainResponse struct {
+	Logged        decisionlog.Record     `json:"logged"`
+	Today         engine.Decision        `json:"today"`
+	Changes       decisionlog.Comparison `json:"changes"`
+	NextTier      *nextTier              `json:"next_tier"`
+	Account       map[string]any         `json:"account"`
+	AccountSource string                 `json:"account_source"`
+}
+
+// explainDecision answers GET /v1/decisions/{id}/explain: the logged
+// decision, the decision on the same input with today's version of its
+// ruleset, and what changed: "would it qualify today?". An account that was
+// resolved then is resolved again now; one sent with the lead is kept.
+func (s *Server) explainDecision(w http.ResponseWriter, r *http.Request) error {
+	rec, err := s.record(r)
+	if err != nil {
+		return err
+	}
+	rs, err := s.eng.Ruleset(rec.Decision.Ruleset.Name)
+	if err != nil {
+		return err
+	}
+	data := rec.Input
+	doc, ok := decodeObject(data)
+	if !ok {
+		return fmt.Errorf("decision %d: the stored input is not a JSON object", rec.ID)
+	}
+	resolvedThen := doc[decisionlog.AccountSource] == decisionlog.AccountResolved
+	if resolvedThen && s.accounts != nil {
+		delete(doc, "account") // resolve it again, as today's scoring would
+		delete(doc, decisionlog.AccountSource)
+		if data, err = json.Marshal(doc); err != nil {
+			return err
+		}
+	}
+	d, account, source, err := s.scoreWithAccount(r.Context(), rs, engine.ScoreOptions{}, data)
+	if err != nil {
+		return err
+	}
+	if resolvedThen && source == accountFromRequest {
+		source = accountLogged // resolved then; no resolver now
+	}
+	writeJSON(w, http.StatusOK, explainResponse{Logged: rec, Today: d, Changes: decisionlog.Compare(rec.Decision, d),
+		NextTier: nextTierOf(rs, d), Account: account, AccountSource: source})
+	return nil
+}
+
+// ruleStats answers GET /v1/stats[?since=24h][&until=TIME]: per ruleset,
+// the decisions of the window and how often each rule fired, with the live
+// rulesets' rules that never fired.
+func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
+	if s.decisionStore == nil {
+		return errNoDecisionLog
+	}
+	p := r.URL.Query()
+	until := time.Now()
+	if v := p.Get("until"); v != "" {
+		t, err := rules.ParseDate(v)
+		if err != nil {
+			return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: fmt.Sprintf("until=%q is not a date or time", v),
+				details: []any{paramError{"until", "a date (2026-11-01) or time (2026-11-01T09:00:00Z); default now"}}}
+		}
+		until = t
+	}
+	since := until.Add(-defaultStatsWindow)
+	if v := p.Get("since"); v != "" {
+		if d, err := decisionlog.ParseDuration(v); err == nil {
+			since = until.Add(-d)
+		} else if t, err := rules.ParseDate(v); err == nil {
+			since = t
+		} else {
+			return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: fmt.Sprintf("since=%q is neither an age nor a date", v),
+				details: []any{paramError{"since", "an age back from until (24h, 7d) or a date; default 24h"}}}
+		}
+	}
+	st, err := s.decisionStore.Stats(r.Context(), since, until)
+	if err != nil {
+		return err
+	}
+	var live []*rules.Ruleset
+	for _, info := range s.eng.Status().Rulesets {
+		if rs, err := s.eng.Ruleset(info.Name); err == nil {
+			live = append(live, rs)
+		}
+	}
+	st.Complete(live...)
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// web holds the reps' page: static HTML, CSS and JavaScript, no build step.
+//
+//go:embed web
+var web embed.FS
+
+// repsPage serves the reps' page and its assets: GET /reps/.
+func (s *Server) repsPage(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, repsPrefix)
+	if name == "" {
+		name = "reps.html"
+	}
+	data, err := fs.ReadFile(web, path.Join("web", path.Clean("/"+name)))
+	if err != nil {
+		return &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no page %s", r.URL.Path)}
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityRule)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+	return nil
+}

@@ -1,0 +1,351 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leadq/leadq/accounts"
+	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/server"
+)
+
+// accountFile lists the accounts the reps tests resolve by email domain.
+const accountFile = `domain,name,is_customer,open_opportunities
+northbank.example,Northbank,false,2
+polderverzekering.example,Polder Verzekering,true,1
+gmail.com,A free-mail account,true,9
+`
+
+// repsServer serves testdata/rules with a decision log and an account file
+// in a temp dir, and returns the log to flush and inspect.
+func repsServer(t testing.TB, opts ...server.Option) (*httptest.Server, *decisionlog.Log) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := decisionlog.Open(ctx, filepath.Join(dir, "decisions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	path := filepath.Join(dir, "accounts.csv")
+	if err := os.WriteFile(path, []byte(accountFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := accounts.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]server.Option{server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts)}, opts...)
+	return newServer(t, newEngine(t), opts...), l
+}
+
+// call sends a request and decodes a JSON answer into out (if not nil).
+func call(t testing.TB, ts *httptest.Server, method, path, body string, out any) int {
+	t.Helper()
+	return send(t, ts, method, path, body, "", out)
+}
+
+// callAuth is call with a bearer token.
+func callAuth(t testing.TB, ts *httptest.Server, method, path, body, token string) int {
+	t.Helper()
+	return send(t, ts, method, path, body, token, nil)
+}
+
+func send(t testing.TB, ts *httptest.Server, method, path, body, token string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func flush(t testing.TB, l *decisionlog.Log) {
+	t.Helper()
+	if err := l.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRepsGolden scores leads through every scoring route, then looks them
+// up, re-explains one and asks for statistics, comparing each answer with
+// testdata/golden/reps-*.golden.
+func TestRepsGolden(t *testing.T) {
+	ts, l := repsServer(t)
+	lead := func(name string) string { return readFile(t, "testdata/leads/"+name+".json") }
+	for _, body := range []string{lead("vp-fintech"), lead("competitor"), lead("student-intern")} {
+		if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", body, nil); code != 200 {
+			t.Fatalf("score: status %d", code)
+		}
+	}
+	if code := call(t, ts, "POST", "/v1/score/batch?ruleset=b2b-saas", "["+lead("vp-fintech")+"]", nil); code != 200 {
+		t.Fatalf("batch: status %d", code)
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/score/stream?ruleset=b2b-saas", strings.NewReader(compact(t, lead("competitor"))+"\n"))
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	flush(t, l)
+	if n, err := l.Count(context.Background()); err != nil || n != 5 {
+		t.Fatalf("logged %d decisions, %v; want 5 (3 single, 1 batch, 1 stream)", n, err)
+	}
+
+	contact := `{"id": "00Q-polder", "lead": {"email": "eva.jansen@polderverzekering.example", "company": "Polder Verzekering", "title": "VP Finance",
+		"seniority": "vp", "employees": 2000, "industry": "insurance", "country": "NL"}}`
+	tests := []httpCase{
+		{name: "reps-find-lead-id", method: "GET", path: "/v1/decisions?lead_id=00Q5e00001AbCdE"},
+		{name: "reps-find-email", method: "GET", path: "/v1/decisions?email=Jordan.Lee@PipelinePro.example&limit=1"},
+		{name: "reps-find-none", method: "GET", path: "/v1/decisions?lead_id=nobody"},
+		{name: "reps-find-no-param", method: "GET", path: "/v1/decisions"},
+		{name: "reps-find-bad-limit", method: "GET", path: "/v1/decisions?lead_id=x&limit=0"},
+		{name: "reps-get", method: "GET", path: "/v1/decisions/3"},
+		{name: "reps-get-missing", method: "GET", path: "/v1/decisions/999"},
+		{name: "reps-get-bad-id", method: "GET", path: "/v1/decisions/abc"},
+		{name: "reps-explain", method: "GET", path: "/v1/decisions/2/explain"},
+		{name: "reps-stats", method: "GET", path: "/v1/stats?since=2h"},
+		{name: "reps-stats-bad-since", method: "GET", path: "/v1/stats?since=recently"},
+		{name: "reps-preview-resolved-account", method: "POST", path: "/v1/preview?ruleset=b2b-saas", body: contact},
+		{name: "reps-preview-request-account", method: "POST", path: "/v1/preview?ruleset=b2b-saas",
+			body: `{"id": "x", "lead": {"email": "eva@polderverzekering.example", "country": "NL"}, "account": {"is_customer": false}}`},
+		{name: "reps-preview-free-mail", method: "POST", path: "/v1/preview?ruleset=b2b-saas", body: lead("student-intern")},
+		{name: "reps-preview-malformed", method: "POST", path: "/v1/preview?ruleset=b2b-saas", body: `{"lead": `},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGolden(t, ts, tc)
+		})
+	}
+	flush(t, l)
+	if n, _ := l.Count(context.Background()); n != 5 {
+		t.Errorf("logged %d decisions after the previews; want still 5: previews are not logged", n)
+	}
+}
+
+func TestScoreWithResolvedAccount(t *testing.T) {
+	ts, l := repsServer(t)
+	contact := `{"id": "00Q-polder", "lead": {"email": "eva.jansen@polderverzekering.example", "company": "Polder Verzekering", "title": "VP Finance",
+		"seniority": "vp", "employees": 2000, "industry": "insurance", "country": "NL"}}`
+	var d engine.Decision
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", contact, &d); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(d.Knockouts) != 1 || d.Knockouts[0].Rule != "existing-customer" {
+		t.Errorf("knockouts = %+v; want existing-customer, from the account resolved by domain", d.Knockouts)
+	}
+	withAccount := strings.Replace(contact, `"id": "00Q-polder",`, `"id": "00Q-polder-2", "account": {"is_customer": false},`, 1)
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", withAccount, &d); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(d.Knockouts) != 0 {
+		t.Errorf("knockouts = %+v; want none: the request's own account wins", d.Knockouts)
+	}
+	free := `{"id": "free", "lead": {"email": "kim@gmail.com", "company": "Acme", "employees": 50, "country": "US"}}`
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", free, &d); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	for _, h := range append(d.Knockouts, d.Matched...) {
+		if h.Rule == "existing-customer" || h.Rule == "buying-committee" {
+			t.Errorf("free-mail lead matched %s: a free-mail domain must not resolve an account", h.Rule)
+		}
+	}
+
+	flush(t, l)
+	recs, err := l.Find(context.Background(), decisionlog.Query{LeadID: "00Q-polder"})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Find = %v, %v", recs, err)
+	}
+	in, err := engine.ParseInput(recs[0].Input)
+	if err != nil || in.Account["name"] != "Polder Verzekering" {
+		t.Errorf("logged input = %s; want the resolved account in it", recs[0].Input)
+	}
+}
+
+// TestExplainResolvesAccountAgain: a decision made with a resolved account
+// is re-explained with the account as it resolves now.
+func TestExplainResolvesAccountAgain(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	l, err := decisionlog.Open(ctx, filepath.Join(dir, "decisions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	path := filepath.Join(dir, "accounts.csv")
+	write := func(content string) {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("domain,name,is_customer\nacme.example,Acme,false\n")
+	accts, err := accounts.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServer(t, newEngine(t), server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts))
+	lead := `{"id": "A-1", "lead": {"email": "pat@acme.example", "seniority": "vp", "employees": 300, "industry": "software", "country": "US"}}`
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", lead, nil); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	flush(t, l)
+	write("domain,name,is_customer\nacme.example,Acme,true\n") // Acme became a customer
+	if err := accts.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Changes       decisionlog.Comparison `json:"changes"`
+		AccountSource string                 `json:"account_source"`
+		Account       map[string]any         `json:"account"`
+	}
+	if code := call(t, ts, "GET", "/v1/decisions/1/explain", "", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(got.Changes.KnockoutsAdded) != 1 || got.Changes.KnockoutsAdded[0].Rule != "existing-customer" || got.AccountSource != "resolved" || got.Account["is_customer"] != true {
+		t.Errorf("explain = %+v; want the existing-customer knockout from today's account", got)
+	}
+}
+
+func TestRepsWithoutLog(t *testing.T) {
+	ts := newServer(t, newEngine(t))
+	var body struct{ Code string }
+	for _, path := range []string{"/v1/decisions?lead_id=x", "/v1/decisions/1", "/v1/decisions/1/explain", "/v1/stats"} {
+		if code := call(t, ts, "GET", path, "", &body); code != 404 || body.Code != "no_decision_log" {
+			t.Errorf("GET %s = %d %s; want 404 no_decision_log", path, code, body.Code)
+		}
+	}
+	var p struct {
+		AccountSource string `json:"account_source"`
+	}
+	if code := call(t, ts, "POST", "/v1/preview?ruleset=b2b-saas", `{"lead": {"email": "eva@polderverzekering.example"}}`, &p); code != 200 || p.AccountSource != "none" {
+		t.Errorf("preview without accounts = %d %+v; want 200, account_source none", code, p)
+	}
+}
+
+// blockedLog is a decision logger whose buffer is always full.
+type blockedLog struct{ dropped int }
+
+func (b *blockedLog) Log(decisionlog.Entry) bool { b.dropped++; return false }
+func (b *blockedLog) Dropped() uint64            { return uint64(b.dropped) }
+
+func TestDroppedMetric(t *testing.T) {
+	bl := &blockedLog{}
+	ts := newServer(t, newEngine(t), server.WithDecisionLog(bl))
+	for range 3 {
+		if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", `{"id": "x", "employees": 50}`, nil); code != 200 {
+			t.Fatalf("score with a full log: status %d; scoring must not depend on the log", code)
+		}
+	}
+	resp, err := ts.Client().Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(data), "\nleadq_decision_log_dropped_total 3\n") {
+		t.Errorf("/metrics has no leadq_decision_log_dropped_total 3:\n%s", grepLines(string(data), "decision_log"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestRepsPage(t *testing.T) {
+	ts := newServer(t, newEngine(t), server.WithToken("t0ken"))
+	tests := []struct {
+		path, ctype, contains string
+		status                int
+	}{
+		{"/reps/", "text/html; charset=utf-8", "<h1>Why this lead?</h1>", 200},
+		{"/reps/reps.js", "text/javascript; charset=utf-8", "textContent", 200},
+		{"/reps/reps.css", "text/css; charset=utf-8", "--focus", 200},
+		{"/reps/../openapi.yaml", "application/json", "not_found", 404},
+		{"/reps/missing.js", "application/json", "not_found", 404},
+	}
+	for _, tc := range tests {
+		resp, err := ts.Client().Get(ts.URL + tc.path) // no token: the page is open, its API calls are not
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.ctype || !strings.Contains(string(data), tc.contains) {
+			t.Errorf("GET %s = %d %s; want %d %s containing %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, tc.ctype, tc.contains)
+		}
+		if tc.status == 200 && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Errorf("GET %s: no Content-Security-Policy", tc.path)
+		}
+	}
+	resp, err := ts.Client().Get(ts.URL + "/reps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/reps/" {
+		t.Errorf("GET /reps ended at %s; want a redirect to /reps/", resp.Request.URL.Path)
+	}
+}
+
+// BenchmarkScoreLogged is the score handler with the decision log on: the
+// difference with the server's own handler benchmark is what logging costs
+// a request.
+func BenchmarkScoreLogged(b *testing.B) {
+	ctx := context.Background()
+	l, err := decisionlog.Open(ctx, filepath.Join(b.TempDir(), "decisions.db"), decisionlog.WithBuffer(1<<16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	srv, err := server.New(newEngine(b), server.WithDecisionLog(l))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := readFile(b, "testdata/leads/vp-fintech.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/score?ruleset=b2b-saas", strings.NewReader(body))
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+	b.ReportMetric(float64(l.Dropped())/float64(b.N), "dropped/op")
+}

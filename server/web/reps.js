@@ -1,0 +1,327 @@
+// leadq reps page: find a lead's logged decisions, explain them in plain
+// language, re-explain them against today's rules, and score a pasted lead.
+// Plain JavaScript, no build step. Every value from the server is written
+// with textContent, never as HTML: reasons quote the lead's own data.
+"use strict";
+
+const tokenKey = "leadq-token";
+
+// api calls the server's JSON API. A 401 shows the token form.
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) headers["Authorization"] = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, { method, headers, body });
+  let data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  if (resp.status === 401) {
+    showSettings();
+    throw new Error("This server needs an API token: enter it above, then try again.");
+  }
+  if (!resp.ok) {
+    const msg = data && data.message ? data.message : "the server answered " + resp.status;
+    const err = new Error(msg);
+    err.status = resp.status;
+    err.body = data;
+    throw err;
+  }
+  return data;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function signed(n) { return (n > 0 ? "+" : n < 0 ? "\u2212" : "") + Math.abs(n); }
+
+function formatTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toISOString().replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
+}
+
+function shortVersion(v) { return v && v.length > 19 ? v.slice(0, 19) : v || ""; }
+
+function setStatus(node, text, isError) {
+  node.textContent = text;
+  node.classList.toggle("error", !!isError);
+}
+
+function verdictBadge(qualified) {
+  return el("span", { class: "badge " + (qualified ? "qualified" : "rejected"), text: qualified ? "Qualified" : "Not qualified" });
+}
+
+function hitList(hits, cls) {
+  return el("ul", { class: cls }, ...hits.map(h => el("li", {},
+    el("span", { class: "points " + (h.points >= 0 ? "plus" : "minus"), text: h.points ? signed(h.points) : "" }),
+    el("span", {}, h.reason + " ", el("span", { class: "rule", text: "(" + h.rule + (h.group ? ", " + h.group : "") + ")" })))));
+}
+
+// renderDecision explains one decision. opts: {title, logged: record,
+// nextTier, account, accountSource}.
+function renderDecision(d, opts) {
+  opts = opts || {};
+  const tpl = document.getElementById("decision-template").content.cloneNode(true);
+  const article = tpl.querySelector("article");
+  const h = article.querySelector(".verdict");
+  h.append(verdictBadge(d.qualified), el("span", { text: "Tier " + d.tier + " \u00b7 score " + d.score }),
+    el("span", { class: "rule", text: "lead " + (d.lead_id || "(no id)") }));
+  const meta = [];
+  if (opts.logged) meta.push("Decided " + formatTime(opts.logged.time));
+  meta.push("ruleset " + d.ruleset.name + " " + shortVersion(d.ruleset.version));
+  if (opts.logged && opts.logged.email) meta.push(opts.logged.email);
+  article.querySelector(".meta").textContent = meta.join(" \u00b7 ");
+  const parts = article.querySelector(".parts");
+
+  if (opts.accountSource) {
+    const name = opts.account && (opts.account.name || opts.account.domain);
+    const text = {
+      resolved: "Account found from the email domain" + (name ? ": " + name : "") + ".",
+      request: "Account data came with the lead" + (name ? ": " + name : "") + ".",
+      logged: "Account data as logged with the decision" + (name ? ": " + name : "") + ".",
+      none: "No account data: none came with the lead and none matches its email domain."
+    }[opts.accountSource];
+    if (text) parts.append(el("p", { class: "callout", text }));
+  }
+
+  if (d.knockouts.length) {
+    parts.append(el("h4", { text: "What rejected it" }),
+      el("p", { class: "help", text: "A knockout rejects a lead whatever its score." }),
+      hitList(d.knockouts.map(k => ({ ...k, points: 0 })), "knockouts"));
+  }
+  const pos = d.matched.filter(m => m.points > 0), neg = d.matched.filter(m => m.points < 0);
+  if (pos.length) parts.append(el("h4", { text: "What counted for it" }), hitList(pos));
+  if (neg.length) parts.append(el("h4", { text: "What counted against it" }), hitList(neg));
+  const groups = Object.keys(d.groups || {}).sort();
+  if (groups.length) {
+    parts.append(el("p", { class: "help", text: "Group totals after caps: " + groups.map(g => g + " " + d.groups[g]).join(", ") + "." }));
+  }
+
+  if (!d.qualified || d.missed.length) {
+    parts.append(el("h4", { text: d.qualified ? "What would raise the score" : "What it would take to qualify" }));
+    if (d.knockouts.length) {
+      parts.append(el("p", { class: "callout", text: "It cannot qualify while a knockout applies: that has to change first." }));
+    } else if (opts.nextTier) {
+      parts.append(el("p", { class: "callout", text: opts.nextTier.points_needed + " more points would make it tier " + opts.nextTier.name + " (from " + opts.nextTier.min + ")." }));
+    }
+    if (d.missed.length) {
+      // The biggest first; the long tail folds away.
+      const item = m => el("li", {},
+        el("span", { class: "points plus", text: signed(m.points) }),
+        el("span", {}, (m.description || m.when) + " ",
+          el("span", { class: "rule", text: "(" + m.rule + ")" }),
+          m.missing_fields && m.missing_fields.length ? el("span", { class: "rule", text: " \u2014 unknown: no " + m.missing_fields.join(", ") }) : null));
+      const top = 8;
+      parts.append(el("ul", {}, ...d.missed.slice(0, top).map(item)));
+      if (d.missed.length > top) {
+        const rest = d.missed.length - top;
+        parts.append(el("details", { class: "more" },
+          el("summary", { text: "Show " + rest + " more rule" + (rest === 1 ? "" : "s") + " that did not count" }),
+          el("ul", {}, ...d.missed.slice(top).map(item))));
+      }
+    } else {
+      parts.append(el("p", { text: "Every positive rule already counts." }));
+    }
+  }
+  if (d.missing_fields.length) {
+    parts.append(el("div", { class: "missing" },
+      el("h4", { text: "Missing data" }),
+      el("p", { text: "These fields were unknown, so the rules that read them could not count. Ask the lead or enrich the record: " + d.missing_fields.join(", ") + "." })));
+  }
+  if (d.warnings.length) {
+    parts.append(el("h4", { text: "Data that could not be used" }),
+      el("ul", {}, ...d.warnings.map(w => el("li", { text: w.field + ": " + w.message }))));
+  }
+  if (d.errors.length) {
+    parts.append(el("h4", { text: "Rules that failed to run (they did not count)" }),
+      el("ul", {}, ...d.errors.map(x => el("li", { text: x.rule + ": " + x.message }))));
+  }
+  return article;
+}
+
+// ---- find ------------------------------------------------------------
+
+const findStatus = () => document.getElementById("find-status");
+const findResults = () => document.getElementById("find-results");
+
+async function find(q) {
+  const status = findStatus(), out = findResults();
+  out.replaceChildren();
+  setStatus(status, "Searching\u2026");
+  const param = q.includes("@") ? "email" : "lead_id";
+  let data;
+  try {
+    data = await api("GET", "/v1/decisions?" + param + "=" + encodeURIComponent(q) + "&limit=20");
+  } catch (e) {
+    setStatus(status, "Could not search: " + e.message, true);
+    return;
+  }
+  const recs = data.decisions;
+  if (!recs.length) {
+    setStatus(status, "No decisions about " + q + " in the log.");
+    return;
+  }
+  setStatus(status, recs.length === 1 ? "Found 1 decision about " + q + "." :
+    "Found " + recs.length + " decisions about " + q + "; the latest is shown first.");
+  showRecord(recs[0], false);
+  if (recs.length > 1) {
+    const rows = recs.map(r => el("tr", {},
+      el("td", { text: formatTime(r.time) }),
+      el("td", {}, verdictBadge(r.decision.qualified)),
+      el("td", { text: r.decision.tier }),
+      el("td", { text: String(r.decision.score) }),
+      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => showRecord(r, true),
+        "aria-label": "Show the decision of " + formatTime(r.time), text: "Show" }))));
+    out.append(el("div", { class: "history" },
+      el("h3", { text: "All decisions about this lead" }),
+      el("table", {},
+        el("thead", {}, el("tr", {}, ...["Decided", "Verdict", "Tier", "Score", ""].map(t => el("th", { scope: "col", text: t })))),
+        el("tbody", {}, ...rows))));
+  }
+}
+
+// showRecord shows one logged decision at the top of the results.
+function showRecord(rec, focus) {
+  const out = findResults();
+  const old = out.querySelector(".decision");
+  if (old) old.remove();
+  const article = renderDecision(rec.decision, { logged: rec, nextTier: rec.next_tier });
+  const today = el("div", { class: "today-slot" });
+  article.append(el("div", { class: "actions row" },
+    el("button", { type: "button", onclick: () => explainToday(rec, today), text: "Would it qualify today?" }),
+    el("button", { type: "button", class: "secondary", onclick: () => editLead(rec.input, rec.decision.ruleset.name), text: "Edit and score this lead" })),
+    today);
+  out.prepend(article);
+  if (focus) article.querySelector(".verdict").focus();
+}
+
+async function explainToday(rec, slot) {
+  slot.replaceChildren(el("p", { class: "status", role: "status", text: "Scoring against today's rules\u2026" }));
+  let data;
+  try {
+    data = await api("GET", "/v1/decisions/" + rec.id + "/explain");
+  } catch (e) {
+    slot.replaceChildren(el("p", { class: "status error", role: "alert", text: "Could not re-explain: " + e.message }));
+    return;
+  }
+  const c = data.changes, d = data.today;
+  let sentence;
+  if (c.qualified_then !== c.qualified_now) sentence = c.qualified_now ? "It would qualify today." : "It would no longer qualify today.";
+  else sentence = c.qualified_now ? "It would still qualify today." : "It would still not qualify today.";
+  const items = [];
+  if (c.version_then !== c.version_now) items.push("The ruleset changed since then (" + shortVersion(c.version_then) + " \u2192 " + shortVersion(c.version_now) + ").");
+  if (c.tier_then !== c.tier_now) items.push("Tier " + c.tier_then + " \u2192 " + c.tier_now + ".");
+  if (c.score_then !== c.score_now) items.push("Score " + c.score_then + " \u2192 " + c.score_now + " (" + signed(c.score_now - c.score_then) + ").");
+  for (const h of c.knockouts_removed) items.push("No longer rejected by " + h.rule + ".");
+  for (const h of c.knockouts_added) items.push("Now rejected: " + h.reason + " (" + h.rule + ").");
+  for (const h of c.matched_added) items.push("Now counts " + signed(h.points) + ": " + h.reason + " (" + h.rule + ").");
+  for (const h of c.matched_removed) items.push("No longer counts " + signed(h.points) + ": " + h.reason + " (" + h.rule + ").");
+  for (const p of c.repointed) items.push(p.rule + " counts " + signed(p.points_now) + ", was " + signed(p.points_then) + ".");
+  const box = el("div", { class: "today", role: "region", "aria-label": "Today's decision" },
+    el("h4", { tabindex: "-1" }, verdictBadge(d.qualified), " Today: tier " + d.tier + ", score " + d.score + ". " + sentence),
+    c.changed || items.length ? el("ul", {}, ...items.map(t => el("li", { text: t }))) :
+      el("p", { text: "Nothing changed for this lead." }),
+    el("details", {}, el("summary", { text: "Today's full explanation" }),
+      renderDecision(d, { nextTier: data.next_tier, account: data.account, accountSource: data.account_source })));
+  slot.replaceChildren(box);
+  box.querySelector("h4").focus();
+}
+
+// editLead copies a logged lead into the form, with the ruleset that
+// decided it, for a what-if edit.
+function editLead(input, ruleset) {
+  const ta = document.getElementById("lead");
+  const sel = document.getElementById("ruleset");
+  const doc = Object.assign({}, input);
+  if (doc.account_source === "resolved") delete doc.account; // resolve it again, as scoring would
+  delete doc.account_source; // a mark of the log, not part of the lead
+  ta.value = JSON.stringify(doc, null, 2);
+  if ([...sel.options].some(o => o.value === ruleset)) sel.value = ruleset;
+  ta.focus();
+  ta.scrollIntoView({ block: "center" });
+}
+
+// ---- score now ---------------------------------------------------------
+
+async function tryLead(text, ruleset) {
+  const status = document.getElementById("try-status"), out = document.getElementById("try-result");
+  out.replaceChildren();
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    setStatus(status, "That is not valid JSON: " + e.message, true);
+    return;
+  }
+  setStatus(status, "Scoring\u2026");
+  let data;
+  try {
+    data = await api("POST", "/v1/preview" + (ruleset ? "?ruleset=" + encodeURIComponent(ruleset) : ""), text);
+  } catch (e) {
+    let msg = "Could not score it: " + e.message;
+    const details = e.body && e.body.errors ? e.body.errors.filter(x => x && x.field).map(x => x.field + ": " + x.message) : [];
+    if (details.length) msg += " (" + details.join("; ") + ")";
+    setStatus(status, msg, true);
+    return;
+  }
+  const d = data.decision;
+  setStatus(status, (d.qualified ? "Qualified" : "Not qualified") + ": tier " + d.tier + ", score " + d.score + ".");
+  out.append(renderDecision(d, { nextTier: data.next_tier, account: data.account, accountSource: data.account_source }));
+}
+
+async function loadRulesets() {
+  try {
+    const data = await api("GET", "/v1/rulesets");
+    const sel = document.getElementById("ruleset");
+    const names = (data.rulesets || []).map(r => r.name);
+    sel.replaceChildren(...(names.length === 1 ? [el("option", { value: "", text: names[0] })] :
+      names.map(n => el("option", { value: n, text: n }))));
+  } catch (e) {
+    // The token form is showing, or the server is not ready; scoring says why.
+  }
+}
+
+function showSettings() {
+  const s = document.getElementById("settings");
+  if (s.hidden) {
+    s.hidden = false;
+    document.getElementById("token").focus();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("find-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    const q = document.getElementById("q").value.trim();
+    if (q) find(q);
+  });
+  document.getElementById("try-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    tryLead(document.getElementById("lead").value, document.getElementById("ruleset").value);
+  });
+  document.getElementById("token-form").addEventListener("submit", ev => {
+    ev.preventDefault();
+    sessionStorage.setItem(tokenKey, document.getElementById("token").value.trim());
+    document.getElementById("settings").hidden = true;
+    loadRulesets();
+    document.getElementById("q").focus();
+  });
+  const params = new URLSearchParams(location.search);
+  if (params.get("q")) {
+    document.getElementById("q").value = params.get("q");
+    find(params.get("q"));
+  }
+  loadRulesets();
+});
