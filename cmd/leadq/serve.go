@@ -35,6 +35,7 @@ type serveOptions struct {
 	watch     bool
 	logLevel  string
 	logFormat string
+	reps      repsOptions // decision log and accounts (serve_reps.go)
 
 	// For tests: called once the listener is bound, after each reload,
 	// and when shutdown begins.
@@ -81,6 +82,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.BoolVar(&opts.watch, "watch", true, "reload when rule files change")
 	f.StringVar(&opts.logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
+	addRepsFlags(f, &opts.reps)
 	return cmd
 }
 
@@ -126,12 +128,17 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := server.New(eng,
+	repsOpts, closeReps, err := openReps(ctx, opts.reps, opts.watch, log)
+	if err != nil {
+		return err
+	}
+	defer closeReps() // after the HTTP server's shutdown: writes what the log buffers
+	srv, err := server.New(eng, append([]server.Option{
 		server.WithLogger(log),
 		server.WithToken(token),
 		server.WithMaxBody(maxBody),
 		server.WithTimeout(opts.timeout),
-		server.WithRegistry(reg))
+		server.WithRegistry(reg)}, repsOpts...)...)
 	if err != nil {
 		return err
 	}
