@@ -240,13 +240,13 @@ func FromLeadq(d engine.Decision) Outcome {
 func FromHandWritten(d handwritten.Decision) Outcome {
 	o := Outcome{Score: d.Score, Fit: d.Fit, Engagement: d.Engagement, Tier: d.Tier, Qualified: d.Qualified}
 	for _, h := range d.Knockouts {
-		o.Knockouts = append(o.Knockouts, Fired{h.Rule, h.Reason})
+		o.Knockouts = append(o.Knockouts, Fired{h.Rule.ID, h.Reason})
 	}
 	for _, h := range d.Matched {
-		o.Matched = append(o.Matched, Fired{h.Rule, h.Reason})
+		o.Matched = append(o.Matched, Fired{h.Rule.ID, h.Reason})
 	}
 	for _, m := range d.Missed {
-		o.Missed = append(o.Missed, m.Rule)
+		o.Missed = append(o.Missed, m.Rule.ID)
 	}
 	return o
 }

@@ -99,21 +99,16 @@ type Decision struct {
 	MissingFields []string
 }
 
-// Hit is a knockout or score rule that fired.
+// Hit is a knockout or score rule that fired, with its reason rendered
+// from the lead's values.
 type Hit struct {
-	Rule   string
-	Group  string
-	Points int
+	Rule   *Rule
 	Reason string
 }
 
 // Miss is a positive score rule that did not fire.
 type Miss struct {
-	Rule          string
-	Group         string
-	Points        int
-	Description   string
-	When          string
+	Rule          *Rule
 	MissingFields []string // set when missing fields left the rule undecided
 }
 
@@ -382,13 +377,14 @@ func vd(p *Date) string {
 	return p.Format(time.RFC3339)
 }
 
-// rule is a knockout or score rule: what the decision shows of it.
-type rule struct {
-	id          string
-	group       string
-	points      int
-	description string
-	when        string
+// Rule is a knockout or score rule: what a decision shows of it. Hits and
+// misses point to the rule rather than copy it.
+type Rule struct {
+	ID          string
+	Group       string
+	Points      int
+	Description string
+	When        string // the condition, as written in the ruleset
 	reads       uint32 // the fields its condition reads
 	reason      func(l *Lead, a *Account) string
 }
@@ -400,20 +396,20 @@ const (
 	engagement = "engagement"
 )
 
-var knockouts = [...]rule{
-	{id: "competitor", reads: fEmail,
+var knockouts = [...]Rule{
+	{ID: "competitor", reads: fEmail,
 		reason: func(l *Lead, a *Account) string { return vs(l.Email) + " belongs to a competitor" }},
-	{id: "student-or-intern", reads: fTitle | fSeniority,
+	{ID: "student-or-intern", reads: fTitle | fSeniority,
 		reason: func(l *Lead, a *Account) string { return `"` + vs(l.Title) + `" is a student or intern, not a buyer` }},
-	{id: "unserved-country", reads: fCountry,
+	{ID: "unserved-country", reads: fCountry,
 		reason: func(l *Lead, a *Account) string { return "We do not sell or support in " + vs(l.Country) }},
-	{id: "too-small", reads: fEmployees,
+	{ID: "too-small", reads: fEmployees,
 		reason: func(l *Lead, a *Account) string {
 			return vs(l.Company) + " has " + vi(l.Employees) + " employees; we serve 10 or more"
 		}},
-	{id: "free-email-no-company", reads: fEmail | fCompany,
+	{ID: "free-email-no-company", reads: fEmail | fCompany,
 		reason: func(l *Lead, a *Account) string { return "Free-mail address " + vs(l.Email) + " and no company given" }},
-	{id: "existing-customer", reads: fIsCustomer,
+	{ID: "existing-customer", reads: fIsCustomer,
 		reason: func(l *Lead, a *Account) string {
 			return vs(l.Company) + " is already a customer; route to the account manager"
 		}},
@@ -451,130 +447,130 @@ const (
 	sourceReason    = "Came in through {{lead.source}}"
 )
 
-var scoreRules = [...]rule{
-	{id: "target-industry", group: fit, points: 20, reads: fIndustry,
-		description: "In one of the industries of our top accounts", when: "lower(lead.industry) in target_industries",
+var scoreRules = [...]Rule{
+	{ID: "target-industry", Group: fit, Points: 20, reads: fIndustry,
+		Description: "In one of the industries of our top accounts", When: "lower(lead.industry) in target_industries",
 		reason: func(l *Lead, a *Account) string { return vs(l.Industry) + " is one of our best-customer industries" }},
-	{id: "adjacent-industry", group: fit, points: 8, reads: fIndustry,
-		description: "In an adjacent industry", when: "lower(lead.industry) in adjacent_industries",
+	{ID: "adjacent-industry", Group: fit, Points: 8, reads: fIndustry,
+		Description: "In an adjacent industry", When: "lower(lead.industry) in adjacent_industries",
 		reason: func(l *Lead, a *Account) string { return vs(l.Industry) + " buys from us, though less often" }},
-	{id: "mid-market", group: fit, points: 15, reads: fEmployees,
-		description: "100 to 999 employees", when: "mid_market",
+	{ID: "mid-market", Group: fit, Points: 15, reads: fEmployees,
+		Description: "100 to 999 employees", When: "mid_market",
 		reason: func(l *Lead, a *Account) string { return vi(l.Employees) + " employees is our sweet spot (100-999)" }},
-	{id: "enterprise", group: fit, points: 20, reads: fEmployees | fAnnualRevenue,
-		description: "1,000+ employees or USD 250M+ annual revenue", when: "enterprise",
+	{ID: "enterprise", Group: fit, Points: 20, reads: fEmployees | fAnnualRevenue,
+		Description: "1,000+ employees or USD 250M+ annual revenue", When: "enterprise",
 		reason: func(l *Lead, a *Account) string { return vs(l.Company) + " is an enterprise account" }},
-	{id: "below-sweet-spot", group: fit, points: -5, reads: fEmployees,
-		description: "10 to 49 employees", when: "lead.employees >= 10 && lead.employees < 50",
+	{ID: "below-sweet-spot", Group: fit, Points: -5, reads: fEmployees,
+		Description: "10 to 49 employees", When: "lead.employees >= 10 && lead.employees < 50",
 		reason: func(l *Lead, a *Account) string {
 			return "Only " + vi(l.Employees) + " employees; small teams churn more"
 		}},
-	{id: "revenue-sweet-spot", group: fit, points: 10, reads: fAnnualRevenue,
-		description: "USD 10M to 250M annual revenue",
-		when:        "lead.annual_revenue >= 10_000_000.0 && lead.annual_revenue < 250_000_000.0",
+	{ID: "revenue-sweet-spot", Group: fit, Points: 10, reads: fAnnualRevenue,
+		Description: "USD 10M to 250M annual revenue",
+		When:        "lead.annual_revenue >= 10_000_000.0 && lead.annual_revenue < 250_000_000.0",
 		reason:      func(l *Lead, a *Account) string { return vs(l.Company) + " has USD 10M-250M annual revenue" }},
-	{id: "decision-maker", group: fit, points: 15, reads: fSeniority,
-		description: "Director, VP or C-level", when: "decision_maker",
+	{ID: "decision-maker", Group: fit, Points: 15, reads: fSeniority,
+		Description: "Director, VP or C-level", When: "decision_maker",
 		reason: func(l *Lead, a *Account) string { return vs(l.Title) + " (" + vs(l.Seniority) + ") can sign" }},
-	{id: "influencer", group: fit, points: 8, reads: fSeniority,
-		description: "Head-of or manager", when: "influencer",
+	{ID: "influencer", Group: fit, Points: 8, reads: fSeniority,
+		Description: "Head-of or manager", When: "influencer",
 		reason: func(l *Lead, a *Account) string {
 			return vs(l.Title) + " (" + vs(l.Seniority) + ") influences the purchase"
 		}},
-	{id: "ops-title", group: fit, points: 5, reads: fTitle,
-		description: "Works in revenue, sales or marketing operations",
-		when:        `lead.title matches "(?i)\\b(rev ?ops|revenue operations|sales operations|marketing operations|sales enablement)\\b"`,
+	{ID: "ops-title", Group: fit, Points: 5, reads: fTitle,
+		Description: "Works in revenue, sales or marketing operations",
+		When:        `lead.title matches "(?i)\\b(rev ?ops|revenue operations|sales operations|marketing operations|sales enablement)\\b"`,
 		reason:      func(l *Lead, a *Account) string { return `"` + vs(l.Title) + `" owns the process we automate` }},
-	{id: "priority-country", group: fit, points: 5, reads: fCountry,
-		description: "In a country with a local sales team", when: "upper(lead.country) in priority_countries",
+	{ID: "priority-country", Group: fit, Points: 5, reads: fCountry,
+		Description: "In a country with a local sales team", When: "upper(lead.country) in priority_countries",
 		reason: func(l *Lead, a *Account) string { return "We have a local sales team in " + vs(l.Country) }},
-	{id: "uses-our-crm", group: fit, points: 10, reads: fTechStack,
-		description: "Uses Salesforce, HubSpot, Dynamics 365 or Pipedrive",
-		when:        "contains_any(lead.tech_stack, crm_platforms)",
+	{ID: "uses-our-crm", Group: fit, Points: 10, reads: fTechStack,
+		Description: "Uses Salesforce, HubSpot, Dynamics 365 or Pipedrive",
+		When:        "contains_any(lead.tech_stack, crm_platforms)",
 		reason:      fixed("Runs a CRM we integrate with natively")},
-	{id: "modern-data-stack", group: fit, points: 5, reads: fTechStack,
-		description: "Uses a cloud warehouse or data pipeline", when: "contains_any(lead.tech_stack, data_stack)",
+	{ID: "modern-data-stack", Group: fit, Points: 5, reads: fTechStack,
+		Description: "Uses a cloud warehouse or data pipeline", When: "contains_any(lead.tech_stack, data_stack)",
 		reason: fixed("Has a data warehouse or pipeline we connect to")},
-	{id: "salesforce-and-snowflake", group: fit, points: 5, reads: fTechStack,
-		description: "Uses both Salesforce and Snowflake",
-		when:        `contains_all(lead.tech_stack, ["salesforce", "snowflake"])`,
+	{ID: "salesforce-and-snowflake", Group: fit, Points: 5, reads: fTechStack,
+		Description: "Uses both Salesforce and Snowflake",
+		When:        `contains_all(lead.tech_stack, ["salesforce", "snowflake"])`,
 		reason:      fixed("Runs Salesforce and Snowflake, our most-deployed integration pair")},
-	{id: "spreadsheet-pain", group: fit, points: 5, reads: fTechStack,
-		description: "Manages pipeline in spreadsheets (a pain we remove)", when: `"spreadsheets" in lead.tech_stack`,
+	{ID: "spreadsheet-pain", Group: fit, Points: 5, reads: fTechStack,
+		Description: "Manages pipeline in spreadsheets (a pain we remove)", When: `"spreadsheets" in lead.tech_stack`,
 		reason: fixed("Still runs the pipeline in spreadsheets")},
-	{id: "free-email", group: fit, points: -10, reads: fEmail,
-		description: "Free-mail address instead of a work address", when: "is_free_email(lead.email)",
+	{ID: "free-email", Group: fit, Points: -10, reads: fEmail,
+		Description: "Free-mail address instead of a work address", When: "is_free_email(lead.email)",
 		reason: func(l *Lead, a *Account) string { return "Signed up with a free-mail address (" + vs(l.Email) + ")" }},
 
-	{id: "demo-requested", group: engagement, points: 25, reads: fDemoRequested,
-		description: "Requested a demo", when: "lead.demo_requested", reason: fixed("Requested a demo")},
-	{id: "trial-started", group: engagement, points: 20, reads: fTrialStarted,
-		description: "Started a free trial", when: "lead.trial_started", reason: fixed("Started a free trial")},
-	{id: "pricing-page", group: engagement, points: 10, reads: fPricingPageVisits,
-		description: "Two or more pricing-page visits in 30 days", when: "lead.pricing_page_visits >= 2",
+	{ID: "demo-requested", Group: engagement, Points: 25, reads: fDemoRequested,
+		Description: "Requested a demo", When: "lead.demo_requested", reason: fixed("Requested a demo")},
+	{ID: "trial-started", Group: engagement, Points: 20, reads: fTrialStarted,
+		Description: "Started a free trial", When: "lead.trial_started", reason: fixed("Started a free trial")},
+	{ID: "pricing-page", Group: engagement, Points: 10, reads: fPricingPageVisits,
+		Description: "Two or more pricing-page visits in 30 days", When: "lead.pricing_page_visits >= 2",
 		reason: func(l *Lead, a *Account) string {
 			return "Visited the pricing page " + vi(l.PricingPageVisits) + " times"
 		}},
-	{id: "heavy-browsing", group: engagement, points: 10, reads: fPageViews,
-		description: "20+ page views in 30 days", when: "lead.page_views >= 20",
+	{ID: "heavy-browsing", Group: engagement, Points: 10, reads: fPageViews,
+		Description: "20+ page views in 30 days", When: "lead.page_views >= 20",
 		reason: func(l *Lead, a *Account) string { return vi(l.PageViews) + " page views in the last 30 days" }},
-	{id: "browsing", group: engagement, points: 5, reads: fPageViews,
-		description: "5 to 19 page views in 30 days", when: "lead.page_views >= 5 && lead.page_views < 20",
+	{ID: "browsing", Group: engagement, Points: 5, reads: fPageViews,
+		Description: "5 to 19 page views in 30 days", When: "lead.page_views >= 5 && lead.page_views < 20",
 		reason: func(l *Lead, a *Account) string { return vi(l.PageViews) + " page views in the last 30 days" }},
-	{id: "email-engaged", group: engagement, points: 5, reads: fEmailOpens,
-		description: "Five or more email opens in 90 days", when: "lead.email_opens >= 5",
+	{ID: "email-engaged", Group: engagement, Points: 5, reads: fEmailOpens,
+		Description: "Five or more email opens in 90 days", When: "lead.email_opens >= 5",
 		reason: func(l *Lead, a *Account) string { return "Opened " + vi(l.EmailOpens) + " of our emails" }},
-	{id: "email-clicks", group: engagement, points: 5, reads: fEmailClicks,
-		description: "Two or more email clicks in 90 days", when: "lead.email_clicks >= 2",
+	{ID: "email-clicks", Group: engagement, Points: 5, reads: fEmailClicks,
+		Description: "Two or more email clicks in 90 days", When: "lead.email_clicks >= 2",
 		reason: func(l *Lead, a *Account) string { return "Clicked through " + vi(l.EmailClicks) + " emails" }},
-	{id: "webinar-attended", group: engagement, points: 10, reads: fWebinarAttended,
-		description: "Attended a webinar", when: "lead.webinar_attended", reason: fixed("Attended a webinar")},
-	{id: "content-downloads", group: engagement, points: 5, reads: fContentDownloads,
-		description: "Two or more content downloads", when: "lead.content_downloads >= 2",
+	{ID: "webinar-attended", Group: engagement, Points: 10, reads: fWebinarAttended,
+		Description: "Attended a webinar", When: "lead.webinar_attended", reason: fixed("Attended a webinar")},
+	{ID: "content-downloads", Group: engagement, Points: 5, reads: fContentDownloads,
+		Description: "Two or more content downloads", When: "lead.content_downloads >= 2",
 		reason: func(l *Lead, a *Account) string {
 			return "Downloaded " + vi(l.ContentDownloads) + " guides or reports"
 		}},
-	{id: "recent-activity", group: engagement, points: 10, reads: fLastActivityDate,
-		description: "Activity in the last 14 days", when: "days_since(lead.last_activity_date) <= 14",
+	{ID: "recent-activity", Group: engagement, Points: 10, reads: fLastActivityDate,
+		Description: "Activity in the last 14 days", When: "days_since(lead.last_activity_date) <= 14",
 		reason: func(l *Lead, a *Account) string {
 			return "Active in the last two weeks (last seen " + vd(l.LastActivityDate) + ")"
 		}},
-	{id: "stale", group: engagement, points: -15, reads: fLastActivityDate,
-		description: "No activity for more than 90 days", when: "days_since(lead.last_activity_date) > 90",
+	{ID: "stale", Group: engagement, Points: -15, reads: fLastActivityDate,
+		Description: "No activity for more than 90 days", When: "days_since(lead.last_activity_date) > 90",
 		reason: func(l *Lead, a *Account) string { return "No activity since " + vd(l.LastActivityDate) }},
-	{id: "cold", group: engagement, points: -10, reads: fPageViews | fEmailOpens | fDemoRequested,
-		description: "Under 2 page views and under 2 email opens, no demo request",
-		when:        "lead.page_views < 2 && lead.email_opens < 2 && !lead.demo_requested",
+	{ID: "cold", Group: engagement, Points: -10, reads: fPageViews | fEmailOpens | fDemoRequested,
+		Description: "Under 2 page views and under 2 email opens, no demo request",
+		When:        "lead.page_views < 2 && lead.email_opens < 2 && !lead.demo_requested",
 		reason: func(l *Lead, a *Account) string {
 			return "Barely engaged: " + vi(l.PageViews) + " page views, " + vi(l.EmailOpens) +
 				" email opens, no demo request"
 		}},
-	{id: "unsubscribed", group: engagement, points: -10, reads: fUnsubscribed,
-		description: "Unsubscribed from marketing email", when: "lead.unsubscribed",
+	{ID: "unsubscribed", Group: engagement, Points: -10, reads: fUnsubscribed,
+		Description: "Unsubscribed from marketing email", When: "lead.unsubscribed",
 		reason: fixed("Unsubscribed from our emails")},
 
-	{id: "high-intent-source", points: 10, reads: fSource,
-		description: "Demo request, referral, partner or event", when: "lead.source in high_intent_sources",
+	{ID: "high-intent-source", Points: 10, reads: fSource,
+		Description: "Demo request, referral, partner or event", When: "lead.source in high_intent_sources",
 		reason: func(l *Lead, a *Account) string { return "Came in through " + vs(l.Source) }},
-	{id: "low-intent-source", points: -10, reads: fSource,
-		description: "Purchased list, giveaway or cold list", when: "lead.source in low_intent_sources",
+	{ID: "low-intent-source", Points: -10, reads: fSource,
+		Description: "Purchased list, giveaway or cold list", When: "lead.source in low_intent_sources",
 		reason: func(l *Lead, a *Account) string { return "Came in through " + vs(l.Source) }},
-	{id: "budget-confirmed", points: 15, reads: fBudgetConfirmed,
-		description: "Budget confirmed by the lead", when: "lead.budget_confirmed", reason: fixed("Budget confirmed")},
-	{id: "near-term-timeline", points: 10, reads: fTimelineMonths,
-		description: "Plans to buy within three months", when: "lead.timeline_months <= 3",
+	{ID: "budget-confirmed", Points: 15, reads: fBudgetConfirmed,
+		Description: "Budget confirmed by the lead", When: "lead.budget_confirmed", reason: fixed("Budget confirmed")},
+	{ID: "near-term-timeline", Points: 10, reads: fTimelineMonths,
+		Description: "Plans to buy within three months", When: "lead.timeline_months <= 3",
 		reason: func(l *Lead, a *Account) string { return "Plans to buy within " + vi(l.TimelineMonths) + " months" }},
-	{id: "long-timeline", points: -10, reads: fTimelineMonths,
-		description: "Not buying within a year", when: "lead.timeline_months > 12",
+	{ID: "long-timeline", Points: -10, reads: fTimelineMonths,
+		Description: "Not buying within a year", When: "lead.timeline_months > 12",
 		reason: func(l *Lead, a *Account) string { return "Not buying for " + vi(l.TimelineMonths) + " months" }},
-	{id: "buying-committee", points: 5, reads: fOpenOpportunities,
-		description: "The account already has an open opportunity", when: "account.open_opportunities > 0",
+	{ID: "buying-committee", Points: 5, reads: fOpenOpportunities,
+		Description: "The account already has an open opportunity", When: "account.open_opportunities > 0",
 		reason: func(l *Lead, a *Account) string {
 			return vi(a.OpenOpportunities) + " open opportunities at this account; another member of the buying committee"
 		}},
-	{id: "engaged-decision-maker", points: 10,
+	{ID: "engaged-decision-maker", Points: 10,
 		reads:       fSeniority | fPageViews | fEmailOpens | fWebinarAttended | fDemoRequested | fTrialStarted,
-		description: "A decision maker who is engaged or raised a hand", when: "engaged_buyer",
+		Description: "A decision maker who is engaged or raised a hand", When: "engaged_buyer",
 		reason: func(l *Lead, a *Account) string { return vs(l.Seniority) + " who is engaging with us" }},
 }
 
@@ -660,7 +656,7 @@ var missedOrder = func() []int {
 	var order []int
 	for p := 100; p > 0; p-- {
 		for i, r := range scoreRules {
-			if r.points == p {
+			if r.Points == p {
 				order = append(order, i)
 			}
 		}
@@ -680,11 +676,12 @@ func Decide(in *Input, now time.Time) Decision {
 	d := Decision{LeadID: in.ID, Knockouts: []Hit{}, Matched: make([]Hit, 0, 16), Missed: make([]Miss, 0, len(missedOrder))}
 	var missing uint32
 	for i, t := range kt {
+		r := &knockouts[i]
 		switch t {
 		case yes:
-			d.Knockouts = append(d.Knockouts, Hit{Rule: knockouts[i].id, Reason: knockouts[i].reason(l, a)})
+			d.Knockouts = append(d.Knockouts, Hit{Rule: r, Reason: r.reason(l, a)})
 		case unknown:
-			missing |= knockouts[i].reads &^ present
+			missing |= r.reads &^ present
 		}
 	}
 	var fitTotal, engagementTotal, ungrouped int
@@ -692,14 +689,14 @@ func Decide(in *Input, now time.Time) Decision {
 		r := &scoreRules[i]
 		switch t {
 		case yes:
-			d.Matched = append(d.Matched, Hit{Rule: r.id, Group: r.group, Points: r.points, Reason: r.reason(l, a)})
-			switch r.group {
+			d.Matched = append(d.Matched, Hit{Rule: r, Reason: r.reason(l, a)})
+			switch r.Group {
 			case fit:
-				fitTotal += r.points
+				fitTotal += r.Points
 			case engagement:
-				engagementTotal += r.points
+				engagementTotal += r.Points
 			default:
-				ungrouped += r.points
+				ungrouped += r.Points
 			}
 		case unknown:
 			missing |= r.reads &^ present
@@ -709,10 +706,9 @@ func Decide(in *Input, now time.Time) Decision {
 		if st[i] == yes {
 			continue
 		}
-		r := &scoreRules[i]
-		m := Miss{Rule: r.id, Group: r.group, Points: r.points, Description: r.description, When: r.when}
+		m := Miss{Rule: &scoreRules[i]}
 		if st[i] == unknown {
-			m.MissingFields = names(r.reads &^ present)
+			m.MissingFields = names(scoreRules[i].reads &^ present)
 		}
 		d.Missed = append(d.Missed, m)
 	}
