@@ -165,6 +165,20 @@ func TestRepsPageInBrowser(t *testing.T) {
 		"What rejected it", "Polder Verzekering is already a customer", "It cannot qualify while a knockout applies")
 	p.screenshot("reps-try")
 
+	// A logged decision made with a resolved account says so.
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", contact, nil); code != 200 {
+		t.Fatalf("score: status %d", code)
+	}
+	flush(t, l)
+	p.do(chromedp.SetValue(chromedp.ID("q"), "Eva.Jansen@polderverzekering.example"),
+		chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
+	// The previous result is on the page until the new one replaces it.
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.getElementById("find-status").textContent.includes("Eva.Jansen")`)); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "logged decision with an account", p.text("#find-results .decision"),
+		"lead 00Q-polder", "Account found from the email domain: Polder Verzekering", "What rejected it")
+
 	p.do(chromedp.SetValue(chromedp.ID("lead"), `{"lead": {"employees": 12,}}`),
 		chromedp.Click(chromedp.CSS("#try-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#try-status.error")))

@@ -82,7 +82,11 @@ function renderDecision(d, opts) {
   const meta = [];
   if (opts.logged) meta.push("Decided " + formatTime(opts.logged.time));
   meta.push("ruleset " + d.ruleset.name + " " + shortVersion(d.ruleset.version));
-  if (opts.logged && opts.logged.email) meta.push(opts.logged.email);
+  if (opts.logged && opts.logged.email) {
+    // A log with --log-mask hash keeps a hash of the address and its domain.
+    const m = /^[0-9a-f]{32}(@.*)?$/.exec(opts.logged.email);
+    meta.push(m ? "email masked in the log" + (m[1] ? " (\u2026" + m[1] + ")" : "") : opts.logged.email);
+  }
   article.querySelector(".meta").textContent = meta.join(" \u00b7 ");
   const parts = article.querySelector(".parts");
 
@@ -198,7 +202,10 @@ function showRecord(rec, focus) {
   const out = findResults();
   const old = out.querySelector(".decision");
   if (old) old.remove();
-  const article = renderDecision(rec.decision, { logged: rec, nextTier: rec.next_tier });
+  const input = rec.input || {};
+  const account = input.account && typeof input.account === "object" ? input.account : null;
+  const article = renderDecision(rec.decision, { logged: rec, nextTier: rec.next_tier, account,
+    accountSource: account ? (input.account_source === "resolved" ? "resolved" : "request") : null });
   const today = el("div", { class: "today-slot" });
   article.append(el("div", { class: "actions row" },
     el("button", { type: "button", onclick: () => explainToday(rec, today), text: "Would it qualify today?" }),
