@@ -102,7 +102,10 @@ type Log struct {
 	ch     chan Entry
 	ops    chan func()         // run by the writer between batches: flushes, prunes
 	store  func([]Entry) error // insert, or a stand-in in benchmarks of Log alone
-	done   chan struct{}
+	// Full-size multi-row inserts, prepared once: parsing a statement of
+	// rowsPerInsert rows costs as much as running it.
+	insertDecisions, insertHits *sql.Stmt
+	done                        chan struct{}
 
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -137,6 +140,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 		done:   make(chan struct{}),
 	}
 	l.store = l.insert
+	if l.insertDecisions, err = db.PrepareContext(ctx, insertSQL(decisionsInsert, decisionColumns, rowsPerInsert)); err == nil {
+		l.insertHits, err = db.PrepareContext(ctx, insertSQL(hitsInsert, hitColumns, rowsPerInsert))
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("decision log %s: %w", path, err)
+	}
 	go l.run()
 	return l, nil
 }
@@ -270,6 +280,8 @@ func (l *Log) Close() error {
 	close(l.ch)
 	l.mu.Unlock()
 	<-l.done
+	l.insertDecisions.Close()
+	l.insertHits.Close()
 	return l.db.Close()
 }
 
@@ -387,7 +399,7 @@ func (l *Log) insert(batch []Entry) error {
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM decisions`).Scan(&last); err != nil {
 		return err
 	}
-	dargs := make([]any, 0, len(rows)*10)
+	dargs := make([]any, 0, len(rows)*decisionColumns)
 	var hargs []any
 	for i, r := range rows {
 		id := last + 1 + int64(i)
@@ -399,33 +411,50 @@ func (l *Log) insert(batch []Entry) error {
 			hargs = append(hargs, r.time, id, KindScore, k, r.ruleset, r.qualified)
 		}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO decisions
-		(id, time, lead_id, email, ruleset, version, qualified, tier, score, decision, input) VALUES `, 11, dargs); err != nil {
+	if err := insertRows(ctx, tx, l.insertDecisions, decisionsInsert, decisionColumns, dargs); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO hits (time, decision_id, kind, rule, ruleset, qualified) VALUES `, 6, hargs); err != nil {
+	if err := insertRows(ctx, tx, l.insertHits, hitsInsert, hitColumns, hargs); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// The multi-row inserts: a head, then one (?, …) group per row.
+const (
+	decisionsInsert = `INSERT INTO decisions
+		(id, time, lead_id, email, ruleset, version, qualified, tier, score, decision, input) VALUES `
+	decisionColumns = 11
+	hitsInsert      = `INSERT INTO hits (time, decision_id, kind, rule, ruleset, qualified) VALUES `
+	hitColumns      = 6
+)
+
+func insertSQL(head string, cols, rows int) string {
+	group := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return head + strings.Repeat(group+", ", rows-1) + group
 }
 
 // rowsPerInsert is how many rows one INSERT carries: the driver's cost is
 // per statement, so a few large ones beat many small ones.
 const rowsPerInsert = 100
 
-// insertRows runs head followed by as many (?, …) groups of cols values as
-// args holds, rowsPerInsert rows at a time.
-func insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, args []any) error {
-	group := "(" + strings.Repeat("?, ", cols-1) + "?)"
-	for len(args) > 0 {
-		n := min(len(args)/cols, rowsPerInsert)
-		q := head + strings.Repeat(group+", ", n-1) + group
-		if _, err := tx.ExecContext(ctx, q, args[:n*cols]...); err != nil {
+// insertRows inserts the rows in args, cols values each: full chunks of
+// rowsPerInsert rows through full (prepared once), the rest through a
+// statement made for it.
+func insertRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, head string, cols int, args []any) error {
+	stmt := tx.StmtContext(ctx, full)
+	defer stmt.Close()
+	for len(args) >= cols*rowsPerInsert {
+		if _, err := stmt.ExecContext(ctx, args[:cols*rowsPerInsert]...); err != nil {
 			return err
 		}
-		args = args[n*cols:]
+		args = args[cols*rowsPerInsert:]
 	}
-	return nil
+	if len(args) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, insertSQL(head, cols, len(args)/cols), args...)
+	return err
 }
 
 // prepare masks an entry and encodes it for its row.
@@ -465,7 +494,7 @@ func prepare(e Entry, m Mask) row {
 	if len(input) == 0 {
 		input = []byte("{}")
 	}
-	dec, _ := json.Marshal(d) // a Decision always encodes
+	dec := d.AppendJSON(nil) // encoding/json's bytes, without reflection
 	r := row{
 		time: e.Time.UnixNano(), leadID: d.LeadID, email: m.Email(email),
 		ruleset: d.Ruleset.Name, version: d.Ruleset.Version,
