@@ -198,8 +198,8 @@ func TestLogDropsWhenFull(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := l.Written(); got != uint64(accepted) {
-		t.Errorf("Written() = %d; want %d", got, accepted)
+	if got := l.Written(); got != uint64(accepted) || l.Failed() != 0 {
+		t.Errorf("Written(), Failed() = %d, %d; want %d, 0: a locked file must be waited for, not given up on", got, l.Failed(), accepted)
 	}
 	r, err := decisionlog.OpenReader(ctx, path)
 	if err != nil {

@@ -68,7 +68,10 @@ func dsn(path string, readOnly bool) string {
 	if readOnly {
 		return "file:" + esc + "?mode=ro&" + q
 	}
-	return "file:" + esc + "?" + q + "&_pragma=journal_mode(WAL)"
+	// The writer's transactions take the write lock when they begin, where
+	// the busy timeout applies: a deferred one that read first and then
+	// finds another writer fails at once instead of waiting.
+	return "file:" + esc + "?" + q + "&_pragma=journal_mode(WAL)&_txlock=immediate"
 }
 
 // openDB opens the file and, unless readOnly, creates the schema.
