@@ -140,9 +140,24 @@ func (s *Server) scoreWithAccount(ctx context.Context, rs *rules.Ruleset, opts e
 	return d, a, accountResolved, err
 }
 
+// readsAccount reports whether a ruleset declares any account field.
+func readsAccount(rs *rules.Ruleset) bool {
+	for _, f := range rs.Fields {
+		if f.Namespace == "account" {
+			return true
+		}
+	}
+	return false
+}
+
 // scoreResolving is scoreWithAccount for the scoring routes: it returns the
-// account only when it was resolved, for the decision log.
+// account only when it was resolved, for the decision log. A ruleset that
+// declares no account field skips the lookup.
 func (s *Server) scoreResolving(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, error) {
+	if !readsAccount(rs) { // nothing to resolve: the fast path
+		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
+		return d, nil, err
+	}
 	d, a, source, err := s.scoreWithAccount(ctx, rs, opts, data)
 	if source != accountResolved {
 		a = nil

@@ -323,29 +323,47 @@ func TestRepsPage(t *testing.T) {
 	}
 }
 
-// BenchmarkScoreLogged is the score handler with the decision log on: the
-// difference with the server's own handler benchmark is what logging costs
-// a request.
+// BenchmarkScoreLogged is BenchmarkHandler with the decision log and the
+// account file on. "sqlite" logs to a file: the writer shares the cores
+// with the handler; "full" has a log that always drops, which is the
+// handler's own cost of logging; "accounts" resolves the lead's account.
 func BenchmarkScoreLogged(b *testing.B) {
 	ctx := context.Background()
-	l, err := decisionlog.Open(ctx, filepath.Join(b.TempDir(), "decisions.db"), decisionlog.WithBuffer(1<<16))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	srv, err := server.New(newEngine(b), server.WithDecisionLog(l))
-	if err != nil {
-		b.Fatal(err)
-	}
-	body := readFile(b, "testdata/leads/vp-fintech.json")
-	b.ReportAllocs()
-	for b.Loop() {
-		req := httptest.NewRequest("POST", "/v1/score?ruleset=b2b-saas", strings.NewReader(body))
-		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, req)
-		if w.Code != 200 {
-			b.Fatalf("status %d", w.Code)
+	body := benchLeads(b)[0]
+	bench := func(b *testing.B, opts ...server.Option) {
+		srv, err := server.New(newEngine(b), opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			req := httptest.NewRequest("POST", "/v1/score?ruleset=b2b-saas", strings.NewReader(body))
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
 		}
 	}
-	b.ReportMetric(float64(l.Dropped())/float64(b.N), "dropped/op")
+	b.Run("log=sqlite", func(b *testing.B) {
+		l, err := decisionlog.Open(ctx, filepath.Join(b.TempDir(), "decisions.db"), decisionlog.WithBuffer(1<<17))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		bench(b, server.WithDecisionLog(l))
+		b.ReportMetric(float64(l.Dropped())/float64(b.N), "dropped/op")
+	})
+	b.Run("log=full", func(b *testing.B) { bench(b, server.WithDecisionLog(&blockedLog{})) })
+	b.Run("accounts", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "accounts.csv")
+		if err := os.WriteFile(path, []byte(accountFile), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		accts, err := accounts.Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bench(b, server.WithAccounts(accts))
+	})
 }
