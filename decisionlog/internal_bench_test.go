@@ -41,3 +41,40 @@ func BenchmarkLogDraining(b *testing.B) {
 		b.ReportMetric(float64(l.Dropped()-before)/float64(b.N), "dropped/op")
 	})
 }
+
+// BenchmarkLogAccepted is the cost of an accepted Log in steady state: a
+// warm buffer with room, and a writer parked on a batch (as when it is
+// inside a transaction). Between rounds the writer drains the buffer, off
+// the clock.
+func BenchmarkLogAccepted(b *testing.B) {
+	const buffer, round = 4096, 3000 // the writer may hold a batch of 512 in hand
+	l, err := Open(context.Background(), filepath.Join(b.TempDir(), "decisions.db"), WithBuffer(buffer))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gate := make(chan struct{})
+	l.store = func([]Entry) error { <-gate; return nil } // before any Log: the writer reads it after receiving
+	defer func() { close(gate); l.Close() }()
+	e := Entry{Time: time.Now(), Decision: engine.Decision{LeadID: "00Q5e00001AbCdE", Tier: "A"}, Input: []byte(`{"id": "00Q5e00001AbCdE"}`)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%round == round-1 {
+			b.StopTimer()
+			done := make(chan struct{})
+			go func() { l.Flush(context.Background()); close(done) }()
+		drain:
+			for {
+				select {
+				case gate <- struct{}{}:
+				case <-done:
+					break drain
+				}
+			}
+			b.StartTimer()
+		}
+		if !l.Log(e) {
+			b.Fatal("Log dropped with room in the buffer")
+		}
+	}
+}
