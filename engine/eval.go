@@ -85,10 +85,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		Brief:         opts.Brief,
 	}
 	l.warnings = nil // the decision owns them now
-	matchedReason := reason
-	if opts.Brief {
-		matchedReason = func(*rules.Rule, *rules.Row) string { return "" }
-	}
 
 	// Fields whose absence left some rule undecided.
 	missing := resizeSet(l.missing, len(rs.Fields))
@@ -102,17 +98,27 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		return names
 	}
 
+	fired := l.fired[:0]
 	for _, rule := range rs.Knockouts {
 		t, err := rule.When.Eval(m, r)
 		switch {
 		case err != nil:
 			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
 		case t == rules.True:
-			d.Knockouts = append(d.Knockouts, Hit{Rule: rule.ID, Reason: reason(rule, r)})
+			fired = append(fired, rule)
 		case t == rules.Unknown:
 			noteMissing(rule.When)
 		}
 	}
+	if len(fired) > 0 {
+		d.Knockouts = make([]Hit, len(fired))
+		for i, rule := range fired {
+			d.Knockouts[i] = Hit{Rule: rule.ID}
+			l.reason(rule, r, &d.Knockouts[i].Reason)
+		}
+	}
+	clear(fired)
+	l.fired = fired
 
 	// First decide every score rule, then size the lists exactly.
 	truth := resize(l.truth, len(rs.Rules))
@@ -137,12 +143,16 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 			raw[rule.GroupIndex] += rule.Points
 		}
 	}
-	d.Matched = make([]Hit, 0, matched)
+	d.Matched = make([]Hit, 0, matched) // exact: the reasons below point into it
 	for i, rule := range rs.Rules {
 		if truth[i] == rules.True {
-			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points, Reason: matchedReason(rule, r)})
+			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points})
+			if !opts.Brief {
+				l.reason(rule, r, &d.Matched[len(d.Matched)-1].Reason)
+			}
 		}
 	}
+	l.flushReasons()
 	missed := 0
 	for _, rule := range rs.ByPoints {
 		if opts.Brief {
@@ -217,16 +227,44 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	return d
 }
 
-// reason renders a fired rule's reason: its template with the lead's values,
-// else its description, else its condition.
-func reason(rule *rules.Rule, r *rules.Row) string {
+// reason sets *dst to a fired rule's reason: its template with the lead's
+// values, else its description, else its condition. Templates with fields
+// are rendered into the record's buffer and *dst is set by flushReasons:
+// one string for all of a decision's reasons instead of one each.
+func (l *record) reason(rule *rules.Rule, r *rules.Row, dst *string) {
 	switch {
 	case rule.Reason != nil:
-		return rule.Reason.Render(r)
+		if s, ok := rule.Reason.Static(); ok {
+			*dst = s
+			return
+		}
+		start := len(l.text)
+		l.text = rule.Reason.Append(l.text, r)
+		l.rendered = append(l.rendered, rendered{dst, start, len(l.text)})
 	case rule.Description != "":
-		return rule.Description
+		*dst = rule.Description
+	default:
+		*dst = rule.When.Src
 	}
-	return rule.When.Src
+}
+
+// flushReasons copies the rendered reasons out of the record, which is
+// reused, into one string and points each reason at its part.
+func (l *record) flushReasons() {
+	if len(l.rendered) > 0 {
+		s := string(l.text)
+		for _, x := range l.rendered {
+			*x.dst = s[x.start:x.end]
+		}
+	}
+	clear(l.rendered) // drop the pointers into the decision
+	l.rendered, l.text = l.rendered[:0], l.text[:0]
+}
+
+// rendered is a reason waiting in record.text.
+type rendered struct {
+	dst        *string
+	start, end int
 }
 
 // record is one input normalised against a ruleset's fields into a typed
@@ -238,6 +276,9 @@ type record struct {
 	truth    []rules.Truth  // scratch: each score rule's outcome
 	missing  rules.FieldSet // scratch: fields some rule needed and the lead lacks
 	groups   []int          // scratch: group totals before caps
+	fired    []*rules.Rule  // scratch: the knockouts that fired
+	text     []byte         // scratch: reasons being rendered
+	rendered []rendered     // scratch: where each rendered reason goes
 }
 
 func resize[T any](s []T, n int) []T {

@@ -173,7 +173,8 @@ func (c *native) binary(v *ast.BinaryNode) any {
 		if err != nil {
 			return nil // the VM reports the bad pattern
 		}
-		return boolFn(func(r *Row) bool { return re.MatchString(a(r)) })
+		match := matchFunc(re)
+		return boolFn(func(r *Row) bool { return match(a(r)) })
 	case "==", "!=", "<", "<=", ">", ">=":
 		f := c.compare(v.Operator, v.Left, v.Right)
 		if f == nil {

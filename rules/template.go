@@ -31,10 +31,23 @@ func (t *Template) Fields() []*Field {
 // Render fills the template with the row's values; a field the row lacks
 // is shown as "unknown".
 func (t *Template) Render(r *Row) string {
-	if len(t.parts) == 1 && t.parts[0].field == nil {
-		return t.parts[0].lit
+	if s, ok := t.Static(); ok {
+		return s
 	}
-	b := make([]byte, 0, len(t.Src)+16)
+	return string(t.Append(make([]byte, 0, len(t.Src)+16), r))
+}
+
+// Static returns the text of a template without fields.
+func (t *Template) Static() (string, bool) {
+	if len(t.parts) == 1 && t.parts[0].field == nil {
+		return t.parts[0].lit, true
+	}
+	return "", false
+}
+
+// Append is Render into b, for callers rendering many reasons into one
+// buffer.
+func (t *Template) Append(b []byte, r *Row) []byte {
 	for _, p := range t.parts {
 		if p.field == nil {
 			b = append(b, p.lit...)
@@ -42,7 +55,7 @@ func (t *Template) Render(r *Row) string {
 		}
 		b = r.appendValue(b, p.field)
 	}
-	return string(b)
+	return b
 }
 
 // FormatValue writes a field value the way a person reads it: whole floats
