@@ -59,8 +59,8 @@ func fullHand(d handwritten.Decision) full {
 	}
 	for _, m := range d.Missed {
 		r := m.Rule
-		f.Missed = append(f.Missed, engine.Miss{Rule: r.ID, Group: r.Group, Points: r.Points,
-			Description: r.Description, When: r.When, MissingFields: m.MissingFields})
+		f.Missed = append(f.Missed, engine.Miss{MissedRule: &engine.MissedRule{Rule: r.ID, Group: r.Group, Points: r.Points,
+			Description: r.Description, When: r.When}, MissingFields: m.MissingFields})
 	}
 	return f
 }

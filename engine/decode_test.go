@@ -3,6 +3,7 @@ package engine_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,23 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSameDecision(t, rss, data)
 	})
+}
+
+// TestDecodeStringsAtEveryOffset puts each byte that ends or changes a
+// plain run of a string (quote, backslash, control, non-ASCII, invalid
+// UTF-8) at every offset of strings of every length up to 17, in keys and
+// in values: the decoder scans strings eight bytes at a time, and its
+// word edges must not show.
+func TestDecodeStringsAtEveryOffset(t *testing.T) {
+	rss := decodeRulesets(t)[:1] // the decoder's part is the same for every ruleset
+	specials := []string{`\"`, `\\`, `\n`, `\u00e9`, "\x01", "é", "\xff", `"`}
+	for n := 0; n <= 17; n++ {
+		for i := 0; i <= n; i++ {
+			for _, sp := range specials {
+				s := strings.Repeat("a", i) + sp + strings.Repeat("b", n-i)
+				checkSameDecision(t, rss, []byte(`{"lead": {"country": "`+s+`", "industry": "software"}}`))
+				checkSameDecision(t, rss, []byte(`{"lead": {"`+s+`": 1, "country": "DE"}}`))
+			}
+		}
+	}
 }

@@ -163,6 +163,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	d.Missed = make([]Miss, 0, missed)
+	missedRules := missedRulesOf(rs)
 	for _, rule := range rs.ByPoints { // already largest first, then file order
 		t := truth[rule.Index]
 		if opts.Brief {
@@ -179,8 +180,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 			noteMissing(rule.When)
 			names = missingNames(rule.When)
 		}
-		d.Missed = append(d.Missed, Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
-			Description: rule.Description, When: rule.When.Src, MissingFields: names})
+		d.Missed = append(d.Missed, Miss{MissedRule: &missedRules[rule.Index], MissingFields: names})
 	}
 	for _, rule := range rs.Rules { // negative rules left undecided by missing data
 		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
@@ -225,6 +225,21 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	return d
+}
+
+// missedKey keys the ruleset's MissedRules in rules.Ruleset.Memo.
+type missedKey struct{}
+
+// missedRulesOf returns a MissedRule for each score rule, by Rule.Index.
+func missedRulesOf(rs *rules.Ruleset) []MissedRule {
+	return rs.Memo(missedKey{}, func() any {
+		out := make([]MissedRule, len(rs.Rules))
+		for i, rule := range rs.Rules {
+			out[i] = MissedRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
+				Description: rule.Description, When: rule.When.Src}
+		}
+		return out
+	}).([]MissedRule)
 }
 
 // reason sets *dst to a fired rule's reason: its template with the lead's

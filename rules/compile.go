@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"sync"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -36,6 +37,19 @@ type Ruleset struct {
 	ruleByID    map[string]*Rule
 	slots       map[Type]int // how many fields of each type, for Row
 	byKey       [2]map[string]*Field
+	memo        sync.Map // see Memo
+}
+
+// Memo returns what build derives from the ruleset, built once per key.
+// Packages built on rules keep there what is the same for every lead (the
+// engine's static parts of decisions), so that it lives as long as the
+// ruleset and a reload starts afresh.
+func (rs *Ruleset) Memo(key any, build func() any) any {
+	if v, ok := rs.memo.Load(key); ok {
+		return v
+	}
+	v, _ := rs.memo.LoadOrStore(key, build())
+	return v
 }
 
 // FieldByKey returns the declared field ns.key (ns is "lead" or "account"),
