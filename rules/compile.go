@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"sync"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Ruleset is a compiled ruleset: immutable, safe for concurrent use.
