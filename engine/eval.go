@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -90,13 +91,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	missing := resizeSet(l.missing, len(rs.Fields))
 	l.missing = missing
 	noteMissing := func(c *rules.Condition) { c.AddMissing(missing, r.Present) }
-	missingNames := func(c *rules.Condition) []string {
-		var names []string
-		for _, f := range c.Missing(r.Present) {
-			names = append(names, f.Name)
-		}
-		return names
-	}
 
 	fired := l.fired[:0]
 	for _, rule := range rs.Knockouts {
@@ -175,12 +169,21 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		if t == rules.True {
 			continue
 		}
-		var names []string
 		if t == rules.Unknown {
 			noteMissing(rule.When)
-			names = missingNames(rule.When)
+			start := len(l.names)
+			l.names = rule.When.AppendMissingNames(l.names, r.Present)
+			l.namesOf = append(l.namesOf, namesOf{len(d.Missed), start, len(l.names)})
 		}
-		d.Missed = append(d.Missed, Miss{MissedRule: &missedRules[rule.Index], MissingFields: names})
+		d.Missed = append(d.Missed, Miss{MissedRule: &missedRules[rule.Index]})
+	}
+	if len(l.names) > 0 { // one slice for every missed rule's missing fields
+		all := slices.Clone(l.names)
+		for _, x := range l.namesOf {
+			d.Missed[x.miss].MissingFields = all[x.start:x.end:x.end]
+		}
+		clear(l.names)
+		l.names, l.namesOf = l.names[:0], l.namesOf[:0]
 	}
 	for _, rule := range rs.Rules { // negative rules left undecided by missing data
 		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
@@ -294,7 +297,12 @@ type record struct {
 	fired    []*rules.Rule  // scratch: the knockouts that fired
 	text     []byte         // scratch: reasons being rendered
 	rendered []rendered     // scratch: where each rendered reason goes
+	names    []string       // scratch: the missing fields of missed rules
+	namesOf  []namesOf      // scratch: which missed rule each run of names is for
 }
+
+// namesOf is a run of record.names: the missing fields of d.Missed[miss].
+type namesOf struct{ miss, start, end int }
 
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {

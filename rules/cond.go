@@ -120,6 +120,17 @@ func (c *Condition) Missing(present FieldSet) []*Field {
 	return out
 }
 
+// AppendMissingNames appends the names of the fields the condition needs
+// that the row lacks, without building Missing's slice on the way.
+func (c *Condition) AppendMissingNames(dst []string, present FieldSet) []string {
+	for _, f := range c.fields {
+		if c.required.Has(f.Index) && !present.Has(f.Index) {
+			dst = append(dst, f.Name)
+		}
+	}
+	return dst
+}
+
 func run(m *vm.VM, p *vm.Program, env any) (Truth, error) {
 	out, err := m.Run(p, env)
 	if err != nil {
