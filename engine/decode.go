@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math/bits"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/leadq/leadq/internal/swar"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -384,25 +384,25 @@ func (d *jsonDecoder) str() (string, bool) {
 	d.pos++
 	start := d.pos
 	p := start
-	var high uint64 // the high bits of every byte seen: zero means ASCII
+	var seen uint64 // every byte seen, or-ed: ASCII when its high bits are clear
 	for ; p+8 <= len(d.data); p += 8 {
-		x := binary.LittleEndian.Uint64(d.data[p:])
-		if m := stopBytes(x); m != 0 {
+		x := swar.Load(d.data, p)
+		if m := swar.Stop(x); m != 0 {
 			n := bits.TrailingZeros64(m) / 8
-			high |= x & (1<<(8*n) - 1)
+			seen |= x & (1<<(8*n) - 1)
 			p += n
 			break
 		}
-		high |= x
+		seen |= x
 	}
 	for ; p < len(d.data); p++ {
 		c := d.data[p]
 		if c == '"' || c == '\\' || c < 0x20 {
 			break
 		}
-		high |= uint64(c)
+		seen |= uint64(c)
 	}
-	d.ascii = high&allHigh == 0
+	d.ascii = swar.ASCII(seen)
 	switch {
 	case p >= len(d.data):
 		return "", false
@@ -425,21 +425,6 @@ func (d *jsonDecoder) str() (string, bool) {
 // UTF-8; an ASCII string is, without looking again.
 func (d *jsonDecoder) validUTF8(s string) bool {
 	return d.ascii || utf8.ValidString(s)
-}
-
-const (
-	allOnes = 0x0101010101010101
-	allHigh = 0x8080808080808080
-)
-
-// stopBytes marks, in the high bit of its byte, each '"', '\\' and control
-// character of the eight bytes of x; marks above the first may be false,
-// so only the lowest is to be trusted.
-func stopBytes(x uint64) uint64 {
-	quote := x ^ ('"' * allOnes)
-	backslash := x ^ ('\\' * allOnes)
-	zero := func(v uint64) uint64 { return (v - allOnes) & ^v & allHigh }
-	return zero(quote) | zero(backslash) | (x-0x20*allOnes)&^x&allHigh
 }
 
 func (d *jsonDecoder) unescape(start int) (string, bool) {

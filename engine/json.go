@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/leadq/leadq/internal/swar"
 )
 
 // AppendJSON appends the decision's wire format to b, byte for byte what
@@ -176,6 +179,19 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Runs of plain ASCII, most of every reason and name, eight
+		// bytes at a time.
+		for i+8 <= len(s) {
+			m := swar.Escape(swar.LoadString(s, i))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
 				i++

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/swar"
 )
 
 // Media types a request body may be declared as. A missing Content-Type is
@@ -101,8 +103,28 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 func checkDepth(data []byte, max int) error {
 	depth := 0
 	inString, escaped := false, false
-	for i, c := range data {
+	for i := 0; i < len(data); i++ {
+		c := data[i]
 		switch {
+		case inString && !escaped:
+			// Skip the plain bytes of the string eight at a time.
+			for i+8 <= len(data) {
+				m := swar.Stop(swar.Load(data, i))
+				if m != 0 {
+					i += bits.TrailingZeros64(m) / 8
+					break
+				}
+				i += 8
+			}
+			if i >= len(data) {
+				return nil
+			}
+			switch c = data[i]; c {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
+			}
 		case inString:
 			switch {
 			case escaped:

@@ -111,3 +111,47 @@ func TestCheckContentType(t *testing.T) {
 		}
 	}
 }
+
+// depthReference is checkDepth a byte at a time, as it was before it
+// learned to skip strings eight bytes at a time.
+func depthReference(data []byte, max int) int64 {
+	depth := 0
+	inString, escaped := false, false
+	for i, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > max {
+				return int64(i + 1)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return 0
+}
+
+func FuzzCheckDepth(f *testing.F) {
+	for _, s := range []string{`{"a":[[[1]]]}`, `{"a\"[[[[":"x\\"}`, `["aaaaaaaaaaaaaaaa\\\"[[[[[[[", [[[[]]]]]`, `"unterminated [[[[[`, `{"k":"0123456789abcdef"}[[[[[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got int64
+		if err := checkDepth(data, 4); err != nil {
+			got = err.(*engine.InputError).Offset
+		}
+		if want := depthReference(data, 4); got != want {
+			t.Fatalf("checkDepth(%q) fails at offset %d, want %d", data, got, want)
+		}
+	})
+}

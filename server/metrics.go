@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,19 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	hits      *prometheus.CounterVec
 	refusals  *prometheus.CounterVec
+
+	// The counters of decided, found once per label set: WithLabelValues
+	// hashes and locks on every call, and a decision bumps a dozen.
+	decisionCounters sync.Map // decisionKey → prometheus.Counter
+	hitCounters      sync.Map // hitKey → prometheus.Counter
 }
+
+type decisionKey struct {
+	ruleset, tier string
+	qualified     bool
+}
+
+type hitKey struct{ ruleset, rule string }
 
 func newMetrics(reg prometheus.Registerer, eng *engine.Engine) (*metrics, error) {
 	m := &metrics{
@@ -47,13 +60,27 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) (*metrics, error)
 
 // decided counts one decision and the rules that fired in it.
 func (m *metrics) decided(d *engine.Decision) {
-	m.decisions.WithLabelValues(d.Ruleset.Name, d.Tier, strconv.FormatBool(d.Qualified)).Inc()
+	dk := decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}
+	c, ok := m.decisionCounters.Load(dk)
+	if !ok {
+		c, _ = m.decisionCounters.LoadOrStore(dk, m.decisions.WithLabelValues(dk.ruleset, dk.tier, strconv.FormatBool(dk.qualified)))
+	}
+	c.(prometheus.Counter).Inc()
 	for i := range d.Knockouts {
-		m.hits.WithLabelValues(d.Ruleset.Name, d.Knockouts[i].Rule).Inc()
+		m.hit(d.Ruleset.Name, d.Knockouts[i].Rule)
 	}
 	for i := range d.Matched {
-		m.hits.WithLabelValues(d.Ruleset.Name, d.Matched[i].Rule).Inc()
+		m.hit(d.Ruleset.Name, d.Matched[i].Rule)
 	}
+}
+
+func (m *metrics) hit(ruleset, rule string) {
+	k := hitKey{ruleset, rule}
+	c, ok := m.hitCounters.Load(k)
+	if !ok {
+		c, _ = m.hitCounters.LoadOrStore(k, m.hits.WithLabelValues(ruleset, rule))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // refused counts a lead that got an error instead of a decision.

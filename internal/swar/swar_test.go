@@ -1,0 +1,69 @@
+package swar
+
+import (
+	"math/bits"
+	"testing"
+)
+
+// first is the reference: the index of the first byte in b that stop
+// picks, or 8.
+func first(b []byte, stop func(byte) bool) int {
+	for i, c := range b {
+		if stop(c) {
+			return i
+		}
+	}
+	return 8
+}
+
+func lowest(m uint64) int {
+	if m == 0 {
+		return 8
+	}
+	return bits.TrailingZeros64(m) / 8
+}
+
+func isStop(c byte) bool   { return c == '"' || c == '\\' || c < 0x20 }
+func isEscape(c byte) bool { return isStop(c) || c >= 0x80 }
+
+// Every byte value at every position, over backgrounds that provoke
+// borrows: the lowest mark must be exact.
+func TestStopAndEscapeFindTheFirstByte(t *testing.T) {
+	for _, bg := range []byte{'a', 0x00, 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0xff, '!', '#', 0x21} {
+		for pos := 0; pos < 8; pos++ {
+			for v := 0; v < 256; v++ {
+				b := []byte{bg, bg, bg, bg, bg, bg, bg, bg}
+				b[pos] = byte(v)
+				x := Load(b, 0)
+				if x != LoadString(string(b), 0) {
+					t.Fatalf("Load and LoadString differ on %q", b)
+				}
+				if got, want := lowest(Stop(x)), first(b, isStop); got != want {
+					t.Fatalf("Stop(%q): first at %d, want %d", b, got, want)
+				}
+				if got, want := lowest(Escape(x)), first(b, isEscape); got != want {
+					t.Fatalf("Escape(%q): first at %d, want %d", b, got, want)
+				}
+				if got, want := ASCII(x), first(b, func(c byte) bool { return c >= 0x80 }) == 8; got != want {
+					t.Fatalf("ASCII(%q) = %v", b, got)
+				}
+			}
+		}
+	}
+}
+
+func FuzzStop(f *testing.F) {
+	f.Add(uint64(0x2222222222222222))
+	f.Fuzz(func(t *testing.T, x uint64) {
+		var b [8]byte
+		for i := range b {
+			b[i] = byte(x >> (8 * i))
+		}
+		if got, want := lowest(Stop(x)), first(b[:], isStop); got != want {
+			t.Fatalf("Stop(%q): first at %d, want %d", b, got, want)
+		}
+		if got, want := lowest(Escape(x)), first(b[:], isEscape); got != want {
+			t.Fatalf("Escape(%q): first at %d, want %d", b, got, want)
+		}
+	})
+}
