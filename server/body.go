@@ -84,7 +84,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	body := http.MaxBytesReader(w, r.Body, s.maxBody)
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= s.maxBody {
-		buf.Grow(int(n))
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
 	}
 	if _, err := buf.ReadFrom(body); err != nil {
 		var tooBig *http.MaxBytesError

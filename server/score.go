@@ -48,13 +48,22 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 
 // writeDecision answers with one decision, encoded without reflection.
 func writeDecision(w http.ResponseWriter, d *engine.Decision) {
-	buf := d.AppendJSON(make([]byte, 0, 4096))
+	bp := responseBufs.Get().(*[]byte)
+	buf := append(d.AppendJSON((*bp)[:0]), '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	w.Write(append(buf, '\n'))
+	w.Write(buf) // copies into the connection's buffer: buf can be reused
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		responseBufs.Put(bp)
+	}
 }
+
+// responseBufs are the buffers single decisions are encoded in (4-5 KB
+// for a full decision), reused instead of allocated per request.
+var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // appendItem appends a batch element or stream line: a decision, or an
 // itemError, encoded as encoding/json would without HTML escaping.
