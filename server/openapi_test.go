@@ -43,7 +43,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if rt.auth {
 			auth = " (bearer)"
 		}
-		inCode = append(inCode, rt.method+" "+rt.path+auth)
+		path := strings.TrimSuffix(rt.path, "{$}") // the mux's "this path exactly"
+		inCode = append(inCode, rt.method+" "+path+auth)
 	}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {

@@ -81,6 +81,11 @@ func (s *Server) repsRoutes() []route {
 		{method: "GET", path: "/v1/stats", auth: true, handle: s.ruleStats},
 		{method: "POST", path: "/v1/preview", auth: true, handle: s.preview},
 		{method: "GET", path: repsPrefix, handle: s.repsPage},
+		// The root is where a person lands who types the server's address.
+		{method: "GET", path: "/{$}", handle: func(w http.ResponseWriter, r *http.Request) error {
+			http.Redirect(w, r, repsPrefix, http.StatusFound)
+			return nil
+		}},
 	}
 }
 

@@ -367,3 +367,25 @@ func BenchmarkScoreLogged(b *testing.B) {
 		bench(b, server.WithAccounts(accts))
 	})
 }
+
+// A person who types the server's address lands on the reps' page; other
+// unknown paths stay JSON 404s for machines.
+func TestRootRedirectsToRepsPage(t *testing.T) {
+	ts := newServer(t, newEngine(t))
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(ts.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/reps/" {
+		t.Errorf("GET / = %d Location %q; want 302 to /reps/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, err = client.Get(ts.URL + "/nope"); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nope = %d; want 404", resp.StatusCode)
+	}
+}
