@@ -157,7 +157,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	d.Missed = make([]Miss, 0, missed)
-	missedRules := missedRulesOf(rs)
+	missedRules := missedTableOf(rs).rules
 	for _, rule := range rs.ByPoints { // already largest first, then file order
 		t := truth[rule.Index]
 		if opts.Brief {
@@ -228,21 +228,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	return d
-}
-
-// missedKey keys the ruleset's MissedRules in rules.Ruleset.Memo.
-type missedKey struct{}
-
-// missedRulesOf returns a MissedRule for each score rule, by Rule.Index.
-func missedRulesOf(rs *rules.Ruleset) []MissedRule {
-	return rs.Memo(missedKey{}, func() any {
-		out := make([]MissedRule, len(rs.Rules))
-		for i, rule := range rs.Rules {
-			out[i] = MissedRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
-				Description: rule.Description, When: rule.When.Src}
-		}
-		return out
-	}).([]MissedRule)
 }
 
 // reason sets *dst to a fired rule's reason: its template with the lead's

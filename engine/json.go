@@ -56,25 +56,26 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, '[')
+			table := lookupMissedTable(d.Ruleset.Version)
 			for i := range d.Missed {
 				if i > 0 {
 					b = append(b, ',')
 				}
 				m := &d.Missed[i]
-				b = append(b, `{"rule":`...)
-				b = appendString(b, m.Rule)
-				if m.Group != "" {
-					b = append(b, `,"group":`...)
-					b = appendString(b, m.Group)
+				if m.MissedRule == nil { // as encoding/json leaves out a nil embedded struct
+					b = append(b, '{')
+					if len(m.MissingFields) > 0 {
+						b = append(b, `"missing_fields":`...)
+						b = appendStrings(b, m.MissingFields)
+					}
+					b = append(b, '}')
+					continue
 				}
-				b = append(b, `,"points":`...)
-				b = strconv.AppendInt(b, int64(m.Points), 10)
-				if m.Description != "" {
-					b = append(b, `,"description":`...)
-					b = appendString(b, m.Description)
+				if enc := table.encoded(m.MissedRule); enc != nil {
+					b = append(b, enc...)
+				} else {
+					b = appendMissedRule(b, m.MissedRule)
 				}
-				b = append(b, `,"when":`...)
-				b = appendString(b, m.When)
 				if len(m.MissingFields) > 0 {
 					b = append(b, `,"missing_fields":`...)
 					b = appendStrings(b, m.MissingFields)

@@ -3,7 +3,11 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/leadq/leadq/rules"
 )
 
 // plain is Decision without its MarshalJSON, so that encoding/json's own
@@ -31,6 +35,57 @@ func sampleDecisions() []Decision {
 			Missed:        []Miss{{&MissedRule{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1"}, []string{"lead.x"}}, {MissedRule: &MissedRule{Rule: "n", Points: 1, When: weird}}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
+		{Missed: []Miss{{}, {MissingFields: []string{"lead.x"}}}}, // no MissedRule: encoding/json leaves the embedded struct out
+	}
+}
+
+// Decisions of a ruleset take their missed rules' JSON from the ruleset's
+// table; it must be what encoding/json writes, also when two compilations
+// of the same files (one version, two tables) are live at once and the
+// registry finds the other one.
+func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
+	load := func() *rules.Ruleset {
+		all, err := rules.LoadPaths("testdata/rulesets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rs := range all {
+			if rs.Name == "b2b-saas" {
+				return rs
+			}
+		}
+		t.Fatal("no b2b-saas in testdata/rulesets")
+		return nil
+	}
+	first, second := load(), load()
+	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
+	if len(files) == 0 {
+		t.Fatal("no leads in testdata/decisions")
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d1, err := EvaluateJSON(first, data, EvalOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d2, err := EvaluateJSON(second, data, EvalOptions{}) // registers the second table
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d2.Missed) > 0 && lookupMissedTable(second.Version).encoded(d2.Missed[0].MissedRule) == nil {
+			t.Errorf("%s: the missed rules of the registered table are encoded again", f)
+		}
+		for _, d := range []Decision{d1, d2} {
+			if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {
+				t.Errorf("%s: AppendJSON =\n%s\nwant\n%s", f, got, want)
+			}
+		}
+	}
+	if lookupMissedTable(second.Version) == nil {
+		t.Error("no table registered for the ruleset's version")
 	}
 }
 

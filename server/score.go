@@ -53,6 +53,9 @@ func writeDecision(w http.ResponseWriter, d *engine.Decision) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// A known length is written as is; without it, net/http chunks any
+	// response over 2 KB, and a full decision is 4-5 KB.
+	h.Set("Content-Length", strconv.Itoa(len(buf)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf) // copies into the connection's buffer: buf can be reused
 	if cap(buf) <= 64<<10 {
@@ -163,6 +166,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
 	return nil

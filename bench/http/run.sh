@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # HTTP keep-alive throughput of `leadq serve` against a bare net/http JSON
 # echo (cmd/echo), with the same load tool (wrk), the same leads and the
-# same connections, one after the other in one run. Needs wrk (Debian
-# package wrk). Run from bench/:   bash http/run.sh [CONNECTIONS] [SECONDS]
+# same connections, taking turns in one run so that both meet the same
+# neighbours. Needs wrk (Debian package wrk). From bench/:
+#
+#   bash http/run.sh [CONNECTIONS] [SECONDS] [ROUNDS]
+#
+# Prints each run, then the median requests/s and p99 of each server and
+# leadq's share of echo's throughput.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-32}
 secs=${2:-10}
+rounds=${3:-3}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
@@ -17,16 +23,31 @@ go build -o "$tmp/echo" ./cmd/echo
 "$tmp/leadq" serve --rules ../examples/rulesets --addr 127.0.0.1:18080 2>"$tmp/leadq.log" &
 "$tmp/echo" -addr 127.0.0.1:18081 &
 for port in 18080 18081; do
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
+    sleep 0.1
+  done
 done
 
-load() { # name url
-  LEADS="$tmp/leads.ndjson" wrk -t1 -c"$conns" -d"${secs}s" --latency -s http/post.lua "$2" | tee "$tmp/$1.out" >&2
-  grep '^RESULT' "$tmp/$1.out" | sed "s/^RESULT/$1/"
-}
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $conns connections, ${secs}s each, wrk -t1" >&2
-load echo "http://127.0.0.1:18081/"
-load leadq "http://127.0.0.1:18080/v1/score?ruleset=b2b-saas"
-load echo "http://127.0.0.1:18081/"
-load leadq "http://127.0.0.1:18080/v1/score?ruleset=b2b-saas"
+declare -A url=(
+  [echo]="http://127.0.0.1:18081/"
+  [leadq]="http://127.0.0.1:18080/v1/score?ruleset=b2b-saas"
+  [leadq-brief]="http://127.0.0.1:18080/v1/score?ruleset=b2b-saas&detail=brief"
+)
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$conns -d${secs}s, $rounds rounds"
+for r in $(seq "$rounds"); do
+  for name in echo leadq leadq-brief; do
+    LEADS="$tmp/leads.ndjson" wrk -t1 -c"$conns" -d"${secs}s" -s http/post.lua "${url[$name]}" |
+      sed -n "s/^RESULT/$name/p" | tee -a "$tmp/results"
+  done
+done
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { grep "^$1 " "$tmp/results" | tr ' ' '\n' | sed -n "s/^$2=//p" | median; }
+echo
+echo "| server | requests/s (median) | p50 µs | p99 µs | × echo |"
+echo "|---|---:|---:|---:|---:|"
+base=$(field echo rps)
+for name in echo leadq leadq-brief; do
+  rps=$(field "$name" rps)
+  echo "| $name | $rps | $(field "$name" p50_us) | $(field "$name" p99_us) | $(awk -v a="$rps" -v b="$base" 'BEGIN {printf "%.2f", a/b}') |"
+done
