@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,8 @@ type serveOptions struct {
 	watch     bool
 	logLevel  string
 	logFormat string
+	gcPercent int         // --gc-percent
+	gcFlag    bool        // --gc-percent given: it wins over GOGC
 	reps      repsOptions // decision log and accounts (serve_reps.go)
 
 	// For tests: called once the listener is bound, after each reload,
@@ -68,6 +71,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 			if len(opts.rules) == 0 {
 				return &usageError{errors.New("--rules is required (rule files or directories)")}
 			}
+			opts.gcFlag = cmd.Flags().Changed("gc-percent")
 			return runServe(cmd.Context(), e, opts)
 		},
 	}
@@ -82,11 +86,24 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.BoolVar(&opts.watch, "watch", true, "reload when rule files change")
 	f.StringVar(&opts.logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
+	f.IntVar(&opts.gcPercent, "gc-percent", defaultGCPercent, "garbage collection target, as GOGC (which wins when set and this flag is not): collect when the heap has grown by this % since the last collection")
 	addRepsFlags(f, &opts.reps)
 	return cmd
 }
 
+// defaultGCPercent is leadq serve's GOGC. The server's live heap is small
+// (the rulesets and caches, a few MB) and every decision allocates a few
+// KB that die with the request, so at Go's default of 100 the collector
+// runs many times a second and took a tenth of the CPU under load
+// (BENCHMARKS.md, HTTP). Collecting at 400% costs tens of MB, not more.
+const defaultGCPercent = 400
+
 func runServe(ctx context.Context, e *env, opts serveOptions) error {
+	gogc := os.Getenv("GOGC")
+	if opts.gcFlag || gogc == "" {
+		debug.SetGCPercent(opts.gcPercent)
+		gogc = strconv.Itoa(opts.gcPercent)
+	}
 	maxBody, err := parseSize(opts.maxBody)
 	if err != nil {
 		return &usageError{fmt.Errorf("--max-body: %w", err)}
@@ -176,7 +193,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "auth", token != "", "max_body", maxBody, "timeout", opts.timeout)
+	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "auth", token != "", "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
 	if opts.listening != nil {
 		opts.listening(ln.Addr())
 	}
