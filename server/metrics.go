@@ -3,6 +3,7 @@ package server
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +20,8 @@ type metrics struct {
 
 	// The counters of decided, found once per label set: WithLabelValues
 	// hashes and locks on every call, and a decision bumps a dozen.
-	decisionCounters sync.Map // decisionKey → prometheus.Counter
-	hitCounters      sync.Map // hitKey → prometheus.Counter
+	decisionCounters counterCache[decisionKey]
+	hitCounters      counterCache[hitKey]
 }
 
 type decisionKey struct {
@@ -61,11 +62,9 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) (*metrics, error)
 // decided counts one decision and the rules that fired in it.
 func (m *metrics) decided(d *engine.Decision) {
 	dk := decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}
-	c, ok := m.decisionCounters.Load(dk)
-	if !ok {
-		c, _ = m.decisionCounters.LoadOrStore(dk, m.decisions.WithLabelValues(dk.ruleset, dk.tier, strconv.FormatBool(dk.qualified)))
-	}
-	c.(prometheus.Counter).Inc()
+	m.decisionCounters.get(dk, func() prometheus.Counter {
+		return m.decisions.WithLabelValues(dk.ruleset, dk.tier, strconv.FormatBool(dk.qualified))
+	}).Inc()
 	for i := range d.Knockouts {
 		m.hit(d.Ruleset.Name, d.Knockouts[i].Rule)
 	}
@@ -76,11 +75,47 @@ func (m *metrics) decided(d *engine.Decision) {
 
 func (m *metrics) hit(ruleset, rule string) {
 	k := hitKey{ruleset, rule}
-	c, ok := m.hitCounters.Load(k)
-	if !ok {
-		c, _ = m.hitCounters.LoadOrStore(k, m.hits.WithLabelValues(ruleset, rule))
+	m.hitCounters.get(k, func() prometheus.Counter { return m.hits.WithLabelValues(k.ruleset, k.rule) }).Inc()
+}
+
+// counterCache maps label sets to their counters. Reads take no lock and
+// hash like a plain Go map (a sync.Map hashed these keys through an
+// interface, slower than the lookup it saved); a new label set copies the
+// map, which happens once per rule and ruleset.
+type counterCache[K comparable] struct {
+	m  atomic.Pointer[map[K]prometheus.Counter]
+	mu sync.Mutex
+}
+
+func (c *counterCache[K]) get(k K, newCounter func() prometheus.Counter) prometheus.Counter {
+	if m := c.m.Load(); m != nil {
+		if v, ok := (*m)[k]; ok {
+			return v
+		}
 	}
-	c.(prometheus.Counter).Inc()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	if old != nil {
+		if v, ok := (*old)[k]; ok {
+			return v
+		}
+	}
+	n := make(map[K]prometheus.Counter, 1+len(ptrMap(old)))
+	for key, v := range ptrMap(old) {
+		n[key] = v
+	}
+	v := newCounter()
+	n[k] = v
+	c.m.Store(&n)
+	return v
+}
+
+func ptrMap[K comparable](m *map[K]prometheus.Counter) map[K]prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return *m
 }
 
 // refused counts a lead that got an error instead of a decision.
