@@ -1,11 +1,15 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/testrules"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -113,5 +117,41 @@ func BenchmarkCompile(b *testing.B) {
 		if _, err := rules.LoadPaths("testdata/rulesets"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkReload1000 is a reload after marketing saves a 1,000-rule
+// ruleset with one rule edited: read the files, compile (every unchanged
+// condition comes from the engine's golang-lru program cache) and swap.
+// rules.BenchmarkCompile1000 is the same compilation without the cache.
+func BenchmarkReload1000(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "big.yaml")
+	src := testrules.Big(1000)
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	eng, err := engine.Open(ctx, engine.Paths(filepath.Dir(path)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const edited = "when: lead.n0 >= 0\n"
+	if !bytes.Contains(src, []byte(edited)) {
+		b.Fatalf("the generated ruleset has no %q to edit", edited)
+	}
+	edits := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		edits++
+		next := bytes.Replace(src, []byte(edited), fmt.Appendf(nil, "when: lead.n0 >= %d\n", edits), 1)
+		if err := os.WriteFile(path, next, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := eng.Reload(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st := eng.Status(); st.LastError != nil {
+		b.Fatalf("last reload failed: %v", st.LastError)
 	}
 }
