@@ -39,4 +39,3 @@ func Big(n int) []byte {
 	b.WriteString("tiers:\n  - {name: A, min: 100}\n  - {name: B}\n")
 	return []byte(b.String())
 }
-
