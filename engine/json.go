@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -182,15 +181,7 @@ func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Runs of plain ASCII, most of every reason and name, eight
 		// bytes at a time.
-		for i+8 <= len(s) {
-			m := swar.Escape(swar.LoadString(s, i))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
-			}
-			i += 8
-		}
-		if i >= len(s) {
+		if i = swar.SkipASCII(s, i); i >= len(s) {
 			break
 		}
 		if c := s[i]; c < utf8.RuneSelf {

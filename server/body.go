@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"mime"
 	"net/http"
 	"strconv"
@@ -108,15 +107,7 @@ func checkDepth(data []byte, max int) error {
 		switch {
 		case inString && !escaped:
 			// Skip the plain bytes of the string eight at a time.
-			for i+8 <= len(data) {
-				m := swar.Stop(swar.Load(data, i))
-				if m != 0 {
-					i += bits.TrailingZeros64(m) / 8
-					break
-				}
-				i += 8
-			}
-			if i >= len(data) {
+			if i = swar.SkipPlain(data, i); i >= len(data) {
 				return nil
 			}
 			switch c = data[i]; c {

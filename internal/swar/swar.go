@@ -4,7 +4,10 @@
 // most of their time walking such runs.
 package swar
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 const (
 	ones = 0x0101010101010101
@@ -38,3 +41,26 @@ func ASCII(x uint64) bool { return x&high == 0 }
 
 // zero marks the zero bytes of v, the lowest exactly.
 func zero(v uint64) uint64 { return (v - ones) & ^v & high }
+
+// SkipPlain returns the index of the first byte at or after i that Stop
+// marks, looking eight bytes at a time. It does not look at the last
+// len(b)-i%8 bytes: from the index it returns, which may be len(b), the
+// caller goes on byte by byte.
+func SkipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := Stop(Load(b, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	return i
+}
+
+// SkipASCII is SkipPlain for a string, stopping at the bytes Escape marks.
+func SkipASCII(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		if m := Escape(LoadString(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	return i
+}

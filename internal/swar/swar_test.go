@@ -67,3 +67,28 @@ func FuzzStop(f *testing.F) {
 		}
 	})
 }
+
+func TestSkip(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		from  int
+		plain int // SkipPlain
+		ascii int // SkipASCII
+	}{
+		{"", 0, 0, 0},
+		{"abcdefg", 0, 0, 0},                  // shorter than a word: left to the caller
+		{"abcdefgh", 0, 8, 8},                 // one plain word
+		{"abcdefgh\"", 0, 8, 8},               // the quote is in the tail
+		{"abc\"efghijkl", 0, 3, 3},            // a quote in the first word
+		{"abcdefgh\\jklmnopq", 0, 8, 8},       // a backslash starts the second word
+		{"abcdéfghijklmnop", 0, 16, 4},        // é: plain for Stop, not for Escape
+		{"xx\"abcdefghijklmnop\"", 3, 19, 19}, // from an offset
+	} {
+		if got := SkipPlain([]byte(tc.in), tc.from); got != tc.plain {
+			t.Errorf("SkipPlain(%q, %d) = %d, want %d", tc.in, tc.from, got, tc.plain)
+		}
+		if got := SkipASCII(tc.in, tc.from); got != tc.ascii {
+			t.Errorf("SkipASCII(%q, %d) = %d, want %d", tc.in, tc.from, got, tc.ascii)
+		}
+	}
+}
