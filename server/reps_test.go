@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -387,5 +388,30 @@ func TestRootRedirectsToRepsPage(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /nope = %d; want 404", resp.StatusCode)
+	}
+}
+
+// reloadingAccounts is an account source that can reload, as
+// *accounts.Directory can.
+type reloadingAccounts struct {
+	reloads int
+	err     error
+}
+
+func (a *reloadingAccounts) Resolve(string) (map[string]any, bool) { return nil, false }
+func (a *reloadingAccounts) Reload(context.Context) error          { a.reloads++; return a.err }
+
+// POST /-/reload reloads the account file with the rules; a broken one
+// is a 422 that says the rules did reload.
+func TestAdminReloadReloadsAccounts(t *testing.T) {
+	acc := &reloadingAccounts{}
+	ts := newServer(t, newEngine(t), server.WithAccounts(acc))
+	if code := call(t, ts, "POST", "/-/reload", "", nil); code != 200 || acc.reloads != 1 {
+		t.Errorf("POST /-/reload = %d with %d account reloads; want 200 and 1", code, acc.reloads)
+	}
+	acc.err = errors.New("accounts.csv:3: no domain")
+	var body struct{ Code, Message string }
+	if code := call(t, ts, "POST", "/-/reload", "", &body); code != 422 || body.Code != "accounts_invalid" || !strings.Contains(body.Message, "accounts.csv:3") {
+		t.Errorf("POST /-/reload with a broken account file = %d %+v; want 422 accounts_invalid naming the file", code, body)
 	}
 }

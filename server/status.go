@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -95,6 +96,14 @@ func (s *Server) rulesets(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
 	if err := s.eng.Reload(r.Context()); err != nil {
 		return reloadError(err)
+	}
+	// The account file reloads with the rules when its source can; a
+	// broken file keeps the last good accounts, as a broken rule does.
+	if a, ok := s.accounts.(interface{ Reload(context.Context) error }); ok {
+		if err := a.Reload(r.Context()); err != nil {
+			return &httpError{status: http.StatusUnprocessableEntity, code: "accounts_invalid",
+				msg: "the rules reloaded; the account file did not, and the last good accounts still serve: " + err.Error(), details: []any{}}
+		}
 	}
 	writeJSON(w, http.StatusOK, s.status())
 	return nil

@@ -145,7 +145,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	repsOpts, closeReps, err := openReps(ctx, opts.reps, opts.watch, log)
+	repsOpts, closeReps, reloadAccounts, err := openReps(ctx, opts.reps, opts.watch, log)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	}
 
 	// SIGHUP reloads through the same Engine.Reload as the watcher and
-	// POST /-/reload.
+	// POST /-/reload, and reloads the account file too.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -186,6 +186,10 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 			case <-hup:
 				log.Info("SIGHUP: reloading the rules")
 				_ = eng.Reload(hupCtx) // logged and reported by the engine
+				if reloadAccounts != nil {
+					log.Info("SIGHUP: reloading the accounts")
+					_ = reloadAccounts(hupCtx) // logged by the directory; the last good accounts stay
+				}
 			}
 		}
 	}()

@@ -32,13 +32,13 @@ func addRepsFlags(f *pflag.FlagSet, o *repsOptions) {
 }
 
 // openReps opens the decision log and the account file the flags name and
-// returns the server options that wire them in, and a func that closes
-// them. Closing writes what the log still buffers: call it after the HTTP
+// returns the server options that wire them in, a func that closes them,
+// and one that reloads the account file (nil without one), for SIGHUP.
+// Closing writes what the log still buffers: call it after the HTTP
 // server has finished its requests.
-func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) ([]server.Option, func(), error) {
-	var opts []server.Option
+func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) (opts []server.Option, closeAll func(), reload func(context.Context) error, err error) {
 	var closers []func()
-	closeAll := func() {
+	closeAll = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
@@ -46,21 +46,21 @@ func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) 
 	if o.logDB != "" {
 		retention, err := decisionlog.ParseRetention(o.logRetention)
 		if err != nil {
-			return nil, nil, &usageError{fmt.Errorf("--log-retention: %w", err)}
+			return nil, nil, nil, &usageError{fmt.Errorf("--log-retention: %w", err)}
 		}
 		mask, err := decisionlog.ParseMask(o.logMask)
 		if err != nil {
-			return nil, nil, &usageError{fmt.Errorf("--log-mask: %w", err)}
+			return nil, nil, nil, &usageError{fmt.Errorf("--log-mask: %w", err)}
 		}
 		if o.logSaltFile != "" {
 			if mask.Salt, err = readSalt(o.logSaltFile); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		dl, err := decisionlog.Open(ctx, o.logDB, decisionlog.WithRetention(retention), decisionlog.WithMask(mask),
 			decisionlog.WithBuffer(o.logBuffer), decisionlog.WithLogger(log))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		closers = append(closers, func() {
 			if err := dl.Close(); err != nil {
@@ -75,17 +75,18 @@ func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) 
 		dir, err := accounts.Open(ctx, o.accounts, accounts.WithLogger(log))
 		if err != nil {
 			closeAll()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if watch {
 			w, err := dir.Watch(ctx)
 			if err != nil {
 				closeAll()
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			closers = append(closers, func() { w.Close() })
 		}
 		opts = append(opts, server.WithAccounts(dir))
+		reload = dir.Reload
 	}
-	return opts, closeAll, nil
+	return opts, closeAll, reload, nil
 }

@@ -96,7 +96,7 @@ func TestServeRepsUsage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := openReps(context.Background(), tc.reps, false, discardLogger())
+			_, _, _, err := openReps(context.Background(), tc.reps, false, discardLogger())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("openReps(%+v) error = %v; want one about %s", tc.reps, err, tc.want)
 			}

@@ -177,9 +177,16 @@ func TestServe(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	accountFile := filepath.Join(t.TempDir(), "accounts.csv")
+	writeAccounts := func(plan string) {
+		if err := os.WriteFile(accountFile, []byte("domain,plan\nacme.example,"+plan+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeAccounts("basic")
 	shutdown := make(chan struct{})
 	url, reloads, _, stop := testServe(t, serveOptions{rules: []string{dir}, tokenFile: tokenFile, watch: false,
-		shuttingDown: func() { close(shutdown) }})
+		reps: repsOptions{accounts: accountFile}, shuttingDown: func() { close(shutdown) }})
 	waitFor(t, reloads, "the first load", func(r reload) bool { return r.err == nil })
 
 	if code, body := request(t, "GET", url+"/readyz", "", ""); code != 200 {
@@ -195,10 +202,23 @@ func TestServe(t *testing.T) {
 
 	// SIGHUP reloads (the watcher is off, so nothing else could).
 	writeRules(t, dir, serveRules("v2"))
+	writeAccounts("enterprise")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, reloads, "v2 after SIGHUP", func(r reload) bool { return r.err == nil && description(t, url, "s3cret") == "v2" })
+	// The account file reloads on SIGHUP too (the watcher is off).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body := request(t, "POST", url+"/v1/preview", "s3cret", `{"email": "ana@acme.example", "employees": 500}`)
+		if strings.Contains(body, `"plan":"enterprise"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POST /v1/preview after SIGHUP = %s; want the reloaded account (plan enterprise)", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	// A stream open when shutdown starts is finished, not cut.
 	pr, pw := io.Pipe()
