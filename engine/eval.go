@@ -180,11 +180,13 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	if len(l.names) > 0 { // one slice for every missed rule's missing fields
 		all := slices.Clone(l.names)
 		for _, x := range l.namesOf {
-			d.Missed[x.miss].MissingFields = all[x.start:x.end:x.end]
+			if x.end > x.start {
+				d.Missed[x.miss].MissingFields = all[x.start:x.end:x.end]
+			}
 		}
-		clear(l.names)
-		l.names, l.namesOf = l.names[:0], l.namesOf[:0]
 	}
+	clear(l.names)
+	l.names, l.namesOf = l.names[:0], l.namesOf[:0]
 	for _, rule := range rs.Rules { // negative rules left undecided by missing data
 		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
 			noteMissing(rule.When)
