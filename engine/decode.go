@@ -36,7 +36,7 @@ func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool) (id str
 	}
 	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return strings.Compare(a.Field, b.Field) })
 	for _, c := range []idCandidate{d.docID, d.docLeadID, d.leadID, d.leadLeadID} {
-		if c.ok {
+		if c.ok && c.value != "" { // an empty id is no id, as in ParseInput
 			return strings.Clone(c.value), true, nil
 		}
 	}
