@@ -24,6 +24,8 @@ import (
 func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool) (id string, ok bool, err error) {
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
+	clear(l.lists) // the last request's strings
+	l.lists = l.lists[:0]
 	d := jsonDecoder{data: data, rs: rs, l: l, strict: strict}
 	d.seen = resizeSet(l.seen, len(rs.Fields))
 	l.seen = d.seen
@@ -508,25 +510,31 @@ func (d *jsonDecoder) hex4(p int) (rune, bool) {
 
 // strings decodes an array of strings for a list field; anything else in
 // it sends the request to the slow path for its precise warning.
+//
+// Like the decoder's other strings, the items alias the input, and the
+// list lives in the record's scratch (record.lists): nothing of the row
+// outlives the decision, which copies what it keeps.
 func (d *jsonDecoder) strings() ([]string, bool) {
 	d.pos++ // [
-	out := []string{}
 	if d.peek() == ']' {
 		d.pos++
-		return out, true
+		return []string{}, true
 	}
+	l := d.l
+	start := len(l.lists)
 	for {
 		s, ok := d.str()
 		if !ok || !d.validUTF8(s) {
 			return nil, false
 		}
-		out = append(out, strings.Clone(s))
+		l.lists = append(l.lists, s)
 		switch d.peek() {
 		case ',':
 			d.pos++
 		case ']':
 			d.pos++
-			return out, true
+			end := len(l.lists)
+			return l.lists[start:end:end], true
 		default:
 			return nil, false
 		}

@@ -224,9 +224,12 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 		d.Qualified = t == rules.True
 	}
-	for _, f := range rs.Fields {
-		if missing.Has(f.Index) {
-			d.MissingFields = append(d.MissingFields, f.Name)
+	if n := missing.Len(); n > 0 {
+		d.MissingFields = make([]string, 0, n)
+		for _, f := range rs.Fields {
+			if missing.Has(f.Index) {
+				d.MissingFields = append(d.MissingFields, f.Name)
+			}
 		}
 	}
 	return d
@@ -286,6 +289,7 @@ type record struct {
 	rendered []rendered     // scratch: where each rendered reason goes
 	names    []string       // scratch: the missing fields of missed rules
 	namesOf  []namesOf      // scratch: which missed rule each run of names is for
+	lists    []string       // scratch: the items of list fields decodeJSON read
 }
 
 // namesOf is a run of record.names: the missing fields of d.Missed[miss].

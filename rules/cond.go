@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/expr-lang/expr/vm"
 )
@@ -26,6 +27,15 @@ func (s FieldSet) Add(i int) { s[i/64] |= 1 << (i % 64) }
 
 // Has reports whether field i is in the set.
 func (s FieldSet) Has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+
+// Len is the number of fields in the set.
+func (s FieldSet) Len() int {
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
 
 // Clear empties the set.
 func (s FieldSet) Clear() { clear(s) }
