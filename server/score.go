@@ -36,7 +36,10 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, _, err := s.scoreData(r.Context(), rs, q, data)
+	var d engine.Decision
+	if err = checkDepth(data, maxDepth); err == nil {
+		d, _, err = s.scoreData(r.Context(), rs, q, data)
+	}
 	if err != nil {
 		_, body := errorResponse(err)
 		s.metrics.refused(body.Code)
@@ -353,15 +356,17 @@ func (s *Server) scoreLine(ctx context.Context, q query, line []byte) (engine.De
 	if err != nil {
 		return engine.Decision{}, "", err
 	}
+	if err := checkDepth(line, maxDepth); err != nil {
+		return engine.Decision{}, "", err
+	}
 	return s.scoreData(ctx, rs, q, line)
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
 // line) against rs. On error, id is the lead's id when the JSON has one.
+// The caller has bounded the nesting (checkDepth): once per body, so a
+// batch's elements are not scanned again.
 func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte) (d engine.Decision, id string, err error) {
-	if err := checkDepth(data, maxDepth); err != nil {
-		return d, "", err
-	}
 	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief}
 	var account map[string]any // resolved by email domain (reps.go)
 	if s.accounts != nil {

@@ -131,6 +131,7 @@ func TestGolden(t *testing.T) {
 		{name: "score-get", method: "GET", path: "/v1/score"},
 		{name: "batch", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: batch},
 		{name: "batch-strict", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas&strict=1", body: "[" + lead("wrong-type-employees") + "," + lead("competitor") + "]"},
+		{name: "batch-too-deep", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: "[" + lead("vp-fintech") + "," + nested + "]"},
 		{name: "batch-empty", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: ` [ ] `},
 		{name: "batch-not-array", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: lead("vp-fintech")},
 		{name: "batch-malformed", method: "POST", path: "/v1/score/batch?ruleset=b2b-saas", body: `[{"id": "a"}, {"id": ]`},
