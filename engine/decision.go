@@ -48,7 +48,9 @@ type Miss struct {
 // MissedRule is what a Miss says of the rule itself. It is the same for
 // every lead, so decisions share one per rule and ruleset version instead
 // of copying it: a decision misses most rules, and the copies were most of
-// its bytes. Its fields are promoted into Miss, in Go and in JSON.
+// its bytes. Its fields are promoted into Miss, in Go and in JSON. A
+// MissedRule from the engine is shared by every decision of its ruleset:
+// read it, do not change it (build a new one to change a Miss).
 type MissedRule struct {
 	Rule        string `json:"rule"`
 	Group       string `json:"group,omitempty"`

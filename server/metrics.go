@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -95,27 +96,17 @@ func (c *counterCache[K]) get(k K, newCounter func() prometheus.Counter) prometh
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
+	next := map[K]prometheus.Counter{}
+	if old := c.m.Load(); old != nil {
 		if v, ok := (*old)[k]; ok {
 			return v
 		}
-	}
-	n := make(map[K]prometheus.Counter, 1+len(ptrMap(old)))
-	for key, v := range ptrMap(old) {
-		n[key] = v
+		next = maps.Clone(*old)
 	}
 	v := newCounter()
-	n[k] = v
-	c.m.Store(&n)
+	next[k] = v
+	c.m.Store(&next)
 	return v
-}
-
-func ptrMap[K comparable](m *map[K]prometheus.Counter) map[K]prometheus.Counter {
-	if m == nil {
-		return nil
-	}
-	return *m
 }
 
 // refused counts a lead that got an error instead of a decision.

@@ -273,3 +273,30 @@ func formatResponse(t *testing.T, tc httpCase, resp response) string {
 	}
 	return b.String()
 }
+
+// Decisions, batches and errors carry their length, so that net/http
+// writes them as they are instead of chunking answers over 2 KB; the
+// length must be the body's.
+func TestJSONAnswersHaveTheirLength(t *testing.T) {
+	ts := newServer(t, newEngine(t))
+	vp := compact(t, readFile(t, "testdata/leads/vp-fintech.json"))
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/score?ruleset=b2b-saas", vp},
+		{"/v1/score/batch?ruleset=b2b-saas", "[" + vp + "," + vp + "]"},
+		{"/v1/score?ruleset=b2b-saas", `{"lead": `},
+	} {
+		resp, err := ts.Client().Post(ts.URL+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(body)) {
+			t.Errorf("POST %s = %d, Content-Length %d, Transfer-Encoding %v, %d bytes of body; want the body's length and no chunking",
+				tc.path, resp.StatusCode, resp.ContentLength, resp.TransferEncoding, len(body))
+		}
+	}
+}

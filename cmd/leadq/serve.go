@@ -98,11 +98,20 @@ flight (up to --shutdown-timeout) before it exits.`,
 // (BENCHMARKS.md, HTTP). Collecting at 400% costs tens of MB, not more.
 const defaultGCPercent = 400
 
+// gcPercent decides who sets the collector's target: --gc-percent when it
+// is given or GOGC is not, GOGC otherwise. It returns the setting in force,
+// for the log, and whether runServe must apply the flag's value.
+func gcPercent(flagGiven bool, flag int, env string) (setting string, set bool) {
+	if flagGiven || env == "" {
+		return strconv.Itoa(flag), true
+	}
+	return env, false
+}
+
 func runServe(ctx context.Context, e *env, opts serveOptions) error {
-	gogc := os.Getenv("GOGC")
-	if opts.gcFlag || gogc == "" {
+	gogc, set := gcPercent(opts.gcFlag, opts.gcPercent, os.Getenv("GOGC"))
+	if set {
 		debug.SetGCPercent(opts.gcPercent)
-		gogc = strconv.Itoa(opts.gcPercent)
 	}
 	maxBody, err := parseSize(opts.maxBody)
 	if err != nil {

@@ -342,3 +342,27 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// GOGC, when set, wins over the default --gc-percent; the flag given on
+// the command line wins over GOGC.
+func TestGCPercent(t *testing.T) {
+	tests := []struct {
+		flagGiven bool
+		flag      int
+		env       string
+		want      string
+		set       bool
+	}{
+		{false, defaultGCPercent, "", "400", true},
+		{false, defaultGCPercent, "150", "150", false},
+		{false, defaultGCPercent, "off", "off", false},
+		{true, 200, "150", "200", true},
+		{true, -1, "", "-1", true},
+	}
+	for _, tc := range tests {
+		got, set := gcPercent(tc.flagGiven, tc.flag, tc.env)
+		if got != tc.want || set != tc.set {
+			t.Errorf("gcPercent(%v, %d, %q) = %q, %v; want %q, %v", tc.flagGiven, tc.flag, tc.env, got, set, tc.want, tc.set)
+		}
+	}
+}
