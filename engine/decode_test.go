@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,34 @@ func TestDecodeStringsAtEveryOffset(t *testing.T) {
 				s := strings.Repeat("a", i) + sp + strings.Repeat("b", n-i)
 				checkSameDecision(t, rss, []byte(`{"lead": {"country": "`+s+`", "industry": "software"}}`))
 				checkSameDecision(t, rss, []byte(`{"lead": {"`+s+`": 1, "country": "DE"}}`))
+			}
+		}
+	}
+}
+
+// The decoder reads strings and list items in place, without copying; a
+// decision must still own everything it holds: a caller that reuses its
+// buffer after EvaluateJSON must not see the decision change.
+func TestDecisionDoesNotAliasTheInput(t *testing.T) {
+	rss := decodeRulesets(t)
+	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
+	for _, rs := range rss {
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }}
+			d, err := engine.EvaluateJSON(rs, data, opts)
+			if err != nil {
+				continue // leads of another ruleset may be refused; not this test's concern
+			}
+			want, _ := engine.EvaluateJSON(rs, bytes.Clone(data), opts)
+			for i := range data {
+				data[i] = 'X'
+			}
+			if diff := cmp.Diff(want, d); diff != "" {
+				t.Errorf("%s %s: the decision changed when its input buffer was overwritten (-before +after):\n%s", rs.Name, f, diff)
 			}
 		}
 	}
