@@ -10,5 +10,5 @@
 //
 // The package knows nothing of HTTP, watched files, clocks or JSON leads:
 // evaluating a lead is the engine's job, through Condition.Eval and
-// Template.Render. A compiled Ruleset is immutable and safe for concurrent use.
+// Template.Append. A compiled Ruleset is immutable and safe for concurrent use.
 package rules

@@ -28,15 +28,6 @@ func (t *Template) Fields() []*Field {
 	return out
 }
 
-// Render fills the template with the row's values; a field the row lacks
-// is shown as "unknown".
-func (t *Template) Render(r *Row) string {
-	if s, ok := t.Static(); ok {
-		return s
-	}
-	return string(t.Append(make([]byte, 0, len(t.Src)+16), r))
-}
-
 // Static returns the text of a template without fields.
 func (t *Template) Static() (string, bool) {
 	if len(t.parts) == 1 && t.parts[0].field == nil {
@@ -45,8 +36,9 @@ func (t *Template) Static() (string, bool) {
 	return "", false
 }
 
-// Append is Render into b, for callers rendering many reasons into one
-// buffer.
+// Append fills the template with the row's values and appends it to b; a
+// field the row lacks is shown as "unknown". The engine renders all of a
+// decision's reasons into one buffer this way.
 func (t *Template) Append(b []byte, r *Row) []byte {
 	for _, p := range t.parts {
 		if p.field == nil {
