@@ -103,6 +103,7 @@ func (d *jsonDecoder) request() bool {
 	}
 	d.pos++
 	envelope := false
+	bare := false // some key was read as a bare lead's field
 	seenLead, seenAccount := false, false
 	first := true
 	for {
@@ -126,10 +127,12 @@ func (d *jsonDecoder) request() bool {
 			if !envelope {
 				// What was read as a bare lead was the envelope: start again.
 				envelope = true
-				d.l.row.Reset(d.rs)
-				d.l.warnings = d.l.warnings[:0]
-				d.errs = nil
-				d.seen.Clear()
+				if bare {
+					d.l.row.Reset(d.rs)
+					d.l.warnings = d.l.warnings[:0]
+					d.errs = nil
+					d.seen.Clear()
+				}
 				d.leadID, d.leadLeadID = idCandidate{}, idCandidate{}
 			}
 			if key == "lead" {
@@ -166,7 +169,8 @@ func (d *jsonDecoder) request() bool {
 				}
 				break
 			}
-			if !d.field("lead", key) {
+			bare = true
+			if !d.field(d.rs.FieldByKey("lead", key)) {
 				return false
 			}
 		}
@@ -211,14 +215,32 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 		d.pos++
 		return true
 	}
+	order := d.l.keyOrder(d.rs, ns)
+	next := 0 // where in order the next key is expected
 	for {
-		key, ok := d.str()
-		if !ok || d.peek() != ':' {
+		if d.peek() != '"' {
+			return false
+		}
+		var key string
+		var f *rules.Field
+		if k, i := order.predict(d.data, d.pos+1, next); k != nil {
+			key, f, next = k.key, k.field, i+1
+			d.pos += len(key) + 2
+		} else {
+			start := d.pos
+			s, ok := d.str()
+			if !ok {
+				return false
+			}
+			key, f = s, d.rs.FieldByKey(ns, s)
+			next = order.learn(d.data[start:d.pos], key, f, next)
+		}
+		if d.peek() != ':' {
 			return false
 		}
 		d.pos++
 		if id != nil && (key == "id" || key == "lead_id") {
-			if d.rs.FieldByKey(ns, key) != nil {
+			if f != nil {
 				return false // both an id and a field: rare, leave it to ParseInput
 			}
 			c := id
@@ -228,7 +250,7 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			if !d.idValue(c) {
 				return false
 			}
-		} else if !d.field(ns, key) {
+		} else if !d.field(f) {
 			return false
 		}
 		switch d.peek() {
@@ -243,10 +265,80 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 	}
 }
 
-// field decodes one value: into the row when the key is a declared field,
-// skipped otherwise.
-func (d *jsonDecoder) field(ns, key string) bool {
-	f := d.rs.FieldByKey(ns, key)
+// keyOrder is the order of the keys in the last objects a record decoded
+// for one namespace of one ruleset. Lead-routing systems send their leads
+// with the same keys in the same order, optional ones left out: the next
+// key is most likely the one after the last, or a few further on. A key
+// where it was predicted is read by comparing its bytes, without scanning
+// for its end or hashing it; any other key is read and looked up as usual
+// and takes its place in the order. A wrong prediction costs a byte
+// comparison, never a wrong answer: a key matches only when the input's
+// bytes are exactly the key followed by its closing quote.
+type keyOrder struct {
+	rs   *rules.Ruleset // the fields below belong to it
+	keys []knownKey
+}
+
+type knownKey struct {
+	key   string
+	field *rules.Field // nil when the key is not a declared field
+}
+
+// maxKnownKeys bounds a keyOrder: a client that sends ever new keys must
+// not make it grow; keys past the bound are read the usual way.
+const maxKnownKeys = 128
+
+// predictAhead is how many keys predict tries: the expected one, and those
+// after it that an object without its optional keys jumps to.
+const predictAhead = 4
+
+// predict returns the known key at data[p:] (just past its opening quote),
+// looking at keys next, next+1, ... and its index, or nil.
+func (o *keyOrder) predict(data []byte, p, next int) (*knownKey, int) {
+	rest := data[p:]
+	for i := next; i < len(o.keys) && i < next+predictAhead; i++ {
+		k := &o.keys[i]
+		n := len(k.key)
+		if n < len(rest) && rest[n] == '"' && string(rest[:n]) == k.key {
+			return k, i
+		}
+	}
+	return nil, -1
+}
+
+// learn places a key that predict missed; raw is how it was written,
+// quotes included. It returns where the key after it is expected.
+func (o *keyOrder) learn(raw []byte, key string, f *rules.Field, next int) int {
+	for i := range o.keys {
+		if o.keys[i].key == key {
+			return i + 1 // known, elsewhere: this object has its own order
+		}
+	}
+	// Only keys written without escapes can be recognised by their bytes.
+	if len(raw) != len(key)+2 || len(o.keys) >= maxKnownKeys {
+		return next
+	}
+	o.keys = slices.Insert(o.keys, next, knownKey{strings.Clone(key), f})
+	return next + 1
+}
+
+// keyOrder returns the record's key order for ns, forgetting what it
+// knew of another ruleset.
+func (l *record) keyOrder(rs *rules.Ruleset, ns string) *keyOrder {
+	o := &l.keys[0]
+	if ns == "account" {
+		o = &l.keys[1]
+	}
+	if o.rs != rs {
+		clear(o.keys)
+		o.rs, o.keys = rs, o.keys[:0]
+	}
+	return o
+}
+
+// field decodes one value: into the row when its key is a declared field
+// (f), skipped otherwise.
+func (d *jsonDecoder) field(f *rules.Field) bool {
 	if f == nil {
 		return d.skip(0)
 	}

@@ -112,6 +112,35 @@ func TestDecodeStringsAtEveryOffset(t *testing.T) {
 	}
 }
 
+// TestDecodeKeyOrders sends leads in turn whose keys come in one order, in
+// another, with keys left out, added, escaped, duplicated, and as prefixes
+// of each other: the decoder predicts each key from the keys of the leads
+// before, and a prediction must never change a decision.
+func TestDecodeKeyOrders(t *testing.T) {
+	rss := decodeRulesets(t)
+	leads := []string{
+		`{"id": "1", "lead": {"country": "DE", "employees": 20, "industry": "software", "tech_stack": ["a"]}}`,
+		`{"id": "2", "lead": {"country": "US", "employees": 5, "industry": "retail", "tech_stack": []}}`,
+		`{"id": "3", "lead": {"country": "US", "industry": "retail"}}`,
+		`{"id": "4", "lead": {"industry": "retail", "employees": 7, "country": "FR"}}`,
+		`{"id": "5", "lead": {"countryx": "FR", "country": "NL", "employee": 3, "employees": 9}}`,
+		`{"id": "6", "lead": {"c": 1, "country": "BE", "employees": 9, "x": 1, "industry": "software"}}`,
+		`{"id": "7", "lead": {"coun\u0074ry": "AT", "employees": 11}}`,
+		`{"id": "8", "lead": {"country": "AT", "country": "DE"}}`,
+		`{"id": "9", "lead": {"country"  :  "PL" , "employees":1}, "account": {"country": "PL"}}`,
+		`{"id": "10", "lead": {"country": "PL", "employees": 1, "industry": "software", "tech_stack": ["b"]}}`,
+		`{"id": "11", "lead": {"country": "PL", "employees": 1, "industry": "software", "tech_stack": ["b"]`,
+		`{"id": "12", "lead": {"country"x: "PL"}}`,
+		`{"id": "13", "lead": {"country`,
+		`{"id": "14", "lead": {"country": "PL", "employees": 1, "industry": "software", "tech_stack": ["b"]}}`,
+	}
+	for range 3 {
+		for _, l := range leads {
+			checkSameDecision(t, rss, []byte(l))
+		}
+	}
+}
+
 // The decoder reads strings and list items in place, without copying; a
 // decision must still own everything it holds: a caller that reuses its
 // buffer after EvaluateJSON must not see the decision change.

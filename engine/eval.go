@@ -290,6 +290,7 @@ type record struct {
 	names    []string       // scratch: the missing fields of missed rules
 	namesOf  []namesOf      // scratch: which missed rule each run of names is for
 	lists    []string       // scratch: the items of list fields decodeJSON read
+	keys     [2]keyOrder    // the key order of the last leads and accounts decoded
 }
 
 // namesOf is a run of record.names: the missing fields of d.Missed[miss].
