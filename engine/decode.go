@@ -365,10 +365,17 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		if !ok || !d.validUTF8(s) {
 			return false
 		}
-		if f.Type == rules.TypeString {
+		switch f.Type {
+		case rules.TypeString:
 			r.Strs[f.Slot] = s
 			r.Present.Add(f.Index)
 			return true
+		case rules.TypeDate:
+			if t, err := rules.ParseDate(s); err == nil {
+				r.Times[f.Slot] = t
+				r.Present.Add(f.Index)
+				return true
+			}
 		}
 		raw = s
 	case b == '-' || (b >= '0' && b <= '9'):
@@ -378,12 +385,23 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		}
 		switch f.Type {
 		case rules.TypeInt:
+			if i, ok := smallInt(n); ok {
+				r.Ints[f.Slot] = i
+				r.Present.Add(f.Index)
+				return true
+			}
 			if i, err := strconv.ParseInt(n, 10, 64); err == nil {
 				r.Ints[f.Slot] = int(i)
 				r.Present.Add(f.Index)
 				return true
 			}
 		case rules.TypeFloat:
+			// Exact, as ParseFloat would give, but for -0, which is negative zero.
+			if i, ok := smallInt(n); ok && i > -1<<53 && i < 1<<53 && (i != 0 || n[0] != '-') {
+				r.Floats[f.Slot] = float64(i)
+				r.Present.Add(f.Index)
+				return true
+			}
 			if x, err := strconv.ParseFloat(n, 64); err == nil {
 				r.Floats[f.Slot] = x
 				r.Present.Add(f.Index)
@@ -461,6 +479,31 @@ func (d *jsonDecoder) number() (string, bool) {
 	}
 	d.pos = p
 	return unsafe.String(&d.data[start], p-start), true
+}
+
+// smallInt reads a number that number() scanned when it is an integer of
+// at most 18 digits, which cannot overflow: most numbers in leads are, and
+// strconv's general parsers cost ten times as much.
+func smallInt(n string) (int, bool) {
+	neg := len(n) > 0 && n[0] == '-'
+	if neg {
+		n = n[1:]
+	}
+	if len(n) == 0 || len(n) > 18 {
+		return 0, false
+	}
+	i := 0
+	for j := 0; j < len(n); j++ {
+		c := n[j] - '0'
+		if c > 9 {
+			return 0, false // a fraction or an exponent
+		}
+		i = i*10 + int(c)
+	}
+	if neg {
+		i = -i
+	}
+	return i, true
 }
 
 // str scans a JSON string. Without escapes the result aliases the input,
