@@ -38,12 +38,6 @@ type full struct {
 func fullLeadq(d engine.Decision) full {
 	f := full{LeadID: d.LeadID, Score: d.Score, Groups: d.Groups, Tier: d.Tier, Qualified: d.Qualified,
 		Knockouts: d.Knockouts, Matched: d.Matched, Missed: d.Missed, MissingFields: d.MissingFields}
-	f.Missed = slices.Clone(f.Missed)
-	for i := range f.Missed {
-		if len(f.Missed[i].MissingFields) == 0 {
-			f.Missed[i].MissingFields = nil
-		}
-	}
 	return f
 }
 
@@ -60,7 +54,7 @@ func fullHand(d handwritten.Decision) full {
 	for _, m := range d.Missed {
 		r := m.Rule
 		f.Missed = append(f.Missed, engine.Miss{MissedRule: &engine.MissedRule{Rule: r.ID, Group: r.Group, Points: r.Points,
-			Description: r.Description, When: r.When}, MissingFields: m.MissingFields})
+			Description: r.Description, When: r.When, MissingFields: m.MissingFields}})
 	}
 	return f
 }

@@ -38,25 +38,28 @@ type Hit struct {
 }
 
 // Miss is a positive score rule that did not fire: what it would take to
-// score higher. MissingFields is set when the rule could not be decided
-// because the lead lacks data.
+// score higher, and (MissingFields) what data the lead lacks for the rule
+// to be decided.
 type Miss struct {
 	*MissedRule
-	MissingFields []string `json:"missing_fields,omitempty"`
 }
 
-// MissedRule is what a Miss says of the rule itself. It is the same for
-// every lead, so decisions share one per rule and ruleset version instead
-// of copying it: a decision misses most rules, and the copies were most of
-// its bytes. Its fields are promoted into Miss, in Go and in JSON. A
-// MissedRule from the engine is shared by every decision of its ruleset:
-// read it, do not change it (build a new one to change a Miss).
+// MissedRule is what a Miss says. It is the same for every lead that misses
+// the rule for the same reason, so decisions share one per rule, ruleset
+// version and set of missing fields instead of copying it: a decision
+// misses most rules, and the copies were most of its bytes. Its fields are
+// promoted into Miss, in Go and in JSON. A MissedRule from the engine is
+// shared by many decisions: read it, do not change it (build a new one to
+// change a Miss).
 type MissedRule struct {
 	Rule        string `json:"rule"`
 	Group       string `json:"group,omitempty"`
 	Points      int    `json:"points"`
 	Description string `json:"description,omitempty"`
 	When        string `json:"when"`
+	// MissingFields is set when the rule could not be decided because the
+	// lead lacks these fields.
+	MissingFields []string `json:"missing_fields,omitempty"`
 }
 
 // RuleError is a rule whose expression failed at run time. The rule did not

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -147,17 +146,17 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	l.flushReasons()
-	missed := 0
+	nMissed := 0
 	for _, rule := range rs.ByPoints {
 		if opts.Brief {
 			break
 		}
 		if truth[rule.Index] != rules.True {
-			missed++
+			nMissed++
 		}
 	}
-	d.Missed = make([]Miss, 0, missed)
-	missedRules := missedTableOf(rs).rules
+	d.Missed = make([]Miss, 0, nMissed)
+	missed := missedTableOf(rs)
 	for _, rule := range rs.ByPoints { // already largest first, then file order
 		t := truth[rule.Index]
 		if opts.Brief {
@@ -169,24 +168,13 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		if t == rules.True {
 			continue
 		}
+		m := &missed.rules[rule.Index]
 		if t == rules.Unknown {
 			noteMissing(rule.When)
-			start := len(l.names)
-			l.names = rule.When.AppendMissingNames(l.names, r.Present)
-			l.namesOf = append(l.namesOf, namesOf{len(d.Missed), start, len(l.names)})
+			m = missed.lacking(rule, r.Present)
 		}
-		d.Missed = append(d.Missed, Miss{MissedRule: &missedRules[rule.Index]})
+		d.Missed = append(d.Missed, Miss{m})
 	}
-	if len(l.names) > 0 { // one slice for every missed rule's missing fields
-		all := slices.Clone(l.names)
-		for _, x := range l.namesOf {
-			if x.end > x.start {
-				d.Missed[x.miss].MissingFields = all[x.start:x.end:x.end]
-			}
-		}
-	}
-	clear(l.names)
-	l.names, l.namesOf = l.names[:0], l.namesOf[:0]
 	for _, rule := range rs.Rules { // negative rules left undecided by missing data
 		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
 			noteMissing(rule.When)
@@ -287,14 +275,9 @@ type record struct {
 	fired    []*rules.Rule  // scratch: the knockouts that fired
 	text     []byte         // scratch: reasons being rendered
 	rendered []rendered     // scratch: where each rendered reason goes
-	names    []string       // scratch: the missing fields of missed rules
-	namesOf  []namesOf      // scratch: which missed rule each run of names is for
 	lists    []string       // scratch: the items of list fields decodeJSON read
 	keys     [2]keyOrder    // the key order of the last leads and accounts decoded
 }
-
-// namesOf is a run of record.names: the missing fields of d.Missed[miss].
-type namesOf struct{ miss, start, end int }
 
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {

@@ -61,23 +61,13 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 					b = append(b, ',')
 				}
 				m := &d.Missed[i]
-				if m.MissedRule == nil { // as encoding/json leaves out a nil embedded struct
+				switch {
+				case m.MissedRule == nil: // as encoding/json leaves out a nil embedded struct
 					b = append(b, '{')
-					if len(m.MissingFields) > 0 {
-						b = append(b, `"missing_fields":`...)
-						b = appendStrings(b, m.MissingFields)
-					}
-					b = append(b, '}')
-					continue
-				}
-				if enc := table.encoded(m.MissedRule); enc != nil {
-					b = append(b, enc...)
-				} else {
+				case table != nil:
+					b = table.appendMissed(b, m.MissedRule)
+				default:
 					b = appendMissedRule(b, m.MissedRule)
-				}
-				if len(m.MissingFields) > 0 {
-					b = append(b, `,"missing_fields":`...)
-					b = appendStrings(b, m.MissingFields)
 				}
 				b = append(b, '}')
 			}

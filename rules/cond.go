@@ -130,8 +130,24 @@ func (c *Condition) Missing(present FieldSet) []*Field {
 	return out
 }
 
+// MissingMask says which fields the condition needs that present lacks:
+// bit j stands for Fields()[j]. A lead that leaves a rule undecided leaves
+// it so for one of a few such masks, which lets callers share what they
+// build for each. ok is false for a condition of more than 64 fields.
+func (c *Condition) MissingMask(present FieldSet) (mask uint64, ok bool) {
+	if len(c.fields) > 64 {
+		return 0, false
+	}
+	for j, f := range c.fields {
+		if c.required.Has(f.Index) && !present.Has(f.Index) {
+			mask |= 1 << j
+		}
+	}
+	return mask, true
+}
+
 // AppendMissingNames appends the names of the fields the condition needs
-// that the row lacks, without building Missing's slice on the way.
+// that the row lacks.
 func (c *Condition) AppendMissingNames(dst []string, present FieldSet) []string {
 	for _, f := range c.fields {
 		if c.required.Has(f.Index) && !present.Has(f.Index) {

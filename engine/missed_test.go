@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/rules"
+)
+
+// wideRuleset has one rule over eight fields, so that leads can lack more
+// combinations of them (255) than a rule keeps variants of.
+func wideRuleset(t *testing.T) *rules.Ruleset {
+	t.Helper()
+	var src strings.Builder
+	src.WriteString("ruleset: wide\nfields:\n")
+	var terms []string
+	for i := range 8 {
+		fmt.Fprintf(&src, "  lead.f%d: int\n", i)
+		terms = append(terms, fmt.Sprintf("lead.f%d > 100", i))
+	}
+	fmt.Fprintf(&src, "score:\n  - {id: any-big, points: 10, when: %s}\n", strings.Join(terms, " || "))
+	src.WriteString("  - {id: f0-small, points: 5, when: lead.f0 < 5}\n")
+	src.WriteString("tiers:\n  - {name: A, min: 10}\n  - {name: B}\n")
+	f, err := rules.Parse("wide.yaml", []byte(src.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func nowFixed() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+
+// leadWith is a lead that has the fields in the bits of have, all small.
+func leadWith(have int) []byte {
+	var kv []string
+	for i := range 8 {
+		if have&(1<<i) != 0 {
+			kv = append(kv, fmt.Sprintf(`"f%d": 1`, i))
+		}
+	}
+	return []byte(`{"lead": {` + strings.Join(kv, ", ") + `}}`)
+}
+
+// wantMissing is what a lead with the fields in have lacks, by name.
+func wantMissing(have int, fields int) []string {
+	var out []string
+	for i := range fields {
+		if have&(1<<i) == 0 {
+			out = append(out, fmt.Sprintf("lead.f%d", i))
+		}
+	}
+	return out
+}
+
+// Decisions share a missed rule's MissedRule when they lack the same
+// fields, each lists exactly what its lead lacks, and a rule keeps no
+// more than maxVariants of them: leads past the bound get their own.
+func TestMissedRulesLackingFields(t *testing.T) {
+	rs := wideRuleset(t)
+	table := missedTableOf(rs)
+	var firstOf [256]*MissedRule
+	for round := range 2 {
+		for have := range 255 { // 255 has every field: any-big is decided
+			d, err := EvaluateJSON(rs, leadWith(have), EvalOptions{Now: nowFixed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m *MissedRule
+			for _, x := range d.Missed {
+				if x.Rule == "any-big" {
+					m = x.MissedRule
+				}
+			}
+			if m == nil {
+				t.Fatalf("have %08b: any-big not missed: %+v", have, d.Missed)
+			}
+			if diff := cmp.Diff(wantMissing(have, 8), m.MissingFields); diff != "" {
+				t.Fatalf("have %08b: missing fields (-want +got):\n%s", have, diff)
+			}
+			if round == 0 {
+				firstOf[have] = m
+			} else if have < maxVariants && firstOf[have] != m {
+				t.Errorf("have %08b: a second lead lacking the same fields got another MissedRule", have)
+			}
+		}
+	}
+	if n := len(*table.lacks[0].Load()); n != maxVariants {
+		t.Errorf("any-big keeps %d variants, want the bound %d", n, maxVariants)
+	}
+}
+
+// Many goroutines deciding leads that lack fields get the decisions one
+// goroutine gets, and the race detector sees the variants built safely.
+func TestMissedRulesConcurrently(t *testing.T) {
+	rs := wideRuleset(t)
+	want := make([]Decision, 255)
+	for have := range want {
+		d, err := EvaluateJSON(wideRuleset(t), leadWith(have), EvalOptions{Now: nowFixed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[have] = d
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 255 {
+				have := (i*37 + g*11) % 255
+				d, err := EvaluateJSON(rs, leadWith(have), EvalOptions{Now: nowFixed})
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if diff := cmp.Diff(want[have], d); diff != "" {
+					errs <- fmt.Sprintf("have %08b (-one goroutine +many):\n%s", have, diff)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
