@@ -24,7 +24,7 @@ import (
 // some, each with its JSON.
 type missedTable struct {
 	rules      []MissedRule
-	json       [][]byte // rules[i] as AppendJSON writes it, up to its closing brace
+	json       [][]byte                          // rules[i] as AppendJSON writes it, up to its closing brace
 	lacks      []atomic.Pointer[[]missedVariant] // by Rule.Index; copied on write
 	lacksJSON  sync.Map                          // *MissedRule of a variant → its JSON
 	registered atomic.Bool
