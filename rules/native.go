@@ -428,6 +428,9 @@ func (c *native) call(v *ast.CallNode) any {
 			return nil
 		}
 		all := id.Value == "contains_all"
+		if set := newFoldSet(want); set != nil {
+			return boolFn(func(r *Row) bool { return set.test(have(r), all) })
+		}
 		return boolFn(func(r *Row) bool {
 			h := have(r)
 			for _, w := range want {

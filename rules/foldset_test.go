@@ -1,0 +1,48 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+// containsRef is contains_any / contains_all as the VM runs them.
+func containsRef(have, want []string, all bool) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if strings.EqualFold(h, w) {
+				found = true
+				break
+			}
+		}
+		if found != all {
+			return found
+		}
+	}
+	return all
+}
+
+// FuzzFoldSet holds the lowered lookup to strings.EqualFold, for lists
+// given as comma-separated strings.
+func FuzzFoldSet(f *testing.F) {
+	f.Add("Salesforce,HubSpot", "salesforce,snowflake,SALESFORCE")
+	f.Add("k,\u212a,K", "K")                 // the Kelvin sign folds to k
+	f.Add("straße,STRASSE", "strasse,Straße") // non-ASCII in the list: no fold set
+	f.Add("", "")
+	f.Add(",a", ",")
+	f.Add("\xff,é", "a,b")
+	f.Fuzz(func(t *testing.T, haveCSV, wantCSV string) {
+		have, want := strings.Split(haveCSV, ","), strings.Split(wantCSV, ",")
+		set := newFoldSet(want)
+		if set == nil {
+			return
+		}
+		for _, all := range []bool{false, true} {
+			for _, h := range [][]string{have, nil, have[:len(have)/2]} {
+				if got, ref := set.test(h, all), containsRef(h, want, all); got != ref {
+					t.Fatalf("have %q want %q all=%v: fold set %v, EqualFold %v", h, want, all, got, ref)
+				}
+			}
+		}
+	})
+}
