@@ -26,7 +26,7 @@ func containsRef(have, want []string, all bool) bool {
 // given as comma-separated strings.
 func FuzzFoldSet(f *testing.F) {
 	f.Add("Salesforce,HubSpot", "salesforce,snowflake,SALESFORCE")
-	f.Add("k,\u212a,K", "K")                 // the Kelvin sign folds to k
+	f.Add("k,\u212a,K", "K")                  // the Kelvin sign folds to k
 	f.Add("straße,STRASSE", "strasse,Straße") // non-ASCII in the list: no fold set
 	f.Add("", "")
 	f.Add(",a", ",")
