@@ -398,10 +398,11 @@ func (c *native) call(v *ast.CallNode) any {
 		if !ok {
 			return nil
 		}
+		dom := c.memo(memoDomain, v.Arguments[0], a, Domain)
 		if id.Value == "domain" {
-			return strFn(func(r *Row) string { return Domain(a(r)) })
+			return dom
 		}
-		return boolFn(func(r *Row) bool { return IsFreeEmail(a(r)) })
+		return boolFn(func(r *Row) bool { return freeMailDomains[dom(r)] })
 	case "days_since", "months_since", "years_since":
 		if len(v.Arguments) != 2 {
 			return nil
@@ -451,6 +452,29 @@ func (c *native) call(v *ast.CallNode) any {
 	return nil
 }
 
+// memo returns fn of a string as a closure. When the string is a field,
+// the result is kept in the row for the other conditions that ask for it:
+// rules test domain(lead.email) or lower(lead.industry) several times per
+// lead, and each call scans (and may copy) the string again.
+func (c *native) memo(kind int, arg ast.Node, a strFn, fn func(string) string) strFn {
+	var f *Field
+	if id, ok := arg.(*ast.IdentifierNode); ok {
+		f = c.fields[id.Value]
+	}
+	if f == nil || f.Type != TypeString {
+		return func(r *Row) string { return fn(a(r)) }
+	}
+	slot, field := memoSlot(f, kind), f.Slot
+	return func(r *Row) string {
+		if v, ok := r.memoized(slot); ok {
+			return v
+		}
+		v := fn(r.Strs[field])
+		r.memoize(slot, v)
+		return v
+	}
+}
+
 func (c *native) builtin(v *ast.BuiltinNode) any {
 	if len(v.Arguments) != 1 {
 		return nil
@@ -464,11 +488,11 @@ func (c *native) builtin(v *ast.BuiltinNode) any {
 		}
 		switch v.Name {
 		case "lower":
-			return strFn(func(r *Row) string { return strings.ToLower(a(r)) })
+			return c.memo(memoLower, v.Arguments[0], a, strings.ToLower)
 		case "upper":
-			return strFn(func(r *Row) string { return strings.ToUpper(a(r)) })
+			return c.memo(memoUpper, v.Arguments[0], a, strings.ToUpper)
 		}
-		return strFn(func(r *Row) string { return strings.TrimSpace(a(r)) })
+		return c.memo(memoTrim, v.Arguments[0], a, strings.TrimSpace)
 	case "len":
 		switch a := arg.(type) {
 		case strFn:

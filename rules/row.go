@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 )
@@ -29,6 +30,47 @@ type Row struct {
 
 	fields []*Field
 	env    map[string]any // built on first use by an expression that runs on expr's VM
+
+	// String functions of a field that conditions share (see native.memo),
+	// by memoSlot; memo[i] is set only where memoSet has i.
+	memo    []string
+	memoSet FieldSet
+}
+
+// The string functions of a field a row keeps once computed.
+const (
+	memoLower = iota
+	memoUpper
+	memoTrim
+	memoDomain
+	memoKinds
+)
+
+func memoSlot(f *Field, kind int) int { return f.Index*memoKinds + kind }
+
+func (r *Row) memoized(slot int) (string, bool) {
+	if w := slot / 64; w < len(r.memoSet) && r.memoSet[w]&(1<<(slot%64)) != 0 {
+		return r.memo[slot], true
+	}
+	return "", false
+}
+
+// memoize keeps v; a row that was not Reset for a ruleset keeps nothing.
+func (r *Row) memoize(slot int, v string) {
+	if slot < len(r.memo) {
+		r.memo[slot] = v
+		r.memoSet.Add(slot)
+	}
+}
+
+// forget drops what the row keeps of field f, whose value changed.
+func (r *Row) forget(f *Field) {
+	for kind := range memoKinds {
+		if slot := memoSlot(f, kind); slot < len(r.memo) {
+			r.memo[slot] = ""
+			r.memoSet[slot/64] &^= 1 << (slot % 64)
+		}
+	}
 }
 
 // Reset empties the row and sizes it for rs.
@@ -46,6 +88,19 @@ func (r *Row) Reset(rs *Ruleset) {
 	if r.env != nil {
 		clear(r.env)
 	}
+	// Only the memo's set entries hold strings (which may alias the last
+	// input); clearing those is cheaper than clearing all.
+	for w, word := range r.memoSet {
+		for ; word != 0; word &= word - 1 {
+			r.memo[w*64+bits.TrailingZeros64(word)] = ""
+		}
+	}
+	n := memoKinds * len(rs.Fields)
+	r.memoSet = resize(r.memoSet, (n+63)/64)
+	if cap(r.memo) < n {
+		r.memo = make([]string, n)
+	}
+	r.memo = r.memo[:n]
 }
 
 func resize[T any](s []T, n int) []T {
@@ -102,6 +157,7 @@ func (r *Row) Set(f *Field, v any) bool {
 		return false
 	}
 	r.Present.Add(f.Index)
+	r.forget(f)
 	return true
 }
 
