@@ -31,10 +31,19 @@ type RulesetRef struct {
 // Hit is a knockout or score rule that fired, with its reason rendered with
 // the lead's own values.
 type Hit struct {
-	Rule   string `json:"rule"`
-	Group  string `json:"group,omitempty"`
-	Points int    `json:"points,omitempty"`
+	*FiredRule
 	Reason string `json:"reason"`
+}
+
+// FiredRule is what a Hit says of the rule itself. It is the same for
+// every lead, so decisions share one per rule and ruleset version instead
+// of copying it. Its fields are promoted into Hit, in Go and in JSON. A
+// FiredRule from the engine is shared by many decisions: read it, do not
+// change it.
+type FiredRule struct {
+	Rule   string `json:"rule"`
+	Group  string `json:"group,omitempty"`  // score rules only
+	Points int    `json:"points,omitempty"` // score rules only
 }
 
 // Miss is a positive score rule that did not fire: what it would take to

@@ -74,6 +74,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 
 	m := vms.Get().(*vm.VM)
 	defer vms.Put(m)
+	table := ruleTableOf(rs)
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
@@ -106,7 +107,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	if len(fired) > 0 {
 		d.Knockouts = make([]Hit, len(fired))
 		for i, rule := range fired {
-			d.Knockouts[i] = Hit{Rule: rule.ID}
+			d.Knockouts[i] = Hit{FiredRule: table.knockout(rule)}
 			l.reason(rule, r, &d.Knockouts[i].Reason)
 		}
 	}
@@ -139,7 +140,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	d.Matched = make([]Hit, 0, matched) // exact: the reasons below point into it
 	for i, rule := range rs.Rules {
 		if truth[i] == rules.True {
-			d.Matched = append(d.Matched, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points})
+			d.Matched = append(d.Matched, Hit{FiredRule: table.scored(rule)})
 			if !opts.Brief {
 				l.reason(rule, r, &d.Matched[len(d.Matched)-1].Reason)
 			}
@@ -156,7 +157,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	d.Missed = make([]Miss, 0, nMissed)
-	missed := missedTableOf(rs)
 	for _, rule := range rs.ByPoints { // already largest first, then file order
 		t := truth[rule.Index]
 		if opts.Brief {
@@ -168,10 +168,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		if t == rules.True {
 			continue
 		}
-		m := &missed.rules[rule.Index]
+		m := &table.missed[rule.Index]
 		if t == rules.Unknown {
 			noteMissing(rule.When)
-			m = missed.lacking(rule, r.Present)
+			m = table.lacking(rule, r.Present)
 		}
 		d.Missed = append(d.Missed, Miss{m})
 	}
@@ -228,20 +228,25 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 // are rendered into the record's buffer and *dst is set by flushReasons:
 // one string for all of a decision's reasons instead of one each.
 func (l *record) reason(rule *rules.Rule, r *rules.Row, dst *string) {
+	if s, ok := staticReason(rule); ok {
+		*dst = s
+		return
+	}
+	start := len(l.text)
+	l.text = rule.Reason.Append(l.text, r)
+	l.rendered = append(l.rendered, rendered{dst, start, len(l.text)})
+}
+
+// staticReason is a rule's reason when it is the same for every lead: a
+// template without fields, else the description, else the condition.
+func staticReason(rule *rules.Rule) (string, bool) {
 	switch {
 	case rule.Reason != nil:
-		if s, ok := rule.Reason.Static(); ok {
-			*dst = s
-			return
-		}
-		start := len(l.text)
-		l.text = rule.Reason.Append(l.text, r)
-		l.rendered = append(l.rendered, rendered{dst, start, len(l.text)})
+		return rule.Reason.Static()
 	case rule.Description != "":
-		*dst = rule.Description
-	default:
-		*dst = rule.When.Src
+		return rule.Description, true
 	}
+	return rule.When.Src, true
 }
 
 // flushReasons copies the rendered reasons out of the record, which is

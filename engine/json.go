@@ -45,17 +45,17 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
+	table := lookupRuleTable(d.Ruleset.Version)
 	b = append(b, `,"knockouts":`...)
-	b = appendHits(b, d.Knockouts)
+	b = appendHits(b, d.Knockouts, table)
 	if !d.Brief {
 		b = append(b, `,"matched":`...)
-		b = appendHits(b, d.Matched)
+		b = appendHits(b, d.Matched, table)
 		b = append(b, `,"missed":`...)
 		if d.Missed == nil {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, '[')
-			table := lookupMissedTable(d.Ruleset.Version)
 			for i := range d.Missed {
 				if i > 0 {
 					b = append(b, ',')
@@ -119,7 +119,7 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	return d.AppendJSON(make([]byte, 0, 2048)), nil
 }
 
-func appendHits(b []byte, hits []Hit) []byte {
+func appendHits(b []byte, hits []Hit, t *ruleTable) []byte {
 	if hits == nil {
 		return append(b, "null"...)
 	}
@@ -128,22 +128,36 @@ func appendHits(b []byte, hits []Hit) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		h := &hits[i]
-		b = append(b, `{"rule":`...)
-		b = appendString(b, h.Rule)
-		if h.Group != "" {
-			b = append(b, `,"group":`...)
-			b = appendString(b, h.Group)
-		}
-		if h.Points != 0 {
-			b = append(b, `,"points":`...)
-			b = strconv.AppendInt(b, int64(h.Points), 10)
-		}
-		b = append(b, `,"reason":`...)
-		b = appendString(b, h.Reason)
-		b = append(b, '}')
+		b = t.appendHit(b, &hits[i])
 	}
 	return append(b, ']')
+}
+
+// appendHit appends h as encoding/json writes it.
+func appendHit(b []byte, h *Hit) []byte {
+	if h.FiredRule == nil { // as encoding/json leaves out a nil embedded struct
+		b = append(b, `{"reason":`...)
+	} else {
+		b = appendFiredRule(b, h.FiredRule)
+	}
+	b = appendString(b, h.Reason)
+	return append(b, '}')
+}
+
+// appendFiredRule appends f's fields as an open JSON object, up to the
+// reason's value.
+func appendFiredRule(b []byte, f *FiredRule) []byte {
+	b = append(b, `{"rule":`...)
+	b = appendString(b, f.Rule)
+	if f.Group != "" {
+		b = append(b, `,"group":`...)
+		b = appendString(b, f.Group)
+	}
+	if f.Points != 0 {
+		b = append(b, `,"points":`...)
+		b = strconv.AppendInt(b, int64(f.Points), 10)
+	}
+	return append(b, `,"reason":`...)
 }
 
 func appendStrings(b []byte, ss []string) []byte {

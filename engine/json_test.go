@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/leadq/leadq/rules"
@@ -30,16 +31,16 @@ func sampleDecisions() []Decision {
 		{},
 		{LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
 			Groups:        map[string]int{"fit": 20, "engagement": -3, weird: 1},
-			Knockouts:     []Hit{{Rule: "k", Reason: weird}},
-			Matched:       []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
+			Knockouts:     []Hit{{FiredRule: &FiredRule{Rule: "k"}, Reason: weird}},
+			Matched:       []Hit{{FiredRule: &FiredRule{Rule: "a", Group: "fit", Points: 20}, Reason: "x"}, {FiredRule: &FiredRule{Rule: "b", Points: -3}, Reason: ""}},
 			Missed:        []Miss{{&MissedRule{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}}, {MissedRule: &MissedRule{Rule: "n", Points: 1, When: weird}}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
-		{Missed: []Miss{{}, {}}}, // no MissedRule: encoding/json leaves the embedded struct out
+		{Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}}, // no MissedRule, FiredRule: encoding/json leaves the embedded struct out
 	}
 }
 
-// Decisions of a ruleset take their missed rules' JSON from the ruleset's
+// Decisions of a ruleset take their hits' and missed rules' JSON from the ruleset's
 // table; it must be what encoding/json writes, also when two compilations
 // of the same files (one version, two tables) are live at once and the
 // registry finds the other one.
@@ -75,9 +76,26 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		table := lookupRuleTable(second.Version)
 		for _, m := range d2.Missed {
-			if lookupMissedTable(second.Version).prebuilt(m.MissedRule) == nil {
+			if table.prebuilt(m.MissedRule) == nil {
 				t.Errorf("%s: missed rule %s (missing %q) of the registered table is encoded again", f, m.Rule, m.MissingFields)
+			}
+		}
+		for _, h := range append(d2.Knockouts, d2.Matched...) {
+			if indexIn(table.fired, h.FiredRule) < 0 {
+				t.Errorf("%s: fired rule %s of the registered table is encoded again", f, h.Rule)
+			}
+		}
+		// A caller may change a reason: the prebuilt hit must not hide it.
+		if len(d2.Matched) > 0 {
+			d3 := d2
+			d3.Matched = slices.Clone(d2.Matched)
+			for i := range d3.Matched {
+				d3.Matched[i].Reason += " (edited)"
+			}
+			if got, want := d3.AppendJSON(nil), reference(t, d3, false); !bytes.Equal(got, want) {
+				t.Errorf("%s: an edited reason: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
 		for _, d := range []Decision{d1, d2} {
@@ -86,7 +104,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			}
 		}
 	}
-	if lookupMissedTable(second.Version) == nil {
+	if lookupRuleTable(second.Version) == nil {
 		t.Error("no table registered for the ruleset's version")
 	}
 }
@@ -113,7 +131,7 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("\xff\x00", "\u2028", "\"", "\\", -1)
 	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
 		d := Decision{LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
-			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
+			Knockouts: []Hit{{FiredRule: &FiredRule{Rule: id}, Reason: reason}}, Matched: []Hit{{FiredRule: &FiredRule{Rule: reason, Group: group, Points: points}, Reason: field}},
 			Missed:        []Miss{{&MissedRule{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}}},
 			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}
 		if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {

@@ -65,7 +65,7 @@ func wantMissing(have int, fields int) []string {
 // more than maxVariants of them: leads past the bound get their own.
 func TestMissedRulesLackingFields(t *testing.T) {
 	rs := wideRuleset(t)
-	table := missedTableOf(rs)
+	table := ruleTableOf(rs)
 	var firstOf [256]*MissedRule
 	for round := range 2 {
 		for have := range 255 { // 255 has every field: any-big is decided

@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+	"weak"
+
+	"github.com/leadq/leadq/rules"
+)
+
+// What a decision says of a rule it matched (id, group, points) or missed
+// (those, its description and condition, and the fields the lead lacked)
+// is the same for every lead that matched or missed it alike. So decisions
+// point at one FiredRule per rule and one MissedRule per rule and set of
+// missing fields, and the JSON of each is built once, next to it: copying
+// them was most of a decision's bytes, and encoding them most of
+// AppendJSON's time (full decisions are 4-5 KB).
+
+// ruleTable is what the decisions of one ruleset share: its FiredRules,
+// knockouts first, then score rules; and its MissedRules, one per score
+// rule (by Rule.Index) for the leads that have its fields, and the
+// variants for leads that lack some; each with its JSON.
+type ruleTable struct {
+	fired     []FiredRule
+	firedJSON [][]byte // fired[i] as AppendJSON writes it, up to "reason":
+	static    []string // the reason of fired[i] when it does not depend on the lead
+	hitJSON   [][]byte // the whole hit when its reason is static[i]; else nil
+	knockouts int      // how many of fired are knockouts
+
+	missed     []MissedRule
+	missedJSON [][]byte                          // missed[i] as AppendJSON writes it, up to its closing brace
+	lacks      []atomic.Pointer[[]missedVariant] // by Rule.Index; copied on write
+	lacksJSON  sync.Map                          // *MissedRule of a variant → its JSON
+
+	registered atomic.Bool
+}
+
+// knockout and scored return the FiredRule of a rule that fired.
+func (t *ruleTable) knockout(rule *rules.Rule) *FiredRule { return &t.fired[rule.Index] }
+func (t *ruleTable) scored(rule *rules.Rule) *FiredRule {
+	return &t.fired[t.knockouts+rule.Index]
+}
+
+// missedVariant is a rule's MissedRule for the leads that lack the fields
+// in mask (see rules.Condition.MissingMask).
+type missedVariant struct {
+	mask uint64
+	rule *MissedRule
+}
+
+// maxVariants bounds the variants kept per rule; a condition of n fields
+// has at most 2ⁿ-1, and a lead past the bound gets a MissedRule of its own.
+const maxVariants = 64
+
+// lacking returns the MissedRule of a rule the lead left undecided for
+// lack of data: shared by every lead that lacks the same fields.
+func (t *ruleTable) lacking(rule *rules.Rule, present rules.FieldSet) *MissedRule {
+	mask, ok := rule.When.MissingMask(present)
+	if ok && mask == 0 {
+		return &t.missed[rule.Index] // undecided for no missing field: not from Evaluate
+	}
+	slot := &t.lacks[rule.Index]
+	if ok {
+		if v := slot.Load(); v != nil {
+			for _, x := range *v {
+				if x.mask == mask {
+					return x.rule
+				}
+			}
+		}
+	}
+	m := t.missed[rule.Index]
+	m.MissingFields = rule.When.AppendMissingNames(nil, present)
+	if !ok {
+		return &m
+	}
+	t.lacksJSON.Store(&m, appendMissedRule(nil, &m))
+	for {
+		old := slot.Load()
+		var vs []missedVariant
+		if old != nil {
+			for _, x := range *old {
+				if x.mask == mask { // another decision got there first
+					t.lacksJSON.Delete(&m)
+					return x.rule
+				}
+			}
+			vs = *old
+		}
+		if len(vs) >= maxVariants {
+			t.lacksJSON.Delete(&m)
+			return &m
+		}
+		vs = append(slices.Clip(vs), missedVariant{mask, &m})
+		if slot.CompareAndSwap(old, &vs) {
+			return &m
+		}
+	}
+}
+
+// appendMissed appends m as an open JSON object: what was built when m is
+// one of the table's, else encoded now (a Miss built by hand, a table of
+// another engine with the same version).
+func (t *ruleTable) appendMissed(b []byte, m *MissedRule) []byte {
+	if enc := t.prebuilt(m); enc != nil {
+		return append(b, enc...)
+	}
+	return appendMissedRule(b, m)
+}
+
+// prebuilt returns the JSON built with m when m is one of the table's
+// MissedRules, a rule's or a variant's; nil otherwise.
+func (t *ruleTable) prebuilt(m *MissedRule) []byte {
+	if len(m.MissingFields) > 0 {
+		if enc, ok := t.lacksJSON.Load(m); ok {
+			return enc.([]byte)
+		}
+	}
+	if i := indexIn(t.missed, m); i >= 0 {
+		return t.missedJSON[i]
+	}
+	return nil
+}
+
+// appendHit appends h, from what was built when h's rule is one of the
+// table's.
+func (t *ruleTable) appendHit(b []byte, h *Hit) []byte {
+	i := -1
+	if t != nil {
+		i = indexIn(t.fired, h.FiredRule)
+	}
+	if i < 0 {
+		return appendHit(b, h)
+	}
+	if enc := t.hitJSON[i]; enc != nil && h.Reason == t.static[i] {
+		return append(b, enc...)
+	}
+	b = append(b, t.firedJSON[i]...)
+	b = appendString(b, h.Reason)
+	return append(b, '}')
+}
+
+// tableKey keys a ruleset's ruleTable in rules.Ruleset.Memo.
+type tableKey struct{}
+
+// ruleTables finds a decision's table from its ruleset version, the
+// only link a Decision has to its ruleset. Weak, so that a reload lets
+// the old table go with its ruleset.
+var ruleTables sync.Map // version → weak.Pointer[ruleTable]
+
+// ruleTableOf returns the ruleset's table, built on first use.
+func ruleTableOf(rs *rules.Ruleset) *ruleTable {
+	t := rs.Memo(tableKey{}, func() any {
+		n := len(rs.Knockouts) + len(rs.Rules)
+		t := &ruleTable{fired: make([]FiredRule, 0, n), firedJSON: make([][]byte, 0, n),
+			static: make([]string, 0, n), hitJSON: make([][]byte, 0, n), knockouts: len(rs.Knockouts),
+			missed: make([]MissedRule, len(rs.Rules)), missedJSON: make([][]byte, len(rs.Rules)),
+			lacks: make([]atomic.Pointer[[]missedVariant], len(rs.Rules))}
+		for _, rule := range rs.Knockouts {
+			t.addFired(rule, FiredRule{Rule: rule.ID}) // a knockout's group and points say nothing
+		}
+		for _, rule := range rs.Rules {
+			t.addFired(rule, FiredRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points})
+		}
+		for i, rule := range rs.Rules {
+			t.missed[i] = MissedRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
+				Description: rule.Description, When: rule.When.Src}
+			t.missedJSON[i] = appendMissedRule(nil, &t.missed[i])
+		}
+		return t
+	}).(*ruleTable)
+	if t.registered.CompareAndSwap(false, true) {
+		wp := weak.Make(t)
+		ruleTables.Store(rs.Version, wp)
+		runtime.AddCleanup(t, func(version string) { ruleTables.CompareAndDelete(version, wp) }, rs.Version)
+	}
+	return t
+}
+
+// lookupRuleTable returns the table of ruleset version, or nil when
+// there is none (any more).
+func lookupRuleTable(version string) *ruleTable {
+	if v, ok := ruleTables.Load(version); ok {
+		return v.(weak.Pointer[ruleTable]).Value()
+	}
+	return nil
+}
+
+// indexIn returns the index of p in s, or -1 when p does not point into s
+// (a Hit or Miss built by hand, or from a table of another engine with the
+// same version).
+func indexIn[T any](s []T, p *T) int {
+	if len(s) == 0 || p == nil {
+		return -1
+	}
+	base := uintptr(unsafe.Pointer(&s[0]))
+	at := uintptr(unsafe.Pointer(p))
+	size := unsafe.Sizeof(s[0])
+	if at < base || at >= base+uintptr(len(s))*size || (at-base)%size != 0 {
+		return -1
+	}
+	return int((at - base) / size)
+}
+
+func (t *ruleTable) addFired(rule *rules.Rule, f FiredRule) {
+	t.fired = append(t.fired, f)
+	t.firedJSON = append(t.firedJSON, appendFiredRule(nil, &f))
+	static, ok := staticReason(rule)
+	var enc []byte
+	if ok {
+		enc = appendHit(nil, &Hit{FiredRule: &f, Reason: static})
+	}
+	t.static, t.hitJSON = append(t.static, static), append(t.hitJSON, enc)
+}
+
+// appendMissedRule appends m's fields as an open JSON object.
+func appendMissedRule(b []byte, m *MissedRule) []byte {
+	b = append(b, `{"rule":`...)
+	b = appendString(b, m.Rule)
+	if m.Group != "" {
+		b = append(b, `,"group":`...)
+		b = appendString(b, m.Group)
+	}
+	b = append(b, `,"points":`...)
+	b = strconv.AppendInt(b, int64(m.Points), 10)
+	if m.Description != "" {
+		b = append(b, `,"description":`...)
+		b = appendString(b, m.Description)
+	}
+	b = append(b, `,"when":`...)
+	b = appendString(b, m.When)
+	if len(m.MissingFields) > 0 {
+		b = append(b, `,"missing_fields":`...)
+		b = appendStrings(b, m.MissingFields)
+	}
+	return b
+}
