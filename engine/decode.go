@@ -21,12 +21,15 @@ import (
 // invalid UTF-8, deep nesting) it returns ok == false and the caller takes
 // the ParseInput path, which produces the same decision or the precise
 // error. FuzzDecodeJSON checks that both paths agree.
-func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool) (id string, ok bool, err error) {
+func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool, maxDepth int) (id string, ok bool, err error) {
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
 	clear(l.lists) // the last request's strings
 	l.lists = l.lists[:0]
-	d := jsonDecoder{data: data, rs: rs, l: l, strict: strict}
+	if maxDepth <= 0 || maxDepth > maxSkipDepth {
+		maxDepth = maxSkipDepth
+	}
+	d := jsonDecoder{data: data, rs: rs, l: l, strict: strict, maxDepth: maxDepth}
 	d.seen = resizeSet(l.seen, len(rs.Fields))
 	l.seen = d.seen
 	if !d.request() {
@@ -72,6 +75,9 @@ type jsonDecoder struct {
 	ascii  bool           // the last string str scanned is ASCII
 	errs   InputErrors
 
+	level    int // objects and arrays open around the value being read
+	maxDepth int // a container deeper than this sends the request to the slow path
+
 	docID, docLeadID, leadID, leadLeadID idCandidate
 }
 
@@ -98,10 +104,11 @@ func (d *jsonDecoder) peek() byte {
 // lead's own fields (a bare lead); a "lead" or "account" key switches to
 // the envelope form and starts the row again.
 func (d *jsonDecoder) request() bool {
-	if d.peek() != '{' {
+	if d.peek() != '{' || d.maxDepth < 1 {
 		return false
 	}
 	d.pos++
+	d.level = 1
 	envelope := false
 	bare := false // some key was read as a bare lead's field
 	seenLead, seenAccount := false, false
@@ -164,7 +171,7 @@ func (d *jsonDecoder) request() bool {
 				break
 			}
 			if envelope {
-				if !d.skip(0) {
+				if !d.skip(2) {
 					return false
 				}
 				break
@@ -205,11 +212,16 @@ func (d *jsonDecoder) idValue(c *idCandidate) bool {
 		return ok
 	}
 	*c = idCandidate{}
-	return d.skip(0)
+	return d.skip(d.level + 1)
 }
 
 // object decodes the fields of the lead or account object.
 func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
+	if d.maxDepth < 2 {
+		return false
+	}
+	d.level = 2
+	defer func() { d.level = 1 }()
 	d.pos++ // {
 	if d.peek() == '}' {
 		d.pos++
@@ -340,7 +352,7 @@ func (l *record) keyOrder(rs *rules.Ruleset, ns string) *keyOrder {
 // (f), skipped otherwise.
 func (d *jsonDecoder) field(f *rules.Field) bool {
 	if f == nil {
-		return d.skip(0)
+		return d.skip(d.level + 1)
 	}
 	if d.seen.Has(f.Index) {
 		return false // duplicate key: the last one wins in ParseInput
@@ -409,7 +421,7 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 			}
 		}
 		raw = jsonNumber(strings.Clone(n))
-	case b == '[' && f.Type == rules.TypeList:
+	case b == '[' && f.Type == rules.TypeList && d.level < d.maxDepth:
 		list, ok := d.strings()
 		if !ok {
 			return false
@@ -676,15 +688,14 @@ func (d *jsonDecoder) strings() ([]string, bool) {
 	}
 }
 
-// maxSkipDepth bounds how deep an undeclared value may nest before the
-// request is left to encoding/json, which has its own limit.
+// maxSkipDepth bounds how deep a request may nest before it is left to
+// encoding/json, which has its own limit, when EvalOptions.MaxDepth does
+// not set a lower one.
 const maxSkipDepth = 64
 
-// skip validates and passes over one value.
-func (d *jsonDecoder) skip(depth int) bool {
-	if depth > maxSkipDepth {
-		return false
-	}
+// skip validates and passes over one value, which is level deep when it
+// is an object or array.
+func (d *jsonDecoder) skip(level int) bool {
 	switch b := d.peek(); {
 	case b == '"':
 		_, ok := d.str()
@@ -699,13 +710,16 @@ func (d *jsonDecoder) skip(depth int) bool {
 	case b == 'n':
 		return d.literal("null")
 	case b == '[':
+		if level > d.maxDepth {
+			return false
+		}
 		d.pos++
 		if d.peek() == ']' {
 			d.pos++
 			return true
 		}
 		for {
-			if !d.skip(depth + 1) {
+			if !d.skip(level + 1) {
 				return false
 			}
 			switch d.peek() {
@@ -719,6 +733,9 @@ func (d *jsonDecoder) skip(depth int) bool {
 			}
 		}
 	case b == '{':
+		if level > d.maxDepth {
+			return false
+		}
 		d.pos++
 		if d.peek() == '}' {
 			d.pos++
@@ -729,7 +746,7 @@ func (d *jsonDecoder) skip(depth int) bool {
 				return false
 			}
 			d.pos++
-			if !d.skip(depth + 1) {
+			if !d.skip(level + 1) {
 				return false
 			}
 			switch d.peek() {

@@ -13,8 +13,14 @@ import (
 	"github.com/leadq/leadq/rules"
 )
 
-// slowDecision is the reference path: ParseInput into maps, then Evaluate.
+// slowDecision is the reference path: CheckDepth when there is a limit,
+// ParseInput into maps, then Evaluate.
 func slowDecision(rs *rules.Ruleset, data []byte, opts engine.EvalOptions) (engine.Decision, error) {
+	if opts.MaxDepth > 0 {
+		if err := engine.CheckDepth(data, opts.MaxDepth); err != nil {
+			return engine.Decision{}, err
+		}
+	}
 	in, err := engine.ParseInput(data)
 	if err != nil {
 		return engine.Decision{}, err
@@ -64,16 +70,25 @@ func decodeRulesets(t testing.TB) []*rules.Ruleset {
 func checkSameDecision(t *testing.T, rss []*rules.Ruleset, data []byte) {
 	for _, rs := range rss {
 		for _, strict := range []bool{false, true} {
-			opts := engine.EvalOptions{Strict: strict, Now: func() time.Time { return fixedNow }}
-			fast, errF := engine.EvaluateJSON(rs, data, opts)
-			slow, errS := slowDecision(rs, data, opts)
-			if (errF == nil) != (errS == nil) || (errF != nil && errF.Error() != errS.Error()) {
-				t.Fatalf("%s strict=%v %q:\nEvaluateJSON error %v\nslow path error    %v", rs.Name, strict, data, errF, errS)
-			}
-			if diff := cmp.Diff(slow, fast); diff != "" {
-				t.Fatalf("%s strict=%v %q: EvaluateJSON differs from ParseInput+Evaluate (-slow +fast):\n%s", rs.Name, strict, data, diff)
-			}
+			checkSameDecisionWith(t, rs, data, engine.EvalOptions{Strict: strict, Now: func() time.Time { return fixedNow }})
 		}
+	}
+	// A depth limit: the input is refused when CheckDepth refuses it, and
+	// decided as without a limit otherwise.
+	for _, max := range []int{1, 2, 3} {
+		checkSameDecisionWith(t, rss[0], data, engine.EvalOptions{Now: func() time.Time { return fixedNow }, MaxDepth: max})
+	}
+}
+
+func checkSameDecisionWith(t *testing.T, rs *rules.Ruleset, data []byte, opts engine.EvalOptions) {
+	t.Helper()
+	fast, errF := engine.EvaluateJSON(rs, data, opts)
+	slow, errS := slowDecision(rs, data, opts)
+	if (errF == nil) != (errS == nil) || (errF != nil && errF.Error() != errS.Error()) {
+		t.Fatalf("%s strict=%v max depth %d %q:\nEvaluateJSON error %v\nslow path error    %v", rs.Name, opts.Strict, opts.MaxDepth, data, errF, errS)
+	}
+	if diff := cmp.Diff(slow, fast); diff != "" {
+		t.Fatalf("%s strict=%v max depth %d %q: EvaluateJSON differs from ParseInput+Evaluate (-slow +fast):\n%s", rs.Name, opts.Strict, opts.MaxDepth, data, diff)
 	}
 }
 

@@ -264,14 +264,15 @@ func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (De
 
 // ScoreOptions are per-call settings for ScoreJSONWith.
 type ScoreOptions struct {
-	Strict bool // refuse wrong-typed fields for this lead, whatever the engine's mode
-	Brief  bool // skip reasons and the missed list (see EvalOptions.Brief)
+	Strict   bool // refuse wrong-typed fields for this lead, whatever the engine's mode
+	Brief    bool // skip reasons and the missed list (see EvalOptions.Brief)
+	MaxDepth int  // refuse JSON nested deeper (see EvalOptions.MaxDepth)
 }
 
 // ScoreJSONWith decodes a JSON request (see ParseInput) and decides it
 // against rs, a ruleset returned by Ruleset, as ScoreJSON does.
 func (e *Engine) ScoreJSONWith(ctx context.Context, rs *rules.Ruleset, data []byte, opts ScoreOptions) (Decision, error) {
-	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || opts.Strict, Brief: opts.Brief, Now: e.now})
+	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || opts.Strict, Brief: opts.Brief, Now: e.now, MaxDepth: opts.MaxDepth})
 }
 
 // ScoreJSON decodes a JSON request (see ParseInput) and scores it.

@@ -18,6 +18,10 @@ type EvalOptions struct {
 	// not rendered and the missed list is not built (Decision.Brief is set, and its JSON leaves
 	// matched and missed out). For bulk callers that route on the verdict.
 	Brief bool
+	// MaxDepth refuses JSON input nested deeper than this many objects and
+	// arrays with an InputError (see CheckDepth), before any of it is
+	// decoded into maps; 0 leaves the limit to encoding/json.
+	MaxDepth int
 }
 
 // vms reuses expr virtual machines across decisions; a VM is not safe for
@@ -44,8 +48,15 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 func EvaluateJSON(rs *rules.Ruleset, data []byte, opts EvalOptions) (Decision, error) {
 	l := records.Get().(*record)
 	defer records.Put(l)
-	id, ok, err := l.decodeJSON(rs, data, opts.Strict)
+	id, ok, err := l.decodeJSON(rs, data, opts.Strict, opts.MaxDepth)
 	if !ok {
+		// The fast decoder gives up on input nested deeper than MaxDepth, so
+		// only this path checks it.
+		if opts.MaxDepth > 0 {
+			if err := CheckDepth(data, opts.MaxDepth); err != nil {
+				return Decision{}, err
+			}
+		}
 		in, perr := ParseInput(data)
 		if perr != nil {
 			return Decision{}, perr

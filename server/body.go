@@ -10,9 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/internal/swar"
 )
 
 // Media types a request body may be declared as. A missing Content-Type is
@@ -93,51 +90,6 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, fmt.Errorf("read body: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// checkDepth refuses JSON nested deeper than max objects and arrays, before
-// any decoding: a lead is flat, and deep nesting is only ever an attack on
-// the decoder. It scans bytes, skipping strings; malformed JSON is left to
-// the decoder to describe.
-func checkDepth(data []byte, max int) error {
-	depth := 0
-	inString, escaped := false, false
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case inString && !escaped:
-			// Skip the plain bytes of the string eight at a time.
-			if i = swar.SkipPlain(data, i); i >= len(data) {
-				return nil
-			}
-			switch c = data[i]; c {
-			case '\\':
-				escaped = true
-			case '"':
-				inString = false
-			}
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
-				return &engine.InputError{Offset: int64(i + 1),
-					Message: fmt.Sprintf("JSON nested deeper than %d objects and arrays", max)}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return nil
 }
 
 // lineReader reads NDJSON lines of at most max bytes; a longer line is

@@ -62,10 +62,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) (*metrics, error)
 
 // decided counts one decision and the rules that fired in it.
 func (m *metrics) decided(d *engine.Decision) {
-	dk := decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}
-	m.decisionCounters.get(dk, func() prometheus.Counter {
-		return m.decisions.WithLabelValues(dk.ruleset, dk.tier, strconv.FormatBool(dk.qualified))
-	}).Inc()
+	m.decision(decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}, 1)
 	for i := range d.Knockouts {
 		m.hit(d.Ruleset.Name, d.Knockouts[i].Rule)
 	}
@@ -74,9 +71,68 @@ func (m *metrics) decided(d *engine.Decision) {
 	}
 }
 
-func (m *metrics) hit(ruleset, rule string) {
+// tally counts decisions and rule hits where many are decided at once (a
+// batch, a chunk of a stream), to add them to the shared counters once:
+// each decision counted there costs a dozen label lookups and atomic adds
+// that the cores contend for. Not safe for concurrent use; nil counts
+// straight into the shared counters.
+type tally struct {
+	decisions map[decisionKey]int
+	hits      map[*engine.FiredRule]hitCount // the engine shares one per rule and version
+}
+
+type hitCount struct {
+	ruleset string
+	n       int
+}
+
+func (t *tally) add(m *metrics, d *engine.Decision) {
+	if t == nil {
+		m.decided(d)
+		return
+	}
+	if t.decisions == nil {
+		t.decisions, t.hits = map[decisionKey]int{}, map[*engine.FiredRule]hitCount{}
+	}
+	t.decisions[decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}]++
+	for _, hits := range [][]engine.Hit{d.Knockouts, d.Matched} {
+		for i := range hits {
+			f := hits[i].FiredRule
+			if f == nil {
+				continue // not from the engine, and no rule to count
+			}
+			c := t.hits[f]
+			t.hits[f] = hitCount{d.Ruleset.Name, c.n + 1}
+		}
+	}
+}
+
+// flush adds what t counted to the shared counters and empties it.
+func (t *tally) flush(m *metrics) {
+	if t == nil {
+		return
+	}
+	for dk, n := range t.decisions {
+		m.decision(dk, n)
+	}
+	for f, c := range t.hits {
+		m.hitN(c.ruleset, f.Rule, c.n)
+	}
+	clear(t.decisions)
+	clear(t.hits)
+}
+
+func (m *metrics) hit(ruleset, rule string) { m.hitN(ruleset, rule, 1) }
+
+func (m *metrics) hitN(ruleset, rule string, n int) {
 	k := hitKey{ruleset, rule}
-	m.hitCounters.get(k, func() prometheus.Counter { return m.hits.WithLabelValues(k.ruleset, k.rule) }).Inc()
+	m.hitCounters.get(k, func() prometheus.Counter { return m.hits.WithLabelValues(k.ruleset, k.rule) }).Add(float64(n))
+}
+
+func (m *metrics) decision(dk decisionKey, n int) {
+	m.decisionCounters.get(dk, func() prometheus.Counter {
+		return m.decisions.WithLabelValues(dk.ruleset, dk.tier, strconv.FormatBool(dk.qualified))
+	}).Add(float64(n))
 }
 
 // counterCache maps label sets to their counters. Reads take no lock and

@@ -22,14 +22,18 @@ func TestMetrics(t *testing.T) {
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas", body: "{"})
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=true", body: readFile(t, "testdata/leads/wrong-type-employees.json")})
 	do(t, ts, httpCase{method: "BREW", path: "/coffee"})
+	// A stream is counted per chunk of lines, on every core: the same totals.
+	line := strings.ReplaceAll(readFile(t, "testdata/leads/vp-fintech.json"), "\n", " ") + "\n"
+	do(t, ts, httpCase{method: "POST", path: "/v1/score/stream?ruleset=b2b-saas", ctype: "application/x-ndjson",
+		body: strings.Repeat(line, 6) + "{\n" + line})
 
 	got := string(do(t, ts, httpCase{method: "GET", path: "/metrics"}).body)
 	for _, want := range []string{
-		`leadq_decisions_total{qualified="true",ruleset="b2b-saas",tier="A"} 2`,
+		`leadq_decisions_total{qualified="true",ruleset="b2b-saas",tier="A"} 9`,
 		`leadq_decisions_total{qualified="false",ruleset="b2b-saas",tier="A"} 1`, // the competitor scores an A but is knocked out
 		`leadq_rule_hits_total{rule="competitor",ruleset="b2b-saas"} 1`,
-		`leadq_rule_hits_total{rule="target-industry",ruleset="b2b-saas"} 3`,
-		`leadq_leads_refused_total{code="invalid_json"} 2`, // the bad batch item and the bad body
+		`leadq_rule_hits_total{rule="target-industry",ruleset="b2b-saas"} 10`,
+		`leadq_leads_refused_total{code="invalid_json"} 3`, // the bad batch item, the bad body, the bad line
 		`leadq_leads_refused_total{code="invalid_input"} 1`,
 		`leadq_http_request_duration_seconds_count{code="200",method="POST",route="/v1/score"} 2`,
 		`leadq_http_request_duration_seconds_count{code="200",method="POST",route="/v1/score/batch"} 1`,

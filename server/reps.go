@@ -107,6 +107,11 @@ func (s *Server) initReps() error {
 // used and where it came from. Requests that are not JSON objects go to the
 // engine as they are, for its error.
 func (s *Server) scoreWithAccount(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, string, error) {
+	if opts.MaxDepth > 0 {
+		if err := engine.CheckDepth(data, opts.MaxDepth); err != nil {
+			return engine.Decision{}, nil, accountNone, err
+		}
+	}
 	doc, ok := decodeObject(data)
 	if !ok {
 		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
@@ -235,7 +240,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDepth(data, maxDepth); err != nil {
+	if err := engine.CheckDepth(data, maxDepth); err != nil {
 		return err
 	}
 	rs, err := s.eng.Ruleset(q.ruleset)

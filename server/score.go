@@ -36,10 +36,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var d engine.Decision
-	if err = checkDepth(data, maxDepth); err == nil {
-		d, _, err = s.scoreData(r.Context(), rs, q, data)
-	}
+	d, _, err := s.scoreData(r.Context(), rs, q, data, nil)
 	if err != nil {
 		_, body := errorResponse(err)
 		s.metrics.refused(body.Code)
@@ -110,7 +107,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDepth(data, maxDepth); err != nil {
+	if err := engine.CheckDepth(data, maxDepth); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -134,6 +131,8 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	out = append(out, `,"decisions":[`...)
 	failed := 0
 	ctx := r.Context()
+	var counts tally
+	defer counts.flush(s.metrics)
 	for i := 0; dec.More(); i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -146,7 +145,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		d, id, err := s.scoreData(ctx, rs, q, raw)
+		d, id, err := s.scoreData(ctx, rs, q, raw, &counts)
 		if err != nil {
 			_, body := errorResponse(shiftOffset(err, start-1))
 			index := i
@@ -310,7 +309,7 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 	for len(c.outs) < len(c.lines) {
 		c.outs = append(c.outs, nil)
 	}
-	one := func(i int) {
+	one := func(i int, t *tally) {
 		l := c.lines[i]
 		buf := c.outs[i][:0]
 		if l.tooLong {
@@ -318,7 +317,7 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
 			buf = appendItem(buf, nil, &itemError{Line: l.n, Error: body})
 		} else {
-			d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end])
+			d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t)
 			if err != nil {
 				_, body := errorResponse(err)
 				buf = appendItem(buf, nil, &itemError{Line: l.n, LeadID: id, Error: body})
@@ -331,9 +330,11 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers == 1 || len(c.lines) < 2*workers {
+		var t tally
 		for i := range c.lines {
-			one(i)
+			one(i, &t)
 		}
+		t.flush(s.metrics)
 		return
 	}
 	var wg sync.WaitGroup
@@ -342,32 +343,33 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 		wg.Add(1)
 		go func(from, to int) {
 			defer wg.Done()
+			var t tally
 			for i := from; i < to; i++ {
-				one(i)
+				one(i, &t)
 			}
+			t.flush(s.metrics)
 		}(w, min(w+per, len(c.lines)))
 	}
 	wg.Wait()
 }
 
 // scoreLine decides one line of a stream with the version live now.
-func (s *Server) scoreLine(ctx context.Context, q query, line []byte) (engine.Decision, string, error) {
+func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) (engine.Decision, string, error) {
 	rs, err := s.eng.Ruleset(q.ruleset)
 	if err != nil {
 		return engine.Decision{}, "", err
 	}
-	if err := checkDepth(line, maxDepth); err != nil {
-		return engine.Decision{}, "", err
-	}
-	return s.scoreData(ctx, rs, q, line)
+	return s.scoreData(ctx, rs, q, line, t)
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
 // line) against rs. On error, id is the lead's id when the JSON has one.
-// The caller has bounded the nesting (checkDepth): once per body, so a
-// batch's elements are not scanned again.
-func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte) (d engine.Decision, id string, err error) {
-	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief}
+// JSON nested deeper than maxDepth is refused; the engine checks it only
+// when its own decoder gives up on a request, which reads the declared
+// fields and stops at maxDepth, so the bytes of a lead are scanned once.
+// Decisions are counted in t (nil: in the shared counters).
+func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte, t *tally) (d engine.Decision, id string, err error) {
+	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief, MaxDepth: maxDepth}
 	var account map[string]any // resolved by email domain (reps.go)
 	if s.accounts != nil {
 		d, account, err = s.scoreResolving(ctx, rs, opts, data)
@@ -375,9 +377,12 @@ func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data
 		d, err = s.eng.ScoreJSONWith(ctx, rs, data, opts)
 	}
 	if err != nil {
+		if engine.CheckDepth(data, maxDepth) != nil {
+			return d, "", err // deep nesting is not decoded, not even for the id
+		}
 		return d, leadID(data), err
 	}
-	s.metrics.decided(&d)
+	t.add(s.metrics, &d)
 	s.logDecision(d, data, account)
 	return d, "", nil
 }
