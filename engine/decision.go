@@ -13,7 +13,7 @@ type Decision struct {
 	Knockouts     []Hit          `json:"knockouts"`
 	Matched       []Hit          `json:"matched"`
 	Missed        []Miss         `json:"missed"`
-	MissingFields []string       `json:"missing_fields"`
+	MissingFields []string       `json:"missing_fields"` // shared by decisions that lack the same fields: read only
 	Errors        []RuleError    `json:"errors"`
 	Warnings      []Warning      `json:"warnings"`
 

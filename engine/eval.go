@@ -223,13 +223,8 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 		d.Qualified = t == rules.True
 	}
-	if n := missing.Len(); n > 0 {
-		d.MissingFields = make([]string, 0, n)
-		for _, f := range rs.Fields {
-			if missing.Has(f.Index) {
-				d.MissingFields = append(d.MissingFields, f.Name)
-			}
-		}
+	if missing.Len() > 0 {
+		d.MissingFields = table.missingNames(rs, missing)
 	}
 	return d
 }

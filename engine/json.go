@@ -15,37 +15,21 @@ import (
 func (d *Decision) AppendJSON(b []byte) []byte {
 	b = append(b, `{"lead_id":`...)
 	b = appendString(b, d.LeadID)
-	b = append(b, `,"ruleset":{"name":`...)
-	b = appendString(b, d.Ruleset.Name)
-	b = append(b, `,"version":`...)
-	b = appendString(b, d.Ruleset.Version)
-	b = append(b, `},"qualified":`...)
+	table := lookupRuleTable(d.Ruleset.Version)
+	b = append(b, `,"ruleset":`...)
+	if table != nil && d.Ruleset == table.ref {
+		b = append(b, table.refJSON...)
+	} else {
+		b = appendRulesetRef(b, d.Ruleset)
+	}
+	b = append(b, `,"qualified":`...)
 	b = strconv.AppendBool(b, d.Qualified)
 	b = append(b, `,"tier":`...)
 	b = appendString(b, d.Tier)
 	b = append(b, `,"score":`...)
 	b = strconv.AppendInt(b, int64(d.Score), 10)
 	b = append(b, `,"groups":`...)
-	if d.Groups == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '{')
-		keys := make([]string, 0, len(d.Groups))
-		for k := range d.Groups {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(d.Groups[k]), 10)
-		}
-		b = append(b, '}')
-	}
-	table := lookupRuleTable(d.Ruleset.Version)
+	b = table.appendGroups(b, d.Groups)
 	b = append(b, `,"knockouts":`...)
 	b = appendHits(b, d.Knockouts, table)
 	if !d.Brief {
@@ -75,7 +59,7 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 		}
 	}
 	b = append(b, `,"missing_fields":`...)
-	b = appendStrings(b, d.MissingFields)
+	b = table.appendMissingFields(b, d.MissingFields)
 	b = append(b, `,"errors":`...)
 	if d.Errors == nil {
 		b = append(b, "null"...)
@@ -117,6 +101,56 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 // applies its own HTML escaping and indentation, if asked.
 func (d Decision) MarshalJSON() ([]byte, error) {
 	return d.AppendJSON(make([]byte, 0, 2048)), nil
+}
+
+func appendRulesetRef(b []byte, r RulesetRef) []byte {
+	b = append(b, `{"name":`...)
+	b = appendString(b, r.Name)
+	b = append(b, `,"version":`...)
+	b = appendString(b, r.Version)
+	return append(b, '}')
+}
+
+// appendGroups appends group totals, keys sorted as encoding/json sorts
+// them: in the order of the table's group names, whose keys were built
+// once, when the decision has those groups; else sorted now.
+func (t *ruleTable) appendGroups(b []byte, groups map[string]int) []byte {
+	if groups == nil {
+		return append(b, "null"...)
+	}
+	if t != nil && len(groups) == len(t.groups) {
+		if out, ok := t.appendKnownGroups(b, groups); ok {
+			return out
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(groups[k]), 10)
+	}
+	return append(b, '}')
+}
+
+func (t *ruleTable) appendKnownGroups(b []byte, groups map[string]int) ([]byte, bool) {
+	b = append(b, '{')
+	for i, name := range t.groups {
+		v, ok := groups[name]
+		if !ok {
+			return b, false
+		}
+		b = append(b, t.groupKeys[i]...)
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return append(b, '}'), true
 }
 
 func appendHits(b []byte, hits []Hit, t *ruleTable) []byte {

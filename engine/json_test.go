@@ -87,6 +87,27 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 				t.Errorf("%s: fired rule %s of the registered table is encoded again", f, h.Rule)
 			}
 		}
+		if n := len(d2.MissingFields); n > 0 {
+			if _, ok := table.missingJSON.Load(&d2.MissingFields[0]); !ok {
+				t.Errorf("%s: missing fields %q of the registered table are encoded again", f, d2.MissingFields)
+			}
+			// A caller may shorten them: the prebuilt list must not hide it.
+			d4 := d2
+			d4.MissingFields = d2.MissingFields[:n-1]
+			if got, want := d4.AppendJSON(nil), reference(t, d4, false); !bytes.Equal(got, want) {
+				t.Errorf("%s: shortened missing fields: AppendJSON =\n%s\nwant\n%s", f, got, want)
+			}
+		}
+		// Or groups and the ruleset's name: what was built must not hide them.
+		d5 := d2
+		d5.Groups = map[string]int{}
+		for g, v := range d2.Groups {
+			d5.Groups[g+"'"] = v
+		}
+		d5.Ruleset.Name += "'"
+		if got, want := d5.AppendJSON(nil), reference(t, d5, false); !bytes.Equal(got, want) {
+			t.Errorf("%s: other groups: AppendJSON =\n%s\nwant\n%s", f, got, want)
+		}
 		// A caller may change a reason: the prebuilt hit must not hide it.
 		if len(d2.Matched) > 0 {
 			d3 := d2

@@ -25,6 +25,11 @@ import (
 // rule (by Rule.Index) for the leads that have its fields, and the
 // variants for leads that lack some; each with its JSON.
 type ruleTable struct {
+	ref       RulesetRef
+	refJSON   []byte
+	groups    []string // the ruleset's group names, sorted as encoding/json sorts keys
+	groupKeys [][]byte // `"name":`, with a comma before all but the first
+
 	fired     []FiredRule
 	firedJSON [][]byte // fired[i] as AppendJSON writes it, up to "reason":
 	static    []string // the reason of fired[i] when it does not depend on the lead
@@ -35,6 +40,10 @@ type ruleTable struct {
 	missedJSON [][]byte                          // missed[i] as AppendJSON writes it, up to its closing brace
 	lacks      []atomic.Pointer[[]missedVariant] // by Rule.Index; copied on write
 	lacksJSON  sync.Map                          // *MissedRule of a variant → its JSON
+
+	missingSets  sync.Map     // a ruleset's missing fields (a FieldSet of one word) → their names
+	missingJSON  sync.Map     // the first name of a set of names → missingJSON
+	missingCount atomic.Int64 // entries in missingSets, up to maxMissingSets
 
 	registered atomic.Bool
 }
@@ -102,6 +111,51 @@ func (t *ruleTable) lacking(rule *rules.Rule, present rules.FieldSet) *MissedRul
 	}
 }
 
+// maxMissingSets bounds the sets of missing fields a ruleset keeps the
+// names of; leads that lack fields in other ways get names of their own.
+const maxMissingSets = 4096
+
+// missingJSON is a set of names as AppendJSON writes it.
+type missingJSON struct {
+	n    int // how many names: a caller may have shortened the slice
+	json []byte
+}
+
+// missingNames returns the names of the fields in missing, in declaration
+// order, shared by the decisions that lack the same fields.
+func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []string {
+	shared := len(missing) == 1 // rulesets of up to 64 fields
+	if shared {
+		if v, ok := t.missingSets.Load(missing[0]); ok {
+			return v.([]string)
+		}
+	}
+	names := make([]string, 0, missing.Len())
+	for _, f := range rs.Fields {
+		if missing.Has(f.Index) {
+			names = append(names, f.Name)
+		}
+	}
+	if shared && t.missingCount.Add(1) <= maxMissingSets {
+		if v, loaded := t.missingSets.LoadOrStore(missing[0], names); loaded {
+			return v.([]string)
+		}
+		t.missingJSON.Store(&names[0], missingJSON{len(names), appendStrings(nil, names)})
+	}
+	return names
+}
+
+// appendMissingFields appends a decision's missing fields, from what was
+// built when they are a shared set.
+func (t *ruleTable) appendMissingFields(b []byte, names []string) []byte {
+	if t != nil && len(names) > 0 {
+		if v, ok := t.missingJSON.Load(&names[0]); ok && v.(missingJSON).n == len(names) {
+			return append(b, v.(missingJSON).json...)
+		}
+	}
+	return appendStrings(b, names)
+}
+
 // appendMissed appends m as an open JSON object: what was built when m is
 // one of the table's, else encoded now (a Miss built by hand, a table of
 // another engine with the same version).
@@ -160,6 +214,17 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 			static: make([]string, 0, n), hitJSON: make([][]byte, 0, n), knockouts: len(rs.Knockouts),
 			missed: make([]MissedRule, len(rs.Rules)), missedJSON: make([][]byte, len(rs.Rules)),
 			lacks: make([]atomic.Pointer[[]missedVariant], len(rs.Rules))}
+		t.ref = RulesetRef{Name: rs.Name, Version: rs.Version}
+		t.refJSON = appendRulesetRef(nil, t.ref)
+		t.groups = slices.Sorted(slices.Values(rs.GroupNames))
+		for i, g := range t.groups {
+			var key []byte
+			if i > 0 {
+				key = append(key, ',')
+			}
+			key = append(appendString(key, g), ':')
+			t.groupKeys = append(t.groupKeys, key)
+		}
 		for _, rule := range rs.Knockouts {
 			t.addFired(rule, FiredRule{Rule: rule.ID}) // a knockout's group and points say nothing
 		}
