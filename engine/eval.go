@@ -85,7 +85,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 
 	m := vms.Get().(*vm.VM)
 	defer vms.Put(m)
-	table := ruleTableOf(rs)
+	if l.tableOf != rs { // rs.Memo's sync.Map, once per record and ruleset
+		l.table, l.tableOf = ruleTableOf(rs), rs
+	}
+	table := l.table
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
@@ -288,6 +291,8 @@ type record struct {
 	rendered []rendered     // scratch: where each rendered reason goes
 	lists    []string       // scratch: the items of list fields decodeJSON read
 	keys     [2]keyOrder    // the key order of the last leads and accounts decoded
+	table    *ruleTable     // what decisions of ruleset tableOf share
+	tableOf  *rules.Ruleset
 }
 
 func resize[T any](s []T, n int) []T {

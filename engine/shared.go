@@ -249,11 +249,24 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 // lookupRuleTable returns the table of ruleset version, or nil when
 // there is none (any more).
 func lookupRuleTable(version string) *ruleTable {
+	// Nearly every decision encoded is of the version live now: the last
+	// table found answers without hashing the version again.
+	if t := lastTable.Load(); t != nil && t.ref.Version == version {
+		return t
+	}
 	if v, ok := ruleTables.Load(version); ok {
-		return v.(weak.Pointer[ruleTable]).Value()
+		t := v.(weak.Pointer[ruleTable]).Value()
+		if t != nil {
+			lastTable.Store(t)
+		}
+		return t
 	}
 	return nil
 }
+
+// lastTable is the table lookupRuleTable found last. It holds one table
+// of an old version past a reload, until a decision of another is encoded.
+var lastTable atomic.Pointer[ruleTable]
 
 // indexIn returns the index of p in s, or -1 when p does not point into s
 // (a Hit or Miss built by hand, or from a table of another engine with the
