@@ -140,7 +140,7 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 		if v, loaded := t.missingSets.LoadOrStore(missing[0], names); loaded {
 			return v.([]string)
 		}
-		t.missingJSON.Store(&names[0], missingJSON{len(names), appendStrings(nil, names)})
+		t.missingJSON.Store(&names[0], missingJSON{len(names), appendStrings(make([]byte, 0, 24*len(names)), names)})
 	}
 	return names
 }
