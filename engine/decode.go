@@ -82,6 +82,10 @@ type jsonDecoder struct {
 }
 
 func (d *jsonDecoder) ws() {
+	// Requests from programs are mostly compact: most calls find a token.
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return
+	}
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -370,6 +374,11 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		}
 		if !d.literal(lit) {
 			return false
+		}
+		if f.Type == rules.TypeBool {
+			r.Bools[f.Slot] = v
+			r.Present.Add(f.Index)
+			return true
 		}
 		raw = v
 	case b == '"':

@@ -197,7 +197,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	d.Score = ungrouped
 	for g, total := range raw {
 		name := rs.GroupNames[g]
-		if caps, ok := rs.Groups[name]; ok {
+		if caps := table.caps[g]; caps != nil {
 			if caps.Max != nil && total > *caps.Max {
 				total = *caps.Max
 			}

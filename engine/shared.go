@@ -27,8 +27,9 @@ import (
 type ruleTable struct {
 	ref       RulesetRef
 	refJSON   []byte
-	groups    []string // the ruleset's group names, sorted as encoding/json sorts keys
-	groupKeys [][]byte // `"name":`, with a comma before all but the first
+	groups    []string       // the ruleset's group names, sorted as encoding/json sorts keys
+	groupKeys [][]byte       // `"name":`, with a comma before all but the first
+	caps      []*rules.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
 
 	fired     []FiredRule
 	firedJSON [][]byte // fired[i] as AppendJSON writes it, up to "reason":
@@ -216,6 +217,12 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 			lacks: make([]atomic.Pointer[[]missedVariant], len(rs.Rules))}
 		t.ref = RulesetRef{Name: rs.Name, Version: rs.Version}
 		t.refJSON = appendRulesetRef(nil, t.ref)
+		t.caps = make([]*rules.Group, len(rs.GroupNames))
+		for i, name := range rs.GroupNames {
+			if caps, ok := rs.Groups[name]; ok {
+				t.caps[i] = &caps
+			}
+		}
 		t.groups = slices.Sorted(slices.Values(rs.GroupNames))
 		for i, g := range t.groups {
 			var key []byte

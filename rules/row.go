@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math"
 	"math/bits"
 	"strconv"
 	"time"
@@ -192,9 +193,36 @@ func (r *Row) appendValue(b []byte, f *Field) []byte {
 	case TypeInt:
 		return strconv.AppendInt(b, int64(r.Ints[f.Slot]), 10)
 	case TypeFloat:
+		// Whole amounts, the usual case, print as the integers they are;
+		// -0 and the rest as FormatValue prints them.
+		if x := r.Floats[f.Slot]; x == math.Trunc(x) && x != 0 && math.Abs(x) < 1<<53 {
+			return strconv.AppendInt(b, int64(x), 10)
+		}
 		return strconv.AppendFloat(b, r.Floats[f.Slot], 'f', -1, 64)
 	case TypeString:
 		return append(b, r.Strs[f.Slot]...)
+	case TypeBool:
+		if r.Bools[f.Slot] {
+			return append(b, "yes"...)
+		}
+		return append(b, "no"...)
+	case TypeDate:
+		t := r.Times[f.Slot]
+		if h, m, sec := t.Clock(); h == 0 && m == 0 && sec == 0 {
+			if y, mo, d := t.Date(); 0 <= y && y <= 9999 {
+				b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+					byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10))
+				return b
+			}
+		}
+	case TypeList:
+		for i, s := range r.Lists[f.Slot] {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, s...)
+		}
+		return b
 	}
 	v, _ := r.Value(f)
 	return append(b, FormatValue(v)...)
