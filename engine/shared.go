@@ -42,9 +42,9 @@ type ruleTable struct {
 	lacks      []atomic.Pointer[[]missedVariant] // by Rule.Index; copied on write
 	lacksJSON  sync.Map                          // *MissedRule of a variant → its JSON
 
-	missingSets  sync.Map     // a ruleset's missing fields (a FieldSet of one word) → their names
-	missingJSON  sync.Map     // the first name of a set of names → missingJSON
-	missingCount atomic.Int64 // entries in missingSets, up to maxMissingSets
+	// Recent sets of missing fields, by the set and by their names (see
+	// missingNames): lossy caches, one atomic load a lookup.
+	bySet, byNames [missingSlots]atomic.Pointer[missingSet]
 
 	registered atomic.Bool
 }
@@ -112,23 +112,28 @@ func (t *ruleTable) lacking(rule *rules.Rule, present rules.FieldSet) *MissedRul
 	}
 }
 
-// maxMissingSets bounds the sets of missing fields a ruleset keeps the
-// names of; leads that lack fields in other ways get names of their own.
-const maxMissingSets = 4096
+// missingSlots is the size of a table's caches of missing-field sets.
+const missingSlots = 4096
 
-// missingJSON is a set of names as AppendJSON writes it.
-type missingJSON struct {
-	n    int // how many names: a caller may have shortened the slice
-	json []byte
+// missingSet is the names of a set of missing fields, and their JSON.
+type missingSet struct {
+	set   uint64 // a FieldSet of one word
+	names []string
+	json  []byte
 }
 
+// slot spreads a word over the cache's slots (Fibonacci hashing).
+func slot(x uint64) int { return int((x * 0x9e3779b97f4a7c15) >> (64 - 12)) }
+
 // missingNames returns the names of the fields in missing, in declaration
-// order, shared by the decisions that lack the same fields.
+// order. Decisions that lack the same fields share them, and their JSON,
+// while the set is in the table's cache: a set costs building once, not
+// for every lead, and there are far fewer sets than leads.
 func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []string {
-	shared := len(missing) == 1 // rulesets of up to 64 fields
-	if shared {
-		if v, ok := t.missingSets.Load(missing[0]); ok {
-			return v.([]string)
+	cached := len(missing) == 1 // rulesets of up to 64 fields
+	if cached {
+		if s := t.bySet[slot(missing[0])].Load(); s != nil && s.set == missing[0] {
+			return s.names
 		}
 	}
 	names := make([]string, 0, missing.Len())
@@ -137,21 +142,21 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 			names = append(names, f.Name)
 		}
 	}
-	if shared && t.missingCount.Add(1) <= maxMissingSets {
-		if v, loaded := t.missingSets.LoadOrStore(missing[0], names); loaded {
-			return v.([]string)
-		}
-		t.missingJSON.Store(&names[0], missingJSON{len(names), appendStrings(make([]byte, 0, 24*len(names)), names)})
+	if cached {
+		s := &missingSet{set: missing[0], names: names, json: appendStrings(make([]byte, 0, 24*len(names)), names)}
+		t.bySet[slot(s.set)].Store(s)
+		t.byNames[slot(uint64(uintptr(unsafe.Pointer(&names[0]))))].Store(s)
 	}
 	return names
 }
 
-// appendMissingFields appends a decision's missing fields, from what was
-// built when they are a shared set.
+// appendMissingFields appends a decision's missing fields: their JSON from
+// the cache when they are a set from it, else encoded now.
 func (t *ruleTable) appendMissingFields(b []byte, names []string) []byte {
 	if t != nil && len(names) > 0 {
-		if v, ok := t.missingJSON.Load(&names[0]); ok && v.(missingJSON).n == len(names) {
-			return append(b, v.(missingJSON).json...)
+		s := t.byNames[slot(uint64(uintptr(unsafe.Pointer(&names[0]))))].Load()
+		if s != nil && len(s.names) == len(names) && &s.names[0] == &names[0] {
+			return append(b, s.json...)
 		}
 	}
 	return appendStrings(b, names)

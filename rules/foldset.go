@@ -12,10 +12,14 @@ import "strings"
 // since some non-ASCII letters fold to ASCII ones (U+212A, the Kelvin
 // sign, is k); and lists with non-ASCII entries do not get a foldSet.
 type foldSet struct {
-	index map[string]int // lowered entry → its bit in a mask
-	want  []string
-	full  uint64 // every entry's bit: what contains_all must see
+	index   map[string]int // lowered entry → its bit in a mask
+	lowered []string       // the entries, lowered, by bit: few are faster scanned than hashed
+	want    []string
+	full    uint64 // every entry's bit: what contains_all must see
 }
+
+// foldScanMax is how many entries a foldSet scans rather than hashes.
+const foldScanMax = 16
 
 // newFoldSet returns the set of want, or nil when it cannot be one: an
 // entry is not ASCII, or there are more than 64 distinct entries.
@@ -31,6 +35,7 @@ func newFoldSet(want []string) *foldSet {
 				return nil
 			}
 			s.index[k] = len(s.index)
+			s.lowered = append(s.lowered, k)
 		}
 		s.full |= 1 << s.index[k]
 	}
@@ -44,7 +49,14 @@ func (s *foldSet) test(have []string, all bool) bool {
 	var buf [64]byte
 	for _, h := range have {
 		bit := -1
-		if len(h) <= len(buf) && isASCII(h) {
+		if len(s.lowered) <= foldScanMax && isASCII(h) {
+			for i, w := range s.lowered {
+				if len(w) == len(h) && equalFoldASCII(h, w) {
+					bit = i
+					break
+				}
+			}
+		} else if len(h) <= len(buf) && isASCII(h) {
 			lowered := buf[:len(h)]
 			for i := 0; i < len(h); i++ {
 				c := h[i]
@@ -81,6 +93,20 @@ func (s *foldSet) test(have []string, all bool) bool {
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether ASCII s, lowered, is lower, of the same length.
+func equalFoldASCII(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
 			return false
 		}
 	}

@@ -238,12 +238,17 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 			if len(c.lines) > 0 && lines.br.Buffered() == 0 {
 				break
 			}
-			if len(c.lines) == 0 && lines.br.Buffered() == 0 {
-				if err := flush(out, rc, s.timeout); err != nil {
-					return nil // the client is gone; nothing to tell it
+			if len(c.lines) == 0 {
+				if lines.br.Buffered() == 0 {
+					if err := flush(out, rc, s.timeout); err != nil {
+						return nil // the client is gone; nothing to tell it
+					}
 				}
+				// The chunk's first line may wait for the client; the others
+				// are buffered but for the end of the last, so one deadline
+				// a chunk bounds the wait for each line.
+				_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
 			}
-			_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
 			line, tooLong, err := lines.next()
 			if err != nil {
 				readErr = err
