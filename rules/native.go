@@ -337,8 +337,17 @@ func (c *native) in(v *ast.BinaryNode) any {
 			return nil
 		}
 		if len(set) <= 8 { // a short scan beats hashing
+			// Most values are not in the set, and most of those have a
+			// length no entry has: one bit test rejects them.
+			var lengths uint64 // bit n: an entry of n bytes; bit 63: of 63 or more
+			for _, x := range set {
+				lengths |= 1 << min(len(x), 63)
+			}
 			return boolFn(func(r *Row) bool {
 				s := a(r)
+				if lengths&(1<<min(len(s), 63)) == 0 {
+					return false
+				}
 				for _, x := range set {
 					if x == s {
 						return true
