@@ -50,14 +50,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 func writeDecision(w http.ResponseWriter, d *engine.Decision) {
 	bp := responseBufs.Get().(*[]byte)
 	buf := append(d.AppendJSON((*bp)[:0]), '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	// A known length is written as is; without it, net/http chunks any
-	// response over 2 KB, and a full decision is 4-5 KB.
-	h.Set("Content-Length", strconv.Itoa(len(buf)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf) // copies into the connection's buffer: buf can be reused
+	writeBody(w, buf) // copies into the connection's buffer: buf can be reused
 	if cap(buf) <= 64<<10 {
 		*bp = buf
 		responseBufs.Put(bp)
@@ -110,6 +103,26 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := engine.CheckDepth(data, maxDepth); err != nil {
 		return err
 	}
+	// One version decides the whole batch, whatever reloads meanwhile.
+	rs, err := s.eng.Ruleset(q.ruleset)
+	if err != nil {
+		return err
+	}
+	if elems, ok := splitArray(data); ok {
+		if out, ok := s.decideBatch(r.Context(), rs, q, data, elems); ok {
+			writeBody(w, out)
+			return nil
+		}
+	}
+	// Not an array of JSON values: encoding/json finds the exact error,
+	// deciding the elements before it as it goes.
+	return s.scoreBatchSlowly(w, r.Context(), rs, q, data)
+}
+
+// scoreBatchSlowly is scoreBatch with encoding/json splitting the array,
+// for the bodies splitArray and the decoder do not take: it says precisely
+// what is wrong with them, and decides nothing of a body that is not JSON.
+func (s *Server) scoreBatchSlowly(w http.ResponseWriter, ctx context.Context, rs *rules.Ruleset, q query, data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -117,44 +130,14 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		}
 		return &engine.InputError{Message: "expected a JSON array of leads"}
 	}
-	// One version decides the whole batch, whatever reloads meanwhile.
-	rs, err := s.eng.Ruleset(q.ruleset)
-	if err != nil {
-		return err
-	}
-	// The response is written by hand around AppendJSON: encoding/json
-	// would spend more on the decisions than deciding them costs.
-	out := make([]byte, 0, 64<<10)
-	out = append(out, `{"ruleset":`...)
-	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
-	out = append(out, ref...)
-	out = append(out, `,"decisions":[`...)
-	failed := 0
-	ctx := r.Context()
-	var counts tally
-	defer counts.flush(s.metrics)
-	for i := 0; dec.More(); i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		start := elementStart(data, dec.InputOffset())
+	elems := []element{}
+	for dec.More() {
+		start := int(elementStart(data, dec.InputOffset())) - 1
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return jsonSyntax(err, dec.InputOffset())
 		}
-		if i > 0 {
-			out = append(out, ',')
-		}
-		d, id, err := s.scoreData(ctx, rs, q, raw, &counts)
-		if err != nil {
-			_, body := errorResponse(shiftOffset(err, start-1))
-			index := i
-			out = appendItem(out, nil, &itemError{Index: &index, LeadID: id, Error: body})
-			failed++
-			s.metrics.refused(body.Code)
-			continue
-		}
-		out = appendItem(out, &d, nil)
+		elems = append(elems, element{start, start + len(raw)})
 	}
 	if _, err := dec.Token(); err != nil {
 		return jsonSyntax(err, dec.InputOffset())
@@ -162,16 +145,44 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &engine.InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON array"}
 	}
+	out, ok := s.decideBatch(ctx, rs, q, data, elems)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return errors.New("batch: an element encoding/json read is not JSON") // a bug: a 500
+	}
+	writeBody(w, out)
+	return nil
+}
+
+// batchStart begins a batch answer. Batch answers are written by hand
+// around AppendJSON: encoding/json would spend more on the decisions than
+// deciding them costs.
+func batchStart(rs *rules.Ruleset) []byte {
+	out := make([]byte, 0, 64<<10)
+	out = append(out, `{"ruleset":`...)
+	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
+	out = append(out, ref...)
+	return append(out, `,"decisions":[`...)
+}
+
+func batchEnd(out []byte, failed int) []byte {
 	out = append(out, `],"failed":`...)
 	out = strconv.AppendInt(out, int64(failed), 10)
-	out = append(out, "}\n"...)
+	return append(out, "}\n"...)
+}
+
+// writeBody answers 200 with a JSON body and its length. A known length is
+// written as is; without it, net/http chunks any response over 2 KB, and a
+// full decision is 4-5 KB.
+func writeBody(w http.ResponseWriter, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(out)
-	return nil
+	w.Write(body)
 }
 
 // elementStart is the offset of the next array element at or after off,
@@ -333,27 +344,28 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 		}
 		c.outs[i] = append(buf, '\n')
 	}
-	workers := runtime.GOMAXPROCS(0)
-	if workers == 1 || len(c.lines) < 2*workers {
+	inParallel(len(c.lines), func(from, to int) {
 		var t tally
-		for i := range c.lines {
+		for i := from; i < to; i++ {
 			one(i, &t)
 		}
 		t.flush(s.metrics)
+	})
+}
+
+// inParallel calls work over [0, n) split in a range per core, and
+// returns when all are done; on one core, or for little work, it calls
+// work once, on this goroutine.
+func inParallel(n int, work func(from, to int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || n < 2*workers {
+		work(0, n)
 		return
 	}
 	var wg sync.WaitGroup
-	per := (len(c.lines) + workers - 1) / workers
-	for w := 0; w < len(c.lines); w += per {
-		wg.Add(1)
-		go func(from, to int) {
-			defer wg.Done()
-			var t tally
-			for i := from; i < to; i++ {
-				one(i, &t)
-			}
-			t.flush(s.metrics)
-		}(w, min(w+per, len(c.lines)))
+	per := (n + workers - 1) / workers
+	for from := 0; from < n; from += per {
+		wg.Go(func() { work(from, min(from+per, n)) })
 	}
 	wg.Wait()
 }
@@ -368,28 +380,38 @@ func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) 
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
-// line) against rs. On error, id is the lead's id when the JSON has one.
+// line) against rs, and counts and logs the decision. On error, id is the
+// lead's id when the JSON has one. Decisions are counted in t (nil: in the
+// shared counters).
+func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte, t *tally) (engine.Decision, string, error) {
+	d, account, id, err := s.decideData(ctx, rs, q, data)
+	if err != nil {
+		return d, id, err
+	}
+	t.add(s.metrics, &d)
+	s.logDecision(d, data, account)
+	return d, "", nil
+}
+
+// decideData is scoreData without counting or logging: the decision, the
+// account it was resolved with, if any, or the error and the lead's id.
 // JSON nested deeper than maxDepth is refused; the engine checks it only
 // when its own decoder gives up on a request, which reads the declared
 // fields and stops at maxDepth, so the bytes of a lead are scanned once.
-// Decisions are counted in t (nil: in the shared counters).
-func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte, t *tally) (d engine.Decision, id string, err error) {
+func (s *Server) decideData(ctx context.Context, rs *rules.Ruleset, q query, data []byte) (d engine.Decision, account map[string]any, id string, err error) {
 	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief, MaxDepth: maxDepth}
-	var account map[string]any // resolved by email domain (reps.go)
 	if s.accounts != nil {
-		d, account, err = s.scoreResolving(ctx, rs, opts, data)
+		d, account, err = s.scoreResolving(ctx, rs, opts, data) // by email domain (reps.go)
 	} else {
 		d, err = s.eng.ScoreJSONWith(ctx, rs, data, opts)
 	}
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
-			return d, "", err // deep nesting is not decoded, not even for the id
+			return d, nil, "", err // deep nesting is not decoded, not even for the id
 		}
-		return d, leadID(data), err
+		return d, nil, leadID(data), err
 	}
-	t.add(s.metrics, &d)
-	s.logDecision(d, data, account)
-	return d, "", nil
+	return d, account, "", nil
 }
 
 // flush sends what is buffered to the client, within the timeout.

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/swar"
+	"github.com/leadq/leadq/rules"
+)
+
+// element is where a batch element lies in the body: data[start:end].
+type element struct{ start, end int }
+
+// splitArray finds the elements of a batch body, `[` value (`,` value)*
+// `]` with whitespace around, by matching quotes and brackets, without
+// decoding them; ok is false for any other shape. It does not validate
+// the elements: each is decoded, and the caller leaves a body with an
+// element that is not JSON to encoding/json, to report where it breaks.
+func splitArray(data []byte) (elems []element, ok bool) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return []element{}, skipSpace(data, i+1) == len(data)
+	}
+	for {
+		start := i
+		end, ok := valueEnd(data, i)
+		if !ok || end == start {
+			return nil, false
+		}
+		elems = append(elems, element{start, end})
+		i = skipSpace(data, end)
+		switch {
+		case i == len(data):
+			return nil, false
+		case data[i] == ',':
+			i = skipSpace(data, i+1)
+		case data[i] == ']':
+			return elems, skipSpace(data, i+1) == len(data)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the end of the value at data[i:]: the first comma,
+// closing bracket or space outside strings and at the value's own level.
+func valueEnd(data []byte, i int) (int, bool) {
+	depth := 0
+	for i < len(data) {
+		switch c := data[i]; c {
+		case '"':
+			// Skip the string, eight plain bytes at a time.
+			for i++; ; i++ {
+				if i = swar.SkipPlain(data, i); i >= len(data) {
+					return 0, false
+				}
+				if data[i] == '"' {
+					break
+				}
+				if data[i] == '\\' {
+					i++ // the escaped byte
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i, true
+			}
+			depth--
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i, true
+			}
+		}
+		i++
+	}
+	return i, depth == 0
+}
+
+// decideBatch decides the elements of a batch on every core and returns
+// the answer. ok is false, and nothing is counted or logged, when an
+// element is not JSON: the caller then leaves the body to encoding/json,
+// to say where it breaks.
+func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element) (out []byte, ok bool) {
+	type result struct {
+		d       engine.Decision
+		account map[string]any
+		code    string // the error's code, when refused
+		answer  []byte
+	}
+	results := make([]result, len(elems))
+	var broken atomic.Bool
+	inParallel(len(elems), func(from, to int) {
+		for i := from; i < to && !broken.Load(); i++ {
+			if ctx.Err() != nil {
+				broken.Store(true) // the client is gone; the slow path says so
+				return
+			}
+			e, res := elems[i], &results[i]
+			elem := data[e.start:e.end]
+			d, account, id, err := s.decideData(ctx, rs, q, elem)
+			if err != nil {
+				if !json.Valid(elem) {
+					broken.Store(true)
+					return
+				}
+				_, body := errorResponse(shiftOffset(err, int64(e.start)))
+				index := i
+				res.code, res.answer = body.Code, appendItem(nil, nil, &itemError{Index: &index, LeadID: id, Error: body})
+				continue
+			}
+			res.d, res.account, res.answer = d, account, d.AppendJSON(nil)
+		}
+	})
+	if broken.Load() {
+		return nil, false
+	}
+	// Counted and logged once the whole batch is known to be decided.
+	out = batchStart(rs)
+	failed := 0
+	var counts tally
+	for i := range results {
+		res := &results[i]
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, res.answer...)
+		if res.code != "" {
+			failed++
+			s.metrics.refused(res.code)
+			continue
+		}
+		counts.add(s.metrics, &res.d)
+		s.logDecision(res.d, data[elems[i].start:elems[i].end], res.account)
+	}
+	counts.flush(s.metrics)
+	return batchEnd(out, failed), true
+}

@@ -1,0 +1,122 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+)
+
+// batchPaths sends body to the batch endpoint, which splits it itself and
+// decides on every core, and to scoreBatchSlowly, which has encoding/json
+// split it: the answers must be the same, byte for byte.
+func batchPaths(t *testing.T, s *Server, body []byte) {
+	t.Helper()
+	for _, query := range []string{"ruleset=b2b-saas", "ruleset=b2b-saas&strict=true&detail=brief"} {
+		fast := httptest.NewRecorder()
+		s.ServeHTTP(fast, httptest.NewRequest("POST", "/v1/score/batch?"+query, bytes.NewReader(body)))
+
+		slow := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/v1/score/batch?"+query, bytes.NewReader(body))
+		q, err := parseQuery(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.eng.Ruleset(q.ruleset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := engine.CheckDepth(body, maxDepth); err != nil {
+			writeError(slow, r, err)
+		} else if err := s.scoreBatchSlowly(slow, context.Background(), rs, q, body); err != nil {
+			writeError(slow, r, err)
+		}
+		if fast.Code != slow.Code || !bytes.Equal(fast.Body.Bytes(), slow.Body.Bytes()) {
+			t.Fatalf("%s %q:\nsplit here: %d %s\nencoding/json: %d %s", query, body, fast.Code, fast.Body, slow.Code, slow.Body)
+		}
+	}
+}
+
+func batchServer(t testing.TB) *Server {
+	eng, err := engine.Open(context.Background(), engine.FS(os.DirFS("testdata/rules")),
+		engine.WithClock(func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func batchSeeds(t testing.TB) []string {
+	files, _ := filepath.Glob("testdata/leads/*.json")
+	var leads []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leads = append(leads, string(b))
+	}
+	all := strings.Join(leads, ",")
+	return []string{
+		"[" + all + "]",
+		" \n[ " + strings.Join(leads, " ,\n ") + " ]\r\n",
+		"[" + all + "," + all + "," + all + "]", // enough for every core
+		`[]`, `[ ]`, ` [ ] `, `[7, "x", null, true, {"lead": null}, {"lead": {"employees": "many"}}]`,
+		`[{"lead": {"title": "a \"quoted\" \\ title]", "employees": 5}}, {"id": "]},{"}]`,
+		`[1,]`, `[,1]`, `[1 2]`, `[{"a": tru}]`, `[{"a": 1}}]`, `[{"a": 1}]]`, `[{"a": 1}] x`, `[{"a": "x]`,
+		`[{"a": "\"}]`, `[{]`, `[}]`, `{"lead": {}}`, `[` + leads[0], `[` + all + `,{"lead": {"employees": 1e999}}]`,
+		`[` + all + `,{"lead": {"employees": 12,}}]`, "[\"\xff\"]", `[{"lead": {"country": "\ud800"}}]`,
+	}
+}
+
+func TestBatchSplitMatchesEncodingJSON(t *testing.T) {
+	s := batchServer(t)
+	for _, body := range batchSeeds(t) {
+		batchPaths(t, s, []byte(body))
+	}
+}
+
+func FuzzBatchSplit(f *testing.F) {
+	for _, body := range batchSeeds(f) {
+		f.Add([]byte(body))
+	}
+	s := batchServer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if len(body) > 64<<10 {
+			return
+		}
+		batchPaths(t, s, body)
+	})
+}
+
+// A batch is refused with 400 when one element is not JSON, also when the
+// split path decided the others first: nothing of it is counted.
+func TestBatchOfBrokenJSONCountsNothing(t *testing.T) {
+	s := batchServer(t)
+	lead, err := os.ReadFile("testdata/leads/vp-fintech.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "[" + strings.Repeat(string(lead)+",", 8) + `{"a": tru}]`
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/score/batch?ruleset=b2b-saas", strings.NewReader(body)))
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body)
+	}
+	metrics := httptest.NewRecorder()
+	s.ServeHTTP(metrics, httptest.NewRequest("GET", "/metrics", nil))
+	if strings.Contains(metrics.Body.String(), "leadq_decisions_total{") {
+		t.Errorf("a refused batch counted decisions:\n%s", metrics.Body)
+	}
+}
