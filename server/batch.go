@@ -97,14 +97,22 @@ func valueEnd(data []byte, i int) (int, bool) {
 // to say where it breaks.
 func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element) (out []byte, ok bool) {
 	type result struct {
-		d       engine.Decision
-		account map[string]any
-		code    string // the error's code, when refused
-		answer  []byte
+		d          engine.Decision
+		account    map[string]any
+		code       string // the error's code, when refused
+		arena      *[]byte
+		start, end int // the answer, in *arena
 	}
 	results := make([]result, len(elems))
 	var broken atomic.Bool
 	inParallel(len(elems), func(from, to int) {
+		// Each range encodes its answers into one buffer of its own.
+		arena := make([]byte, 0, (to-from)*answerSizeHint)
+		defer func() {
+			for i := from; i < to; i++ {
+				results[i].arena = &arena
+			}
+		}()
 		for i := from; i < to && !broken.Load(); i++ {
 			if ctx.Err() != nil {
 				broken.Store(true) // the client is gone; the slow path says so
@@ -112,6 +120,7 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 			}
 			e, res := elems[i], &results[i]
 			elem := data[e.start:e.end]
+			res.start = len(arena)
 			d, account, id, err := s.decideData(ctx, rs, q, elem)
 			if err != nil {
 				if !json.Valid(elem) {
@@ -120,17 +129,22 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 				}
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
 				index := i
-				res.code, res.answer = body.Code, appendItem(nil, nil, &itemError{Index: &index, LeadID: id, Error: body})
-				continue
+				res.code, arena = body.Code, appendItem(arena, nil, &itemError{Index: &index, LeadID: id, Error: body})
+			} else {
+				res.d, res.account, arena = d, account, d.AppendJSON(arena)
 			}
-			res.d, res.account, res.answer = d, account, d.AppendJSON(nil)
+			res.end = len(arena)
 		}
 	})
 	if broken.Load() {
 		return nil, false
 	}
 	// Counted and logged once the whole batch is known to be decided.
-	out = batchStart(rs)
+	size := 0
+	for i := range results {
+		size += results[i].end - results[i].start + 1
+	}
+	out = batchStart(rs, size)
 	failed := 0
 	var counts tally
 	for i := range results {
@@ -138,7 +152,7 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, res.answer...)
+		out = append(out, (*res.arena)[res.start:res.end]...)
 		if res.code != "" {
 			failed++
 			s.metrics.refused(res.code)
@@ -150,3 +164,6 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 	counts.flush(s.metrics)
 	return batchEnd(out, failed), true
 }
+
+// answerSizeHint is about the size of a full decision's JSON.
+const answerSizeHint = 5 << 10

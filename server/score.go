@@ -156,11 +156,12 @@ func (s *Server) scoreBatchSlowly(w http.ResponseWriter, ctx context.Context, rs
 	return nil
 }
 
-// batchStart begins a batch answer. Batch answers are written by hand
+// batchStart begins a batch answer, with room for size bytes of answers.
+// Batch answers are written by hand
 // around AppendJSON: encoding/json would spend more on the decisions than
 // deciding them costs.
-func batchStart(rs *rules.Ruleset) []byte {
-	out := make([]byte, 0, 64<<10)
+func batchStart(rs *rules.Ruleset, size int) []byte {
+	out := make([]byte, 0, size+512)
 	out = append(out, `{"ruleset":`...)
 	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
 	out = append(out, ref...)
