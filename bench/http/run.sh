@@ -6,6 +6,10 @@
 #
 #   bash http/run.sh [CONNECTIONS] [SECONDS] [ROUNDS]
 #
+# SERVER_PROCS=1 runs both servers with GOMAXPROCS=1, leaving the other core
+# to wrk: on a two-core machine the load tool and the server otherwise take
+# turns on the same cores, and the scheduler's time slices become the tail.
+#
 # Prints each run, then the median requests/s and p99 of each server and
 # leadq's share of echo's throughput.
 set -euo pipefail
@@ -20,8 +24,10 @@ go run ./cmd/genleads -n 10000 > "$tmp/leads.ndjson"
 go -C .. build -o "$tmp/leadq" ./cmd/leadq
 go build -o "$tmp/echo" ./cmd/echo
 
-"$tmp/leadq" serve --rules ../examples/rulesets --addr 127.0.0.1:18080 2>"$tmp/leadq.log" &
-"$tmp/echo" -addr 127.0.0.1:18081 &
+procs=()
+if [ -n "${SERVER_PROCS:-}" ]; then procs=(env GOMAXPROCS="$SERVER_PROCS"); fi
+"${procs[@]}" "$tmp/leadq" serve --rules ../examples/rulesets --addr 127.0.0.1:18080 2>"$tmp/leadq.log" &
+"${procs[@]}" "$tmp/echo" -addr 127.0.0.1:18081 &
 for port in 18080 18081; do
   for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
@@ -34,7 +40,7 @@ declare -A url=(
   [leadq]="http://127.0.0.1:18080/v1/score?ruleset=b2b-saas"
   [leadq-brief]="http://127.0.0.1:18080/v1/score?ruleset=b2b-saas&detail=brief"
 )
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$conns -d${secs}s, $rounds rounds"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); wrk -t1 -c$conns -d${secs}s, $rounds rounds; server GOMAXPROCS ${SERVER_PROCS:-all cores}"
 for r in $(seq "$rounds"); do
   for name in echo leadq leadq-brief; do
     LEADS="$tmp/leads.ndjson" wrk -t1 -c"$conns" -d"${secs}s" -s http/post.lua "${url[$name]}" |
