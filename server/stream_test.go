@@ -129,3 +129,29 @@ func TestBodyTimeout(t *testing.T) {
 		t.Errorf("a body that stops = %d %s; want 408 timeout", resp.StatusCode, data)
 	}
 }
+
+// A stream read to its end leaves its keep-alive connection fit for the
+// next request, with or without a newline after the last line.
+func TestStreamThenScoreOnOneConnection(t *testing.T) {
+	ts := newServer(t, newEngine(t))
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	line := compact(t, readFile(t, "testdata/leads/vp-fintech.json"))
+	for _, body := range []string{line + "\n" + line + "\n", line + "\n" + line} {
+		for _, req := range []struct{ path, ctype, body string }{
+			{"/v1/score/stream?ruleset=b2b-saas", "application/x-ndjson", body},
+			{"/v1/score?ruleset=b2b-saas", "application/json", line},
+			{"/v1/score/batch?ruleset=b2b-saas", "application/json", "[" + line + "]"},
+		} {
+			resp, err := client.Post(ts.URL+req.path, req.ctype, strings.NewReader(req.body))
+			if err != nil {
+				t.Fatalf("POST %s: %v", req.path, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("POST %s after a stream: %d %s", req.path, resp.StatusCode, b)
+			}
+		}
+	}
+}
