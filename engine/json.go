@@ -178,6 +178,29 @@ func appendHit(b []byte, h *Hit) []byte {
 	return append(b, '}')
 }
 
+// appendMissedRule appends m's fields as an open JSON object.
+func appendMissedRule(b []byte, m *MissedRule) []byte {
+	b = append(b, `{"rule":`...)
+	b = appendString(b, m.Rule)
+	if m.Group != "" {
+		b = append(b, `,"group":`...)
+		b = appendString(b, m.Group)
+	}
+	b = append(b, `,"points":`...)
+	b = strconv.AppendInt(b, int64(m.Points), 10)
+	if m.Description != "" {
+		b = append(b, `,"description":`...)
+		b = appendString(b, m.Description)
+	}
+	b = append(b, `,"when":`...)
+	b = appendString(b, m.When)
+	if len(m.MissingFields) > 0 {
+		b = append(b, `,"missing_fields":`...)
+		b = appendStrings(b, m.MissingFields)
+	}
+	return b
+}
+
 // appendFiredRule appends f's fields as an open JSON object, up to the
 // reason's value.
 func appendFiredRule(b []byte, f *FiredRule) []byte {

@@ -3,7 +3,6 @@ package engine
 import (
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -333,27 +332,4 @@ func (t *ruleTable) addFired(rule *rules.Rule, f FiredRule) {
 		enc = appendHit(nil, &Hit{FiredRule: &f, Reason: static})
 	}
 	t.static, t.hitJSON = append(t.static, static), append(t.hitJSON, enc)
-}
-
-// appendMissedRule appends m's fields as an open JSON object.
-func appendMissedRule(b []byte, m *MissedRule) []byte {
-	b = append(b, `{"rule":`...)
-	b = appendString(b, m.Rule)
-	if m.Group != "" {
-		b = append(b, `,"group":`...)
-		b = appendString(b, m.Group)
-	}
-	b = append(b, `,"points":`...)
-	b = strconv.AppendInt(b, int64(m.Points), 10)
-	if m.Description != "" {
-		b = append(b, `,"description":`...)
-		b = appendString(b, m.Description)
-	}
-	b = append(b, `,"when":`...)
-	b = appendString(b, m.When)
-	if len(m.MissingFields) > 0 {
-		b = append(b, `,"missing_fields":`...)
-		b = appendStrings(b, m.MissingFields)
-	}
-	return b
 }
