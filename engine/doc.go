@@ -11,4 +11,11 @@
 // a decision is always computed against exactly one ruleset version. Reload
 // calls are serialised. The engine knows nothing of HTTP; watching files is
 // in watch.go and is started by the caller.
+//
+// A Decision is the caller's, but what it says of a rule (a Hit's
+// FiredRule, a Miss's MissedRule) and its MissingFields slice are shared
+// with the other decisions of the same ruleset version that say the same
+// (shared.go): most of a decision is the same from lead to lead, and
+// copying it was most of a decision's bytes. Read them; do not change them
+// in place.
 package engine
