@@ -106,13 +106,9 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 	results := make([]result, len(elems))
 	var broken atomic.Bool
 	inParallel(len(elems), func(from, to int) {
-		// Each range encodes its answers into one buffer of its own.
+		// Each range encodes its answers into one buffer of its own; a
+		// result points at the variable, which holds the buffer as grown.
 		arena := make([]byte, 0, (to-from)*answerSizeHint)
-		defer func() {
-			for i := from; i < to; i++ {
-				results[i].arena = &arena
-			}
-		}()
 		for i := from; i < to && !broken.Load(); i++ {
 			if ctx.Err() != nil {
 				broken.Store(true) // the client is gone; the slow path says so
@@ -120,7 +116,7 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 			}
 			e, res := elems[i], &results[i]
 			elem := data[e.start:e.end]
-			res.start = len(arena)
+			res.arena, res.start = &arena, len(arena)
 			d, account, id, err := s.decideData(ctx, rs, q, elem)
 			if err != nil {
 				if !json.Valid(elem) {
