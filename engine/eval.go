@@ -133,7 +133,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	l.truth = truth
 	raw := resize(l.groups, len(rs.GroupNames)) // group totals before caps
 	l.groups = raw
-	matched, ungrouped := 0, 0
+	matched, positive, ungrouped := 0, 0, 0 // positive: matched rules of positive points
 	for i, rule := range rs.Rules {
 		t, err := rule.When.Eval(m, r)
 		if err != nil {
@@ -141,10 +141,16 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 			t = rules.False
 		}
 		truth[i] = t
+		if t == rules.Unknown && rule.Points != 0 {
+			noteMissing(rule.When) // a rule that could have counted, undecided by missing data
+		}
 		if t != rules.True {
 			continue
 		}
 		matched++
+		if rule.Points > 0 {
+			positive++
+		}
 		if rule.GroupIndex < 0 {
 			ungrouped += rule.Points
 		} else {
@@ -161,37 +167,17 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		}
 	}
 	l.flushReasons()
-	nMissed := 0
-	for _, rule := range rs.ByPoints {
-		if opts.Brief {
-			break
-		}
-		if truth[rule.Index] != rules.True {
-			nMissed++
-		}
-	}
-	d.Missed = make([]Miss, 0, nMissed)
-	for _, rule := range rs.ByPoints { // already largest first, then file order
-		t := truth[rule.Index]
-		if opts.Brief {
-			if t == rules.Unknown {
-				noteMissing(rule.When)
+	if opts.Brief {
+		d.Missed = make([]Miss, 0)
+	} else {
+		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
+		for _, rule := range rs.ByPoints { // positive rules, largest first, then file order
+			switch truth[rule.Index] {
+			case rules.False:
+				d.Missed = append(d.Missed, Miss{&table.missed[rule.Index]})
+			case rules.Unknown:
+				d.Missed = append(d.Missed, Miss{table.lacking(rule, r.Present)})
 			}
-			continue
-		}
-		if t == rules.True {
-			continue
-		}
-		m := &table.missed[rule.Index]
-		if t == rules.Unknown {
-			noteMissing(rule.When)
-			m = table.lacking(rule, r.Present)
-		}
-		d.Missed = append(d.Missed, Miss{m})
-	}
-	for _, rule := range rs.Rules { // negative rules left undecided by missing data
-		if rule.Points < 0 && truth[rule.Index] == rules.Unknown {
-			noteMissing(rule.When)
 		}
 	}
 	d.Score = ungrouped
