@@ -417,9 +417,8 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 				return true
 			}
 		case rules.TypeFloat:
-			// Exact, as ParseFloat would give, but for -0, which is negative zero.
-			if i, ok := smallInt(n); ok && i > -1<<53 && i < 1<<53 && (i != 0 || n[0] != '-') {
-				r.Floats[f.Slot] = float64(i)
+			if x, ok := smallFloat(n); ok {
+				r.Floats[f.Slot] = x
 				r.Present.Add(f.Index)
 				return true
 			}
@@ -525,6 +524,17 @@ func smallInt(n string) (int, bool) {
 		i = -i
 	}
 	return i, true
+}
+
+// smallFloat reads a JSON number that is an integer a float64 holds
+// exactly, as strconv.ParseFloat would, but for -0 (negative zero), which
+// it leaves to ParseFloat.
+func smallFloat(n string) (float64, bool) {
+	i, ok := smallInt(n)
+	if !ok || i <= -1<<53 || i >= 1<<53 || (i == 0 && n[0] == '-') {
+		return 0, false
+	}
+	return float64(i), true
 }
 
 // str scans a JSON string. Without escapes the result aliases the input,

@@ -328,6 +328,11 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 	switch f.Type {
 	case rules.TypeInt:
 		if n, isNum := raw.(json.Number); isNum {
+			if i, ok := smallInt(string(n)); ok {
+				r.Ints[f.Slot] = i
+				r.Present.Add(f.Index)
+				return "", true
+			}
 			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 				r.Ints[f.Slot] = int(i)
 				r.Present.Add(f.Index)
@@ -336,6 +341,11 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 		}
 	case rules.TypeFloat:
 		if n, isNum := raw.(json.Number); isNum {
+			if x, ok := smallFloat(string(n)); ok {
+				r.Floats[f.Slot] = x
+				r.Present.Add(f.Index)
+				return "", true
+			}
 			if x, err := strconv.ParseFloat(string(n), 64); err == nil {
 				r.Floats[f.Slot] = x
 				r.Present.Add(f.Index)
