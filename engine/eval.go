@@ -323,7 +323,8 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 }
 
 // setField converts raw to the field's type and stores it in the row. The
-// common cases (JSON numbers, strings, booleans) are stored without boxing.
+// common cases (JSON numbers, Go ints and floats, strings, booleans, times,
+// lists of strings) are stored as convert would store them, without boxing.
 func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, ok bool) {
 	switch f.Type {
 	case rules.TypeInt:
@@ -339,6 +340,11 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 				return "", true
 			}
 		}
+		if i, isInt := raw.(int); isInt && i > -1<<53 && i < 1<<53 { // as convert takes it
+			r.Ints[f.Slot] = i
+			r.Present.Add(f.Index)
+			return "", true
+		}
 	case rules.TypeFloat:
 		if n, isNum := raw.(json.Number); isNum {
 			if x, ok := smallFloat(string(n)); ok {
@@ -352,6 +358,11 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 				return "", true
 			}
 		}
+		if x, isFloat := raw.(float64); isFloat {
+			r.Floats[f.Slot] = x
+			r.Present.Add(f.Index)
+			return "", true
+		}
 	case rules.TypeString:
 		if s, isStr := raw.(string); isStr {
 			r.Strs[f.Slot] = s
@@ -361,6 +372,18 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 	case rules.TypeBool:
 		if b, isBool := raw.(bool); isBool {
 			r.Bools[f.Slot] = b
+			r.Present.Add(f.Index)
+			return "", true
+		}
+	case rules.TypeDate:
+		if t, isTime := raw.(time.Time); isTime {
+			r.Times[f.Slot] = t
+			r.Present.Add(f.Index)
+			return "", true
+		}
+	case rules.TypeList:
+		if l, isList := raw.([]string); isList {
+			r.Lists[f.Slot] = l
 			r.Present.Add(f.Index)
 			return "", true
 		}

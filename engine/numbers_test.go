@@ -1,9 +1,14 @@
 package engine
 
 import (
+	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/leadq/leadq/rules"
 )
 
 // FuzzSmallNumbers holds the decoder's short paths for numbers to strconv:
@@ -25,4 +30,35 @@ func FuzzSmallNumbers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// setField's short paths store what convert and Row.Set would, for every
+// type a caller's map may hold.
+func TestSetFieldMatchesConvert(t *testing.T) {
+	rs, err := rules.LoadPaths("testdata/semantics.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := []any{0, 7, -3, 1 << 53, -(1 << 53), 1<<53 - 1, int64(5), 2.5, 12.0, math.NaN(), math.Inf(1), float32(1.5),
+		"12", " 12 ", "x", true, false, "yes", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), "2026-01-02",
+		[]string{"a", "b"}, []any{"a", 1}, []any{"a"}, json.Number("12"), json.Number("-0"), json.Number("1e3"), nil}
+	for _, f := range rs[0].Fields {
+		for _, raw := range raws {
+			for _, strict := range []bool{false, true} {
+				var fast, ref rules.Row
+				fast.Reset(rs[0])
+				ref.Reset(rs[0])
+				_, okFast := setField(&fast, f, raw, strict)
+				v, okRef, _ := convert(raw, f.Type, strict)
+				if okRef {
+					ref.Set(f, v)
+				}
+				got, _ := fast.Value(f)
+				want, _ := ref.Value(f)
+				if okFast != okRef || !reflect.DeepEqual(got, want) && !(got != got && want != want) {
+					t.Errorf("%s = %#v (strict %v): setField %#v, %v; convert %#v, %v", f.Name, raw, strict, got, okFast, want, okRef)
+				}
+			}
+		}
+	}
 }
