@@ -118,7 +118,7 @@ const missingSlots = 4096
 type missingSet struct {
 	set   uint64 // a FieldSet of one word
 	names []string
-	json  []byte
+	json  atomic.Pointer[[]byte] // kept by the first encoding: many sets are never encoded twice
 }
 
 // slot spreads a word over the cache's slots (Fibonacci hashing). The
@@ -168,7 +168,7 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 		}
 	}
 	if cached {
-		s := &missingSet{set: missing[0], names: names, json: appendStrings(make([]byte, 0, 24*len(names)), names)}
+		s := &missingSet{set: missing[0], names: names}
 		p := uint64(uintptr(unsafe.Pointer(&names[0])))
 		storeSet(&t.bySet, slot(s.set), s, p>>4)
 		storeSet(&t.byNames, slot(p), s, s.set)
@@ -183,7 +183,14 @@ func (t *ruleTable) appendMissingFields(b []byte, names []string) []byte {
 		first := &names[0]
 		s := lookupSet(&t.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first })
 		if s != nil && len(s.names) == len(names) {
-			return append(b, s.json...)
+			if enc := s.json.Load(); enc != nil {
+				return append(b, *enc...)
+			}
+			start := len(b)
+			b = appendStrings(b, names)
+			enc := slices.Clone(b[start:])
+			s.json.Store(&enc)
+			return b
 		}
 	}
 	return appendStrings(b, names)

@@ -77,8 +77,13 @@ func (m *metrics) decided(d *engine.Decision) {
 // that the cores contend for. Not safe for concurrent use; nil counts
 // straight into the shared counters.
 type tally struct {
-	decisions map[decisionKey]int
-	hits      map[*engine.FiredRule]hitCount // the engine shares one per rule and version
+	decisions []decisionCount                 // few: a ruleset's tiers, qualified or not
+	hits      map[*engine.FiredRule]*hitCount // the engine shares one per rule and version
+}
+
+type decisionCount struct {
+	key decisionKey
+	n   int
 }
 
 type hitCount struct {
@@ -91,10 +96,10 @@ func (t *tally) add(m *metrics, d *engine.Decision) {
 		m.decided(d)
 		return
 	}
-	if t.decisions == nil {
-		t.decisions, t.hits = map[decisionKey]int{}, map[*engine.FiredRule]hitCount{}
+	t.addDecision(decisionKey{d.Ruleset.Name, d.Tier, d.Qualified})
+	if t.hits == nil {
+		t.hits = map[*engine.FiredRule]*hitCount{}
 	}
-	t.decisions[decisionKey{d.Ruleset.Name, d.Tier, d.Qualified}]++
 	for _, hits := range [][]engine.Hit{d.Knockouts, d.Matched} {
 		for i := range hits {
 			f := hits[i].FiredRule
@@ -102,9 +107,26 @@ func (t *tally) add(m *metrics, d *engine.Decision) {
 				continue // not from the engine, and no rule to count
 			}
 			c := t.hits[f]
-			t.hits[f] = hitCount{d.Ruleset.Name, c.n + 1}
+			if c == nil {
+				c = &hitCount{ruleset: d.Ruleset.Name}
+				t.hits[f] = c
+			}
+			c.n++
 		}
 	}
+}
+
+// addDecision counts one decision of key: a scan of a few entries whose
+// strings are the ruleset's own, compared by pointer first, costs less
+// than hashing them.
+func (t *tally) addDecision(k decisionKey) {
+	for i := range t.decisions {
+		if t.decisions[i].key == k {
+			t.decisions[i].n++
+			return
+		}
+	}
+	t.decisions = append(t.decisions, decisionCount{k, 1})
 }
 
 // flush adds what t counted to the shared counters and empties it.
@@ -112,13 +134,13 @@ func (t *tally) flush(m *metrics) {
 	if t == nil {
 		return
 	}
-	for dk, n := range t.decisions {
-		m.decision(dk, n)
+	for _, dc := range t.decisions {
+		m.decision(dc.key, dc.n)
 	}
 	for f, c := range t.hits {
 		m.hitN(c.ruleset, f.Rule, c.n)
 	}
-	clear(t.decisions)
+	t.decisions = t.decisions[:0]
 	clear(t.hits)
 }
 
