@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/leadq/leadq/engine"
@@ -92,31 +95,36 @@ func valueEnd(data []byte, i int) (int, bool) {
 }
 
 // decideBatch decides the elements of a batch on every core and returns
-// the answer. ok is false, and nothing is counted or logged, when an
-// element is not JSON: the caller then leaves the body to encoding/json,
-// to say where it breaks.
-func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element) (out []byte, ok bool) {
+// the answer, in parts to write in turn. ok is false, and nothing is
+// counted or logged, when an element is not JSON: the caller then leaves
+// the body to encoding/json, to say where it breaks.
+func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element) (parts [][]byte, ok bool) {
 	type result struct {
-		d          engine.Decision
-		account    map[string]any
-		code       string // the error's code, when refused
-		arena      *[]byte
-		start, end int // the answer, in *arena
+		d       engine.Decision
+		account map[string]any
+		code    string // the error's code, when refused
 	}
 	results := make([]result, len(elems))
+	// Each range of elements encodes its answers, comma-separated, into a
+	// buffer of its own: the buffers in order are the answer's decisions.
+	var mu sync.Mutex
+	answers := map[int][]byte{} // by the range's first element
 	var broken atomic.Bool
 	inParallel(len(elems), func(from, to int) {
-		// Each range encodes its answers into one buffer of its own; a
-		// result points at the variable, which holds the buffer as grown.
 		arena := make([]byte, 0, (to-from)*answerSizeHint)
-		for i := from; i < to && !broken.Load(); i++ {
+		for i := from; i < to; i++ {
+			if broken.Load() {
+				return
+			}
 			if ctx.Err() != nil {
 				broken.Store(true) // the client is gone; the slow path says so
 				return
 			}
 			e, res := elems[i], &results[i]
 			elem := data[e.start:e.end]
-			res.arena, res.start = &arena, len(arena)
+			if i > 0 {
+				arena = append(arena, ',')
+			}
 			d, account, id, err := s.decideData(ctx, rs, q, elem)
 			if err != nil {
 				if !json.Valid(elem) {
@@ -126,29 +134,22 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
 				index := i
 				res.code, arena = body.Code, appendItem(arena, nil, &itemError{Index: &index, LeadID: id, Error: body})
-			} else {
-				res.d, res.account, arena = d, account, d.AppendJSON(arena)
+				continue
 			}
-			res.end = len(arena)
+			res.d, res.account, arena = d, account, d.AppendJSON(arena)
 		}
+		mu.Lock()
+		answers[from] = arena
+		mu.Unlock()
 	})
 	if broken.Load() {
 		return nil, false
 	}
 	// Counted and logged once the whole batch is known to be decided.
-	size := 0
-	for i := range results {
-		size += results[i].end - results[i].start + 1
-	}
-	out = batchStart(rs, size)
 	failed := 0
 	var counts tally
 	for i := range results {
 		res := &results[i]
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, (*res.arena)[res.start:res.end]...)
 		if res.code != "" {
 			failed++
 			s.metrics.refused(res.code)
@@ -158,7 +159,11 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 		s.logDecision(res.d, data[elems[i].start:elems[i].end], res.account)
 	}
 	counts.flush(s.metrics)
-	return batchEnd(out, failed), true
+	parts = append(parts, batchStart(rs))
+	for _, from := range slices.Sorted(maps.Keys(answers)) {
+		parts = append(parts, answers[from])
+	}
+	return append(parts, batchEnd(failed)), true
 }
 
 // answerSizeHint is about the size of a full decision's JSON.

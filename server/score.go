@@ -109,8 +109,8 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if elems, ok := splitArray(data); ok {
-		if out, ok := s.decideBatch(r.Context(), rs, q, data, elems); ok {
-			writeBody(w, out)
+		if parts, ok := s.decideBatch(r.Context(), rs, q, data, elems); ok {
+			writeBody(w, parts...)
 			return nil
 		}
 	}
@@ -145,45 +145,48 @@ func (s *Server) scoreBatchSlowly(w http.ResponseWriter, ctx context.Context, rs
 	if _, err := dec.Token(); err != io.EOF {
 		return &engine.InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON array"}
 	}
-	out, ok := s.decideBatch(ctx, rs, q, data, elems)
+	parts, ok := s.decideBatch(ctx, rs, q, data, elems)
 	if !ok {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		return errors.New("batch: an element encoding/json read is not JSON") // a bug: a 500
 	}
-	writeBody(w, out)
+	writeBody(w, parts...)
 	return nil
 }
 
-// batchStart begins a batch answer, with room for size bytes of answers.
-// Batch answers are written by hand
-// around AppendJSON: encoding/json would spend more on the decisions than
-// deciding them costs.
-func batchStart(rs *rules.Ruleset, size int) []byte {
-	out := make([]byte, 0, size+512)
-	out = append(out, `{"ruleset":`...)
+// batchStart and batchEnd are what comes before and after a batch's
+// decisions. Batch answers are written by hand around AppendJSON:
+// encoding/json would spend more on the decisions than deciding them costs.
+func batchStart(rs *rules.Ruleset) []byte {
 	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
-	out = append(out, ref...)
-	return append(out, `,"decisions":[`...)
+	return append(append([]byte(`{"ruleset":`), ref...), `,"decisions":[`...)
 }
 
-func batchEnd(out []byte, failed int) []byte {
-	out = append(out, `],"failed":`...)
-	out = strconv.AppendInt(out, int64(failed), 10)
+func batchEnd(failed int) []byte {
+	out := strconv.AppendInt([]byte(`],"failed":`), int64(failed), 10)
 	return append(out, "}\n"...)
 }
 
-// writeBody answers 200 with a JSON body and its length. A known length is
-// written as is; without it, net/http chunks any response over 2 KB, and a
-// full decision is 4-5 KB.
-func writeBody(w http.ResponseWriter, body []byte) {
+// writeBody answers 200 with a JSON body, given in parts, and its length.
+// A known length is written as is; without it, net/http chunks any
+// response over 2 KB, and a full decision is 4-5 KB.
+func writeBody(w http.ResponseWriter, parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return // the client is gone
+		}
+	}
 }
 
 // elementStart is the offset of the next array element at or after off,
