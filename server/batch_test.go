@@ -35,7 +35,7 @@ func batchPaths(t *testing.T, s *Server, body []byte) {
 		}
 		if err := engine.CheckDepth(body, maxDepth); err != nil {
 			writeError(slow, r, err)
-		} else if err := s.scoreBatchSlowly(slow, context.Background(), rs, q, body); err != nil {
+		} else if err := s.scoreBatchSlowly(context.Background(), slow, rs, q, body); err != nil {
 			writeError(slow, r, err)
 		}
 		if fast.Code != slow.Code || !bytes.Equal(fast.Body.Bytes(), slow.Body.Bytes()) {

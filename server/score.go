@@ -114,15 +114,15 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	// Not an array of JSON values: encoding/json finds the exact error,
-	// deciding the elements before it as it goes.
-	return s.scoreBatchSlowly(w, r.Context(), rs, q, data)
+	// Not an array of JSON values, or an element is not JSON: encoding/json
+	// finds the exact error.
+	return s.scoreBatchSlowly(r.Context(), w, rs, q, data)
 }
 
 // scoreBatchSlowly is scoreBatch with encoding/json splitting the array,
 // for the bodies splitArray and the decoder do not take: it says precisely
 // what is wrong with them, and decides nothing of a body that is not JSON.
-func (s *Server) scoreBatchSlowly(w http.ResponseWriter, ctx context.Context, rs *rules.Ruleset, q query, data []byte) error {
+func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs *rules.Ruleset, q query, data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		if err != nil && !errors.Is(err, io.EOF) {
