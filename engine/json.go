@@ -178,14 +178,21 @@ func appendHit(b []byte, h *Hit) []byte {
 	return append(b, '}')
 }
 
+// openRule opens the JSON object of a hit or a miss: the rule's id and,
+// when it has one, its group.
+func openRule(b []byte, rule, group string) []byte {
+	b = append(b, `{"rule":`...)
+	b = appendString(b, rule)
+	if group != "" {
+		b = append(b, `,"group":`...)
+		b = appendString(b, group)
+	}
+	return b
+}
+
 // appendMissedRule appends m's fields as an open JSON object.
 func appendMissedRule(b []byte, m *MissedRule) []byte {
-	b = append(b, `{"rule":`...)
-	b = appendString(b, m.Rule)
-	if m.Group != "" {
-		b = append(b, `,"group":`...)
-		b = appendString(b, m.Group)
-	}
+	b = openRule(b, m.Rule, m.Group)
 	b = append(b, `,"points":`...)
 	b = strconv.AppendInt(b, int64(m.Points), 10)
 	if m.Description != "" {
@@ -204,12 +211,7 @@ func appendMissedRule(b []byte, m *MissedRule) []byte {
 // appendFiredRule appends f's fields as an open JSON object, up to the
 // reason's value.
 func appendFiredRule(b []byte, f *FiredRule) []byte {
-	b = append(b, `{"rule":`...)
-	b = appendString(b, f.Rule)
-	if f.Group != "" {
-		b = append(b, `,"group":`...)
-		b = appendString(b, f.Group)
-	}
+	b = openRule(b, f.Rule, f.Group)
 	if f.Points != 0 {
 		b = append(b, `,"points":`...)
 		b = strconv.AppendInt(b, int64(f.Points), 10)
