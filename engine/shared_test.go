@@ -133,3 +133,52 @@ func TestMissedRulesConcurrently(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// A ruleset of more than 64 fields has sets of missing fields that do not
+// fit the caches' one-word keys: they are built per decision, and say the
+// same as for a small ruleset.
+func TestMissingFieldsPastSixtyFourFields(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("ruleset: many\nfields:\n")
+	for i := range 70 {
+		fmt.Fprintf(&src, "  lead.f%02d: int\n", i)
+	}
+	src.WriteString("score:\n")
+	for i := range 70 {
+		fmt.Fprintf(&src, "  - {id: r%02d, points: 1, when: lead.f%02d > 0}\n", i, i)
+	}
+	src.WriteString("tiers:\n  - {name: A, min: 10}\n  - {name: B}\n")
+	f, err := rules.Parse("many.yaml", []byte(src.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, have := range [][]int{{}, {0, 65}, {3, 64, 69}} {
+		var kv, want []string
+		has := map[int]bool{}
+		for _, i := range have {
+			has[i] = true
+			kv = append(kv, fmt.Sprintf(`"f%02d": 1`, i))
+		}
+		for i := range 70 {
+			if !has[i] {
+				want = append(want, fmt.Sprintf("lead.f%02d", i))
+			}
+		}
+		for range 2 { // the second time from whatever the first left behind
+			d, err := EvaluateJSON(rs, []byte(`{"lead": {`+strings.Join(kv, ", ")+`}}`), EvalOptions{Now: nowFixed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, d.MissingFields); diff != "" {
+				t.Fatalf("have %v: missing fields (-want +got):\n%s", have, diff)
+			}
+			if got, want := string(d.AppendJSON(nil)), reference(t, d, false); got != string(want) {
+				t.Fatalf("have %v: AppendJSON differs from encoding/json", have)
+			}
+		}
+	}
+}
