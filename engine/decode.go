@@ -376,8 +376,7 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 			return false
 		}
 		if f.Type == rules.TypeBool {
-			r.Bools[f.Slot] = v
-			r.Present.Add(f.Index)
+			r.SetBool(f, v)
 			return true
 		}
 		raw = v
@@ -388,13 +387,11 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		}
 		switch f.Type {
 		case rules.TypeString:
-			r.Strs[f.Slot] = s
-			r.Present.Add(f.Index)
+			r.SetString(f, s)
 			return true
 		case rules.TypeDate:
 			if t, err := rules.ParseDate(s); err == nil {
-				r.Times[f.Slot] = t
-				r.Present.Add(f.Index)
+				r.SetTime(f, t)
 				return true
 			}
 		}
@@ -404,29 +401,8 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		if !ok {
 			return false
 		}
-		switch f.Type {
-		case rules.TypeInt:
-			if i, ok := smallInt(n); ok {
-				r.Ints[f.Slot] = i
-				r.Present.Add(f.Index)
-				return true
-			}
-			if i, err := strconv.ParseInt(n, 10, 64); err == nil {
-				r.Ints[f.Slot] = int(i)
-				r.Present.Add(f.Index)
-				return true
-			}
-		case rules.TypeFloat:
-			if x, ok := smallFloat(n); ok {
-				r.Floats[f.Slot] = x
-				r.Present.Add(f.Index)
-				return true
-			}
-			if x, err := strconv.ParseFloat(n, 64); err == nil {
-				r.Floats[f.Slot] = x
-				r.Present.Add(f.Index)
-				return true
-			}
+		if setNumber(r, f, n) {
+			return true
 		}
 		raw = jsonNumber(strings.Clone(n))
 	case b == '[' && f.Type == rules.TypeList && d.level < d.maxDepth:
@@ -434,8 +410,7 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		if !ok {
 			return false
 		}
-		r.Lists[f.Slot] = list
-		r.Present.Add(f.Index)
+		r.SetList(f, list)
 		return true
 	default:
 		return false // objects and other arrays: ParseInput says what is wrong
@@ -535,6 +510,33 @@ func smallFloat(n string) (float64, bool) {
 		return 0, false
 	}
 	return float64(i), true
+}
+
+// setNumber stores the text of a JSON number in an int or float field,
+// and reports whether it did; other fields, and integers out of range,
+// are the caller's to convert or refuse.
+func setNumber(r *rules.Row, f *rules.Field, n string) bool {
+	switch f.Type {
+	case rules.TypeInt:
+		if i, ok := smallInt(n); ok {
+			r.SetInt(f, i)
+			return true
+		}
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			r.SetInt(f, int(i))
+			return true
+		}
+	case rules.TypeFloat:
+		if x, ok := smallFloat(n); ok {
+			r.SetFloat(f, x)
+			return true
+		}
+		if x, err := strconv.ParseFloat(n, 64); err == nil {
+			r.SetFloat(f, x)
+			return true
+		}
+	}
+	return false
 }
 
 // str scans a JSON string. Without escapes the result aliases the input,

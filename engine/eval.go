@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"strconv"
 	"sync"
 	"time"
 
@@ -326,65 +325,39 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 // common cases (JSON numbers, Go ints and floats, strings, booleans, times,
 // lists of strings) are stored as convert would store them, without boxing.
 func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, ok bool) {
-	switch f.Type {
-	case rules.TypeInt:
-		if n, isNum := raw.(json.Number); isNum {
-			if i, ok := smallInt(string(n)); ok {
-				r.Ints[f.Slot] = i
-				r.Present.Add(f.Index)
-				return "", true
-			}
-			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-				r.Ints[f.Slot] = int(i)
-				r.Present.Add(f.Index)
-				return "", true
-			}
-		}
-		if i, isInt := raw.(int); isInt && i > -1<<53 && i < 1<<53 { // as convert takes it
-			r.Ints[f.Slot] = i
-			r.Present.Add(f.Index)
+	switch x := raw.(type) {
+	case json.Number:
+		if setNumber(r, f, string(x)) {
 			return "", true
 		}
-	case rules.TypeFloat:
-		if n, isNum := raw.(json.Number); isNum {
-			if x, ok := smallFloat(string(n)); ok {
-				r.Floats[f.Slot] = x
-				r.Present.Add(f.Index)
-				return "", true
-			}
-			if x, err := strconv.ParseFloat(string(n), 64); err == nil {
-				r.Floats[f.Slot] = x
-				r.Present.Add(f.Index)
-				return "", true
-			}
-		}
-		if x, isFloat := raw.(float64); isFloat {
-			r.Floats[f.Slot] = x
-			r.Present.Add(f.Index)
+	case int:
+		if f.Type == rules.TypeInt && x > -1<<53 && x < 1<<53 { // as convert takes it
+			r.SetInt(f, x)
 			return "", true
 		}
-	case rules.TypeString:
-		if s, isStr := raw.(string); isStr {
-			r.Strs[f.Slot] = s
-			r.Present.Add(f.Index)
+	case float64:
+		if f.Type == rules.TypeFloat {
+			r.SetFloat(f, x)
 			return "", true
 		}
-	case rules.TypeBool:
-		if b, isBool := raw.(bool); isBool {
-			r.Bools[f.Slot] = b
-			r.Present.Add(f.Index)
+	case string:
+		if f.Type == rules.TypeString {
+			r.SetString(f, x)
 			return "", true
 		}
-	case rules.TypeDate:
-		if t, isTime := raw.(time.Time); isTime {
-			r.Times[f.Slot] = t
-			r.Present.Add(f.Index)
+	case bool:
+		if f.Type == rules.TypeBool {
+			r.SetBool(f, x)
 			return "", true
 		}
-	case rules.TypeList:
-		if l, isList := raw.([]string); isList {
-			r.Lists[f.Slot] = l
-			r.Present.Add(f.Index)
+	case time.Time:
+		if f.Type == rules.TypeDate {
+			r.SetTime(f, x)
+			return "", true
+		}
+	case []string:
+		if f.Type == rules.TypeList {
+			r.SetList(f, x)
 			return "", true
 		}
 	}

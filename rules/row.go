@@ -117,49 +117,61 @@ func resize[T any](s []T, n int) []T {
 // time.Time or []string) and marks the field present. A value of another
 // type is ignored and reported false.
 func (r *Row) Set(f *Field, v any) bool {
+	var ok bool
 	switch f.Type {
 	case TypeInt:
-		x, ok := v.(int)
-		if !ok {
-			return false
+		var x int
+		if x, ok = v.(int); ok {
+			r.SetInt(f, x)
 		}
-		r.Ints[f.Slot] = x
 	case TypeFloat:
-		x, ok := v.(float64)
-		if !ok {
-			return false
+		var x float64
+		if x, ok = v.(float64); ok {
+			r.SetFloat(f, x)
 		}
-		r.Floats[f.Slot] = x
 	case TypeString:
-		x, ok := v.(string)
-		if !ok {
-			return false
+		var x string
+		if x, ok = v.(string); ok {
+			r.SetString(f, x)
 		}
-		r.Strs[f.Slot] = x
 	case TypeBool:
-		x, ok := v.(bool)
-		if !ok {
-			return false
+		var x bool
+		if x, ok = v.(bool); ok {
+			r.SetBool(f, x)
 		}
-		r.Bools[f.Slot] = x
 	case TypeDate:
-		x, ok := v.(time.Time)
-		if !ok {
-			return false
+		var x time.Time
+		if x, ok = v.(time.Time); ok {
+			r.SetTime(f, x)
 		}
-		r.Times[f.Slot] = x
 	case TypeList:
-		x, ok := v.([]string)
-		if !ok {
-			return false
+		var x []string
+		if x, ok = v.([]string); ok {
+			r.SetList(f, x)
 		}
-		r.Lists[f.Slot] = x
-	default:
-		return false
 	}
+	return ok
+}
+
+// SetInt and the setters below store a value of the field's own type (the
+// caller knows it is f.Type) and mark the field present, without boxing:
+// what decoders call for each field of each lead.
+func (r *Row) SetInt(f *Field, x int)        { r.Ints[f.Slot] = x; r.set(f) }
+func (r *Row) SetFloat(f *Field, x float64)  { r.Floats[f.Slot] = x; r.set(f) }
+func (r *Row) SetString(f *Field, x string)  { r.Strs[f.Slot] = x; r.set(f) }
+func (r *Row) SetBool(f *Field, x bool)      { r.Bools[f.Slot] = x; r.set(f) }
+func (r *Row) SetTime(f *Field, x time.Time) { r.Times[f.Slot] = x; r.set(f) }
+func (r *Row) SetList(f *Field, x []string)  { r.Lists[f.Slot] = x; r.set(f) }
+
+// set marks f present and drops what the row kept of its last value. A
+// field's memoKinds bits share one word of memoSet (memoKinds divides 64),
+// so one test tells whether there is anything to drop.
+func (r *Row) set(f *Field) {
 	r.Present.Add(f.Index)
-	r.forget(f)
-	return true
+	first := memoSlot(f, 0)
+	if w := first / 64; w < len(r.memoSet) && r.memoSet[w]>>(first%64)&(1<<memoKinds-1) != 0 {
+		r.forget(f)
+	}
 }
 
 // Value returns the field's value boxed, and whether the lead has it.

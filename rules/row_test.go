@@ -40,3 +40,49 @@ func FuzzAppendValue(f *testing.F) {
 		}
 	})
 }
+
+// Row.set finds a field's memoized values in one word of memoSet: the
+// field's memoKinds bits must not straddle two words.
+func TestMemoKindsDivideAWord(t *testing.T) {
+	if 64%memoKinds != 0 {
+		t.Fatalf("memoKinds = %d does not divide 64", memoKinds)
+	}
+}
+
+// A value memoized for a field (domain(lead.email) here) is dropped when
+// the field is set again: the next evaluation sees the new value.
+func TestMemoForgetsAFieldSetAgain(t *testing.T) {
+	f, err := Parse("memo.yaml", []byte(`ruleset: memo
+fields:
+  lead.email: string
+score:
+  - {id: ours, points: 1, when: 'domain(lead.email) == "ours.example"'}
+tiers:
+  - {name: A}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Compile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := rs.Fields[0]
+	var r Row
+	r.Reset(rs)
+	for _, tc := range []struct {
+		email string
+		set   func(string)
+		want  Truth
+	}{
+		{"ana@ours.example", func(s string) { r.SetString(email, s) }, True},
+		{"ana@theirs.example", func(s string) { r.SetString(email, s) }, False},
+		{"bo@OURS.example", func(s string) { r.Set(email, s) }, True},
+		{"bo@else.example", func(s string) { r.Set(email, s) }, False},
+	} {
+		tc.set(tc.email)
+		if got, err := rs.Rules[0].When.Eval(nil, &r); err != nil || got != tc.want {
+			t.Errorf("email %s: %v, %v; want %v", tc.email, got, err, tc.want)
+		}
+	}
+}
