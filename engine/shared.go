@@ -38,8 +38,8 @@ type ruleTable struct {
 
 	missed     []MissedRule
 	missedJSON [][]byte                          // missed[i] as AppendJSON writes it, up to its closing brace
+	missedOf   map[string]int                    // a score rule's id → its Rule.Index
 	lacks      []atomic.Pointer[[]missedVariant] // by Rule.Index; copied on write
-	lacksJSON  sync.Map                          // *MissedRule of a variant → its JSON
 
 	// Recent sets of missing fields, by the set and by their names (see
 	// missingNames): lossy caches, one atomic load a lookup.
@@ -55,10 +55,11 @@ func (t *ruleTable) scored(rule *rules.Rule) *FiredRule {
 }
 
 // missedVariant is a rule's MissedRule for the leads that lack the fields
-// in mask (see rules.Condition.MissingMask).
+// in mask (see rules.Condition.MissingMask), with its JSON.
 type missedVariant struct {
 	mask uint64
 	rule *MissedRule
+	json []byte
 }
 
 // maxVariants bounds the variants kept per rule; a condition of n fields
@@ -87,24 +88,22 @@ func (t *ruleTable) lacking(rule *rules.Rule, present rules.FieldSet) *MissedRul
 	if !ok {
 		return &m
 	}
-	t.lacksJSON.Store(&m, appendMissedRule(nil, &m))
+	variant := missedVariant{mask, &m, appendMissedRule(nil, &m)}
 	for {
 		old := slot.Load()
 		var vs []missedVariant
 		if old != nil {
 			for _, x := range *old {
 				if x.mask == mask { // another decision got there first
-					t.lacksJSON.Delete(&m)
 					return x.rule
 				}
 			}
 			vs = *old
 		}
 		if len(vs) >= maxVariants {
-			t.lacksJSON.Delete(&m)
 			return &m
 		}
-		vs = append(slices.Clip(vs), missedVariant{mask, &m})
+		vs = append(slices.Clip(vs), variant)
 		if slot.CompareAndSwap(old, &vs) {
 			return &m
 		}
@@ -210,8 +209,14 @@ func (t *ruleTable) appendMissed(b []byte, m *MissedRule) []byte {
 // MissedRules, a rule's or a variant's; nil otherwise.
 func (t *ruleTable) prebuilt(m *MissedRule) []byte {
 	if len(m.MissingFields) > 0 {
-		if enc, ok := t.lacksJSON.Load(m); ok {
-			return enc.([]byte)
+		if i, ok := t.missedOf[m.Rule]; ok {
+			if vs := t.lacks[i].Load(); vs != nil {
+				for _, x := range *vs {
+					if x.rule == m {
+						return x.json
+					}
+				}
+			}
 		}
 	}
 	if i := indexIn(t.missed, m); i >= 0 {
@@ -277,7 +282,9 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 		for _, rule := range rs.Rules {
 			t.addFired(rule, FiredRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points})
 		}
+		t.missedOf = make(map[string]int, len(rs.Rules))
 		for i, rule := range rs.Rules {
+			t.missedOf[rule.ID] = i
 			t.missed[i] = MissedRule{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
 				Description: rule.Description, When: rule.When.Src}
 			t.missedJSON[i] = appendMissedRule(nil, &t.missed[i])
