@@ -25,7 +25,13 @@ func wideRuleset(t *testing.T) *rules.Ruleset {
 	fmt.Fprintf(&src, "score:\n  - {id: any-big, points: 10, when: %s}\n", strings.Join(terms, " || "))
 	src.WriteString("  - {id: f0-small, points: 5, when: lead.f0 < 5}\n")
 	src.WriteString("tiers:\n  - {name: A, min: 10}\n  - {name: B}\n")
-	f, err := rules.Parse("wide.yaml", []byte(src.String()))
+	return compileRuleset(t, src.String())
+}
+
+// compileRuleset compiles one ruleset file's text.
+func compileRuleset(t *testing.T, src string) *rules.Ruleset {
+	t.Helper()
+	f, err := rules.Parse("test.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,14 +154,7 @@ func TestMissingFieldsPastSixtyFourFields(t *testing.T) {
 		fmt.Fprintf(&src, "  - {id: r%02d, points: 1, when: lead.f%02d > 0}\n", i, i)
 	}
 	src.WriteString("tiers:\n  - {name: A, min: 10}\n  - {name: B}\n")
-	f, err := rules.Parse("many.yaml", []byte(src.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rules.Compile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileRuleset(t, src.String())
 	for _, have := range [][]int{{}, {0, 65}, {3, 64, 69}} {
 		var kv, want []string
 		has := map[int]bool{}
