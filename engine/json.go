@@ -48,10 +48,8 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 				switch {
 				case m.MissedRule == nil: // as encoding/json leaves out a nil embedded struct
 					b = append(b, '{')
-				case table != nil:
-					b = table.appendMissed(b, m.MissedRule)
 				default:
-					b = appendMissedRule(b, m.MissedRule)
+					b = table.appendMissed(b, m.MissedRule)
 				}
 				b = append(b, '}')
 			}

@@ -199,8 +199,10 @@ func (t *ruleTable) appendMissingFields(b []byte, names []string) []byte {
 // one of the table's, else encoded now (a Miss built by hand, a table of
 // another engine with the same version).
 func (t *ruleTable) appendMissed(b []byte, m *MissedRule) []byte {
-	if enc := t.prebuilt(m); enc != nil {
-		return append(b, enc...)
+	if t != nil {
+		if enc := t.prebuilt(m); enc != nil {
+			return append(b, enc...)
+		}
 	}
 	return appendMissedRule(b, m)
 }
