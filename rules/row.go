@@ -34,8 +34,9 @@ type Row struct {
 
 	// String functions of a field that conditions share (see native.memo),
 	// by memoSlot; memo[i] is set only where memoSet has i.
-	memo    []string
-	memoSet FieldSet
+	memo     []string
+	memoSet  FieldSet
+	memoUsed bool // memoize has run since Reset
 }
 
 // The string functions of a field a row keeps once computed.
@@ -61,6 +62,7 @@ func (r *Row) memoize(slot int, v string) {
 	if slot < len(r.memo) {
 		r.memo[slot] = v
 		r.memoSet.Add(slot)
+		r.memoUsed = true
 	}
 }
 
@@ -102,6 +104,7 @@ func (r *Row) Reset(rs *Ruleset) {
 		r.memo = make([]string, n)
 	}
 	r.memo = r.memo[:n]
+	r.memoUsed = false
 }
 
 func resize[T any](s []T, n int) []T {
@@ -163,13 +166,12 @@ func (r *Row) SetBool(f *Field, x bool)      { r.Bools[f.Slot] = x; r.set(f) }
 func (r *Row) SetTime(f *Field, x time.Time) { r.Times[f.Slot] = x; r.set(f) }
 func (r *Row) SetList(f *Field, x []string)  { r.Lists[f.Slot] = x; r.set(f) }
 
-// set marks f present and drops what the row kept of its last value. A
-// field's memoKinds bits share one word of memoSet (memoKinds divides 64),
-// so one test tells whether there is anything to drop.
+// set marks f present and drops what the row kept of its last value, if
+// the row kept anything since Reset: decoders set every field before any
+// condition runs, and pay one test for it.
 func (r *Row) set(f *Field) {
 	r.Present.Add(f.Index)
-	first := memoSlot(f, 0)
-	if w := first / 64; w < len(r.memoSet) && r.memoSet[w]>>(first%64)&(1<<memoKinds-1) != 0 {
+	if r.memoUsed {
 		r.forget(f)
 	}
 }

@@ -41,14 +41,6 @@ func FuzzAppendValue(f *testing.F) {
 	})
 }
 
-// Row.set finds a field's memoized values in one word of memoSet: the
-// field's memoKinds bits must not straddle two words.
-func TestMemoKindsDivideAWord(t *testing.T) {
-	if 64%memoKinds != 0 {
-		t.Fatalf("memoKinds = %d does not divide 64", memoKinds)
-	}
-}
-
 // A value memoized for a field (domain(lead.email) here) is dropped when
 // the field is set again: the next evaluation sees the new value.
 func TestMemoForgetsAFieldSetAgain(t *testing.T) {
