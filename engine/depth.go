@@ -12,39 +12,16 @@ import (
 // the decoder to describe.
 func CheckDepth(data []byte, max int) error {
 	depth := 0
-	inString, escaped := false, false
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case inString && !escaped:
-			// Skip the plain bytes of the string eight at a time.
-			if i = swar.SkipPlain(data, i); i >= len(data) {
-				return nil
-			}
-			switch c = data[i]; c {
-			case '\\':
-				escaped = true
-			case '"':
-				inString = false
-			}
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
+		switch data[i] {
+		case '"':
+			i = swar.StringEnd(data, i+1) // its closing quote, or the end
+		case '{', '[':
+			if depth++; depth > max {
 				return &InputError{Offset: int64(i + 1),
 					Message: fmt.Sprintf("JSON nested deeper than %d objects and arrays", max)}
 			}
-		case c == '}' || c == ']':
+		case '}', ']':
 			depth--
 		}
 	}

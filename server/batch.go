@@ -65,17 +65,8 @@ func valueEnd(data []byte, i int) (int, bool) {
 	for i < len(data) {
 		switch c := data[i]; c {
 		case '"':
-			// Skip the string, eight plain bytes at a time.
-			for i++; ; i++ {
-				if i = swar.SkipPlain(data, i); i >= len(data) {
-					return 0, false
-				}
-				if data[i] == '"' {
-					break
-				}
-				if data[i] == '\\' {
-					i++ // the escaped byte
-				}
+			if i = swar.StringEnd(data, i+1); i == len(data) {
+				return 0, false
 			}
 		case '{', '[':
 			depth++

@@ -55,6 +55,25 @@ func SkipPlain(b []byte, i int) int {
 	return i
 }
 
+// StringEnd returns the index of the quote that ends the JSON string
+// whose contents start at b[i], skipping escaped quotes, or len(b) when
+// the string does not end. It does not validate the string.
+func StringEnd(b []byte, i int) int {
+	for {
+		if i = SkipPlain(b, i); i >= len(b) {
+			return len(b)
+		}
+		switch b[i] {
+		case '"':
+			return i
+		case '\\':
+			i += 2 // the backslash and the byte it escapes
+		default:
+			i++ // a control byte: not the end
+		}
+	}
+}
+
 // SkipASCII is SkipPlain for a string, stopping at the bytes Escape marks.
 func SkipASCII(s string, i int) int {
 	for ; i+8 <= len(s); i += 8 {

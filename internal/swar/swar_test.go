@@ -92,3 +92,30 @@ func TestSkip(t *testing.T) {
 		}
 	}
 }
+
+// stringEnd is StringEnd a byte at a time.
+func stringEnd(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i
+		case '\\':
+			i++
+		}
+	}
+	return len(b)
+}
+
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`abc"`, `a\"b"`, `\\"`, `0123456789\"abcdef"x`, `no end`, `\`, "\x01\x02\"", `aaaaaaa\`} {
+		f.Add([]byte(s), 0)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, i int) {
+		if i < 0 || i > len(b) {
+			return
+		}
+		if got, want := StringEnd(b, i), stringEnd(b, i); got != want {
+			t.Fatalf("StringEnd(%q, %d) = %d, want %d", b, i, got, want)
+		}
+	})
+}
