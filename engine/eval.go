@@ -322,8 +322,8 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 }
 
 // setField converts raw to the field's type and stores it in the row. The
-// common cases (JSON numbers, Go ints and floats, strings, booleans, times,
-// lists of strings) are stored as convert would store them, without boxing.
+// common cases (JSON numbers, and values already of the field's Go type)
+// are stored as convert would store them, without converting or boxing.
 func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, ok bool) {
 	switch x := raw.(type) {
 	case json.Number:
@@ -335,29 +335,8 @@ func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, o
 			r.SetInt(f, x)
 			return "", true
 		}
-	case float64:
-		if f.Type == rules.TypeFloat {
-			r.SetFloat(f, x)
-			return "", true
-		}
-	case string:
-		if f.Type == rules.TypeString {
-			r.SetString(f, x)
-			return "", true
-		}
-	case bool:
-		if f.Type == rules.TypeBool {
-			r.SetBool(f, x)
-			return "", true
-		}
-	case time.Time:
-		if f.Type == rules.TypeDate {
-			r.SetTime(f, x)
-			return "", true
-		}
-	case []string:
-		if f.Type == rules.TypeList {
-			r.SetList(f, x)
+	default:
+		if r.Set(f, raw) { // already of the field's Go type
 			return "", true
 		}
 	}
