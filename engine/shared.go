@@ -294,8 +294,13 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 		return t
 	}).(*ruleTable)
 	if t.registered.CompareAndSwap(false, true) {
+		// The newest table of a version is the one encoding uses: a reload
+		// that leaves a ruleset as it was compiles it again, with the same
+		// version, and the decisions of the old one, still in use, were
+		// holding the new one's to the slow path for good.
 		wp := weak.Make(t)
 		ruleTables.Store(rs.Version, wp)
+		lastTable.Store(t)
 		runtime.AddCleanup(t, func(version string) { ruleTables.CompareAndDelete(version, wp) }, rs.Version)
 	}
 	return t

@@ -181,3 +181,33 @@ func TestMissingFieldsPastSixtyFourFields(t *testing.T) {
 		}
 	}
 }
+
+// A ruleset compiled again with the same version (a reload that left it as
+// it was, a second engine) gets its own table; the decisions of the newer
+// one must be encoded from what its table built, not from the first's.
+func TestNewestTableOfAVersionEncodes(t *testing.T) {
+	src := "ruleset: same\nfields:\n  lead.a: int\n  lead.b: int\nscore:\n" +
+		"  - {id: big-a, points: 10, when: lead.a > 5}\n  - {id: big-b, points: 5, when: lead.b > 5}\n" +
+		"tiers:\n  - {name: A, min: 10}\n  - {name: B}\n"
+	first, second := compileRuleset(t, src), compileRuleset(t, src)
+	if first == second || first.Version != second.Version {
+		t.Fatalf("want two rulesets of one version, got %p %q and %p %q", first, first.Version, second, second.Version)
+	}
+	opts := EvalOptions{Now: nowFixed}
+	lead := []byte(`{"lead": {"a": 9}}`)
+	old, err := EvaluateJSON(first, lead, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.AppendJSON(nil) // the first table is the last one used
+	d, err := EvaluateJSON(second, lead, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lookupRuleTable(d.Ruleset.Version), ruleTableOf(second); got != want {
+		t.Errorf("encoding a decision of the second ruleset uses table %p, want its own %p", got, want)
+	}
+	if got, want := string(d.AppendJSON(nil)), string(old.AppendJSON(nil)); got != want {
+		t.Errorf("the same lead encodes differently under the two rulesets:\n%s\n%s", got, want)
+	}
+}
