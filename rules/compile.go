@@ -35,7 +35,7 @@ type Ruleset struct {
 
 	fieldByName map[string]*Field
 	ruleByID    map[string]*Rule
-	slots       map[Type]int // how many fields of each type, for Row
+	slots       [TypeList + 1]int // how many fields of each type, for Row
 	byKey       [2]map[string]*Field
 	memo        sync.Map // see Memo
 }
@@ -300,15 +300,13 @@ func (c *builder) declare(rs *Ruleset) {
 	}
 	slices.SortFunc(fields, func(a, b *Field) int { return cmp.Compare(a.Name, b.Name) })
 	rs.fieldByName = c.fields
-	slots := map[Type]int{}
 	for i, fd := range fields {
 		fd.Index = i
-		fd.Slot = slots[fd.Type]
-		slots[fd.Type]++
+		fd.Slot = rs.slots[fd.Type]
+		rs.slots[fd.Type]++
 		c.fieldNames = append(c.fieldNames, fd.Name)
 	}
 	rs.Fields = fields
-	rs.slots = slots
 	rs.byKey = [2]map[string]*Field{{}, {}}
 	for _, fd := range fields {
 		if fd.Namespace == "account" {
