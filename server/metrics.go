@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,8 +78,12 @@ func (m *metrics) decided(d *engine.Decision) {
 // that the cores contend for. Not safe for concurrent use; nil counts
 // straight into the shared counters.
 type tally struct {
-	decisions []decisionCount                 // few: a ruleset's tiers, qualified or not
-	hits      map[*engine.FiredRule]*hitCount // the engine shares one per rule and version
+	decisions []decisionCount // few: a ruleset's tiers, qualified or not
+	hits      []hitCount
+	// slots finds a rule's entry in hits by its FiredRule, which the engine
+	// shares per rule and version: open addressing, hits[slots[i]-1], 0 for
+	// empty, at most half full. Half the cost of a map of pointers.
+	slots []int32
 }
 
 type decisionCount struct {
@@ -87,6 +92,7 @@ type decisionCount struct {
 }
 
 type hitCount struct {
+	rule    *engine.FiredRule
 	ruleset string
 	n       int
 }
@@ -97,23 +103,50 @@ func (t *tally) add(m *metrics, d *engine.Decision) {
 		return
 	}
 	t.addDecision(decisionKey{d.Ruleset.Name, d.Tier, d.Qualified})
-	if t.hits == nil {
-		t.hits = map[*engine.FiredRule]*hitCount{}
-	}
 	for _, hits := range [][]engine.Hit{d.Knockouts, d.Matched} {
 		for i := range hits {
-			f := hits[i].FiredRule
-			if f == nil {
-				continue // not from the engine, and no rule to count
+			if f := hits[i].FiredRule; f != nil { // nil: not from the engine, and no rule to count
+				t.hit(f, d.Ruleset.Name)
 			}
-			c := t.hits[f]
-			if c == nil {
-				c = &hitCount{ruleset: d.Ruleset.Name}
-				t.hits[f] = c
-			}
-			c.n++
 		}
 	}
+}
+
+// hit counts one hit of rule f.
+func (t *tally) hit(f *engine.FiredRule, ruleset string) {
+	if 2*(len(t.hits)+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	for i := pointerSlot(f, mask); ; i = (i + 1) & mask {
+		switch j := t.slots[i]; {
+		case j == 0:
+			t.hits = append(t.hits, hitCount{rule: f, ruleset: ruleset, n: 1})
+			t.slots[i] = int32(len(t.hits))
+			return
+		case t.hits[j-1].rule == f:
+			t.hits[j-1].n++
+			return
+		}
+	}
+}
+
+// grow doubles slots (64 at first) and places the hits again.
+func (t *tally) grow() {
+	t.slots = make([]int32, max(64, 2*len(t.slots)))
+	mask := len(t.slots) - 1
+	for j := range t.hits {
+		i := pointerSlot(t.hits[j].rule, mask)
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = int32(j + 1)
+	}
+}
+
+// pointerSlot spreads a pointer over a power-of-two table (Fibonacci hashing).
+func pointerSlot(f *engine.FiredRule, mask int) int {
+	return int((uint64(uintptr(unsafe.Pointer(f)))*0x9e3779b97f4a7c15)>>32) & mask
 }
 
 // addDecision counts one decision of key: a scan of a few entries whose
@@ -137,11 +170,13 @@ func (t *tally) flush(m *metrics) {
 	for _, dc := range t.decisions {
 		m.decision(dc.key, dc.n)
 	}
-	for f, c := range t.hits {
-		m.hitN(c.ruleset, f.Rule, c.n)
+	for _, c := range t.hits {
+		m.hitN(c.ruleset, c.rule.Rule, c.n)
 	}
 	t.decisions = t.decisions[:0]
-	clear(t.hits)
+	clear(t.hits) // drop the pointers into decisions' tables
+	t.hits = t.hits[:0]
+	clear(t.slots)
 }
 
 func (m *metrics) hit(ruleset, rule string) { m.hitN(ruleset, rule, 1) }
