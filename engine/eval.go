@@ -105,9 +105,14 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	l.missing = missing
 	noteMissing := func(c *rules.Condition) { c.AddMissing(missing, r.Present) }
 
+	var present uint64 // the fields the lead has, for table.quick
+	if len(r.Present) > 0 {
+		present = r.Present[0]
+	}
+
 	fired := l.fired[:0]
-	for _, rule := range rs.Knockouts {
-		t, err := rule.When.Eval(m, r)
+	for i, rule := range rs.Knockouts {
+		t, err := table.eval(i, rule.When, present, m, r)
 		switch {
 		case err != nil:
 			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
@@ -133,8 +138,17 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	raw := resize(l.groups, len(rs.GroupNames)) // group totals before caps
 	l.groups = raw
 	matched, positive, ungrouped := 0, 0, 0 // positive: matched rules of positive points
+	quick := table.quick[len(rs.Knockouts):]
 	for i, rule := range rs.Rules {
-		t, err := rule.When.Eval(m, r)
+		var t rules.Truth
+		var err error
+		if q := &quick[i]; q.fn != nil && present&q.required == q.required {
+			if q.fn(r) { // what Eval would decide, without the call
+				t = rules.True
+			}
+		} else {
+			t, err = rule.When.Eval(m, r)
+		}
 		if err != nil {
 			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
 			t = rules.False

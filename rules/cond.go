@@ -111,6 +111,22 @@ func (c *Condition) Eval(m *vm.VM, r *Row) (Truth, error) {
 	return c.tree.eval(m, r)
 }
 
+// Quick returns the condition as one Go closure and the fields it requires
+// as one word of a FieldSet, for callers that decide many conditions per
+// row and keep these side by side: when present&required == required,
+// fn(r) is what Eval decides (True or False). ok is false when the
+// condition does not run natively as a whole or its ruleset has more than
+// 64 fields; Eval decides those.
+func (c *Condition) Quick() (required uint64, fn func(*Row) bool, ok bool) {
+	if c.fast == nil || len(c.required) > 1 {
+		return 0, nil, false
+	}
+	if len(c.required) == 1 {
+		required = c.required[0]
+	}
+	return required, c.fast, true
+}
+
 // AddMissing adds to into the fields the condition needs that present
 // lacks, without allocating.
 func (c *Condition) AddMissing(into, present FieldSet) {

@@ -122,6 +122,12 @@ func TestNativeMatchesVM(t *testing.T) {
 				if tn != tv || (errN == nil) != (errV == nil) {
 					t.Fatalf("%s: %q: native %v (%v), VM %v (%v)\nrow %+v", rsN.Name, cn[j].Src, tn, errN, tv, errV, a)
 				}
+				// Quick, where it applies, decides as Eval does.
+				if req, fn, ok := cn[j].Quick(); ok && a.Present[0]&req == req {
+					if tq := map[bool]Truth{true: True, false: False}[fn(&a)]; tq != tn {
+						t.Fatalf("%s: %q: Quick %v, Eval %v\nrow %+v", rsN.Name, cn[j].Src, tq, tn, a)
+					}
+				}
 			}
 		}
 	}

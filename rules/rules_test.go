@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,5 +193,38 @@ func TestEveryCodeDocumented(t *testing.T) {
 		if _, ok := rules.Codes[e.Code]; !ok {
 			t.Errorf("%s uses code %q, which rules.Codes does not describe", e.Error(), e.Code)
 		}
+	}
+}
+
+// Quick offers a condition as one closure only when Eval would run that
+// closure: not for conditions partly on expr's VM, nor for rulesets of
+// more than 64 fields, whose FieldSets take more than one word.
+func TestQuickOnlyWhereItDecides(t *testing.T) {
+	compile := func(fields int, when string) *rules.Condition {
+		t.Helper()
+		var src strings.Builder
+		src.WriteString("ruleset: q\nfields:\n")
+		for i := range fields {
+			fmt.Fprintf(&src, "  lead.f%d: int\n", i)
+		}
+		fmt.Fprintf(&src, "score:\n  - {id: r, points: 1, when: '%s'}\ntiers:\n  - {name: A}\n", when)
+		f, err := rules.Parse("q.yaml", []byte(src.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := rules.Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs.Rules[0].When
+	}
+	if req, fn, ok := compile(3, "lead.f0 > 1 && lead.f2 < 5").Quick(); !ok || fn == nil || req != 0b101 {
+		t.Errorf("native condition over f0 and f2: Quick() = %b, %v, %v; want 101, a closure, true", req, fn != nil, ok)
+	}
+	if _, _, ok := compile(3, "lead.f0 > 1 && lead.f1 in map([1, 2], # * 2)").Quick(); ok {
+		t.Error("a condition partly on the VM: Quick() is ok, want not")
+	}
+	if _, _, ok := compile(65, "lead.f64 > 1").Quick(); ok {
+		t.Error("a ruleset of 65 fields: Quick() is ok, want not")
 	}
 }
