@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -190,6 +191,9 @@ func (c *native) binary(v *ast.BinaryNode) any {
 // compare builds a comparison of two typed operands, promoting int to
 // float when the types differ, as expr's runtime does.
 func (c *native) compare(op string, ln, rn ast.Node) boolFn {
+	if f := c.fieldAgainstConstant(op, ln, rn); f != nil {
+		return f
+	}
 	l, r := c.compile(ln), c.compile(rn)
 	switch a := l.(type) {
 	case intFn:
@@ -238,6 +242,65 @@ func (c *native) compare(op string, ln, rn ast.Node) boolFn {
 		return nil
 	}
 	return ordered(op, a, b)
+}
+
+// fieldAgainstConstant builds `field op constant`, what most conditions
+// are made of, as one closure that reads the row's slot itself: the
+// general form calls a closure for each operand. It covers int, float and
+// string fields against a literal of their type (an int literal against a
+// float field too); nil otherwise.
+func (c *native) fieldAgainstConstant(op string, ln, rn ast.Node) boolFn {
+	id, ok := ln.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	f := c.fields[id.Value]
+	if f == nil {
+		return nil
+	}
+	switch k := rn.(type) {
+	case *ast.IntegerNode:
+		switch f.Type {
+		case TypeInt:
+			return slotOrdered(op, unsafe.Offsetof(Row{}.Ints), f.Slot, k.Value)
+		case TypeFloat:
+			return slotOrdered(op, unsafe.Offsetof(Row{}.Floats), f.Slot, float64(k.Value))
+		}
+	case *ast.FloatNode:
+		if f.Type == TypeFloat {
+			return slotOrdered(op, unsafe.Offsetof(Row{}.Floats), f.Slot, k.Value)
+		}
+	case *ast.StringNode:
+		if f.Type == TypeString {
+			return slotOrdered(op, unsafe.Offsetof(Row{}.Strs), f.Slot, k.Value)
+		}
+	}
+	return nil
+}
+
+// slotOrdered compares value slot of the row's slice of T at offset off
+// in Row (Ints, Floats or Strs) with k.
+func slotOrdered[T int | float64 | string](op string, off uintptr, slot int, k T) boolFn {
+	switch op {
+	case "==":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) == k }
+	case "!=":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) != k }
+	case "<":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) < k }
+	case "<=":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) <= k }
+	case ">":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) > k }
+	case ">=":
+		return func(r *Row) bool { return slotValue[T](r, off, slot) >= k }
+	}
+	return nil
+}
+
+// slotValue is r's value in slot of its slice of T at offset off.
+func slotValue[T any](r *Row, off uintptr, slot int) T {
+	return (*(*[]T)(unsafe.Add(unsafe.Pointer(r), off)))[slot]
 }
 
 func ordered[T int | float64 | string](op string, a, b func(*Row) T) boolFn {

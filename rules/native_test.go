@@ -1,9 +1,12 @@
 package rules
 
 import (
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
@@ -155,4 +158,79 @@ func stringConst(n ast.Node) (string, bool) {
 		return "", false
 	}
 	return s.Value, true
+}
+
+// FuzzNativeMatchesVM compiles `field op constant` and `constant op field`
+// conditions, the shapes native code specialises, both ways and evaluates
+// them on one row: native closures and expr's VM must agree on every
+// value, NaN and infinities included.
+func FuzzNativeMatchesVM(f *testing.F) {
+	f.Add(uint8(0), uint8(5), int64(100), 250e6, "US", int64(99), 1e7, "us", false)
+	f.Add(uint8(1), uint8(0), int64(-3), -0.0, "", int64(-3), 0.0, "", true)
+	f.Add(uint8(2), uint8(2), int64(1<<53+1), 0.5, "é", int64(1<<53), 0.5, "e\u0301", false)
+	f.Add(uint8(3), uint8(4), int64(10), 9.99, "a\"b", int64(10), 10.0, "a\"b", true)
+	ops := []string{"==", "!=", "<", "<=", ">", ">="}
+	f.Fuzz(func(t *testing.T, shape, op uint8, k int64, kx float64, ks string, vi int64, vx float64, vs string, flip bool) {
+		var field, constant string
+		switch shape % 4 {
+		case 0: // int field, int literal
+			field, constant = "lead.i", strconv.FormatInt(k, 10)
+		case 1: // float field, int literal
+			field, constant = "lead.x", strconv.FormatInt(k, 10)
+		case 2: // float field, float literal
+			if math.IsNaN(kx) || math.IsInf(kx, 0) {
+				return // no literal for them
+			}
+			constant = strconv.FormatFloat(kx, 'e', -1, 64)
+			field = "lead.x"
+		case 3: // string field, string literal
+			if !utf8.ValidString(ks) {
+				return
+			}
+			field, constant = "lead.s", strconv.Quote(ks)
+		}
+		cond := field + " " + ops[int(op)%len(ops)] + " " + constant
+		if flip {
+			cond = constant + " " + ops[int(op)%len(ops)] + " " + field
+		}
+		src := "ruleset: f\nfields:\n  lead.i: int\n  lead.x: float\n  lead.s: string\n" +
+			"score:\n  - id: r\n    points: 1\n    when: " + strconv.Quote(cond) + "\ntiers:\n  - {name: A}\n"
+		compile := func() *Ruleset {
+			file, err := Parse("f.yaml", []byte(src))
+			if err != nil {
+				return nil
+			}
+			rs, err := Compile(file)
+			if err != nil {
+				return nil
+			}
+			return rs
+		}
+		nat := compile()
+		disableNative = true
+		onVM := compile()
+		disableNative = false
+		if (nat == nil) != (onVM == nil) {
+			t.Fatalf("%s: compiles one way only (native %v, VM %v)", cond, nat != nil, onVM != nil)
+		}
+		if nat == nil {
+			return
+		}
+		var m vm.VM
+		var rn, rv Row
+		for _, p := range []struct {
+			rs *Ruleset
+			r  *Row
+		}{{nat, &rn}, {onVM, &rv}} {
+			p.r.Reset(p.rs)
+			p.r.Set(p.rs.fieldByName["lead.i"], int(vi))
+			p.r.Set(p.rs.fieldByName["lead.x"], vx)
+			p.r.Set(p.rs.fieldByName["lead.s"], vs)
+		}
+		tn, errN := nat.Rules[0].When.Eval(&m, &rn)
+		tv, errV := onVM.Rules[0].When.Eval(&m, &rv)
+		if tn != tv || (errN == nil) != (errV == nil) {
+			t.Fatalf("%s with i=%d x=%v s=%q: native %v (%v), VM %v (%v)", cond, vi, vx, vs, tn, errN, tv, errV)
+		}
+	})
 }
