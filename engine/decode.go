@@ -251,10 +251,13 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			key, f = s, d.rs.FieldByKey(ns, s)
 			next = order.learn(d.data[start:d.pos], key, f, next)
 		}
-		if d.peek() != ':' {
+		if d.pos < len(d.data) && d.data[d.pos] == ':' { // compact JSON
+			d.pos++
+		} else if d.peek() == ':' {
+			d.pos++
+		} else {
 			return false
 		}
-		d.pos++
 		if id != nil && (key == "id" || key == "lead_id") {
 			if f != nil {
 				return false // both an id and a field: rare, leave it to ParseInput
@@ -298,6 +301,44 @@ type keyOrder struct {
 type knownKey struct {
 	key   string
 	field *rules.Field // nil when the key is not a declared field
+	// The key and its closing quote as three words, and the masks of their
+	// bytes, for keys of up to 23 bytes (the mask of a longer key is zero:
+	// it is compared as a string). Three loads and no branch beat calling
+	// memequal for each guess.
+	words, masks [3]uint64
+}
+
+func newKnownKey(key string, f *rules.Field) knownKey {
+	k := knownKey{key: key, field: f}
+	pat := key + `"`
+	if len(pat) > 24 {
+		return k
+	}
+	var word, mask [24]byte
+	copy(word[:], pat)
+	for i := range pat {
+		mask[i] = 0xff
+	}
+	for i := range k.words {
+		k.words[i], k.masks[i] = swar.Load(word[:], 8*i), swar.Load(mask[:], 8*i)
+	}
+	return k
+}
+
+// at reports whether rest starts with the key and its closing quote.
+func (k *knownKey) at(rest []byte) bool {
+	if len(rest) < 24 || k.masks[0] == 0 {
+		return k.atSlowly(rest)
+	}
+	return (swar.Load(rest, 0)^k.words[0])&k.masks[0]|
+		(swar.Load(rest, 8)^k.words[1])&k.masks[1]|
+		(swar.Load(rest, 16)^k.words[2])&k.masks[2] == 0
+}
+
+// atSlowly is at near the end of the input and for long keys.
+func (k *knownKey) atSlowly(rest []byte) bool {
+	n := len(k.key)
+	return n < len(rest) && rest[n] == '"' && string(rest[:n]) == k.key
 }
 
 // maxKnownKeys bounds a keyOrder: a client that sends ever new keys must
@@ -313,9 +354,7 @@ const predictAhead = 4
 func (o *keyOrder) predict(data []byte, p, next int) (*knownKey, int) {
 	rest := data[p:]
 	for i := next; i < len(o.keys) && i < next+predictAhead; i++ {
-		k := &o.keys[i]
-		n := len(k.key)
-		if n < len(rest) && rest[n] == '"' && string(rest[:n]) == k.key {
+		if k := &o.keys[i]; k.at(rest) {
 			return k, i
 		}
 	}
@@ -334,7 +373,7 @@ func (o *keyOrder) learn(raw []byte, key string, f *rules.Field, next int) int {
 	if len(raw) != len(key)+2 || len(o.keys) >= maxKnownKeys {
 		return next
 	}
-	o.keys = slices.Insert(o.keys, next, knownKey{strings.Clone(key), f})
+	o.keys = slices.Insert(o.keys, next, newKnownKey(strings.Clone(key), f))
 	return next + 1
 }
 
@@ -397,6 +436,21 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		}
 		raw = s
 	case b == '-' || (b >= '0' && b <= '9'):
+		if f.Type == rules.TypeInt || f.Type == rules.TypeFloat {
+			// Most numbers are whole: read them in the one pass that scans them.
+			if v, end, ok := d.wholeNumber(); ok {
+				if f.Type == rules.TypeInt {
+					d.pos = end
+					r.SetInt(f, v)
+					return true
+				}
+				if v > -1<<53 && v < 1<<53 { // a float64 holds it exactly
+					d.pos = end
+					r.SetFloat(f, float64(v))
+					return true
+				}
+			}
+		}
 		n, ok := d.number()
 		if !ok {
 			return false
@@ -474,6 +528,38 @@ func (d *jsonDecoder) number() (string, bool) {
 	}
 	d.pos = p
 	return unsafe.String(&d.data[start], p-start), true
+}
+
+// wholeNumber reads the JSON number at d.pos when it is an integer of at
+// most 18 digits, which cannot overflow, and returns it and where it
+// ends, without moving d.pos. It leaves -0, fractions, exponents and
+// what is not a JSON number to number().
+func (d *jsonDecoder) wholeNumber() (v, end int, ok bool) {
+	p := d.pos
+	neg := p < len(d.data) && d.data[p] == '-'
+	if neg {
+		p++
+	}
+	start := p
+	for ; p < len(d.data) && p-start <= 18; p++ {
+		c := d.data[p] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + int(c)
+	}
+	switch n := p - start; {
+	case n == 0 || n > 18 || (n > 1 && d.data[start] == '0'):
+		return 0, 0, false
+	case p < len(d.data) && (d.data[p] == '.' || d.data[p] == 'e' || d.data[p] == 'E'):
+		return 0, 0, false
+	case neg:
+		if v == 0 {
+			return 0, 0, false
+		}
+		v = -v
+	}
+	return v, p, true
 }
 
 // smallInt reads a number that number() scanned when it is an integer of
