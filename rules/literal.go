@@ -32,6 +32,11 @@ type literalMatcher struct {
 	fold  bool           // case-insensitive
 	start edge           // what must hold before a word
 	end   edge           // what must hold after a word
+	// byFirst lists the words by their first byte, when every word must
+	// start a word of the input (start is \b and words begin with a word
+	// byte): then only the input's word starts can begin a match, and one
+	// pass over them replaces a search per word. Nil otherwise.
+	byFirst *[128][]int32
 }
 
 type edge uint8
@@ -104,6 +109,12 @@ func newLiteralMatcher(re *regexp.Regexp) *literalMatcher {
 	}
 	for _, w := range words {
 		m.words = append(m.words, []byte(w))
+	}
+	if m.start == edgeWord && !slices.ContainsFunc(m.words, func(w []byte) bool { return !isWordByte(w[0]) }) {
+		m.byFirst = new([128][]int32)
+		for i, w := range m.words {
+			m.byFirst[w[0]] = append(m.byFirst[w[0]], int32(i))
+		}
 	}
 	return m
 }
@@ -251,6 +262,9 @@ func (m *literalMatcher) match(s string) bool {
 		}
 		in[i] = m.foldByte(c)
 	}
+	if m.byFirst != nil {
+		return m.matchAtWordStarts(in)
+	}
 	for _, w := range m.words {
 		for from := 0; from+len(w) <= len(in); {
 			i := bytes.Index(in[from:], w)
@@ -262,6 +276,26 @@ func (m *literalMatcher) match(s string) bool {
 				return true
 			}
 			from = i + 1
+		}
+	}
+	return false
+}
+
+// matchAtWordStarts is match for a matcher with byFirst, over the folded
+// ASCII input.
+func (m *literalMatcher) matchAtWordStarts(in []byte) bool {
+	inWord := false
+	for i, c := range in {
+		if isWordByte(c) == inWord {
+			continue
+		}
+		if inWord = !inWord; !inWord {
+			continue
+		}
+		for _, j := range m.byFirst[c] { // c < 0x80: match sent the rest to the regexp
+			if w := m.words[j]; bytes.HasPrefix(in[i:], w) && m.endOK(in, i+len(w), w) {
+				return true
+			}
 		}
 	}
 	return false
