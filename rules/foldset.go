@@ -16,6 +16,7 @@ type foldSet struct {
 	lowered []string       // the entries, lowered, by bit: few are faster scanned than hashed
 	want    []string
 	full    uint64 // every entry's bit: what contains_all must see
+	lengths uint64 // bit n: an entry of n bytes; bit 63: of 63 or more
 }
 
 // foldScanMax is how many entries a foldSet scans rather than hashes.
@@ -36,6 +37,7 @@ func newFoldSet(want []string) *foldSet {
 			}
 			s.index[k] = len(s.index)
 			s.lowered = append(s.lowered, k)
+			s.lengths |= 1 << min(len(k), 63)
 		}
 		s.full |= 1 << s.index[k]
 	}
@@ -49,6 +51,9 @@ func (s *foldSet) test(have []string, all bool) bool {
 	var buf [64]byte
 	for _, h := range have {
 		bit := -1
+		if s.lengths&(1<<min(len(h), 63)) == 0 && isASCII(h) {
+			continue // no entry has its length: most items are not in the set
+		}
 		if len(s.lowered) <= foldScanMax && isASCII(h) {
 			for i, w := range s.lowered {
 				if len(w) == len(h) && equalFoldASCII(h, w) {
