@@ -22,11 +22,12 @@ type FieldSet []uint64
 // NewFieldSet returns an empty set able to hold n fields.
 func NewFieldSet(n int) FieldSet { return make(FieldSet, (n+63)/64) }
 
-// Add puts field i in the set.
-func (s FieldSet) Add(i int) { s[i/64] |= 1 << (i % 64) }
+// Add puts field i in the set. (Indexes are never negative: as unsigned,
+// i/64 and i%64 are a shift and a mask.)
+func (s FieldSet) Add(i int) { s[uint(i)/64] |= 1 << (uint(i) % 64) }
 
 // Has reports whether field i is in the set.
-func (s FieldSet) Has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+func (s FieldSet) Has(i int) bool { return s[uint(i)/64]&(1<<(uint(i)%64)) != 0 }
 
 // Len is the number of fields in the set.
 func (s FieldSet) Len() int {

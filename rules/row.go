@@ -51,7 +51,7 @@ const (
 func memoSlot(f *Field, kind int) int { return f.Index*memoKinds + kind }
 
 func (r *Row) memoized(slot int) (string, bool) {
-	if w := slot / 64; w < len(r.memoSet) && r.memoSet[w]&(1<<(slot%64)) != 0 {
+	if w := uint(slot) / 64; w < uint(len(r.memoSet)) && r.memoSet[w]&(1<<(uint(slot)%64)) != 0 {
 		return r.memo[slot], true
 	}
 	return "", false
@@ -71,7 +71,7 @@ func (r *Row) forget(f *Field) {
 	for kind := range memoKinds {
 		if slot := memoSlot(f, kind); slot < len(r.memo) {
 			r.memo[slot] = ""
-			r.memoSet[slot/64] &^= 1 << (slot % 64)
+			r.memoSet[uint(slot)/64] &^= 1 << (uint(slot) % 64)
 		}
 	}
 }
