@@ -241,9 +241,12 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Runs of plain ASCII, most of every reason and name, eight
-		// bytes at a time.
-		if i = swar.SkipASCII(s, i); i >= len(s) {
-			break
+		// bytes at a time; the last few, fewer than eight, one by one
+		// below (SkipASCII would return at once for each).
+		if i+8 <= len(s) {
+			if i = swar.SkipASCII(s, i); i >= len(s) {
+				break
+			}
 		}
 		if c := s[i]; c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
