@@ -9,7 +9,7 @@ type Decision struct {
 	Qualified     bool           `json:"qualified"`
 	Tier          string         `json:"tier"`
 	Score         int            `json:"score"`
-	Groups        map[string]int `json:"groups"`
+	Groups        map[string]int `json:"groups"` // shared by decisions with the same totals: read only
 	Knockouts     []Hit          `json:"knockouts"`
 	Matched       []Hit          `json:"matched"`
 	Missed        []Miss         `json:"missed"`

@@ -13,9 +13,10 @@
 // in watch.go and is started by the caller.
 //
 // A Decision is the caller's, but what it says of a rule (a Hit's
-// FiredRule, a Miss's MissedRule) and its MissingFields slice are shared
-// with the other decisions of the same ruleset version that say the same
-// (shared.go): most of a decision is the same from lead to lead, and
-// copying it was most of a decision's bytes. Read them; do not change them
-// in place.
+// FiredRule, a Miss's MissedRule), its Groups map and its MissingFields
+// slice are shared with the other decisions of the same ruleset version
+// that say the same (shared.go): most of a decision is the same from lead
+// to lead, and copying it was most of a decision's bytes and allocations.
+// Read them; do not change them in place (copy first: maps.Clone,
+// slices.Clone).
 package engine

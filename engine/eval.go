@@ -91,7 +91,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
-		Groups:        make(map[string]int, len(rs.GroupNames)),
 		Knockouts:     []Hit{},
 		MissingFields: []string{},
 		Errors:        []RuleError{},
@@ -195,7 +194,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 	}
 	d.Score = ungrouped
 	for g, total := range raw {
-		name := rs.GroupNames[g]
 		if caps := table.caps[g]; caps != nil {
 			if caps.Max != nil && total > *caps.Max {
 				total = *caps.Max
@@ -204,9 +202,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 				total = *caps.Min
 			}
 		}
-		d.Groups[name] = total
+		raw[g] = total
 		d.Score += total
 	}
+	d.Groups = table.groupsOf(rs, raw)
 	d.Tier = rs.TierFor(d.Score)
 
 	switch {

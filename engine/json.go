@@ -117,6 +117,10 @@ func (t *ruleTable) appendGroups(b []byte, groups map[string]int) []byte {
 		return append(b, "null"...)
 	}
 	if t != nil && len(groups) == len(t.groups) {
+		p := mapPointer(groups)
+		if s := lookupSlot(&t.byMap, slot(p), func(s *groupTotals) bool { return mapPointer(s.m) == p }); s != nil {
+			return append(b, s.json...)
+		}
 		if out, ok := t.appendKnownGroups(b, groups); ok {
 			return out
 		}

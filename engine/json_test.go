@@ -90,7 +90,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		}
 		if n := len(d2.MissingFields); n > 0 {
 			first := &d2.MissingFields[0]
-			if lookupSet(&table.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first }) == nil {
+			if lookupSlot(&table.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first }) == nil {
 				t.Errorf("%s: missing fields %q of the registered table are encoded again", f, d2.MissingFields)
 			}
 			// A caller may shorten them: the prebuilt list must not hide it.
@@ -99,6 +99,9 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			if got, want := d4.AppendJSON(nil), reference(t, d4, false); !bytes.Equal(got, want) {
 				t.Errorf("%s: shortened missing fields: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
+		}
+		if p := mapPointer(d2.Groups); len(d2.Groups) <= 4 && lookupSlot(&table.byMap, slot(p), func(s *groupTotals) bool { return mapPointer(s.m) == p }) == nil {
+			t.Errorf("%s: groups %v of the registered table are encoded again", f, d2.Groups)
 		}
 		// Or groups and the ruleset's name: what was built must not hide them.
 		d5 := d2

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -50,6 +51,9 @@ type ruleTable struct {
 	// Recent sets of missing fields, by the set and by their names (see
 	// missingNames): lossy caches, one atomic load a lookup.
 	bySet, byNames [missingSlots]atomic.Pointer[missingSet]
+
+	// Recent group totals, by the totals and by their map (see groupsOf).
+	byTotals, byMap [missingSlots]atomic.Pointer[groupTotals]
 
 	registered atomic.Bool
 }
@@ -153,8 +157,9 @@ type missingSet struct {
 // keeps a table three-quarters full from evicting half of what it holds.
 func slot(x uint64) int { return int((x*0x9e3779b97f4a7c15)>>(64-12)) &^ 1 }
 
-// lookupSet returns the cached set s with match(s), or nil.
-func lookupSet(slots *[missingSlots]atomic.Pointer[missingSet], at int, match func(*missingSet) bool) *missingSet {
+// lookupSlot returns the entry s cached at the pair of slots from at with
+// match(s), or nil.
+func lookupSlot[T any](slots *[missingSlots]atomic.Pointer[T], at int, match func(*T) bool) *T {
 	for i := at; i < at+2; i++ {
 		if s := slots[i].Load(); s != nil && match(s) {
 			return s
@@ -163,9 +168,9 @@ func lookupSet(slots *[missingSlots]atomic.Pointer[missingSet], at int, match fu
 	return nil
 }
 
-// storeSet caches s at the pair of slots from at: in an empty one, else
+// storeSlot caches s at the pair of slots from at: in an empty one, else
 // in place of the one chosen by turn.
-func storeSet(slots *[missingSlots]atomic.Pointer[missingSet], at int, s *missingSet, turn uint64) {
+func storeSlot[T any](slots *[missingSlots]atomic.Pointer[T], at int, s *T, turn uint64) {
 	switch {
 	case slots[at].Load() == nil:
 		slots[at].Store(s)
@@ -176,6 +181,57 @@ func storeSet(slots *[missingSlots]atomic.Pointer[missingSet], at int, s *missin
 	}
 }
 
+// groupTotals is a decision's group totals as a map, and their JSON.
+type groupTotals struct {
+	key  uint64 // the totals packed by packTotals
+	m    map[string]int
+	json []byte
+}
+
+// packTotals packs up to four group totals of 15 bits into a word, with
+// their count; ok is false when they do not fit.
+func packTotals(totals []int) (key uint64, ok bool) {
+	if len(totals) > 4 {
+		return 0, false
+	}
+	key = uint64(len(totals)) << 60
+	for i, v := range totals {
+		if v < -1<<14 || v >= 1<<14 {
+			return 0, false
+		}
+		key |= uint64(v&(1<<15-1)) << (15 * i)
+	}
+	return key, true
+}
+
+// groupsOf returns the group totals (by index of rs.GroupNames) as
+// Decision.Groups. Decisions with the same totals share one map while it
+// is in the table's cache: there are few combinations of totals (points
+// come in steps, groups are capped), and a map per decision was its most
+// expensive allocation.
+func (t *ruleTable) groupsOf(rs *rules.Ruleset, totals []int) map[string]int {
+	key, cached := packTotals(totals)
+	if cached {
+		if s := lookupSlot(&t.byTotals, slot(key), func(s *groupTotals) bool { return s.key == key }); s != nil {
+			return s.m
+		}
+	}
+	m := make(map[string]int, len(totals))
+	for g, total := range totals {
+		m[rs.GroupNames[g]] = total
+	}
+	if cached {
+		s := &groupTotals{key: key, m: m, json: t.appendGroups(nil, m)}
+		p := mapPointer(m)
+		storeSlot(&t.byTotals, slot(key), s, p>>4)
+		storeSlot(&t.byMap, slot(p), s, key)
+	}
+	return m
+}
+
+// mapPointer is the identity of a map, to find what the table keeps of it.
+func mapPointer(m map[string]int) uint64 { return uint64(uintptr(reflect.ValueOf(m).UnsafePointer())) }
+
 // missingNames returns the names of the fields in missing, in declaration
 // order. Decisions that lack the same fields share them, and their JSON,
 // while the set is in the table's cache: a set costs building once, not
@@ -184,7 +240,7 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 	cached := len(missing) == 1 // rulesets of up to 64 fields
 	if cached {
 		key := missing[0]
-		if s := lookupSet(&t.bySet, slot(key), func(s *missingSet) bool { return s.set == key }); s != nil {
+		if s := lookupSlot(&t.bySet, slot(key), func(s *missingSet) bool { return s.set == key }); s != nil {
 			return s.names
 		}
 	}
@@ -197,8 +253,8 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 	if cached {
 		s := &missingSet{set: missing[0], names: names}
 		p := uint64(uintptr(unsafe.Pointer(&names[0])))
-		storeSet(&t.bySet, slot(s.set), s, p>>4)
-		storeSet(&t.byNames, slot(p), s, s.set)
+		storeSlot(&t.bySet, slot(s.set), s, p>>4)
+		storeSlot(&t.byNames, slot(p), s, s.set)
 	}
 	return names
 }
@@ -208,7 +264,7 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 func (t *ruleTable) appendMissingFields(b []byte, names []string) []byte {
 	if t != nil && len(names) > 0 {
 		first := &names[0]
-		s := lookupSet(&t.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first })
+		s := lookupSlot(&t.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first })
 		if s != nil && len(s.names) == len(names) {
 			if enc := s.json.Load(); enc != nil {
 				return append(b, *enc...)

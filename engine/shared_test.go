@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -209,5 +210,56 @@ func TestNewestTableOfAVersionEncodes(t *testing.T) {
 	}
 	if got, want := string(d.AppendJSON(nil)), string(old.AppendJSON(nil)); got != want {
 		t.Errorf("the same lead encodes differently under the two rulesets:\n%s\n%s", got, want)
+	}
+}
+
+// Decisions with the same group totals share one Groups map, with the
+// totals of their own; totals that do not pack into the cache's key (five
+// groups, or a total past 15 bits) get a map of their own, just as right.
+func TestGroupTotalsShared(t *testing.T) {
+	build := func(groups int, points int) *rules.Ruleset {
+		var src strings.Builder
+		src.WriteString("ruleset: groups\nfields:\n  lead.a: int\nscore:\n")
+		for g := range groups {
+			fmt.Fprintf(&src, "  - {id: r%d, group: g%d, points: %d, when: lead.a > %d}\n", g, g, points*(g+1), g)
+		}
+		src.WriteString("tiers:\n  - {name: A, min: 1}\n  - {name: B}\n")
+		return compileRuleset(t, src.String())
+	}
+	decide := func(rs *rules.Ruleset, a int) Decision {
+		t.Helper()
+		d, err := EvaluateJSON(rs, fmt.Appendf(nil, `{"lead": {"a": %d}}`, a), EvalOptions{Now: nowFixed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct{ groups, points int }{{2, 10}, {4, 10}, {5, 10}, {2, 20000}} {
+		rs := build(tc.groups, tc.points)
+		for a := range tc.groups + 1 {
+			d1, d2 := decide(rs, a), decide(rs, a)
+			want := map[string]int{}
+			shared := tc.groups <= 4 // and every total within 15 bits
+			for g := range tc.groups {
+				want[fmt.Sprintf("g%d", g)] = 0
+				if a > g {
+					want[fmt.Sprintf("g%d", g)] = tc.points * (g + 1)
+					shared = shared && tc.points*(g+1) < 1<<14
+				}
+			}
+			if diff := cmp.Diff(want, d2.Groups); diff != "" {
+				t.Errorf("%d groups of %d points, a=%d: groups (-want +got):\n%s", tc.groups, tc.points, a, diff)
+			}
+			if same := mapPointer(d1.Groups) == mapPointer(d2.Groups); same != shared {
+				t.Errorf("%d groups of %d points, a=%d: two decisions share their map: %v, want %v", tc.groups, tc.points, a, same, shared)
+			}
+			var ref struct{ Groups map[string]int }
+			if err := json.Unmarshal(d2.AppendJSON(nil), &ref); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, ref.Groups); diff != "" {
+				t.Errorf("%d groups of %d points, a=%d: JSON groups (-want +got):\n%s", tc.groups, tc.points, a, diff)
+			}
+		}
 	}
 }
