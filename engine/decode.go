@@ -42,7 +42,7 @@ func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool, maxDept
 	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return strings.Compare(a.Field, b.Field) })
 	for _, c := range []idCandidate{d.docID, d.docLeadID, d.leadID, d.leadLeadID} {
 		if c.ok && c.value != "" { // an empty id is no id, as in ParseInput
-			return strings.Clone(c.value), true, nil
+			return c.value, true, nil // a view of data: decide copies it
 		}
 	}
 	return "", true, nil

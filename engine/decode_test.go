@@ -171,12 +171,12 @@ func TestDecisionDoesNotAliasTheInput(t *testing.T) {
 	rss := decodeRulesets(t)
 	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
 	for _, rs := range rss {
-		for _, f := range files {
+		for i, f := range append(files, files...) { // full, then brief: no reasons to share a copy with
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }}
+			opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }, Brief: i >= len(files)}
 			d, err := engine.EvaluateJSON(rs, data, opts)
 			if err != nil {
 				continue // leads of another ruleset may be refused; not this test's concern

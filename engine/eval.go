@@ -37,7 +37,7 @@ func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
 	if err := l.normalise(rs, in, opts.Strict || in.Strict); err != nil {
 		return Decision{}, err
 	}
-	return l.decide(rs, in.ID, in.Now, opts), nil
+	return l.decide(rs, in.ID, false, in.Now, opts), nil
 }
 
 // EvaluateJSON is Evaluate for a JSON request (see ParseInput). It decodes
@@ -48,6 +48,7 @@ func EvaluateJSON(rs *rules.Ruleset, data []byte, opts EvalOptions) (Decision, e
 	l := records.Get().(*record)
 	defer records.Put(l)
 	id, ok, err := l.decodeJSON(rs, data, opts.Strict, opts.MaxDepth)
+	borrowed := ok // the fast decoder's id is a view of data
 	if !ok {
 		// The fast decoder gives up on input nested deeper than MaxDepth, so
 		// only this path checks it.
@@ -67,11 +68,12 @@ func EvaluateJSON(rs *rules.Ruleset, data []byte, opts EvalOptions) (Decision, e
 	if err != nil {
 		return Decision{}, err
 	}
-	return l.decide(rs, id, time.Time{}, opts), nil
+	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
 }
 
-// decide runs the ruleset over the normalised row.
-func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOptions) Decision {
+// decide runs the ruleset over the normalised row. A borrowed id is a
+// view of the caller's input: the decision gets a copy.
+func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Time, opts EvalOptions) Decision {
 	r := &l.row
 	r.Now = now
 	if r.Now.IsZero() {
@@ -98,6 +100,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 		Brief:         opts.Brief,
 	}
 	l.warnings = nil // the decision owns them now
+	if borrowed {
+		// Copied with the reasons, into one string (see flushReasons).
+		l.text = append(l.text, id...)
+	}
 
 	// Fields whose absence left some rule undecided.
 	missing := resizeSet(l.missing, len(rs.Fields))
@@ -178,7 +184,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, now time.Time, opts EvalOp
 			}
 		}
 	}
-	l.flushReasons()
+	if s := l.flushReasons(); borrowed {
+		d.LeadID = s[:len(id)]
+	}
 	if opts.Brief {
 		d.Missed = make([]Miss, 0)
 	} else {
@@ -257,16 +265,19 @@ func staticReason(rule *rules.Rule) (string, bool) {
 }
 
 // flushReasons copies the rendered reasons out of the record, which is
-// reused, into one string and points each reason at its part.
-func (l *record) flushReasons() {
-	if len(l.rendered) > 0 {
-		s := string(l.text)
+// reused, into one string, points each reason at its part, and returns the
+// string: text before the first reason (a borrowed lead id) is in it too.
+func (l *record) flushReasons() string {
+	var s string
+	if len(l.text) > 0 {
+		s = string(l.text)
 		for _, x := range l.rendered {
 			*x.dst = s[x.start:x.end]
 		}
 	}
 	clear(l.rendered) // drop the pointers into the decision
 	l.rendered, l.text = l.rendered[:0], l.text[:0]
+	return s
 }
 
 // rendered is a reason waiting in record.text.
