@@ -253,6 +253,9 @@ func (m *literalMatcher) match(s string) bool {
 	if len(s) > maxLiteralInput {
 		return m.re.MatchString(s)
 	}
+	if m.byFirst != nil {
+		return m.matchAtWordStarts(s)
+	}
 	var buf [maxLiteralInput]byte
 	in := buf[:len(s)]
 	for i := 0; i < len(s); i++ {
@@ -262,9 +265,6 @@ func (m *literalMatcher) match(s string) bool {
 		}
 		in[i] = m.foldByte(c)
 	}
-	if m.byFirst != nil {
-		return m.matchAtWordStarts(in)
-	}
 	for _, w := range m.words {
 		for from := 0; from+len(w) <= len(in); {
 			i := bytes.Index(in[from:], w)
@@ -272,7 +272,7 @@ func (m *literalMatcher) match(s string) bool {
 				break
 			}
 			i += from
-			if m.startOK(in, i, w) && m.endOK(in, i+len(w), w) {
+			if m.startOK(in, i, w) && endOK(m.end, in, i+len(w), w) {
 				return true
 			}
 			from = i + 1
@@ -281,24 +281,44 @@ func (m *literalMatcher) match(s string) bool {
 	return false
 }
 
-// matchAtWordStarts is match for a matcher with byFirst, over the folded
-// ASCII input.
-func (m *literalMatcher) matchAtWordStarts(in []byte) bool {
+// matchAtWordStarts is match for a matcher with byFirst. It folds bytes
+// as it compares them, so that it needs no folded copy of s; a match found
+// before a non-ASCII byte stands (the regexp finds it too), and the first
+// such byte with none found sends s to the regexp.
+func (m *literalMatcher) matchAtWordStarts(s string) bool {
 	inWord := false
-	for i, c := range in {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return m.re.MatchString(s)
+		}
 		if isWordByte(c) == inWord {
 			continue
 		}
 		if inWord = !inWord; !inWord {
 			continue
 		}
-		for _, j := range m.byFirst[c] { // c < 0x80: match sent the rest to the regexp
-			if w := m.words[j]; bytes.HasPrefix(in[i:], w) && m.endOK(in, i+len(w), w) {
+		for _, j := range m.byFirst[m.foldByte(c)] {
+			if w := m.words[j]; m.wordAt(s, i, w) && endOK(m.end, s, i+len(w), w) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// wordAt reports whether s holds word w at i, folding s's bytes as the
+// matcher does.
+func (m *literalMatcher) wordAt(s string, i int, w []byte) bool {
+	if len(s)-i < len(w) {
+		return false
+	}
+	for k, want := range w {
+		if m.foldByte(s[i+k]) != want {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *literalMatcher) startOK(in []byte, i int, w []byte) bool {
@@ -311,8 +331,10 @@ func (m *literalMatcher) startOK(in []byte, i int, w []byte) bool {
 	return true
 }
 
-func (m *literalMatcher) endOK(in []byte, j int, w []byte) bool {
-	switch m.end {
+// endOK reports whether what follows a word of in ending at j is what end
+// asks for.
+func endOK[T string | []byte](end edge, in T, j int, w []byte) bool {
+	switch end {
 	case edgeWord:
 		return (j < len(in) && isWordByte(in[j])) != isWordByte(w[len(w)-1])
 	case edgeTextEdge:

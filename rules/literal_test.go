@@ -35,6 +35,7 @@ var literalInputs = []string{
 	"intern", "INTERN", "apprentices", "RevOps lead", "rev ops", "Head of Revenue Operations",
 	"revenueoperations", "Sales Enablement Manager", "CEO", "ceo ", "the CFO", "VP Sales", "vp sales",
 	"Director", "SVP", "VP_Sales", "Kelvin", "\u212aelvin", "ſtudent", "kale", "Sale", "foo-net", "foo -net",
+	"Saleſ Enablement lead", // ſ folds to s inside a word: only the regexp sees the match
 	"-net", "x-net-y", "é", "É", "abcD", "abcd", "ABCD", "aab", "vp\nsales", "étudiant intern", "Intern (paid)",
 	strings.Repeat("a", 300) + " intern",
 }
