@@ -237,10 +237,20 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 		if d.peek() != '"' {
 			return false
 		}
+		// The key: the one expected next, most of the time, compared here;
+		// else one of the few after it; else read and learnt.
+		var k *knownKey
+		if next < len(order.keys) && order.keys[next].at(d.data[d.pos+1:]) {
+			k = &order.keys[next]
+			next++
+		} else if p, i := order.predict(d.data, d.pos+1, next+1); p != nil {
+			k, next = p, i+1
+		}
 		var key string
 		var f *rules.Field
-		if k, i := order.predict(d.data, d.pos+1, next); k != nil {
-			key, f, next = k.key, k.field, i+1
+		var idKey int8
+		if k != nil {
+			key, f, idKey = k.key, k.field, k.id
 			d.pos += len(key) + 2
 		} else {
 			start := d.pos
@@ -248,7 +258,7 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			if !ok {
 				return false
 			}
-			key, f = s, d.rs.FieldByKey(ns, s)
+			key, f, idKey = s, d.rs.FieldByKey(ns, s), idKeyOf(s)
 			next = order.learn(d.data[start:d.pos], key, f, next)
 		}
 		if d.pos < len(d.data) && d.data[d.pos] == ':' { // compact JSON
@@ -258,12 +268,12 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 		} else {
 			return false
 		}
-		if id != nil && (key == "id" || key == "lead_id") {
+		if id != nil && idKey != 0 {
 			if f != nil {
 				return false // both an id and a field: rare, leave it to ParseInput
 			}
 			c := id
-			if key == "lead_id" {
+			if idKey == leadIDKey {
 				c = leadID
 			}
 			if !d.idValue(c) {
@@ -271,6 +281,10 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			}
 		} else if !d.field(f) {
 			return false
+		}
+		if d.pos < len(d.data) && d.data[d.pos] == ',' { // compact JSON
+			d.pos++
+			continue
 		}
 		switch d.peek() {
 		case ',':
@@ -301,6 +315,7 @@ type keyOrder struct {
 type knownKey struct {
 	key   string
 	field *rules.Field // nil when the key is not a declared field
+	id    int8         // idKeyOf(key)
 	// The key and its closing quote as three words, and the masks of their
 	// bytes, for keys of up to 23 bytes (the mask of a longer key is zero:
 	// it is compared as a string). Three loads and no branch beat calling
@@ -308,8 +323,24 @@ type knownKey struct {
 	words, masks [3]uint64
 }
 
+// The keys a lead's id may come from (see InputFromMap).
+const (
+	idKey     = 1 // "id"
+	leadIDKey = 2 // "lead_id"
+)
+
+func idKeyOf(key string) int8 {
+	switch key {
+	case "id":
+		return idKey
+	case "lead_id":
+		return leadIDKey
+	}
+	return 0
+}
+
 func newKnownKey(key string, f *rules.Field) knownKey {
-	k := knownKey{key: key, field: f}
+	k := knownKey{key: key, field: f, id: idKeyOf(key)}
 	pat := key + `"`
 	if len(pat) > 24 {
 		return k
@@ -407,11 +438,9 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 	case b == 'n':
 		return d.literal("null") // null is missing
 	case b == 't' || b == 'f':
-		v, lit := b == 't', "false"
-		if v {
-			lit = "true"
-		}
-		if !d.literal(lit) {
+		v := b == 't'
+		// literal inlined with a constant: one load and compare each.
+		if v && !d.literal("true") || !v && !d.literal("false") {
 			return false
 		}
 		if f.Type == rules.TypeBool {
