@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"reflect"
 	"runtime"
 	"slices"
@@ -245,9 +246,9 @@ func (t *ruleTable) missingNames(rs *rules.Ruleset, missing rules.FieldSet) []st
 		}
 	}
 	names := make([]string, 0, missing.Len())
-	for _, f := range rs.Fields {
-		if missing.Has(f.Index) {
-			names = append(names, f.Name)
+	for w, word := range missing { // the fields' indexes are their declaration order
+		for ; word != 0; word &= word - 1 {
+			names = append(names, rs.Fields[w*64+bits.TrailingZeros64(word)].Name)
 		}
 	}
 	if cached {
