@@ -100,11 +100,27 @@ type lineReader struct {
 	buf []byte
 }
 
-// next returns the next line without its line ending. tooLong reports a
-// line over the limit (line is then empty); err is io.EOF after the last
-// line.
+// next returns the next line without its line ending; it may be the
+// reader's buffer, valid until the next call. tooLong reports a line over
+// the limit (line is then empty); err is io.EOF after the last line.
 func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
 	lr.buf = lr.buf[:0]
+	// Most lines are whole in the reader's buffer: return them from it,
+	// without a copy.
+	if frag, err := lr.br.ReadSlice('\n'); err == nil || err == io.EOF {
+		if err == io.EOF && len(frag) == 0 {
+			return nil, false, io.EOF
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(frag, []byte("\n")), []byte("\r"))
+		if int64(len(line)) > lr.max {
+			return nil, true, nil
+		}
+		return line, false, nil
+	} else if errors.Is(err, bufio.ErrBufferFull) {
+		lr.buf = append(lr.buf, frag...)
+	} else {
+		return nil, false, err
+	}
 	for {
 		frag, err := lr.br.ReadSlice('\n')
 		if !tooLong {
