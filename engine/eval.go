@@ -143,45 +143,56 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 	raw := resize(l.groups, len(rs.GroupNames)) // group totals before caps
 	l.groups = raw
 	matched, positive, ungrouped := 0, 0, 0 // positive: matched rules of positive points
+	// The loops read the table's side-by-side copy of what they need of
+	// each rule (quick), and a *rules.Rule only when a rule needs more:
+	// the rules are scattered over the heap, and reading each missed the
+	// processor's caches.
 	quick := table.quick[len(rs.Knockouts):]
-	for i, rule := range rs.Rules {
+	for i := range quick {
+		q := &quick[i]
 		var t rules.Truth
 		var err error
-		if q := &quick[i]; q.fn != nil && present&q.required == q.required {
+		if q.fn != nil && present&q.required == q.required {
 			if q.fn(r) { // what Eval would decide, without the call
 				t = rules.True
 			}
 		} else {
-			t, err = rule.When.Eval(m, r)
+			t, err = rs.Rules[i].When.Eval(m, r)
 		}
 		if err != nil {
-			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
+			d.Errors = append(d.Errors, RuleError{Rule: rs.Rules[i].ID, Message: err.Error()})
 			t = rules.False
 		}
 		truth[i] = t
-		if t == rules.Unknown && rule.Points != 0 {
-			noteMissing(rule.When) // a rule that could have counted, undecided by missing data
+		if t == rules.Unknown && q.points != 0 {
+			noteMissing(rs.Rules[i].When) // a rule that could have counted, undecided by missing data
 		}
 		if t != rules.True {
 			continue
 		}
 		matched++
-		if rule.Points > 0 {
+		if q.points > 0 {
 			positive++
 		}
-		if rule.GroupIndex < 0 {
-			ungrouped += rule.Points
+		if q.group < 0 {
+			ungrouped += q.points
 		} else {
-			raw[rule.GroupIndex] += rule.Points
+			raw[q.group] += q.points
 		}
 	}
 	d.Matched = make([]Hit, 0, matched) // exact: the reasons below point into it
-	for i, rule := range rs.Rules {
-		if truth[i] == rules.True {
-			d.Matched = append(d.Matched, Hit{FiredRule: table.scored(rule)})
-			if !opts.Brief {
-				l.reason(rule, r, &d.Matched[len(d.Matched)-1].Reason)
-			}
+	for i, t := range truth {
+		if t != rules.True {
+			continue
+		}
+		k := table.knockouts + i
+		d.Matched = append(d.Matched, Hit{FiredRule: &table.fired[k]})
+		switch {
+		case opts.Brief:
+		case table.hitJSON[k] != nil: // a reason the same for every lead
+			d.Matched[len(d.Matched)-1].Reason = table.static[k]
+		default:
+			l.reason(rs.Rules[i], r, &d.Matched[len(d.Matched)-1].Reason)
 		}
 	}
 	if s := l.flushReasons(); borrowed {
@@ -191,12 +202,12 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		d.Missed = make([]Miss, 0)
 	} else {
 		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
-		for _, rule := range rs.ByPoints { // positive rules, largest first, then file order
-			switch truth[rule.Index] {
+		for _, i := range table.byPoints { // positive rules, largest first, then file order
+			switch truth[i] {
 			case rules.False:
-				d.Missed = append(d.Missed, Miss{&table.missed[rule.Index]})
+				d.Missed = append(d.Missed, Miss{&table.missed[i]})
 			case rules.Unknown:
-				d.Missed = append(d.Missed, Miss{table.lacking(rule, r.Present)})
+				d.Missed = append(d.Missed, Miss{table.lacking(rs.Rules[i], r.Present)})
 			}
 		}
 	}

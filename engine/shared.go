@@ -33,10 +33,14 @@ type ruleTable struct {
 	groupKeys [][]byte       // `"name":`, with a comma before all but the first
 	caps      []*rules.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
 
-	// The rules' conditions as closures, by the index of fired (knockouts
-	// first): decide reads them side by side instead of through each
-	// Condition. fn is nil for one that Condition.Eval must decide.
+	// The rules' conditions as closures, and their points and groups, by
+	// the index of fired (knockouts first): decide reads them side by side
+	// instead of through each Rule. fn is nil for a condition that
+	// Condition.Eval must decide.
 	quick []quickCondition
+	// The score rules of positive points by Rule.Index, in
+	// rules.Ruleset.ByPoints' order.
+	byPoints []int
 
 	fired     []FiredRule
 	firedJSON [][]byte // fired[i] as AppendJSON writes it, up to "reason":
@@ -62,6 +66,8 @@ type ruleTable struct {
 type quickCondition struct {
 	required uint64
 	fn       func(*rules.Row) bool
+	points   int
+	group    int // Rule.GroupIndex: -1 for none
 }
 
 // eval decides condition c of rule i (knockouts first, as fired) for a
@@ -81,11 +87,8 @@ func boolToInt8(b bool) int8 {
 	return 0
 }
 
-// knockout and scored return the FiredRule of a rule that fired.
+// knockout returns the FiredRule of a knockout that fired.
 func (t *ruleTable) knockout(rule *rules.Rule) *FiredRule { return &t.fired[rule.Index] }
-func (t *ruleTable) scored(rule *rules.Rule) *FiredRule {
-	return &t.fired[t.knockouts+rule.Index]
-}
 
 // missedVariant is a rule's MissedRule for the leads that lack the fields
 // in mask (see rules.Condition.MissingMask), with its JSON.
@@ -364,11 +367,14 @@ func ruleTableOf(rs *rules.Ruleset) *ruleTable {
 			t.groupKeys = append(t.groupKeys, key)
 		}
 		for _, rule := range slices.Concat(rs.Knockouts, rs.Rules) {
-			var q quickCondition
+			q := quickCondition{points: rule.Points, group: rule.GroupIndex}
 			if req, fn, ok := rule.When.Quick(); ok {
-				q = quickCondition{req, fn}
+				q.required, q.fn = req, fn
 			}
 			t.quick = append(t.quick, q)
+		}
+		for _, rule := range rs.ByPoints {
+			t.byPoints = append(t.byPoints, rule.Index)
 		}
 		for _, rule := range rs.Knockouts {
 			t.addFired(rule, FiredRule{Rule: rule.ID}) // a knockout's group and points say nothing
