@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadq/leadq/bench"
 	"github.com/leadq/leadq/bench/leadgen"
+	"github.com/leadq/leadq/engine"
 )
 
 var (
@@ -144,30 +145,60 @@ func benchPath(b *testing.B, path string) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			runtime.GC() // start from the same heap: the engine and this input form
-			b.ReportAllocs()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			i := 0
-			for b.Loop() {
-				if err := d.Decide(i); err != nil {
-					b.Fatal(err)
-				}
-				if i++; i == bench.Leads {
-					i = 0
-				}
-			}
-			runtime.ReadMemStats(&after)
-			r := result{
-				ns:     float64(b.Elapsed().Nanoseconds()) / float64(b.N),
-				allocs: float64(after.Mallocs-before.Mallocs) / float64(b.N),
-				bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N),
-			}
-			b.ReportMetric(r.ns, "ns/lead")
-			b.ReportMetric(r.allocs, "allocs/lead")
-			record(path, c.Engine, r)
+			timeDecisions(b, path, c.Engine, d.Decide)
 		})
 	}
+}
+
+// pathJSONBrief is leadq's JSON path with detail=brief: what a routing
+// system that asks for the verdict alone gets (no reasons, no missed
+// rules). The other engines always build their reasons, so it has no
+// ratio and is not checked for agreement beyond what brief leaves out.
+const pathJSONBrief = "json, brief"
+
+// BenchmarkJSONBrief decides one lead per op from its JSON bytes with
+// Brief set (leadq only).
+func BenchmarkJSONBrief(b *testing.B) {
+	e := compiled(b)
+	rs, err := e.Leadq.Ruleset(bench.Ruleset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bench.Requests(bench.Generate(bench.Leads))
+	ctx := context.Background()
+	b.Run(bench.EngineLeadq, func(b *testing.B) {
+		timeDecisions(b, pathJSONBrief, bench.EngineLeadq, func(i int) error {
+			_, err := e.Leadq.ScoreJSONWith(ctx, rs, data[i], engine.ScoreOptions{Brief: true})
+			return err
+		})
+	})
+}
+
+// timeDecisions times decide over the leads in turn, one per op, and
+// records the result for the table.
+func timeDecisions(b *testing.B, path, eng string, decide func(int) error) {
+	runtime.GC() // start from the same heap: the engine and this input form
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	i := 0
+	for b.Loop() {
+		if err := decide(i); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == bench.Leads {
+			i = 0
+		}
+	}
+	runtime.ReadMemStats(&after)
+	r := result{
+		ns:     float64(b.Elapsed().Nanoseconds()) / float64(b.N),
+		allocs: float64(after.Mallocs-before.Mallocs) / float64(b.N),
+		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(b.N),
+	}
+	b.ReportMetric(r.ns, "ns/lead")
+	b.ReportMetric(r.allocs, "allocs/lead")
+	record(path, eng, r)
 }
 
 // result is one benchmark run, per lead.
@@ -210,7 +241,7 @@ func writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nb2b-saas ruleset, %d leads, one lead per op (median of %s)\n\n", bench.Leads, runsNote())
 	fmt.Fprintln(w, "| input | engine | ns/lead | allocs/lead | B/lead | × hand-written |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
-	for _, path := range []string{bench.PathDecoded, bench.PathJSON} {
+	for _, path := range []string{bench.PathDecoded, bench.PathJSON, pathJSONBrief} {
 		base, haveBase := results[[2]string{path, bench.EngineHand}]
 		for _, eng := range []string{bench.EngineHand, bench.EngineLeadq, bench.EngineOPA, bench.EngineCEL} {
 			rs, ok := results[[2]string{path, eng}]
@@ -233,6 +264,9 @@ func writeTable(w io.Writer) {
 	}
 	if js, ok := results[[2]string{bench.PathJSON, bench.EngineLeadq}]; ok {
 		fmt.Fprintf(w, "leadq JSON bytes → decision: %.2f µs/lead (target ≤ 3 µs)\n", median(js).ns/1000)
+	}
+	if js, ok := results[[2]string{pathJSONBrief, bench.EngineLeadq}]; ok {
+		fmt.Fprintf(w, "leadq JSON bytes → brief decision (no reasons): %.2f µs/lead\n", median(js).ns/1000)
 	}
 	fmt.Fprintln(w)
 }
