@@ -560,9 +560,9 @@ func (c *native) builtin(v *ast.BuiltinNode) any {
 		}
 		switch v.Name {
 		case "lower":
-			return c.memo(memoLower, v.Arguments[0], a, strings.ToLower)
+			return c.memo(memoLower, v.Arguments[0], a, toLower)
 		case "upper":
-			return c.memo(memoUpper, v.Arguments[0], a, strings.ToUpper)
+			return c.memo(memoUpper, v.Arguments[0], a, toUpper)
 		}
 		return c.memo(memoTrim, v.Arguments[0], a, strings.TrimSpace)
 	case "len":

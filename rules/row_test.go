@@ -78,3 +78,25 @@ tiers:
 		}
 	}
 }
+
+// toLower, toUpper and Domain answer exactly what strings' own functions do.
+func FuzzCaseFolding(f *testing.F) {
+	for _, s := range []string{"", "software", "FINTECH", "Logistics", "ana@Corp.Example ", "é@ÉTÉ.fr", "\u212a", "a@\u00a0b.com\u3000", "abcdefghIJKLMNOP", "0123456789@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("toLower(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := toUpper(s), strings.ToUpper(s); got != want {
+			t.Fatalf("toUpper(%q) = %q, want %q", s, got, want)
+		}
+		want := ""
+		if i := strings.LastIndexByte(s, '@'); i >= 0 {
+			want = strings.ToLower(strings.TrimSpace(s[i+1:]))
+		}
+		if got := Domain(s); got != want {
+			t.Fatalf("Domain(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -83,3 +83,12 @@ func SkipASCII(s string, i int) int {
 	}
 	return i
 }
+
+// InRange marks, in the high bit of its byte, each byte of x between lo
+// and hi (ASCII, lo ≤ hi < 0x80); bytes of 0x80 and above are not marked.
+// Unlike Stop's, every mark is exact: setting the high bit of each byte
+// first keeps a subtraction from borrowing across bytes.
+func InRange(x uint64, lo, hi byte) uint64 {
+	y := x | high
+	return (y - uint64(lo)*ones) &^ (y - uint64(hi+1)*ones) &^ x & high
+}

@@ -119,3 +119,23 @@ func FuzzStringEnd(f *testing.F) {
 		}
 	})
 }
+
+func FuzzInRange(f *testing.F) {
+	f.Add(uint64(0x4142435a5b606162), byte('A'), byte('Z'))
+	f.Add(uint64(0x80ff7f00415a617a), byte('a'), byte('z'))
+	f.Fuzz(func(t *testing.T, x uint64, lo, hi byte) {
+		if lo > hi || hi >= 0x80 {
+			return
+		}
+		got := InRange(x, lo, hi)
+		for i := range 8 {
+			b := byte(x >> (8 * i))
+			if want := lo <= b && b <= hi; (got>>(8*i+7))&1 == 1 != want {
+				t.Fatalf("InRange(%#x, %q, %q): byte %d (%#x) marked %v, want %v", x, lo, hi, i, b, !want, want)
+			}
+		}
+		if got&^high != 0 {
+			t.Fatalf("InRange(%#x, %q, %q) = %#x: marks outside the high bits", x, lo, hi, got)
+		}
+	})
+}
