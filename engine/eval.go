@@ -152,8 +152,8 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		q := &quick[i]
 		var t rules.Truth
 		var err error
-		if q.fn != nil && present&q.required == q.required {
-			if q.fn(r) { // what Eval would decide, without the call
+		if q.fn != nil && present&q.required == q.required { // table.eval, written out in the hot loop
+			if q.fn(r) {
 				t = rules.True
 			}
 		} else {

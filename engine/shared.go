@@ -55,10 +55,10 @@ type ruleTable struct {
 
 	// Recent sets of missing fields, by the set and by their names (see
 	// missingNames): lossy caches, one atomic load a lookup.
-	bySet, byNames [missingSlots]atomic.Pointer[missingSet]
+	bySet, byNames [cacheSlots]atomic.Pointer[missingSet]
 
 	// Recent group totals, by the totals and by their map (see groupsOf).
-	byTotals, byMap [missingSlots]atomic.Pointer[groupTotals]
+	byTotals, byMap [cacheSlots]atomic.Pointer[groupTotals]
 
 	registered atomic.Bool
 }
@@ -74,17 +74,12 @@ type quickCondition struct {
 // lead that has the fields in present.
 func (t *ruleTable) eval(i int, c *rules.Condition, present uint64, m *vm.VM, r *rules.Row) (rules.Truth, error) {
 	if q := &t.quick[i]; q.fn != nil && present&q.required == q.required {
-		return rules.Truth(boolToInt8(q.fn(r))), nil
+		if q.fn(r) {
+			return rules.True, nil
+		}
+		return rules.False, nil
 	}
 	return c.Eval(m, r)
-}
-
-// boolToInt8 is 1 for true: rules.True, and rules.False for false.
-func boolToInt8(b bool) int8 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // knockout returns the FiredRule of a knockout that fired.
@@ -146,8 +141,9 @@ func (t *ruleTable) lacking(rule *rules.Rule, present rules.FieldSet) *MissedRul
 	}
 }
 
-// missingSlots is the size of a table's caches of missing-field sets.
-const missingSlots = 4096
+// cacheSlots is the size of a table's lossy caches (of missing-field
+// sets and of group totals).
+const cacheSlots = 4096
 
 // missingSet is the names of a set of missing fields, and their JSON.
 type missingSet struct {
@@ -163,7 +159,7 @@ func slot(x uint64) int { return int((x*0x9e3779b97f4a7c15)>>(64-12)) &^ 1 }
 
 // lookupSlot returns the entry s cached at the pair of slots from at with
 // match(s), or nil.
-func lookupSlot[T any](slots *[missingSlots]atomic.Pointer[T], at int, match func(*T) bool) *T {
+func lookupSlot[T any](slots *[cacheSlots]atomic.Pointer[T], at int, match func(*T) bool) *T {
 	for i := at; i < at+2; i++ {
 		if s := slots[i].Load(); s != nil && match(s) {
 			return s
@@ -174,7 +170,7 @@ func lookupSlot[T any](slots *[missingSlots]atomic.Pointer[T], at int, match fun
 
 // storeSlot caches s at the pair of slots from at: in an empty one, else
 // in place of the one chosen by turn.
-func storeSlot[T any](slots *[missingSlots]atomic.Pointer[T], at int, s *T, turn uint64) {
+func storeSlot[T any](slots *[cacheSlots]atomic.Pointer[T], at int, s *T, turn uint64) {
 	switch {
 	case slots[at].Load() == nil:
 		slots[at].Store(s)
