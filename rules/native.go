@@ -504,22 +504,7 @@ func (c *native) call(v *ast.CallNode) any {
 		if set := newFoldSet(want); set != nil {
 			return boolFn(func(r *Row) bool { return set.test(have(r), all) })
 		}
-		return boolFn(func(r *Row) bool {
-			h := have(r)
-			for _, w := range want {
-				found := false
-				for _, x := range h {
-					if strings.EqualFold(x, w) {
-						found = true
-						break
-					}
-				}
-				if found != all {
-					return found
-				}
-			}
-			return all
-		})
+		return boolFn(func(r *Row) bool { return containsFold(have(r), want, all) })
 	}
 	return nil
 }
