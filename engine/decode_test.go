@@ -156,6 +156,31 @@ func TestDecodeKeyOrders(t *testing.T) {
 		`{"id": "12", "lead": {"country"x: "PL"}}`,
 		`{"id": "13", "lead": {"country`,
 		`{"id": "14", "lead": {"country": "PL", "employees": 1, "industry": "software", "tech_stack": ["b"]}}`,
+		// Keys compared word by word: keys that differ from the expected
+		// one only in its second or third word (of the same length, so that
+		// only the comparison tells them apart), keys of 23, 24 and more
+		// bytes, and keys too near the end of the input for three words.
+		`{"id": "15", "lead": {"pricing_page_visits": 3, "last_activity_date": "2026-11-01", "a_key_of_twenty_three_c": 1}}`,
+		`{"id": "16", "lead": {"pricing_page_visitsX": 9, "last_activity_dateX": "2020-01-01", "pricing_page_visits": 1}}`,
+		`{"id": "16b", "lead": {"pricing_page_visiXs": 9, "last_activity_datX": "2020-01-01"}}`,
+		`{"id": "16c", "lead": {"pricing_pagX_visits": 9, "last_activiXy_date": "2020-01-01"}}`,
+		`{"id": "17", "lead": {"a_key_of_twenty_three_c": 1, "a_key_of_twenty_four_ch": 2, "a_key_much_longer_than_twenty_four": 3, "pricing_page_visits": 5}}`,
+		`{"id": "18", "lead": {"a_key_of_twenty_three_X": 1, "a_key_of_twenty_four_cX": 2, "a_key_much_longer_than_twenty_fouX": 3, "pricing_page_visits": 2}}`,
+		`{"id":"19","lead":{"employees":1,"country":"US"}}`,
+		`{"id":"20","lead":{"employees":1,"countrX":"US"}}`,
+		`{"id":"21","lead":{"employees":1,"countryX":"US"}}`,
+		`{"id":"22","lead":{"employees":1,"countr":"US"}}`,
+	}
+	// One ruleset at a time, lead after lead: the decoder keeps a key order
+	// per ruleset, so leads of one ruleset in a row are what prediction
+	// learns from and guesses wrong about.
+	opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }}
+	for _, rs := range rss {
+		for range 3 {
+			for _, l := range leads {
+				checkSameDecisionWith(t, rs, []byte(l), opts)
+			}
+		}
 	}
 	for range 3 {
 		for _, l := range leads {
