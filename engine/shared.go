@@ -221,7 +221,8 @@ func (t *ruleTable) groupsOf(rs *rules.Ruleset, totals []int) map[string]int {
 		m[rs.GroupNames[g]] = total
 	}
 	if cached {
-		s := &groupTotals{key: key, m: m, json: t.appendGroups(nil, m)}
+		enc, _ := t.appendKnownGroups(nil, m) // m has every group: its keys are the table's
+		s := &groupTotals{key: key, m: m, json: enc}
 		p := mapPointer(m)
 		storeSlot(&t.byTotals, slot(key), s, p>>4)
 		storeSlot(&t.byMap, slot(p), s, key)
