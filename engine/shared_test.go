@@ -13,7 +13,8 @@ import (
 )
 
 // wideRuleset has one rule over eight fields, so that leads can lack more
-// combinations of them (255) than a rule keeps variants of.
+// combinations of them (255) than a rule keeps variants of; its two rules
+// are in groups of their own, so that leads have different group totals.
 func wideRuleset(t *testing.T) *rules.Ruleset {
 	t.Helper()
 	var src strings.Builder
@@ -23,8 +24,8 @@ func wideRuleset(t *testing.T) *rules.Ruleset {
 		fmt.Fprintf(&src, "  lead.f%d: int\n", i)
 		terms = append(terms, fmt.Sprintf("lead.f%d > 100", i))
 	}
-	fmt.Fprintf(&src, "score:\n  - {id: any-big, points: 10, when: %s}\n", strings.Join(terms, " || "))
-	src.WriteString("  - {id: f0-small, points: 5, when: lead.f0 < 5}\n")
+	fmt.Fprintf(&src, "score:\n  - {id: any-big, group: big, points: 10, when: %s}\n", strings.Join(terms, " || "))
+	src.WriteString("  - {id: f0-small, group: small, points: 5, when: lead.f0 < 5}\n")
 	src.WriteString("tiers:\n  - {name: A, min: 10}\n  - {name: B}\n")
 	return compileRuleset(t, src.String())
 }
