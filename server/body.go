@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -83,13 +84,26 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
 	}
 	if _, err := buf.ReadFrom(body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, bodyError(err, r.ContentLength)
 	}
 	return buf.Bytes(), nil
+}
+
+// bodyError says why a request body could not be read. A body over the
+// limit and a read deadline keep their own errors (413, 408); any other
+// failure is the client's (the connection closed or reset before the body
+// ended): a 400 body_incomplete, never a 500, with the cause kept for the
+// access log. length is the Content-Length, -1 when the body is chunked.
+func bodyError(err error, length int64) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	msg := "the request body broke off before its end (the connection closed or was reset); send it again"
+	if length >= 0 {
+		msg = fmt.Sprintf("the request body ended before the %d bytes its Content-Length announced (the connection closed or was reset); send it again", length)
+	}
+	return &httpError{status: http.StatusBadRequest, code: "body_incomplete", msg: msg, cause: err}
 }
 
 // lineReader reads NDJSON lines of at most max bytes; a longer line is

@@ -30,9 +30,17 @@ type httpError struct {
 	code    string
 	msg     string
 	details []any
+	cause   error // for the log, when the error stands for another
 }
 
-func (e *httpError) Error() string { return e.msg }
+func (e *httpError) Error() string {
+	if e.cause != nil {
+		return e.msg + ": " + e.cause.Error()
+	}
+	return e.msg
+}
+
+func (e *httpError) Unwrap() error { return e.cause }
 
 // paramError says which query parameter is wrong.
 type paramError struct {

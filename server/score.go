@@ -286,7 +286,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 			if !errors.Is(readErr, io.EOF) {
 				// The body broke off (timeout, disconnect): say so on the
 				// last line, if anyone is listening.
-				_, body := errorResponse(fmt.Errorf("read line %d: %w", n, readErr))
+				_, body := errorResponse(bodyError(fmt.Errorf("read line %d: %w", n, readErr), r.ContentLength))
 				out.Write(append(appendItem(nil, nil, &itemError{Line: n, Error: body}), '\n'))
 			}
 			break
