@@ -104,8 +104,8 @@ type Log struct {
 	store  func([]Entry) error // insert, or a stand-in in benchmarks of Log alone
 	// Full-size multi-row inserts, prepared once: parsing a statement of
 	// rowsPerInsert rows costs as much as running it.
-	insertDecisions, insertHits *sql.Stmt
-	done                        chan struct{}
+	insertDecisions, insertHits, insertKeys *sql.Stmt
+	done                                    chan struct{}
 
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -142,6 +142,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
 	l.store = l.insert
 	if l.insertDecisions, err = db.PrepareContext(ctx, insertSQL(decisionsInsert, decisionColumns, rowsPerInsert)); err == nil {
 		l.insertHits, err = db.PrepareContext(ctx, insertSQL(hitsInsert, hitColumns, rowsPerInsert))
+	}
+	if err == nil {
+		l.insertKeys, err = db.PrepareContext(ctx, insertSQL(keysInsert, keyColumns, rowsPerInsert))
 	}
 	if err != nil {
 		db.Close()
@@ -368,6 +371,7 @@ type row struct {
 	score                 int
 	decision, input       string
 	knockouts, scoreRules []string
+	keys                  []string // what the decision is found by (searchKeys)
 }
 
 // write stores a batch in one transaction. On failure the batch is counted
@@ -400,7 +404,7 @@ func (l *Log) insert(batch []Entry) error {
 		return err
 	}
 	dargs := make([]any, 0, len(rows)*decisionColumns)
-	var hargs []any
+	var hargs, kargs []any
 	for i, r := range rows {
 		id := last + 1 + int64(i)
 		dargs = append(dargs, id, r.time, r.leadID, r.email, r.ruleset, r.version, r.qualified, r.tier, r.score, r.decision, r.input)
@@ -410,11 +414,17 @@ func (l *Log) insert(batch []Entry) error {
 		for _, k := range r.scoreRules {
 			hargs = append(hargs, r.time, id, KindScore, k, r.ruleset, r.qualified)
 		}
+		for _, k := range r.keys {
+			kargs = append(kargs, k, id)
+		}
 	}
 	if err := insertRows(ctx, tx, l.insertDecisions, decisionsInsert, decisionColumns, dargs); err != nil {
 		return err
 	}
 	if err := insertRows(ctx, tx, l.insertHits, hitsInsert, hitColumns, hargs); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, tx, l.insertKeys, keysInsert, keyColumns, kargs); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -427,6 +437,8 @@ const (
 	decisionColumns = 11
 	hitsInsert      = `INSERT INTO hits (time, decision_id, kind, rule, ruleset, qualified) VALUES `
 	hitColumns      = 6
+	keysInsert      = `INSERT OR IGNORE INTO search_keys (key, decision_id) VALUES `
+	keyColumns      = 2
 )
 
 func insertSQL(head string, cols, rows int) string {
@@ -462,7 +474,8 @@ func prepare(e Entry, m Mask) row {
 	d := e.Decision
 	input := e.Input
 	email := e.Email
-	if doc, ok := decodeObject(e.Input); ok {
+	doc, ok := decodeObject(e.Input)
+	if ok {
 		if email == "" {
 			email = leadEmail(doc)
 		}
@@ -501,6 +514,7 @@ func prepare(e Entry, m Mask) row {
 		qualified: d.Qualified, tier: d.Tier, score: d.Score,
 		decision: string(dec), input: string(input),
 	}
+	r.keys = searchKeys(r.leadID, r.email, doc, m) // doc is masked by now
 	for _, k := range d.Knockouts {
 		r.knockouts = append(r.knockouts, k.Rule)
 	}

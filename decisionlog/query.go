@@ -111,16 +111,20 @@ type Record struct {
 	Input    json.RawMessage `json:"input"` // the scoring request, masked as configured
 }
 
-// Query selects decisions by lead id or by email (one of them), latest
-// first. Limit 0 means DefaultLimit; it is capped at MaxLimit.
+// Query selects decisions by lead id, by email, or by Text (one of them),
+// latest first. Text is what a rep types: the start of a lead id, email,
+// email domain, company or word of a company's name, in any case. Limit 0
+// means DefaultLimit; it is capped at MaxLimit.
 type Query struct {
 	LeadID string
 	Email  string
+	Text   string
 	Limit  int
 }
 
-// Find returns the decisions about one lead, latest first. An email is
-// matched as the log stores it (lower-cased, hashed when masked).
+// Find returns the decisions about one lead, latest first, or those a
+// search by text finds. An email is matched as the log stores it
+// (lower-cased, hashed when masked).
 func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 	limit := q.Limit
 	switch {
@@ -132,6 +136,8 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 	var rows *sql.Rows
 	var err error
 	switch {
+	case q.Text != "" && q.LeadID == "" && q.Email == "":
+		return r.search(ctx, q.Text, limit)
 	case q.LeadID != "" && q.Email == "":
 		rows, err = r.db.QueryContext(ctx, `SELECT `+recordColumns+` FROM decisions
 			WHERE lead_id = ? ORDER BY time DESC, id DESC LIMIT ?`, q.LeadID, limit)
@@ -147,7 +153,7 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 		rows, err = r.db.QueryContext(ctx, `SELECT `+recordColumns+` FROM decisions
 			WHERE email = ? ORDER BY time DESC, id DESC LIMIT ?`, r.mask.Email(q.Email), limit)
 	default:
-		return nil, errors.New("find: give a lead id or an email")
+		return nil, errors.New("find: give a lead id, an email or a text to search")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find: %w", err)

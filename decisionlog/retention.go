@@ -148,5 +148,10 @@ func prune(ctx context.Context, db *sql.DB, r Retention, now time.Time) (int64, 
 			n += k
 		}
 	}
+	if n > 0 {
+		if err := pruneSearchKeys(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
 	return n, tx.Commit()
 }

@@ -50,6 +50,7 @@ var schema = []string{
 		PRIMARY KEY (time, decision_id, kind, rule)
 	) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	searchSchema,
 }
 
 // Kinds of rule in hits and in statistics.

@@ -29,7 +29,7 @@ func batchPaths(t *testing.T, s *Server, body []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs, err := s.eng.Ruleset(q.ruleset)
+		rs, err := s.ruleset(q.ruleset)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -243,7 +243,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	if err := engine.CheckDepth(data, maxDepth); err != nil {
 		return err
 	}
-	rs, err := s.eng.Ruleset(q.ruleset)
+	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
 		return err
 	}
@@ -255,17 +255,26 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// findDecisions answers GET /v1/decisions?lead_id=ID or ?email=EMAIL
-// [&limit=N]: the lead's logged decisions, latest first.
+// findDecisions answers GET /v1/decisions?lead_id=ID, ?email=EMAIL or
+// ?q=TEXT [&limit=N]: the lead's logged decisions, latest first; q finds
+// them by the start of a lead id, email, email domain, company or word of
+// a company, in any case.
 func (s *Server) findDecisions(w http.ResponseWriter, r *http.Request) error {
 	if s.decisionStore == nil {
 		return errNoDecisionLog
 	}
 	p := r.URL.Query()
-	q := decisionlog.Query{LeadID: strings.TrimSpace(p.Get("lead_id")), Email: strings.TrimSpace(p.Get("email"))}
-	if (q.LeadID == "") == (q.Email == "") {
-		return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: "give either lead_id or email",
-			details: []any{paramError{"lead_id", "the lead's id"}, paramError{"email", "the lead's email"}}}
+	q := decisionlog.Query{LeadID: strings.TrimSpace(p.Get("lead_id")), Email: strings.TrimSpace(p.Get("email")), Text: strings.TrimSpace(p.Get("q"))}
+	given := 0
+	for _, v := range []string{q.LeadID, q.Email, q.Text} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: "give one of lead_id, email or q",
+			details: []any{paramError{"lead_id", "the lead's id"}, paramError{"email", "the lead's email"},
+				paramError{"q", "the start of a lead id, email, email domain or company, in any case"}}}
 	}
 	if v := p.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,16 @@ func TestRepsPageInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("q"), "00Q5e00004PqRsT\r"), // Enter submits
 		chromedp.WaitVisible(chromedp.CSS("#find-results .decision .verdict")))
 	contains(t, "status", p.text("#find-status"), "Found 2 decisions about 00Q5e00004PqRsT")
+	contains(t, "address after a search", p.eval(`location.search`), "?q=00Q5e00004PqRsT")
+	// Local time on the page, UTC on hover.
+	contains(t, "time's hover", p.eval(`document.querySelector("#find-results .meta time").title`), " UTC")
+	if dt := p.eval(`document.querySelector("#find-results .meta time").getAttribute("datetime")`); !strings.HasSuffix(dt, "Z") {
+		t.Errorf("time datetime = %q; want an ISO time in UTC", dt)
+	}
+	// The preview follows the decision on screen.
+	if rs := p.eval(`document.getElementById("ruleset").value`); rs != "b2b-saas" {
+		t.Errorf("ruleset to score with = %q; want b2b-saas, the ruleset of the decision on screen", rs)
+	}
 	contains(t, "verdict", p.text("#find-results .decision .verdict"), "Not qualified", "Tier C", "score 43")
 	contains(t, "explanation", p.text("#find-results .decision .parts"), "What counted for it",
 		"Marketing Manager (manager) influences the purchase", "What it would take to qualify", "Requested a demo",
@@ -183,6 +194,78 @@ func TestRepsPageInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#try-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#try-status.error")))
 	contains(t, "bad JSON", p.text("#try-status"), "That is not valid JSON")
+}
+
+// TestRepsPageSearch: a rep finds leads by what they have at hand, shares
+// the address, and reads the page on a phone (390 px) and a laptop
+// (1300 px) without scrolling sideways.
+func TestRepsPageSearch(t *testing.T) {
+	p := page{t, browser(t)}
+	ts, l := repsServer(t)
+	long := `{"id": "00Q-long", "lead": {"email": "maximiliana.vandenberghe-oppenheimer.procurement@verylongsubsidiaryname-international-holdings.example",
+  "company": "Verylongsubsidiaryname International Holdings", "employees": 30, "country": "NL"}}`
+	for _, req := range []string{readFile(t, "testdata/leads/vp-fintech.json"), readFile(t, "testdata/leads/vp-fintech.json"),
+		readFile(t, "testdata/leads/missing-firmographics.json"), long,
+		`{"id": "00Q-bo", "lead": {"email": "bo@northbank.example", "company": "Northbank", "employees": 400, "country": "US"}}`} {
+		if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", req, nil); code != 200 {
+			t.Fatalf("score: status %d", code)
+		}
+	}
+	flush(t, l)
+	for _, width := range []int64{390, 1300} {
+		p.do(chromedp.EmulateViewport(width, 900))
+		p.do(chromedp.Navigate(ts.URL+"/reps/"), chromedp.WaitVisible(chromedp.ID("q")))
+		// A company name in another case: two leads of Northbank.
+		p.do(chromedp.SendKeys(chromedp.ID("q"), "northBANK\r"), chromedp.WaitVisible(chromedp.CSS("#find-results .lead-list")))
+		contains(t, "status", p.text("#find-status"), "Found 2 leads matching northBANK")
+		contains(t, "leads", p.text("#find-results .lead-list"), "00Q5e00001AbCdE", "00Q-bo", "bo@northbank.example")
+		contains(t, "address", p.eval(`location.search`), "?q=northBANK")
+		p.screenshot(fmt.Sprintf("reps-leads-%d", width))
+		// Choosing one searches for it: its own address.
+		p.do(chromedp.Click(chromedp.JSPath(`[...document.querySelectorAll("#find-results .lead-list button")].find(b => b.textContent === "00Q5e00001AbCdE")`)),
+			chromedp.WaitVisible(chromedp.CSS("#find-results .history")))
+		contains(t, "address after choosing", p.eval(`location.search`), "?q=00Q5e00001AbCdE")
+		contains(t, "chosen lead", p.text("#find-status"), "Found 2 decisions about 00Q5e00001AbCdE")
+		noOverflow(t, p, width, "a lead with its history")
+		p.screenshot(fmt.Sprintf("reps-history-%d", width))
+		// Back: the previous search again.
+		p.do(chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS("#find-results .lead-list")))
+		if q := p.eval(`document.getElementById("q").value`); q != "northBANK" {
+			t.Errorf("search box after Back = %q; want northBANK", q)
+		}
+		// The start of an email; a long email and company wrap.
+		p.do(chromedp.SetValue(chromedp.ID("q"), "Maximiliana.vanden"), chromedp.Click(chromedp.CSS("#find-form button[type=submit]")))
+		if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.getElementById("find-status").textContent.includes("Found 1 decision about Maximiliana")`)); err != nil {
+			t.Fatal(err)
+		}
+		contains(t, "long lead", p.text("#find-results .decision"), "lead 00Q-long")
+		noOverflow(t, p, width, "a lead with a long email")
+		p.screenshot(fmt.Sprintf("reps-long-%d", width))
+		// A shared link opens the search.
+		p.do(chromedp.Navigate(ts.URL+"/reps/?q=ana.silva"), chromedp.WaitVisible(chromedp.CSS("#find-results .decision .verdict")))
+		contains(t, "shared link", p.text("#find-status"), "Found 2 decisions about ana.silva")
+	}
+}
+
+// noOverflow fails the test if the page, or any element in it, is wider
+// than the window: nothing may need a sideways scroll but the history
+// table inside its own box.
+func noOverflow(t *testing.T, p page, width int64, what string) {
+	t.Helper()
+	got := p.eval(`(() => {
+  const w = document.documentElement.clientWidth;
+  const out = [];
+  if (document.documentElement.scrollWidth > w) out.push("page " + document.documentElement.scrollWidth + "px");
+  for (const e of document.querySelectorAll("main *")) {
+    if (e.closest(".scroll") && !e.classList.contains("scroll")) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width && r.right > w + 0.5) out.push((e.id || e.className || e.tagName) + " ends at " + Math.round(r.right) + "px");
+  }
+  return out.slice(0, 5).join("; ");
+})()`)
+	if got != "" {
+		t.Errorf("at %d px, %s overflows the window: %s", width, what, got)
+	}
 }
 
 // TestRepsPageToken: on a server with a token, the page asks for it when

@@ -129,6 +129,8 @@ func TestRepsGolden(t *testing.T) {
 		{name: "reps-find-lead-id", method: "GET", path: "/v1/decisions?lead_id=00Q5e00001AbCdE"},
 		{name: "reps-find-email", method: "GET", path: "/v1/decisions?email=Jordan.Lee@PipelinePro.example&limit=1"},
 		{name: "reps-find-none", method: "GET", path: "/v1/decisions?lead_id=nobody"},
+		{name: "reps-find-q", method: "GET", path: "/v1/decisions?q=PIPELINEpro&limit=1"},
+		{name: "reps-find-two-params", method: "GET", path: "/v1/decisions?q=x&lead_id=x"},
 		{name: "reps-find-no-param", method: "GET", path: "/v1/decisions"},
 		{name: "reps-find-bad-limit", method: "GET", path: "/v1/decisions?lead_id=x&limit=0"},
 		{name: "reps-get", method: "GET", path: "/v1/decisions/3"},
@@ -413,5 +415,26 @@ func TestAdminReloadReloadsAccounts(t *testing.T) {
 	var body struct{ Code, Message string }
 	if code := call(t, ts, "POST", "/-/reload", "", &body); code != 422 || body.Code != "accounts_invalid" || !strings.Contains(body.Message, "accounts.csv:3") {
 		t.Errorf("POST /-/reload with a broken account file = %d %+v; want 422 accounts_invalid naming the file", code, body)
+	}
+}
+
+// TestDefaultRuleset: with WithDefaultRuleset a request that names no
+// ruleset is scored with it, and /v1/rulesets says which it is, for the
+// reps' page to preselect.
+func TestDefaultRuleset(t *testing.T) {
+	ts := newServer(t, newEngine(t), server.WithDefaultRuleset("b2b-saas"))
+	var d struct {
+		Ruleset struct{ Name string } `json:"ruleset"`
+	}
+	if code := call(t, ts, "POST", "/v1/score", readFile(t, "testdata/leads/vp-fintech.json"), &d); code != 200 || d.Ruleset.Name != "b2b-saas" {
+		t.Errorf("POST /v1/score without ?ruleset= = %d, ruleset %q; want 200 and b2b-saas", code, d.Ruleset.Name)
+	}
+	var st struct{ Default string }
+	if code := call(t, ts, "GET", "/v1/rulesets", "", &st); code != 200 || st.Default != "b2b-saas" {
+		t.Errorf("GET /v1/rulesets = %d, default %q; want b2b-saas", code, st.Default)
+	}
+	ts = newServer(t, newEngine(t))
+	if code := call(t, ts, "POST", "/v1/score", readFile(t, "testdata/leads/vp-fintech.json"), nil); code != 400 {
+		t.Errorf("POST /v1/score without ?ruleset= or a default = %d; want 400 (two rulesets are loaded)", code)
 	}
 }

@@ -32,7 +32,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rs, err := s.eng.Ruleset(q.ruleset)
+	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// One version decides the whole batch, whatever reloads meanwhile.
-	rs, err := s.eng.Ruleset(q.ruleset)
+	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	if err := checkContentType(r, ndjsonTypes); err != nil {
 		return err
 	}
-	if _, err := s.eng.Ruleset(q.ruleset); err != nil {
+	if _, err := s.ruleset(q.ruleset); err != nil {
 		return err // fail before the first line if no line can succeed
 	}
 	rc := http.NewResponseController(w)
@@ -376,7 +376,7 @@ func inParallel(n int, work func(from, to int)) {
 
 // scoreLine decides one line of a stream with the version live now.
 func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) (engine.Decision, string, error) {
-	rs, err := s.eng.Ruleset(q.ruleset)
+	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
 		return engine.Decision{}, "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -37,6 +38,8 @@ type Server struct {
 	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
 	decisionStore DecisionStore   // nil: no lookups
 	accounts      AccountResolver // nil: accounts only from requests
+
+	defaultRuleset string // for requests that name none; "" means the only one
 }
 
 // Option configures a Server; see the With functions.
@@ -61,6 +64,19 @@ func WithTimeout(d time.Duration) Option { return func(s *Server) { s.timeout = 
 // WithRegistry registers the server's metrics in reg and serves reg at
 // /metrics. The default is a new registry holding only the server's metrics.
 func WithRegistry(reg *prometheus.Registry) Option { return func(s *Server) { s.reg = reg } }
+
+// WithDefaultRuleset scores requests that name no ruleset (no ?ruleset=)
+// with the ruleset called name, and the reps' page preselects it. Without
+// it such requests need a server with one ruleset only.
+func WithDefaultRuleset(name string) Option { return func(s *Server) { s.defaultRuleset = name } }
+
+// ruleset is the live ruleset a request names, or the default.
+func (s *Server) ruleset(name string) (*rules.Ruleset, error) {
+	if name == "" {
+		name = s.defaultRuleset
+	}
+	return s.eng.Ruleset(name)
+}
 
 // New returns a server for eng. It fails when the metrics cannot be
 // registered (a registry that already holds them) or an option is invalid.

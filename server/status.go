@@ -15,6 +15,7 @@ import (
 type rulesetsResponse struct {
 	Ready       bool          `json:"ready"`
 	Rulesets    []rulesetJSON `json:"rulesets"`
+	Default     string        `json:"default"` // the ruleset of requests that name none; "" when there is none
 	LastReload  *time.Time    `json:"last_reload"`
 	LastSuccess *time.Time    `json:"last_success"`
 	Reloads     int           `json:"reloads"`
@@ -42,6 +43,9 @@ func (s *Server) status() rulesetsResponse {
 		LastSuccess: timeOrNil(st.LastSuccess),
 		Reloads:     st.Reloads,
 		Failures:    st.Failures,
+	}
+	if rs, err := s.ruleset(""); err == nil {
+		out.Default = rs.Name
 	}
 	for _, info := range st.Rulesets {
 		rs := rulesetJSON{

@@ -36,6 +36,7 @@ type serveOptions struct {
 	watch     bool
 	logLevel  string
 	logFormat string
+	ruleset   string      // --default-ruleset
 	gcPercent int         // --gc-percent
 	gcFlag    bool        // --gc-percent given: it wins over GOGC
 	reps      repsOptions // decision log and accounts (serve_reps.go)
@@ -80,6 +81,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.StringVar(&opts.addr, "addr", ":8080", "address to listen on")
 	f.StringVar(&opts.tokenFile, "token-file", "", "file holding a bearer token required by the scoring, ruleset and admin routes")
 	f.StringVar(&opts.maxBody, "max-body", "1MiB", "largest request body, and NDJSON line (B, KB, KiB, MB, MiB)")
+	f.StringVar(&opts.ruleset, "default-ruleset", "", "the ruleset of requests without ?ruleset= (and the one the reps' page scores with first); without it such requests need a single ruleset")
 	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields (422) instead of warning; ?strict=true does it per request")
 	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
 	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
@@ -164,7 +166,8 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 		server.WithToken(token),
 		server.WithMaxBody(maxBody),
 		server.WithTimeout(opts.timeout),
-		server.WithRegistry(reg)}, repsOpts...)...)
+		server.WithRegistry(reg),
+		server.WithDefaultRuleset(opts.ruleset)}, repsOpts...)...)
 	if err != nil {
 		return err
 	}

@@ -47,10 +47,21 @@ function el(tag, attrs, ...children) {
 
 function signed(n) { return (n > 0 ? "+" : n < 0 ? "\u2212" : "") + Math.abs(n); }
 
-function formatTime(iso) {
+// utcTime is a time as the log keeps it, in UTC: 2026-11-23 09:00:00 UTC.
+function utcTime(iso) {
   const d = new Date(iso);
   if (isNaN(d)) return iso;
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
+}
+
+// localTime is a time in the reader's own time zone, with UTC on hover;
+// short leaves out the year and the zone, for tables.
+function localTime(iso, short) {
+  const d = new Date(iso);
+  if (isNaN(d)) return el("span", { text: iso });
+  const text = d.toLocaleString(undefined, short ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" } :
+    { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+  return el("time", { datetime: d.toISOString(), title: utcTime(iso), text });
 }
 
 function shortVersion(v) { return v && v.length > 19 ? v.slice(0, 19) : v || ""; }
@@ -80,14 +91,15 @@ function renderDecision(d, opts) {
   h.append(verdictBadge(d.qualified), el("span", { text: "Tier " + d.tier + " \u00b7 score " + d.score }),
     el("span", { class: "rule", text: "lead " + (d.lead_id || "(no id)") }));
   const meta = [];
-  if (opts.logged) meta.push("Decided " + formatTime(opts.logged.time));
+  if (opts.logged) meta.push(el("span", {}, "Decided ", localTime(opts.logged.time)));
   meta.push("ruleset " + d.ruleset.name + " " + shortVersion(d.ruleset.version));
   if (opts.logged && opts.logged.email) {
     // A log with --log-mask hash keeps a hash of the address and its domain.
     const m = /^[0-9a-f]{32}(@.*)?$/.exec(opts.logged.email);
-    meta.push(m ? "email masked in the log" + (m[1] ? " (\u2026" + m[1] + ")" : "") : opts.logged.email);
+    meta.push(m ? "email masked in the log" + (m[1] ? " (\u2026" + m[1] + ")" : "") : el("span", { class: "email", text: opts.logged.email }));
   }
-  article.querySelector(".meta").textContent = meta.join(" \u00b7 ");
+  const metaNode = article.querySelector(".meta");
+  meta.forEach((m, i) => { if (i) metaNode.append(" \u00b7 "); metaNode.append(m); });
   const parts = article.querySelector(".parts");
 
   if (opts.accountSource) {
@@ -161,39 +173,73 @@ function renderDecision(d, opts) {
 const findStatus = () => document.getElementById("find-status");
 const findResults = () => document.getElementById("find-results");
 
-async function find(q) {
+// leadOf names the lead a logged decision is about.
+function leadOf(r) { return r.lead_id || r.email || "(no id)"; }
+
+// find searches the log: the start of a lead id, email, email domain or
+// company, in any case. The page's address follows (?q=), so that a search
+// can be shared and the browser's Back goes to the previous one.
+async function find(q, push) {
   const status = findStatus(), out = findResults();
+  document.getElementById("q").value = q;
+  if (push) {
+    const url = new URL(location.href);
+    url.searchParams.set("q", q);
+    if (url.href !== location.href) history.pushState({ q }, "", url);
+  }
   out.replaceChildren();
   setStatus(status, "Searching\u2026");
-  const param = q.includes("@") ? "email" : "lead_id";
   let data;
   try {
-    data = await api("GET", "/v1/decisions?" + param + "=" + encodeURIComponent(q) + "&limit=20");
+    data = await api("GET", "/v1/decisions?q=" + encodeURIComponent(q) + "&limit=50");
   } catch (e) {
     setStatus(status, "Could not search: " + e.message, true);
     return;
   }
   const recs = data.decisions;
   if (!recs.length) {
-    setStatus(status, "No decisions about " + q + " in the log.");
+    setStatus(status, "No decisions about " + q + " in the log. Search by the start of a lead id, email, email domain or company name.");
     return;
   }
-  setStatus(status, recs.length === 1 ? "Found 1 decision about " + q + "." :
-    "Found " + recs.length + " decisions about " + q + "; the latest is shown first.");
+  const leads = [];
+  for (const r of recs) {
+    const l = leads.find(x => x.name === leadOf(r));
+    if (l) l.recs.push(r); else leads.push({ name: leadOf(r), recs: [r] });
+  }
+  if (leads.length === 1) {
+    setStatus(status, recs.length === 1 ? "Found 1 decision about " + q + "." :
+      "Found " + recs.length + " decisions about " + q + "; the latest is shown first.");
+    showLead(leads[0].recs);
+    return;
+  }
+  setStatus(status, "Found " + leads.length + " leads matching " + q + "; the latest decided first. Choose one.");
+  out.append(el("div", { class: "leads" },
+    el("h3", { text: "Leads matching " + q }),
+    el("ul", { class: "lead-list" }, ...leads.map(l => {
+      const r = l.recs[0], lead = (r.input && (r.input.lead || r.input)) || {};
+      return el("li", {},
+        el("button", { type: "button", class: "linklike", onclick: () => { find(l.name, true); }, text: l.name }),
+        el("span", { class: "lead-facts" }, [lead.company, r.email].filter(x => x && x !== l.name).join(" \u00b7 ")),
+        el("span", { class: "lead-verdict" }, verdictBadge(r.decision.qualified), " tier " + r.decision.tier + " \u00b7 ", localTime(r.time, true)));
+    }))));
+}
+
+// showLead shows a lead's latest decision and the list of all of them.
+function showLead(recs) {
+  const out = findResults();
   showRecord(recs[0], false);
   if (recs.length > 1) {
     const rows = recs.map(r => el("tr", {},
-      el("td", { text: formatTime(r.time) }),
+      el("td", {}, localTime(r.time, true)),
       el("td", {}, verdictBadge(r.decision.qualified)),
-      el("td", { text: r.decision.tier }),
-      el("td", { text: String(r.decision.score) }),
+      el("td", { text: r.decision.tier + " \u00b7 " + r.decision.score }),
       el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => showRecord(r, true),
-        "aria-label": "Show the decision of " + formatTime(r.time), text: "Show" }))));
+        "aria-label": "Show the decision of " + utcTime(r.time), text: "Show" }))));
     out.append(el("div", { class: "history" },
       el("h3", { text: "All decisions about this lead" }),
-      el("table", {},
-        el("thead", {}, el("tr", {}, ...["Decided", "Verdict", "Tier", "Score", ""].map(t => el("th", { scope: "col", text: t })))),
-        el("tbody", {}, ...rows))));
+      el("div", { class: "scroll" }, el("table", {},
+        el("thead", {}, el("tr", {}, ...["Decided", "Verdict", "Tier \u00b7 score", ""].map(t => el("th", { scope: "col", text: t })))),
+        el("tbody", {}, ...rows)))));
   }
 }
 
@@ -212,8 +258,18 @@ function showRecord(rec, focus) {
     el("button", { type: "button", class: "secondary", onclick: () => editLead(rec.input, rec.decision.ruleset.name), text: "Edit and score this lead" })),
     today);
   out.prepend(article);
+  selectRuleset(rec.decision.ruleset.name);
   if (focus) article.querySelector(".verdict").focus();
 }
+
+// selectRuleset makes "Score a lead now" score with the ruleset of the
+// decision on screen, so that an edited lead is compared like with like.
+function selectRuleset(name) {
+  const sel = document.getElementById("ruleset");
+  if ([...sel.options].some(o => o.value === name)) sel.value = name;
+  else pendingRuleset = name; // the list is not loaded yet
+}
+let pendingRuleset = "";
 
 async function explainToday(rec, slot) {
   slot.replaceChildren(el("p", { class: "status", role: "status", text: "Scoring against today's rules\u2026" }));
@@ -251,12 +307,11 @@ async function explainToday(rec, slot) {
 // decided it, for a what-if edit.
 function editLead(input, ruleset) {
   const ta = document.getElementById("lead");
-  const sel = document.getElementById("ruleset");
   const doc = Object.assign({}, input);
   if (doc.account_source === "resolved") delete doc.account; // resolve it again, as scoring would
   delete doc.account_source; // a mark of the log, not part of the lead
   ta.value = JSON.stringify(doc, null, 2);
-  if ([...sel.options].some(o => o.value === ruleset)) sel.value = ruleset;
+  selectRuleset(ruleset);
   ta.focus();
   ta.scrollIntoView({ block: "center" });
 }
@@ -293,8 +348,12 @@ async function loadRulesets() {
     const data = await api("GET", "/v1/rulesets");
     const sel = document.getElementById("ruleset");
     const names = (data.rulesets || []).map(r => r.name);
-    sel.replaceChildren(...(names.length === 1 ? [el("option", { value: "", text: names[0] })] :
-      names.map(n => el("option", { value: n, text: n }))));
+    // Named explicitly, so that what is scored is what the list shows; the
+    // server's default (--default-ruleset) is chosen until a decision on
+    // screen says otherwise.
+    sel.replaceChildren(...names.map(n => el("option", { value: n, text: n + (n === data.default ? " (default)" : "") })));
+    if (names.length > 1 && !data.default) sel.prepend(el("option", { value: "", text: "Choose a ruleset" }));
+    sel.value = pendingRuleset && names.includes(pendingRuleset) ? pendingRuleset : (data.default || (names.length === 1 ? names[0] : ""));
   } catch (e) {
     // The token form is showing, or the server is not ready; scoring says why.
   }
@@ -312,7 +371,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("find-form").addEventListener("submit", ev => {
     ev.preventDefault();
     const q = document.getElementById("q").value.trim();
-    if (q) find(q);
+    if (q) find(q, true);
   });
   document.getElementById("try-form").addEventListener("submit", ev => {
     ev.preventDefault();
@@ -325,10 +384,12 @@ document.addEventListener("DOMContentLoaded", () => {
     loadRulesets();
     document.getElementById("q").focus();
   });
-  const params = new URLSearchParams(location.search);
-  if (params.get("q")) {
-    document.getElementById("q").value = params.get("q");
-    find(params.get("q"));
-  }
+  const fromURL = () => {
+    const q = new URLSearchParams(location.search).get("q");
+    document.getElementById("q").value = q || "";
+    if (q) find(q, false); else { findResults().replaceChildren(); setStatus(findStatus(), ""); }
+  };
+  window.addEventListener("popstate", fromURL);
+  fromURL();
   loadRulesets();
 });

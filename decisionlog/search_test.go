@@ -1,0 +1,146 @@
+package decisionlog_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/decisionlog"
+)
+
+// TestSearch: a rep finds a lead by whatever they have at hand, from its
+// start and in any case: id, email, domain, company, a word of the company.
+func TestSearch(t *testing.T) {
+	s := newScorer(t)
+	l, _ := open(t)
+	ctx := context.Background()
+	vp := readExample(t, "vp-fintech.json") // ana.silva@northbank.example, Northbank
+	other := `{"id": "L-2", "lead": {"email": "bo@northbank.example", "company": "North Bank Holdings", "employees": 50}}`
+	mustLog(t, l,
+		s.entry(t, t0.Add(-2*time.Hour), vp),
+		s.entry(t, t0.Add(-1*time.Hour), readExample(t, "competitor.json")),
+		s.entry(t, t0, other),
+		s.entry(t, t0.Add(-3*time.Hour), vp),
+	)
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"00Q5e00001AbCdE", []string{"00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}},
+		{"00q5e00001", []string{"00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}},                         // id prefix, any case
+		{"00Q5e0000", []string{"00Q5e00003KlMnO@08:00", "00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}}, // two leads
+		{"ana.silva", []string{"00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}},                          // the start of an email
+		{"Ana.Silva@NorthBank.example", []string{"00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}},
+		{"northbank.example", []string{"L-2@09:00", "00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}}, // the domain
+		{"Northbank", []string{"L-2@09:00", "00Q5e00001AbCdE@07:00", "00Q5e00001AbCdE@06:00"}},         // company, and domain
+		{"holdings", []string{"L-2@09:00"}},                                                            // a word of the company
+		{"pipelinepro", []string{"00Q5e00003KlMnO@08:00"}},
+		{"  nobody  ", nil},
+		{"%", nil}, // no pattern syntax
+	} {
+		got, err := l.Find(ctx, decisionlog.Query{Text: tc.q})
+		if err != nil {
+			t.Fatalf("Find(%q): %v", tc.q, err)
+		}
+		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
+			t.Errorf("Find(Text: %q) mismatch (-want +got):\n%s", tc.q, diff)
+		}
+	}
+	if got, err := l.Find(ctx, decisionlog.Query{Text: "00Q5e0000", Limit: 1}); err != nil || len(got) != 1 || got[0].LeadID != "00Q5e00003KlMnO" {
+		t.Errorf("Find(prefix, limit 1) = %v, %v; want the latest decision only", ids(got), err)
+	}
+}
+
+// TestSearchMasked: with emails hashed, the domain and the whole email
+// (hashed like the stored one) still find the lead; the start of the
+// address does not, since the log does not keep it.
+func TestSearchMasked(t *testing.T) {
+	s := newScorer(t)
+	l, _ := open(t, decisionlog.WithMask(decisionlog.Mask{Mode: decisionlog.MaskHash, Fields: []string{"email"}}))
+	ctx := context.Background()
+	mustLog(t, l, s.entry(t, t0, readExample(t, "vp-fintech.json")))
+	for q, want := range map[string]int{"northbank.example": 1, "ANA.SILVA@northbank.example": 1, "ana.silva": 0} {
+		got, err := l.Find(ctx, decisionlog.Query{Text: q})
+		if err != nil || len(got) != want {
+			t.Errorf("Find(Text: %q) = %d decisions, %v; want %d", q, len(got), err, want)
+		}
+	}
+}
+
+// TestSearchAfterPruning: the keys of pruned decisions go with them.
+func TestSearchAfterPruning(t *testing.T) {
+	l, path := open(t, decisionlog.WithRetention(decisionlog.Retention{MaxCount: 1}))
+	ctx := context.Background()
+	mustLog(t, l, decided("old-1", t0.Add(-time.Hour), true, nil), decided("new-1", t0, true, nil))
+	if _, err := l.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Find(ctx, decisionlog.Query{Text: "old"})
+	if err != nil || len(got) != 0 {
+		t.Errorf("Find(pruned) = %v, %v; want none", ids(got), err)
+	}
+	if n := countRows(t, path, "search_keys"); n != 1 {
+		t.Errorf("search_keys has %d rows after pruning; want 1 (new-1's id)", n)
+	}
+}
+
+// BenchmarkSearch looks leads up in a log of a million decisions (set
+// LEADQ_SEARCH_BENCH_N to change it; building the log takes a minute or
+// two): by a whole id, an email's start, a domain shared by a thousand
+// leads, a company word, and a one-letter prefix.
+func BenchmarkSearch(b *testing.B) {
+	n := envInt("LEADQ_SEARCH_BENCH_N", 0)
+	if n == 0 {
+		b.Skip("set LEADQ_SEARCH_BENCH_N=1000000 to build a log of that many decisions")
+	}
+	l, _ := open(b, decisionlog.WithBuffer(8192), decisionlog.WithBatch(2048))
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		e := decided(fmt.Sprintf("00Q%012d", i), t0.Add(time.Duration(i)*time.Millisecond), i%3 == 0, nil, "demo")
+		e.Input = []byte(fmt.Sprintf(`{"id": "00Q%012d", "lead": {"email": "person%d@company%d.example", "company": "Company %d Holdings"}}`, i, i, i%1000, i%1000))
+		for !l.Log(e) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{"00Q000000123456", "person77777@", "company7.example", "holdings", "c", "P"} {
+		b.Run(strings.NewReplacer("@", "_at_", ".", "_").Replace(q), func(b *testing.B) {
+			for b.Loop() {
+				got, err := l.Find(ctx, decisionlog.Query{Text: q, Limit: 20})
+				if err != nil || len(got) == 0 {
+					b.Fatalf("Find(%q) = %d, %v", q, len(got), err)
+				}
+			}
+		})
+	}
+}
+
+// countRows counts a table's rows through a second, read-only connection.
+func countRows(t testing.TB, path, table string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
