@@ -58,7 +58,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.csv:5: domain "not" is not a domain name (like acme.example)`,
 			`bad.csv:5: domain "a" is not a domain name (like acme.example)`,
 			`bad.csv:5: domain "domain" is not a domain name (like acme.example)`,
-			`bad.csv:6: 3 fields; the header has 2`,
+			`bad.csv:6: 3 fields, but the header has 2`,
 		}},
 		{"bad.jsonl", []string{
 			`bad.jsonl:2: not a JSON object on one line`,

@@ -1,9 +1,7 @@
 package accounts
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/leadq/leadq/internal/tabular"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -150,15 +149,15 @@ func fieldName(k string) string {
 
 func parseCSV(name string, data []byte) (*Table, error) {
 	b := newBuilder(name)
-	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))))
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return b.done() // an empty file: no accounts
-	}
+	rd, err := tabular.NewReader(bytes.NewReader(data), tabular.Options{Name: name, Format: tabular.FormatCSV})
 	if err != nil {
-		return nil, csvError(name, err)
+		if len(bytes.TrimSpace(data)) == 0 {
+			return b.done() // an empty file: no accounts
+		}
+		return nil, &Error{File: name, Line: 1, Msg: err.Error()}
 	}
+	header := rd.Header()
+	names, _ := rd.Columns() // one per header cell, told apart
 	keys := make([]string, len(header))
 	domainCol := -1
 	for i, h := range header {
@@ -174,35 +173,27 @@ func parseCSV(name string, data []byte) (*Table, error) {
 		return nil, &Error{File: name, Line: 1, Msg: fmt.Sprintf("no domain column in the header (found %s)", strings.Join(header, ", "))}
 	}
 	for {
-		rec, err := r.Read()
+		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil {
-			return nil, csvError(name, err)
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) != len(keys) {
-			b.errorf(line, "%d fields; the header has %d", len(rec), len(keys))
+		var re *tabular.RowError
+		if errors.As(err, &re) {
+			b.errorf(re.Line, "%v", re.Err)
 			continue
 		}
-		account := make(map[string]any, len(rec))
-		for i, cell := range rec {
-			if v, ok := cellValue(cell); ok && keys[i] != "" {
-				account[keys[i]] = v
+		if err != nil {
+			return nil, &Error{File: name, Msg: err.Error()}
+		}
+		account := make(map[string]any, len(keys))
+		for i, k := range keys {
+			if v, ok := cellValue(rec.Text(names[i])); ok && k != "" {
+				account[k] = v
 			}
 		}
-		b.add(line, splitDomains(rec[domainCol]), account)
+		b.add(rec.Line, splitDomains(rec.Text(names[domainCol])), account)
 	}
 	return b.done()
-}
-
-func csvError(name string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
-	}
-	return &Error{File: name, Msg: err.Error()}
 }
 
 // cellValue types one CSV cell; ok is false for an empty cell.
@@ -224,25 +215,26 @@ func cellValue(cell string) (any, bool) {
 
 func parseJSONL(name string, data []byte) (*Table, error) {
 	b := newBuilder(name)
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
+	rd, err := tabular.NewReader(bytes.NewReader(data), tabular.Options{Name: name, Format: tabular.FormatJSONL})
+	if err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *tabular.RowError
+		if errors.As(err, &re) {
+			b.errorf(re.Line, "not a JSON object on one line")
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.UseNumber()
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
-			b.errorf(line, "not a JSON object on one line")
-			continue
+		if err != nil {
+			return nil, &Error{File: name, Msg: err.Error()}
 		}
-		account := make(map[string]any, len(obj))
+		account := map[string]any{}
 		var domains []string
-		for k, v := range obj {
+		rec.Range(func(k string, v any) {
 			k = fieldName(k)
 			if k == "domain" {
 				switch x := v.(type) {
@@ -257,11 +249,8 @@ func parseJSONL(name string, data []byte) (*Table, error) {
 				}
 			}
 			account[k] = v
-		}
-		b.add(line, domains, account)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &Error{File: name, Line: line + 1, Msg: err.Error()}
+		})
+		b.add(rec.Line, domains, account)
 	}
 	return b.done()
 }

@@ -134,7 +134,7 @@ func (b *Binder) Input(rec Record) engine.Input {
 			continue
 		}
 		v, ok := rec.Get(col)
-		if !ok && rec.obj != nil && col == f.Name {
+		if !ok && rec.Keyed() && col == f.Name {
 			v, ok = rec.Get(f.Key) // JSONL: a bare lead object
 		}
 		if !ok || b.Missing(v) {

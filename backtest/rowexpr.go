@@ -100,22 +100,18 @@ func (e *RowExpr) env(rec Record) map[string]any {
 		}
 		env[col] = textOf(v)
 	}
-	if rec.obj != nil {
-		for k, v := range rec.obj {
-			put(k, v, v != nil)
-		}
-		for k, v := range rec.obj {
+	if rec.Keyed() {
+		rec.Range(func(k string, v any) { put(k, v, v != nil) })
+		rec.Range(func(k string, v any) {
 			if a := Normalise(k); a != "" {
 				if _, taken := env[a]; !taken {
 					put(a, v, v != nil)
 				}
 			}
-		}
+		})
 		return env
 	}
-	for col, i := range rec.index {
-		put(col, rec.strs[i], i < len(rec.strs))
-	}
+	rec.Range(func(col string, v any) { put(col, v, true) })
 	for a, col := range e.alias {
 		env[a] = env[col]
 	}

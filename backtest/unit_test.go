@@ -86,28 +86,6 @@ func TestInformationValue(t *testing.T) {
 	}
 }
 
-func TestSniffDelimiter(t *testing.T) {
-	for _, tc := range []struct {
-		head string
-		want rune
-	}{
-		{"a,b,c\n1,2,3\n", ','},
-		{`"age";"job";"y"` + "\n30;\"admin.\";\"no\"\n", ';'},
-		{"a\tb\n1\t2\n", '\t'},
-		{"a|b|c\n1|2|3\n", '|'},
-		// commas inside quotes do not count; the semicolons agree on both lines
-		{"\"x, y\";z\n\"1,2,3\";4\n", ';'},
-		// only the header: the most frequent wins
-		{"a;b;c,d", ';'},
-		{"single\n1\n", ','},
-		{"", ','},
-	} {
-		if got := backtest.SniffDelimiter([]byte(tc.head)); got != tc.want {
-			t.Errorf("SniffDelimiter(%q) = %q; want %q", tc.head, got, tc.want)
-		}
-	}
-}
-
 func TestNormalise(t *testing.T) {
 	for in, want := range map[string]string{
 		"Total Time Spent on Website":        "total_time_spent_on_website",
@@ -234,76 +212,6 @@ func TestBinderErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("NewBinder error %q lacks %q", err, want)
 		}
-	}
-}
-
-func TestReaderCSV(t *testing.T) {
-	data := "\xef\xbb\xbfName,Notes,N\r\nacme,\"multi\nline, with comma\",3\r\nshort,row\r\n\r\nlast,\"x\",\r\n"
-	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, complete := rd.Columns()
-	if !cmp.Equal(cols, []string{"Name", "Notes", "N"}) || !complete {
-		t.Fatalf("Columns = %q, %v; want Name, Notes, N (BOM stripped), complete", cols, complete)
-	}
-	rec, err := rd.Read()
-	if err != nil || rec.Text("Notes") != "multi\nline, with comma" || rec.Line != 2 {
-		t.Errorf("row 1 = line %d %q, %v; want line 2 with the quoted newline", rec.Line, rec.Text("Notes"), err)
-	}
-	_, err = rd.Read()
-	var re *backtest.RowError
-	if !errors.As(err, &re) || re.Line != 4 {
-		t.Errorf("short row: err = %v; want a RowError on line 4", err)
-	}
-	rec, err = rd.Read()
-	if err != nil || rec.Text("Name") != "last" || rec.Line != 6 {
-		t.Errorf("after the bad row: line %d %q, %v; want line 6 \"last\"", rec.Line, rec.Text("Name"), err)
-	}
-	if v, ok := rec.Get("N"); !ok || v != "" {
-		t.Errorf("empty cell: Get = %q, %v; want \"\", true", v, ok)
-	}
-	if _, err := rd.Read(); !errors.Is(err, io.EOF) {
-		t.Errorf("end: err = %v; want io.EOF", err)
-	}
-}
-
-func TestReaderJSONL(t *testing.T) {
-	data := `{"id": 1, "lead": {"employees": 250, "industry": "software"}, "converted": true}
-
-{"id": 2, "Employees": "12"}
-not json
-[1, 2]
-{"id": 3}`
-	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{Name: "x.jsonl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cols, complete := rd.Columns(); complete || !cmp.Equal(cols, []string{"converted", "id", "lead.employees", "lead.industry"}) {
-		t.Errorf("Columns = %q, %v; want the first object's keys, flattened, incomplete", cols, complete)
-	}
-	var lines []int
-	var bad []int
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var re *backtest.RowError
-		if errors.As(err, &re) {
-			bad = append(bad, re.Line)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, rec.Line)
-		if rec.Line == 1 && (rec.Text("lead.employees") != "250" || rec.Text("converted") != "true") {
-			t.Errorf("line 1: employees %q converted %q; want 250, true", rec.Text("lead.employees"), rec.Text("converted"))
-		}
-	}
-	if !cmp.Equal(lines, []int{1, 3, 6}) || !cmp.Equal(bad, []int{4, 5}) {
-		t.Errorf("records on lines %v, errors on %v; want [1 3 6] and [4 5]", lines, bad)
 	}
 }
 

@@ -159,7 +159,7 @@ func TestParseCSV(t *testing.T) {
 		{"bare account column", "name,nps\nAcme,9\n",
 			[]diff.Lead{{Where: "x.csv:2", Input: engine.Input{Lead: map[string]any{}, Account: map[string]any{"name": "Acme", "nps": "9"}}}}, ""},
 		{"duplicate column", "employees,lead.employees\n1,2\n", nil, "x.csv:1: columns 1 and 2 both give lead.employees"},
-		{"short row", "a,b\n1\n", nil, "wrong number of fields"},
+		{"short row", "a,b\n1\n", nil, "x.csv:2: 1 field, but the header has 2"},
 		{"empty", "", nil, "empty file"},
 	}
 	for _, tc := range tests {

@@ -3,7 +3,6 @@ package diff
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/tabular"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -173,26 +173,25 @@ func ParseJSON(name string, r io.Reader) ([]Lead, error) {
 	return leads, nil
 }
 
-// ParseCSV reads a CSV file whose first row names the columns. A column
+// ParseCSV reads a CSV file whose first row names the columns, through
+// internal/tabular (any delimiter, sniffed from the header). A column
 // named lead.x or account.x is that field; id or lead_id is the lead's id; a
 // bare name x is lead.x, unless the rulesets declare account.x and no
 // lead.x. Empty cells are missing values. Values stay text: the engine
 // converts them to the declared types ("250" for an int field, "true" for a
 // bool, "a;b" for a list).
 func ParseCSV(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, error) {
-	cr := csv.NewReader(r)
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: empty file (expected a header row naming the columns)", name)
-	}
+	rd, err := tabular.NewReader(r, tabular.Options{Name: name, Format: tabular.FormatCSV})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	header := rd.Header()
+	names, _ := rd.Columns() // one per header cell, told apart
 	type column struct{ ns, key string }
 	cols := make([]column, len(header))
 	seen := map[string]int{}
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		h = strings.TrimSpace(h)
 		ns, key, dotted := strings.Cut(h, ".")
 		switch {
 		case h == "id" || h == "lead_id":
@@ -210,20 +209,20 @@ func ParseCSV(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, err
 	}
 	var leads []Lead
 	for {
-		rec, err := cr.Read()
+		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, err // a *tabular.RowError reads file:line
 		}
-		line, _ := cr.FieldPos(0)
 		in := engine.Input{Lead: map[string]any{}, Account: map[string]any{}}
-		for i, v := range rec {
+		for i, c := range cols {
+			v := rec.Text(names[i])
 			if strings.TrimSpace(v) == "" {
 				continue
 			}
-			switch c := cols[i]; c.ns {
+			switch c.ns {
 			case "":
 				in.ID = v
 			case "account":
@@ -232,7 +231,7 @@ func ParseCSV(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, err
 				in.Lead[c.key] = v
 			}
 		}
-		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, line)})
+		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, rec.Line)})
 	}
 	return leads, nil
 }

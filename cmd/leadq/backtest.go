@@ -52,7 +52,7 @@ type dataOptions struct {
 func (o *dataOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.delimiter, "delimiter", "", `CSV delimiter (default: sniffed from the header among , ; tab |); "tab" for a tab`)
-	f.StringVar(&o.inputFormat, "input-format", "auto", "data format: auto (from the name or first byte), csv or jsonl")
+	f.StringVar(&o.inputFormat, "input-format", "auto", "data format: auto (from the name or first bytes), csv, jsonl or parquet")
 	f.StringVar(&o.join, "join", "", "a second table (CSV or JSONL) whose columns are added to each row by key")
 	f.StringVar(&o.joinOn, "join-on", "", "key column for --join: COLUMN, or COLUMN=COLUMN_IN_THE_JOINED_TABLE")
 	f.StringVar(&o.joinWhere, "join-where", "", `only joined rows matching this expression, like 'deal_stage == "Won"'`)

@@ -192,7 +192,7 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		return err
 	}
 	for _, ex := range res.MalformedExamples {
-		fmt.Fprintf(e.stderr, "%s: skipped malformed row: %s\n", displayName(o.data), ex)
+		fmt.Fprintf(e.stderr, "skipped malformed row: %s\n", ex)
 	}
 	if res.ExprErrors > 0 {
 		fmt.Fprintf(e.stderr, "warning: --best failed on %s rows; they count as not best\n", backtest.Count(int64(res.ExprErrors)))

@@ -1,4 +1,4 @@
-package backtest
+package tabular
 
 import (
 	"bufio"
@@ -18,12 +18,14 @@ import (
 type Format int
 
 const (
-	FormatAuto  Format = iota // from the file name, else from the first byte
-	FormatCSV                 // a header row, then one record per row
-	FormatJSONL               // one JSON object per line
+	FormatAuto    Format = iota // from the file name, else from the first bytes
+	FormatCSV                   // a header row, then one record per row
+	FormatJSONL                 // one JSON object per line
+	FormatParquet               // Apache Parquet: flat columns, read row group by row group
 )
 
-// ParseFormat reads a --input-format value: auto, csv or jsonl (ndjson).
+// ParseFormat reads a --input-format value: auto, csv, jsonl (ndjson) or
+// parquet.
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(s) {
 	case "", "auto":
@@ -32,13 +34,15 @@ func ParseFormat(s string) (Format, error) {
 		return FormatCSV, nil
 	case "jsonl", "ndjson", "json":
 		return FormatJSONL, nil
+	case "parquet":
+		return FormatParquet, nil
 	}
-	return 0, fmt.Errorf("unknown input format %q (use auto, csv or jsonl)", s)
+	return 0, fmt.Errorf("unknown input format %q (use auto, csv, jsonl or parquet)", s)
 }
 
-// ReaderOptions configure NewReader.
-type ReaderOptions struct {
-	Name      string // file name, for the format and for messages
+// Options configure NewReader.
+type Options struct {
+	Name      string // file name, for the format and for messages (RowError.File)
 	Format    Format
 	Delimiter rune // CSV delimiter; 0 sniffs it from the header
 }
@@ -96,6 +100,9 @@ func (r Record) Text(col string) string {
 	return textOf(v)
 }
 
+// Text writes a value of a record as text, as Record.Text does.
+func Text(v any) string { return textOf(v) }
+
 func textOf(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -136,21 +143,30 @@ func (r Record) with(index map[string]int, names []string, vals []string) Record
 	return Record{Line: r.Line, strs: append(strs, vals...), index: index}
 }
 
-// RowError is a malformed row; the reader can go on after it.
+// RowError is a malformed row; the reader can go on after it. It reads
+// file:line: what is wrong, or line N: what is wrong without a file name.
 type RowError struct {
-	Line int
+	File string
+	Line int // 1-based; for Parquet the row number
 	Err  error
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *RowError) Error() string {
+	if e.File == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
 func (e *RowError) Unwrap() error { return e.Err }
 
 // Reader streams the records of a CSV or JSONL file. It is not safe for
 // concurrent use.
 type Reader struct {
+	name    string
 	format  Format
 	comma   rune
 	columns []string
+	header  []string // CSV: the header row as written
 	index   map[string]int
 
 	csv *csv.Reader
@@ -159,12 +175,14 @@ type Reader struct {
 	line    int     // JSONL: lines read so far
 	pending *Record // JSONL: the first record, read to learn the columns
 	pendErr error
+
+	pq *parquetRows // Parquet
 }
 
 // NewReader reads the header (CSV) or the first object (JSONL) and returns
 // a reader positioned on the first row. A leading UTF-8 byte order mark is
 // skipped.
-func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
+func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, _ := br.Peek(1 << 16)
 	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
@@ -175,7 +193,10 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if format == FormatAuto {
 		format = detectFormat(opts.Name, head)
 	}
-	rd := &Reader{format: format, br: br}
+	if format == FormatParquet {
+		return newParquetReader(r, br, opts.Name)
+	}
+	rd := &Reader{name: opts.Name, format: format, br: br}
 	if format == FormatJSONL {
 		rec, err := rd.readJSONL()
 		switch {
@@ -210,6 +231,7 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	rd.csv = cr
+	rd.header = header
 	rd.columns, rd.index = headerIndex(header)
 	return rd, nil
 }
@@ -242,14 +264,20 @@ func headerIndex(header []string) ([]string, map[string]int) {
 	return cols, index
 }
 
-// detectFormat picks JSONL for .jsonl, .ndjson and .json files and for data
-// whose first non-blank byte is '{'; CSV otherwise.
+// detectFormat picks Parquet for .parquet files and data that starts with
+// Parquet's magic PAR1, JSONL for .jsonl, .ndjson and .json files and for
+// data whose first non-blank byte is '{'; CSV otherwise.
 func detectFormat(name string, head []byte) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
+	case ".parquet", ".pq":
+		return FormatParquet
 	case ".jsonl", ".ndjson", ".json":
 		return FormatJSONL
 	case ".csv", ".tsv", ".txt":
 		return FormatCSV
+	}
+	if bytes.HasPrefix(head, []byte("PAR1")) {
+		return FormatParquet
 	}
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		return FormatJSONL
@@ -333,14 +361,22 @@ func (r *Reader) Format() Format { return r.format }
 // Delimiter returns the CSV delimiter in use (0 for JSONL).
 func (r *Reader) Delimiter() rune { return r.comma }
 
-// Columns returns the header (CSV, complete) or the sorted keys of the
-// first object (JSONL, not complete).
-func (r *Reader) Columns() ([]string, bool) { return r.columns, r.format == FormatCSV }
+// Columns returns the header (CSV, complete), the schema's columns
+// (Parquet, complete) or the sorted keys of the first object (JSONL, not
+// complete).
+func (r *Reader) Columns() ([]string, bool) { return r.columns, r.format != FormatJSONL }
+
+// Header returns a CSV file's header row as written (Columns names empty
+// and repeated cells apart); nil for other formats.
+func (r *Reader) Header() []string { return r.header }
 
 // Read returns the next record, io.EOF at the end, or a *RowError for a
 // malformed row (wrong number of fields, invalid JSON); reading may go on
 // after a RowError.
 func (r *Reader) Read() (Record, error) {
+	if r.pq != nil {
+		return r.pq.read()
+	}
 	if r.format == FormatJSONL {
 		if r.pending != nil {
 			rec := *r.pending
@@ -358,7 +394,7 @@ func (r *Reader) Read() (Record, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return Record{}, &RowError{Line: pe.StartLine, Err: pe.Err}
+			return Record{}, &RowError{File: r.name, Line: pe.StartLine, Err: pe.Err}
 		}
 		return Record{}, err
 	}
@@ -367,7 +403,7 @@ func (r *Reader) Read() (Record, error) {
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			return r.Read() // a blank line
 		}
-		return Record{}, &RowError{Line: line, Err: fmt.Errorf("%d fields, but the header has %d", len(fields), len(r.columns))}
+		return Record{}, &RowError{File: r.name, Line: line, Err: fmt.Errorf("%s, but the header has %d", plural(len(fields), "field"), len(r.columns))}
 	}
 	return Record{Line: line, strs: fields, index: r.index}, nil
 }
@@ -398,10 +434,10 @@ func (r *Reader) readJSONL() (Record, error) {
 			if derr != nil {
 				msg = "invalid JSON: " + derr.Error()
 			}
-			return Record{}, &RowError{Line: line, Err: errors.New(msg)}
+			return Record{}, &RowError{File: r.name, Line: line, Err: errors.New(msg)}
 		}
 		if dec.More() {
-			return Record{}, &RowError{Line: line, Err: errors.New("more than one JSON value on the line")}
+			return Record{}, &RowError{File: r.name, Line: line, Err: errors.New("more than one JSON value on the line")}
 		}
 		return Record{Line: line, obj: flatten(obj)}, nil
 	}
@@ -429,8 +465,7 @@ func flatten(obj map[string]any) map[string]any {
 	return out
 }
 
-// Records is a Source over records in memory, as derive uses for its
-// training split.
+// Records is a Source over records in memory.
 type Records struct {
 	Cols     []string
 	Complete bool
@@ -448,6 +483,26 @@ func (s *Records) Read() (Record, error) {
 	}
 	s.next++
 	return s.Rows[s.next-1], nil
+}
+
+// Keyed reports whether the record holds its own keys (JSONL, Parquet)
+// rather than positions in its source's header (CSV).
+func (r Record) Keyed() bool { return r.obj != nil }
+
+// Range calls fn for every column the record holds, in no set order; v is
+// nil for a JSON null.
+func (r Record) Range(fn func(col string, v any)) {
+	if r.obj != nil {
+		for k, v := range r.obj {
+			fn(k, v)
+		}
+		return
+	}
+	for col, i := range r.index {
+		if i < len(r.strs) {
+			fn(col, r.strs[i])
+		}
+	}
 }
 
 // Keys returns the keys of a JSONL record, sorted, or nil for a CSV record,
@@ -487,4 +542,11 @@ func (e *Extender) Columns() []string { return e.cols }
 // Apply returns a copy of rec with one value per added column.
 func (e *Extender) Apply(rec Record, vals ...string) Record {
 	return rec.with(e.index, e.names, vals)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
