@@ -46,15 +46,15 @@ func fullHand(d handwritten.Decision) full {
 		Tier: d.Tier, Qualified: d.Qualified, Knockouts: []engine.Hit{}, Matched: []engine.Hit{}, Missed: []engine.Miss{},
 		MissingFields: d.MissingFields}
 	for _, h := range d.Knockouts {
-		f.Knockouts = append(f.Knockouts, engine.Hit{FiredRule: &engine.FiredRule{Rule: h.Rule.ID, Group: h.Rule.Group, Points: h.Rule.Points}, Reason: h.Reason})
+		f.Knockouts = append(f.Knockouts, engine.Hit{Rule: h.Rule.ID, Group: h.Rule.Group, Points: h.Rule.Points, Reason: h.Reason})
 	}
 	for _, h := range d.Matched {
-		f.Matched = append(f.Matched, engine.Hit{FiredRule: &engine.FiredRule{Rule: h.Rule.ID, Group: h.Rule.Group, Points: h.Rule.Points}, Reason: h.Reason})
+		f.Matched = append(f.Matched, engine.Hit{Rule: h.Rule.ID, Group: h.Rule.Group, Points: h.Rule.Points, Reason: h.Reason})
 	}
 	for _, m := range d.Missed {
 		r := m.Rule
-		f.Missed = append(f.Missed, engine.Miss{MissedRule: &engine.MissedRule{Rule: r.ID, Group: r.Group, Points: r.Points,
-			Description: r.Description, When: r.When, MissingFields: m.MissingFields}})
+		f.Missed = append(f.Missed, engine.Miss{Rule: r.ID, Group: r.Group, Points: r.Points,
+			Description: r.Description, When: r.When, MissingFields: m.MissingFields})
 	}
 	return f
 }

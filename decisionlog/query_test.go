@@ -14,10 +14,10 @@ import (
 func decided(id string, at time.Time, qualified bool, knockouts []string, matched ...string) decisionlog.Entry {
 	d := engine.Decision{LeadID: id, Ruleset: engine.RulesetRef{Name: "b2b-saas", Version: "sha256:1"}, Qualified: qualified, Tier: "C"}
 	for _, k := range knockouts {
-		d.Knockouts = append(d.Knockouts, engine.Hit{FiredRule: &engine.FiredRule{Rule: k}, Reason: k})
+		d.Knockouts = append(d.Knockouts, engine.Hit{Rule: k, Reason: k})
 	}
 	for _, m := range matched {
-		d.Matched = append(d.Matched, engine.Hit{FiredRule: &engine.FiredRule{Rule: m, Points: 10}, Reason: m})
+		d.Matched = append(d.Matched, engine.Hit{Rule: m, Points: 10, Reason: m})
 	}
 	return decisionlog.Entry{Time: at, Decision: d, Input: []byte(`{"id": "` + id + `"}`)}
 }
@@ -145,20 +145,20 @@ func TestParseRetention(t *testing.T) {
 func TestCompare(t *testing.T) {
 	then := engine.Decision{
 		Ruleset: engine.RulesetRef{Name: "b2b-saas", Version: "sha256:old"}, Qualified: false, Tier: "C", Score: 43,
-		Knockouts: []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "too-small"}}},
-		Matched:   []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "browsing", Points: 5}}, {FiredRule: &engine.FiredRule{Rule: "influencer", Points: 8}}, {FiredRule: &engine.FiredRule{Rule: "webinar", Points: 10}}},
+		Knockouts: []engine.Hit{{Rule: "too-small"}},
+		Matched:   []engine.Hit{{Rule: "browsing", Points: 5}, {Rule: "influencer", Points: 8}, {Rule: "webinar", Points: 10}},
 	}
 	now := engine.Decision{
 		Ruleset: engine.RulesetRef{Name: "b2b-saas", Version: "sha256:new"}, Qualified: true, Tier: "B", Score: 58,
 		Knockouts: []engine.Hit{},
-		Matched:   []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "browsing", Points: 5}}, {FiredRule: &engine.FiredRule{Rule: "influencer", Points: 15}}, {FiredRule: &engine.FiredRule{Rule: "decision-maker", Points: 15}}},
+		Matched:   []engine.Hit{{Rule: "browsing", Points: 5}, {Rule: "influencer", Points: 15}, {Rule: "decision-maker", Points: 15}},
 	}
 	got := decisionlog.Compare(then, now)
 	want := decisionlog.Comparison{
 		Changed: true, QualifiedThen: false, QualifiedNow: true, TierThen: "C", TierNow: "B", ScoreThen: 43, ScoreNow: 58,
 		VersionThen: "sha256:old", VersionNow: "sha256:new",
-		KnockoutsAdded: []engine.Hit{}, KnockoutsGone: []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "too-small"}}},
-		MatchedAdded: []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "decision-maker", Points: 15}}}, MatchedGone: []engine.Hit{{FiredRule: &engine.FiredRule{Rule: "webinar", Points: 10}}},
+		KnockoutsAdded: []engine.Hit{}, KnockoutsGone: []engine.Hit{{Rule: "too-small"}},
+		MatchedAdded: []engine.Hit{{Rule: "decision-maker", Points: 15}}, MatchedGone: []engine.Hit{{Rule: "webinar", Points: 10}},
 		Repointed: []decisionlog.Repoint{{Rule: "influencer", PointsThen: 8, PointsNow: 15}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

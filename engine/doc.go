@@ -12,11 +12,11 @@
 // calls are serialised. The engine knows nothing of HTTP; watching files is
 // in watch.go and is started by the caller.
 //
-// A Decision is the caller's, but what it says of a rule (a Hit's
-// FiredRule, a Miss's MissedRule), its Groups map and its MissingFields
-// slice are shared with the other decisions of the same ruleset version
-// that say the same (shared.go): most of a decision is the same from lead
-// to lead, and copying it was most of a decision's bytes and allocations.
-// Read them; do not change them in place (copy first: maps.Clone,
-// slices.Clone).
+// A Decision is a plain value its caller owns: its maps, slices and
+// structs are its own, so changing one changes no other decision, and its
+// JSON says what its fields say. What decisions have in common (each
+// rule's hit and miss, and their JSON built once) stays inside the
+// ruleset's table (table.go): decide copies from it, and the encoder
+// (json.go) writes what was built only after checking that the decision
+// still says the same.
 package engine

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,15 +129,6 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 			noteMissing(rule.When)
 		}
 	}
-	if len(fired) > 0 {
-		d.Knockouts = make([]Hit, len(fired))
-		for i, rule := range fired {
-			d.Knockouts[i] = Hit{FiredRule: table.knockout(rule)}
-			l.reason(rule, r, &d.Knockouts[i].Reason)
-		}
-	}
-	clear(fired)
-	l.fired = fired
 
 	// First decide every score rule, then size the lists exactly.
 	truth := resize(l.truth, len(rs.Rules))
@@ -180,19 +173,31 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 			raw[q.group] += q.points
 		}
 	}
-	d.Matched = make([]Hit, 0, matched) // exact: the reasons below point into it
+
+	// Knockouts and matched rules in one array, each list capped to its
+	// part: appending to one never writes into the other. The reasons
+	// rendered below point into it until flushReasons.
+	hits := make([]Hit, len(fired)+matched)
+	d.Knockouts, d.Matched = hits[:len(fired):len(fired)], hits[len(fired):]
+	for i, rule := range fired {
+		d.Knockouts[i] = table.hits[rule.Index]
+		l.reason(rule, r, &d.Knockouts[i].Reason)
+	}
+	clear(fired)
+	l.fired = fired
+	k := 0
 	for i, t := range truth {
 		if t != rules.True {
 			continue
 		}
-		k := table.knockouts + i
-		d.Matched = append(d.Matched, Hit{FiredRule: &table.fired[k]})
+		h := &d.Matched[k]
+		k++
+		*h = table.hits[table.knockouts+i] // with the reason when it is static
 		switch {
 		case opts.Brief:
-		case table.hitJSON[k] != nil: // a reason the same for every lead
-			d.Matched[len(d.Matched)-1].Reason = table.static[k]
-		default:
-			l.reason(rs.Rules[i], r, &d.Matched[len(d.Matched)-1].Reason)
+			h.Reason = ""
+		case !table.static[table.knockouts+i]:
+			l.reason(rs.Rules[i], r, &h.Reason)
 		}
 	}
 	if s := l.flushReasons(); borrowed {
@@ -202,14 +207,19 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		d.Missed = make([]Miss, 0)
 	} else {
 		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
+		names := l.names[:0]               // the missed rules' missing fields, then the decision's
 		for _, i := range table.byPoints { // positive rules, largest first, then file order
 			switch truth[i] {
 			case rules.False:
-				d.Missed = append(d.Missed, Miss{&table.missed[i]})
+				d.Missed = append(d.Missed, table.misses[i])
 			case rules.Unknown:
-				d.Missed = append(d.Missed, Miss{table.lacking(rs.Rules[i], r.Present)})
+				d.Missed = append(d.Missed, table.misses[i])
+				start := len(names)
+				names = rs.Rules[i].When.AppendMissingNames(names, r.Present)
+				l.spans = append(l.spans, span{len(d.Missed) - 1, start, len(names)})
 			}
 		}
+		l.names = names
 	}
 	d.Score = ungrouped
 	for g, total := range raw {
@@ -224,7 +234,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		raw[g] = total
 		d.Score += total
 	}
-	d.Groups = table.groupsOf(rs, raw)
+	d.Groups = make(map[string]int, len(raw))
+	for g, total := range raw {
+		d.Groups[rs.GroupNames[g]] = total
+	}
 	d.Tier = rs.TierFor(d.Score)
 
 	switch {
@@ -243,11 +256,33 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		}
 		d.Qualified = t == rules.True
 	}
-	if missing.Len() > 0 {
-		d.MissingFields = table.missingNames(rs, missing)
+	for w, word := range missing { // the fields' indexes are their declaration order
+		for ; word != 0; word &= word - 1 {
+			l.names = append(l.names, rs.Fields[w*64+bits.TrailingZeros64(word)].Name)
+		}
 	}
+	l.ownNames(&d)
 	return d
 }
+
+// ownNames copies the names of missing fields gathered in the record (each
+// missed rule's, at l.spans, then the decision's) into one array of the
+// decision's, each list capped to its part.
+func (l *record) ownNames(d *Decision) {
+	all := slices.Clone(l.names)
+	end := 0
+	for _, sp := range l.spans {
+		d.Missed[sp.miss].MissingFields = all[sp.start:sp.end:sp.end]
+		end = sp.end
+	}
+	if end < len(all) {
+		d.MissingFields = all[end:]
+	}
+	l.names, l.spans = l.names[:0], l.spans[:0]
+}
+
+// span is where a missed rule's missing fields are in record.names.
+type span struct{ miss, start, end int }
 
 // reason sets *dst to a fired rule's reason: its template with the lead's
 // values, else its description, else its condition. Templates with fields
@@ -307,6 +342,8 @@ type record struct {
 	missing  rules.FieldSet // scratch: fields some rule needed and the lead lacks
 	groups   []int          // scratch: group totals before caps
 	fired    []*rules.Rule  // scratch: the knockouts that fired
+	names    []string       // scratch: names of missing fields
+	spans    []span         // scratch: which missed rule each run of names is
 	text     []byte         // scratch: reasons being rendered
 	rendered []rendered     // scratch: where each rendered reason goes
 	lists    []string       // scratch: the items of list fields decodeJSON read

@@ -31,33 +31,15 @@ func (d *Decision) AppendJSON(b []byte) []byte {
 	b = append(b, `,"groups":`...)
 	b = table.appendGroups(b, d.Groups)
 	b = append(b, `,"knockouts":`...)
-	b = appendHits(b, d.Knockouts, table)
+	b = table.appendHits(b, d.Knockouts, 0, table.knockoutsEnd())
 	if !d.Brief {
 		b = append(b, `,"matched":`...)
-		b = appendHits(b, d.Matched, table)
+		b = table.appendHits(b, d.Matched, table.knockoutsEnd(), table.hitsEnd())
 		b = append(b, `,"missed":`...)
-		if d.Missed == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i := range d.Missed {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				m := &d.Missed[i]
-				switch {
-				case m.MissedRule == nil: // as encoding/json leaves out a nil embedded struct
-					b = append(b, '{')
-				default:
-					b = table.appendMissed(b, m.MissedRule)
-				}
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
+		b = table.appendMisses(b, d.Missed)
 	}
 	b = append(b, `,"missing_fields":`...)
-	b = table.appendMissingFields(b, d.MissingFields)
+	b = appendStrings(b, d.MissingFields)
 	b = append(b, `,"errors":`...)
 	if d.Errors == nil {
 		b = append(b, "null"...)
@@ -117,10 +99,6 @@ func (t *ruleTable) appendGroups(b []byte, groups map[string]int) []byte {
 		return append(b, "null"...)
 	}
 	if t != nil && len(groups) == len(t.groups) {
-		p := mapPointer(groups)
-		if s := lookupSlot(&t.byMap, slot(p), func(s *groupTotals) bool { return mapPointer(s.m) == p }); s != nil {
-			return append(b, s.json...)
-		}
 		if out, ok := t.appendKnownGroups(b, groups); ok {
 			return out
 		}
@@ -142,7 +120,9 @@ func (t *ruleTable) appendGroups(b []byte, groups map[string]int) []byte {
 	return append(b, '}')
 }
 
-func (t *ruleTable) appendKnownGroups(b []byte, groups map[string]int) ([]byte, bool) {
+// appendKnownGroups appends groups when its keys are the table's groups;
+// ok is false when one is not (b is then to be thrown away).
+func (t *ruleTable) appendKnownGroups(b []byte, groups map[string]int) (_ []byte, ok bool) {
 	b = append(b, '{')
 	for i, name := range t.groups {
 		v, ok := groups[name]
@@ -155,27 +135,85 @@ func (t *ruleTable) appendKnownGroups(b []byte, groups map[string]int) ([]byte, 
 	return append(b, '}'), true
 }
 
-func appendHits(b []byte, hits []Hit, t *ruleTable) []byte {
+func (t *ruleTable) knockoutsEnd() int {
+	if t == nil {
+		return 0
+	}
+	return t.knockouts
+}
+
+func (t *ruleTable) hitsEnd() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.hits)
+}
+
+// appendHits appends hits, each from what the table built for its rule
+// (among t.hits[from:to]) when the hit says what the table's says.
+func (t *ruleTable) appendHits(b []byte, hits []Hit, from, to int) []byte {
 	if hits == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
+	next := from
 	for i := range hits {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = t.appendHit(b, &hits[i])
+		h := &hits[i]
+		j := -1
+		if t != nil {
+			j = t.findHit(h, from, to, &next)
+		}
+		switch {
+		case j < 0:
+			b = appendHit(b, h)
+		case t.hitJSON[j] != nil && h.Reason == t.hits[j].Reason:
+			b = append(b, t.hitJSON[j]...)
+		default:
+			b = append(b, t.firedJSON[j]...)
+			b = appendString(b, h.Reason)
+			b = append(b, '}')
+		}
+	}
+	return append(b, ']')
+}
+
+// appendMisses appends misses, each from what the table built for its
+// rule when the miss says what the table's says.
+func (t *ruleTable) appendMisses(b []byte, misses []Miss) []byte {
+	if misses == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	next := 0
+	for i := range misses {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		m := &misses[i]
+		j := -1
+		if t != nil {
+			j = t.findMiss(m, &next)
+		}
+		if j < 0 {
+			b = appendMiss(b, m)
+		} else {
+			b = append(b, t.missedJSON[j]...)
+		}
+		if len(m.MissingFields) > 0 {
+			b = append(b, `,"missing_fields":`...)
+			b = appendStrings(b, m.MissingFields)
+		}
+		b = append(b, '}')
 	}
 	return append(b, ']')
 }
 
 // appendHit appends h as encoding/json writes it.
 func appendHit(b []byte, h *Hit) []byte {
-	if h.FiredRule == nil { // as encoding/json leaves out a nil embedded struct
-		b = append(b, `{"reason":`...)
-	} else {
-		b = appendFiredRule(b, h.FiredRule)
-	}
+	b = appendHitRule(b, h)
 	b = appendString(b, h.Reason)
 	return append(b, '}')
 }
@@ -192,8 +230,9 @@ func openRule(b []byte, rule, group string) []byte {
 	return b
 }
 
-// appendMissedRule appends m's fields as an open JSON object.
-func appendMissedRule(b []byte, m *MissedRule) []byte {
+// appendMiss appends m's fields but its missing fields as an open JSON
+// object.
+func appendMiss(b []byte, m *Miss) []byte {
 	b = openRule(b, m.Rule, m.Group)
 	b = append(b, `,"points":`...)
 	b = strconv.AppendInt(b, int64(m.Points), 10)
@@ -202,21 +241,16 @@ func appendMissedRule(b []byte, m *MissedRule) []byte {
 		b = appendString(b, m.Description)
 	}
 	b = append(b, `,"when":`...)
-	b = appendString(b, m.When)
-	if len(m.MissingFields) > 0 {
-		b = append(b, `,"missing_fields":`...)
-		b = appendStrings(b, m.MissingFields)
-	}
-	return b
+	return appendString(b, m.When)
 }
 
-// appendFiredRule appends f's fields as an open JSON object, up to the
+// appendHitRule appends h's fields as an open JSON object, up to the
 // reason's value.
-func appendFiredRule(b []byte, f *FiredRule) []byte {
-	b = openRule(b, f.Rule, f.Group)
-	if f.Points != 0 {
+func appendHitRule(b []byte, h *Hit) []byte {
+	b = openRule(b, h.Rule, h.Group)
+	if h.Points != 0 {
 		b = append(b, `,"points":`...)
-		b = strconv.AppendInt(b, int64(f.Points), 10)
+		b = strconv.AppendInt(b, int64(h.Points), 10)
 	}
 	return append(b, `,"reason":`...)
 }

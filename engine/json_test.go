@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"unsafe"
 
 	"github.com/leadq/leadq/rules"
 )
@@ -32,12 +31,12 @@ func sampleDecisions() []Decision {
 		{},
 		{LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
 			Groups:        map[string]int{"fit": 20, "engagement": -3, weird: 1},
-			Knockouts:     []Hit{{FiredRule: &FiredRule{Rule: "k"}, Reason: weird}},
-			Matched:       []Hit{{FiredRule: &FiredRule{Rule: "a", Group: "fit", Points: 20}, Reason: "x"}, {FiredRule: &FiredRule{Rule: "b", Points: -3}, Reason: ""}},
-			Missed:        []Miss{{&MissedRule{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}}, {MissedRule: &MissedRule{Rule: "n", Points: 1, When: weird}}},
+			Knockouts:     []Hit{{Rule: "k", Reason: weird}},
+			Matched:       []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
+			Missed:        []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
-		{Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}}, // no MissedRule, FiredRule: encoding/json leaves the embedded struct out
+		{Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
 	}
 }
 
@@ -78,30 +77,45 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		table := lookupRuleTable(second.Version)
+		next := 0
 		for _, m := range d2.Missed {
-			if table.prebuilt(m.MissedRule) == nil {
-				t.Errorf("%s: missed rule %s (missing %q) of the registered table is encoded again", f, m.Rule, m.MissingFields)
+			if table.findMiss(&m, &next) < 0 {
+				t.Errorf("%s: missed rule %s of the registered table is encoded again", f, m.Rule)
 			}
 		}
-		for _, h := range append(d2.Knockouts, d2.Matched...) {
-			if indexIn(table.fired, h.FiredRule) < 0 {
+		next = 0
+		for _, h := range d2.Knockouts {
+			if table.findHit(&h, 0, table.knockouts, &next) < 0 {
+				t.Errorf("%s: knockout %s of the registered table is encoded again", f, h.Rule)
+			}
+		}
+		next = table.knockouts
+		for _, h := range d2.Matched {
+			if table.findHit(&h, table.knockouts, len(table.hits), &next) < 0 {
 				t.Errorf("%s: fired rule %s of the registered table is encoded again", f, h.Rule)
 			}
 		}
 		if n := len(d2.MissingFields); n > 0 {
-			first := &d2.MissingFields[0]
-			if lookupSlot(&table.byNames, slot(uint64(uintptr(unsafe.Pointer(first)))), func(s *missingSet) bool { return &s.names[0] == first }) == nil {
-				t.Errorf("%s: missing fields %q of the registered table are encoded again", f, d2.MissingFields)
-			}
-			// A caller may shorten them: the prebuilt list must not hide it.
+			// A caller may shorten them: the JSON says so.
 			d4 := d2
 			d4.MissingFields = d2.MissingFields[:n-1]
 			if got, want := d4.AppendJSON(nil), reference(t, d4, false); !bytes.Equal(got, want) {
 				t.Errorf("%s: shortened missing fields: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
-		if p := mapPointer(d2.Groups); len(d2.Groups) <= 4 && lookupSlot(&table.byMap, slot(p), func(s *groupTotals) bool { return mapPointer(s.m) == p }) == nil {
-			t.Errorf("%s: groups %v of the registered table are encoded again", f, d2.Groups)
+		// Or change what a miss or a hit says of its rule, or reorder them.
+		if len(d2.Missed) > 1 && len(d2.Matched) > 1 {
+			d6 := d2
+			d6.Missed = slices.Clone(d2.Missed)
+			d6.Missed[0].When += " (edited)"
+			d6.Missed[1].Points++
+			d6.Missed[0], d6.Missed[1] = d6.Missed[1], d6.Missed[0]
+			d6.Matched = slices.Clone(d2.Matched)
+			d6.Matched[0].Group = "other"
+			slices.Reverse(d6.Matched)
+			if got, want := d6.AppendJSON(nil), reference(t, d6, false); !bytes.Equal(got, want) {
+				t.Errorf("%s: edited rules: AppendJSON =\n%s\nwant\n%s", f, got, want)
+			}
 		}
 		// Or groups and the ruleset's name: what was built must not hide them.
 		d5 := d2
@@ -157,8 +171,8 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("\xff\x00", "\u2028", "\"", "\\", -1)
 	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
 		d := Decision{LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
-			Knockouts: []Hit{{FiredRule: &FiredRule{Rule: id}, Reason: reason}}, Matched: []Hit{{FiredRule: &FiredRule{Rule: reason, Group: group, Points: points}, Reason: field}},
-			Missed:        []Miss{{&MissedRule{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}}},
+			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
+			Missed:        []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
 			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}
 		if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON =\n%s\nwant\n%s", got, want)

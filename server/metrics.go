@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,9 +79,9 @@ func (m *metrics) decided(d *engine.Decision) {
 type tally struct {
 	decisions []decisionCount // few: a ruleset's tiers, qualified or not
 	hits      []hitCount
-	// slots finds a rule's entry in hits by its FiredRule, which the engine
-	// shares per rule and version: open addressing, hits[slots[i]-1], 0 for
-	// empty, at most half full. Half the cost of a map of pointers.
+	// slots finds a rule's entry in hits by its ruleset and id: open
+	// addressing on ruleHash, hits[slots[i]-1], 0 for empty, at most half
+	// full. Cheaper than a map, which hashes both strings whole.
 	slots []int32
 }
 
@@ -92,9 +91,8 @@ type decisionCount struct {
 }
 
 type hitCount struct {
-	rule    *engine.FiredRule
-	ruleset string
-	n       int
+	rule, ruleset string
+	n             int
 }
 
 func (t *tally) add(m *metrics, d *engine.Decision) {
@@ -105,26 +103,24 @@ func (t *tally) add(m *metrics, d *engine.Decision) {
 	t.addDecision(decisionKey{d.Ruleset.Name, d.Tier, d.Qualified})
 	for _, hits := range [][]engine.Hit{d.Knockouts, d.Matched} {
 		for i := range hits {
-			if f := hits[i].FiredRule; f != nil { // nil: not from the engine, and no rule to count
-				t.hit(f, d.Ruleset.Name)
-			}
+			t.hit(hits[i].Rule, d.Ruleset.Name)
 		}
 	}
 }
 
-// hit counts one hit of rule f.
-func (t *tally) hit(f *engine.FiredRule, ruleset string) {
+// hit counts one hit of rule in ruleset.
+func (t *tally) hit(rule, ruleset string) {
 	if 2*(len(t.hits)+1) > len(t.slots) {
 		t.grow()
 	}
 	mask := len(t.slots) - 1
-	for i := pointerSlot(f, mask); ; i = (i + 1) & mask {
+	for i := ruleHash(rule, mask); ; i = (i + 1) & mask {
 		switch j := t.slots[i]; {
 		case j == 0:
-			t.hits = append(t.hits, hitCount{rule: f, ruleset: ruleset, n: 1})
+			t.hits = append(t.hits, hitCount{rule: rule, ruleset: ruleset, n: 1})
 			t.slots[i] = int32(len(t.hits))
 			return
-		case t.hits[j-1].rule == f:
+		case t.hits[j-1].rule == rule && t.hits[j-1].ruleset == ruleset:
 			t.hits[j-1].n++
 			return
 		}
@@ -136,7 +132,7 @@ func (t *tally) grow() {
 	t.slots = make([]int32, max(64, 2*len(t.slots)))
 	mask := len(t.slots) - 1
 	for j := range t.hits {
-		i := pointerSlot(t.hits[j].rule, mask)
+		i := ruleHash(t.hits[j].rule, mask)
 		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -144,9 +140,26 @@ func (t *tally) grow() {
 	}
 }
 
-// pointerSlot spreads a pointer over a power-of-two table (Fibonacci hashing).
-func pointerSlot(f *engine.FiredRule, mask int) int {
-	return int((uint64(uintptr(unsafe.Pointer(f)))*0x9e3779b97f4a7c15)>>32) & mask
+// ruleHash spreads a rule id over a power-of-two table: its length and
+// its first and last eight bytes (ids of one ruleset differ in one or the
+// other), Fibonacci-hashed; equal ids are told apart by comparing them.
+func ruleHash(rule string, mask int) int {
+	h := uint64(len(rule))
+	if len(rule) >= 8 {
+		h ^= le64(rule[:8]) ^ le64(rule[len(rule)-8:])<<1
+	} else {
+		for i := 0; i < len(rule); i++ {
+			h = h<<8 | uint64(rule[i])
+		}
+	}
+	return int((h*0x9e3779b97f4a7c15)>>32) & mask
+}
+
+// le64 reads the first eight bytes of s as a little-endian word.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // addDecision counts one decision of key: a scan of a few entries whose
@@ -171,10 +184,10 @@ func (t *tally) flush(m *metrics) {
 		m.decision(dc.key, dc.n)
 	}
 	for _, c := range t.hits {
-		m.hitN(c.ruleset, c.rule.Rule, c.n)
+		m.hitN(c.ruleset, c.rule, c.n)
 	}
 	t.decisions = t.decisions[:0]
-	clear(t.hits) // drop the pointers into decisions' tables
+	clear(t.hits) // drop the strings of decisions
 	t.hits = t.hits[:0]
 	clear(t.slots)
 }

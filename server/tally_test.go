@@ -3,36 +3,45 @@ package server
 import (
 	"fmt"
 	"testing"
-
-	"github.com/leadq/leadq/engine"
 )
 
 // A tally counts each rule's hits however many rules there are: past the
-// first table's 32 and through every doubling, hits arriving interleaved.
+// first table's 32 and through every doubling, hits arriving interleaved,
+// ids told apart by their content (copies of one id count as one rule, the
+// same id in two rulesets as two), never by where they are in memory.
 func TestTallyCountsHitsOfManyRules(t *testing.T) {
-	rules := make([]engine.FiredRule, 300)
-	for i := range rules {
-		rules[i].Rule = fmt.Sprintf("r%d", i)
+	ids := make([]string, 300)
+	for i := range ids {
+		// Ids that share their first and last eight bytes, and short ones.
+		if i%2 == 0 {
+			ids[i] = fmt.Sprintf("target-industry-%d-of-the-list", i)
+		} else {
+			ids[i] = fmt.Sprintf("r%d", i)
+		}
 	}
 	want := func(i int) int { return i%7 + 1 }
 	var tl tally
 	for round := range 7 {
-		for i := range rules {
+		for i := range ids {
 			if round < want(i) {
-				tl.hit(&rules[i], "rs")
+				tl.hit(string([]byte(ids[i])), "rs") // a copy each time
+				tl.hit(ids[i], "other")
 			}
 		}
 	}
-	if len(tl.hits) != len(rules) {
-		t.Fatalf("tally holds %d rules, want %d", len(tl.hits), len(rules))
+	if len(tl.hits) != 2*len(ids) {
+		t.Fatalf("tally holds %d rules, want %d", len(tl.hits), 2*len(ids))
 	}
-	seen := map[*engine.FiredRule]bool{}
+	seen := map[[2]string]bool{}
+	index := map[string]int{}
+	for i, id := range ids {
+		index[id] = i
+	}
 	for _, c := range tl.hits {
-		var i int
-		fmt.Sscanf(c.rule.Rule, "r%d", &i)
-		if seen[c.rule] || c.n != want(i) || c.ruleset != "rs" {
-			t.Errorf("rule %s: counted %d (ruleset %q, seen before %v), want %d once", c.rule.Rule, c.n, c.ruleset, seen[c.rule], want(i))
+		k := [2]string{c.ruleset, c.rule}
+		if seen[k] || c.n != want(index[c.rule]) {
+			t.Errorf("rule %s of %s: counted %d (seen before %v), want %d once", c.rule, c.ruleset, c.n, seen[k], want(index[c.rule]))
 		}
-		seen[c.rule] = true
+		seen[k] = true
 	}
 }

@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"weak"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/leadq/leadq/rules"
+)
+
+// What a decision says of a rule it matched (id, group, points) or missed
+// (those, its description and condition) is the same for every lead that
+// matched or missed it. So the ruleset's table keeps each rule's Hit and
+// Miss as a template that decide copies, and their JSON, built once, that
+// the encoder writes when a decision's hit or miss still says what the
+// template says: encoding them was most of AppendJSON's time (full
+// decisions are 4-5 KB). Decisions share none of it: they hold copies, and
+// the encoder compares before it uses what was built.
+
+// ruleTable is what the decisions of one ruleset are built and encoded
+// from: its hits, knockouts first, then score rules; and its misses, one
+// per score rule (by Rule.Index); each with its JSON.
+type ruleTable struct {
+	ref       RulesetRef
+	refJSON   []byte
+	groups    []string       // the ruleset's group names, sorted as encoding/json sorts keys
+	groupKeys [][]byte       // `"name":`, with a comma before all but the first
+	caps      []*rules.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
+
+	// The rules' conditions as closures, and their points and groups, by
+	// the index of hits (knockouts first): decide reads them side by side
+	// instead of through each Rule. fn is nil for a condition that
+	// Condition.Eval must decide.
+	quick []quickCondition
+	// The score rules of positive points by Rule.Index, in
+	// rules.Ruleset.ByPoints' order.
+	byPoints []int
+
+	hits      []Hit    // each rule's Hit, its Reason the static one (or "")
+	hitsOf    []int    // the index in hits of the rule ids in order (a sorted copy)
+	firedJSON [][]byte // hits[i] as AppendJSON writes it, up to "reason":
+	static    []bool   // whether hits[i].Reason is the rule's for every lead
+	hitJSON   [][]byte // the whole hit when its reason is static; else nil
+	knockouts int      // how many of hits are knockouts
+
+	hitIndex map[string]int // a rule's id → its index in hits
+
+	misses     []Miss   // each score rule's Miss, without MissingFields
+	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
+
+	registered atomic.Bool
+}
+
+type quickCondition struct {
+	required uint64
+	fn       func(*rules.Row) bool
+	points   int
+	group    int // Rule.GroupIndex: -1 for none
+}
+
+// eval decides condition c of rule i (knockouts first, as hits) for a
+// lead that has the fields in present.
+func (t *ruleTable) eval(i int, c *rules.Condition, present uint64, m *vm.VM, r *rules.Row) (rules.Truth, error) {
+	if q := &t.quick[i]; q.fn != nil && present&q.required == q.required {
+		if q.fn(r) {
+			return rules.True, nil
+		}
+		return rules.False, nil
+	}
+	return c.Eval(m, r)
+}
+
+// findHit returns the index in t.hits, within [from, to), of the hit that
+// says what h says of its rule (id, group and points); -1 when there is
+// none. Decisions list their hits in the rules' order, so it looks from
+// *next on first, and then up the rule's id; *next moves past what it
+// found.
+func (t *ruleTable) findHit(h *Hit, from, to int, next *int) int {
+	i := *next
+	for i < to && t.hits[i].Rule != h.Rule {
+		i++
+	}
+	if i == to {
+		j, ok := t.hitIndex[h.Rule]
+		if !ok || j < from || j >= to {
+			return -1
+		}
+		i = j
+	}
+	*next = i + 1
+	if x := &t.hits[i]; x.Group != h.Group || x.Points != h.Points {
+		return -1
+	}
+	return i
+}
+
+// findMiss returns the Rule.Index of the score rule whose Miss says what m
+// says, but for its missing fields; -1 when there is none. Decisions list
+// their misses in t.byPoints' order, so it looks from *next (a position in
+// byPoints) on first, and then up the rule's id.
+func (t *ruleTable) findMiss(m *Miss, next *int) int {
+	p := *next
+	for p < len(t.byPoints) && t.misses[t.byPoints[p]].Rule != m.Rule {
+		p++
+	}
+	var i int
+	if p < len(t.byPoints) {
+		i, *next = t.byPoints[p], p+1
+	} else {
+		j, ok := t.hitIndex[m.Rule]
+		if !ok || j < t.knockouts {
+			return -1
+		}
+		i = j - t.knockouts
+	}
+	if x := &t.misses[i]; x.Group != m.Group || x.Points != m.Points || x.Description != m.Description || x.When != m.When {
+		return -1
+	}
+	return i
+}
+
+// ruleTables finds a decision's table from its ruleset version, the
+// only link a Decision has to its ruleset. Weak, so that a reload lets
+// the old table go with its ruleset.
+var ruleTables sync.Map // version → weak.Pointer[ruleTable]
+
+// tableKey keys a ruleset's ruleTable in rules.Ruleset.Memo.
+type tableKey struct{}
+
+// ruleTableOf returns the ruleset's table, built on first use.
+func ruleTableOf(rs *rules.Ruleset) *ruleTable {
+	t := rs.Memo(tableKey{}, func() any { return newRuleTable(rs) }).(*ruleTable)
+	if t.registered.CompareAndSwap(false, true) {
+		// The newest table of a version is the one encoding uses: a reload
+		// that leaves a ruleset as it was compiles it again, with the same
+		// version, and the decisions of the old one, still in use, were
+		// holding the new one's to the slow path for good.
+		wp := weak.Make(t)
+		ruleTables.Store(rs.Version, wp)
+		lastTable.Store(t)
+		runtime.AddCleanup(t, func(version string) { ruleTables.CompareAndDelete(version, wp) }, rs.Version)
+	}
+	return t
+}
+
+func newRuleTable(rs *rules.Ruleset) *ruleTable {
+	n := len(rs.Knockouts) + len(rs.Rules)
+	t := &ruleTable{
+		ref:        RulesetRef{Name: rs.Name, Version: rs.Version},
+		caps:       make([]*rules.Group, len(rs.GroupNames)),
+		groups:     slices.Sorted(slices.Values(rs.GroupNames)),
+		hits:       make([]Hit, 0, n),
+		firedJSON:  make([][]byte, 0, n),
+		static:     make([]bool, 0, n),
+		hitJSON:    make([][]byte, 0, n),
+		knockouts:  len(rs.Knockouts),
+		hitIndex:   make(map[string]int, n),
+		misses:     make([]Miss, len(rs.Rules)),
+		missedJSON: make([][]byte, len(rs.Rules)),
+	}
+	t.refJSON = appendRulesetRef(nil, t.ref)
+	for i, name := range rs.GroupNames {
+		if caps, ok := rs.Groups[name]; ok {
+			t.caps[i] = &caps
+		}
+	}
+	for i, g := range t.groups {
+		var key []byte
+		if i > 0 {
+			key = append(key, ',')
+		}
+		key = append(appendString(key, g), ':')
+		t.groupKeys = append(t.groupKeys, key)
+	}
+	for _, rule := range slices.Concat(rs.Knockouts, rs.Rules) {
+		q := quickCondition{points: rule.Points, group: rule.GroupIndex}
+		if req, fn, ok := rule.When.Quick(); ok {
+			q.required, q.fn = req, fn
+		}
+		t.quick = append(t.quick, q)
+	}
+	for _, rule := range rs.ByPoints {
+		t.byPoints = append(t.byPoints, rule.Index)
+	}
+	for _, rule := range rs.Knockouts {
+		t.addHit(rule, Hit{Rule: rule.ID}) // a knockout's group and points say nothing
+	}
+	for _, rule := range rs.Rules {
+		t.addHit(rule, Hit{Rule: rule.ID, Group: rule.Group, Points: rule.Points})
+	}
+	for i, rule := range rs.Rules {
+		t.misses[i] = Miss{Rule: rule.ID, Group: rule.Group, Points: rule.Points,
+			Description: rule.Description, When: rule.When.Src}
+		t.missedJSON[i] = appendMiss(nil, &t.misses[i])
+	}
+	return t
+}
+
+func (t *ruleTable) addHit(rule *rules.Rule, h Hit) {
+	if _, dup := t.hitIndex[h.Rule]; !dup {
+		t.hitIndex[h.Rule] = len(t.hits)
+	}
+	reason, static := staticReason(rule)
+	var enc []byte
+	if static {
+		h.Reason = reason
+		enc = appendHit(nil, &h)
+	}
+	t.hits = append(t.hits, h)
+	t.firedJSON = append(t.firedJSON, appendHitRule(nil, &h))
+	t.static, t.hitJSON = append(t.static, static), append(t.hitJSON, enc)
+}
+
+// lookupRuleTable returns the table of ruleset version, or nil when
+// there is none (any more).
+func lookupRuleTable(version string) *ruleTable {
+	// Nearly every decision encoded is of the version live now: the last
+	// table found answers without hashing the version again.
+	if t := lastTable.Load(); t != nil && t.ref.Version == version {
+		return t
+	}
+	if v, ok := ruleTables.Load(version); ok {
+		t := v.(weak.Pointer[ruleTable]).Value()
+		if t != nil {
+			lastTable.Store(t)
+		}
+		return t
+	}
+	return nil
+}
+
+// lastTable is the table lookupRuleTable found last. It holds one table
+// of an old version past a reload, until a decision of another is encoded.
+var lastTable atomic.Pointer[ruleTable]
