@@ -2,8 +2,9 @@ package server
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -16,40 +17,109 @@ import (
 // element is where a batch element lies in the body: data[start:end].
 type element struct{ start, end int }
 
-// splitArray finds the elements of a batch body, `[` value (`,` value)*
+// arraySplitter walks the elements of a batch body, `[` value (`,` value)*
 // `]` with whitespace around, by matching quotes and brackets, without
-// decoding them; ok is false for any other shape. It does not validate
-// the elements: each is decoded, and the caller leaves a body with an
-// element that is not JSON to encoding/json, to report where it breaks.
-func splitArray(data []byte) (elems []element, ok bool) {
+// decoding them; any other shape is bad. It does not validate the
+// elements: each is decoded, and the caller leaves a body with an element
+// that is not JSON to encoding/json, to report where it breaks. It finds
+// the elements a chunk at a time, so that a batch of any length needs the
+// memory of a chunk; a copy of it walks on from the same place.
+type arraySplitter struct {
+	data []byte
+	i    int  // where the next element starts
+	done bool // the closing bracket is passed
+	bad  bool // not an array of that shape
+}
+
+func newArraySplitter(data []byte) arraySplitter {
+	sp := arraySplitter{data: data}
 	i := skipSpace(data, 0)
 	if i == len(data) || data[i] != '[' {
-		return nil, false
+		sp.bad = true
+		return sp
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == ']' {
-		return []element{}, skipSpace(data, i+1) == len(data)
+		sp.done, sp.bad = true, skipSpace(data, i+1) != len(data)
+		return sp
 	}
-	for {
-		start := i
-		end, ok := valueEnd(data, i)
-		if !ok || end == start {
-			return nil, false
-		}
-		elems = append(elems, element{start, end})
-		i = skipSpace(data, end)
-		switch {
-		case i == len(data):
-			return nil, false
-		case data[i] == ',':
-			i = skipSpace(data, i+1)
-		case data[i] == ']':
-			return elems, skipSpace(data, i+1) == len(data)
-		default:
-			return nil, false
-		}
-	}
+	sp.i = i
+	return sp
 }
+
+// next appends up to max more elements to dst; ok is false once the body
+// is known not to be an array of that shape.
+func (sp *arraySplitter) next(dst []element, max int) (elems []element, ok bool) {
+	for n := 0; n < max && !sp.done && !sp.bad; n++ {
+		start := sp.i
+		end, ok := valueEnd(sp.data, start)
+		if !ok || end == start {
+			sp.bad = true
+			break
+		}
+		dst = append(dst, element{start, end})
+		i := skipSpace(sp.data, end)
+		switch {
+		case i == len(sp.data):
+			sp.bad = true
+		case sp.data[i] == ',':
+			sp.i = skipSpace(sp.data, i+1)
+		case sp.data[i] == ']':
+			sp.done, sp.bad = true, skipSpace(sp.data, i+1) != len(sp.data)
+		default:
+			sp.bad = true
+		}
+	}
+	return dst, !sp.bad
+}
+
+// splitArray finds every element of a batch body at once, as
+// arraySplitter does; ok is false for any other shape.
+func splitArray(data []byte) (elems []element, ok bool) {
+	sp := newArraySplitter(data)
+	if elems, ok = sp.next([]element{}, len(data)); !ok || !sp.done {
+		return nil, false
+	}
+	return elems, true
+}
+
+// splitter finds a batch's elements a chunk at a time: arraySplitter, or
+// sliceSplitter for those encoding/json found.
+type splitter interface {
+	next(dst []element, max int) (elems []element, ok bool)
+	finished() bool
+	// shapeOK walks the rest without moving on: whether the body is an
+	// array of that shape to its end.
+	shapeOK() bool
+}
+
+func (sp *arraySplitter) finished() bool { return sp.done }
+
+func (sp *arraySplitter) shapeOK() bool {
+	rest, chunk := *sp, make([]element, 0, batchChunk)
+	for !rest.done {
+		var ok bool
+		if chunk, ok = rest.next(chunk[:0], batchChunk); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sliceSplitter gives elements encoding/json has found, and so validated.
+type sliceSplitter struct{ elems []element }
+
+func (sp *sliceSplitter) next(dst []element, max int) ([]element, bool) {
+	k := min(max, len(sp.elems))
+	dst = append(dst, sp.elems[:k]...)
+	sp.elems = sp.elems[k:]
+	return dst, true
+}
+
+func (sp *sliceSplitter) finished() bool { return len(sp.elems) == 0 }
+func (sp *sliceSplitter) shapeOK() bool  { return true }
+
+var errBatchShape = errors.New("batch: an array whose shape was checked is not of that shape")
 
 func skipSpace(data []byte, i int) int {
 	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
@@ -85,17 +155,92 @@ func valueEnd(data []byte, i int) (int, bool) {
 	return i, depth == 0
 }
 
-// decideBatch decides the elements of a batch on every core and returns
-// the answer, in parts to write in turn. ok is false, and nothing is
-// counted or logged, when an element is not JSON: the caller then leaves
-// the body to encoding/json, to say where it breaks.
-func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element) (parts [][]byte, ok bool) {
-	type result struct {
-		d       engine.Decision
-		account map[string]any
-		code    string // the error's code, when refused
+// batchChunk is how many elements of a batch are decided and encoded at a
+// time. The answer is held a chunk at a time, never whole: a full decision
+// is 4-5 KB of JSON, so the answer to a 1 MiB batch of empty leads would be
+// 2 GB, and a batch of any size now needs the memory of one chunk.
+const batchChunk = 128
+
+// writeBatch decides the elements of a batch that sp finds, a chunk at a
+// time on every core, and writes the answer. A batch of one chunk is
+// answered whole, with its length; a longer one is written chunk by chunk
+// (Transfer-Encoding: chunked). An element that is not JSON is an error in
+// its place, like one that is not a lead: its quotes and brackets balance,
+// so the elements around it are whole. ok is false, and nothing is
+// counted, logged or written, when the body is not an array of that shape
+// (the caller then leaves it to encoding/json, to say where it breaks) or
+// ctx ends before the answer starts. If ctx ends once the answer has
+// started (the client went away, or the timeout), the connection is
+// aborted, so that no client takes part of an answer for the whole.
+func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *rules.Ruleset, q query, data []byte, sp splitter) (ok bool) {
+	first, ok := sp.next(nil, batchChunk)
+	if !ok {
+		return false
 	}
-	results := make([]result, len(elems))
+	// The whole array's shape is known before anything is answered.
+	if !sp.finished() && !sp.shapeOK() {
+		return false
+	}
+	c, ok := s.decideElems(ctx, rs, q, data, first, 0)
+	if !ok {
+		return false
+	}
+	if sp.finished() {
+		s.recordChunk(c, data, first)
+		writeBody(w, append(append([][]byte{batchStart(rs)}, c.parts...), batchEnd(c.failed))...)
+		return true
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	failed := 0
+	write := func(parts ...[]byte) {
+		for _, p := range parts {
+			if _, err := w.Write(p); err != nil {
+				panic(http.ErrAbortHandler) // the client is gone
+			}
+		}
+	}
+	write(batchStart(rs))
+	for n := 0; ; {
+		s.recordChunk(c, data, first)
+		failed += c.failed
+		write(c.parts...)
+		n += len(first)
+		if sp.finished() {
+			break
+		}
+		if first, ok = sp.next(first[:0], batchChunk); !ok {
+			panic(errBatchShape) // a bug: the array's shape was checked
+		}
+		if c, ok = s.decideElems(ctx, rs, q, data, first, n); !ok {
+			panic(http.ErrAbortHandler) // the request's context ended
+		}
+	}
+	write(batchEnd(failed))
+	return true
+}
+
+// batchChunkResult is a chunk of a batch, decided: its answer in parts to
+// write in turn, and what to count and log.
+type batchChunkResult struct {
+	parts   [][]byte
+	results []batchResult
+	failed  int
+}
+
+type batchResult struct {
+	d       engine.Decision
+	account map[string]any
+	code    string // the error's code, when refused
+}
+
+// decideElems decides the elements of a batch's chunk on every core; base is
+// the index of the first in the batch. ok is false when ctx ends.
+func (s *Server) decideElems(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element, base int) (c *batchChunkResult, ok bool) {
+	c = &batchChunkResult{results: make([]batchResult, len(elems))}
+	results := c.results
 	// Each range of elements encodes its answers, comma-separated, into a
 	// buffer of its own: the buffers in order are the answer's decisions.
 	var mu sync.Mutex
@@ -108,22 +253,18 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 				return
 			}
 			if ctx.Err() != nil {
-				broken.Store(true) // the client is gone; the slow path says so
+				broken.Store(true) // the client is gone, or the time is up
 				return
 			}
 			e, res := elems[i], &results[i]
 			elem := data[e.start:e.end]
-			if i > 0 {
+			if base+i > 0 {
 				arena = append(arena, ',')
 			}
 			d, account, id, err := s.decideData(ctx, rs, q, elem)
 			if err != nil {
-				if !json.Valid(elem) {
-					broken.Store(true)
-					return
-				}
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
-				index := i
+				index := base + i
 				res.code, arena = body.Code, appendItem(arena, nil, &itemError{Index: &index, LeadID: id, Error: body})
 				continue
 			}
@@ -136,13 +277,24 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 	if broken.Load() {
 		return nil, false
 	}
-	// Counted and logged once the whole batch is known to be decided.
-	failed := 0
-	var counts tally
+	for _, from := range slices.Sorted(maps.Keys(answers)) {
+		c.parts = append(c.parts, answers[from])
+	}
 	for i := range results {
-		res := &results[i]
+		if results[i].code != "" {
+			c.failed++
+		}
+	}
+	return c, true
+}
+
+// recordChunk counts and logs the decisions of a chunk, once the batch is known
+// to be answered.
+func (s *Server) recordChunk(c *batchChunkResult, data []byte, elems []element) {
+	var counts tally
+	for i := range c.results {
+		res := &c.results[i]
 		if res.code != "" {
-			failed++
 			s.metrics.refused(res.code)
 			continue
 		}
@@ -150,11 +302,6 @@ func (s *Server) decideBatch(ctx context.Context, rs *rules.Ruleset, q query, da
 		s.logDecision(res.d, data[elems[i].start:elems[i].end], res.account)
 	}
 	counts.flush(s.metrics)
-	parts = append(parts, batchStart(rs))
-	for _, from := range slices.Sorted(maps.Keys(answers)) {
-		parts = append(parts, answers[from])
-	}
-	return append(parts, batchEnd(failed)), true
 }
 
 // answerSizeHint is about the size of a full decision's JSON.

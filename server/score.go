@@ -108,14 +108,15 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if elems, ok := splitArray(data); ok {
-		if parts, ok := s.decideBatch(r.Context(), rs, q, data, elems); ok {
-			writeBody(w, parts...)
-			return nil
-		}
+	sp := newArraySplitter(data)
+	if s.writeBatch(r.Context(), w, rs, q, data, &sp) {
+		return nil
 	}
-	// Not an array of JSON values, or an element is not JSON: encoding/json
-	// finds the exact error.
+	if err := r.Context().Err(); err != nil {
+		return err
+	}
+	// Not an array whose quotes and brackets balance: encoding/json finds
+	// the exact error.
 	return s.scoreBatchSlowly(r.Context(), w, rs, q, data)
 }
 
@@ -145,14 +146,12 @@ func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs
 	if _, err := dec.Token(); err != io.EOF {
 		return &engine.InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON array"}
 	}
-	parts, ok := s.decideBatch(ctx, rs, q, data, elems)
-	if !ok {
+	if !s.writeBatch(ctx, w, rs, q, data, &sliceSplitter{elems}) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		return errors.New("batch: an element encoding/json read is not JSON") // a bug: a 500
 	}
-	writeBody(w, parts...)
 	return nil
 }
 

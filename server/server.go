@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -152,10 +153,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			r = r.WithContext(ctx)
 		}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			if p == http.ErrAbortHandler {
+				// A handler cut its answer off (a batch whose client
+				// went away or whose time ran out): logged and measured,
+				// then net/http closes the connection.
+				rec.err = errAnswerCutOff
+			} else if p != nil {
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 				if !rec.wrote {
 					writeError(rec, r, fmt.Errorf("panic: %v", p))
@@ -164,6 +168,9 @@ func (s *Server) wrap(rt route) http.Handler {
 			d := time.Since(start)
 			observe.WithLabelValues(methodLabel(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
 			s.logRequest(r, rt.path, rec, d)
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
 		}()
 		if rt.auth && !s.authorized(r) {
 			writeError(rec, r, errUnauthorized)
@@ -212,6 +219,8 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), s.token) == 1
 }
+
+var errAnswerCutOff = errors.New("the answer was cut off: the client went away or the request's time ran out")
 
 // notFound answers paths no route has, and known paths with the wrong
 // method (405 with Allow).
