@@ -11,7 +11,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // DefaultCacheSize is how many domains' lookups a Directory remembers.
@@ -158,8 +158,8 @@ func (d *Directory) read(ctx context.Context) (*snapshot, error) {
 // callers must not modify it.
 func (d *Directory) Resolve(email string) (map[string]any, bool) {
 	s := d.cur.Load()
-	domain := rules.Domain(email)
-	if s == nil || domain == "" || rules.IsFreeEmail(email) {
+	domain := eval.Domain(email)
+	if s == nil || domain == "" || eval.IsFreeEmail(email) {
 		return nil, false
 	}
 	if l, ok := s.cache.Get(domain); ok {

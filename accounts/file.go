@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/internal/tabular"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // Error is a problem at a line of an account file.
@@ -120,7 +120,7 @@ func (b *builder) add(line int, domains []string, account map[string]any) {
 		switch {
 		case !domainRE.MatchString(d):
 			b.errorf(line, "domain %q is not a domain name (like acme.example)", raw)
-		case rules.IsFreeEmail("x@" + d):
+		case eval.IsFreeEmail("x@" + d):
 			b.t.skipped = append(b.t.skipped, d) // never matches; reported, not an error
 		case b.first[d] != 0:
 			b.errorf(line, "domain %s is listed twice (first on line %d)", d, b.first[d])

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/leadq/leadq/bench"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // TestSetCoversEveryRule keeps the agreement meaningful: on the comparison
@@ -83,7 +83,7 @@ func TestSetCoversEveryRule(t *testing.T) {
 	}
 }
 
-func ids(rs []*rules.Rule) []string {
+func ids(rs []*eval.Rule) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.ID

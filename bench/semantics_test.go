@@ -19,6 +19,8 @@ import (
 	"github.com/leadq/leadq/bench/oparules"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // full is everything a leadq decision says, for comparing leadq with the
@@ -164,7 +166,7 @@ func jsonValues(m map[string]any) map[string]any {
 }
 
 // unmet lists the expectations of a ruleset test the outcome does not meet.
-func unmet(x rules.Expect, o bench.Outcome) []string {
+func unmet(x rulefile.Expect, o bench.Outcome) []string {
 	var out []string
 	fired := map[string]bool{}
 	var knockouts []string
@@ -208,13 +210,13 @@ func unmet(x rules.Expect, o bench.Outcome) []string {
 // against leadq's is_free_email, and the Rego policy's copy against it.
 func TestFreeMailMatchesLeadq(t *testing.T) {
 	for _, d := range freemail.Domains {
-		if !rules.IsFreeEmail("someone@" + d) {
+		if !eval.IsFreeEmail("someone@" + d) {
 			t.Errorf("leadq does not treat %s as free mail; remove it from package freemail", d)
 		}
 	}
 	for _, d := range []string{"gmail.co", "mail.google.com", "example.com", "outlook.de", ""} {
-		if rules.IsFreeEmail("someone@"+d) != freemail.Is(d) {
-			t.Errorf("free mail %q: leadq says %v, package freemail %v", d, rules.IsFreeEmail("someone@"+d), freemail.Is(d))
+		if eval.IsFreeEmail("someone@"+d) != freemail.Is(d) {
+			t.Errorf("free mail %q: leadq says %v, package freemail %v", d, eval.IsFreeEmail("someone@"+d), freemail.Is(d))
 		}
 	}
 	rs, err := rego.New(rego.Query("data.leadq.b2b.free_mail_domains"), rego.Module("b2b_saas.rego", oparules.Policy)).

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // MaskMode says what the log does with personal data.
@@ -123,7 +123,7 @@ func (m Mask) mac(s string) string {
 // hashEmail hashes the lower-cased address and keeps its domain.
 func (m Mask) hashEmail(email string) string {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if d := rules.Domain(email); d != "" {
+	if d := eval.Domain(email); d != "" {
 		return m.mac(email) + "@" + d
 	}
 	return "masked:" + m.mac(email)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // Search: the reps' page finds a lead by what a rep has at hand, any part
@@ -49,7 +49,7 @@ func searchKeys(leadID, storedEmail string, doc map[string]any, m Mask) []string
 		if !m.masks("lead", "email") {
 			add(storedEmail)
 		}
-		add(rules.Domain(storedEmail))
+		add(eval.Domain(storedEmail))
 	}
 	if company, ok := leadValue(doc, "company").(string); ok && !m.masks("lead", "company") {
 		add(company)

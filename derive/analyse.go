@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/backtest"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Attribute is one column of the data compared between the best rows and
@@ -27,7 +27,7 @@ type Attribute struct {
 	IV      float64 `json:"iv"`              // information value of the levels, missing included
 	Levels  []Level `json:"levels,omitempty"`
 
-	typ     rules.Type
+	typ     rulefile.Type
 	date    bool // analysed as days since the date
 	minimum float64
 }
@@ -105,20 +105,20 @@ func (s *sample) analyse(a *Attribute) {
 		return
 	}
 	a.typ = inferType(counts)
-	if a.typ == rules.TypeDate && s.opts.Now.IsZero() {
-		a.typ = rules.TypeString
+	if a.typ == rulefile.TypeDate && s.opts.Now.IsZero() {
+		a.typ = rulefile.TypeString
 	}
 	a.Type = a.typ.String()
-	numeric := a.typ == rules.TypeInt || a.typ == rules.TypeFloat || a.typ == rules.TypeDate
+	numeric := a.typ == rulefile.TypeInt || a.typ == rulefile.TypeFloat || a.typ == rulefile.TypeDate
 	switch {
-	case a.typ == rules.TypeString && len(counts) > 50 && float64(len(counts)) > 0.5*float64(a.Present):
+	case a.typ == rulefile.TypeString && len(counts) > 50 && float64(len(counts)) > 0.5*float64(a.Present):
 		a.Status, a.Note = StatusIdentifier, fmt.Sprintf("%s distinct values in %s rows: an identifier or free text",
 			backtest.Count(int64(len(counts))), backtest.Count(int64(a.Present)))
 		return
-	case a.typ == rules.TypeInt && len(counts) == a.Present && a.Present > 50 && idNameRe.MatchString(a.Column):
+	case a.typ == rulefile.TypeInt && len(counts) == a.Present && a.Present > 50 && idNameRe.MatchString(a.Column):
 		a.Status, a.Note = StatusIdentifier, fmt.Sprintf("a different number on each of %s rows, and named like an identifier", backtest.Count(int64(a.Present)))
 		return
-	case numeric && !(a.typ == rules.TypeInt && len(counts) <= maxCodes):
+	case numeric && !(a.typ == rulefile.TypeInt && len(counts) <= maxCodes):
 		a.Kind = "bands"
 		if s.bands(a, texts); a.Status != "" {
 			return
@@ -159,7 +159,7 @@ var boolWords = map[string]bool{"yes": true, "no": false, "true": true, "false":
 
 // inferType picks the narrowest type every value fits: bool (yes/no,
 // true/false), int, float, date, else string.
-func inferType(counts map[string]int) rules.Type {
+func inferType(counts map[string]int) rulefile.Type {
 	isBool, isInt, isFloat, isDate := true, true, true, true
 	for v := range counts {
 		if _, ok := boolWords[strings.ToLower(v)]; !ok {
@@ -172,22 +172,22 @@ func inferType(counts map[string]int) rules.Type {
 			isFloat = false
 		}
 		if isDate {
-			if _, err := rules.ParseDate(v); err != nil {
+			if _, err := rulefile.ParseDate(v); err != nil {
 				isDate = false
 			}
 		}
 	}
 	switch {
 	case isBool:
-		return rules.TypeBool
+		return rulefile.TypeBool
 	case isInt:
-		return rules.TypeInt
+		return rulefile.TypeInt
 	case isFloat:
-		return rules.TypeFloat
+		return rulefile.TypeFloat
 	case isDate:
-		return rules.TypeDate
+		return rulefile.TypeDate
 	}
-	return rules.TypeString
+	return rulefile.TypeString
 }
 
 // values makes one level per value; values on fewer rows than the support
@@ -195,7 +195,7 @@ func inferType(counts map[string]int) rules.Type {
 // meaning, so "Yes" and "yes" are one level.
 func (s *sample) values(a *Attribute, texts []string, counts map[string]int) {
 	key := func(t string) string { return t }
-	if a.typ == rules.TypeBool {
+	if a.typ == rulefile.TypeBool {
 		key = func(t string) string { return strconv.FormatBool(boolWords[strings.ToLower(t)]) }
 	}
 	levels := map[string]*Level{}
@@ -221,7 +221,7 @@ func (s *sample) values(a *Attribute, texts []string, counts map[string]int) {
 	var out []Level
 	for _, l := range levels {
 		slices.Sort(l.Values)
-		if l.Rows < s.support && a.typ != rules.TypeBool {
+		if l.Rows < s.support && a.typ != rulefile.TypeBool {
 			pooled.Rows += l.Rows
 			pooled.Best += l.Best
 			pooled.Values = append(pooled.Values, l.Values...)
@@ -265,7 +265,7 @@ func (s *sample) bands(a *Attribute, texts []string) {
 		vals[i] = p.v
 	}
 	a.minimum = vals[0]
-	edges := bandEdges(vals, s.opts.Bands, a.typ == rules.TypeFloat)
+	edges := bandEdges(vals, s.opts.Bands, a.typ == rulefile.TypeFloat)
 	if len(edges) == 0 { // "0" and ".0": two spellings, one number
 		a.Kind, a.Status, a.Note = "", StatusConstant, "one value: "+formatNum(vals[0])
 		return
@@ -295,7 +295,7 @@ func (s *sample) bands(a *Attribute, texts []string) {
 		if !math.IsInf(hi, 1) {
 			l.Hi = &hi
 		}
-		if a.typ == rules.TypeInt && first == last && hi == first+1 {
+		if a.typ == rulefile.TypeInt && first == last && hi == first+1 {
 			v := first // a whole-number band holding one value reads better as == value
 			l.Lo, l.Hi = &v, nil
 			l.Values = []string{formatNum(v)}
@@ -309,8 +309,8 @@ func (s *sample) bands(a *Attribute, texts []string) {
 // number reads a value of a numeric attribute: the number, or for dates
 // the whole days from the date to Options.Now.
 func (s *sample) number(a *Attribute, t string) (float64, bool) {
-	if a.typ == rules.TypeDate {
-		d, err := rules.ParseDate(t)
+	if a.typ == rulefile.TypeDate {
+		d, err := rulefile.ParseDate(t)
 		if err != nil {
 			return 0, false
 		}

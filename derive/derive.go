@@ -19,6 +19,7 @@ import (
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // BestColumn is the column Derive adds to every row: 1 for the best rows,
@@ -323,7 +324,7 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 			}
 			keys[key] = true
 			a.Field = opts.Namespace + "." + key
-			a.date = a.typ == rules.TypeDate
+			a.date = a.typ == rulefile.TypeDate
 		}
 		res.Attributes = append(res.Attributes, a)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // leakIV is the information value above which a column separates so well
@@ -250,10 +251,10 @@ func (s *sample) example(a *Attribute, l Level) string {
 }
 
 // yamlValue writes a raw value as a YAML scalar of the field's type.
-func yamlValue(v any, t rules.Type) (string, bool) {
+func yamlValue(v any, t rulefile.Type) (string, bool) {
 	s := strings.TrimSpace(fmt.Sprint(v))
 	switch t {
-	case rules.TypeInt:
+	case rulefile.TypeInt:
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return strconv.FormatInt(i, 10), true
 		}
@@ -261,7 +262,7 @@ func yamlValue(v any, t rules.Type) (string, bool) {
 			return strconv.FormatFloat(f, 'f', -1, 64), true
 		}
 		return "", false
-	case rules.TypeFloat:
+	case rulefile.TypeFloat:
 		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
 			out := strconv.FormatFloat(f, 'f', -1, 64)
 			if !strings.ContainsAny(out, ".e") {
@@ -270,7 +271,7 @@ func yamlValue(v any, t rules.Type) (string, bool) {
 			return out, true
 		}
 		return "", false
-	case rules.TypeBool:
+	case rulefile.TypeBool:
 		b, ok := boolWords[strings.ToLower(s)]
 		return strconv.FormatBool(b), ok
 	}

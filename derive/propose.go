@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadq/leadq/backtest"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // knockoutRate is how far below the base rate a value's rate of best rows
@@ -208,7 +208,7 @@ func (s *sample) condition(a *Attribute, r *ruleProp) {
 	l := r.level
 	if a.Kind == "bands" {
 		x := f
-		if a.typ == rules.TypeDate {
+		if a.typ == rulefile.TypeDate {
 			x = "days_since(" + f + ")"
 		}
 		switch {
@@ -225,14 +225,14 @@ func (s *sample) condition(a *Attribute, r *ruleProp) {
 	}
 	lit := func(v string) string {
 		switch a.typ {
-		case rules.TypeBool:
+		case rulefile.TypeBool:
 			return strconv.FormatBool(boolWords[strings.ToLower(v)])
-		case rules.TypeInt:
+		case rulefile.TypeInt:
 			return v
 		}
 		return strconv.Quote(v)
 	}
-	if a.typ == rules.TypeBool {
+	if a.typ == rulefile.TypeBool {
 		// "Yes" and "yes" are one value; compare with the boolean once.
 		r.when = fmt.Sprintf("%s == %s", f, lit(l.Values[0]))
 		return

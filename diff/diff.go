@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // Options configure Compare.
@@ -229,7 +230,7 @@ func ruleChanges(old, new *rules.Ruleset) []*RuleChange {
 	var out []*RuleChange
 	seen := map[string]bool{}
 	for _, rs := range []*rules.Ruleset{old, new} {
-		for _, list := range [][]*rules.Rule{rs.Knockouts, rs.Rules} {
+		for _, list := range [][]*eval.Rule{rs.Knockouts, rs.Rules} {
 			for _, r := range list {
 				if seen[r.ID] {
 					continue

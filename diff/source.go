@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // LoadRulesets compiles the rulesets at spec: a rule file or directory, or a
@@ -58,7 +59,7 @@ func LoadRulesets(ctx context.Context, spec string) ([]*rules.Ruleset, error) {
 			// <mode> SP <type> SP <object> TAB <name>
 			meta, name, ok := strings.Cut(string(entry), "\t")
 			fields := strings.Fields(meta)
-			if !ok || len(fields) != 3 || fields[1] != "blob" || !rules.IsRuleFile(name) {
+			if !ok || len(fields) != 3 || fields[1] != "blob" || !rulefile.IsRuleFile(name) {
 				continue
 			}
 			src, err := git(ctx, "cat-file", "blob", fields[2])

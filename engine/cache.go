@@ -2,7 +2,7 @@ package engine
 
 import (
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/compiler"
 )
 
 // programCacheSize bounds the conditions kept across reloads: a few
@@ -12,16 +12,16 @@ const programCacheSize = 8192
 // programCache keeps compiled conditions across reloads in an LRU, so that
 // saving one rule recompiles that rule only. It is safe for concurrent use.
 type programCache struct {
-	lru *lru.Cache[string, *rules.CachedCondition]
+	lru *lru.Cache[string, *compiler.CachedCondition]
 }
 
 func newProgramCache(size int) *programCache {
-	c, err := lru.New[string, *rules.CachedCondition](size)
+	c, err := lru.New[string, *compiler.CachedCondition](size)
 	if err != nil {
 		panic(err) // only for size <= 0, a programming error
 	}
 	return &programCache{lru: c}
 }
 
-func (c *programCache) Get(key string) (*rules.CachedCondition, bool) { return c.lru.Get(key) }
-func (c *programCache) Add(key string, v *rules.CachedCondition)      { c.lru.Add(key, v) }
+func (c *programCache) Get(key string) (*compiler.CachedCondition, bool) { return c.lru.Get(key) }
+func (c *programCache) Add(key string, v *compiler.CachedCondition)      { c.lru.Add(key, v) }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // TestClock is the "now" of test cases that set no now:. A fixed clock keeps
@@ -117,7 +119,7 @@ func RunTests(rs *rules.Ruleset, opts TestOptions) TestReport {
 	}
 	rep := TestReport{Ruleset: rs.Name, Version: rs.Version, Files: rs.Files, Cases: []CaseResult{}}
 	cov := map[string]*RuleCoverage{}
-	for _, list := range [][]*rules.Rule{rs.Knockouts, rs.Rules} {
+	for _, list := range [][]*eval.Rule{rs.Knockouts, rs.Rules} {
 		for _, r := range list {
 			rep.Coverage.Rules = append(rep.Coverage.Rules, RuleCoverage{Rule: r.ID, Knockout: r.Knockout, Pos: r.Pos})
 		}
@@ -162,7 +164,7 @@ func RunTests(rs *rules.Ruleset, opts TestOptions) TestReport {
 	return rep
 }
 
-func runTestCase(rs *rules.Ruleset, tc *rules.TestDecl, clock time.Time, strict bool) CaseResult {
+func runTestCase(rs *rules.Ruleset, tc *rulefile.TestDecl, clock time.Time, strict bool) CaseResult {
 	in := Input{Lead: tc.Lead, Account: tc.Account, Now: clock, Strict: strict}
 	if tc.Now != nil {
 		in.Now = *tc.Now
@@ -185,7 +187,7 @@ func runTestCase(rs *rules.Ruleset, tc *rules.TestDecl, clock time.Time, strict 
 
 // compareExpect checks a decision against one case's expectations, in the order
 // the format documents them.
-func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.FieldSet) []Failure {
+func compareExpect(rs *rules.Ruleset, e rulefile.Expect, d Decision, present eval.FieldSet) []Failure {
 	fs := []Failure{}
 	fail := func(key string, want, got any, format string, args ...any) {
 		fs = append(fs, Failure{Expect: key, Want: want, Got: got, Message: fmt.Sprintf(format, args...)})
@@ -269,7 +271,7 @@ func compareExpect(rs *rules.Ruleset, e rules.Expect, d Decision, present rules.
 
 // whyNot explains why a rule did not fire: the data it lacked, else its
 // condition, so that an author sees what the lead would need.
-func whyNot(rs *rules.Ruleset, d Decision, present rules.FieldSet, id string) string {
+func whyNot(rs *rules.Ruleset, d Decision, present eval.FieldSet, id string) string {
 	for _, e := range d.Errors {
 		if e.Rule == id {
 			return " (failed to run: " + e.Message + ")"
@@ -291,12 +293,12 @@ func whyNot(rs *rules.Ruleset, d Decision, present rules.FieldSet, id string) st
 
 // presentFields returns the fields the decided input had, as Evaluate saw
 // them: given, not blank, and not dropped with a warning.
-func presentFields(rs *rules.Ruleset, in Input, d Decision) rules.FieldSet {
+func presentFields(rs *rules.Ruleset, in Input, d Decision) eval.FieldSet {
 	warned := map[string]bool{}
 	for _, w := range d.Warnings {
 		warned[w.Field] = true
 	}
-	present := rules.NewFieldSet(len(rs.Fields))
+	present := eval.NewFieldSet(len(rs.Fields))
 	for _, f := range rs.Fields {
 		src := in.Lead
 		if f.Namespace == "account" {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/leadq/leadq/internal/swar"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // decodeJSON decodes a scoring request straight into the record's row,
@@ -48,10 +50,10 @@ func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool, maxDept
 	return "", true, nil
 }
 
-func resizeSet(s rules.FieldSet, n int) rules.FieldSet {
+func resizeSet(s eval.FieldSet, n int) eval.FieldSet {
 	words := (n + 63) / 64
 	if cap(s) < words {
-		return rules.NewFieldSet(n)
+		return eval.NewFieldSet(n)
 	}
 	s = s[:words]
 	s.Clear()
@@ -71,8 +73,8 @@ type jsonDecoder struct {
 	rs     *rules.Ruleset
 	l      *record
 	strict bool
-	seen   rules.FieldSet // declared fields met, to send duplicates to the slow path
-	ascii  bool           // the last string str scanned is ASCII
+	seen   eval.FieldSet // declared fields met, to send duplicates to the slow path
+	ascii  bool          // the last string str scanned is ASCII
 	errs   InputErrors
 
 	level    int // objects and arrays open around the value being read
@@ -247,7 +249,7 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			k, next = p, i+1
 		}
 		var key string
-		var f *rules.Field
+		var f *eval.Field
 		var idKey int8
 		if k != nil {
 			key, f, idKey = k.key, k.field, k.id
@@ -314,8 +316,8 @@ type keyOrder struct {
 
 type knownKey struct {
 	key   string
-	field *rules.Field // nil when the key is not a declared field
-	id    int8         // idKeyOf(key)
+	field *eval.Field // nil when the key is not a declared field
+	id    int8        // idKeyOf(key)
 	// The key and its closing quote as three words, and the masks of their
 	// bytes, for keys of up to 23 bytes (the mask of a longer key is zero:
 	// it is compared as a string). Three loads and no branch beat calling
@@ -339,7 +341,7 @@ func idKeyOf(key string) int8 {
 	return 0
 }
 
-func newKnownKey(key string, f *rules.Field) knownKey {
+func newKnownKey(key string, f *eval.Field) knownKey {
 	k := knownKey{key: key, field: f, id: idKeyOf(key)}
 	pat := key + `"`
 	if len(pat) > 24 {
@@ -394,7 +396,7 @@ func (o *keyOrder) predict(data []byte, p, next int) (*knownKey, int) {
 
 // learn places a key that predict missed; raw is how it was written,
 // quotes included. It returns where the key after it is expected.
-func (o *keyOrder) learn(raw []byte, key string, f *rules.Field, next int) int {
+func (o *keyOrder) learn(raw []byte, key string, f *eval.Field, next int) int {
 	for i := range o.keys {
 		if o.keys[i].key == key {
 			return i + 1 // known, elsewhere: this object has its own order
@@ -424,7 +426,7 @@ func (l *record) keyOrder(rs *rules.Ruleset, ns string) *keyOrder {
 
 // field decodes one value: into the row when its key is a declared field
 // (f), skipped otherwise.
-func (d *jsonDecoder) field(f *rules.Field) bool {
+func (d *jsonDecoder) field(f *eval.Field) bool {
 	if f == nil {
 		return d.skip(d.level + 1)
 	}
@@ -443,7 +445,7 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 		if v && !d.literal("true") || !v && !d.literal("false") {
 			return false
 		}
-		if f.Type == rules.TypeBool {
+		if f.Type == rulefile.TypeBool {
 			r.SetBool(f, v)
 			return true
 		}
@@ -454,21 +456,21 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 			return false
 		}
 		switch f.Type {
-		case rules.TypeString:
+		case rulefile.TypeString:
 			r.SetString(f, s)
 			return true
-		case rules.TypeDate:
-			if t, err := rules.ParseDate(s); err == nil {
+		case rulefile.TypeDate:
+			if t, err := rulefile.ParseDate(s); err == nil {
 				r.SetTime(f, t)
 				return true
 			}
 		}
 		raw = s
 	case b == '-' || (b >= '0' && b <= '9'):
-		if f.Type == rules.TypeInt || f.Type == rules.TypeFloat {
+		if f.Type == rulefile.TypeInt || f.Type == rulefile.TypeFloat {
 			// Most numbers are whole: read them in the one pass that scans them.
 			if v, end, ok := d.wholeNumber(); ok {
-				if f.Type == rules.TypeInt {
+				if f.Type == rulefile.TypeInt {
 					d.pos = end
 					r.SetInt(f, v)
 					return true
@@ -488,7 +490,7 @@ func (d *jsonDecoder) field(f *rules.Field) bool {
 			return true
 		}
 		raw = jsonNumber(strings.Clone(n))
-	case b == '[' && f.Type == rules.TypeList && d.level < d.maxDepth:
+	case b == '[' && f.Type == rulefile.TypeList && d.level < d.maxDepth:
 		list, ok := d.strings()
 		if !ok {
 			return false
@@ -630,9 +632,9 @@ func smallFloat(n string) (float64, bool) {
 // setNumber stores the text of a JSON number in an int or float field,
 // and reports whether it did; other fields, and integers out of range,
 // are the caller's to convert or refuse.
-func setNumber(r *rules.Row, f *rules.Field, n string) bool {
+func setNumber(r *eval.Row, f *eval.Field, n string) bool {
 	switch f.Type {
-	case rules.TypeInt:
+	case rulefile.TypeInt:
 		if i, ok := smallInt(n); ok {
 			r.SetInt(f, i)
 			return true
@@ -641,7 +643,7 @@ func setNumber(r *rules.Row, f *rules.Field, n string) bool {
 			r.SetInt(f, int(i))
 			return true
 		}
-	case rules.TypeFloat:
+	case rulefile.TypeFloat:
 		if x, ok := smallFloat(n); ok {
 			r.SetFloat(f, x)
 			return true

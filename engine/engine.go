@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/compiler"
 )
 
 // Errors Score returns; test with errors.Is.
@@ -29,7 +30,7 @@ type Loader func(ctx context.Context) ([]*rules.Ruleset, error)
 // Conditions of unchanged rules are reused across reloads (an LRU of
 // compiled programs), so a reload after one edit recompiles one rule.
 func Paths(paths ...string) Loader {
-	c := rules.Compiler{Cache: newProgramCache(programCacheSize)}
+	c := compiler.Compiler{Cache: newProgramCache(programCacheSize)}
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
 		return c.LoadPaths(paths...)
 	}
@@ -38,7 +39,7 @@ func Paths(paths ...string) Loader {
 // FS loads the rule files at the top of fsys, reusing compiled conditions
 // across reloads as Paths does.
 func FS(fsys fs.FS) Loader {
-	c := rules.Compiler{Cache: newProgramCache(programCacheSize)}
+	c := compiler.Compiler{Cache: newProgramCache(programCacheSize)}
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
 		return c.Load(fsys)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // EvalOptions are the settings Evaluate needs beyond the ruleset and lead.
@@ -110,7 +112,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 	// Fields whose absence left some rule undecided.
 	missing := resizeSet(l.missing, len(rs.Fields))
 	l.missing = missing
-	noteMissing := func(c *rules.Condition) { c.AddMissing(missing, r.Present) }
+	noteMissing := func(c *eval.Condition) { c.AddMissing(missing, r.Present) }
 
 	var present uint64 // the fields the lead has, for table.quick
 	if len(r.Present) > 0 {
@@ -123,9 +125,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		switch {
 		case err != nil:
 			d.Errors = append(d.Errors, RuleError{Rule: rule.ID, Message: err.Error()})
-		case t == rules.True:
+		case t == eval.True:
 			fired = append(fired, rule)
-		case t == rules.Unknown:
+		case t == eval.Unknown:
 			noteMissing(rule.When)
 		}
 	}
@@ -137,30 +139,30 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 	l.groups = raw
 	matched, positive, ungrouped := 0, 0, 0 // positive: matched rules of positive points
 	// The loops read the table's side-by-side copy of what they need of
-	// each rule (quick), and a *rules.Rule only when a rule needs more:
+	// each rule (quick), and a *eval.Rule only when a rule needs more:
 	// the rules are scattered over the heap, and reading each missed the
 	// processor's caches.
 	quick := table.quick[len(rs.Knockouts):]
 	for i := range quick {
 		q := &quick[i]
-		var t rules.Truth
+		var t eval.Truth
 		var err error
 		if q.fn != nil && present&q.required == q.required { // table.eval, written out in the hot loop
 			if q.fn(r) {
-				t = rules.True
+				t = eval.True
 			}
 		} else {
 			t, err = rs.Rules[i].When.Eval(m, r)
 		}
 		if err != nil {
 			d.Errors = append(d.Errors, RuleError{Rule: rs.Rules[i].ID, Message: err.Error()})
-			t = rules.False
+			t = eval.False
 		}
 		truth[i] = t
-		if t == rules.Unknown && q.points != 0 {
+		if t == eval.Unknown && q.points != 0 {
 			noteMissing(rs.Rules[i].When) // a rule that could have counted, undecided by missing data
 		}
-		if t != rules.True {
+		if t != eval.True {
 			continue
 		}
 		matched++
@@ -187,7 +189,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 	l.fired = fired
 	k := 0
 	for i, t := range truth {
-		if t != rules.True {
+		if t != eval.True {
 			continue
 		}
 		h := &d.Matched[k]
@@ -210,9 +212,9 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		names := l.names[:0]               // the missed rules' missing fields, then the decision's
 		for _, i := range table.byPoints { // positive rules, largest first, then file order
 			switch truth[i] {
-			case rules.False:
+			case eval.False:
 				d.Missed = append(d.Missed, table.misses[i])
-			case rules.Unknown:
+			case eval.Unknown:
 				d.Missed = append(d.Missed, table.misses[i])
 				start := len(names)
 				names = rs.Rules[i].When.AppendMissingNames(names, r.Present)
@@ -251,10 +253,10 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		switch {
 		case err != nil:
 			d.Errors = append(d.Errors, RuleError{Rule: "qualify", Message: err.Error()})
-		case t == rules.Unknown:
+		case t == eval.Unknown:
 			noteMissing(rs.Qualify)
 		}
-		d.Qualified = t == rules.True
+		d.Qualified = t == eval.True
 	}
 	for w, word := range missing { // the fields' indexes are their declaration order
 		for ; word != 0; word &= word - 1 {
@@ -288,7 +290,7 @@ type span struct{ miss, start, end int }
 // values, else its description, else its condition. Templates with fields
 // are rendered into the record's buffer and *dst is set by flushReasons:
 // one string for all of a decision's reasons instead of one each.
-func (l *record) reason(rule *rules.Rule, r *rules.Row, dst *string) {
+func (l *record) reason(rule *eval.Rule, r *eval.Row, dst *string) {
 	if s, ok := staticReason(rule); ok {
 		*dst = s
 		return
@@ -300,7 +302,7 @@ func (l *record) reason(rule *rules.Rule, r *rules.Row, dst *string) {
 
 // staticReason is a rule's reason when it is the same for every lead: a
 // template without fields, else the description, else the condition.
-func staticReason(rule *rules.Rule) (string, bool) {
+func staticReason(rule *eval.Rule) (string, bool) {
 	switch {
 	case rule.Reason != nil:
 		return rule.Reason.Static()
@@ -335,20 +337,20 @@ type rendered struct {
 // record is one input normalised against a ruleset's fields into a typed
 // row. Records are pooled: a decision copies out everything it keeps.
 type record struct {
-	row      rules.Row
+	row      eval.Row
 	warnings []Warning
-	seen     rules.FieldSet // scratch for decodeJSON
-	truth    []rules.Truth  // scratch: each score rule's outcome
-	missing  rules.FieldSet // scratch: fields some rule needed and the lead lacks
-	groups   []int          // scratch: group totals before caps
-	fired    []*rules.Rule  // scratch: the knockouts that fired
-	names    []string       // scratch: names of missing fields
-	spans    []span         // scratch: which missed rule each run of names is
-	text     []byte         // scratch: reasons being rendered
-	rendered []rendered     // scratch: where each rendered reason goes
-	lists    []string       // scratch: the items of list fields decodeJSON read
-	keys     [2]keyOrder    // the key order of the last leads and accounts decoded
-	table    *ruleTable     // what decisions of ruleset tableOf share
+	seen     eval.FieldSet // scratch for decodeJSON
+	truth    []eval.Truth  // scratch: each score rule's outcome
+	missing  eval.FieldSet // scratch: fields some rule needed and the lead lacks
+	groups   []int         // scratch: group totals before caps
+	fired    []*eval.Rule  // scratch: the knockouts that fired
+	names    []string      // scratch: names of missing fields
+	spans    []span        // scratch: which missed rule each run of names is
+	text     []byte        // scratch: reasons being rendered
+	rendered []rendered    // scratch: where each rendered reason goes
+	lists    []string      // scratch: the items of list fields decodeJSON read
+	keys     [2]keyOrder   // the key order of the last leads and accounts decoded
+	table    *ruleTable    // what decisions of ruleset tableOf share
 	tableOf  *rules.Ruleset
 }
 
@@ -396,14 +398,14 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 // setField converts raw to the field's type and stores it in the row. The
 // common cases (JSON numbers, and values already of the field's Go type)
 // are stored as convert would store them, without converting or boxing.
-func setField(r *rules.Row, f *rules.Field, raw any, strict bool) (msg string, ok bool) {
+func setField(r *eval.Row, f *eval.Field, raw any, strict bool) (msg string, ok bool) {
 	switch x := raw.(type) {
 	case json.Number:
 		if setNumber(r, f, string(x)) {
 			return "", true
 		}
 	case int:
-		if f.Type == rules.TypeInt && x > -1<<53 && x < 1<<53 { // as convert takes it
+		if f.Type == rulefile.TypeInt && x > -1<<53 && x < 1<<53 { // as convert takes it
 			r.SetInt(f, x)
 			return "", true
 		}

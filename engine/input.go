@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Input is one lead to score, with its account when known. Values are as
@@ -133,14 +133,14 @@ func jsonError(err error) error {
 // convert normalises one raw value to the declared type. ok is false when
 // the value has the wrong type; msg then says what was expected. A coerced
 // value (a string holding a number, say) is refused in strict mode.
-func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
+func convert(raw any, t rulefile.Type, strict bool) (v any, ok bool, msg string) {
 	switch t {
-	case rules.TypeString:
+	case rulefile.TypeString:
 		if s, isStr := raw.(string); isStr {
 			return s, true, ""
 		}
 		return nil, false, "expected a string, got " + describe(raw)
-	case rules.TypeInt:
+	case rulefile.TypeInt:
 		switch x := raw.(type) {
 		case json.Number:
 			if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
@@ -165,7 +165,7 @@ func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
 			}
 		}
 		return nil, false, "expected a whole number, got " + describe(raw)
-	case rules.TypeFloat:
+	case rulefile.TypeFloat:
 		switch x := raw.(type) {
 		case json.Number:
 			if f, err := x.Float64(); err == nil {
@@ -183,7 +183,7 @@ func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
 			}
 		}
 		return nil, false, "expected a number, got " + describe(raw)
-	case rules.TypeBool:
+	case rulefile.TypeBool:
 		switch x := raw.(type) {
 		case bool:
 			return x, true, ""
@@ -198,17 +198,17 @@ func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
 			}
 		}
 		return nil, false, "expected true or false, got " + describe(raw)
-	case rules.TypeDate:
+	case rulefile.TypeDate:
 		switch x := raw.(type) {
 		case time.Time:
 			return x, true, ""
 		case string:
-			if d, err := rules.ParseDate(strings.TrimSpace(x)); err == nil {
+			if d, err := rulefile.ParseDate(strings.TrimSpace(x)); err == nil {
 				return d, true, ""
 			}
 		}
 		return nil, false, "expected a date like 2026-11-01, got " + describe(raw)
-	case rules.TypeList:
+	case rulefile.TypeList:
 		switch x := raw.(type) {
 		case []string:
 			return x, true, ""
@@ -241,12 +241,12 @@ func convert(raw any, t rules.Type, strict bool) (v any, ok bool, msg string) {
 
 // isBlank reports values that mean "no data": null, and empty strings for
 // fields that are not strings (CSV exports and forms send "" for unknown).
-func isBlank(raw any, t rules.Type) bool {
+func isBlank(raw any, t rulefile.Type) bool {
 	if raw == nil {
 		return true
 	}
 	s, ok := raw.(string)
-	return ok && t != rules.TypeString && strings.TrimSpace(s) == ""
+	return ok && t != rulefile.TypeString && strings.TrimSpace(s) == ""
 }
 
 func number(v any) (float64, bool) {

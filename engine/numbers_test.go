@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // FuzzSmallNumbers holds the decoder's short paths for numbers to strconv:
@@ -45,7 +46,7 @@ func TestSetFieldMatchesConvert(t *testing.T) {
 	for _, f := range rs[0].Fields {
 		for _, raw := range raws {
 			for _, strict := range []bool{false, true} {
-				var fast, ref rules.Row
+				var fast, ref eval.Row
 				fast.Reset(rs[0])
 				ref.Reset(rs[0])
 				_, okFast := setField(&fast, f, raw, strict)

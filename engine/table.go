@@ -9,6 +9,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // What a decision says of a rule it matched (id, group, points) or missed
@@ -26,9 +27,9 @@ import (
 type ruleTable struct {
 	ref       RulesetRef
 	refJSON   []byte
-	groups    []string       // the ruleset's group names, sorted as encoding/json sorts keys
-	groupKeys [][]byte       // `"name":`, with a comma before all but the first
-	caps      []*rules.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
+	groups    []string      // the ruleset's group names, sorted as encoding/json sorts keys
+	groupKeys [][]byte      // `"name":`, with a comma before all but the first
+	caps      []*eval.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
 
 	// The rules' conditions as closures, and their points and groups, by
 	// the index of hits (knockouts first): decide reads them side by side
@@ -56,19 +57,19 @@ type ruleTable struct {
 
 type quickCondition struct {
 	required uint64
-	fn       func(*rules.Row) bool
+	fn       func(*eval.Row) bool
 	points   int
 	group    int // Rule.GroupIndex: -1 for none
 }
 
 // eval decides condition c of rule i (knockouts first, as hits) for a
 // lead that has the fields in present.
-func (t *ruleTable) eval(i int, c *rules.Condition, present uint64, m *vm.VM, r *rules.Row) (rules.Truth, error) {
+func (t *ruleTable) eval(i int, c *eval.Condition, present uint64, m *vm.VM, r *eval.Row) (eval.Truth, error) {
 	if q := &t.quick[i]; q.fn != nil && present&q.required == q.required {
 		if q.fn(r) {
-			return rules.True, nil
+			return eval.True, nil
 		}
-		return rules.False, nil
+		return eval.False, nil
 	}
 	return c.Eval(m, r)
 }
@@ -150,7 +151,7 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	n := len(rs.Knockouts) + len(rs.Rules)
 	t := &ruleTable{
 		ref:        RulesetRef{Name: rs.Name, Version: rs.Version},
-		caps:       make([]*rules.Group, len(rs.GroupNames)),
+		caps:       make([]*eval.Group, len(rs.GroupNames)),
 		groups:     slices.Sorted(slices.Values(rs.GroupNames)),
 		hits:       make([]Hit, 0, n),
 		firedJSON:  make([][]byte, 0, n),
@@ -199,7 +200,7 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	return t
 }
 
-func (t *ruleTable) addHit(rule *rules.Rule, h Hit) {
+func (t *ruleTable) addHit(rule *eval.Rule, h Hit) {
 	if _, dup := t.hitIndex[h.Rule]; !dup {
 		t.hitIndex[h.Rule] = len(t.hits)
 	}

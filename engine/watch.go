@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // watchDebounce is how long the watcher waits after the last change before
@@ -159,7 +159,7 @@ func (w *Watcher) relevant(ev fsnotify.Event) bool {
 	switch {
 	case name == configMapData:
 		return true
-	case f.all && rules.IsRuleFile(name):
+	case f.all && rulefile.IsRuleFile(name):
 		return true
 	}
 	return f.files[name]

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -190,8 +192,8 @@ func TestErrorListCapsOutput(t *testing.T) {
 func TestEveryCodeDocumented(t *testing.T) {
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	for _, e := range problems(t, files...) {
-		if _, ok := rules.Codes[e.Code]; !ok {
-			t.Errorf("%s uses code %q, which rules.Codes does not describe", e.Error(), e.Code)
+		if _, ok := rulefile.Codes[e.Code]; !ok {
+			t.Errorf("%s uses code %q, which rulefile.Codes does not describe", e.Error(), e.Code)
 		}
 	}
 }
@@ -200,7 +202,7 @@ func TestEveryCodeDocumented(t *testing.T) {
 // closure: not for conditions partly on expr's VM, nor for rulesets of
 // more than 64 fields, whose FieldSets take more than one word.
 func TestQuickOnlyWhereItDecides(t *testing.T) {
-	compile := func(fields int, when string) *rules.Condition {
+	compile := func(fields int, when string) *eval.Condition {
 		t.Helper()
 		var src strings.Builder
 		src.WriteString("ruleset: q\nfields:\n")

@@ -17,6 +17,7 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -396,7 +397,7 @@ func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
 	p := r.URL.Query()
 	until := time.Now()
 	if v := p.Get("until"); v != "" {
-		t, err := rules.ParseDate(v)
+		t, err := rulefile.ParseDate(v)
 		if err != nil {
 			return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: fmt.Sprintf("until=%q is not a date or time", v),
 				details: []any{paramError{"until", "a date (2026-11-01) or time (2026-11-01T09:00:00Z); default now"}}}
@@ -407,7 +408,7 @@ func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
 	if v := p.Get("since"); v != "" {
 		if d, err := decisionlog.ParseDuration(v); err == nil {
 			since = until.Add(-d)
-		} else if t, err := rules.ParseDate(v); err == nil {
+		} else if t, err := rulefile.ParseDate(v); err == nil {
 			since = t
 		} else {
 			return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: fmt.Sprintf("since=%q is neither an age nor a date", v),

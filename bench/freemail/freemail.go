@@ -1,5 +1,5 @@
 // Package freemail holds the free-mail provider domains that leadq's
-// is_free_email() knows (rules/builtins.go), for the engines the benchmark
+// is_free_email() knows (rules/eval/builtins.go), for the engines the benchmark
 // compares leadq with. A test in the bench package checks the copy against
 // leadq itself.
 package freemail

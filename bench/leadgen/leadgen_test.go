@@ -13,6 +13,7 @@ import (
 	"github.com/leadq/leadq/bench/leadgen"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 func ruleset(t *testing.T) *rules.Ruleset {
@@ -85,20 +86,20 @@ func TestCleanLeadsAreWellTyped(t *testing.T) {
 	}
 }
 
-func typeProblem(typ rules.Type, v any) string {
+func typeProblem(typ rulefile.Type, v any) string {
 	ok := false
 	switch typ {
-	case rules.TypeString:
+	case rulefile.TypeString:
 		_, ok = v.(string)
-	case rules.TypeInt:
+	case rulefile.TypeInt:
 		_, ok = v.(int)
-	case rules.TypeFloat:
+	case rulefile.TypeFloat:
 		_, ok = v.(float64)
-	case rules.TypeBool:
+	case rulefile.TypeBool:
 		_, ok = v.(bool)
-	case rules.TypeList:
+	case rulefile.TypeList:
 		_, ok = v.([]string)
-	case rules.TypeDate:
+	case rulefile.TypeDate:
 		s, isStr := v.(string)
 		if isStr {
 			_, err := time.Parse("2006-01-02", s)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -154,7 +155,7 @@ func runBacktest(ctx context.Context, e *env, opts backtestOptions) error {
 	}
 	var now time.Time
 	if opts.now != "" {
-		if now, err = rules.ParseDate(opts.now); err != nil {
+		if now, err = rulefile.ParseDate(opts.now); err != nil {
 			return &usageError{fmt.Errorf("--now: %w", err)}
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/derive"
-	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -138,7 +138,7 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		opts.Name = rulesetName(o.data)
 	}
 	if o.now != "" {
-		now, err := rules.ParseDate(o.now)
+		now, err := rulefile.ParseDate(o.now)
 		if err != nil {
 			return &usageError{fmt.Errorf("--now: %w", err)}
 		}

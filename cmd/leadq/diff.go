@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadq/leadq/diff"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -71,7 +72,7 @@ func diffArgs(cmd *cobra.Command, args []string) error {
 func runDiff(ctx context.Context, e *env, opts diffOptions) error {
 	dopts := diff.Options{Top: opts.top, Strict: opts.strict}
 	if opts.now != "" {
-		now, err := rules.ParseDate(opts.now)
+		now, err := rulefile.ParseDate(opts.now)
 		if err != nil {
 			return &usageError{fmt.Errorf("--now: %w", err)}
 		}

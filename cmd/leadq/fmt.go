@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -72,7 +73,7 @@ func runFmt(e *env, opts fmtOptions) error {
 			return &exitError{code: exitFailed, err: err}
 		}
 		for _, de := range entries {
-			if !de.IsDir() && rules.IsRuleFile(de.Name()) {
+			if !de.IsDir() && rulefile.IsRuleFile(de.Name()) {
 				files = append(files, filepath.Join(p, de.Name()))
 			}
 		}

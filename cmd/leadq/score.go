@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +61,7 @@ or the bare lead; with no FILE or with -, it is read from stdin.`,
 func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 	var clock []engine.Option
 	if opts.now != "" {
-		now, err := rules.ParseDate(opts.now)
+		now, err := rulefile.ParseDate(opts.now)
 		if err != nil {
 			return &usageError{fmt.Errorf("--now: %w", err)}
 		}

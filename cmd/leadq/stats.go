@@ -13,6 +13,7 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +61,7 @@ many of those qualified. With --rules, rules that never fired in the window are 
 func window(since, until string, now time.Time) (time.Time, time.Time, error) {
 	to := now
 	if until != "" {
-		t, err := rules.ParseDate(until)
+		t, err := rulefile.ParseDate(until)
 		if err != nil {
 			return time.Time{}, time.Time{}, &usageError{fmt.Errorf("--until: %w", err)}
 		}
@@ -69,7 +70,7 @@ func window(since, until string, now time.Time) (time.Time, time.Time, error) {
 	if d, err := decisionlog.ParseDuration(since); err == nil {
 		return to.Add(-d), to, nil
 	}
-	from, err := rules.ParseDate(since)
+	from, err := rulefile.ParseDate(since)
 	if err != nil {
 		return time.Time{}, time.Time{}, &usageError{fmt.Errorf("--since %q: give an age (24h, 7d) or a date (2026-11-01)", since)}
 	}

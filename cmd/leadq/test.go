@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -65,7 +66,7 @@ coverage is under --fail-under, 2 usage.`,
 func runTest(e *env, opts testOptions) error {
 	topts := engine.TestOptions{Strict: opts.strict}
 	if opts.now != "" {
-		now, err := rules.ParseDate(opts.now)
+		now, err := rulefile.ParseDate(opts.now)
 		if err != nil {
 			return &usageError{fmt.Errorf("--now: %w", err)}
 		}

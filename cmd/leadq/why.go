@@ -13,6 +13,7 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
 )
 
@@ -113,7 +114,7 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 	if len(opts.rules) > 0 {
 		clock := []engine.Option{}
 		if opts.now != "" {
-			now, err := rules.ParseDate(opts.now)
+			now, err := rulefile.ParseDate(opts.now)
 			if err != nil {
 				return &usageError{fmt.Errorf("--now: %w", err)}
 			}

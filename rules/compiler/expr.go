@@ -1,0 +1,544 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	exprfile "github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
+)
+
+// envKind says which variables an expression may use.
+type envKind int
+
+const (
+	envWhen    envKind = iota // lead.*, account.*, lists, macros
+	envQualify                // also tier, score, groups, knocked_out
+)
+
+// qualifyVars are the decision values qualify: can read.
+var qualifyVars = map[string]types.Type{
+	"tier":        types.String,
+	"score":       types.Int,
+	"groups":      types.TypeOf(map[string]int{}),
+	"knocked_out": types.Bool,
+}
+
+var goTypes = map[rulefile.Type]types.Type{
+	rulefile.TypeString: types.String,
+	rulefile.TypeInt:    types.Int,
+	rulefile.TypeFloat:  types.Float64,
+	rulefile.TypeBool:   types.Bool,
+	rulefile.TypeDate:   types.TypeOf(time.Time{}),
+	rulefile.TypeList:   types.TypeOf([]string{}),
+}
+
+// exprCompiler compiles the expressions of one ruleset.
+type exprCompiler struct {
+	c       *builder
+	configs [2]*conf.Config
+	cache   ConditionCache // nil: no reuse across compilations
+	vmOnly  bool           // see Compiler.VMOnly
+	envSig  string         // see envSignature
+}
+
+func (x *exprCompiler) config(kind envKind) *conf.Config {
+	if x.configs[kind] != nil {
+		return x.configs[kind]
+	}
+	// Fields are flat variables named "lead.employees": expr reads a
+	// top-level name of a map[string]any env with one map lookup, where
+	// lead.employees on a nested map would go through reflection.
+	env := types.Map{eval.NowVar: types.TypeOf(time.Time{})}
+	for _, f := range x.c.fields {
+		t, ok := goTypes[f.Type]
+		if !ok {
+			t = types.Any // a field with a bad declaration: its own error is enough
+		}
+		env[f.Name] = t
+	}
+	if kind == envQualify {
+		for k, v := range qualifyVars {
+			env[k] = v
+		}
+	}
+	opts := append([]expr.Option{expr.Env(env), expr.AsBool()}, eval.ExprOptions()...)
+	cfg := conf.CreateNew()
+	for _, o := range opts {
+		o(cfg)
+	}
+	x.configs[kind] = cfg
+	return cfg
+}
+
+// exprSource is an expression with where it sits in a file.
+type exprSource struct {
+	file    *rulefile.File
+	text    rulefile.Text
+	subject string // e.g. `score rule "x": when`
+	kind    envKind
+}
+
+// compile parses, checks and compiles one condition, reporting every
+// problem against the file. It returns nil when there were errors.
+func (x *exprCompiler) compile(src exprSource) *eval.Condition {
+	if cond := x.cached(src); cond != nil {
+		return cond
+	}
+	tree, err := parser.Parse(src.text.Value)
+	if err != nil {
+		x.exprError(src, err, "expr-syntax")
+		return nil
+	}
+	var used usedNames
+	if !x.checkNames(src, tree.Node, &used) {
+		return nil
+	}
+	cond := x.compileChecked(src)
+	x.remember(src, cond, &used)
+	return cond
+}
+
+// compileChecked compiles an expression whose names checkNames accepted.
+func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
+	whole, ok := x.build(src)
+	if !ok {
+		return nil
+	}
+	fast, prog, err := x.program(src, whole)
+	if err != nil {
+		x.exprError(src, err, "type-mismatch")
+		return nil
+	}
+	// Build a second copy (programs change their tree in place) to find the
+	// fields read and to split the and/or/not structure for three-valued
+	// evaluation of leads with missing fields.
+	node, _ := x.build(src)
+	required := eval.NewFieldSet(len(x.c.fields))
+	var fields []*eval.Field
+	seen := map[*eval.Field]bool{}
+	collectFields(x.c.fields, node, false, func(f *eval.Field, optional bool) {
+		if !seen[f] {
+			seen[f] = true
+			fields = append(fields, f)
+		}
+		if !optional {
+			required.Add(f.Index)
+		}
+	})
+	sortFields(fields)
+	var tree *eval.Node
+	if !isCompound(node) {
+		// One leaf: the whole program is the leaf.
+		tree = eval.Leaf(fast, prog, required)
+	} else if tree, err = x.split(src, node); err != nil {
+		x.exprError(src, err, "type-mismatch")
+		return nil
+	}
+	return eval.NewCondition(src.text.Value, src.text.Pos, fast, prog, required, fields, tree)
+}
+
+// program type-checks node and compiles it twice: to Go closures where the
+// native compiler covers it (fast is nil otherwise), and to an expr program.
+func (x *exprCompiler) program(src exprSource, node ast.Node) (fast boolFn, prog *vm.Program, err error) {
+	cfg := x.config(src.kind)
+	tree := &parser.Tree{Node: node, Source: exprfile.NewSource(src.text.Value)}
+	if _, err := checker.Check(tree, cfg); err != nil {
+		return nil, nil, err
+	}
+	if !x.vmOnly {
+		fast, _ = (&native{fields: x.c.fields}).compile(tree.Node).(boolFn)
+	}
+	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+		return nil, nil, err
+	}
+	prog, err = compiler.Compile(tree, cfg)
+	return fast, prog, err
+}
+
+func isCompound(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		return isAnd(n.Operator) || isOr(n.Operator)
+	case *ast.UnaryNode:
+		return isNot(n.Operator)
+	}
+	return false
+}
+
+func isAnd(op string) bool { return op == "&&" || op == "and" }
+func isOr(op string) bool  { return op == "||" || op == "or" }
+func isNot(op string) bool { return op == "!" || op == "not" }
+
+func (x *exprCompiler) split(src exprSource, n ast.Node) (*eval.Node, error) {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		if isAnd(n.Operator) || isOr(n.Operator) {
+			a, err := x.split(src, n.Left)
+			if err != nil {
+				return nil, err
+			}
+			b, err := x.split(src, n.Right)
+			if err != nil {
+				return nil, err
+			}
+			if isOr(n.Operator) {
+				return eval.Or(a, b), nil
+			}
+			return eval.And(a, b), nil
+		}
+	case *ast.UnaryNode:
+		if isNot(n.Operator) {
+			a, err := x.split(src, n.Node)
+			if err != nil {
+				return nil, err
+			}
+			return eval.Not(a), nil
+		}
+	}
+	fast, prog, err := x.program(src, n)
+	if err != nil {
+		return nil, err
+	}
+	required := eval.NewFieldSet(len(x.c.fields))
+	collectFields(x.c.fields, n, false, func(f *eval.Field, optional bool) {
+		if !optional {
+			required.Add(f.Index)
+		}
+	})
+	if fast != nil {
+		prog = nil // a leaf runs one way
+	}
+	return eval.Leaf(fast, prog, required), nil
+}
+
+// fieldRef returns the field a member node such as lead.employees names.
+func (x *exprCompiler) fieldRef(n ast.Node) (ns, key string, ok bool) {
+	m, isMember := n.(*ast.MemberNode)
+	if !isMember {
+		return "", "", false
+	}
+	id, isIdent := m.Node.(*ast.IdentifierNode)
+	if !isIdent || (id.Value != "lead" && id.Value != "account") {
+		return "", "", false
+	}
+	prop, isString := m.Property.(*ast.StringNode)
+	if !isString {
+		return id.Value, "", true
+	}
+	return id.Value, prop.Value, true
+}
+
+// checkNames reports unknown fields, lists, macros and functions with a
+// did-you-mean, before expr's checker would report them less helpfully.
+func (x *exprCompiler) checkNames(src exprSource, root ast.Node, used *usedNames) bool {
+	ok := true
+	fail := func(n ast.Node, code, format string, args ...any) {
+		ok = false
+		x.errorAt(src, n.Location().From, code, fmt.Sprintf(format, args...))
+	}
+	declared := map[string]bool{} // let-variables
+	walk(root, func(n ast.Node) bool {
+		if v, isDecl := n.(*ast.VariableDeclaratorNode); isDecl {
+			declared[v.Name] = true
+		}
+		return true
+	})
+	var visit func(n ast.Node) bool
+	visit = func(n ast.Node) bool {
+		if ns, key, isField := x.fieldRef(n); isField {
+			m := n.(*ast.MemberNode)
+			if key == "" {
+				fail(m.Node, "unknown-field", "%s: write fields out as %s.name; computed field names are not allowed", src.subject, ns)
+				return false
+			}
+			name := ns + "." + key
+			f, found := x.c.fields[name]
+			if !found {
+				fail(m.Node, "unknown-field", "%s: unknown field %s%s", src.subject, name, rulefile.DidYouMean(name, x.c.fieldNames))
+				return false
+			}
+			x.c.usedFields[f.Name] = true
+			used.fields = append(used.fields, f.Name)
+			return false // do not visit the identifier lead itself
+		}
+		switch n := n.(type) {
+		case *ast.CallNode:
+			if id, isIdent := n.Callee.(*ast.IdentifierNode); isIdent {
+				if !eval.IsFunc(id.Value) {
+					fail(n, "unknown-name", "%s: unknown function %s%s", src.subject, id.Value, rulefile.DidYouMean(id.Value, eval.FuncNames()))
+				}
+				for _, a := range n.Arguments {
+					walk(a, visit)
+				}
+				return false
+			}
+		case *ast.IdentifierNode:
+			name := n.Value
+			switch {
+			case name == "lead" || name == "account":
+				fail(n, "unknown-field", "%s: %s alone is not a value; read a field, like %s.%s", src.subject, name, name, x.exampleKey(name))
+			case declared[name] || name == "$env" || name == eval.NowVar:
+			case src.kind == envQualify && qualifyVars[name] != nil:
+			case x.c.lists[name] != nil:
+				x.c.usedLists[name] = true
+				used.lists = append(used.lists, name)
+			case x.c.macros[name] != nil:
+				x.c.usedMacros[name] = true
+				used.macros = append(used.macros, name)
+				if x.c.macros[name].broken {
+					ok = false // already reported where the macro is defined
+				}
+			default:
+				candidates := append(append(sortedKeys(x.c.lists), sortedKeys(x.c.macros)...), "lead", "account")
+				if src.kind == envQualify {
+					candidates = append(candidates, sortedKeys(qualifyVars)...)
+				}
+				hint := rulefile.DidYouMean(name, candidates)
+				if hint == "" {
+					hint = " (not a list, macro or function; fields are written lead.name or account.name)"
+				}
+				fail(n, "unknown-name", "%s: unknown name %s%s", src.subject, name, hint)
+			}
+		}
+		return true
+	}
+	walk(root, visit)
+	return ok
+}
+
+func (x *exprCompiler) exampleKey(ns string) string {
+	for _, name := range x.c.fieldNames {
+		if k, ok := strings.CutPrefix(name, ns+"."); ok {
+			return k
+		}
+	}
+	return "name"
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// build parses src and expands lists, macros and the hidden clock argument,
+// returning a fresh tree each time (expr's optimizer changes trees in place).
+func (x *exprCompiler) build(src exprSource) (ast.Node, bool) {
+	tree, err := parser.Parse(src.text.Value)
+	if err != nil {
+		return nil, false
+	}
+	node := tree.Node
+	ok := x.expand(&node, nil, nil)
+	return node, ok
+}
+
+// expand rewrites *n in place. at, when set, is the location every expanded
+// node takes, so that errors inside a macro point at its use.
+func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string) bool {
+	ok := true
+	var visit func(p *ast.Node)
+	visit = func(p *ast.Node) {
+		node := *p
+		if ns, key, isField := x.fieldRef(node); isField {
+			flat := &ast.IdentifierNode{Value: ns + "." + key}
+			flat.SetLocation(node.(*ast.MemberNode).Node.Location())
+			if at != nil {
+				flat.SetLocation(*at)
+			}
+			*p = flat
+			return
+		}
+		forChildren(node, visit)
+		if at != nil {
+			node.SetLocation(*at)
+		}
+		switch v := node.(type) {
+		case *ast.IdentifierNode:
+			if l := x.c.lists[v.Value]; l != nil {
+				arr := &ast.ArrayNode{}
+				for _, val := range l.Values {
+					var lit ast.Node
+					switch val := val.(type) {
+					case string:
+						lit = &ast.StringNode{Value: val}
+					case int:
+						lit = &ast.IntegerNode{Value: val}
+					case float64:
+						lit = &ast.FloatNode{Value: val}
+					}
+					lit.SetLocation(v.Location())
+					arr.Nodes = append(arr.Nodes, lit)
+				}
+				ast.Patch(p, arr)
+				return
+			}
+			m := x.c.macros[v.Value]
+			if m == nil {
+				return
+			}
+			if containsStr(stack, v.Value) {
+				ok = false
+				return
+			}
+			tree, err := parser.Parse(m.decl.Expr.Value)
+			if err != nil {
+				ok = false
+				return
+			}
+			loc := v.Location()
+			body := tree.Node
+			if !x.expand(&body, &loc, append(stack, v.Value)) {
+				ok = false
+				return
+			}
+			setLocations(body, loc)
+			*p = body
+		case *ast.CallNode:
+			if id, isIdent := v.Callee.(*ast.IdentifierNode); isIdent && eval.IsClockFunc(id.Value) && len(v.Arguments) == 1 {
+				now := &ast.IdentifierNode{Value: eval.NowVar}
+				now.SetLocation(v.Location())
+				v.Arguments = append(v.Arguments, now)
+			}
+		}
+	}
+	visit(n)
+	return ok
+}
+
+func setLocations(n ast.Node, loc exprfile.Location) {
+	walk(n, func(c ast.Node) bool { c.SetLocation(loc); return true })
+}
+
+// collectFields calls fn for every field read under n. A read is optional
+// when the expression handles nil itself (lead.x ?? y, lead.x == nil).
+func collectFields(fields map[string]*eval.Field, n ast.Node, optional bool, fn func(f *eval.Field, optional bool)) {
+	switch v := n.(type) {
+	case *ast.IdentifierNode: // a field, flattened by expand
+		if fd := fields[v.Value]; fd != nil {
+			fn(fd, optional)
+		}
+		return
+	case *ast.ChainNode:
+		collectFields(fields, v.Node, true, fn)
+		return
+	case *ast.BinaryNode:
+		switch {
+		case v.Operator == "??":
+			collectFields(fields, v.Left, true, fn)
+			collectFields(fields, v.Right, optional, fn)
+			return
+		case v.Operator == "==" || v.Operator == "!=":
+			_, lnil := v.Left.(*ast.NilNode)
+			_, rnil := v.Right.(*ast.NilNode)
+			if lnil || rnil {
+				collectFields(fields, v.Left, true, fn)
+				collectFields(fields, v.Right, true, fn)
+				return
+			}
+		}
+	}
+	forChildren(n, func(p *ast.Node) { collectFields(fields, *p, optional, fn) })
+}
+
+// walk visits n and its children depth first; fn returns false to skip a
+// node's children.
+func walk(n ast.Node, fn func(ast.Node) bool) {
+	if n == nil || !fn(n) {
+		return
+	}
+	forChildren(n, func(p *ast.Node) { walk(*p, fn) })
+}
+
+// forChildren calls fn with a pointer to each child slot of n.
+func forChildren(n ast.Node, fn func(*ast.Node)) {
+	switch v := n.(type) {
+	case *ast.UnaryNode:
+		fn(&v.Node)
+	case *ast.BinaryNode:
+		fn(&v.Left)
+		fn(&v.Right)
+	case *ast.ChainNode:
+		fn(&v.Node)
+	case *ast.MemberNode:
+		fn(&v.Node)
+		fn(&v.Property)
+	case *ast.SliceNode:
+		fn(&v.Node)
+		if v.From != nil {
+			fn(&v.From)
+		}
+		if v.To != nil {
+			fn(&v.To)
+		}
+	case *ast.CallNode:
+		fn(&v.Callee)
+		for i := range v.Arguments {
+			fn(&v.Arguments[i])
+		}
+	case *ast.BuiltinNode:
+		for i := range v.Arguments {
+			fn(&v.Arguments[i])
+		}
+	case *ast.PredicateNode:
+		fn(&v.Node)
+	case *ast.VariableDeclaratorNode:
+		fn(&v.Value)
+		fn(&v.Expr)
+	case *ast.SequenceNode:
+		for i := range v.Nodes {
+			fn(&v.Nodes[i])
+		}
+	case *ast.ConditionalNode:
+		fn(&v.Cond)
+		fn(&v.Exp1)
+		fn(&v.Exp2)
+	case *ast.ArrayNode:
+		for i := range v.Nodes {
+			fn(&v.Nodes[i])
+		}
+	case *ast.MapNode:
+		for i := range v.Pairs {
+			fn(&v.Pairs[i])
+		}
+	case *ast.PairNode:
+		fn(&v.Key)
+		fn(&v.Value)
+	}
+}
+
+// exprError reports an error from expr's parser or checker at its location.
+func (x *exprCompiler) exprError(src exprSource, err error, code string) {
+	var fe *exprfile.Error
+	msg, offset := err.Error(), 0
+	if errors.As(err, &fe) {
+		msg, offset = fe.Message, fe.From
+	}
+	if code == "type-mismatch" && strings.HasPrefix(msg, "expected bool") {
+		msg += " (a condition must be true or false, like lead.employees > 50)"
+	}
+	x.errorAt(src, offset, code, src.subject+": "+msg)
+}
+
+// errorAt reports msg at the rune offset within the expression's text,
+// mapped to a file position with a caret snippet.
+func (x *exprCompiler) errorAt(src exprSource, offset int, code, msg string) {
+	pos, snippet := src.file.PosIn(src.text, offset)
+	x.c.errs = append(x.c.errs, &rulefile.Error{Pos: pos, Code: code, Msg: msg, Snippet: snippet})
+}

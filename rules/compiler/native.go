@@ -1,0 +1,544 @@
+package compiler
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
+)
+
+// The native compiler turns a type-checked expression into Go closures
+// over a Row. It covers what rules are made of (fields, constants,
+// comparisons, arithmetic, in/contains/matches, leadq's functions and the
+// string builtins); anything else makes it give up, and that part of the
+// condition runs on expr's VM instead. Native and VM evaluation must agree:
+// see TestNativeMatchesVM and FuzzNativeMatchesVM.
+//
+// Closures never fail at run time: operations that can (indexing, %,
+// ternaries over nil) are left to the VM, which reports the error.
+
+type (
+	boolFn  func(*eval.Row) bool
+	intFn   func(*eval.Row) int
+	floatFn func(*eval.Row) float64
+	strFn   func(*eval.Row) string
+	timeFn  func(*eval.Row) time.Time
+	listFn  func(*eval.Row) []string
+)
+
+type native struct {
+	fields map[string]*eval.Field
+}
+
+// compile returns a typed closure for n, or nil when n is outside what the
+// native compiler covers.
+func (c *native) compile(n ast.Node) any {
+	switch v := n.(type) {
+	case *ast.IdentifierNode:
+		return c.ident(v.Value)
+	case *ast.IntegerNode:
+		k := v.Value
+		return intFn(func(*eval.Row) int { return k })
+	case *ast.FloatNode:
+		k := v.Value
+		return floatFn(func(*eval.Row) float64 { return k })
+	case *ast.StringNode:
+		k := v.Value
+		return strFn(func(*eval.Row) string { return k })
+	case *ast.BoolNode:
+		k := v.Value
+		return boolFn(func(*eval.Row) bool { return k })
+	case *ast.UnaryNode:
+		return c.unary(v)
+	case *ast.BinaryNode:
+		return c.binary(v)
+	case *ast.CallNode:
+		return c.call(v)
+	case *ast.BuiltinNode:
+		return c.builtin(v)
+	}
+	return nil
+}
+
+func (c *native) ident(name string) any {
+	if f := c.fields[name]; f != nil {
+		s := f.Slot
+		switch f.Type {
+		case rulefile.TypeInt:
+			return intFn(func(r *eval.Row) int { return r.Ints[s] })
+		case rulefile.TypeFloat:
+			return floatFn(func(r *eval.Row) float64 { return r.Floats[s] })
+		case rulefile.TypeString:
+			return strFn(func(r *eval.Row) string { return r.Strs[s] })
+		case rulefile.TypeBool:
+			return boolFn(func(r *eval.Row) bool { return r.Bools[s] })
+		case rulefile.TypeDate:
+			return timeFn(func(r *eval.Row) time.Time { return r.Times[s] })
+		case rulefile.TypeList:
+			return listFn(func(r *eval.Row) []string { return r.Lists[s] })
+		}
+		return nil
+	}
+	switch name {
+	case eval.NowVar:
+		return timeFn(func(r *eval.Row) time.Time { return r.Now })
+	case "tier":
+		return strFn(func(r *eval.Row) string { return r.Tier })
+	case "score":
+		return intFn(func(r *eval.Row) int { return r.Score })
+	case "knocked_out":
+		return boolFn(func(r *eval.Row) bool { return r.KnockedOut })
+	}
+	return nil
+}
+
+// float returns n as a float closure, promoting ints as expr does.
+func (c *native) float(n ast.Node) floatFn {
+	switch f := c.compile(n).(type) {
+	case floatFn:
+		return f
+	case intFn:
+		return func(r *eval.Row) float64 { return float64(f(r)) }
+	}
+	return nil
+}
+
+func (c *native) unary(v *ast.UnaryNode) any {
+	switch v.Operator {
+	case "!", "not":
+		if f, ok := c.compile(v.Node).(boolFn); ok {
+			return boolFn(func(r *eval.Row) bool { return !f(r) })
+		}
+	case "-":
+		switch f := c.compile(v.Node).(type) {
+		case intFn:
+			return intFn(func(r *eval.Row) int { return -f(r) })
+		case floatFn:
+			return floatFn(func(r *eval.Row) float64 { return -f(r) })
+		}
+	case "+":
+		switch f := c.compile(v.Node).(type) {
+		case intFn, floatFn:
+			return f
+		}
+	}
+	return nil
+}
+
+func (c *native) binary(v *ast.BinaryNode) any {
+	switch v.Operator {
+	case "&&", "and", "||", "or":
+		a, ok1 := c.compile(v.Left).(boolFn)
+		b, ok2 := c.compile(v.Right).(boolFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		if isAnd(v.Operator) {
+			return boolFn(func(r *eval.Row) bool { return a(r) && b(r) })
+		}
+		return boolFn(func(r *eval.Row) bool { return a(r) || b(r) })
+	case "in":
+		return c.in(v)
+	case "contains", "startsWith", "endsWith":
+		a, ok1 := c.compile(v.Left).(strFn)
+		b, ok2 := c.compile(v.Right).(strFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		switch v.Operator {
+		case "contains":
+			return boolFn(func(r *eval.Row) bool { return strings.Contains(a(r), b(r)) })
+		case "startsWith":
+			return boolFn(func(r *eval.Row) bool { return strings.HasPrefix(a(r), b(r)) })
+		}
+		return boolFn(func(r *eval.Row) bool { return strings.HasSuffix(a(r), b(r)) })
+	case "matches":
+		a, ok := c.compile(v.Left).(strFn)
+		pat, isConst := v.Right.(*ast.StringNode)
+		if !ok || !isConst {
+			return nil
+		}
+		re, err := regexp.Compile(pat.Value)
+		if err != nil {
+			return nil // the VM reports the bad pattern
+		}
+		match := eval.Matcher(re)
+		return boolFn(func(r *eval.Row) bool { return match(a(r)) })
+	case "==", "!=", "<", "<=", ">", ">=":
+		f := c.compare(v.Operator, v.Left, v.Right)
+		if f == nil {
+			return nil
+		}
+		return f
+	case "+", "-", "*", "/":
+		return c.arith(v)
+	}
+	return nil
+}
+
+// compare builds a comparison of two typed operands, promoting int to
+// float when the types differ, as expr's runtime does.
+func (c *native) compare(op string, ln, rn ast.Node) boolFn {
+	if f := c.fieldAgainstConstant(op, ln, rn); f != nil {
+		return f
+	}
+	l, r := c.compile(ln), c.compile(rn)
+	switch a := l.(type) {
+	case intFn:
+		if b, ok := r.(intFn); ok {
+			return ordered(op, a, b)
+		}
+	case strFn:
+		if b, ok := r.(strFn); ok {
+			return ordered(op, a, b)
+		}
+	case boolFn:
+		b, ok := r.(boolFn)
+		if !ok {
+			return nil
+		}
+		switch op {
+		case "==":
+			return func(r *eval.Row) bool { return a(r) == b(r) }
+		case "!=":
+			return func(r *eval.Row) bool { return a(r) != b(r) }
+		}
+		return nil
+	case timeFn:
+		b, ok := r.(timeFn)
+		if !ok {
+			return nil
+		}
+		switch op {
+		case "==":
+			return func(r *eval.Row) bool { return a(r).Equal(b(r)) }
+		case "!=":
+			return func(r *eval.Row) bool { return !a(r).Equal(b(r)) }
+		case "<":
+			return func(r *eval.Row) bool { return a(r).Before(b(r)) }
+		case ">":
+			return func(r *eval.Row) bool { return a(r).After(b(r)) }
+		case "<=":
+			return func(r *eval.Row) bool { return !a(r).After(b(r)) }
+		case ">=":
+			return func(r *eval.Row) bool { return !a(r).Before(b(r)) }
+		}
+		return nil
+	}
+	a, b := c.float(ln), c.float(rn)
+	if a == nil || b == nil {
+		return nil
+	}
+	return ordered(op, a, b)
+}
+
+// fieldAgainstConstant builds `field op constant`, what most conditions
+// are made of, as one closure that reads the row's slot itself: the
+// general form calls a closure for each operand. It covers int, float and
+// string fields against a literal of their type (an int literal against a
+// float field too); nil otherwise.
+func (c *native) fieldAgainstConstant(op string, ln, rn ast.Node) boolFn {
+	id, ok := ln.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	f := c.fields[id.Value]
+	if f == nil {
+		return nil
+	}
+	switch k := rn.(type) {
+	case *ast.IntegerNode:
+		switch f.Type {
+		case rulefile.TypeInt:
+			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Ints), f.Slot, k.Value)
+		case rulefile.TypeFloat:
+			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Floats), f.Slot, float64(k.Value))
+		}
+	case *ast.FloatNode:
+		if f.Type == rulefile.TypeFloat {
+			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Floats), f.Slot, k.Value)
+		}
+	case *ast.StringNode:
+		if f.Type == rulefile.TypeString {
+			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Strs), f.Slot, k.Value)
+		}
+	}
+	return nil
+}
+
+// slotOrdered compares value slot of the row's slice of T at offset off
+// in Row (Ints, Floats or Strs) with k.
+func slotOrdered[T int | float64 | string](op string, off uintptr, slot int, k T) boolFn {
+	switch op {
+	case "==":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) == k }
+	case "!=":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) != k }
+	case "<":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) < k }
+	case "<=":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) <= k }
+	case ">":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) > k }
+	case ">=":
+		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) >= k }
+	}
+	return nil
+}
+
+// slotValue is r's value in slot of its slice of T at offset off.
+func slotValue[T any](r *eval.Row, off uintptr, slot int) T {
+	return (*(*[]T)(unsafe.Add(unsafe.Pointer(r), off)))[slot]
+}
+
+func ordered[T int | float64 | string](op string, a, b func(*eval.Row) T) boolFn {
+	switch op {
+	case "==":
+		return func(r *eval.Row) bool { return a(r) == b(r) }
+	case "!=":
+		return func(r *eval.Row) bool { return a(r) != b(r) }
+	case "<":
+		return func(r *eval.Row) bool { return a(r) < b(r) }
+	case "<=":
+		return func(r *eval.Row) bool { return a(r) <= b(r) }
+	case ">":
+		return func(r *eval.Row) bool { return a(r) > b(r) }
+	case ">=":
+		return func(r *eval.Row) bool { return a(r) >= b(r) }
+	}
+	return nil
+}
+
+func (c *native) arith(v *ast.BinaryNode) any {
+	l, r := c.compile(v.Left), c.compile(v.Right)
+	if a, ok := l.(strFn); ok && v.Operator == "+" {
+		if b, ok := r.(strFn); ok {
+			return strFn(func(r *eval.Row) string { return a(r) + b(r) })
+		}
+		return nil
+	}
+	if a, ok := l.(intFn); ok && v.Operator != "/" {
+		if b, ok := r.(intFn); ok {
+			switch v.Operator {
+			case "+":
+				return intFn(func(r *eval.Row) int { return a(r) + b(r) })
+			case "-":
+				return intFn(func(r *eval.Row) int { return a(r) - b(r) })
+			case "*":
+				return intFn(func(r *eval.Row) int { return a(r) * b(r) })
+			}
+		}
+	}
+	a, b := c.float(v.Left), c.float(v.Right)
+	if a == nil || b == nil {
+		return nil
+	}
+	switch v.Operator {
+	case "+":
+		return floatFn(func(r *eval.Row) float64 { return a(r) + b(r) })
+	case "-":
+		return floatFn(func(r *eval.Row) float64 { return a(r) - b(r) })
+	case "*":
+		return floatFn(func(r *eval.Row) float64 { return a(r) * b(r) })
+	}
+	return floatFn(func(r *eval.Row) float64 { return a(r) / b(r) })
+}
+
+// constStrings returns the values of an array of string literals.
+func constStrings(n ast.Node) ([]string, bool) {
+	arr, ok := n.(*ast.ArrayNode)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(arr.Nodes))
+	for _, e := range arr.Nodes {
+		s, ok := e.(*ast.StringNode)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s.Value)
+	}
+	return out, true
+}
+
+// constNumbers returns the values of an array of number literals.
+func constNumbers(n ast.Node) ([]float64, bool) {
+	arr, ok := n.(*ast.ArrayNode)
+	if !ok {
+		return nil, false
+	}
+	out := make([]float64, 0, len(arr.Nodes))
+	for _, e := range arr.Nodes {
+		switch x := e.(type) {
+		case *ast.IntegerNode:
+			out = append(out, float64(x.Value))
+		case *ast.FloatNode:
+			out = append(out, x.Value)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (c *native) in(v *ast.BinaryNode) any {
+	if set, ok := constStrings(v.Right); ok {
+		a, ok := c.compile(v.Left).(strFn)
+		if !ok {
+			return nil
+		}
+		if len(set) <= 8 { // a short scan beats hashing
+			// Most values are not in the set, and most of those have a
+			// length no entry has: one bit test rejects them.
+			var lengths uint64 // bit n: an entry of n bytes; bit 63: of 63 or more
+			for _, x := range set {
+				lengths |= 1 << min(len(x), 63)
+			}
+			return boolFn(func(r *eval.Row) bool {
+				s := a(r)
+				if lengths&(1<<min(len(s), 63)) == 0 {
+					return false
+				}
+				for _, x := range set {
+					if x == s {
+						return true
+					}
+				}
+				return false
+			})
+		}
+		m := make(map[string]struct{}, len(set))
+		for _, x := range set {
+			m[x] = struct{}{}
+		}
+		return boolFn(func(r *eval.Row) bool { _, ok := m[a(r)]; return ok })
+	}
+	if nums, ok := constNumbers(v.Right); ok {
+		a := c.float(v.Left)
+		if a == nil {
+			return nil
+		}
+		return boolFn(func(r *eval.Row) bool {
+			x := a(r)
+			for _, n := range nums {
+				if n == x {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	a, ok1 := c.compile(v.Left).(strFn)
+	l, ok2 := c.compile(v.Right).(listFn)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return boolFn(func(r *eval.Row) bool {
+		s := a(r)
+		for _, x := range l(r) {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (c *native) call(v *ast.CallNode) any {
+	id, ok := v.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	switch id.Value {
+	case "domain", "is_free_email":
+		if len(v.Arguments) != 1 {
+			return nil
+		}
+		a, ok := c.compile(v.Arguments[0]).(strFn)
+		if !ok {
+			return nil
+		}
+		dom := c.memo(eval.MemoDomain, v.Arguments[0], a, eval.Domain)
+		if id.Value == "domain" {
+			return dom
+		}
+		return boolFn(func(r *eval.Row) bool { return eval.IsFreeMailDomain(dom(r)) })
+	case "days_since", "months_since", "years_since":
+		if len(v.Arguments) != 2 {
+			return nil
+		}
+		t, ok1 := c.compile(v.Arguments[0]).(timeFn)
+		now, ok2 := c.compile(v.Arguments[1]).(timeFn)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		switch id.Value {
+		case "days_since":
+			return intFn(func(r *eval.Row) int { return eval.DaysSince(t(r), now(r)) })
+		case "months_since":
+			return intFn(func(r *eval.Row) int { return eval.MonthsSince(t(r), now(r)) })
+		}
+		return intFn(func(r *eval.Row) int { return eval.MonthsSince(t(r), now(r)) / 12 })
+	case "contains_any", "contains_all":
+		if len(v.Arguments) != 2 {
+			return nil
+		}
+		have, ok := c.compile(v.Arguments[0]).(listFn)
+		want, isConst := constStrings(v.Arguments[1])
+		if !ok || !isConst {
+			return nil
+		}
+		all := id.Value == "contains_all"
+		test := eval.ContainsFolded(want, all)
+		return boolFn(func(r *eval.Row) bool { return test(have(r)) })
+	}
+	return nil
+}
+
+// memo returns fn of a string as a closure. When the string is a field,
+// the result is kept in the row for the other conditions that ask for it:
+// rules test domain(lead.email) or lower(lead.industry) several times per
+// lead, and each call scans (and may copy) the string again.
+func (c *native) memo(kind eval.MemoKind, arg ast.Node, a strFn, fn func(string) string) strFn {
+	var f *eval.Field
+	if id, ok := arg.(*ast.IdentifierNode); ok {
+		f = c.fields[id.Value]
+	}
+	if f == nil || f.Type != rulefile.TypeString {
+		return func(r *eval.Row) string { return fn(a(r)) }
+	}
+	return eval.MemoString(kind, f, fn)
+}
+
+func (c *native) builtin(v *ast.BuiltinNode) any {
+	if len(v.Arguments) != 1 {
+		return nil
+	}
+	arg := c.compile(v.Arguments[0])
+	switch v.Name {
+	case "lower", "upper", "trim":
+		a, ok := arg.(strFn)
+		if !ok {
+			return nil
+		}
+		switch v.Name {
+		case "lower":
+			return c.memo(eval.MemoLower, v.Arguments[0], a, eval.ToLower)
+		case "upper":
+			return c.memo(eval.MemoUpper, v.Arguments[0], a, eval.ToUpper)
+		}
+		return c.memo(eval.MemoTrim, v.Arguments[0], a, strings.TrimSpace)
+	case "len":
+		switch a := arg.(type) {
+		case strFn:
+			return intFn(func(r *eval.Row) int { return len(a(r)) })
+		case listFn:
+			return intFn(func(r *eval.Row) int { return len(a(r)) })
+		}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package eval
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadq/leadq/rules/rulefile"
+)
+
+// FuzzAppendValue holds the row's allocation-free formatting of a value to
+// FormatValue, which reasons rendered any other way use.
+func FuzzAppendValue(f *testing.F) {
+	f.Add(1e7, int64(-3), "a,b", true, int64(0))
+	f.Add(math.Copysign(0, -1), int64(0), "", false, int64(1700000000))
+	f.Add(0.1, int64(1)<<62, "x", true, int64(-62135596800))
+	f.Add(9007199254740992.0, int64(-1), ",", false, int64(1))
+	f.Add(math.Inf(1), int64(7), "é,\xff", true, int64(86399))
+	f.Add(2.5, int64(7), "a", true, int64(0))            // midnight: a date
+	f.Add(2.5, int64(7), "a", true, int64(253402214400)) // 9999-12-31
+	f.Add(2.5, int64(7), "a", true, int64(-62167219200)) // year 0
+	f.Add(2.5, int64(7), "a", true, int64(-62198755200)) // year -1
+	f.Fuzz(func(t *testing.T, x float64, i int64, list string, yes bool, unix int64) {
+		fields := []*Field{
+			{Name: "f", Type: rulefile.TypeFloat, Index: 0}, {Name: "i", Type: rulefile.TypeInt, Index: 1},
+			{Name: "l", Type: rulefile.TypeList, Index: 2}, {Name: "b", Type: rulefile.TypeBool, Index: 3},
+			{Name: "d", Type: rulefile.TypeDate, Index: 4}, {Name: "s", Type: rulefile.TypeString, Index: 5},
+			{Name: "missing", Type: rulefile.TypeInt, Index: 6, Slot: 1},
+		}
+		r := Row{Present: NewFieldSet(len(fields)), Floats: []float64{x}, Ints: []int{int(i), 0},
+			Lists: [][]string{strings.Split(list, ",")}, Bools: []bool{yes},
+			Times: []time.Time{time.Unix(unix, 0).UTC()}, Strs: []string{list}}
+		for _, fd := range fields[:6] {
+			r.Present.Add(fd.Index)
+		}
+		for _, fd := range fields {
+			v, _ := r.Value(fd)
+			if got, want := string(r.appendValue(nil, fd)), FormatValue(v); got != want {
+				t.Fatalf("%s = %#v: appendValue %q, FormatValue %q", fd.Name, v, got, want)
+			}
+		}
+	})
+}
+
+// ToLower, ToUpper and Domain answer exactly what strings' own functions do.
+func FuzzCaseFolding(f *testing.F) {
+	for _, s := range []string{"", "software", "FINTECH", "Logistics", "ana@Corp.Example ", "é@ÉTÉ.fr", "\u212a", "a@\u00a0b.com\u3000", "abcdefghIJKLMNOP", "0123456789@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ToLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("ToLower(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := ToUpper(s), strings.ToUpper(s); got != want {
+			t.Fatalf("ToUpper(%q) = %q, want %q", s, got, want)
+		}
+		want := ""
+		if i := strings.LastIndexByte(s, '@'); i >= 0 {
+			want = strings.ToLower(strings.TrimSpace(s[i+1:]))
+		}
+		if got := Domain(s); got != want {
+			t.Fatalf("Domain(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
