@@ -37,6 +37,13 @@ func TestCLIGolden(t *testing.T) {
 		{"score-bad-json", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas"}, `{"lead": {"employees": 3}`},
 		{"score-strict", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--strict"}, `{"lead": {"employees": "lots"}}`},
 		{"score-no-ruleset", []string{"score", "--rules", "../../examples/rulesets"}, `{}`},
+		// Many leads: JSON Lines (one bad lead in the middle is reported
+		// where it is, the others are scored) and an array.
+		{"score-jsonl", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--now", "2026-11-23", "--format", "json", "-"},
+			"{\"id\": \"J-1\", \"lead\": {\"employees\": 250, \"country\": \"US\"}}\n{\"id\": \"J-2\", \"lead\": {\"employees\": \"many\"}}\n  {\"id\": \"J-3\", \"lead\": [1]}\n{\"id\": \"J-4\", \"lead\": {\"employees\": 5}}\n"},
+		{"score-array-text", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "account-health", "--now", "2026-11-23"},
+			`[{"id": "A-1", "account": {"is_customer": true}}, {"id": "A-2"}]`},
+		{"score-array-cut", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json"}, "[{\"id\": \"C-1\"},\n {\"id\": \"C-2\""},
 		{"score-broken-rules", []string{"score", "--rules", "../../rules/testdata/bad/no-tiers.yaml"}, `{}`},
 		{"score-bad-format", []string{"score", "--rules", "../../examples/rulesets", "--format", "xml"}, `{}`},
 	}

@@ -1,8 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/jsonseq"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
@@ -30,11 +32,14 @@ func newScoreCmd(e *env) *cobra.Command {
 	var opts scoreOptions
 	cmd := &cobra.Command{
 		Use:   "score --rules PATH [--ruleset NAME] [FILE|-]...",
-		Short: "Score a lead (JSON from files or stdin) and explain the decision",
-		Long: `score decides one or more leads against a ruleset and prints the decision: the verdict,
-tier and score, what rejected the lead, what counted for and against it, what it would take
-to qualify and which data was missing. Each input is a JSON object, {"id", "lead", "account"}
-or the bare lead; with no FILE or with -, it is read from stdin.`,
+		Short: "Score leads (JSON, JSON Lines or arrays from files or stdin) and explain the decisions",
+		Long: `score decides leads against a ruleset and prints each decision: the verdict, tier and
+score, what rejected the lead, what counted for and against it, what it would take to qualify
+and which data was missing. A lead is a JSON object, {"id", "lead", "account"} or the bare
+lead; an input holds one lead, a JSON array of leads, or leads one after another (JSON Lines).
+With no FILE or with -, stdin is read. With --format json each decision is one line of JSON
+(JSON Lines), in the order of the leads; a lead that cannot be scored is reported on stderr
+as FILE:LINE:COL and the others are still scored.`,
 		Args: rangeArgs(0, 1<<20),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.inputs = args
@@ -77,42 +82,69 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 		}
 		return err
 	}
-	failed := 0
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer out.Flush()
+	failed, scored := 0, 0
+	var buf []byte
 	for _, name := range opts.inputs {
-		data, err := readInput(e.stdin, name)
+		f, err := openInput(e.stdin, name)
 		if err != nil {
 			return err
 		}
-		d, err := eng.ScoreJSON(ctx, opts.ruleset, data)
-		if err != nil {
-			failed++
-			fmt.Fprintf(e.stderr, "%s: %v\n", displayName(name), err)
-			continue
-		}
-		if opts.format == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(d); err != nil {
-				return err
+		seq := jsonseq.NewReader(f)
+		for n := 1; ; n++ {
+			data, pos, err := seq.Next()
+			if errors.Is(err, io.EOF) {
+				break
 			}
-			continue
+			if err != nil {
+				failed++
+				fmt.Fprintf(e.stderr, "%s:%v\n", displayName(name), err)
+				break
+			}
+			d, err := eng.ScoreJSON(ctx, opts.ruleset, data)
+			if err != nil {
+				if errors.Is(err, engine.ErrUnknownRuleset) || errors.Is(err, engine.ErrNoDefault) {
+					f.Close()
+					return err // no lead can be scored
+				}
+				failed++
+				fmt.Fprintf(e.stderr, "%s:%v: %v\n", displayName(name), pos, err)
+				continue
+			}
+			scored++
+			if opts.format == "json" {
+				buf = append(d.AppendJSON(buf[:0]), '\n')
+				if _, err := out.Write(buf); err != nil {
+					f.Close()
+					return err
+				}
+				continue
+			}
+			if len(opts.inputs) > 1 || seq.Array() || n > 1 {
+				fmt.Fprintf(out, "== %s lead %d (line %d)\n", displayName(name), n, pos.Line)
+			} else if scored > 1 {
+				fmt.Fprintln(out)
+			}
+			writeDecisionText(out, d)
 		}
-		if len(opts.inputs) > 1 {
-			fmt.Fprintf(e.stdout, "== %s\n", displayName(name))
-		}
-		writeDecisionText(e.stdout, d)
+		f.Close()
+	}
+	if err := out.Flush(); err != nil {
+		return err
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be scored", plural(failed, "input"))}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be scored (%d scored)", plural(failed, "lead"), scored)}
 	}
 	return nil
 }
 
-func readInput(stdin io.Reader, name string) ([]byte, error) {
+// openInput opens a file of leads, or stdin for "-".
+func openInput(stdin io.Reader, name string) (io.ReadCloser, error) {
 	if name == "-" {
-		return io.ReadAll(stdin)
+		return io.NopCloser(stdin), nil
 	}
-	return os.ReadFile(name)
+	return os.Open(name)
 }
 
 func displayName(name string) string {
