@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/leadq/leadq/internal/tabular"
 	"github.com/leadq/leadq/rules"
 	"gopkg.in/yaml.v3"
 )
@@ -332,4 +333,57 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// Request turns a payload as a CRM sends it (a HubSpot contact, a
+// Salesforce Lead) into leadq's scoring input, {"id", "lead", "account"}:
+// each field the mapping names is read at its JSON path, values the
+// mapping counts as missing are left out, and the id is read at the id
+// path. Keys of the payload the mapping does not name are not read.
+func (m *Mapping) Request(payload map[string]any) map[string]any {
+	lead, account := map[string]any{}, map[string]any{}
+	for field, path := range m.Fields {
+		v, ok := tabular.Lookup(payload, path)
+		if !ok || m.missing(v) {
+			continue
+		}
+		ns, key, _ := strings.Cut(field, ".")
+		if ns == "account" {
+			account[key] = v
+		} else {
+			lead[key] = v
+		}
+	}
+	req := map[string]any{"lead": lead}
+	if len(account) > 0 {
+		req["account"] = account
+	}
+	if m.ID != "" {
+		if v, ok := tabular.Lookup(payload, m.ID); ok {
+			req["id"] = textOf(v)
+		}
+	}
+	return req
+}
+
+// missing reports whether a value means "no data" for the mapping: one of
+// Missing (compared as text, trimmed), or the empty string by default.
+func (m *Mapping) missing(v any) bool {
+	s, isText := v.(string)
+	if !isText {
+		if m.Missing == nil {
+			return false
+		}
+		s = textOf(v)
+	}
+	s = strings.TrimSpace(s)
+	if m.Missing == nil {
+		return s == ""
+	}
+	for _, x := range m.Missing {
+		if s == strings.TrimSpace(x) {
+			return true
+		}
+	}
+	return false
 }

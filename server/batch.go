@@ -234,6 +234,7 @@ type batchResult struct {
 	d       engine.Decision
 	account map[string]any
 	code    string // the error's code, when refused
+	input   []byte // the request scored (mapped, with an input map)
 }
 
 // decideElems decides the elements of a batch's chunk on every core; base is
@@ -261,14 +262,14 @@ func (s *Server) decideElems(ctx context.Context, rs *rules.Ruleset, q query, da
 			if base+i > 0 {
 				arena = append(arena, ',')
 			}
-			d, account, id, err := s.decideData(ctx, rs, q, elem)
+			d, account, id, scored, err := s.decideData(ctx, rs, q, elem)
 			if err != nil {
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
 				index := base + i
 				res.code, arena = body.Code, appendItem(arena, nil, &itemError{Index: &index, LeadID: id, Error: body})
 				continue
 			}
-			res.d, res.account, arena = d, account, d.AppendJSON(arena)
+			res.d, res.account, res.input, arena = d, account, scored, d.AppendJSON(arena)
 		}
 		mu.Lock()
 		answers[from] = arena
@@ -299,7 +300,7 @@ func (s *Server) recordChunk(c *batchChunkResult, data []byte, elems []element) 
 			continue
 		}
 		counts.add(s.metrics, &res.d)
-		s.logDecision(res.d, data[elems[i].start:elems[i].end], res.account)
+		s.logDecision(res.d, res.input, res.account)
 	}
 	counts.flush(s.metrics)
 }

@@ -44,13 +44,15 @@ type query struct {
 	ruleset string
 	strict  bool
 	brief   bool // ?detail=brief: verdict, tier, score and knockouts, no reasons
+	// ?map=NAME: the input map to read the request with (inputmap.go)
+	inputMap string
 }
 
 // parseQuery reads ?ruleset= and ?strict=. strict=true makes this request
 // strict; strict=false cannot relax a server started with --strict.
 func parseQuery(r *http.Request) (query, error) {
 	q := r.URL.Query()
-	out := query{ruleset: q.Get("ruleset")}
+	out := query{ruleset: q.Get("ruleset"), inputMap: q.Get("map")}
 	if v := q.Get("strict"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -248,6 +248,9 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if data, err = s.mapInput(rs, q, data); err != nil {
+		return err
+	}
 	d, account, source, err := s.scoreWithAccount(r.Context(), rs, engine.ScoreOptions{Strict: q.strict}, data)
 	if err != nil {
 		return err

@@ -387,21 +387,25 @@ func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) 
 // lead's id when the JSON has one. Decisions are counted in t (nil: in the
 // shared counters).
 func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte, t *tally) (engine.Decision, string, error) {
-	d, account, id, err := s.decideData(ctx, rs, q, data)
+	d, account, id, scored, err := s.decideData(ctx, rs, q, data)
 	if err != nil {
 		return d, id, err
 	}
 	t.add(s.metrics, &d)
-	s.logDecision(d, data, account)
+	s.logDecision(d, scored, account)
 	return d, "", nil
 }
 
 // decideData is scoreData without counting or logging: the decision, the
-// account it was resolved with, if any, or the error and the lead's id.
+// account it was resolved with, if any, and the request it scored (data,
+// or data read through an input map), or the error and the lead's id.
 // JSON nested deeper than maxDepth is refused; the engine checks it only
 // when its own decoder gives up on a request, which reads the declared
 // fields and stops at maxDepth, so the bytes of a lead are scanned once.
-func (s *Server) decideData(ctx context.Context, rs *rules.Ruleset, q query, data []byte) (d engine.Decision, account map[string]any, id string, err error) {
+func (s *Server) decideData(ctx context.Context, rs *rules.Ruleset, q query, payload []byte) (d engine.Decision, account map[string]any, id string, data []byte, err error) {
+	if data, err = s.mapInput(rs, q, payload); err != nil {
+		return d, nil, "", nil, err
+	}
 	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief, MaxDepth: maxDepth}
 	if s.accounts != nil {
 		d, account, err = s.scoreResolving(ctx, rs, opts, data) // by email domain (reps.go)
@@ -410,11 +414,11 @@ func (s *Server) decideData(ctx context.Context, rs *rules.Ruleset, q query, dat
 	}
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
-			return d, nil, "", err // deep nesting is not decoded, not even for the id
+			return d, nil, "", nil, err // deep nesting is not decoded, not even for the id
 		}
-		return d, nil, leadID(data), err
+		return d, nil, leadID(data), nil, err
 	}
-	return d, account, "", nil
+	return d, account, "", data, nil
 }
 
 // flush sends what is buffered to the client, within the timeout.

@@ -41,6 +41,9 @@ type Server struct {
 	accounts      AccountResolver // nil: accounts only from requests
 
 	defaultRuleset string // for requests that name none; "" means the only one
+
+	inputMaps   map[string]InputMapper // by name, for ?map= (inputmap.go)
+	rulesetMaps map[string]string      // ruleset name -> the input map of its requests
 }
 
 // Option configures a Server; see the With functions.
@@ -96,6 +99,9 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 	}
 	if s.timeout <= 0 {
 		return nil, fmt.Errorf("timeout must be positive, got %v", s.timeout)
+	}
+	if err := s.checkMaps(); err != nil {
+		return nil, err
 	}
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/internal/jsonseq"
 	"github.com/leadq/leadq/rules"
@@ -25,6 +28,7 @@ type scoreOptions struct {
 	format  string
 	strict  bool
 	now     string
+	maps    []string // --map: input map files or FIELD=PATH pairs
 	inputs  []string
 }
 
@@ -59,6 +63,7 @@ as FILE:LINE:COL and the others are still scored.`,
 	cmd.Flags().StringVar(&opts.ruleset, "ruleset", "", "ruleset name (needed when several are loaded)")
 	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text (for people) or json")
 	cmd.Flags().BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields instead of warning")
+	cmd.Flags().StringArrayVar(&opts.maps, "map", nil, "read each lead through an input map: a mapping file (examples/crm/hubspot.yaml) or FIELD=PATH (lead.employees=properties.numberofemployees); repeatable")
 	cmd.Flags().StringVar(&opts.now, "now", "", "evaluate as of this date (2026-11-01), for days_since & co")
 	return cmd
 }
@@ -82,6 +87,12 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 		}
 		return err
 	}
+	var mapping *backtest.Mapping
+	if len(opts.maps) > 0 {
+		if mapping, err = buildMapping(opts.maps, nil, ""); err != nil {
+			return err
+		}
+	}
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer out.Flush()
 	failed, scored := 0, 0
@@ -101,6 +112,9 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 				failed++
 				fmt.Fprintf(e.stderr, "%s:%v\n", displayName(name), err)
 				break
+			}
+			if mapping != nil {
+				data = mapRequest(mapping, data)
 			}
 			d, err := eng.ScoreJSON(ctx, opts.ruleset, data)
 			if err != nil {
@@ -137,6 +151,22 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be scored (%d scored)", plural(failed, "lead"), scored)}
 	}
 	return nil
+}
+
+// mapRequest reads a lead through an input map. A lead that is not a JSON
+// object is left for the engine to refuse.
+func mapRequest(m *backtest.Mapping, data []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if dec.Decode(&doc) != nil || doc == nil {
+		return data
+	}
+	b, err := json.Marshal(m.Request(doc))
+	if err != nil {
+		return data
+	}
+	return b
 }
 
 // openInput opens a file of leads, or stdin for "-".

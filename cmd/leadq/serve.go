@@ -37,6 +37,8 @@ type serveOptions struct {
 	logLevel  string
 	logFormat string
 	ruleset   string      // --default-ruleset
+	inputMaps []string    // --input-map NAME=FILE
+	mapOf     []string    // --ruleset-map RULESET=NAME
 	gcPercent int         // --gc-percent
 	gcFlag    bool        // --gc-percent given: it wins over GOGC
 	reps      repsOptions // decision log and accounts (serve_reps.go)
@@ -82,6 +84,8 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.StringVar(&opts.tokenFile, "token-file", "", "file holding a bearer token required by the scoring, ruleset and admin routes")
 	f.StringVar(&opts.maxBody, "max-body", "1MiB", "largest request body, and NDJSON line (B, KB, KiB, MB, MiB)")
 	f.StringVar(&opts.ruleset, "default-ruleset", "", "the ruleset of requests without ?ruleset= (and the one the reps' page scores with first); without it such requests need a single ruleset")
+	f.StringArrayVar(&opts.inputMaps, "input-map", nil, "NAME=FILE: read requests with ?map=NAME through the mapping file (JSON paths into a CRM's payload: lead.employees: properties.numberofemployees); repeatable")
+	f.StringArrayVar(&opts.mapOf, "ruleset-map", nil, "RULESET=NAME: read every request to RULESET through input map NAME unless it says ?map=none; repeatable")
 	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields (422) instead of warning; ?strict=true does it per request")
 	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
 	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
@@ -156,10 +160,15 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mapOpts, err := inputMapOptions(opts.inputMaps, opts.mapOf)
+	if err != nil {
+		return err
+	}
 	repsOpts, closeReps, reloadAccounts, err := openReps(ctx, opts.reps, opts.watch, log)
 	if err != nil {
 		return err
 	}
+	repsOpts = append(repsOpts, mapOpts...)
 	defer closeReps() // after the HTTP server's shutdown: writes what the log buffers
 	srv, err := server.New(eng, append([]server.Option{
 		server.WithLogger(log),

@@ -76,11 +76,14 @@ func NewRecord(line int, values map[string]any) Record {
 }
 
 // Get returns the value of a column; ok is false when the row lacks the
-// column or holds JSON null there.
+// column or holds JSON null there. In a JSON Lines row a column may be a
+// JSON path (see Lookup).
 func (r Record) Get(col string) (any, bool) {
 	if r.obj != nil {
-		v, ok := r.obj[col]
-		return v, ok && v != nil
+		if v, ok := r.obj[col]; ok {
+			return v, v != nil
+		}
+		return Lookup(r.obj, col) // a JSON path into nested objects: properties.numberofemployees
 	}
 	i, ok := r.index[col]
 	if !ok || i >= len(r.strs) {
