@@ -51,10 +51,10 @@ func Load(fsys fs.FS) ([]*Ruleset, error) { return compiler.Compiler{}.Load(fsys
 // each directory, as Load). Names in errors are the paths as given.
 func LoadPaths(paths ...string) ([]*Ruleset, error) { return compiler.Compiler{}.LoadPaths(paths...) }
 
-// Check parses and compiles the given paths and returns every problem found,
-// errors and warnings alike, sorted by position. It is what `leadq check`
-// prints.
-func Check(paths ...string) ErrorList {
+// Check parses and compiles the given files and directories and returns
+// the rulesets that compiled and every problem found, errors and warnings
+// alike, sorted by position. It is what `leadq check` prints.
+func Check(paths ...string) ([]*Ruleset, ErrorList) {
 	rulesets, err := LoadPaths(paths...)
 	var all ErrorList
 	if err != nil {
@@ -69,5 +69,5 @@ func Check(paths ...string) ErrorList {
 		all = append(all, rs.Warnings...)
 	}
 	all.Sort()
-	return all
+	return rulesets, all
 }

@@ -29,7 +29,8 @@ func format(list rules.ErrorList) string {
 // problems loads paths and returns every error and warning, sorted.
 func problems(t *testing.T, paths ...string) rules.ErrorList {
 	t.Helper()
-	return rules.Check(paths...)
+	_, problems := rules.Check(paths...)
+	return problems
 }
 
 func TestGoodFilesCompileCleanly(t *testing.T) {

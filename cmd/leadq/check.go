@@ -40,17 +40,7 @@ Exit status: 0 ok, 1 errors, 2 usage, 3 warnings with --fail-on-warning.`,
 }
 
 func runCheck(e *env, opts checkOptions) error {
-	rulesets, err := rules.LoadPaths(opts.paths...)
-	var problems rules.ErrorList
-	if list, ok := err.(rules.ErrorList); ok {
-		problems = append(problems, list...)
-	} else if err != nil {
-		return err
-	}
-	for _, rs := range rulesets {
-		problems = append(problems, rs.Warnings...)
-	}
-	problems.Sort()
+	rulesets, problems := rules.Check(opts.paths...)
 	nerr, nwarn := len(problems.Errors()), len(problems.Warnings())
 	if opts.format == "json" {
 		writeCheckJSON(e.stdout, rulesets, problems, nerr)
