@@ -8,7 +8,11 @@
 // (unused names, constant conditions, unreachable tiers, ...).
 //
 // expr defines what a condition means; the native closures are an
-// optimisation held to it (Compiler.VMOnly compiles for the VM alone, the
-// reference tests compare against). A Compiler is a plain value, safe for
+// optimisation held to it. Compiler.VMOnly compiles for expr's VM alone,
+// the reference: TestConditionsAgree and FuzzConditionsAgree generate whole
+// conditions from the grammar (and/or/not, in and not in, every builtin,
+// every field type, missing fields, nil tests, non-ASCII strings) and
+// require both compilations to decide every row alike. Where they differ,
+// the native side is wrong. A Compiler is a plain value, safe for
 // concurrent use if its Cache is; the package has no mutable state.
 package compiler

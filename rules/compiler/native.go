@@ -2,8 +2,10 @@ package compiler
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
@@ -365,24 +367,24 @@ func constStrings(n ast.Node) ([]string, bool) {
 	return out, true
 }
 
-// constNumbers returns the values of an array of number literals.
-func constNumbers(n ast.Node) ([]float64, bool) {
+// constNumbers returns the values of an array of number literals, the
+// integers and the floats apart.
+func constNumbers(n ast.Node) (ints []int, floats []float64, ok bool) {
 	arr, ok := n.(*ast.ArrayNode)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	out := make([]float64, 0, len(arr.Nodes))
 	for _, e := range arr.Nodes {
 		switch x := e.(type) {
 		case *ast.IntegerNode:
-			out = append(out, float64(x.Value))
+			ints = append(ints, x.Value)
 		case *ast.FloatNode:
-			out = append(out, x.Value)
+			floats = append(floats, x.Value)
 		default:
-			return nil, false
+			return nil, nil, false
 		}
 	}
-	return out, true
+	return ints, floats, true
 }
 
 func (c *native) in(v *ast.BinaryNode) any {
@@ -417,20 +419,23 @@ func (c *native) in(v *ast.BinaryNode) any {
 		}
 		return boolFn(func(r *eval.Row) bool { _, ok := m[a(r)]; return ok })
 	}
-	if nums, ok := constNumbers(v.Right); ok {
+	if ints, floats, ok := constNumbers(v.Right); ok {
+		// expr compares an int with an int exactly and with a float as a
+		// float, element by element: so does this.
+		if a, isInt := c.compile(v.Left).(intFn); isInt {
+			return boolFn(func(r *eval.Row) bool {
+				x := a(r)
+				return slices.Contains(ints, x) || slices.Contains(floats, float64(x))
+			})
+		}
 		a := c.float(v.Left)
 		if a == nil {
 			return nil
 		}
-		return boolFn(func(r *eval.Row) bool {
-			x := a(r)
-			for _, n := range nums {
-				if n == x {
-					return true
-				}
-			}
-			return false
-		})
+		for _, k := range ints {
+			floats = append(floats, float64(k))
+		}
+		return boolFn(func(r *eval.Row) bool { return slices.Contains(floats, a(r)) })
 	}
 	a, ok1 := c.compile(v.Left).(strFn)
 	l, ok2 := c.compile(v.Right).(listFn)
@@ -534,8 +539,8 @@ func (c *native) builtin(v *ast.BuiltinNode) any {
 		return c.memo(eval.MemoTrim, v.Arguments[0], a, strings.TrimSpace)
 	case "len":
 		switch a := arg.(type) {
-		case strFn:
-			return intFn(func(r *eval.Row) int { return len(a(r)) })
+		case strFn: // characters, as expr's len counts them, not bytes
+			return intFn(func(r *eval.Row) int { return utf8.RuneCountInString(a(r)) })
 		case listFn:
 			return intFn(func(r *eval.Row) int { return len(a(r)) })
 		}
