@@ -168,7 +168,7 @@ func (d *Directory) Resolve(email string) (map[string]any, bool) {
 	}
 	s.misses.Add(1)
 	l := s.find(domain)
-	s.cache.Add(domain, l)
+	s.cache.Add(strings.Clone(domain), l) // email may be a view of a request buffer that is reused
 	return l.account, l.ok
 }
 

@@ -5,7 +5,7 @@
 // cache of lookups. Scoring stays with engine; the server decides that an
 // account given in a request wins over a resolved one.
 //
-// Free-mail domains (rules.IsFreeEmail) never resolve: a gmail.com address
+// Free-mail domains (eval.IsFreeEmail) never resolve: a gmail.com address
 // says nothing about the lead's company. A lead at a subdomain
 // (eu.acme.example) resolves to the parent's account (acme.example) when the
 // subdomain has none of its own.

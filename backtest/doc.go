@@ -9,7 +9,7 @@
 // conversion and lift per tier, precision/recall/F1 of the qualified
 // verdict, ROC AUC of the score, score deciles, rules ranked by how well
 // they separate outcomes, and the rows each knockout rejects. Evaluation is
-// engine.Evaluate, exactly as the server decides; printing a report is
+// engine.Ruleset.Score, exactly as the server decides; printing a report is
 // WriteText, WriteJSON and WriteHTML, while progress bars and files are the
 // caller's.
 //

@@ -67,16 +67,17 @@ func Run(ctx context.Context, rs *rules.Ruleset, src Source, opts Options) (*Rep
 	batches := make(chan []Record, workers*2)
 	tallies := make([]*tally, workers)
 	var wg sync.WaitGroup
+	scorer := engine.NewRuleset(rs)
 	for w := range workers {
 		t := newTally(rs)
 		tallies[w] = t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			eo := engine.EvalOptions{Strict: opts.Strict, Now: func() time.Time { return now }}
+			eo := engine.Options{Strict: opts.Strict, Clock: func() time.Time { return now }}
 			for batch := range batches {
 				for _, rec := range batch {
-					t.score(rs, b, opts.Outcome, eo, rec)
+					t.score(ctx, scorer, b, opts.Outcome, eo, rec)
 				}
 			}
 		}()
@@ -217,14 +218,14 @@ func newTally(rs *rules.Ruleset) *tally {
 	return t
 }
 
-func (t *tally) score(rs *rules.Ruleset, b *Binder, o Outcome, eo engine.EvalOptions, rec Record) {
+func (t *tally) score(ctx context.Context, rs *engine.Ruleset, b *Binder, o Outcome, eo engine.Options, rec Record) {
 	label := o.Label(rec)
 	if label < 0 {
 		t.noOutcome++
 		return
 	}
 	in := b.Input(rec)
-	d, err := engine.Evaluate(rs, in, eo)
+	d, err := rs.Score(ctx, in, eo)
 	if err != nil {
 		t.failed++
 		t.failedEx = addExample(t.failedEx, example{rec.Line, err.Error()})

@@ -151,7 +151,13 @@ func Contenders(e *Engines) []Contender {
 		}),
 		contender(EngineLeadq, PathJSON, FromLeadq, func(leads []leadgen.Lead) (func(int) (engine.Decision, error), error) {
 			data := Requests(leads)
-			return func(i int) (engine.Decision, error) { return e.Leadq.ScoreJSON(ctx, Ruleset, data[i]) }, nil
+			return func(i int) (engine.Decision, error) {
+				rs, err := e.Leadq.Ruleset(Ruleset) // as Score looks it up
+				if err != nil {
+					return engine.Decision{}, err
+				}
+				return rs.ScoreJSON(ctx, data[i], e.Leadq.Options())
+			}, nil
 		}),
 		contender(EngineOPA, PathDecoded, FromOPA, func(leads []leadgen.Lead) (func(int) (oparules.Decision, error), error) {
 			docs := Documents(leads)

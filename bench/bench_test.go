@@ -166,9 +166,11 @@ func BenchmarkJSONBrief(b *testing.B) {
 	}
 	data := bench.Requests(bench.Generate(bench.Leads))
 	ctx := context.Background()
+	opts := e.Leadq.Options()
+	opts.Detail = engine.Brief
 	b.Run(bench.EngineLeadq, func(b *testing.B) {
 		timeDecisions(b, pathJSONBrief, bench.EngineLeadq, func(i int) error {
-			_, err := e.Leadq.ScoreJSONWith(ctx, rs, data[i], engine.ScoreOptions{Brief: true})
+			_, err := rs.ScoreJSON(ctx, data[i], opts)
 			return err
 		})
 	})

@@ -47,7 +47,7 @@ func newScorer(t testing.TB) scorer {
 // entry scores the request and returns the entry a server would log.
 func (s scorer) entry(t testing.TB, at time.Time, input string) decisionlog.Entry {
 	t.Helper()
-	d, err := engine.EvaluateJSON(s.rs, []byte(input), engine.EvalOptions{Now: clock})
+	d, err := engine.NewRuleset(s.rs).ScoreJSON(context.Background(), []byte(input), engine.Options{Clock: clock})
 	if err != nil {
 		t.Fatalf("EvaluateJSON(%s): %v", input, err)
 	}

@@ -83,7 +83,7 @@ func TestMaskHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := engine.Evaluate(s.rs, in, engine.EvalOptions{Now: clock})
+	again, err := engine.NewRuleset(s.rs).Score(context.Background(), in, engine.Options{Clock: clock})
 	if err != nil || len(again.Knockouts) != 1 || again.Knockouts[0].Rule != "competitor" {
 		t.Errorf("re-scored masked input: %+v, %v; want the competitor knockout", again.Knockouts, err)
 	}

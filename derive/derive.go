@@ -348,7 +348,7 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 		}
 		props = append(props, rs...)
 	}
-	eo := engine.EvalOptions{Now: func() time.Time { return opts.Now }}
+	eo := engine.Options{Clock: func() time.Time { return opts.Now }}
 	if props, err = s.dedupe(props, res, eo); err != nil {
 		return nil, err
 	}
@@ -375,8 +375,9 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 		return nil, err
 	}
 	var scores []int
+	scorer := engine.NewRuleset(draft)
 	for _, rec := range s.rows {
-		dec, err := engine.Evaluate(draft, bind.Input(rec), eo)
+		dec, err := scorer.Score(context.Background(), bind.Input(rec), eo)
 		if err == nil && len(dec.Knockouts) == 0 {
 			scores = append(scores, dec.Score)
 		}
@@ -687,7 +688,7 @@ func (s *sample) doc(props []*ruleProp) *doc {
 // like "previous >= 1" beside "pdays >= 1". Rules come strongest column
 // first, so the stronger column keeps its rules. "Nearly" is a Jaccard
 // overlap of 90% or more.
-func (s *sample) dedupe(props []*ruleProp, res *Result, eo engine.EvalOptions) ([]*ruleProp, error) {
+func (s *sample) dedupe(props []*ruleProp, res *Result, eo engine.Options) ([]*ruleProp, error) {
 	if len(props) < 2 {
 		return props, nil
 	}
@@ -710,8 +711,9 @@ func (s *sample) dedupe(props []*ruleProp, res *Result, eo engine.EvalOptions) (
 	for _, p := range props {
 		fired[p.id] = make([]uint64, (n+63)/64)
 	}
+	scorer := engine.NewRuleset(rs)
 	for i, rec := range s.rows {
-		dec, err := engine.Evaluate(rs, b.Input(rec), eo)
+		dec, err := scorer.Score(context.Background(), b.Input(rec), eo)
 		if err != nil {
 			continue
 		}

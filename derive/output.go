@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -181,7 +182,8 @@ func (s *sample) tests(rs *rules.Ruleset, props []*ruleProp) []testCase {
 		}
 		return out
 	}
-	eo := engine.EvalOptions{Now: func() time.Time { return s.opts.Now }}
+	eo := engine.Options{Clock: func() time.Time { return s.opts.Now }}
+	scorer := engine.NewRuleset(rs)
 	var out []testCase
 	add := func(name string, vals map[*Attribute]string) {
 		if len(vals) == 0 {
@@ -203,7 +205,7 @@ func (s *sample) tests(rs *rules.Ruleset, props []*ruleProp) []testCase {
 				}
 			}
 		}
-		d, err := engine.Evaluate(rs, in, eo)
+		d, err := scorer.Score(context.Background(), in, eo)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -111,7 +112,8 @@ func Compare(old, new *rules.Ruleset, leads []Lead, opts Options) (*Report, erro
 		now = time.Now()
 	}
 	clock := func() time.Time { return now }
-	eo := engine.EvalOptions{Strict: opts.Strict, Now: clock}
+	eo := engine.Options{Strict: opts.Strict, Clock: clock}
+	oldRs, newRs := engine.NewRuleset(old), engine.NewRuleset(new)
 	rep := &Report{
 		Old: side(old), New: side(new), Now: now,
 		Refused: []Refused{}, Movers: []Mover{}, Rules: []RuleChange{},
@@ -130,8 +132,8 @@ func Compare(old, new *rules.Ruleset, leads []Lead, opts Options) (*Report, erro
 	for _, l := range leads {
 		in := l.Input
 		in.Now = time.Time{} // one clock for both sides, whatever the input says
-		a, errA := engine.Evaluate(old, in, eo)
-		b, errB := engine.Evaluate(new, in, eo)
+		a, errA := oldRs.Score(context.Background(), in, eo)
+		b, errB := newRs.Score(context.Background(), in, eo)
 		if errA != nil || errB != nil {
 			if errA != nil {
 				rep.Refused = append(rep.Refused, Refused{l.Name(), l.Where, "old", errA.Error()})

@@ -6,7 +6,7 @@
 //
 // It reads leads from CSV (with a header) and JSON Lines, and rulesets from
 // files, directories or git revisions (REV:PATH, read with git). Scoring is
-// engine.Evaluate with one fixed clock for both sides, so that the only
+// engine.Ruleset.Score with one fixed clock for both sides, so that the only
 // difference is the rules. It leaves printing to cmd/leadq. Everything here
 // is synchronous; a Report is plain data, safe to share once returned.
 package diff

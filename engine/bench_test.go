@@ -41,10 +41,11 @@ func benchInput(b *testing.B) (*rules.Ruleset, []byte, engine.Input) {
 // BenchmarkScore is one full decision (normalise, 6 knockouts, 35 score
 // rules, caps, tier, qualify, reasons) from an already decoded lead.
 func BenchmarkScore(b *testing.B) {
-	rs, _, in := benchInput(b)
+	rules, _, in := benchInput(b)
+	rs := engine.NewRuleset(rules)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := engine.Evaluate(rs, in, engine.EvalOptions{}); err != nil {
+		if _, err := rs.Score(context.Background(), in, engine.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,18 +62,23 @@ func BenchmarkScoreJSON(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := eng.ScoreJSON(ctx, "b2b-saas", data); err != nil {
+		rs, err := eng.Ruleset("b2b-saas")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rs.ScoreJSON(ctx, data, eng.Options()); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkScoreParallel(b *testing.B) {
-	rs, _, in := benchInput(b)
+	rules, _, in := benchInput(b)
+	rs := engine.NewRuleset(rules)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := engine.Evaluate(rs, in, engine.EvalOptions{}); err != nil {
+			if _, err := rs.Score(context.Background(), in, engine.Options{}); err != nil {
 				b.Error(err)
 				return
 			}
@@ -103,7 +109,11 @@ func BenchmarkScoreDuringReload(b *testing.B) {
 	}()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := eng.ScoreJSON(ctx, "b2b-saas", data); err != nil {
+		rs, err := eng.Ruleset("b2b-saas")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rs.ScoreJSON(ctx, data, eng.Options()); err != nil {
 			b.Fatal(err)
 		}
 	}

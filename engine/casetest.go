@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,14 +14,15 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// TestClock is the "now" of test cases that set no now:. A fixed clock keeps
-// such a case reproducible: days_since & co give the same answer on every
-// run, whatever the date. Cases that read dates should still set now:.
-var TestClock = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+// DefaultTestNow returns the "now" of test cases that set no now: (and
+// no TestOptions.Now). A fixed clock keeps such a case reproducible:
+// days_since & co give the same answer on every run, whatever the date.
+// Cases that read dates should still set now:.
+func DefaultTestNow() time.Time { return time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC) }
 
 // TestOptions configure RunTests.
 type TestOptions struct {
-	Now    time.Time              // the clock of cases without now:; zero means TestClock
+	Now    time.Time              // the clock of cases without now:; zero means DefaultTestNow()
 	Strict bool                   // refuse wrong-typed test input, as WithStrict
 	Filter func(name string) bool // runs only the cases it accepts; nil runs all
 }
@@ -109,13 +111,13 @@ func (c Coverage) AlwaysFired() []RuleCoverage {
 	return out
 }
 
-// RunTests scores every test case of rs (its tests: sections) with Evaluate
-// and compares each decision with the case's expect:. It has no side
+// RunTests scores every test case of rs (its tests: sections) with
+// Ruleset.Score and compares each decision with the case's expect:. It has no side
 // effects and is safe for concurrent use.
 func RunTests(rs *rules.Ruleset, opts TestOptions) TestReport {
 	clock := opts.Now
 	if clock.IsZero() {
-		clock = TestClock
+		clock = DefaultTestNow()
 	}
 	rep := TestReport{Ruleset: rs.Name, Version: rs.Version, Files: rs.Files, Cases: []CaseResult{}}
 	cov := map[string]*RuleCoverage{}
@@ -127,11 +129,12 @@ func RunTests(rs *rules.Ruleset, opts TestOptions) TestReport {
 	for i := range rep.Coverage.Rules {
 		cov[rep.Coverage.Rules[i].Rule] = &rep.Coverage.Rules[i]
 	}
+	compiled := NewRuleset(rs)
 	for _, tc := range rs.Tests {
 		if opts.Filter != nil && !opts.Filter(tc.Name) {
 			continue
 		}
-		res := runTestCase(rs, tc, clock, opts.Strict)
+		res := runTestCase(compiled, tc, clock, opts.Strict)
 		if d := res.Decision; d != nil {
 			fired := map[string]bool{}
 			for _, h := range d.Knockouts {
@@ -164,8 +167,8 @@ func RunTests(rs *rules.Ruleset, opts TestOptions) TestReport {
 	return rep
 }
 
-func runTestCase(rs *rules.Ruleset, tc *rulefile.TestDecl, clock time.Time, strict bool) CaseResult {
-	in := Input{Lead: tc.Lead, Account: tc.Account, Now: clock, Strict: strict}
+func runTestCase(rs *Ruleset, tc *rulefile.TestDecl, clock time.Time, strict bool) CaseResult {
+	in := Input{Lead: tc.Lead, Account: tc.Account, Now: clock}
 	if tc.Now != nil {
 		in.Now = *tc.Now
 	}
@@ -173,14 +176,14 @@ func runTestCase(rs *rules.Ruleset, tc *rulefile.TestDecl, clock time.Time, stri
 		in.ID = id
 	}
 	res := CaseResult{Name: tc.Name, Pos: tc.Pos, Now: in.Now, Failures: []Failure{}}
-	d, err := Evaluate(rs, in, EvalOptions{})
+	d, err := rs.Score(context.Background(), in, Options{Strict: strict})
 	if err != nil {
 		res.Err = err.Error()
 		res.Failures = append(res.Failures, Failure{Expect: "input", Message: "the input was refused: " + err.Error()})
 		return res
 	}
 	res.Decision = &d
-	res.Failures = compareExpect(rs, tc.Expect, d, presentFields(rs, in, d))
+	res.Failures = compareExpect(rs.Ruleset, tc.Expect, d, presentFields(rs.Ruleset, in, d))
 	res.Passed = len(res.Failures) == 0
 	return res
 }
@@ -291,7 +294,7 @@ func whyNot(rs *rules.Ruleset, d Decision, present eval.FieldSet, id string) str
 	return " (when: " + r.When.Src + ")"
 }
 
-// presentFields returns the fields the decided input had, as Evaluate saw
+// presentFields returns the fields the decided input had, as Score saw
 // them: given, not blank, and not dropped with a warning.
 func presentFields(rs *rules.Ruleset, in Input, d Decision) eval.FieldSet {
 	warned := map[string]bool{}

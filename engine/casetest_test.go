@@ -165,8 +165,8 @@ func TestRunTestsClock(t *testing.T) {
 	if got := rep.Cases[0].Now; !got.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("case with now: ran at %v; want 2026-03-01", got)
 	}
-	if got := rep.Cases[1].Now; !got.Equal(engine.TestClock) {
-		t.Errorf("case without now: ran at %v; want TestClock %v", got, engine.TestClock)
+	if got := rep.Cases[1].Now; !got.Equal(engine.DefaultTestNow()) {
+		t.Errorf("case without now: ran at %v; want DefaultTestNow %v", got, engine.DefaultTestNow())
 	}
 	custom := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	rep = engine.RunTests(rs, engine.TestOptions{Now: custom})

@@ -23,19 +23,28 @@ import (
 // invalid UTF-8, deep nesting) it returns ok == false and the caller takes
 // the ParseInput path, which produces the same decision or the precise
 // error. FuzzDecodeJSON checks that both paths agree.
-func (l *record) decodeJSON(rs *rules.Ruleset, data []byte, strict bool, maxDepth int) (id string, ok bool, err error) {
+func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options) (id string, ok bool, err error) {
+	rs := compiled.Ruleset
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
 	clear(l.lists) // the last request's strings
 	l.lists = l.lists[:0]
+	maxDepth := opts.MaxDepth
 	if maxDepth <= 0 || maxDepth > maxSkipDepth {
 		maxDepth = maxSkipDepth
 	}
-	d := jsonDecoder{data: data, rs: rs, l: l, strict: strict, maxDepth: maxDepth}
+	d := jsonDecoder{data: data, rs: rs, l: l, strict: opts.Strict, maxDepth: maxDepth,
+		wantEmail: opts.Accounts != nil && compiled.readsAccount}
 	d.seen = resizeSet(l.seen, len(rs.Fields))
 	l.seen = d.seen
 	if !d.request() {
 		return "", false, nil
+	}
+	if d.wantEmail && !d.account && d.email != "" {
+		// As joinAccount does for a decoded request.
+		if a, found := opts.Accounts.Resolve(d.email); found {
+			d.errs = append(d.errs, l.setFields(rs, "account", a, opts.Strict)...)
+		}
 	}
 	if len(d.errs) > 0 {
 		slices.SortFunc(d.errs, func(a, b *InputError) int { return strings.Compare(a.Field, b.Field) })
@@ -81,6 +90,11 @@ type jsonDecoder struct {
 	maxDepth int // a container deeper than this sends the request to the slow path
 
 	docID, docLeadID, leadID, leadLeadID idCandidate
+
+	// For Options.Accounts: whether the request has an account, and the
+	// lead's email (a view of data), read when wantEmail.
+	wantEmail, account bool
+	email              string
 }
 
 func (d *jsonDecoder) ws() {
@@ -147,6 +161,7 @@ func (d *jsonDecoder) request() bool {
 					d.seen.Clear()
 				}
 				d.leadID, d.leadLeadID = idCandidate{}, idCandidate{}
+				d.email = ""
 			}
 			if key == "lead" {
 				seenLead = true
@@ -154,7 +169,7 @@ func (d *jsonDecoder) request() bool {
 					return false
 				}
 			} else {
-				seenAccount = true
+				seenAccount, d.account = true, true
 				if !d.object("account", nil, nil) {
 					return false
 				}
@@ -183,8 +198,12 @@ func (d *jsonDecoder) request() bool {
 				break
 			}
 			bare = true
+			start := d.pos
 			if !d.field(d.rs.FieldByKey("lead", key)) {
 				return false
+			}
+			if d.wantEmail && key == "email" {
+				d.readEmail(start)
 			}
 		}
 		first = false
@@ -270,19 +289,25 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 		} else {
 			return false
 		}
-		if id != nil && idKey != 0 {
+		if id != nil && (idKey == keyID || idKey == keyLeadID) {
 			if f != nil {
 				return false // both an id and a field: rare, leave it to ParseInput
 			}
 			c := id
-			if idKey == leadIDKey {
+			if idKey == keyLeadID {
 				c = leadID
 			}
 			if !d.idValue(c) {
 				return false
 			}
-		} else if !d.field(f) {
-			return false
+		} else {
+			start := d.pos
+			if !d.field(f) {
+				return false
+			}
+			if id != nil && idKey == keyEmail && d.wantEmail {
+				d.readEmail(start)
+			}
 		}
 		if d.pos < len(d.data) && d.data[d.pos] == ',' { // compact JSON
 			d.pos++
@@ -325,20 +350,39 @@ type knownKey struct {
 	words, masks [3]uint64
 }
 
-// The keys a lead's id may come from (see InputFromMap).
+// The keys a lead's id may come from (see InputFromMap), and its email's
+// (see Options.Accounts).
 const (
-	idKey     = 1 // "id"
-	leadIDKey = 2 // "lead_id"
+	keyID     = 1 // "id"
+	keyLeadID = 2 // "lead_id"
+	keyEmail  = 3 // "email"
 )
 
 func idKeyOf(key string) int8 {
 	switch key {
 	case "id":
-		return idKey
+		return keyID
 	case "lead_id":
-		return leadIDKey
+		return keyLeadID
+	case "email":
+		return keyEmail
 	}
 	return 0
+}
+
+// readEmail keeps the lead's email, the string value that starts at
+// start (just after its key's colon), as Ruleset.joinAccount reads it
+// from a map: anything but a string is no email.
+func (d *jsonDecoder) readEmail(start int) {
+	end := d.pos
+	d.pos = start
+	d.email = ""
+	if d.peek() == '"' {
+		if s, ok := d.str(); ok {
+			d.email = s
+		}
+	}
+	d.pos = end
 }
 
 func newKnownKey(key string, f *eval.Field) knownKey {

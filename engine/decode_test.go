@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,8 @@ import (
 )
 
 // slowDecision is the reference path: CheckDepth when there is a limit,
-// ParseInput into maps, then Evaluate.
-func slowDecision(rs *rules.Ruleset, data []byte, opts engine.EvalOptions) (engine.Decision, error) {
+// ParseInput into maps, then Score.
+func slowDecision(rs *engine.Ruleset, data []byte, opts engine.Options) (engine.Decision, error) {
 	if opts.MaxDepth > 0 {
 		if err := engine.CheckDepth(data, opts.MaxDepth); err != nil {
 			return engine.Decision{}, err
@@ -25,7 +26,7 @@ func slowDecision(rs *rules.Ruleset, data []byte, opts engine.EvalOptions) (engi
 	if err != nil {
 		return engine.Decision{}, err
 	}
-	return engine.Evaluate(rs, in, opts)
+	return rs.Score(context.Background(), in, opts)
 }
 
 func decodeSeeds() [][]byte {
@@ -64,36 +65,40 @@ func decodeSeeds() [][]byte {
 	return seeds
 }
 
-func decodeRulesets(t testing.TB) []*rules.Ruleset {
+func decodeRulesets(t testing.TB) []*engine.Ruleset {
 	rss, err := rules.LoadPaths("testdata/rulesets", "testdata/semantics.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rss
+	var out []*engine.Ruleset
+	for _, rs := range rss {
+		out = append(out, engine.NewRuleset(rs))
+	}
+	return out
 }
 
-func checkSameDecision(t *testing.T, rss []*rules.Ruleset, data []byte) {
+func checkSameDecision(t *testing.T, rss []*engine.Ruleset, data []byte) {
 	for _, rs := range rss {
 		for _, strict := range []bool{false, true} {
-			checkSameDecisionWith(t, rs, data, engine.EvalOptions{Strict: strict, Now: func() time.Time { return fixedNow }})
+			checkSameDecisionWith(t, rs, data, engine.Options{Strict: strict, Clock: func() time.Time { return fixedNow }})
 		}
 	}
 	// A depth limit: the input is refused when CheckDepth refuses it, and
 	// decided as without a limit otherwise.
 	for _, max := range []int{1, 2, 3} {
-		checkSameDecisionWith(t, rss[0], data, engine.EvalOptions{Now: func() time.Time { return fixedNow }, MaxDepth: max})
+		checkSameDecisionWith(t, rss[0], data, engine.Options{Clock: func() time.Time { return fixedNow }, MaxDepth: max})
 	}
 }
 
-func checkSameDecisionWith(t *testing.T, rs *rules.Ruleset, data []byte, opts engine.EvalOptions) {
+func checkSameDecisionWith(t *testing.T, rs *engine.Ruleset, data []byte, opts engine.Options) {
 	t.Helper()
-	fast, errF := engine.EvaluateJSON(rs, data, opts)
+	fast, errF := rs.ScoreJSON(context.Background(), data, opts)
 	slow, errS := slowDecision(rs, data, opts)
 	if (errF == nil) != (errS == nil) || (errF != nil && errF.Error() != errS.Error()) {
-		t.Fatalf("%s strict=%v max depth %d %q:\nEvaluateJSON error %v\nslow path error    %v", rs.Name, opts.Strict, opts.MaxDepth, data, errF, errS)
+		t.Fatalf("%s strict=%v max depth %d %q:\nScoreJSON error %v\nslow path error    %v", rs.Name, opts.Strict, opts.MaxDepth, data, errF, errS)
 	}
 	if diff := cmp.Diff(slow, fast); diff != "" {
-		t.Fatalf("%s strict=%v max depth %d %q: EvaluateJSON differs from ParseInput+Evaluate (-slow +fast):\n%s", rs.Name, opts.Strict, opts.MaxDepth, data, diff)
+		t.Fatalf("%s strict=%v max depth %d %q: ScoreJSON differs from ParseInput+Score (-slow +fast):\n%s", rs.Name, opts.Strict, opts.MaxDepth, data, diff)
 	}
 }
 
@@ -174,7 +179,7 @@ func TestDecodeKeyOrders(t *testing.T) {
 	// One ruleset at a time, lead after lead: the decoder keeps a key order
 	// per ruleset, so leads of one ruleset in a row are what prediction
 	// learns from and guesses wrong about.
-	opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }}
+	opts := engine.Options{Clock: func() time.Time { return fixedNow }}
 	for _, rs := range rss {
 		for range 3 {
 			for _, l := range leads {
@@ -191,7 +196,7 @@ func TestDecodeKeyOrders(t *testing.T) {
 
 // The decoder reads strings and list items in place, without copying; a
 // decision must still own everything it holds: a caller that reuses its
-// buffer after EvaluateJSON must not see the decision change.
+// buffer after ScoreJSON must not see the decision change.
 func TestDecisionDoesNotAliasTheInput(t *testing.T) {
 	rss := decodeRulesets(t)
 	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
@@ -201,12 +206,15 @@ func TestDecisionDoesNotAliasTheInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opts := engine.EvalOptions{Now: func() time.Time { return fixedNow }, Brief: i >= len(files)}
-			d, err := engine.EvaluateJSON(rs, data, opts)
+			opts := engine.Options{Clock: func() time.Time { return fixedNow }}
+			if i >= len(files) {
+				opts.Detail = engine.Brief
+			}
+			d, err := rs.ScoreJSON(context.Background(), data, opts)
 			if err != nil {
 				continue // leads of another ruleset may be refused; not this test's concern
 			}
-			want, _ := engine.EvaluateJSON(rs, bytes.Clone(data), opts)
+			want, _ := rs.ScoreJSON(context.Background(), bytes.Clone(data), opts)
 			for i := range data {
 				data[i] = 'X'
 			}

@@ -1,22 +1,45 @@
 // Package engine holds the live rulesets and turns leads into decisions.
 //
-// An Engine loads rulesets through a Loader (a directory, a list of paths,
-// or rulesets compiled elsewhere), keeps the last good set live when a
-// reload fails, and scores leads against them: normalise the input against
-// the ruleset's declared fields, run knockouts and score rules, cap groups,
-// pick the tier, decide qualification and render the reasons.
+// Where a lead goes, file by file:
 //
-// Concurrency: Score and everything that reads the live rulesets take no
-// locks; Reload builds a new immutable snapshot and swaps it atomically, so
-// a decision is always computed against exactly one ruleset version. Reload
-// calls are serialised. The engine knows nothing of HTTP; watching files is
-// in watch.go and is started by the caller.
+//   - Loaded: an Engine (engine.go) loads rulesets through a Loader (Paths,
+//     FS, Static), prepares each as a Ruleset (ruleset.go: the compiled
+//     rules.Ruleset plus the table of what every decision copies and the
+//     encoder reuses, table.go), and swaps the whole set in atomically;
+//     the last good set stays live when a reload fails. watch.go reloads
+//     on file changes.
+//   - Decoded: Ruleset.ScoreJSON reads a JSON request straight into a typed
+//     row (decode.go), only the declared fields, and falls back to
+//     ParseInput and maps (input.go) for what its fast decoder leaves; a
+//     lead given as maps (Ruleset.Score, Engine.Score) is normalised
+//     against the declared types in eval.go (normalise). Either way the
+//     account its email resolves to is joined when Options.Accounts says
+//     so (Input.JoinAccount).
+//   - Decided: eval.go (decide) runs knockouts and score rules, caps
+//     groups, picks the tier, decides qualification, renders the reasons
+//     and lists the missed rules and missing fields.
+//   - Encoded: Ruleset.AppendJSON (json.go) writes the decision's wire
+//     format from the table's prebuilt JSON where the decision still says
+//     what the table does; Decision.AppendJSON and MarshalJSON write the
+//     same bytes without a table.
+//
+// One options type, Options (detail, strict, clock, accounts, depth
+// limit), covers every way to decide; an Engine holds the defaults
+// (WithStrict, WithClock, WithAccounts) and Engine.Options hands them to
+// calls on a Ruleset.
 //
 // A Decision is a plain value its caller owns: its maps, slices and
 // structs are its own, so changing one changes no other decision, and its
 // JSON says what its fields say. What decisions have in common (each
 // rule's hit and miss, and their JSON built once) stays inside the
-// ruleset's table (table.go): decide copies from it, and the encoder
-// (json.go) writes what was built only after checking that the decision
-// still says the same.
+// Ruleset's table: decide copies from it, and the encoder writes what was
+// built only after checking that the decision still says the same.
+//
+// Concurrency: Engine.Score, Engine.Ruleset and a Ruleset's methods take
+// no locks; Reload builds a new immutable snapshot and swaps it
+// atomically, so a decision is always computed against exactly one
+// ruleset version. Reload calls are serialised. The package has no
+// package-level mutable state: clocks, strictness and account lookups
+// come in through Options, and scratch space is pooled per Ruleset. The
+// engine knows nothing of HTTP.
 package engine

@@ -59,11 +59,17 @@ type Option func(*Engine)
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
 // WithStrict makes Score refuse leads with wrong-typed fields (an
-// InputErrors) instead of treating those fields as missing with a warning.
-func WithStrict(strict bool) Option { return func(e *Engine) { e.strict = strict } }
+// InputErrors) instead of treating those fields as missing with a warning
+// (Options.Strict).
+func WithStrict(strict bool) Option { return func(e *Engine) { e.opts.Strict = strict } }
 
-// WithClock sets the clock days_since & co read when the input has no Now.
-func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+// WithClock sets the clock days_since & co read when the input has no Now
+// (Options.Clock).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.opts.Clock = now } }
+
+// WithAccounts joins to a lead sent without an account the account its
+// email resolves to (Options.Accounts).
+func WithAccounts(r AccountResolver) Option { return func(e *Engine) { e.opts.Accounts = r } }
 
 // WithOnReload registers a callback called after every reload attempt with
 // the combined version of the live rulesets and the reload's error, if any.
@@ -77,8 +83,7 @@ func WithOnReload(fn func(version string, err error)) Option {
 type Engine struct {
 	load     Loader
 	log      *slog.Logger
-	strict   bool
-	now      func() time.Time
+	opts     Options // what Score decides with
 	onReload []func(string, error)
 
 	cur atomic.Pointer[snapshot] // immutable once stored
@@ -90,7 +95,7 @@ type Engine struct {
 
 // snapshot is one consistent set of compiled rulesets.
 type snapshot struct {
-	byName  map[string]*rules.Ruleset
+	byName  map[string]*Ruleset
 	names   []string
 	version string // combined version of all rulesets
 	loaded  time.Time
@@ -122,7 +127,7 @@ type RulesetInfo struct {
 // New returns an engine that loads rulesets with load. It loads nothing yet:
 // call Reload (or use Open). Score returns ErrNotReady until a reload succeeds.
 func New(load Loader, opts ...Option) *Engine {
-	e := &Engine{load: load, log: slog.New(slog.DiscardHandler), now: time.Now}
+	e := &Engine{load: load, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -142,7 +147,7 @@ func Open(ctx context.Context, load Loader, opts ...Option) (*Engine, error) {
 // previous rulesets stay live and the error is kept in Status.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
-	next, err := e.build(ctx)
+	next, err := e.build(ctx, e.cur.Load())
 	now := time.Now()
 	var version string
 	if err == nil {
@@ -178,7 +183,9 @@ func (e *Engine) Reload(ctx context.Context) error {
 	return err
 }
 
-func (e *Engine) build(ctx context.Context) (*snapshot, error) {
+// build makes the next snapshot of what load returns, reusing the prepared
+// Ruleset of prev for each rules.Ruleset the loader returned again.
+func (e *Engine) build(ctx context.Context, prev *snapshot) (*snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -189,12 +196,16 @@ func (e *Engine) build(ctx context.Context) (*snapshot, error) {
 	if len(list) == 0 {
 		return nil, errors.New("no rulesets found")
 	}
-	s := &snapshot{byName: map[string]*rules.Ruleset{}}
+	s := &snapshot{byName: make(map[string]*Ruleset, len(list))}
 	for _, rs := range list {
 		if _, dup := s.byName[rs.Name]; dup {
 			return nil, fmt.Errorf("ruleset %q loaded twice", rs.Name)
 		}
-		s.byName[rs.Name] = rs
+		if old, ok := prev.ruleset(rs.Name); ok && old.Ruleset == rs {
+			s.byName[rs.Name] = old
+		} else {
+			s.byName[rs.Name] = NewRuleset(rs)
+		}
 		s.names = append(s.names, rs.Name)
 	}
 	sort.Strings(s.names)
@@ -204,12 +215,27 @@ func (e *Engine) build(ctx context.Context) (*snapshot, error) {
 	return s, nil
 }
 
-// Ruleset returns the live ruleset with the given name ("" for the only one).
-func (e *Engine) Ruleset(name string) (*rules.Ruleset, error) {
+// Ruleset returns the live ruleset with the given name ("" for the only
+// one). Callers that must decide several leads with one version, such as
+// a batch, look it up once and call its Score or ScoreJSON for each lead,
+// with the engine's Options.
+func (e *Engine) Ruleset(name string) (*Ruleset, error) {
 	return e.cur.Load().lookup(name)
 }
 
-func (s *snapshot) lookup(name string) (*rules.Ruleset, error) {
+// Options returns the settings the engine decides with (WithStrict,
+// WithClock, WithAccounts), for calls on a Ruleset.
+func (e *Engine) Options() Options { return e.opts }
+
+func (s *snapshot) ruleset(name string) (*Ruleset, bool) {
+	if s == nil {
+		return nil, false
+	}
+	rs, ok := s.byName[name]
+	return rs, ok
+}
+
+func (s *snapshot) lookup(name string) (*Ruleset, error) {
 	if s == nil {
 		return nil, ErrNotReady
 	}
@@ -245,42 +271,13 @@ func (e *Engine) Status() Status {
 }
 
 // Score decides one lead against the named ruleset ("" when only one is
-// loaded). The decision carries the exact ruleset version used. Errors are
-// ErrNotReady, ErrUnknownRuleset, ErrNoDefault, or InputErrors in strict mode.
+// loaded) with the engine's Options: Ruleset(name), then its Score. The
+// decision carries the exact ruleset version used. Errors are ErrNotReady,
+// ErrUnknownRuleset, ErrNoDefault, or InputErrors in strict mode.
 func (e *Engine) Score(ctx context.Context, ruleset string, in Input) (Decision, error) {
 	rs, err := e.cur.Load().lookup(ruleset)
 	if err != nil {
 		return Decision{}, err
 	}
-	return e.ScoreWith(ctx, rs, in)
-}
-
-// ScoreWith decides one lead against rs, a ruleset returned by Ruleset,
-// with the engine's settings (strict mode, clock), as Score does. Callers
-// that must decide several leads with one version, such as a batch, look
-// the ruleset up once and call ScoreWith for each lead.
-func (e *Engine) ScoreWith(ctx context.Context, rs *rules.Ruleset, in Input) (Decision, error) {
-	return Evaluate(rs, in, EvalOptions{Strict: e.strict, Now: e.now})
-}
-
-// ScoreOptions are per-call settings for ScoreJSONWith.
-type ScoreOptions struct {
-	Strict   bool // refuse wrong-typed fields for this lead, whatever the engine's mode
-	Brief    bool // skip reasons and the missed list (see EvalOptions.Brief)
-	MaxDepth int  // refuse JSON nested deeper (see EvalOptions.MaxDepth)
-}
-
-// ScoreJSONWith decodes a JSON request (see ParseInput) and decides it
-// against rs, a ruleset returned by Ruleset, as ScoreJSON does.
-func (e *Engine) ScoreJSONWith(ctx context.Context, rs *rules.Ruleset, data []byte, opts ScoreOptions) (Decision, error) {
-	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict || opts.Strict, Brief: opts.Brief, Now: e.now, MaxDepth: opts.MaxDepth})
-}
-
-// ScoreJSON decodes a JSON request (see ParseInput) and scores it.
-func (e *Engine) ScoreJSON(ctx context.Context, ruleset string, data []byte) (Decision, error) {
-	rs, err := e.cur.Load().lookup(ruleset)
-	if err != nil {
-		return Decision{}, err
-	}
-	return EvaluateJSON(rs, data, EvalOptions{Strict: e.strict, Now: e.now})
+	return rs.Score(ctx, in, e.opts)
 }

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -13,87 +13,23 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// EvalOptions are the settings Evaluate needs beyond the ruleset and lead.
-type EvalOptions struct {
-	Strict bool             // refuse wrong-typed fields instead of warning
-	Now    func() time.Time // the clock when the input has no Now; nil means time.Now
-	// Brief skips what only people read: the reasons of matched rules are
-	// not rendered and the missed list is not built (Decision.Brief is set, and its JSON leaves
-	// matched and missed out). For bulk callers that route on the verdict.
-	Brief bool
-	// MaxDepth refuses JSON input nested deeper than this many objects and
-	// arrays with an InputError (see CheckDepth), before any of it is
-	// decoded into maps; 0 leaves the limit to encoding/json.
-	MaxDepth int
-}
-
-// vms reuses expr virtual machines across decisions; a VM is not safe for
-// concurrent use but is reusable, and its stack is worth keeping.
-var vms = sync.Pool{New: func() any { return new(vm.VM) }}
-
-// Evaluate decides one lead against one compiled ruleset: normalise the
-// input against the declared fields, run knockouts and score rules, cap
-// groups, pick the tier and decide qualification. It is what Engine.Score
-// runs; tests and backtests call it directly with a fixed ruleset.
-func Evaluate(rs *rules.Ruleset, in Input, opts EvalOptions) (Decision, error) {
-	l := records.Get().(*record)
-	defer records.Put(l)
-	if err := l.normalise(rs, in, opts.Strict || in.Strict); err != nil {
-		return Decision{}, err
-	}
-	return l.decide(rs, in.ID, false, in.Now, opts), nil
-}
-
-// EvaluateJSON is Evaluate for a JSON request (see ParseInput). It decodes
-// the declared fields straight into a typed row; inputs its fast decoder
-// does not handle (errors, duplicate keys, escapes it leaves to
-// encoding/json) take the ParseInput path, with the same result.
-func EvaluateJSON(rs *rules.Ruleset, data []byte, opts EvalOptions) (Decision, error) {
-	l := records.Get().(*record)
-	defer records.Put(l)
-	id, ok, err := l.decodeJSON(rs, data, opts.Strict, opts.MaxDepth)
-	borrowed := ok // the fast decoder's id is a view of data
-	if !ok {
-		// The fast decoder gives up on input nested deeper than MaxDepth, so
-		// only this path checks it.
-		if opts.MaxDepth > 0 {
-			if err := CheckDepth(data, opts.MaxDepth); err != nil {
-				return Decision{}, err
-			}
-		}
-		in, perr := ParseInput(data)
-		if perr != nil {
-			return Decision{}, perr
-		}
-		if err = l.normalise(rs, in, opts.Strict); err == nil {
-			id = in.ID
-		}
-	}
-	if err != nil {
-		return Decision{}, err
-	}
-	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
-}
-
 // decide runs the ruleset over the normalised row. A borrowed id is a
 // view of the caller's input: the decision gets a copy.
-func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Time, opts EvalOptions) Decision {
+func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options) Decision {
+	rs, table := compiled.Ruleset, compiled.table
 	r := &l.row
 	r.Now = now
 	if r.Now.IsZero() {
-		if opts.Now != nil {
-			r.Now = opts.Now()
+		if opts.Clock != nil {
+			r.Now = opts.Clock()
 		} else {
 			r.Now = time.Now()
 		}
 	}
+	brief := opts.Detail == Brief
 
-	m := vms.Get().(*vm.VM)
-	defer vms.Put(m)
-	if l.tableOf != rs { // rs.Memo's sync.Map, once per record and ruleset
-		l.table, l.tableOf = ruleTableOf(rs), rs
-	}
-	table := l.table
+	m := compiled.vms.Get().(*vm.VM)
+	defer compiled.vms.Put(m)
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
@@ -101,7 +37,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		MissingFields: []string{},
 		Errors:        []RuleError{},
 		Warnings:      l.warnings,
-		Brief:         opts.Brief,
+		Brief:         brief,
 	}
 	l.warnings = nil // the decision owns them now
 	if borrowed {
@@ -196,7 +132,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 		k++
 		*h = table.hits[table.knockouts+i] // with the reason when it is static
 		switch {
-		case opts.Brief:
+		case brief:
 			h.Reason = ""
 		case !table.static[table.knockouts+i]:
 			l.reason(rs.Rules[i], r, &h.Reason)
@@ -205,7 +141,7 @@ func (l *record) decide(rs *rules.Ruleset, id string, borrowed bool, now time.Ti
 	if s := l.flushReasons(); borrowed {
 		d.LeadID = s[:len(id)]
 	}
-	if opts.Brief {
+	if brief {
 		d.Missed = make([]Miss, 0)
 	} else {
 		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
@@ -335,7 +271,8 @@ type rendered struct {
 }
 
 // record is one input normalised against a ruleset's fields into a typed
-// row. Records are pooled: a decision copies out everything it keeps.
+// row, and the scratch space of deciding it. Each Ruleset pools its
+// records: a decision copies out everything it keeps.
 type record struct {
 	row      eval.Row
 	warnings []Warning
@@ -350,8 +287,6 @@ type record struct {
 	rendered []rendered    // scratch: where each rendered reason goes
 	lists    []string      // scratch: the items of list fields decodeJSON read
 	keys     [2]keyOrder   // the key order of the last leads and accounts decoded
-	table    *ruleTable    // what decisions of ruleset tableOf share
-	tableOf  *rules.Ruleset
 }
 
 func resize[T any](s []T, n int) []T {
@@ -363,19 +298,33 @@ func resize[T any](s []T, n int) []T {
 	return s
 }
 
-var records = sync.Pool{New: func() any { return new(record) }}
-
 // normalise keeps the declared fields of the input, converted to their
 // declared types. A value of the wrong type is a warning and is left out
 // (an InputErrors in strict mode). Undeclared input fields are ignored.
 func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
+	errs := l.setFields(rs, "lead", in.Lead, strict)
+	errs = append(errs, l.setFields(rs, "account", in.Account, strict)...)
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b *InputError) int { return strings.Compare(a.Field, b.Field) })
+		return errs
+	}
+	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return strings.Compare(a.Field, b.Field) })
+	return nil
+}
+
+// setFields sets the declared fields of namespace ns from src, as
+// normalise does, and returns the strict mode's errors; warnings are
+// appended to the record's.
+func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, strict bool) InputErrors {
+	if len(src) == 0 {
+		return nil
+	}
 	var errs InputErrors
 	for _, f := range rs.Fields {
-		src := in.Lead
-		if f.Namespace == "account" {
-			src = in.Account
+		if f.Namespace != ns {
+			continue
 		}
 		raw, ok := src[f.Key]
 		if !ok || isBlank(raw, f.Type) {
@@ -389,10 +338,7 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 // setField converts raw to the field's type and stores it in the row. The

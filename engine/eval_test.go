@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,7 +101,7 @@ func TestMissingData(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d, err := engine.Evaluate(rs, in, engine.EvalOptions{})
+			d, err := engine.NewRuleset(rs).Score(context.Background(), in, engine.Options{})
 			if err != nil {
 				t.Fatalf("Evaluate: %v", err)
 			}
@@ -144,7 +145,7 @@ func TestInputNormalisation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := engine.Evaluate(rs, engine.Input{Lead: tc.lead, Now: fixedNow}, engine.EvalOptions{Strict: tc.strict})
+			d, err := engine.NewRuleset(rs).Score(context.Background(), engine.Input{Lead: tc.lead, Now: fixedNow}, engine.Options{Strict: tc.strict})
 			if tc.wantErr != "" {
 				var errs engine.InputErrors
 				if !errors.As(err, &errs) || errs[0].Field != tc.wantErr {
@@ -228,9 +229,16 @@ func TestDecisionsGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := eng.ScoreJSON(ctx, ruleset, data)
+			rs, err := eng.Ruleset(ruleset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := rs.ScoreJSON(ctx, data, eng.Options())
 			if err != nil {
 				t.Fatalf("ScoreJSON: %v", err)
+			}
+			if enc := rs.AppendJSON(nil, &d); !bytes.Equal(enc, d.AppendJSON(nil)) {
+				t.Errorf("the ruleset's encoder writes\n%s\nDecision.AppendJSON\n%s", enc, d.AppendJSON(nil))
 			}
 			got, _ := json.MarshalIndent(d, "", "  ")
 			got = append(got, '\n')
@@ -248,7 +256,7 @@ func TestDecisionsGolden(t *testing.T) {
 				t.Errorf("decision mismatch (-want +got):\n%s", diff)
 			}
 			// Same lead, same version: same decision.
-			again, _ := eng.ScoreJSON(ctx, ruleset, data)
+			again, _ := rs.ScoreJSON(ctx, data, eng.Options())
 			if diff := cmp.Diff(d, again); diff != "" {
 				t.Errorf("second decision differs:\n%s", diff)
 			}
@@ -258,7 +266,7 @@ func TestDecisionsGolden(t *testing.T) {
 
 func TestDecisionJSONHasNoNulls(t *testing.T) {
 	rs := loadRuleset(t, "testdata/semantics.yaml")
-	d, err := engine.Evaluate(rs, engine.Input{}, engine.EvalOptions{})
+	d, err := engine.NewRuleset(rs).Score(context.Background(), engine.Input{}, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +278,7 @@ func TestDecisionJSONHasNoNulls(t *testing.T) {
 
 func TestMissedLargestFirst(t *testing.T) {
 	rs := loadRuleset(t, "testdata/semantics.yaml")
-	d, _ := engine.Evaluate(rs, engine.Input{Lead: map[string]any{"country": "US", "demo": true}}, engine.EvalOptions{})
+	d, _ := engine.NewRuleset(rs).Score(context.Background(), engine.Input{Lead: map[string]any{"country": "US", "demo": true}}, engine.Options{})
 	for i := 1; i < len(d.Missed); i++ {
 		if d.Missed[i-1].Points < d.Missed[i].Points {
 			t.Fatalf("missed not sorted by points: %+v", d.Missed)
@@ -284,8 +292,8 @@ func TestMissedLargestFirst(t *testing.T) {
 func TestBriefDecision(t *testing.T) {
 	rs := loadRuleset(t, "testdata/semantics.yaml")
 	in := engine.Input{Lead: map[string]any{"industry": "software", "country": "DE"}, Now: fixedNow}
-	full, _ := engine.Evaluate(rs, in, engine.EvalOptions{})
-	brief, _ := engine.Evaluate(rs, in, engine.EvalOptions{Brief: true})
+	full, _ := engine.NewRuleset(rs).Score(context.Background(), in, engine.Options{})
+	brief, _ := engine.NewRuleset(rs).Score(context.Background(), in, engine.Options{Detail: engine.Brief})
 	if brief.Score != full.Score || brief.Tier != full.Tier || brief.Qualified != full.Qualified ||
 		!cmp.Equal(names(brief.Matched), names(full.Matched)) || !cmp.Equal(brief.MissingFields, full.MissingFields) {
 		t.Errorf("brief decision %+v\ndiffers in substance from full %+v", brief, full)

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,8 +36,8 @@ func FuzzScore(f *testing.F) {
 		in.Now = fixedNow
 		for _, rs := range rss {
 			for _, strict := range []bool{false, true} {
-				d1, err1 := engine.Evaluate(rs, in, engine.EvalOptions{Strict: strict})
-				d2, err2 := engine.Evaluate(rs, in, engine.EvalOptions{Strict: strict})
+				d1, err1 := engine.NewRuleset(rs).Score(context.Background(), in, engine.Options{Strict: strict})
+				d2, err2 := engine.NewRuleset(rs).Score(context.Background(), in, engine.Options{Strict: strict})
 				if (err1 == nil) != (err2 == nil) {
 					t.Fatalf("errors differ: %v vs %v", err1, err2)
 				}

@@ -20,8 +20,23 @@ type Input struct {
 	ID      string
 	Lead    map[string]any
 	Account map[string]any
-	Now     time.Time // the clock for days_since & co; zero means the engine's clock
-	Strict  bool      // refuse wrong-typed fields for this lead, whatever the engine's mode
+	Now     time.Time // the clock for days_since & co; zero means Options.Clock
+}
+
+// JoinAccount sets in.Account to the account the lead's email resolves to,
+// when in has no account (an account given, even empty, wins), and
+// reports whether it did. Options.Accounts joins accounts this way.
+func (in *Input) JoinAccount(accounts AccountResolver) bool {
+	if in.Account != nil {
+		return false
+	}
+	if email, ok := in.Lead["email"].(string); ok && email != "" {
+		if a, found := accounts.Resolve(email); found {
+			in.Account = a
+			return true
+		}
+	}
+	return false
 }
 
 // InputError is a lead the engine refuses: malformed JSON, or in strict mode

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -41,9 +42,9 @@ func sampleDecisions() []Decision {
 }
 
 // Decisions of a ruleset take their hits' and missed rules' JSON from the ruleset's
-// table; it must be what encoding/json writes, also when two compilations
-// of the same files (one version, two tables) are live at once and the
-// registry finds the other one.
+// table; it must be what encoding/json writes, also for a decision of
+// another compilation of the same files (one version, two tables), and
+// for decisions changed after the fact.
 func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 	load := func() *rules.Ruleset {
 		all, err := rules.LoadPaths("testdata/rulesets")
@@ -58,7 +59,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		t.Fatal("no b2b-saas in testdata/rulesets")
 		return nil
 	}
-	first, second := load(), load()
+	first, second := NewRuleset(load()), NewRuleset(load())
 	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
 	if len(files) == 0 {
 		t.Fatal("no leads in testdata/decisions")
@@ -68,15 +69,15 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d1, err := EvaluateJSON(first, data, EvalOptions{})
+		d1, err := first.ScoreJSON(context.Background(), data, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d2, err := EvaluateJSON(second, data, EvalOptions{}) // registers the second table
+		d2, err := second.ScoreJSON(context.Background(), data, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		table := lookupRuleTable(second.Version)
+		table := second.table
 		next := 0
 		for _, m := range d2.Missed {
 			if table.findMiss(&m, &next) < 0 {
@@ -99,7 +100,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			// A caller may shorten them: the JSON says so.
 			d4 := d2
 			d4.MissingFields = d2.MissingFields[:n-1]
-			if got, want := d4.AppendJSON(nil), reference(t, d4, false); !bytes.Equal(got, want) {
+			if got, want := second.AppendJSON(nil, &d4), reference(t, d4, false); !bytes.Equal(got, want) {
 				t.Errorf("%s: shortened missing fields: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
@@ -113,7 +114,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			d6.Matched = slices.Clone(d2.Matched)
 			d6.Matched[0].Group = "other"
 			slices.Reverse(d6.Matched)
-			if got, want := d6.AppendJSON(nil), reference(t, d6, false); !bytes.Equal(got, want) {
+			if got, want := second.AppendJSON(nil, &d6), reference(t, d6, false); !bytes.Equal(got, want) {
 				t.Errorf("%s: edited rules: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
@@ -124,7 +125,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			d5.Groups[g+"'"] = v
 		}
 		d5.Ruleset.Name += "'"
-		if got, want := d5.AppendJSON(nil), reference(t, d5, false); !bytes.Equal(got, want) {
+		if got, want := second.AppendJSON(nil, &d5), reference(t, d5, false); !bytes.Equal(got, want) {
 			t.Errorf("%s: other groups: AppendJSON =\n%s\nwant\n%s", f, got, want)
 		}
 		// A caller may change a reason: the prebuilt hit must not hide it.
@@ -134,18 +135,22 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 			for i := range d3.Matched {
 				d3.Matched[i].Reason += " (edited)"
 			}
-			if got, want := d3.AppendJSON(nil), reference(t, d3, false); !bytes.Equal(got, want) {
+			if got, want := second.AppendJSON(nil, &d3), reference(t, d3, false); !bytes.Equal(got, want) {
 				t.Errorf("%s: an edited reason: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
 		for _, d := range []Decision{d1, d2} {
-			if got, want := d.AppendJSON(nil), reference(t, d, false); !bytes.Equal(got, want) {
-				t.Errorf("%s: AppendJSON =\n%s\nwant\n%s", f, got, want)
+			want := reference(t, d, false)
+			for _, rs := range []*Ruleset{nil, first, second} {
+				got := d.AppendJSON(nil)
+				if rs != nil {
+					got = rs.AppendJSON(nil, &d)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s: AppendJSON (table %p) =\n%s\nwant\n%s", f, rs, got, want)
+				}
 			}
 		}
-	}
-	if lookupRuleTable(second.Version) == nil {
-		t.Error("no table registered for the ruleset's version")
 	}
 }
 

@@ -45,7 +45,11 @@ func TestDecisionsShareNothing(t *testing.T) {
 				return d
 			},
 			"json": func() engine.Decision {
-				d, err := eng.ScoreJSON(ctx, "b2b-saas", data)
+				rs, err := eng.Ruleset("b2b-saas")
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := rs.ScoreJSON(ctx, data, eng.Options())
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,11 +1,7 @@
 package engine
 
 import (
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
-	"weak"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
@@ -51,8 +47,6 @@ type ruleTable struct {
 
 	misses     []Miss   // each score rule's Miss, without MissingFields
 	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
-
-	registered atomic.Bool
 }
 
 type quickCondition struct {
@@ -123,30 +117,6 @@ func (t *ruleTable) findMiss(m *Miss, next *int) int {
 	return i
 }
 
-// ruleTables finds a decision's table from its ruleset version, the
-// only link a Decision has to its ruleset. Weak, so that a reload lets
-// the old table go with its ruleset.
-var ruleTables sync.Map // version → weak.Pointer[ruleTable]
-
-// tableKey keys a ruleset's ruleTable in rules.Ruleset.Memo.
-type tableKey struct{}
-
-// ruleTableOf returns the ruleset's table, built on first use.
-func ruleTableOf(rs *rules.Ruleset) *ruleTable {
-	t := rs.Memo(tableKey{}, func() any { return newRuleTable(rs) }).(*ruleTable)
-	if t.registered.CompareAndSwap(false, true) {
-		// The newest table of a version is the one encoding uses: a reload
-		// that leaves a ruleset as it was compiles it again, with the same
-		// version, and the decisions of the old one, still in use, were
-		// holding the new one's to the slow path for good.
-		wp := weak.Make(t)
-		ruleTables.Store(rs.Version, wp)
-		lastTable.Store(t)
-		runtime.AddCleanup(t, func(version string) { ruleTables.CompareAndDelete(version, wp) }, rs.Version)
-	}
-	return t
-}
-
 func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	n := len(rs.Knockouts) + len(rs.Rules)
 	t := &ruleTable{
@@ -214,25 +184,3 @@ func (t *ruleTable) addHit(rule *eval.Rule, h Hit) {
 	t.firedJSON = append(t.firedJSON, appendHitRule(nil, &h))
 	t.static, t.hitJSON = append(t.static, static), append(t.hitJSON, enc)
 }
-
-// lookupRuleTable returns the table of ruleset version, or nil when
-// there is none (any more).
-func lookupRuleTable(version string) *ruleTable {
-	// Nearly every decision encoded is of the version live now: the last
-	// table found answers without hashing the version again.
-	if t := lastTable.Load(); t != nil && t.ref.Version == version {
-		return t
-	}
-	if v, ok := ruleTables.Load(version); ok {
-		t := v.(weak.Pointer[ruleTable]).Value()
-		if t != nil {
-			lastTable.Store(t)
-		}
-		return t
-	}
-	return nil
-}
-
-// lastTable is the table lookupRuleTable found last. It holds one table
-// of an old version past a reload, until a decision of another is encoded.
-var lastTable atomic.Pointer[ruleTable]

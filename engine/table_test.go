@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -74,7 +75,7 @@ func TestMissedRulesLackingFields(t *testing.T) {
 	rs := wideRuleset(t)
 	for range 2 {
 		for have := range 255 { // 255 has every field: any-big is decided
-			d, err := EvaluateJSON(rs, leadWith(have), EvalOptions{Now: nowFixed})
+			d, err := NewRuleset(rs).ScoreJSON(context.Background(), leadWith(have), Options{Clock: nowFixed})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,10 +101,10 @@ func TestMissedRulesLackingFields(t *testing.T) {
 // Many goroutines deciding leads that lack fields get the decisions one
 // goroutine gets, and the race detector sees the variants built safely.
 func TestMissedRulesConcurrently(t *testing.T) {
-	rs := wideRuleset(t)
+	rs := NewRuleset(wideRuleset(t))
 	want := make([]Decision, 255)
 	for have := range want {
-		d, err := EvaluateJSON(wideRuleset(t), leadWith(have), EvalOptions{Now: nowFixed})
+		d, err := NewRuleset(wideRuleset(t)).ScoreJSON(context.Background(), leadWith(have), Options{Clock: nowFixed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func TestMissedRulesConcurrently(t *testing.T) {
 		wg.Go(func() {
 			for i := range 255 {
 				have := (i*37 + g*11) % 255
-				d, err := EvaluateJSON(rs, leadWith(have), EvalOptions{Now: nowFixed})
+				d, err := rs.ScoreJSON(context.Background(), leadWith(have), Options{Clock: nowFixed})
 				if err != nil {
 					errs <- err.Error()
 					return
@@ -162,7 +163,7 @@ func TestMissingFieldsPastSixtyFourFields(t *testing.T) {
 			}
 		}
 		for range 2 { // the second time from whatever the first left behind
-			d, err := EvaluateJSON(rs, []byte(`{"lead": {`+strings.Join(kv, ", ")+`}}`), EvalOptions{Now: nowFixed})
+			d, err := NewRuleset(rs).ScoreJSON(context.Background(), []byte(`{"lead": {`+strings.Join(kv, ", ")+`}}`), Options{Clock: nowFixed})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,36 +174,6 @@ func TestMissingFieldsPastSixtyFourFields(t *testing.T) {
 				t.Fatalf("have %v: AppendJSON differs from encoding/json", have)
 			}
 		}
-	}
-}
-
-// A ruleset compiled again with the same version (a reload that left it as
-// it was, a second engine) gets its own table; the decisions of the newer
-// one must be encoded from what its table built, not from the first's.
-func TestNewestTableOfAVersionEncodes(t *testing.T) {
-	src := "ruleset: same\nfields:\n  lead.a: int\n  lead.b: int\nscore:\n" +
-		"  - {id: big-a, points: 10, when: lead.a > 5}\n  - {id: big-b, points: 5, when: lead.b > 5}\n" +
-		"tiers:\n  - {name: A, min: 10}\n  - {name: B}\n"
-	first, second := compileRuleset(t, src), compileRuleset(t, src)
-	if first == second || first.Version != second.Version {
-		t.Fatalf("want two rulesets of one version, got %p %q and %p %q", first, first.Version, second, second.Version)
-	}
-	opts := EvalOptions{Now: nowFixed}
-	lead := []byte(`{"lead": {"a": 9}}`)
-	old, err := EvaluateJSON(first, lead, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old.AppendJSON(nil) // the first table is the last one used
-	d, err := EvaluateJSON(second, lead, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := lookupRuleTable(d.Ruleset.Version), ruleTableOf(second); got != want {
-		t.Errorf("encoding a decision of the second ruleset uses table %p, want its own %p", got, want)
-	}
-	if got, want := string(d.AppendJSON(nil)), string(old.AppendJSON(nil)); got != want {
-		t.Errorf("the same lead encodes differently under the two rulesets:\n%s\n%s", got, want)
 	}
 }
 
@@ -220,7 +191,7 @@ func TestGroupTotals(t *testing.T) {
 	}
 	decide := func(rs *rules.Ruleset, a int) Decision {
 		t.Helper()
-		d, err := EvaluateJSON(rs, fmt.Appendf(nil, `{"lead": {"a": %d}}`, a), EvalOptions{Now: nowFixed})
+		d, err := NewRuleset(rs).ScoreJSON(context.Background(), fmt.Appendf(nil, `{"lead": {"a": %d}}`, a), Options{Clock: nowFixed})
 		if err != nil {
 			t.Fatal(err)
 		}

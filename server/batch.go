@@ -11,7 +11,6 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/internal/swar"
-	"github.com/leadq/leadq/rules"
 )
 
 // element is where a batch element lies in the body: data[start:end].
@@ -172,7 +171,7 @@ const batchChunk = 128
 // ctx ends before the answer starts. If ctx ends once the answer has
 // started (the client went away, or the timeout), the connection is
 // aborted, so that no client takes part of an answer for the whole.
-func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *rules.Ruleset, q query, data []byte, sp splitter) (ok bool) {
+func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engine.Ruleset, q query, data []byte, sp splitter) (ok bool) {
 	first, ok := sp.next(nil, batchChunk)
 	if !ok {
 		return false
@@ -239,7 +238,7 @@ type batchResult struct {
 
 // decideElems decides the elements of a batch's chunk on every core; base is
 // the index of the first in the batch. ok is false when ctx ends.
-func (s *Server) decideElems(ctx context.Context, rs *rules.Ruleset, q query, data []byte, elems []element, base int) (c *batchChunkResult, ok bool) {
+func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, data []byte, elems []element, base int) (c *batchChunkResult, ok bool) {
 	c = &batchChunkResult{results: make([]batchResult, len(elems))}
 	results := c.results
 	// Each range of elements encodes its answers, comma-separated, into a
@@ -266,10 +265,10 @@ func (s *Server) decideElems(ctx context.Context, rs *rules.Ruleset, q query, da
 			if err != nil {
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
 				index := base + i
-				res.code, arena = body.Code, appendItem(arena, nil, &itemError{Index: &index, LeadID: id, Error: body})
+				res.code, arena = body.Code, appendItem(arena, rs, nil, &itemError{Index: &index, LeadID: id, Error: body})
 				continue
 			}
-			res.d, res.account, res.input, arena = d, account, scored, d.AppendJSON(arena)
+			res.d, res.account, res.input, arena = d, account, scored, rs.AppendJSON(arena, &d)
 		}
 		mu.Lock()
 		answers[from] = arena

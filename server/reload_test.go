@@ -122,7 +122,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 		byID := map[string]engine.Decision{}
 		for _, in := range inputs {
-			d, err := engine.Evaluate(rs[0], in, engine.EvalOptions{Now: func() time.Time { return fixedNow }})
+			d, err := engine.NewRuleset(rs[0]).Score(context.Background(), in, engine.Options{Clock: func() time.Time { return fixedNow }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -102,78 +102,70 @@ func (s *Server) initReps() error {
 	}, func() float64 { return float64(l.Dropped()) }))
 }
 
-// scoreWithAccount decides a request together with its account: the one
-// in the request (an object, even empty, wins), else the one the lead's
-// email resolves to, which is added to the request. It returns the account
-// used and where it came from. Requests that are not JSON objects go to the
-// engine as they are, for its error.
-func (s *Server) scoreWithAccount(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, string, error) {
-	if opts.MaxDepth > 0 {
-		if err := engine.CheckDepth(data, opts.MaxDepth); err != nil {
-			return engine.Decision{}, nil, accountNone, err
-		}
+// options are the engine's settings for a request's query: strict and
+// brief when it asks, the depth limit, and the server's accounts.
+func (s *Server) options(q query) engine.Options {
+	opts := s.eng.Options()
+	opts.Strict = opts.Strict || q.strict
+	if q.brief {
+		opts.Detail = engine.Brief
 	}
-	doc, ok := decodeObject(data)
-	if !ok {
-		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
-		return d, nil, accountNone, err
-	}
-	if a, ok := doc["account"].(map[string]any); ok {
-		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
-		return d, a, accountFromRequest, err
-	}
-	_, hasLead := doc["lead"]
-	_, hasAccount := doc["account"]
-	bare := !hasLead && !hasAccount // the request is the lead, as engine.InputFromMap reads it
-	lead := doc
-	if !bare {
-		lead, _ = doc["lead"].(map[string]any)
-	}
-	email, _ := lead["email"].(string)
-	var a map[string]any
-	found := false
+	opts.MaxDepth = maxDepth
 	if s.accounts != nil {
-		a, found = s.accounts.Resolve(email)
+		opts.Accounts = s.accounts
 	}
-	if !found {
-		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
-		return d, nil, accountNone, err
-	}
-	if bare {
-		doc = map[string]any{"lead": doc}
-	}
-	doc["account"] = a
-	joined, err := json.Marshal(doc)
-	if err != nil {
-		return engine.Decision{}, nil, "", err
-	}
-	d, err := s.eng.ScoreJSONWith(ctx, rs, joined, opts)
-	return d, a, accountResolved, err
+	return opts
 }
 
-// readsAccount reports whether a ruleset declares any account field.
-func readsAccount(rs *rules.Ruleset) bool {
-	for _, f := range rs.Fields {
-		if f.Namespace == "account" {
-			return true
-		}
-	}
-	return false
+// kept is an AccountResolver that keeps the account it resolved, for the
+// decision log and the preview.
+type kept struct {
+	engine.AccountResolver
+	account map[string]any
 }
 
-// scoreResolving is scoreWithAccount for the scoring routes: it returns the
-// account only when it was resolved, for the decision log. A ruleset that
-// declares no account field skips the lookup.
-func (s *Server) scoreResolving(ctx context.Context, rs *rules.Ruleset, opts engine.ScoreOptions, data []byte) (engine.Decision, map[string]any, error) {
-	if !readsAccount(rs) { // nothing to resolve: the fast path
-		d, err := s.eng.ScoreJSONWith(ctx, rs, data, opts)
+func (k *kept) Resolve(email string) (map[string]any, bool) {
+	a, ok := k.AccountResolver.Resolve(email)
+	if ok {
+		k.account = a
+	}
+	return a, ok
+}
+
+// scoreResolving decides a request as opts say, and returns the account
+// the engine resolved for it (Options.Accounts), if any, for the decision
+// log; only a server that logs keeps it.
+func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte) (engine.Decision, map[string]any, error) {
+	if opts.Accounts == nil || s.decisionLog == nil {
+		d, err := rs.ScoreJSON(ctx, data, opts)
 		return d, nil, err
 	}
-	d, a, source, err := s.scoreWithAccount(ctx, rs, opts, data)
-	if source != accountResolved {
-		a = nil
+	k := &kept{AccountResolver: opts.Accounts}
+	opts.Accounts = k
+	d, err := rs.ScoreJSON(ctx, data, opts)
+	return d, k.account, err
+}
+
+// scoreWithAccount decides a request and says which account goes with it
+// and where it came from: the request's own (an object, even empty, wins),
+// the one the lead's email resolves to (engine.Input.JoinAccount), or none;
+// also for a ruleset that reads no account, so that a rep sees it.
+func (s *Server) scoreWithAccount(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte) (engine.Decision, map[string]any, string, error) {
+	in, err := engine.ParseInput(data)
+	if err != nil {
+		d, err := rs.ScoreJSON(ctx, data, opts) // for the engine's own error
+		return d, nil, accountNone, err
 	}
-	return d, a, err
+	source := accountNone
+	switch {
+	case in.Account != nil:
+		source = accountFromRequest
+	case opts.Accounts != nil && in.JoinAccount(opts.Accounts):
+		source = accountResolved
+	}
+	opts.Accounts = nil // joined above
+	d, err := rs.Score(ctx, in, opts)
+	return d, in.Account, source, err
 }
 
 // decodeObject decodes a JSON object with numbers kept as text.
@@ -196,34 +188,22 @@ func (s *Server) logDecision(d engine.Decision, data []byte, account map[string]
 	s.decisionLog.Log(decisionlog.Entry{Time: time.Now(), Decision: d, Input: bytes.Clone(data), Account: account})
 }
 
-// nextTier says how far a decision is from the next tier up.
-type nextTier struct {
-	Name         string `json:"name"`
-	Min          int    `json:"min"`
-	PointsNeeded int    `json:"points_needed"`
-}
-
-func nextTierOf(rs *rules.Ruleset, d engine.Decision) *nextTier {
-	var next *nextTier
-	for _, t := range rs.Tiers { // top down: the last one above the score is the next
-		if t.Name == d.Tier {
-			break
-		}
-		if t.Min != nil && *t.Min > d.Score {
-			next = &nextTier{Name: t.Name, Min: *t.Min, PointsNeeded: *t.Min - d.Score}
-		}
+// nextTierOf is how far a decision is from the next tier up; nil at the top.
+func nextTierOf(rs *engine.Ruleset, d engine.Decision) *engine.NextTier {
+	if next, ok := rs.NextTier(d.Tier, d.Score); ok {
+		return &next
 	}
-	return next
+	return nil
 }
 
 // previewResponse is the answer of POST /v1/preview and part of a
 // re-explanation: the decision, how far it is from the next tier, and the
 // account it was scored with.
 type previewResponse struct {
-	Decision      engine.Decision `json:"decision"`
-	NextTier      *nextTier       `json:"next_tier"`
-	Account       map[string]any  `json:"account"`
-	AccountSource string          `json:"account_source"`
+	Decision      engine.Decision  `json:"decision"`
+	NextTier      *engine.NextTier `json:"next_tier"`
+	Account       map[string]any   `json:"account"`
+	AccountSource string           `json:"account_source"`
 }
 
 // preview decides a lead as POST /v1/score does, without logging it, and
@@ -248,10 +228,12 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if data, err = s.mapInput(rs, q, data); err != nil {
+	if data, err = s.mapInput(rs.Ruleset, q, data); err != nil {
 		return err
 	}
-	d, account, source, err := s.scoreWithAccount(r.Context(), rs, engine.ScoreOptions{Strict: q.strict}, data)
+	opts := s.options(q)
+	opts.Detail = engine.Full
+	d, account, source, err := s.scoreWithAccount(r.Context(), rs, opts, data)
 	if err != nil {
 		return err
 	}
@@ -312,7 +294,7 @@ func (s *Server) findDecisions(w http.ResponseWriter, r *http.Request) error {
 // loggedDecision is a logged decision as GET /v1/decisions lists it.
 type loggedDecision struct {
 	decisionlog.Record
-	NextTier *nextTier `json:"next_tier"` // when its ruleset version is still live
+	NextTier *engine.NextTier `json:"next_tier"` // when its ruleset version is still live
 }
 
 // record reads the {id} of the path and loads that decision.
@@ -347,7 +329,7 @@ type explainResponse struct {
 	Logged        decisionlog.Record     `json:"logged"`
 	Today         engine.Decision        `json:"today"`
 	Changes       decisionlog.Comparison `json:"changes"`
-	NextTier      *nextTier              `json:"next_tier"`
+	NextTier      *engine.NextTier       `json:"next_tier"`
 	Account       map[string]any         `json:"account"`
 	AccountSource string                 `json:"account_source"`
 }
@@ -378,7 +360,7 @@ func (s *Server) explainDecision(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	d, account, source, err := s.scoreWithAccount(r.Context(), rs, engine.ScoreOptions{}, data)
+	d, account, source, err := s.scoreWithAccount(r.Context(), rs, s.options(query{}), data)
 	if err != nil {
 		return err
 	}
@@ -425,7 +407,7 @@ func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
 	var live []*rules.Ruleset
 	for _, info := range s.eng.Status().Rulesets {
 		if rs, err := s.eng.Ruleset(info.Name); err == nil {
-			live = append(live, rs)
+			live = append(live, rs.Ruleset)
 		}
 	}
 	st.Complete(live...)

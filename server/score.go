@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/rules"
 )
 
 // score decides one lead: POST /v1/score[?ruleset=NAME][&strict=true] with
@@ -42,14 +41,14 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.refused(body.Code)
 		return err
 	}
-	writeDecision(w, &d)
+	writeDecision(w, rs, &d)
 	return nil
 }
 
-// writeDecision answers with one decision, encoded without reflection.
-func writeDecision(w http.ResponseWriter, d *engine.Decision) {
+// writeDecision answers with one decision of rs, encoded without reflection.
+func writeDecision(w http.ResponseWriter, rs *engine.Ruleset, d *engine.Decision) {
 	bp := responseBufs.Get().(*[]byte)
-	buf := append(d.AppendJSON((*bp)[:0]), '\n')
+	buf := append(rs.AppendJSON((*bp)[:0], d), '\n')
 	writeBody(w, buf) // copies into the connection's buffer: buf can be reused
 	if cap(buf) <= 64<<10 {
 		*bp = buf
@@ -61,11 +60,11 @@ func writeDecision(w http.ResponseWriter, d *engine.Decision) {
 // for a full decision), reused instead of allocated per request.
 var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-// appendItem appends a batch element or stream line: a decision, or an
-// itemError, encoded as encoding/json would without HTML escaping.
-func appendItem(b []byte, d *engine.Decision, item *itemError) []byte {
+// appendItem appends a batch element or stream line: a decision of rs, or
+// an itemError, encoded as encoding/json would without HTML escaping.
+func appendItem(b []byte, rs *engine.Ruleset, d *engine.Decision, item *itemError) []byte {
 	if item == nil {
-		return d.AppendJSON(b)
+		return rs.AppendJSON(b, d)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -123,7 +122,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 // scoreBatchSlowly is scoreBatch with encoding/json splitting the array,
 // for the bodies splitArray and the decoder do not take: it says precisely
 // what is wrong with them, and decides nothing of a body that is not JSON.
-func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs *rules.Ruleset, q query, data []byte) error {
+func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs *engine.Ruleset, q query, data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -158,7 +157,7 @@ func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs
 // batchStart and batchEnd are what comes before and after a batch's
 // decisions. Batch answers are written by hand around AppendJSON:
 // encoding/json would spend more on the decisions than deciding them costs.
-func batchStart(rs *rules.Ruleset) []byte {
+func batchStart(rs *engine.Ruleset) []byte {
 	ref, _ := json.Marshal(engine.RulesetRef{Name: rs.Name, Version: rs.Version})
 	return append(append([]byte(`{"ruleset":`), ref...), `,"decisions":[`...)
 }
@@ -286,7 +285,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 				// The body broke off (timeout, disconnect): say so on the
 				// last line, if anyone is listening.
 				_, body := errorResponse(bodyError(fmt.Errorf("read line %d: %w", n, readErr), r.ContentLength))
-				out.Write(append(appendItem(nil, nil, &itemError{Line: n, Error: body}), '\n'))
+				out.Write(append(appendItem(nil, nil, nil, &itemError{Line: n, Error: body}), '\n'))
 			}
 			break
 		}
@@ -334,15 +333,15 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 		if l.tooLong {
 			_, body := errorResponse(&httpError{status: http.StatusRequestEntityTooLarge, code: "line_too_long",
 				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
-			buf = appendItem(buf, nil, &itemError{Line: l.n, Error: body})
+			buf = appendItem(buf, nil, nil, &itemError{Line: l.n, Error: body})
 		} else {
-			d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t)
+			rs, d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t)
 			if err != nil {
 				_, body := errorResponse(err)
-				buf = appendItem(buf, nil, &itemError{Line: l.n, LeadID: id, Error: body})
+				buf = appendItem(buf, nil, nil, &itemError{Line: l.n, LeadID: id, Error: body})
 				s.metrics.refused(body.Code)
 			} else {
-				buf = appendItem(buf, &d, nil)
+				buf = appendItem(buf, rs, &d, nil)
 			}
 		}
 		c.outs[i] = append(buf, '\n')
@@ -373,20 +372,22 @@ func inParallel(n int, work func(from, to int)) {
 	wg.Wait()
 }
 
-// scoreLine decides one line of a stream with the version live now.
-func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) (engine.Decision, string, error) {
+// scoreLine decides one line of a stream with the version live now, which
+// it returns to encode the decision with.
+func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) (*engine.Ruleset, engine.Decision, string, error) {
 	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
-		return engine.Decision{}, "", err
+		return nil, engine.Decision{}, "", err
 	}
-	return s.scoreData(ctx, rs, q, line, t)
+	d, id, err := s.scoreData(ctx, rs, q, line, t)
+	return rs, d, id, err
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
 // line) against rs, and counts and logs the decision. On error, id is the
 // lead's id when the JSON has one. Decisions are counted in t (nil: in the
 // shared counters).
-func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data []byte, t *tally) (engine.Decision, string, error) {
+func (s *Server) scoreData(ctx context.Context, rs *engine.Ruleset, q query, data []byte, t *tally) (engine.Decision, string, error) {
 	d, account, id, scored, err := s.decideData(ctx, rs, q, data)
 	if err != nil {
 		return d, id, err
@@ -402,16 +403,11 @@ func (s *Server) scoreData(ctx context.Context, rs *rules.Ruleset, q query, data
 // JSON nested deeper than maxDepth is refused; the engine checks it only
 // when its own decoder gives up on a request, which reads the declared
 // fields and stops at maxDepth, so the bytes of a lead are scanned once.
-func (s *Server) decideData(ctx context.Context, rs *rules.Ruleset, q query, payload []byte) (d engine.Decision, account map[string]any, id string, data []byte, err error) {
-	if data, err = s.mapInput(rs, q, payload); err != nil {
+func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, payload []byte) (d engine.Decision, account map[string]any, id string, data []byte, err error) {
+	if data, err = s.mapInput(rs.Ruleset, q, payload); err != nil {
 		return d, nil, "", nil, err
 	}
-	opts := engine.ScoreOptions{Strict: q.strict, Brief: q.brief, MaxDepth: maxDepth}
-	if s.accounts != nil {
-		d, account, err = s.scoreResolving(ctx, rs, opts, data) // by email domain (reps.go)
-	} else {
-		d, err = s.eng.ScoreJSONWith(ctx, rs, data, opts)
-	}
+	d, account, err = s.scoreResolving(ctx, rs, s.options(q), data)
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
 			return d, nil, "", nil, err // deep nesting is not decoded, not even for the id

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/rules"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -75,7 +74,7 @@ func WithRegistry(reg *prometheus.Registry) Option { return func(s *Server) { s.
 func WithDefaultRuleset(name string) Option { return func(s *Server) { s.defaultRuleset = name } }
 
 // ruleset is the live ruleset a request names, or the default.
-func (s *Server) ruleset(name string) (*rules.Ruleset, error) {
+func (s *Server) ruleset(name string) (*engine.Ruleset, error) {
 	if name == "" {
 		name = s.defaultRuleset
 	}

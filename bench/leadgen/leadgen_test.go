@@ -115,8 +115,8 @@ func typeProblem(typ rulefile.Type, v any) string {
 // TestJSONMatchesGoValues checks the two forms agree: leadq decides the
 // same from the Go values and from the JSON bytes.
 func TestJSONMatchesGoValues(t *testing.T) {
-	rs := ruleset(t)
-	opts := engine.EvalOptions{Now: func() time.Time { return leadgen.Now }}
+	rs := engine.NewRuleset(ruleset(t))
+	opts := engine.Options{Clock: func() time.Time { return leadgen.Now }}
 	for _, l := range leadgen.Generate(300, leadgen.Options{Seed: 3}) {
 		data := l.JSON()
 		in, err := engine.ParseInput(data)
@@ -126,8 +126,8 @@ func TestJSONMatchesGoValues(t *testing.T) {
 		if in.ID != l.ID {
 			t.Errorf("ParseInput(%s).ID = %q; want %q", data, in.ID, l.ID)
 		}
-		fromJSON, err1 := engine.Evaluate(rs, in, opts)
-		fromGo, err2 := engine.Evaluate(rs, l.Input(), opts)
+		fromJSON, err1 := rs.Score(context.Background(), in, opts)
+		fromGo, err2 := rs.Score(context.Background(), l.Input(), opts)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("lead %s: %v, %v", l.ID, err1, err2)
 		}
@@ -163,7 +163,11 @@ func TestMessyLeadsExerciseLeadqCoercion(t *testing.T) {
 		if _, isStr := raw.Lead["employees"].(string); isStr {
 			strings++
 		}
-		d, err := eng.ScoreJSON(context.Background(), "b2b-saas", sc.Bytes())
+		rs, err := eng.Ruleset("b2b-saas")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := rs.ScoreJSON(context.Background(), sc.Bytes(), eng.Options())
 		if err != nil {
 			t.Fatalf("line %d: ScoreJSON(%s) = %v", lines, sc.Bytes(), err)
 		}

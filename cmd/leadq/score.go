@@ -116,7 +116,7 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 			if mapping != nil {
 				data = mapRequest(mapping, data)
 			}
-			d, err := eng.ScoreJSON(ctx, opts.ruleset, data)
+			d, err := scoreJSON(ctx, eng, opts.ruleset, data)
 			if err != nil {
 				if errors.Is(err, engine.ErrUnknownRuleset) || errors.Is(err, engine.ErrNoDefault) {
 					f.Close()
@@ -278,4 +278,14 @@ func sortedGroupNames(m map[string]int) []string {
 		}
 	}
 	return names
+}
+
+// scoreJSON decides a JSON request with the engine's live ruleset of that
+// name and the engine's options.
+func scoreJSON(ctx context.Context, eng *engine.Engine, ruleset string, data []byte) (engine.Decision, error) {
+	rs, err := eng.Ruleset(ruleset)
+	if err != nil {
+		return engine.Decision{}, err
+	}
+	return rs.ScoreJSON(ctx, data, eng.Options())
 }

@@ -105,7 +105,7 @@ func runStats(ctx context.Context, e *env, opts statsOptions) error {
 			if err != nil {
 				return err
 			}
-			sets = append(sets, rs)
+			sets = append(sets, rs.Ruleset)
 		}
 		st.Complete(sets...)
 	}

@@ -36,7 +36,7 @@ default the current directory). Each case scores its lead and account and compar
 decision with its expect: block. One line per case; a failing case shows what differed and
 the decision's matched and missed rules. A coverage summary lists the rules no case fires.
 
-Cases without now: are evaluated as of ` + engine.TestClock.Format("2006-01-02") + ` (or --now), so they give the same
+Cases without now: are evaluated as of ` + engine.DefaultTestNow().Format("2006-01-02") + ` (or --now), so they give the same
 result every day. Exit status: 0 all passed, 1 a case failed, the rules do not compile or
 coverage is under --fail-under, 2 usage.`,
 		Args: rangeArgs(0, 1<<20),
@@ -57,7 +57,7 @@ coverage is under --fail-under, 2 usage.`,
 	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.ruleset, "ruleset", "", "run only this ruleset's tests")
 	cmd.Flags().StringVar(&opts.run, "run", "", "run only the cases whose name matches this regular expression")
-	cmd.Flags().StringVar(&opts.now, "now", "", "the date of cases without now: (default "+engine.TestClock.Format("2006-01-02")+")")
+	cmd.Flags().StringVar(&opts.now, "now", "", "the date of cases without now: (default "+engine.DefaultTestNow().Format("2006-01-02")+")")
 	cmd.Flags().BoolVar(&opts.strict, "strict", false, "refuse test leads with wrong-typed fields instead of warning")
 	cmd.Flags().Float64Var(&opts.failUnder, "fail-under", 0, "exit 1 when a ruleset's rule coverage is under this percentage")
 	return cmd

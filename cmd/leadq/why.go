@@ -130,7 +130,7 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 	for i, rec := range recs {
 		item := whyJSON{Record: rec}
 		if eng != nil {
-			d, err := eng.ScoreJSON(ctx, rec.Decision.Ruleset.Name, rec.Input)
+			d, err := scoreJSON(ctx, eng, rec.Decision.Ruleset.Name, rec.Input)
 			if err != nil {
 				failed++
 				fmt.Fprintf(e.stderr, "decision %d: cannot re-explain: %v\n", rec.ID, err)

@@ -86,7 +86,7 @@ func decisionLog(t *testing.T, opts ...decisionlog.Option) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := eng.ScoreJSON(ctx, "", data)
+		d, err := scoreJSON(ctx, eng, "", data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/leadq/leadq/rules"
+)
+
+// Ruleset is a compiled ruleset ready to decide leads: the rules.Ruleset,
+// and what deciding and encoding build from it once (each rule's hit and
+// miss and their JSON, the conditions side by side: table.go). It is
+// immutable but for its pools of scratch space, and safe for concurrent
+// use. Engine.Ruleset returns a live one; NewRuleset makes one of a
+// ruleset compiled elsewhere (tests, backtests, diffs).
+type Ruleset struct {
+	*rules.Ruleset
+	table        *ruleTable
+	readsAccount bool      // some declared field is an account's
+	records      sync.Pool // *record: one decision's scratch space
+	vms          sync.Pool // *vm.VM: reusable, and its stack is worth keeping
+}
+
+// NewRuleset prepares rs for deciding leads.
+func NewRuleset(rs *rules.Ruleset) *Ruleset {
+	r := &Ruleset{Ruleset: rs, table: newRuleTable(rs)}
+	for _, f := range rs.Fields {
+		r.readsAccount = r.readsAccount || f.Namespace == "account"
+	}
+	r.records.New = func() any { return new(record) }
+	r.vms.New = func() any { return new(vm.VM) }
+	return r
+}
+
+// Detail is how much a decision says.
+type Detail uint8
+
+const (
+	// Full decisions render every reason and list the missed rules.
+	Full Detail = iota
+	// Brief decisions skip what only people read: the reasons of matched
+	// rules are not rendered and the missed list is not built
+	// (Decision.Brief is set, and its JSON leaves matched and missed out).
+	// For bulk callers that route on the verdict.
+	Brief
+)
+
+// Options are the settings of one decision. The zero value decides in
+// full, lenient about types, by time.Now, without looking accounts up.
+type Options struct {
+	Detail Detail
+	// Strict refuses leads with wrong-typed fields (an InputErrors)
+	// instead of treating those fields as missing with a warning.
+	Strict bool
+	// Clock is what days_since & co read when the input has no Now; nil
+	// means time.Now. Tests set a fixed one.
+	Clock func() time.Time
+	// Accounts, when set, joins the account its email resolves to to a
+	// lead sent without an account (an account in the request, even an
+	// empty object, wins), for rulesets that declare account fields.
+	Accounts AccountResolver
+	// MaxDepth refuses JSON nested deeper than this many objects and
+	// arrays with an InputError (see CheckDepth), before any of it is
+	// decoded into maps; 0 leaves the limit to encoding/json.
+	MaxDepth int
+}
+
+// AccountResolver finds the account of a lead by the lead's email.
+// Resolve must be safe for concurrent use and must not keep email (it may
+// be a view of the request); the map it returns is read, never changed.
+// *accounts.Directory is one.
+type AccountResolver interface {
+	Resolve(email string) (map[string]any, bool)
+}
+
+// Score decides one lead given as maps (Input): normalise it against the
+// declared fields, join its account (Options.Accounts), run knockouts and
+// score rules, cap groups, pick the tier, decide qualification and render
+// the reasons (eval.go). Errors are InputErrors in strict mode.
+func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision, error) {
+	l := rs.records.Get().(*record)
+	defer rs.records.Put(l)
+	rs.joinAccount(&in, opts.Accounts)
+	if err := l.normalise(rs.Ruleset, in, opts.Strict); err != nil {
+		return Decision{}, err
+	}
+	return l.decide(rs, in.ID, false, in.Now, opts), nil
+}
+
+// ScoreJSON decides one lead given as a JSON request (see ParseInput), as
+// Score does. It decodes the declared fields straight into a typed row
+// (decode.go); inputs its fast decoder does not handle (errors, duplicate
+// keys, escapes it leaves to encoding/json) take the ParseInput path, with
+// the same result. Errors are InputError and InputErrors.
+func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (Decision, error) {
+	l := rs.records.Get().(*record)
+	defer rs.records.Put(l)
+	id, ok, err := l.decodeJSON(rs, data, opts)
+	borrowed := ok // the fast decoder's id is a view of data
+	if !ok {
+		// The fast decoder gives up on input nested deeper than MaxDepth, so
+		// only this path checks it.
+		if opts.MaxDepth > 0 {
+			if err := CheckDepth(data, opts.MaxDepth); err != nil {
+				return Decision{}, err
+			}
+		}
+		in, perr := ParseInput(data)
+		if perr != nil {
+			return Decision{}, perr
+		}
+		rs.joinAccount(&in, opts.Accounts)
+		if err = l.normalise(rs.Ruleset, in, opts.Strict); err == nil {
+			id = in.ID
+		}
+	}
+	if err != nil {
+		return Decision{}, err
+	}
+	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
+}
+
+// joinAccount is in.JoinAccount for a ruleset that reads accounts.
+func (rs *Ruleset) joinAccount(in *Input, accounts AccountResolver) {
+	if accounts != nil && rs.readsAccount {
+		in.JoinAccount(accounts)
+	}
+}
+
+// AppendJSON appends d's wire format to b, as d.AppendJSON does, from
+// what rs built once for the hits and misses of its rules where d still
+// says what rs would: the server writes decisions with it.
+func (rs *Ruleset) AppendJSON(b []byte, d *Decision) []byte {
+	return d.appendJSON(b, rs.table)
+}
+
+// NextTier is the tier above a decision's and the points it lacks.
+type NextTier struct {
+	Name         string `json:"name"`
+	Min          int    `json:"min"`
+	PointsNeeded int    `json:"points_needed"`
+}
+
+// NextTier returns the tier right above tier for a lead that scored
+// score, and how many points it lacks; ok is false at the top.
+func (rs *Ruleset) NextTier(tier string, score int) (next NextTier, ok bool) {
+	for _, t := range rs.Tiers { // top down: the last one above the score is the next
+		if t.Name == tier {
+			break
+		}
+		if t.Min != nil && *t.Min > score {
+			next, ok = NextTier{Name: t.Name, Min: *t.Min, PointsNeeded: *t.Min - score}, true
+		}
+	}
+	return next, ok
+}
