@@ -64,7 +64,7 @@ func sendCut(t *testing.T, addr, head, body string) (*http.Response, []byte) {
 // 400 body_incomplete (in place, for a stream) and logs nothing at ERROR.
 func TestBodyCutShort(t *testing.T) {
 	var logs syncBuffer
-	ts := newServer(t, newEngine(t), server.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	ts := newServer(t, newEngine(t), server.WithInsecureOpen(true), server.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	lead := `{"id": "cut", "lead": {"employees": 120, "industry": "fintech", "country": "US", "email": "ana@x.example"}}`
 	body70 := lead[:70]

@@ -2,12 +2,14 @@ package server
 
 import (
 	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // metrics are the server's Prometheus series. The reload series are read
@@ -252,6 +254,18 @@ var (
 	descInfo = prometheus.NewDesc("leadq_ruleset_info",
 		"A live ruleset and its version; always 1.", []string{"ruleset", "version"}, nil)
 )
+
+// detailMetrics name rules and ruleset versions: /metrics leaves them out
+// for a caller without a metrics or admin token, on a server with tokens.
+var detailMetrics = []string{"leadq_rule_hits_total", "leadq_ruleset_info"}
+
+// openMetrics gathers what /metrics shows anonymously: all but detailMetrics.
+type openMetrics struct{ g prometheus.Gatherer }
+
+func (o openMetrics) Gather() ([]*dto.MetricFamily, error) {
+	mfs, err := o.g.Gather()
+	return slices.DeleteFunc(mfs, func(mf *dto.MetricFamily) bool { return slices.Contains(detailMetrics, mf.GetName()) }), err
+}
 
 // reloadCollector reports the engine's reload status at scrape time.
 type reloadCollector struct{ eng *engine.Engine }

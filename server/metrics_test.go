@@ -22,6 +22,8 @@ func TestMetrics(t *testing.T) {
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas", body: "{"})
 	do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=true", body: readFile(t, "testdata/leads/wrong-type-employees.json")})
 	do(t, ts, httpCase{method: "BREW", path: "/coffee"})
+	do(t, ts, httpCase{method: "GET", path: "/v1/score"})           // 405, under its route
+	do(t, ts, httpCase{method: "DELETE", path: "/v1/decisions/42"}) // 405 of a pattern
 	// A stream is counted per chunk of lines, on every core: the same totals.
 	line := strings.ReplaceAll(readFile(t, "testdata/leads/vp-fintech.json"), "\n", " ") + "\n"
 	do(t, ts, httpCase{method: "POST", path: "/v1/score/stream?ruleset=b2b-saas", ctype: "application/x-ndjson",
@@ -40,6 +42,8 @@ func TestMetrics(t *testing.T) {
 		`leadq_http_request_duration_seconds_count{code="400",method="POST",route="/v1/score"} 1`,
 		`leadq_http_request_duration_seconds_count{code="422",method="POST",route="/v1/score"} 1`,
 		`leadq_http_request_duration_seconds_count{code="404",method="other",route="other"} 1`, // no label from client input
+		`leadq_http_request_duration_seconds_count{code="405",method="GET",route="/v1/score"} 1`,
+		`leadq_http_request_duration_seconds_count{code="405",method="DELETE",route="/v1/decisions/{id}"} 1`,
 		"leadq_rules_last_reload_successful 1",
 		"leadq_rules_reloads_total 1",
 		"leadq_rules_reload_failures_total 0",

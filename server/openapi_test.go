@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/leadq/leadq/engine"
+	"gopkg.in/yaml.v3"
 )
 
 // TestOpenAPIMatchesRoutes keeps openapi.yaml and routes.go in step: the
@@ -40,7 +42,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var inCode, inDoc []string
 	for _, rt := range s.routes() {
 		auth := ""
-		if rt.auth {
+		if rt.scope != "" {
 			auth = " (bearer)"
 		}
 		path := strings.TrimSuffix(rt.path, "{$}") // the mux's "this path exactly"
@@ -48,8 +50,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
+			// security: [] is open; [{}, {bearer: []}] is open with
+			// more for a token (/metrics, /readyz); every route says.
+			if op.Security == nil {
+				t.Errorf("%s %s has no security: say [] for an open route", strings.ToUpper(method), path)
+			}
 			auth := ""
-			if len(op.Security) > 0 {
+			if len(op.Security) > 0 && !slices.ContainsFunc(op.Security, func(req map[string][]string) bool { return len(req) == 0 }) {
 				auth = " (bearer)"
 			}
 			inDoc = append(inDoc, strings.ToUpper(method)+" "+path+auth)
@@ -122,4 +129,81 @@ func errorCodes(t *testing.T) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// schemaKeywords are the keywords openapi.yaml's schemas may use.
+var schemaKeywords = map[string]bool{
+	"type": true, "properties": true, "items": true, "required": true, "description": true, "enum": true,
+	"const": true, "oneOf": true, "anyOf": true, "allOf": true, "$ref": true, "additionalProperties": true,
+	"format": true, "default": true, "minimum": true, "maximum": true, "example": true, "examples": true,
+}
+
+// TestOpenAPISchemasWellFormed walks every schema of openapi.yaml: each key
+// is a schema keyword, and each property is a schema. A plain-style
+// description with a comma in a flow mapping, {type: integer, description:
+// Of those, how many.}, is two keys to YAML, and made a stray property.
+func TestOpenAPISchemasWellFormed(t *testing.T) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var checkSchema func(where string, v any)
+	checkSchema = func(where string, v any) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: a schema is a mapping, got %T %v", where, v, v)
+			return
+		}
+		for k, sub := range m {
+			switch {
+			case !schemaKeywords[k]:
+				t.Errorf("%s: %q is not a schema keyword (a description with a comma in a flow mapping? quote it)", where, k)
+			case k == "properties":
+				props, ok := sub.(map[string]any)
+				if !ok {
+					t.Errorf("%s.properties: not a mapping", where)
+					continue
+				}
+				for name, p := range props {
+					checkSchema(where+".properties."+name, p)
+				}
+			case k == "items" || (k == "additionalProperties" && sub != true && sub != false):
+				checkSchema(where+"."+k, sub)
+			case k == "oneOf" || k == "anyOf" || k == "allOf":
+				list, _ := sub.([]any)
+				for i, s := range list {
+					checkSchema(fmt.Sprintf("%s.%s[%d]", where, k, i), s)
+				}
+			}
+		}
+	}
+	// Schemas sit under components.schemas and under every "schema" key.
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if k == "schema" {
+					checkSchema(where+".schema", sub)
+					continue
+				}
+				walk(where+"."+k, sub)
+			}
+		case []any:
+			for i, sub := range v {
+				walk(fmt.Sprintf("%s[%d]", where, i), sub)
+			}
+		}
+	}
+	walk("paths", doc["paths"])
+	components, _ := doc["components"].(map[string]any)
+	walk("components.parameters", components["parameters"])
+	walk("components.responses", components["responses"])
+	schemas, _ := components["schemas"].(map[string]any)
+	if len(schemas) == 0 {
+		t.Fatal("no components.schemas")
+	}
+	for name, sch := range schemas {
+		checkSchema("components.schemas."+name, sch)
+	}
 }

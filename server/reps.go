@@ -76,11 +76,11 @@ var errNoDecisionLog = &httpError{status: http.StatusNotFound, code: "no_decisio
 // routes; routes.go lists them with the others.
 func (s *Server) repsRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/decisions", auth: true, handle: s.findDecisions},
-		{method: "GET", path: "/v1/decisions/{id}", auth: true, handle: s.getDecision},
-		{method: "GET", path: "/v1/decisions/{id}/explain", auth: true, handle: s.explainDecision},
-		{method: "GET", path: "/v1/stats", auth: true, handle: s.ruleStats},
-		{method: "POST", path: "/v1/preview", auth: true, handle: s.preview},
+		{method: "GET", path: "/v1/decisions", scope: ScopeRead, handle: s.findDecisions},
+		{method: "GET", path: "/v1/decisions/{id}", scope: ScopeRead, handle: s.getDecision},
+		{method: "GET", path: "/v1/decisions/{id}/explain", scope: ScopeRead, handle: s.explainDecision},
+		{method: "GET", path: "/v1/stats", scope: ScopeRead, handle: s.ruleStats},
+		{method: "POST", path: "/v1/preview", scope: ScopeRead, handle: s.preview},
 		{method: "GET", path: repsPrefix, handle: s.repsPage},
 		// The root is where a person lands who types the server's address.
 		{method: "GET", path: "/{$}", handle: func(w http.ResponseWriter, r *http.Request) error {

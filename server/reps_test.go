@@ -44,7 +44,8 @@ func repsServer(t testing.TB, opts ...server.Option) (*httptest.Server, *decisio
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]server.Option{server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts)}, opts...)
+	// Lead data is open here as with --insecure-open; a token in opts closes it.
+	opts = append([]server.Option{server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts), server.WithInsecureOpen(true)}, opts...)
 	return newServer(t, newEngine(t), opts...), l
 }
 
@@ -216,7 +217,7 @@ func TestExplainResolvesAccountAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newServer(t, newEngine(t), server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts))
+	ts := newServer(t, newEngine(t), server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts), server.WithInsecureOpen(true))
 	lead := `{"id": "A-1", "lead": {"email": "pat@acme.example", "seniority": "vp", "employees": 300, "industry": "software", "country": "US"}}`
 	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", lead, nil); code != 200 {
 		t.Fatalf("status %d", code)
@@ -240,7 +241,7 @@ func TestExplainResolvesAccountAgain(t *testing.T) {
 }
 
 func TestRepsWithoutLog(t *testing.T) {
-	ts := newServer(t, newEngine(t))
+	ts := newServer(t, newEngine(t), server.WithInsecureOpen(true))
 	var body struct{ Code string }
 	for _, path := range []string{"/v1/decisions?lead_id=x", "/v1/decisions/1", "/v1/decisions/1/explain", "/v1/stats"} {
 		if code := call(t, ts, "GET", path, "", &body); code != 404 || body.Code != "no_decision_log" {

@@ -11,16 +11,21 @@ import (
 // else is a JSON 404, or a 405 for a known path.
 func (s *Server) routes() []route {
 	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+	anonymous := promhttp.HandlerFor(openMetrics{s.reg}, promhttp.HandlerOpts{})
 	return append([]route{
-		{method: "POST", path: "/v1/score", auth: true, handle: s.score},
-		{method: "POST", path: "/v1/score/batch", auth: true, handle: s.scoreBatch},
-		{method: "POST", path: "/v1/score/stream", auth: true, stream: true, handle: s.scoreStream},
-		{method: "GET", path: "/v1/rulesets", auth: true, handle: s.rulesets},
-		{method: "POST", path: "/-/reload", auth: true, handle: s.reload},
+		{method: "POST", path: "/v1/score", scope: ScopeScore, handle: s.score},
+		{method: "POST", path: "/v1/score/batch", scope: ScopeScore, handle: s.scoreBatch},
+		{method: "POST", path: "/v1/score/stream", scope: ScopeScore, stream: true, handle: s.scoreStream},
+		{method: "GET", path: "/v1/rulesets", scope: ScopeScore, handle: s.rulesets},
+		{method: "POST", path: "/-/reload", scope: ScopeAdmin, handle: s.reload},
 		{method: "GET", path: "/healthz", handle: s.healthz},
 		{method: "GET", path: "/readyz", handle: s.readyz},
 		{method: "GET", path: "/metrics", handle: func(w http.ResponseWriter, r *http.Request) error {
-			metrics.ServeHTTP(w, r)
+			if s.mayDetail(r) {
+				metrics.ServeHTTP(w, r)
+			} else {
+				anonymous.ServeHTTP(w, r) // without rule ids and versions
+			}
 			return nil
 		}},
 		{method: "GET", path: "/openapi.json", handle: s.openapi},

@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,15 +25,16 @@ const (
 
 // Server answers the HTTP API. Create it with New.
 type Server struct {
-	eng     *engine.Engine
-	log     *slog.Logger
-	token   []byte // empty: no authentication
-	maxBody int64
-	timeout time.Duration
-	reg     *prometheus.Registry
-	metrics *metrics
-	mux     *http.ServeMux
-	allow   map[string][]string // path -> methods, for 405 answers
+	eng          *engine.Engine
+	log          *slog.Logger
+	tokens       Tokens // none: scoring open, lead data refused unless insecureOpen
+	insecureOpen bool
+	maxBody      int64
+	timeout      time.Duration
+	reg          *prometheus.Registry
+	metrics      *metrics
+	mux          *http.ServeMux
+	methods      []string // the methods routes answer, for 405 answers
 
 	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
 	decisionStore DecisionStore   // nil: no lookups
@@ -50,11 +51,6 @@ type Option func(*Server)
 
 // WithLogger sets the logger for requests and errors. The default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
-
-// WithToken requires "Authorization: Bearer token" on the scoring, ruleset
-// and admin routes. Health, readiness, metrics and the OpenAPI document stay
-// open. An empty token (the default) turns authentication off.
-func WithToken(token string) Option { return func(s *Server) { s.token = []byte(token) } }
 
 // WithMaxBody limits a request body, and each line of an NDJSON stream, to n
 // bytes (default DefaultMaxBody).
@@ -114,10 +110,11 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
 	s.mux = http.NewServeMux()
-	s.allow = map[string][]string{}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
-		s.allow[rt.path] = append(s.allow[rt.path], rt.method)
+		if !slices.Contains(s.methods, rt.method) {
+			s.methods = append(s.methods, rt.method)
+		}
 	}
 	// Everything else gets a JSON 404 or 405 rather than the mux's text.
 	s.mux.Handle("/", s.wrap(route{path: "other", handle: s.notFound}))
@@ -131,8 +128,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 type route struct {
 	method string
 	path   string
-	auth   bool // needs the bearer token, when one is set
-	stream bool // times out per line, not per request
+	scope  Scope // the bearer token's scope it needs; "" for an open route
+	stream bool  // times out per line, not per request
 	handle func(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -171,14 +168,20 @@ func (s *Server) wrap(rt route) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			observe.WithLabelValues(methodLabel(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
-			s.logRequest(r, rt.path, rec, d)
+			route := rt.path
+			if rec.route != "" {
+				route = rec.route // a 405 is counted with the route it named
+				s.metrics.latency.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
+			} else {
+				observe.WithLabelValues(methodLabel(r.Method), strconv.Itoa(rec.status)).Observe(d.Seconds())
+			}
+			s.logRequest(r, route, rec, d)
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
 		}()
-		if rt.auth && !s.authorized(r) {
-			writeError(rec, r, errUnauthorized)
+		if err := s.authorize(r, rt.scope); err != nil {
+			writeError(rec, r, err)
 			return
 		}
 		if err := rt.handle(rec, r); err != nil {
@@ -213,24 +216,15 @@ func (s *Server) logRequest(r *http.Request, route string, rec *recorder, d time
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
-// authorized checks the bearer token in constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	if len(s.token) == 0 {
-		return true
-	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), s.token) == 1
-}
-
 var errAnswerCutOff = errors.New("the answer was cut off: the client went away or the request's time ran out")
 
 // notFound answers paths no route has, and known paths with the wrong
-// method (405 with Allow).
+// method: 405 with Allow, counted in the metrics under the route's path.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
-	if methods, ok := s.allow[r.URL.Path]; ok {
+	if route, methods := s.routeOf(r); route != "" {
+		if rec, ok := w.(*recorder); ok {
+			rec.route = route
+		}
 		w.Header().Set("Allow", strings.Join(methods, ", "))
 		return &httpError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
 			msg: fmt.Sprintf("%s %s is not supported; use %s", r.Method, r.URL.Path, strings.Join(methods, " or "))}
@@ -239,11 +233,26 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
 		msg: fmt.Sprintf("no route %s %s; see /openapi.json", r.Method, r.URL.Path)}
 }
 
+// routeOf finds the route r's path belongs to with another method (a
+// pattern, such as /v1/decisions/{id}), and the methods it answers.
+func (s *Server) routeOf(r *http.Request) (route string, methods []string) {
+	for _, m := range s.methods {
+		other := *r
+		other.Method = m
+		if _, pattern := s.mux.Handler(&other); pattern != "/" && pattern != "" {
+			route = strings.TrimPrefix(pattern, m+" ")
+			methods = append(methods, m)
+		}
+	}
+	return route, methods
+}
+
 // recorder keeps the status and size of a response, and the error written,
 // for the access log and metrics. Unwrap lets http.ResponseController reach
 // the connection (flushes, deadlines, full duplex).
 type recorder struct {
 	http.ResponseWriter
+	route  string // the route a 405 named, for the metrics and the log
 	status int
 	bytes  int64
 	wrote  bool

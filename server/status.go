@@ -121,17 +121,24 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 
 // readyz says whether every ruleset has compiled once: GET /readyz. Until
 // then it is a 503 carrying the last reload's errors; a later failed reload
-// does not make the server unready, since the last good rulesets serve.
+// does not make the server unready, since the last good rulesets serve. On
+// a server with tokens, the versions and errors are shown only with a
+// metrics or admin token: a probe needs the status alone.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	st := s.eng.Status()
+	detail := s.mayDetail(r) // versions and rule errors: not for anyone on a server with tokens
 	if !st.Ready {
 		err := &httpError{status: http.StatusServiceUnavailable, code: "not_ready", msg: "no ruleset has compiled yet", details: []any{}}
-		if st.LastError != nil {
+		if st.LastError != nil && detail {
 			_, body := errorResponse(reloadError(st.LastError))
 			err.msg += ": " + body.Message
 			err.details = body.Errors
 		}
 		return err
+	}
+	if !detail {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+		return nil
 	}
 	versions := map[string]string{}
 	for _, rs := range st.Rulesets {

@@ -29,6 +29,8 @@ type serveOptions struct {
 	rules     []string
 	addr      string
 	tokenFile string
+	token     string // --token: refused, with the way to give a token
+	open      bool   // --insecure-open
 	maxBody   string
 	strict    bool
 	timeout   time.Duration
@@ -67,6 +69,11 @@ metric. If the rules do not compile at startup, leadq serves anyway with /readyz
 and the scoring routes answering 503 not_ready until a fixed file is reloaded, so that a
 pod waits for its ConfigMap to be fixed instead of crash-looping.
 
+Tokens (--token-file FILE and LEADQ_TOKENS, SCOPE:TOKEN each, several per scope for
+rotation) give each route its scope: score, read (lead data), metrics, admin (everything).
+Without tokens, scoring and reloading are open and lead data (/v1/decisions, /v1/stats,
+/v1/preview) is refused unless --insecure-open. README.md's Security section has the rest.
+
 On SIGINT or SIGTERM the server stops accepting connections and finishes the requests in
 flight (up to --shutdown-timeout) before it exits.`,
 		Args: rangeArgs(0, 0),
@@ -81,7 +88,10 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&opts.rules, "rules", nil, "rule files or directories (repeat or separate with commas)")
 	f.StringVar(&opts.addr, "addr", ":8080", "address to listen on")
-	f.StringVar(&opts.tokenFile, "token-file", "", "file holding a bearer token required by the scoring, ruleset and admin routes")
+	f.StringVar(&opts.tokenFile, "token-file", "", "file of bearer tokens, SCOPE:TOKEN each (scopes score, read, metrics, admin; a bare TOKEN may do everything); LEADQ_TOKENS adds more in the same form")
+	f.StringVar(&opts.token, "token", "", "not accepted: use --token-file or LEADQ_TOKENS")
+	_ = f.MarkHidden("token")
+	f.BoolVar(&opts.open, "insecure-open", false, "serve lead data (decision lookups, stats, preview) without a token, on a server with no tokens; for a trusted network only")
 	f.StringVar(&opts.maxBody, "max-body", "1MiB", "largest request body, and NDJSON line (B, KB, KiB, MB, MiB)")
 	f.StringVar(&opts.ruleset, "default-ruleset", "", "the ruleset of requests without ?ruleset= (and the one the reps' page scores with first); without it such requests need a single ruleset")
 	f.StringArrayVar(&opts.inputMaps, "input-map", nil, "NAME=FILE: read requests with ?map=NAME through the mapping file (JSON paths into a CRM's payload: lead.employees: properties.numberofemployees); repeatable")
@@ -127,15 +137,15 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	if err != nil {
 		return err
 	}
-	var token string
-	if opts.tokenFile != "" {
-		data, err := os.ReadFile(opts.tokenFile)
-		if err != nil {
-			return fmt.Errorf("--token-file: %w", err)
-		}
-		if token = strings.TrimSpace(string(data)); token == "" {
-			return fmt.Errorf("--token-file %s is empty", opts.tokenFile)
-		}
+	tokens, err := readTokens(opts, os.Getenv(tokensEnv))
+	if err != nil {
+		return err
+	}
+	if opts.open && tokens.Len() > 0 {
+		return &usageError{errors.New("--insecure-open serves lead data without a token, and tokens are given: drop one (with tokens, give a read token to whoever reads lead data)")}
+	}
+	if opts.open {
+		log.Warn("--insecure-open: anyone who reaches this address can read logged leads (/v1/decisions, /v1/stats, /v1/preview)", "addr", opts.addr)
 	}
 
 	eng := engine.New(engine.Paths(opts.rules...),
@@ -172,7 +182,8 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	defer closeReps() // after the HTTP server's shutdown: writes what the log buffers
 	srv, err := server.New(eng, append([]server.Option{
 		server.WithLogger(log),
-		server.WithToken(token),
+		server.WithTokens(tokens),
+		server.WithInsecureOpen(opts.open),
 		server.WithMaxBody(maxBody),
 		server.WithTimeout(opts.timeout),
 		server.WithRegistry(reg),
@@ -218,7 +229,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "auth", token != "", "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
+	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, opts.open), "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
 	if opts.listening != nil {
 		opts.listening(ln.Addr())
 	}
@@ -243,6 +254,51 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// tokensEnv holds tokens as --token-file does, for a secret mounted as an
+// environment variable.
+const tokensEnv = "LEADQ_TOKENS"
+
+// readTokens reads --token-file and LEADQ_TOKENS. --token is refused with
+// the way to give a token: on a command line it would be visible to every
+// user of the machine (ps) and in shell history.
+func readTokens(opts serveOptions, env string) (server.Tokens, error) {
+	if opts.token != "" {
+		return server.Tokens{}, &usageError{errors.New("--token is not accepted: a token on the command line shows in ps and shell history; put it in a file and pass --token-file FILE, or set " + tokensEnv)}
+	}
+	var tokens server.Tokens
+	if opts.tokenFile != "" {
+		data, err := os.ReadFile(opts.tokenFile)
+		if err != nil {
+			return tokens, fmt.Errorf("--token-file: %w", err)
+		}
+		if tokens, err = server.ParseTokens(string(data)); err != nil {
+			return tokens, fmt.Errorf("--token-file %s: %w", opts.tokenFile, err)
+		}
+		if tokens.Len() == 0 {
+			return tokens, fmt.Errorf("--token-file %s holds no token", opts.tokenFile)
+		}
+	}
+	if env != "" {
+		more, err := server.ParseTokens(env)
+		if err != nil {
+			return tokens, fmt.Errorf("%s: %w", tokensEnv, err)
+		}
+		tokens = tokens.Merge(more)
+	}
+	return tokens, nil
+}
+
+// leadDataAccess says, for the startup log, who may read lead data.
+func leadDataAccess(tokens server.Tokens, open bool) string {
+	switch {
+	case tokens.Len() > 0:
+		return fmt.Sprintf("%d read or admin tokens", tokens.Count(server.ScopeRead))
+	case open:
+		return "open to anyone (--insecure-open)"
+	}
+	return "closed (no token; --insecure-open opens it)"
 }
 
 // logRuleErrors logs each rule error of a failed reload on its own line,

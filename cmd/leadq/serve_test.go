@@ -290,6 +290,13 @@ func TestServeBrokenAtStart(t *testing.T) {
 func TestServeUsage(t *testing.T) {
 	dir := t.TempDir()
 	writeRules(t, dir, serveRules("v1"))
+	tokenFile, badTokens := filepath.Join(dir, "tokens"), filepath.Join(dir, "bad-tokens")
+	if err := os.WriteFile(tokenFile, []byte("read:r34d\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badTokens, []byte("read:r34d\nwrite:s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -302,6 +309,9 @@ func TestServeUsage(t *testing.T) {
 		{"missing token file", []string{"serve", "--rules", dir, "--token-file", filepath.Join(dir, "nope")}, exitFailed, "--token-file"},
 		{"missing rules dir", []string{"serve", "--rules", filepath.Join(dir, "nope"), "--addr", "127.0.0.1:0"}, exitFailed, "no such file"},
 		{"bad addr", []string{"serve", "--rules", dir, "--addr", "127.0.0.1:99999"}, exitFailed, "99999"},
+		{"token on the command line", []string{"serve", "--rules", dir, "--token", "s3cret"}, exitUsage, "--token is not accepted"},
+		{"insecure open with tokens", []string{"serve", "--rules", dir, "--token-file", tokenFile, "--insecure-open"}, exitUsage, "--insecure-open"},
+		{"bad token file", []string{"serve", "--rules", dir, "--token-file", badTokens}, exitFailed, `token 2: unknown scope "write"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,5 +374,28 @@ func TestGCPercent(t *testing.T) {
 		if got != tc.want || set != tc.set {
 			t.Errorf("gcPercent(%v, %d, %q) = %q, %v; want %q, %v", tc.flagGiven, tc.flag, tc.env, got, set, tc.want, tc.set)
 		}
+	}
+}
+
+// TestReadTokens: tokens come from --token-file and LEADQ_TOKENS together.
+func TestReadTokens(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte("score:a1\nscore:a2 # rotation\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := readTokens(serveOptions{tokenFile: file}, "read:b1 admin:c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokens.Len() != 4 || tokens.Count("score") != 3 || tokens.Count("read") != 2 {
+		t.Errorf("readTokens = %d tokens, %d may score, %d may read; want 4, 3 (two and admin), 2", tokens.Len(), tokens.Count("score"), tokens.Count("read"))
+	}
+	if _, err := readTokens(serveOptions{}, "read:"); err == nil || !strings.Contains(err.Error(), "LEADQ_TOKENS") {
+		t.Errorf("readTokens with a bad LEADQ_TOKENS = %v; want an error naming it", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, []byte("# none yet\n"), 0o600)
+	if _, err := readTokens(serveOptions{tokenFile: empty}, ""); err == nil || !strings.Contains(err.Error(), "holds no token") {
+		t.Errorf("readTokens with an empty file = %v; want an error", err)
 	}
 }
