@@ -23,7 +23,6 @@ type JoinSpec struct {
 	Where   *RowExpr // only rows of the second table that match, when set
 	Aggs    []Agg    // summaries per key; none means lookup
 	Name    string   // the second table's name, for messages
-	right   []string // lookup: added column names
 	lookup  map[string][]string
 	sums    map[string][]aggState
 	keyCols []string

@@ -37,7 +37,6 @@ type ruleTable struct {
 	byPoints []int
 
 	hits      []Hit    // each rule's Hit, its Reason the static one (or "")
-	hitsOf    []int    // the index in hits of the rule ids in order (a sorted copy)
 	firedJSON [][]byte // hits[i] as AppendJSON writes it, up to "reason":
 	static    []bool   // whether hits[i].Reason is the rule's for every lead
 	hitJSON   [][]byte // the whole hit when its reason is static; else nil

@@ -72,16 +72,6 @@ func (sp *arraySplitter) next(dst []element, max int) (elems []element, ok bool)
 	return dst, !sp.bad
 }
 
-// splitArray finds every element of a batch body at once, as
-// arraySplitter does; ok is false for any other shape.
-func splitArray(data []byte) (elems []element, ok bool) {
-	sp := newArraySplitter(data)
-	if elems, ok = sp.next([]element{}, len(data)); !ok || !sp.done {
-		return nil, false
-	}
-	return elems, true
-}
-
 // splitter finds a batch's elements a chunk at a time: arraySplitter, or
 // sliceSplitter for those encoding/json found.
 type splitter interface {

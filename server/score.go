@@ -120,7 +120,7 @@ func (s *Server) scoreBatch(w http.ResponseWriter, r *http.Request) error {
 }
 
 // scoreBatchSlowly is scoreBatch with encoding/json splitting the array,
-// for the bodies splitArray and the decoder do not take: it says precisely
+// for the bodies arraySplitter and the decoder do not take: it says precisely
 // what is wrong with them, and decides nothing of a body that is not JSON.
 func (s *Server) scoreBatchSlowly(ctx context.Context, w http.ResponseWriter, rs *engine.Ruleset, q query, data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))

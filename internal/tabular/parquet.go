@@ -22,7 +22,8 @@ import (
 // becomes a list. Numbers come as json.Number (like JSONL), DATE columns
 // as 2006-01-02 and TIMESTAMP columns as RFC 3339 text, nulls as missing.
 type parquetRows struct {
-	name  string
+	name string
+	//lint:ignore SA1019 parquet.Reader reads rows without a Go type per file, what a reader of any file's columns needs; its replacement, GenericReader[T], wants the row type at compile time
 	rd    *parquet.Reader
 	cols  []parquetCol // by leaf column index
 	batch []parquet.Row
