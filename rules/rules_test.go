@@ -53,11 +53,21 @@ func TestGoodFilesCompileCleanly(t *testing.T) {
 }
 
 // TestBadFilesGolden pins the exact `leadq check` output, carets included,
-// for every file in testdata/bad. Run with -update and review the diff.
+// for every file in testdata/bad, and every directory there (a ruleset of
+// several files). Run with -update and review the diff.
 func TestBadFilesGolden(t *testing.T) {
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no testdata/bad files")
+	}
+	entries, err := os.ReadDir("testdata/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			files = append(files, filepath.Join("testdata/bad", e.Name()))
+		}
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {

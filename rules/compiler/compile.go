@@ -50,7 +50,10 @@ func (c *builder) warnf(pos rulefile.Pos, code, format string, args ...any) {
 // CompileAll groups files by their ruleset: name and compiles each group.
 // The rulesets come back sorted by name. The error, when not nil, is an
 // ErrorList holding every error (and warning) of every ruleset; the
-// rulesets that did compile are returned all the same.
+// rulesets that did compile are returned all the same. A ruleset with a
+// file that is not YAML (File.NotYAML) is left out without an error of its
+// own: Parse reported the file's, and the other files, without it, would
+// only add the echoes of its absence.
 func CompileAll(files ...*rulefile.File) ([]*eval.Ruleset, error) {
 	return Compiler{}.CompileAll(files...)
 }
@@ -64,8 +67,8 @@ func (cc Compiler) CompileAll(files ...*rulefile.File) ([]*eval.Ruleset, error) 
 	var out []*eval.Ruleset
 	var all rulefile.ErrorList
 	for _, name := range sortedKeys(byName) {
-		if name == "" {
-			continue // reported by Parse as a missing ruleset:
+		if name == "" || slices.ContainsFunc(byName[name], (*rulefile.File).NotYAML) {
+			continue // reported by Parse
 		}
 		rs, err := cc.Compile(byName[name]...)
 		if err != nil {
@@ -102,6 +105,11 @@ type Compiler struct {
 func (cc Compiler) Compile(files ...*rulefile.File) (*eval.Ruleset, error) {
 	if len(files) == 0 {
 		return nil, rulefile.ErrorList{{Code: "missing-key", Msg: "no rule files"}}
+	}
+	for _, f := range files {
+		if f.NotYAML() {
+			return nil, rulefile.ErrorList{{Pos: rulefile.Pos{File: f.Name}, Code: "yaml-syntax", Msg: "not valid YAML (Parse reported where)"}}
+		}
 	}
 	files = slices.Clone(files)
 	slices.SortFunc(files, func(a, b *rulefile.File) int { return cmp.Compare(a.Name, b.Name) })
@@ -500,11 +508,12 @@ func (cc Compiler) LoadPaths(paths ...string) ([]*eval.Ruleset, error) {
 }
 
 func (cc Compiler) compileParsed(files []*rulefile.File, errs rulefile.ErrorList) ([]*eval.Ruleset, error) {
-	// A file that is not valid YAML contributes nothing but its error; the
-	// other files are still compiled so that every problem shows at once.
+	// A file that is not valid YAML contributes nothing but its error (and,
+	// through CompileAll, keeps its ruleset from compiling); the other
+	// rulesets are still compiled so that every problem shows at once.
 	var ok []*rulefile.File
 	for _, f := range files {
-		if f.Ruleset.Value != "" {
+		if f.Ruleset.Value != "" || f.NotYAML() {
 			ok = append(ok, f)
 		}
 	}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -533,7 +534,21 @@ func (x *exprCompiler) exprError(src exprSource, err error, code string) {
 	if code == "type-mismatch" && strings.HasPrefix(msg, "expected bool") {
 		msg += " (a condition must be true or false, like lead.employees > 50)"
 	}
+	if c := src.text.Comment; c != "" {
+		msg += " (" + commentHint(src.text.Value, c) + ")"
+	}
 	x.errorAt(src, offset, code, src.subject+": "+msg)
+}
+
+// commentHint explains an expression YAML cut at a #: a # after a space
+// starts a comment in an unquoted value.
+func commentHint(value, comment string) string {
+	whole := value + " " + comment
+	quoted := "'" + whole + "'"
+	if strings.Contains(whole, "'") {
+		quoted = strconv.Quote(whole)
+	}
+	return "YAML cut the expression at #, since a # after a space starts a comment: quote it whole, like " + quoted
 }
 
 // errorAt reports msg at the rune offset within the expression's text,

@@ -31,9 +31,16 @@ type File struct {
 	Qualify     *Text
 	Tests       []*TestDecl
 
-	lines  []string // source lines, for snippets and block-scalar indents
-	broken bool     // Parse reported errors: what was decoded is partial
+	lines   []string // source lines, for snippets and block-scalar indents
+	broken  bool     // Parse reported errors: what was decoded is partial
+	notYAML bool     // the file is not valid YAML: nothing was decoded
 }
+
+// NotYAML reports whether the file is not valid YAML, so that nothing of
+// it was decoded but Ruleset, when a top-level ruleset: line names it. The
+// compiler then leaves that ruleset alone: its other files, missing this
+// one, would only report the echoes of its absence.
+func (f *File) NotYAML() bool { return f.notYAML }
 
 // Broken reports whether Parse found errors in the file, so that what was
 // decoded is partial.
@@ -45,6 +52,11 @@ type Text struct {
 	Value string
 	Pos   Pos
 	Style yaml.Style
+	// Comment is a comment YAML found after a plain (unquoted) value on its
+	// line. In an expression it is often not meant as one: a # after a
+	// space (expr's predicate placeholder) starts a YAML comment, and the
+	// compiler then suggests quoting the expression.
+	Comment string
 }
 
 // FieldDecl declares one field rules may read, such as lead.employees: int.
@@ -177,6 +189,8 @@ func Parse(name string, src []byte) (*File, error) {
 			return f, d.errs
 		}
 		d.errs = append(d.errs, d.yamlError(err))
+		f.broken, f.notYAML = true, true
+		f.Ruleset = rulesetLine(f.lines, name)
 		return f, d.errs
 	}
 	var extra yaml.Node
@@ -194,21 +208,6 @@ func Parse(name string, src []byte) (*File, error) {
 		return f, d.errs
 	}
 	return f, nil
-}
-
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (d *decoder) yamlError(err error) *Error {
-	msg := err.Error()
-	pos := Pos{File: d.f.Name, Line: 1, Col: 1}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		pos.Col = 1
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	return &Error{Pos: pos, Code: "yaml-syntax", Msg: msg}
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -292,7 +291,22 @@ func (d *decoder) text(n *yaml.Node, subject string) (Text, bool) {
 		d.errorf(d.pos(n), "bad-value", "%s: expected a string, found %s", subject, kindName(n))
 		return Text{}, false
 	}
-	return Text{Value: n.Value, Pos: d.pos(n), Style: n.Style}, true
+	t := Text{Value: n.Value, Pos: d.pos(n), Style: n.Style}
+	if n.Style == 0 && n.LineComment != "" && d.sameLine(n) {
+		t.Comment = n.LineComment
+	}
+	return t, true
+}
+
+// sameLine reports whether a plain scalar's line comment follows it on its
+// own line (yaml.v3 also gives a scalar the comment of a line that ends
+// the block it closes).
+func (d *decoder) sameLine(n *yaml.Node) bool {
+	if n.Line < 1 || n.Line > len(d.f.lines) {
+		return false
+	}
+	line := d.f.lines[n.Line-1]
+	return strings.Contains(line, n.Value) && strings.Contains(line, n.LineComment)
 }
 
 func (d *decoder) integer(n *yaml.Node, subject string) (int, bool) {

@@ -42,7 +42,7 @@ func Format(name string, src []byte) ([]byte, error) {
 		if errors.Is(err, io.EOF) {
 			return src, nil // an empty file has nothing to format
 		}
-		d := &decoder{f: &File{Name: name}}
+		d := &decoder{f: &File{Name: name, lines: strings.Split(string(src), "\n")}}
 		return nil, ErrorList{d.yamlError(err)}
 	}
 	var extra yaml.Node

@@ -215,7 +215,7 @@ func TestFormatCases(t *testing.T) {
 
 func TestFormatErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"yaml syntax", "ruleset: [x\n", "x.yaml:1:1: did not find expected ',' or ']'"},
+		{"yaml syntax", "ruleset: [x\n", "x.yaml:1:10: did not find expected ',' or ']'"},
 		{"two documents", "ruleset: x\n---\nruleset: y\n", "x.yaml:2:1: a rule file holds one YAML document"},
 		{"not a mapping", "- a\n- b\n", "x.yaml:1:1: a rule file is a mapping"},
 	}
