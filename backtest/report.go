@@ -60,6 +60,10 @@ type TierStats struct {
 	Share     float64 `json:"share"` // of scored leads
 	Rate      float64 `json:"rate"`
 	Lift      float64 `json:"lift"` // rate over the base rate
+	// Expected is the rate the ruleset's tier states (its expect, as
+	// leadq derive measured it by cross-validation): Rate against it is
+	// the ruleset's calibration on this data.
+	Expected *float64 `json:"expected,omitempty"`
 }
 
 // Classification measures the qualified verdict against the outcome.
@@ -169,7 +173,12 @@ func (t *tally) report(rs *rules.Ruleset, b *Binder) *Report {
 		return TierStats{Name: name, Min: min, Leads: leads, Converted: c[1], Share: ratio(leads, n), Rate: rate, Lift: safeDiv(rate, r.BaseRate)}
 	}
 	for i, tr := range rs.Tiers {
-		r.Tiers = append(r.Tiers, stats(tr.Name, tr.Min, t.tiers[i]))
+		ts := stats(tr.Name, tr.Min, t.tiers[i])
+		if tr.Expect != nil {
+			e := *tr.Expect
+			ts.Expected = &e
+		}
+		r.Tiers = append(r.Tiers, ts)
 	}
 	r.KnockedOut = stats("knocked out", nil, t.tiers[len(t.tiers)-1])
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -44,15 +46,31 @@ func WriteText(w io.Writer, r *Report) error {
 
 	p.f("\nTiers (knocked-out leads apart, whatever their score)\n")
 	tw := p.table(1)
-	tw.row("tier", "min score", "leads", "share", "converted", "rate", "lift")
+	calibrated := slices.ContainsFunc(r.Tiers, func(t TierStats) bool { return t.Expected != nil })
+	if calibrated {
+		tw.row("tier", "min score", "leads", "share", "converted", "rate", "expected", "lift")
+	} else {
+		tw.row("tier", "min score", "leads", "share", "converted", "rate", "lift")
+	}
 	for _, t := range append(append([]TierStats{}, r.Tiers...), r.KnockedOut) {
 		min := ""
 		if t.Min != nil {
 			min = strconv.Itoa(*t.Min)
 		}
-		tw.row(t.Name, min, Count(t.Leads), Pct(t.Share), Count(t.Converted), Pct(t.Rate), Lift(t.Lift))
+		if !calibrated {
+			tw.row(t.Name, min, Count(t.Leads), Pct(t.Share), Count(t.Converted), Pct(t.Rate), Lift(t.Lift))
+			continue
+		}
+		exp := ""
+		if t.Expected != nil {
+			exp = Pct(*t.Expected)
+		}
+		tw.row(t.Name, min, Count(t.Leads), Pct(t.Share), Count(t.Converted), Pct(t.Rate), exp, Lift(t.Lift))
 	}
 	p.flush(tw)
+	if calibrated {
+		p.f("%s\n", calibration(r.Tiers))
+	}
 
 	q := r.Qualified
 	p.f("\nQualified (%s): %s leads, %s of all\n", q.Rule, Count(q.Leads), Pct(q.Share))
@@ -230,4 +248,33 @@ func shortVersion(v string) string {
 		return v[:len("sha256:")+12]
 	}
 	return v
+}
+
+// calibration says whether each tier converted as its expect said, within
+// two standard errors of a binomial rate at the expected rate.
+func calibration(tiers []TierStats) string {
+	var off []string
+	n := 0
+	for _, t := range tiers {
+		if t.Expected == nil || t.Leads == 0 {
+			continue
+		}
+		n++
+		e := *t.Expected
+		// the binomial's spread at the expected rate, kept off 0 and 1 so
+		// that a tier expected never to convert may still see one in n
+		n := float64(t.Leads)
+		p := min(max(e, 1/n), 1-1/n)
+		se := math.Sqrt(p * (1 - p) / n)
+		switch {
+		case t.Rate < e-2*se-1e-9:
+			off = append(off, fmt.Sprintf("tier %s converted less than expected (%s, expected %s)", t.Name, Pct(t.Rate), Pct(e)))
+		case t.Rate > e+2*se+1e-9:
+			off = append(off, fmt.Sprintf("tier %s converted more than expected (%s, expected %s)", t.Name, Pct(t.Rate), Pct(e)))
+		}
+	}
+	if len(off) == 0 {
+		return fmt.Sprintf("Calibration: every tier with leads (%d) converted within two standard errors of its expected rate", n)
+	}
+	return "Calibration: " + strings.Join(off, "; ") + "; beyond two standard errors: the tiers' expect may be stale"
 }

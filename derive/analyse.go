@@ -4,39 +4,46 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/bits"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// Attribute is one column of the data compared between the best rows and
-// all rows of the training split.
+// Attribute is one column of the data: how derive read it, and its bins
+// with their evidence and points.
 type Attribute struct {
 	Column  string  `json:"column"`
-	Field   string  `json:"field,omitempty"` // the field it would feed, lead.key
+	Field   string  `json:"field,omitempty"` // the field it feeds, lead.key
 	Type    string  `json:"type,omitempty"`  // the field's type
-	Kind    string  `json:"kind,omitempty"`  // "values" (compared one by one) or "bands" (numbers in quantile bands)
+	Kind    string  `json:"kind,omitempty"`  // "values" or "numbers"
 	Status  string  `json:"status"`          // see the Status constants
 	Note    string  `json:"note,omitempty"`  // why, for the statuses that leave a column out
 	Present int     `json:"present"`         // training rows with a value
-	IV      float64 `json:"iv"`              // information value of the levels, missing included
-	Levels  []Level `json:"levels,omitempty"`
+	IV      float64 `json:"iv"`              // information value of the bins
+	Bins    []Bin   `json:"bins,omitempty"`
+}
 
-	typ     rulefile.Type
-	date    bool // analysed as days since the date
-	minimum float64
+// Bin is one bin of an attribute with its evidence on the training rows.
+type Bin struct {
+	Label  string  `json:"label"`
+	Rows   int     `json:"rows"`
+	Best   int     `json:"best"`
+	Rate   float64 `json:"rate"`
+	Points int     `json:"points"` // 0: no rule (the column's reference, or not needed)
+	Ref    bool    `json:"reference,omitempty"`
 }
 
 // Statuses of an attribute.
 const (
-	StatusRules      = "rules"      // at least one rule or knockout was proposed
-	StatusNoSignal   = "no signal"  // analysed; no level passed the thresholds
-	StatusRedundant  = "redundant"  // its rules would count a stronger column's rows again
+	StatusRules      = "rules"      // at least one bin earns points
+	StatusNoSignal   = "no signal"  // fitted; no bin earns a point
+	StatusLeak       = "leak"       // looks recorded after contact; left out unless kept
 	StatusExcluded   = "excluded"   // --exclude, or not in --include
 	StatusOutcome    = "outcome"    // defines the best rows
 	StatusIdentifier = "identifier" // nearly one value per row
@@ -44,131 +51,43 @@ const (
 	StatusEmpty      = "empty"      // no values
 )
 
-// Level is one value, several pooled values, or a numeric band of an
-// attribute, with the evidence for it.
-type Level struct {
-	Label     string   `json:"label"`
-	Values    []string `json:"values,omitempty"` // the values as written (value levels)
-	Lo        *float64 `json:"lo,omitempty"`     // band: value >= Lo
-	Hi        *float64 `json:"hi,omitempty"`     // band: value < Hi
-	Rows      int      `json:"rows"`
-	Best      int      `json:"best"`
-	Rate      float64  `json:"rate"`       // share of these rows that are best
-	ShareBest float64  `json:"share_best"` // share of best rows in this level
-	ShareAll  float64  `json:"share_all"`  // share of all rows in this level
-	Lift      float64  `json:"lift"`       // Rate over the base rate
-	Z         float64  `json:"z"`
-	Points    int      `json:"points"`             // proposed points; 0 for none
-	Knockout  bool     `json:"knockout,omitempty"` // proposed as a knockout
-	Missing   bool     `json:"missing,omitempty"`  // the rows without a value (never a rule)
-	Pooled    bool     `json:"pooled,omitempty"`   // rare values pooled (never a rule)
-}
-
-// sample is the training rows seen through the settings that shape the
-// analysis.
-type sample struct {
-	rows    []backtest.Record
-	best    []bool
-	nBest   int
-	base    float64
-	missing map[string]bool
-	opts    *Options
-	support int // rows a level needs for a rule
-}
-
-func (s *sample) isMissing(v string) bool { return s.missing[strings.TrimSpace(v)] }
-
-// analyse infers a column's type and measures every level of it.
-func (s *sample) analyse(a *Attribute) {
-	n := len(s.rows)
-	texts := make([]string, n)
-	counts := map[string]int{}
-	for i, r := range s.rows {
-		t := strings.TrimSpace(r.Text(a.Column))
-		if s.isMissing(t) {
-			t = ""
-		}
-		texts[i] = t
-		if t != "" {
-			counts[t]++
-			a.Present++
-		}
-	}
-	switch {
-	case a.Present == 0:
-		a.Status, a.Note = StatusEmpty, "no values"
-		return
-	case len(counts) == 1:
-		for v := range counts {
-			a.Status, a.Note = StatusConstant, fmt.Sprintf("one value: %q", v)
-		}
-		return
-	}
-	a.typ = inferType(counts)
-	if a.typ == rulefile.TypeDate && s.opts.Now.IsZero() {
-		a.typ = rulefile.TypeString
-	}
-	a.Type = a.typ.String()
-	numeric := a.typ == rulefile.TypeInt || a.typ == rulefile.TypeFloat || a.typ == rulefile.TypeDate
-	switch {
-	case a.typ == rulefile.TypeString && len(counts) > 50 && float64(len(counts)) > 0.5*float64(a.Present):
-		a.Status, a.Note = StatusIdentifier, fmt.Sprintf("%s distinct values in %s rows: an identifier or free text",
-			backtest.Count(int64(len(counts))), backtest.Count(int64(a.Present)))
-		return
-	case a.typ == rulefile.TypeInt && len(counts) == a.Present && a.Present > 50 && idNameRe.MatchString(a.Column):
-		a.Status, a.Note = StatusIdentifier, fmt.Sprintf("a different number on each of %s rows, and named like an identifier", backtest.Count(int64(a.Present)))
-		return
-	case numeric && !(a.typ == rulefile.TypeInt && len(counts) <= maxCodes):
-		a.Kind = "bands"
-		if s.bands(a, texts); a.Status != "" {
-			return
-		}
-	default:
-		a.Kind = "values"
-		s.values(a, texts, counts)
-	}
-	missing := Level{Label: "(missing)", Missing: true}
-	for i, t := range texts {
-		if t == "" {
-			missing.Rows++
-			if s.best[i] {
-				missing.Best++
-			}
-		}
-	}
-	if missing.Rows > 0 {
-		s.measure(&missing)
-		a.Levels = append(a.Levels, missing)
-	}
-	bins := make([][2]int64, len(a.Levels))
-	for i, l := range a.Levels {
-		bins[i] = [2]int64{int64(l.Rows - l.Best), int64(l.Best)}
-	}
-	a.IV = backtest.InformationValue(bins, int64(s.nBest), int64(len(s.rows)-s.nBest))
-}
-
 // idNameRe matches column names of numeric identifiers: Lead Number,
 // customer_id, Account No.
 var idNameRe = regexp.MustCompile(`(?i)(^|[^a-z])(id|number|no|num|key|code|uuid)([^a-z]|$)`)
 
 // maxCodes is the most distinct whole numbers a column may hold and still be
-// compared value by value (codes like Region 1, 2, 3) rather than in bands.
+// read value by value (codes like Region 1, 2, 3) rather than as numbers.
 const maxCodes = 10
 
 var boolWords = map[string]bool{"yes": true, "no": false, "true": true, "false": false, "y": true, "n": false}
 
+// afterContactRe matches values that record what happened after a lead
+// was contacted: call outcomes, replies, a rep's verdict. A column whose
+// values are mostly such words was filled in after contact, when the
+// outcome was on its way, and must not score new leads.
+var afterContactRe = regexp.MustCompile(`(?i)\b(call(ed|back)?|phone|rang|ringing|busy|unreachable|switched off|voicemail|revert(ed)?|repl(y|ied)|interested|lost|won|closed|converted|sms sent|email (opened|bounced|link clicked)|unsubscribed|meeting|demo|follow[- ]?up|not sure|might be|worst|relevance|potential|qualified|junk)\b`)
+
+// afterContactShare is the share of a column's values that must read like
+// an outcome for the column to count as recorded after contact.
+const afterContactShare = 0.2
+
+// leakIV is the information value above which derive warns that a column
+// separates suspiciously well. Credit scoring calls 0.5 suspicious; lead
+// data has honest signals up to about 1 (X Education's occupation 0.94).
+const leakIV = 1.0
+
 // inferType picks the narrowest type every value fits: bool (yes/no,
 // true/false), int, float, date, else string.
-func inferType(counts map[string]int) rulefile.Type {
+func inferType(vals map[string]*count) rulefile.Type {
 	isBool, isInt, isFloat, isDate := true, true, true, true
-	for v := range counts {
+	for v := range vals {
 		if _, ok := boolWords[strings.ToLower(v)]; !ok {
 			isBool = false
 		}
 		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 			isInt = false
 		}
-		if f, err := strconv.ParseFloat(v, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		if _, ok := parseNum(v); !ok {
 			isFloat = false
 		}
 		if isDate {
@@ -190,198 +109,229 @@ func inferType(counts map[string]int) rulefile.Type {
 	return rulefile.TypeString
 }
 
-// values makes one level per value; values on fewer rows than the support
-// are pooled into one level that gets no rule. Booleans are grouped by
-// meaning, so "Yes" and "yes" are one level.
-func (s *sample) values(a *Attribute, texts []string, counts map[string]int) {
-	key := func(t string) string { return t }
-	if a.typ == rulefile.TypeBool {
-		key = func(t string) string { return strconv.FormatBool(boolWords[strings.ToLower(t)]) }
-	}
-	levels := map[string]*Level{}
-	for i, t := range texts {
-		if t == "" {
+// analyse decides what to do with every column: leave it out (and why) or
+// cut it into bins for the fit.
+func (d *deriver) analyse() {
+	opts := d.opts
+	n := d.res.TrainRows
+	bn := binning{minRows: max(10, int(math.Ceil(opts.MinBin*float64(n)))), fine: 20, maxBins: 8}
+	keys := map[string]bool{}
+	cols := make([]*column, len(d.cols))
+	for i, col := range d.cols {
+		a := &Attribute{Column: col}
+		d.attrs = append(d.attrs, a)
+		st := d.stats[i]
+		a.Present = st.present
+		switch {
+		case slices.Contains(d.refs, col) || col == BestColumn:
+			a.Status, a.Note = StatusOutcome, "defines the best rows"
+		case len(opts.Include) > 0 && !matchAny(opts.Include, col):
+			a.Status, a.Note = StatusExcluded, "not in --include"
+		case matchAny(opts.Exclude, col):
+			a.Status, a.Note = StatusExcluded, "--exclude"
+		case !utf8.ValidString(col):
+			a.Status, a.Note = StatusExcluded, "the name is not valid UTF-8, which rule files cannot hold"
+		case slices.Contains(opts.Summaries, col) && !matchAny(opts.Include, col):
+			a.Status, a.Note = StatusExcluded, "a summary of the joined rows; --include it to use it"
+		case st.present == 0:
+			a.Status, a.Note = StatusEmpty, "no values"
+		case st.over:
+			a.Status, a.Note = StatusIdentifier, fmt.Sprintf("over %s distinct values: an identifier or free text", backtest.Count(maxDistinct))
+		case len(st.vals) == 1:
+			for v := range st.vals {
+				a.Status, a.Note = StatusConstant, fmt.Sprintf("one value: %q", v)
+			}
+		}
+		if a.Status != "" {
 			continue
 		}
-		k := key(t)
-		l := levels[k]
-		if l == nil {
-			l = &Level{Label: k}
-			levels[k] = l
-		}
-		if !slices.Contains(l.Values, t) {
-			l.Values = append(l.Values, t)
-		}
-		l.Rows++
-		if s.best[i] {
-			l.Best++
-		}
-	}
-	pooled := &Level{Pooled: true}
-	var out []Level
-	for _, l := range levels {
-		slices.Sort(l.Values)
-		if l.Rows < s.support && a.typ != rulefile.TypeBool {
-			pooled.Rows += l.Rows
-			pooled.Best += l.Best
-			pooled.Values = append(pooled.Values, l.Values...)
+		c := &column{attr: a, typ: inferType(st.vals)}
+		a.Type = c.typ.String()
+		distinct := len(st.vals)
+		switch {
+		case c.typ == rulefile.TypeString && distinct > 50 && float64(distinct) > 0.5*float64(st.present):
+			a.Status, a.Note = StatusIdentifier, fmt.Sprintf("%s distinct values in %s rows: an identifier or free text",
+				backtest.Count(int64(distinct)), backtest.Count(int64(st.present)))
+			continue
+		case c.typ == rulefile.TypeInt && distinct == st.present && st.present > 50 && idNameRe.MatchString(col):
+			a.Status, a.Note = StatusIdentifier, fmt.Sprintf("a different number on each of %s rows, and named like an identifier", backtest.Count(int64(st.present)))
 			continue
 		}
-		s.measure(l)
-		out = append(out, *l)
+		if c.typ == rulefile.TypeString {
+			var words int
+			var examples []string
+			for v, n := range st.vals {
+				if afterContactRe.MatchString(v) {
+					words += n.rows
+					examples = append(examples, v)
+				}
+			}
+			if float64(words) >= afterContactShare*float64(st.present) {
+				slices.Sort(examples)
+				if len(examples) > 3 {
+					examples = examples[:3]
+				}
+				a.Status, a.Note = StatusLeak, fmt.Sprintf("%s of its values read like what happened after contact (%s)", pct(ratio(words, st.present)), quoteList(examples))
+			}
+		}
+		c.numeric = c.typ == rulefile.TypeFloat || c.typ == rulefile.TypeDate || c.typ == rulefile.TypeInt && distinct > maxCodes
+		if c.numeric {
+			a.Kind = "numbers"
+			bn.numberBins(c, d.numbers(c, st.vals), st.missing)
+		} else {
+			a.Kind = "values"
+			bn.valueBins(c, st.vals, st.missing)
+		}
+		a.IV = binsIV(c.bins)
+		cols[i] = c
+		// lead.x and account.x columns (flattened JSONL input) keep their key.
+		base := backtest.Normalise(strings.TrimPrefix(strings.TrimPrefix(col, "lead."), "account."))
+		if base == "" {
+			base = "column"
+		}
+		key := base
+		for k := 2; keys[key]; k++ {
+			key = fmt.Sprintf("%s_%d", base, k)
+		}
+		keys[key] = true
+		a.Field = opts.Namespace + "." + key
 	}
-	slices.SortFunc(out, func(x, y Level) int { return cmp.Or(cmp.Compare(y.Rows, x.Rows), cmp.Compare(x.Label, y.Label)) })
-	if pooled.Rows > 0 {
-		slices.Sort(pooled.Values)
-		pooled.Label = fmt.Sprintf("(%d rare values, under %d rows each)", len(pooled.Values), s.support)
-		s.measure(pooled)
-		out = append(out, *pooled)
+	d.missingLeaks(cols)
+	for _, c := range cols {
+		if c == nil {
+			continue
+		}
+		a := c.attr
+		if a.Status == StatusLeak {
+			d.res.Leaks = append(d.res.Leaks, fmt.Sprintf("%s: %s", a.Column, a.Note))
+			if !matchAny(opts.Keep, a.Column) {
+				a.Note += "; --keep it to use it"
+				continue
+			}
+			a.Status = ""
+		}
+		if a.IV > leakIV && d.res.TrainRows >= 500 {
+			d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("%s: separates suspiciously well (IV %.2f); make sure it is known before contact", a.Column, a.IV))
+		}
+		d.used = append(d.used, c)
 	}
-	a.Levels = out
 }
 
-// bands cuts the values into quantile bands (Options.Bands of them) and
-// gives a value that holds more than a band's share of the rows a band of
-// its own, so that a mass of zeros does not swallow the next band.
-func (s *sample) bands(a *Attribute, texts []string) {
-	type pt struct {
-		v    float64
-		best bool
+// missingLeaks marks columns whose missing rows are another column's: the
+// missing rows of a column recorded after contact, or those of two or more
+// other columns at once (several columns filled in together by one later
+// step, such as a score a team adds after the first call). Only columns
+// missing on a tenth of the rows or more count.
+func (d *deriver) missingLeaks(cols []*column) {
+	n := d.res.TrainRows
+	var cand []int
+	for i, c := range cols {
+		if c != nil && d.stats[i].missing.rows*10 >= n {
+			cand = append(cand, i)
+		}
 	}
-	var pts []pt
-	for i, t := range texts {
-		if t == "" {
+	for _, i := range cand {
+		a := cols[i].attr
+		if a.Status != "" {
 			continue
 		}
-		v, ok := s.number(a, t)
+		var same []string
+		var leak string
+		for _, j := range cand {
+			if i == j {
+				continue
+			}
+			jac := jaccard(d.stats[i].miss, d.stats[j].miss)
+			if jac >= 0.99 {
+				same = append(same, cols[j].attr.Column)
+			}
+			if jac >= 0.95 && cols[j].attr.Status == StatusLeak && leak == "" {
+				leak = cols[j].attr.Column
+			}
+		}
+		switch {
+		case leak != "":
+			a.Status, a.Note = StatusLeak, fmt.Sprintf("missing on the same rows as %s, which looks recorded after contact", leak)
+		case len(same) >= 2:
+			slices.Sort(same)
+			a.Status, a.Note = StatusLeak, fmt.Sprintf("missing on the same %s rows as %s: filled in together, probably by a later step", pct(ratio(d.stats[i].missing.rows, n)), strings.Join(same, ", "))
+		}
+	}
+}
+
+// jaccard is |a and b| / |a or b| of two bit sets.
+func jaccard(a, b []uint64) float64 {
+	var and, or int
+	for w := range max(len(a), len(b)) {
+		var x, y uint64
+		if w < len(a) {
+			x = a[w]
+		}
+		if w < len(b) {
+			y = b[w]
+		}
+		and += bits.OnesCount64(x & y)
+		or += bits.OnesCount64(x | y)
+	}
+	if or == 0 {
+		return 0
+	}
+	return float64(and) / float64(or)
+}
+
+// numbers returns a numeric column's distinct values, sorted, with their
+// counts; dates as days before Options.Now.
+func (d *deriver) numbers(c *column, vals map[string]*count) []numCount {
+	byV := map[float64]*numCount{}
+	for t, n := range vals {
+		v, ok := c.number(t, d.days)
 		if !ok {
 			continue
 		}
-		pts = append(pts, pt{v, s.best[i]})
+		x := byV[v]
+		if x == nil {
+			x = &numCount{v: v}
+			byV[v] = x
+		}
+		x.rows += n.rows
+		x.best += n.best
 	}
-	slices.SortFunc(pts, func(x, y pt) int { return cmp.Compare(x.v, y.v) })
-	vals := make([]float64, len(pts))
-	for i, p := range pts {
-		vals[i] = p.v
+	out := make([]numCount, 0, len(byV))
+	for _, x := range byV {
+		out = append(out, *x)
 	}
-	a.minimum = vals[0]
-	edges := bandEdges(vals, s.opts.Bands, a.typ == rulefile.TypeFloat)
-	if len(edges) == 0 { // "0" and ".0": two spellings, one number
-		a.Kind, a.Status, a.Note = "", StatusConstant, "one value: "+formatNum(vals[0])
-		return
-	}
-	bounds := append(append([]float64{math.Inf(-1)}, edges...), math.Inf(1))
-	j := 0
-	for b := 0; b+1 < len(bounds); b++ {
-		lo, hi := bounds[b], bounds[b+1]
-		l := Level{}
-		first, last := math.NaN(), math.NaN()
-		for ; j < len(pts) && pts[j].v < hi; j++ {
-			if math.IsNaN(first) {
-				first = pts[j].v
-			}
-			last = pts[j].v
-			l.Rows++
-			if pts[j].best {
-				l.Best++
-			}
-		}
-		if l.Rows == 0 {
-			continue
-		}
-		if !math.IsInf(lo, -1) {
-			l.Lo = &lo
-		}
-		if !math.IsInf(hi, 1) {
-			l.Hi = &hi
-		}
-		if a.typ == rulefile.TypeInt && first == last && hi == first+1 {
-			v := first // a whole-number band holding one value reads better as == value
-			l.Lo, l.Hi = &v, nil
-			l.Values = []string{formatNum(v)}
-		}
-		l.Label = bandLabel(l)
-		s.measure(&l)
-		a.Levels = append(a.Levels, l)
-	}
+	slices.SortFunc(out, func(x, y numCount) int { return cmp.Compare(x.v, y.v) })
+	return out
 }
 
-// number reads a value of a numeric attribute: the number, or for dates
-// the whole days from the date to Options.Now.
-func (s *sample) number(a *Attribute, t string) (float64, bool) {
-	if a.typ == rulefile.TypeDate {
-		d, err := rulefile.ParseDate(t)
-		if err != nil {
-			return 0, false
-		}
-		return float64(int(s.opts.Now.Sub(d).Hours() / 24)), true
+// binsIV is the information value of a column's bins.
+func binsIV(bins []bin) float64 {
+	var b [][2]int64
+	var pos, neg int64
+	for _, x := range bins {
+		b = append(b, [2]int64{int64(x.rows - x.best), int64(x.best)})
+		pos += int64(x.best)
+		neg += int64(x.rows - x.best)
 	}
-	f, err := strconv.ParseFloat(t, 64)
-	return f, err == nil
+	return backtest.InformationValue(b, pos, neg)
 }
 
-// bandEdges returns the sorted cut points between bands of sorted values:
-// quantiles, rounded to 3 significant digits for floats, plus v and the
-// next value above it for every value v that holds more than 1/n of the
-// rows. Edges at or below the minimum are dropped (their band is empty).
-func bandEdges(sorted []float64, n int, float bool) []float64 {
-	m := len(sorted)
-	if m == 0 || n < 2 {
-		return nil
+func quoteList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = strconv.Quote(v)
 	}
-	var edges []float64
-	for k := 1; k < n; k++ {
-		q := sorted[k*m/n]
-		if float {
-			q = roundSig(q, 3)
-		}
-		edges = append(edges, q)
-	}
-	for i := 0; i < m; {
-		j := i
-		for j < m && sorted[j] == sorted[i] {
-			j++
-		}
-		if (j-i)*n > m {
-			edges = append(edges, sorted[i])
-			if j < m {
-				next := sorted[j]
-				if float {
-					next = roundUpSig(sorted[i], next, 3)
-				}
-				edges = append(edges, next)
-			}
-		}
-		i = j
-	}
-	slices.Sort(edges)
-	edges = slices.Compact(edges)
-	return slices.DeleteFunc(edges, func(e float64) bool { return e <= sorted[0] || e > sorted[m-1] })
+	return strings.Join(q, ", ")
 }
 
-// roundSig rounds to d significant digits.
-func roundSig(v float64, d int) float64 {
-	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return v
+func pct(f float64) string {
+	switch {
+	case f > 0 && f < 0.001:
+		return "<0.1%"
+	case f >= 0.1:
+		return strconv.FormatFloat(f*100, 'f', 0, 64) + "%"
 	}
-	p := math.Pow(10, float64(d)-math.Ceil(math.Log10(math.Abs(v))))
-	return math.Round(v*p) / p
-}
-
-// roundUpSig returns the roundest number above v and at most next: the
-// edge that separates v from the next value (next truncated to as few
-// significant digits as keep it above v, at least d).
-func roundUpSig(v, next float64, d int) float64 {
-	if next <= 0 {
-		return next
-	}
-	for ; d < 15; d++ {
-		p := math.Pow(10, float64(d)-math.Ceil(math.Log10(next)))
-		if e := math.Floor(next*p) / p; e > v && e <= next {
-			return e
-		}
-	}
-	return next
+	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 }
 
 // formatNum writes a number for labels and expressions: plainly, or with
@@ -394,42 +344,16 @@ func formatNum(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-func bandLabel(l Level) string {
-	switch {
-	case l.Values != nil:
-		return "== " + l.Values[0]
-	case l.Lo == nil:
-		return "< " + formatNum(*l.Hi)
-	case l.Hi == nil:
-		return ">= " + formatNum(*l.Lo)
+// roundSig rounds to d significant digits.
+func roundSig(v float64, d int) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
 	}
-	return fmt.Sprintf(">= %s and < %s", formatNum(*l.Lo), formatNum(*l.Hi))
+	p := math.Pow(10, float64(d)-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*p) / p
 }
 
-// measure fills a level's rates from its counts.
-func (s *sample) measure(l *Level) {
-	n := len(s.rows)
-	l.Rate = ratio(l.Best, l.Rows)
-	l.ShareBest = ratio(l.Best, s.nBest)
-	l.ShareAll = ratio(l.Rows, n)
-	if s.base > 0 {
-		l.Lift = l.Rate / s.base
-	}
-	l.Z = zScore(l.Best, l.Rows, s.base)
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
-// nowOr returns t, or today at midnight UTC when t is zero.
-func nowOr(t time.Time) time.Time {
-	if t.IsZero() {
-		y, m, d := time.Now().UTC().Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	}
-	return t
+// kebab lower-cases s and joins its runs of letters and digits with "-".
+func kebab(s string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(backtest.Normalise(s), "_"), "_", "-")
 }

@@ -7,17 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"math/rand/v2"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/leadq/leadq/backtest"
-	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/rulefile"
 )
@@ -39,21 +36,134 @@ type Options struct {
 	Files     Files    // where the caller writes the outputs, for the header comment
 	Include   []string // only these columns (names or path.Match globs); empty: all
 	Exclude   []string // never these columns (names or globs), such as ones that leak the outcome
+	Keep      []string // columns to use although they look recorded after contact
 	Summaries []string // columns summarising joined rows (--join-agg): outcome data, never analysed
 	Missing   []string // values that mean "no data" besides the empty value, such as Select
 	Noun      string   // what a row is, for comments; default "leads" or "accounts" after the namespace
 	Now       time.Time
 
-	Holdout float64 // fraction of rows held out of the analysis, 0 <= Holdout < 1
-	Seed    uint64  // seeds the holdout split
+	Holdout float64   // fraction of rows held out of the analysis, 0 <= Holdout < 1
+	Seed    uint64    // seeds the holdout split and the cross-validation folds
+	HoldOut RowWriter // receives the held-out rows, with BestColumn; nil drops them
 
-	Bands      int       // quantile bands per numeric column; default 5
-	MinSupport int       // rows a value needs for a rule; default max(10, 0.5% of the training rows)
-	MinZ       float64   // how far (standard deviations) a value's rate must lie from the base rate; default 1.96
-	PDO        float64   // points that double the odds of being best; default 20
-	MaxPoints  int       // the most points one rule may give or take; default 50
-	MinPoints  int       // the fewest points worth a rule; default 10 (odds 1.4 times or 0.7 times the base)
-	TierShares []float64 // the share of training rows in each tier from the top; default 0.2, 0.3, 0.3 (the rest in the last)
+	PDO    float64 // points that double the odds of being best; default 20
+	MinBin float64 // the smallest share of training rows a bin may hold; default 0.05, as credit scorecards use
+	Folds  int     // cross-validation folds; default 5
+	Tiers  Tiers   // default: shares 15%, 25%, 30% and the rest
+}
+
+// RowWriter receives rows one at a time: the held-out rows while Derive
+// reads them, so that they are never all in memory.
+type RowWriter interface {
+	WriteRow(cols []string, rec backtest.Record) error
+}
+
+// Tiers says how to cut tiers: by the share of leads in each from the top,
+// by a target conversion rate for each, or by how many leads sales can
+// take out of a volume. Exactly one of Shares, Rates and Capacity is set.
+type Tiers struct {
+	Shares   []float64 // e.g. 0.15, 0.25, 0.3: the rest go to a last tier
+	Rates    []float64 // e.g. 0.85, 0.5: each tier as large as keeps its expected rate at least this
+	Capacity []int     // e.g. 300, 1000 leads out of Volume
+	Volume   int       // leads the capacities are out of; default the rows of the data
+}
+
+// ParseTiers reads --tiers: percentages of leads (15,25,30), target
+// conversion rates (rate:85,50), or capacities out of a volume of leads
+// (capacity:300,1000/5000; without /VOLUME, out of the data's rows).
+func ParseTiers(s string) (Tiers, error) {
+	s = strings.TrimSpace(s)
+	kind, list := "share", s
+	if k, rest, ok := strings.Cut(s, ":"); ok {
+		kind, list = strings.TrimSpace(k), rest
+	}
+	var t Tiers
+	if kind == "capacity" {
+		if l, v, ok := strings.Cut(list, "/"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return Tiers{}, fmt.Errorf("%q: the volume after / must be a positive whole number", s)
+			}
+			list, t.Volume = l, n
+		}
+	}
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "%"))
+		switch kind {
+		case "share", "rate":
+			p, err := strconv.ParseFloat(f, 64)
+			if err != nil || p <= 0 || p >= 100 {
+				return Tiers{}, fmt.Errorf("%q: %q is not a percentage between 0 and 100", s, f)
+			}
+			if kind == "share" {
+				t.Shares = append(t.Shares, p/100)
+			} else {
+				t.Rates = append(t.Rates, p/100)
+			}
+		case "capacity":
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return Tiers{}, fmt.Errorf("%q: %q is not a positive whole number of leads", s, f)
+			}
+			t.Capacity = append(t.Capacity, n)
+		default:
+			return Tiers{}, fmt.Errorf("%q: use percentages (15,25,30), rate:85,50 or capacity:300,1000/5000", s)
+		}
+	}
+	return t, t.check()
+}
+
+func (t Tiers) check() error {
+	n := 0
+	for _, l := range []int{len(t.Shares), len(t.Rates), len(t.Capacity)} {
+		if l > 0 {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("tiers: give one of shares, rates and capacities")
+	}
+	var sum float64
+	for _, s := range t.Shares {
+		if s <= 0 {
+			return fmt.Errorf("tier shares %v: each must be above 0", t.Shares)
+		}
+		sum += s
+	}
+	if sum >= 1 || len(t.Shares)+len(t.Rates)+len(t.Capacity) > 25 {
+		return errors.New("tiers: the shares must add up to less than 1, leaving a last tier, and there may be at most 25")
+	}
+	for i := 1; i < len(t.Rates); i++ {
+		if t.Rates[i] >= t.Rates[i-1] {
+			return fmt.Errorf("tier rates %v: each must be below the one before", t.Rates)
+		}
+	}
+	return nil
+}
+
+// String writes tiers as --tiers reads them.
+func (t Tiers) String() string {
+	var parts []string
+	switch {
+	case len(t.Rates) > 0:
+		for _, r := range t.Rates {
+			parts = append(parts, formatNum(roundSig(r*100, 6)))
+		}
+		return "rate:" + strings.Join(parts, ",")
+	case len(t.Capacity) > 0:
+		for _, c := range t.Capacity {
+			parts = append(parts, strconv.Itoa(c))
+		}
+		s := "capacity:" + strings.Join(parts, ",")
+		if t.Volume > 0 {
+			s += "/" + strconv.Itoa(t.Volume)
+		}
+		return s
+	}
+	for _, r := range t.Shares {
+		parts = append(parts, formatNum(roundSig(r*100, 6)))
+	}
+	return strings.Join(parts, ",")
 }
 
 func (o *Options) defaults() error {
@@ -72,39 +182,29 @@ func (o *Options) defaults() error {
 	if o.Holdout < 0 || o.Holdout >= 1 {
 		return fmt.Errorf("holdout %v: give a fraction from 0 up to (not including) 1", o.Holdout)
 	}
-	if o.Bands == 0 {
-		o.Bands = 5
-	}
-	if o.Bands < 2 {
-		return fmt.Errorf("bands %d: need at least 2", o.Bands)
-	}
-	if o.MinZ == 0 {
-		o.MinZ = 1.96
-	}
 	if o.PDO == 0 {
 		o.PDO = 20
 	}
-	if o.MaxPoints == 0 {
-		o.MaxPoints = 50
+	if o.PDO < 0 {
+		return fmt.Errorf("pdo %v: must be above 0", o.PDO)
 	}
-	if o.MinPoints == 0 {
-		o.MinPoints = 10
+	if o.MinBin == 0 {
+		o.MinBin = 0.05
 	}
-	if o.MinPoints > o.MaxPoints {
-		return fmt.Errorf("min points %d above max points %d", o.MinPoints, o.MaxPoints)
+	if o.MinBin < 0 || o.MinBin >= 0.5 {
+		return fmt.Errorf("min bin %v: give a share of the rows above 0 and under 0.5", o.MinBin)
 	}
-	if o.TierShares == nil {
-		o.TierShares = []float64{0.2, 0.3, 0.3}
+	if o.Folds == 0 {
+		o.Folds = 5
 	}
-	var sum float64
-	for _, s := range o.TierShares {
-		if s <= 0 {
-			return fmt.Errorf("tier shares %v: each must be above 0", o.TierShares)
-		}
-		sum += s
+	if o.Folds < 2 {
+		return fmt.Errorf("folds %d: need at least 2", o.Folds)
 	}
-	if sum >= 1 || len(o.TierShares) > 25 {
-		return fmt.Errorf("tier shares %v: they must add up to less than 1, leaving a last tier", o.TierShares)
+	if len(o.Tiers.Shares)+len(o.Tiers.Rates)+len(o.Tiers.Capacity) == 0 {
+		o.Tiers = Tiers{Shares: []float64{0.15, 0.25, 0.3}}
+	}
+	if err := o.Tiers.check(); err != nil {
+		return err
 	}
 	o.Now = nowOr(o.Now)
 	return nil
@@ -178,10 +278,9 @@ func (b Best) String() string {
 
 // Result is a proposed ruleset with its evidence.
 type Result struct {
-	YAML       []byte           // the rule file, commented
-	Ruleset    *rules.Ruleset   // YAML compiled
-	Attributes []Attribute      // every column, best separating first
-	Train      *backtest.Report // the proposal backtested on the training rows
+	YAML       []byte         // the rule file, commented
+	Ruleset    *rules.Ruleset // YAML compiled
+	Attributes []Attribute    // every column, those with rules first
 
 	Rows              int // well-formed rows read
 	Malformed         int
@@ -194,27 +293,157 @@ type Result struct {
 	HoldoutBest       int
 	Ties              int // rows beyond Top that tie with the last one and count as best
 
-	columns  []string // of every row, BestColumn included
-	complete bool
-	holdout  []backtest.Record
-	dropped  []string          // rules left out as double counting, with why
-	fields   map[string]string // field -> column
+	Lambda   float64  // the ridge penalty cross-validation chose
+	CVAUC    float64  // ROC AUC of the fitted model on the rows each fold held out
+	CVRows   int      // training rows in the cross-validation
+	AUC      float64  // ROC AUC of the integer points on the training rows
+	Tiers    []Tier   // from the top, with their training and expected rates
+	Leaks    []string // columns left out as recorded after contact, with why
+	Warnings []string // columns used that separate suspiciously well
+	columns  []string // of the rows, BestColumn included
+	fields   map[string]string
 	missing  []string
 }
 
-// Derive reads every row of src, labels the best, holds some rows out, and
-// compares the best with all rows of the training split column by column.
-// From the evidence it proposes a ruleset that compiles, with a comment on
-// every rule stating its evidence, tiers cut from the score distribution of
-// the training rows, and tests taken from them. It holds the rows in
-// memory: deriving is for best-customer lists and history of up to a few
-// million rows, unlike backtest.Run.
-func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, error) {
+// Tier is one tier of the proposal.
+type Tier struct {
+	Name     string  `json:"name"`
+	Min      *int    `json:"min,omitempty"`
+	Rows     int     `json:"rows"`     // training rows in the tier
+	Rate     float64 `json:"rate"`     // their rate of best rows, scored with the final points
+	Expected float64 `json:"expected"` // the rate cross-validation expects on new rows
+}
+
+// Columns returns the columns of the held-out rows: the data's, then
+// BestColumn.
+func (r *Result) Columns() []string { return r.columns }
+
+// Derive reads the rows twice: first to label them, hold some out and
+// count each column's values on the training rows, then to put every
+// training row into the bins cut from those counts. It fits a ridge
+// logistic regression on the bins (the penalty chosen by cross-validation
+// on the training rows), turns the coefficients into integer points,
+// cuts tiers and writes a ruleset with one rule per bin that earns points.
+// open must return the same rows each time. Memory grows with the number
+// of training rows by about a byte per used column and row, plus the
+// distinct values of each column (at most maxDistinct of them).
+func Derive(ctx context.Context, open func() (backtest.Source, error), opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	var rows []backtest.Record
+	d := &deriver{opts: &opts, res: &Result{}, missing: map[string]bool{"": true}}
+	for _, m := range opts.Missing {
+		d.missing[strings.TrimSpace(m)] = true
+	}
+	d.res.missing = append([]string{""}, opts.Missing...)
+	if err := d.first(ctx, open); err != nil {
+		return nil, err
+	}
+	res := d.res
+	if res.TrainBest == 0 || res.TrainBest == res.TrainRows {
+		return nil, fmt.Errorf("%s of %s training rows are best: need both best and other rows to compare", backtest.Count(int64(res.TrainBest)), backtest.Count(int64(res.TrainRows)))
+	}
+	d.base = ratio(res.TrainBest, res.TrainRows)
+	d.analyse()
+	des, err := d.second(ctx, open)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.fit(ctx, des); err != nil {
+		return nil, err
+	}
+	return d.write()
+}
+
+// deriver holds one derivation's state between its stages.
+type deriver struct {
+	opts    *Options
+	res     *Result
+	missing map[string]bool
+	base    float64
+
+	cols     []string
+	complete bool
+	refs     []string    // columns that define "best"
+	stats    []*colStats // by column
+	class    []int8      // per row read: -1 unlabelled, 0/1 training label, 2/3 held out
+	used     []*column   // the columns the model fits, in data order
+	attrs    []*Attribute
+	scores   []int     // training rows' points
+	oof      []float64 // cross-validated log-odds of the CV rows
+	oofBest  []bool
+	model    *model
+	cvDesign *design
+}
+
+func (d *deriver) text(rec backtest.Record, col string) string {
+	t := strings.TrimSpace(rec.Text(col))
+	if d.missing[t] {
+		return ""
+	}
+	return t
+}
+
+// first is the first pass: labels, the split, the held-out rows written,
+// and each column's values counted on the training rows.
+func (d *deriver) first(ctx context.Context, open func() (backtest.Source, error)) error {
+	opts, res := d.opts, d.res
+	var cut float64
+	if b := opts.Best; b.Top > 0 || b.TopPct > 0 {
+		var err error
+		if cut, err = d.topCut(open); err != nil {
+			return err
+		}
+	}
+	src, err := open()
+	if err != nil {
+		return err
+	}
+	d.cols, d.complete = src.Columns()
+	d.cols = slices.Clone(d.cols)
+	var label func(backtest.Record) int
+	switch b := opts.Best; {
+	case b.Outcome != nil:
+		if d.complete && !slices.Contains(d.cols, b.Outcome.Column) {
+			return fmt.Errorf("no outcome column %q in the data%s", b.Outcome.Column, suggest(b.Outcome.Column, d.cols))
+		}
+		d.refs = []string{b.Outcome.Column}
+		label = func(r backtest.Record) int { return b.Outcome.Label(r) }
+	case b.Top > 0 || b.TopPct > 0:
+		d.refs = []string{b.Column}
+		label = func(r backtest.Record) int {
+			if f, ok := parseNum(r.Text(b.Column)); ok && f >= cut {
+				return 1
+			}
+			return 0
+		}
+	default:
+		e, err := backtest.CompileRowExpr(b.Expr, d.cols, d.complete)
+		if err != nil {
+			return &BestError{err}
+		}
+		d.refs = e.Columns()
+		label = func(r backtest.Record) int {
+			ok, err := e.Match(r)
+			if err != nil {
+				res.ExprErrors++
+			}
+			if ok {
+				return 1
+			}
+			return 0
+		}
+	}
+	ext := backtest.NewExtender(d.cols, BestColumn)
+	res.columns = ext.Columns()
+	for range d.cols {
+		d.stats = append(d.stats, &colStats{vals: map[string]*count{}})
+	}
+	known := map[string]bool{}
+	for _, c := range d.cols {
+		known[c] = true
+	}
+	sp := newSplitter(opts.Holdout, opts.Seed)
 	for {
 		rec, err := src.Read()
 		if errors.Is(err, io.EOF) {
@@ -229,384 +458,223 @@ func Derive(ctx context.Context, src backtest.Source, opts Options) (*Result, er
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if len(rows)%4096 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+		if res.Rows%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
-		rows = append(rows, rec)
-	}
-	res.Rows = len(rows)
-	cols, complete := src.Columns()
-	if !complete { // JSONL: every key seen
-		seen := map[string]bool{}
-		for _, c := range cols {
-			seen[c] = true
-		}
-		for _, r := range rows {
-			for _, k := range r.Keys() {
-				if !seen[k] {
-					seen[k] = true
-					cols = append(cols, k)
+		res.Rows++
+		if !d.complete { // JSONL: a key first seen now was missing before
+			for _, k := range rec.Keys() {
+				if !known[k] {
+					known[k] = true
+					d.addColumn(k)
 				}
 			}
 		}
-	}
-	if len(rows) == 0 {
-		return nil, errors.New("no rows to derive from")
-	}
-
-	labels, refs, err := label(rows, cols, complete, opts.Best, res)
-	if err != nil {
-		return nil, err
-	}
-	ext := backtest.NewExtender(cols, BestColumn)
-	res.columns, res.complete = ext.Columns(), complete
-	hold := split(labels, opts.Holdout, opts.Seed)
-	s := &sample{opts: &opts, missing: map[string]bool{"": true}}
-	for _, m := range opts.Missing {
-		s.missing[strings.TrimSpace(m)] = true
-	}
-	res.missing = append([]string{""}, opts.Missing...)
-	for i, rec := range rows {
-		if labels[i] < 0 {
+		l := label(rec)
+		if l < 0 {
+			res.Unlabelled++
+			d.class = append(d.class, -1)
 			continue
 		}
-		rec = ext.Apply(rec, strconv.Itoa(labels[i]))
-		if hold[i] {
-			res.holdout = append(res.holdout, rec)
+		if sp.hold(l) {
+			d.class = append(d.class, int8(2+l))
 			res.HoldoutRows++
-			res.HoldoutBest += labels[i]
+			res.HoldoutBest += l
+			if opts.HoldOut != nil {
+				if err := opts.HoldOut.WriteRow(res.columns, ext.Apply(rec, strconv.Itoa(l))); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		s.rows = append(s.rows, rec)
-		s.best = append(s.best, labels[i] == 1)
-		s.nBest += labels[i]
+		d.class = append(d.class, int8(l))
+		row := res.TrainRows
+		res.TrainRows++
+		res.TrainBest += l
+		for c, col := range d.cols {
+			d.stats[c].add(row, d.text(rec, col), l == 1)
+		}
 	}
-	res.TrainRows, res.TrainBest = len(s.rows), s.nBest
-	if s.nBest == 0 || s.nBest == len(s.rows) {
-		return nil, fmt.Errorf("%s of %s training rows are best: need both best and other rows to compare", backtest.Count(int64(s.nBest)), backtest.Count(int64(len(s.rows))))
+	if res.Rows == 0 {
+		return errors.New("no rows to derive from")
 	}
-	s.base = float64(s.nBest) / float64(len(s.rows))
-	s.support = opts.MinSupport
-	if s.support == 0 {
-		s.support = max(10, int(math.Ceil(0.005*float64(len(s.rows)))))
-	}
+	return nil
+}
 
-	// Analyse every column.
-	keys := map[string]bool{}
-	for _, col := range cols {
-		a := Attribute{Column: col}
-		switch {
-		case slices.Contains(refs, col) || col == BestColumn:
-			a.Status, a.Note = StatusOutcome, "defines the best rows"
-		case len(opts.Include) > 0 && !matchAny(opts.Include, col):
-			a.Status, a.Note = StatusExcluded, "not in --include"
-		case matchAny(opts.Exclude, col):
-			a.Status, a.Note = StatusExcluded, "--exclude"
-		case !utf8.ValidString(col):
-			a.Status, a.Note = StatusExcluded, "the name is not valid UTF-8, which rule files cannot hold"
-		case slices.Contains(opts.Summaries, col) && !matchAny(opts.Include, col):
-			a.Status, a.Note = StatusExcluded, "a summary of the joined rows; --include it to use it"
-		}
-		if a.Status == "" {
-			s.analyse(&a)
-		}
-		if a.Status == "" {
-			// lead.x and account.x columns (flattened JSONL input) keep their key.
-			base := backtest.Normalise(strings.TrimPrefix(strings.TrimPrefix(col, "lead."), "account."))
-			if base == "" {
-				base = "column"
-			}
-			key := base
-			for n := 2; keys[key]; n++ {
-				key = fmt.Sprintf("%s_%d", base, n)
-			}
-			keys[key] = true
-			a.Field = opts.Namespace + "." + key
-			a.date = a.typ == rulefile.TypeDate
-		}
-		res.Attributes = append(res.Attributes, a)
+// addColumn starts counting a JSONL key first seen after some training
+// rows, which lacked it.
+func (d *deriver) addColumn(k string) {
+	s := &colStats{vals: map[string]*count{}}
+	n := d.res.TrainRows
+	s.missing = count{n, d.res.TrainBest}
+	s.miss = make([]uint64, (n+63)/64)
+	for i := range n {
+		s.miss[i/64] |= 1 << (i % 64)
 	}
+	d.cols = append(d.cols, k)
+	d.stats = append(d.stats, s)
+	d.res.columns = append(slices.Clone(d.cols), BestColumn)
+}
 
-	// Propose rules, strongest attributes first.
-	order := make([]int, 0, len(res.Attributes))
-	for i := range res.Attributes {
-		if res.Attributes[i].Status == "" {
-			order = append(order, i)
-		}
+// topCut reads the ranking column of every row: the value the top rows
+// reach.
+func (d *deriver) topCut(open func() (backtest.Source, error)) (float64, error) {
+	b := d.opts.Best
+	src, err := open()
+	if err != nil {
+		return 0, err
 	}
-	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(res.Attributes[y].IV, res.Attributes[x].IV) })
-	var ids idSet
-	var props []*ruleProp
-	for _, i := range order {
-		a := &res.Attributes[i]
-		rs := s.propose(a, &ids)
-		if len(rs) == 0 {
-			a.Status = StatusNoSignal
+	if cols, complete := src.Columns(); complete && !slices.Contains(cols, b.Column) {
+		return 0, fmt.Errorf("no column %q to rank by%s", b.Column, suggest(b.Column, cols))
+	}
+	var vals []float64
+	for {
+		rec, err := src.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if _, ok := err.(*backtest.RowError); ok {
 			continue
 		}
-		props = append(props, rs...)
-	}
-	eo := engine.Options{Clock: func() time.Time { return opts.Now }}
-	if props, err = s.dedupe(props, res, eo); err != nil {
-		return nil, err
-	}
-	res.fields = map[string]string{}
-	for _, p := range props {
-		p.attr.Status = StatusRules
-		res.fields[p.attr.Field] = p.attr.Column
-	}
-	for i := range res.Attributes {
-		if a := &res.Attributes[i]; a.Status == "" {
-			a.Status = StatusRedundant
-		}
-	}
-
-	// A first compile with one tier gives the scores the tiers are cut from.
-	d := s.doc(props)
-	d.tiers = []tierDecl{{name: "D", comment: "placeholder"}}
-	draft, err := compile(opts.Name, d.bytes())
-	if err != nil {
-		return nil, err
-	}
-	bind, err := backtest.NewBinder(draft, res.columns, complete, res.mapping())
-	if err != nil {
-		return nil, err
-	}
-	var scores []int
-	scorer := engine.NewRuleset(draft)
-	for _, rec := range s.rows {
-		dec, err := scorer.Score(context.Background(), bind.Input(rec), eo)
-		if err == nil && len(dec.Knockouts) == 0 {
-			scores = append(scores, dec.Score)
-		}
-	}
-	mins := tierMins(scores, opts.TierShares)
-	d.tiers = nil
-	names := []string{"A", "B", "C", "D", "E", "F"}
-	if len(mins)+1 > len(names) {
-		names = nil
-		for i := range len(mins) + 1 {
-			names = append(names, fmt.Sprintf("T%d", i+1))
-		}
-	}
-	for i, m := range mins {
-		d.tiers = append(d.tiers, tierDecl{name: names[i], min: &m})
-	}
-	d.tiers = append(d.tiers, tierDecl{name: names[len(mins)]})
-	switch {
-	case len(d.tiers) >= 3:
-		d.qualify = fmt.Sprintf(`tier in ["%s", "%s"]`, d.tiers[0].name, d.tiers[1].name)
-	case len(d.tiers) == 1:
-		d.qualify = "false" // one score for everyone: nothing to tell leads apart
-	}
-	tiered, err := compile(opts.Name, d.bytes())
-	if err != nil {
-		return nil, err
-	}
-	d.tests = s.tests(tiered, props)
-
-	// The final file: header with the training backtest, tier comments.
-	rs, err := compile(opts.Name, d.bytes())
-	if err != nil {
-		return nil, err
-	}
-	train, err := backtest.Run(ctx, rs, &backtest.Records{Cols: res.columns, Complete: complete, Rows: s.rows},
-		backtest.Options{Binder: mustBinder(rs, res), Outcome: backtest.Outcome{Column: BestColumn, Positive: []string{"1"}}, Now: opts.Now, Data: "training rows"})
-	if err != nil {
-		return nil, err
-	}
-	res.Train = train
-	for i := range d.tiers {
-		d.tiers[i].comment = tierComment(train, i, d.tiers[i], opts.Noun)
-	}
-	// Rules point into Attributes: sort them only now that the rules are text.
-	slices.SortStableFunc(res.Attributes, func(x, y Attribute) int {
-		return cmp.Or(cmp.Compare(statusRank(x.Status), statusRank(y.Status)), cmp.Compare(y.IV, x.IV))
-	})
-	d.header = s.header(res, opts)
-	res.YAML = d.bytes()
-	if res.Ruleset, err = compile(opts.Name, res.YAML); err != nil {
-		return nil, err
-	}
-	if rep := engine.RunTests(res.Ruleset, engine.TestOptions{}); rep.Failed() > 0 {
-		return nil, fmt.Errorf("internal error: %d of the proposal's own tests fail", rep.Failed())
-	}
-	return res, nil
-}
-
-func mustBinder(rs *rules.Ruleset, res *Result) *backtest.Binder {
-	b, err := backtest.NewBinder(rs, res.columns, res.complete, res.mapping())
-	if err != nil {
-		panic(err) // the fields were made from these columns
-	}
-	return b
-}
-
-// compile parses and compiles a proposal. An error is a bug in derive: its
-// output must always compile.
-func compile(name string, src []byte) (*rules.Ruleset, error) {
-	f, err := rules.Parse(name+".yaml", src)
-	if err != nil {
-		return nil, fmt.Errorf("internal error: the proposal does not parse: %w\n%s", err, src)
-	}
-	rs, err := rules.Compile(f)
-	if err != nil {
-		return nil, fmt.Errorf("internal error: the proposal does not compile: %w\n%s", err, src)
-	}
-	return rs, nil
-}
-
-func statusRank(s string) int {
-	return slices.Index([]string{StatusRules, StatusRedundant, StatusNoSignal, StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty}, s)
-}
-
-func matchAny(patterns []string, col string) bool {
-	for _, p := range patterns {
-		if p == col || backtest.Normalise(p) == backtest.Normalise(col) {
-			return true
-		}
-		if ok, err := path.Match(p, col); err == nil && ok {
-			return true
-		}
-	}
-	return false
-}
-
-func displayData(s string) string {
-	if s == "" {
-		return "the data"
-	}
-	return s
-}
-
-// label marks each row 1 (best), 0 (rest) or -1 (unknown outcome) and
-// returns the columns that define "best", which the analysis leaves out.
-func label(rows []backtest.Record, cols []string, complete bool, best Best, res *Result) ([]int, []string, error) {
-	labels := make([]int, len(rows))
-	switch {
-	case best.Outcome != nil:
-		if complete && !slices.Contains(cols, best.Outcome.Column) {
-			return nil, nil, fmt.Errorf("no outcome column %q in the data%s", best.Outcome.Column, suggest(best.Outcome.Column, cols))
-		}
-		for i, r := range rows {
-			labels[i] = best.Outcome.Label(r)
-			if labels[i] < 0 {
-				res.Unlabelled++
-			}
-		}
-		return labels, []string{best.Outcome.Column}, nil
-	case best.Top > 0 || best.TopPct > 0:
-		if complete && !slices.Contains(cols, best.Column) {
-			return nil, nil, fmt.Errorf("no column %q to rank by%s", best.Column, suggest(best.Column, cols))
-		}
-		vals := make([]float64, len(rows))
-		for i, r := range rows {
-			f, err := strconv.ParseFloat(strings.TrimSpace(r.Text(best.Column)), 64)
-			if err != nil || math.IsNaN(f) {
-				f = math.Inf(-1)
-			}
-			vals[i] = f
-		}
-		top := best.Top
-		if best.TopPct > 0 {
-			top = max(1, int(math.Round(best.TopPct*float64(len(rows)))))
-		}
-		sorted := slices.Clone(vals)
-		slices.SortFunc(sorted, func(a, b float64) int { return cmp.Compare(b, a) })
-		if top > len(sorted) {
-			top = len(sorted)
-		}
-		cut := sorted[top-1]
-		n := 0
-		for i, v := range vals {
-			if v >= cut && !math.IsInf(v, -1) {
-				labels[i] = 1
-				n++
-			}
-		}
-		res.Ties = max(0, n-top)
-		return labels, []string{best.Column}, nil
-	}
-	e, err := backtest.CompileRowExpr(best.Expr, cols, complete)
-	if err != nil {
-		return nil, nil, &BestError{err}
-	}
-	for i, r := range rows {
-		ok, err := e.Match(r)
 		if err != nil {
-			res.ExprErrors++
+			return 0, err
 		}
-		if ok {
-			labels[i] = 1
+		f, ok := parseNum(rec.Text(b.Column))
+		if !ok {
+			f = math.Inf(-1)
 		}
+		vals = append(vals, f)
 	}
-	return labels, e.Columns(), nil
-}
-
-func suggest(s string, cols []string) string {
-	best, bestD := "", 3
-	for _, c := range cols {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
+	if len(vals) == 0 {
+		return 0, errors.New("no rows to derive from")
 	}
-	if best == "" {
-		return ""
+	top := b.Top
+	if b.TopPct > 0 {
+		top = max(1, int(math.Round(b.TopPct*float64(len(vals)))))
 	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
-// split marks the rows to hold out: frac of the best rows and frac of the
-// others (stratified, so that small best lists split evenly), chosen by a
-// permutation seeded with seed. The same data and seed give the same split.
-func split(labels []int, frac float64, seed uint64) []bool {
-	hold := make([]bool, len(labels))
-	if frac == 0 {
-		return hold
-	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	for _, want := range []int{1, 0} {
-		var idx []int
-		for i, l := range labels {
-			if l == want {
-				idx = append(idx, i)
+	slices.SortFunc(vals, func(x, y float64) int { return cmp.Compare(y, x) })
+	top = min(top, len(vals))
+	cut := vals[top-1]
+	if math.IsInf(cut, -1) {
+		cut = math.Inf(1) // fewer numbers than the top asked for: only they are best
+		for _, v := range vals {
+			if !math.IsInf(v, -1) {
+				cut = min(cut, v)
 			}
 		}
-		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
-		for _, i := range idx[:int(math.Round(frac*float64(len(idx))))] {
-			hold[i] = true
+	}
+	n := 0
+	for _, v := range vals {
+		if v >= cut {
+			n++
 		}
 	}
-	return hold
+	d.res.Ties = max(0, n-top)
+	return cut, nil
 }
 
-// tierMins cuts tiers from scores: for each cumulative share (0.2, 0.5,
-// 0.8 by default) the score whose "this score or more" share comes
-// closest, each strictly below the last. A tier that would be empty, or
-// hold less than a third of its share (ties make scores lumpy), is left
-// out and its rows go to the next.
+func parseNum(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// splitter holds out a share of each class as the rows stream by: in
+// every block of splitBlock rows of a class exactly round(frac*splitBlock)
+// are held out, at places a seeded shuffle picks. The same rows in the
+// same order and the same seed give the same split.
+type splitter struct {
+	frac  float64
+	rng   *rand.Rand
+	block [2][]bool
+	pos   [2]int
+}
+
+const splitBlock = 100
+
+func newSplitter(frac float64, seed uint64) *splitter {
+	return &splitter{frac: frac, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+func (s *splitter) hold(label int) bool {
+	if s.frac == 0 {
+		return false
+	}
+	if s.pos[label] == len(s.block[label]) {
+		b := make([]bool, splitBlock)
+		for i := range int(math.Round(s.frac * splitBlock)) {
+			b[i] = true
+		}
+		s.rng.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
+		s.block[label], s.pos[label] = b, 0
+	}
+	h := s.block[label][s.pos[label]]
+	s.pos[label]++
+	return h
+}
+
+// second is the second pass: every training row into its bins.
+func (d *deriver) second(ctx context.Context, open func() (backtest.Source, error)) (*design, error) {
+	des := &design{k: len(d.used)}
+	for _, c := range d.used {
+		des.off = append(des.off, des.p)
+		des.p += len(c.bins)
+	}
+	des.bins = make([]uint8, 0, d.res.TrainRows*des.k)
+	des.y = make([]bool, 0, d.res.TrainRows)
+	src, err := open()
+	if err != nil {
+		return nil, err
+	}
+	days := d.days
+	i := 0
+	for {
+		rec, err := src.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if _, ok := err.(*backtest.RowError); ok {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i >= len(d.class) {
+			return nil, errors.New("the data changed between derive's two passes over it")
+		}
+		cls := d.class[i]
+		i++
+		if i%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if cls != 0 && cls != 1 {
+			continue
+		}
+		for _, c := range d.used {
+			des.bins = append(des.bins, uint8(c.encode(d.text(rec, c.attr.Column), days)))
+		}
+		des.y = append(des.y, cls == 1)
+	}
+	if i != len(d.class) {
+		return nil, errors.New("the data changed between derive's two passes over it")
+	}
+	return des, nil
+}
+
+// days reads a date as whole days before Options.Now.
+func (d *deriver) days(t string) (float64, bool) {
+	tm, err := rulefile.ParseDate(t)
+	if err != nil {
+		return 0, false
+	}
+	return float64(int(d.opts.Now.Sub(tm).Hours() / 24)), true
+}
+
+// tierMins cuts tiers from scores: for each cumulative share the score
+// whose "this score or more" share comes closest, each strictly below the
+// last. A tier that would be empty, or hold less than a third of its share
+// (ties make scores lumpy), is left out and its rows go to the next.
 func tierMins(scores []int, shares []float64) []int {
 	if len(scores) == 0 {
 		return nil
@@ -653,158 +721,84 @@ func tierMins(scores []int, shares []float64) []int {
 	return mins
 }
 
-// mapping is the backtest mapping for the proposal: every field from its
-// column, the missing values, and the best column as the outcome.
-func (r *Result) mapping() *backtest.Mapping {
-	return &backtest.Mapping{Fields: r.fields, Missing: r.missing, Outcome: BestColumn + "=1"}
+// nowOr returns t, or today at midnight UTC when t is zero.
+func nowOr(t time.Time) time.Time {
+	if t.IsZero() {
+		y, m, d := time.Now().UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return t
 }
 
-// doc lays out a proposal: the fields its rules read, knockouts, and score
-// rules from most points to fewest. Tiers come later.
-func (s *sample) doc(props []*ruleProp) *doc {
-	opts := s.opts
-	d := &doc{name: opts.Name}
-	d.description = fmt.Sprintf("Proposed by leadq derive from %s: %s best %s (%s) against all %s", displayData(opts.Data),
-		backtest.Count(int64(s.nBest)), opts.Noun, opts.Best, backtest.Count(int64(len(s.rows))))
-	seen := map[*Attribute]bool{}
-	for _, p := range props {
-		if !seen[p.attr] {
-			seen[p.attr] = true
-			d.fields = append(d.fields, fieldDecl{name: p.attr.Field, typ: p.attr.Type, comment: fieldComment(*p.attr, len(s.rows))})
-		}
-		if p.knockout {
-			d.knockouts = append(d.knockouts, p)
-		} else {
-			d.score = append(d.score, p)
-		}
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
 	}
-	slices.SortFunc(d.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })
-	slices.SortStableFunc(d.score, func(x, y *ruleProp) int { return cmp.Compare(y.points, x.points) })
-	return d
+	return float64(a) / float64(b)
 }
 
-// dedupe drops rules that fire on (nearly) the same training rows as a rule
-// kept before them, or on (nearly) all the others: one fact counted twice,
-// like "previous >= 1" beside "pdays >= 1". Rules come strongest column
-// first, so the stronger column keeps its rules. "Nearly" is a Jaccard
-// overlap of 90% or more.
-func (s *sample) dedupe(props []*ruleProp, res *Result, eo engine.Options) ([]*ruleProp, error) {
-	if len(props) < 2 {
-		return props, nil
-	}
-	d := s.doc(props)
-	d.tiers = []tierDecl{{name: "D"}}
-	fields := map[string]string{}
-	for _, p := range props {
-		fields[p.attr.Field] = p.attr.Column
-	}
-	rs, err := compile(s.opts.Name, d.bytes())
+// compile parses and compiles a proposal. An error is a bug in derive: its
+// output must always compile.
+func compile(name string, src []byte) (*rules.Ruleset, error) {
+	f, err := rules.Parse(name+".yaml", src)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("internal error: the proposal does not parse: %w\n%s", err, src)
 	}
-	b, err := backtest.NewBinder(rs, res.columns, res.complete, &backtest.Mapping{Fields: fields, Missing: res.missing})
+	rs, err := rules.Compile(f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("internal error: the proposal does not compile: %w\n%s", err, src)
 	}
-	n := len(s.rows)
-	fired := map[string][]uint64{}
-	for _, p := range props {
-		fired[p.id] = make([]uint64, (n+63)/64)
-	}
-	scorer := engine.NewRuleset(rs)
-	for i, rec := range s.rows {
-		dec, err := scorer.Score(context.Background(), b.Input(rec), eo)
-		if err != nil {
-			continue
-		}
-		for _, h := range append(dec.Matched, dec.Knockouts...) {
-			if set, ok := fired[h.Rule]; ok {
-				set[i/64] |= 1 << (i % 64)
-			}
-		}
-	}
-	var kept []*ruleProp
-	for _, p := range props {
-		dup := ""
-		for _, k := range kept {
-			if k.attr == p.attr {
-				continue
-			}
-			if same, other := jaccard(fired[p.id], fired[k.id], n); same >= 0.9 || other >= 0.9 {
-				dup = k.id
-				break
-			}
-		}
-		if dup == "" {
-			kept = append(kept, p)
-			continue
-		}
-		note := fmt.Sprintf("%s would count the rows of %s again", p.id, dup)
-		res.dropped = append(res.dropped, note)
-		if p.attr.Note != "" {
-			note = p.attr.Note + "; " + note
-		}
-		p.attr.Note = note
-		for i := range p.attr.Levels {
-			if l := &p.attr.Levels[i]; covers(p.level, *l) {
-				l.Points, l.Knockout = 0, false
-			}
-		}
-	}
-	return kept, nil
+	return rs, nil
 }
 
-// jaccard returns |a and b| / |a or b|, and the same for a and not b,
-// over the first n bits.
-func jaccard(a, b []uint64, n int) (same, other float64) {
-	var and, or, andNot, orNot int
-	for w := range a {
-		mask := ^uint64(0)
-		if rest := n - w*64; rest < 64 {
-			mask = 1<<rest - 1
+func matchAny(patterns []string, col string) bool {
+	for _, p := range patterns {
+		if p == col || backtest.Normalise(p) == backtest.Normalise(col) {
+			return true
 		}
-		x, y := a[w]&mask, b[w]&mask
-		and += bits.OnesCount64(x & y)
-		or += bits.OnesCount64(x | y)
-		andNot += bits.OnesCount64(x &^ y)
-		orNot += bits.OnesCount64((x | ^y) & mask)
+		if ok, err := path.Match(p, col); err == nil && ok {
+			return true
+		}
 	}
-	if or > 0 {
-		same = float64(and) / float64(or)
-	}
-	if orNot > 0 {
-		other = float64(andNot) / float64(orNot)
-	}
-	return same, other
+	return false
 }
 
-// covers reports whether a rule's merged level includes level l, so that
-// the evidence report can take the rule's points off l.
-func covers(merged, l Level) bool {
-	switch {
-	case l.Missing || l.Pooled:
-		return false
-	case merged.Hi == nil && merged.Lo == nil || l.Lo == nil && l.Hi == nil:
-		// value levels: by value
-		for _, v := range l.Values {
-			if slices.Contains(merged.Values, v) {
-				return true
-			}
+func displayData(s string) string {
+	if s == "" {
+		return "the data"
+	}
+	return s
+}
+
+func suggest(s string, cols []string) string {
+	best, bestD := "", 3
+	for _, c := range cols {
+		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
 		}
-		return false
 	}
-	lo, hi := math.Inf(-1), math.Inf(1)
-	if merged.Lo != nil {
-		lo = *merged.Lo
+	if best == "" {
+		return ""
 	}
-	if merged.Hi != nil {
-		hi = *merged.Hi
-	} else if merged.Values != nil {
-		hi = *merged.Lo + 1
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
 	}
-	v := math.Inf(-1)
-	if l.Lo != nil {
-		v = *l.Lo
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev = cur
 	}
-	return v >= lo && v < hi
+	return prev[len(b)]
 }

@@ -22,18 +22,23 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 var now = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-func source(t *testing.T, name string) backtest.Source {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
+// file opens a data file for Derive, which reads it twice.
+func file(t *testing.T, name string) func() (backtest.Source, error) {
+	return func() (backtest.Source, error) {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { f.Close() })
+		return backtest.NewReader(f, backtest.ReaderOptions{Name: name})
 	}
-	t.Cleanup(func() { f.Close() })
-	rd, err := backtest.NewReader(f, backtest.ReaderOptions{Name: name})
-	if err != nil {
-		t.Fatal(err)
+}
+
+// text opens data in memory for Derive.
+func text(data, name string) func() (backtest.Source, error) {
+	return func() (backtest.Source, error) {
+		return backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{Name: name})
 	}
-	return rd
 }
 
 func deriveIndustry(t *testing.T, mod func(*derive.Options)) *derive.Result {
@@ -46,7 +51,7 @@ func deriveIndustry(t *testing.T, mod func(*derive.Options)) *derive.Result {
 	if mod != nil {
 		mod(&opts)
 	}
-	res, err := derive.Derive(context.Background(), source(t, "testdata/industry.csv"), opts)
+	res, err := derive.Derive(context.Background(), file(t, "testdata/industry.csv"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,20 +93,14 @@ func TestIndustryByHand(t *testing.T) {
 	if res.TrainRows != 110 || res.TrainBest != 51 {
 		t.Fatalf("training rows %d, best %d; want 110, 51", res.TrainRows, res.TrainBest)
 	}
-	for _, want := range []string{
-		`industry_best: ["fintech", "software"]`,
-		"# 48 of 51 best customers have Industry in [\"fintech\", \"software\"]: 94% vs 55% overall, lift 1.73\n",
-		"  - id: industry-best\n    when: 'lead.industry in industry_best'\n    points: 30\n",
-		"  - id: industry-retail\n    when: 'lead.industry == \"retail\"'\n    points: -35\n",
-		"  - id: industry-student\n    when: 'lead.industry == \"student\"'\n",
-		"# 0 of 51 best customers have Industry \"student\": 0.0% vs 18% overall, lift 0.00\n",
-	} {
-		if !bytes.Contains(res.YAML, []byte(want)) {
-			t.Errorf("proposal lacks %q:\n%s", want, res.YAML)
-		}
+	// Students never convert and retail rarely does: both score below the
+	// reference; fintech and software above it.
+	points := map[string]int{}
+	for _, r := range rs.Rules {
+		points[r.ID] = r.Points
 	}
-	if r := rs.Rule("industry-student"); r == nil || !r.Knockout {
-		t.Errorf("industry-student is not a knockout")
+	if points["industry-student"] >= 0 || points["industry-retail"] >= 0 {
+		t.Errorf("student %d, retail %d points; want both below 0\n%s", points["industry-student"], points["industry-retail"], res.YAML)
 	}
 	status := map[string]string{}
 	for _, a := range res.Attributes {
@@ -112,11 +111,19 @@ func TestIndustryByHand(t *testing.T) {
 	if diff := cmp.Diff(want, status); diff != "" {
 		t.Errorf("column statuses differ (-want +got):\n%s", diff)
 	}
-	if rep := engine.RunTests(rs, engine.TestOptions{}); rep.Failed() > 0 || len(rep.Cases) != 3 {
-		t.Errorf("the proposal's own tests: %d cases, %d failed; want 3 passing", len(rep.Cases), rep.Failed())
+	if rep := engine.RunTests(rs, engine.TestOptions{}); rep.Failed() > 0 || len(rep.Cases) != 2 {
+		t.Errorf("the proposal's own tests: %d cases, %d failed; want 2 passing", len(rep.Cases), rep.Failed())
 	}
-	if res.Train == nil || res.Train.AUC == nil || *res.Train.AUC < 0.8 {
-		t.Errorf("training AUC = %v; want above 0.8", res.Train)
+	if res.AUC < 0.8 || res.CVAUC < 0.75 {
+		t.Errorf("training AUC %v, cross-validated %v; want above 0.8 and 0.75", res.AUC, res.CVAUC)
+	}
+	for _, tier := range rs.Tiers {
+		if tier.Expect == nil {
+			t.Fatalf("tier %s states no expected rate", tier.Name)
+		}
+	}
+	if first, last := *rs.Tiers[0].Expect, *rs.Tiers[len(rs.Tiers)-1].Expect; first < 0.8 || last > 0.2 {
+		t.Errorf("tiers expect %v at the top and %v at the bottom; want above 0.8 and under 0.2", first, last)
 	}
 }
 
@@ -145,17 +152,19 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestHoldoutRoundTrip: the held-out rows, written and read back, backtest
-// against the proposal with the mapping derive writes.
+// TestHoldoutRoundTrip: the held-out rows, written while Derive reads and
+// read back, backtest against the proposal with the mapping derive writes.
 func TestHoldoutRoundTrip(t *testing.T) {
-	res := deriveIndustry(t, func(o *derive.Options) { o.Holdout = 0.3; o.Seed = 42 })
-	// Stratified: round(0.3 * 51) = 15 best and round(0.3 * 59) = 18 others.
-	if res.HoldoutRows != 33 || res.HoldoutBest != 15 || res.TrainRows != 77 {
-		t.Fatalf("holdout %d (%d best), training %d; want 33 (15), 77", res.HoldoutRows, res.HoldoutBest, res.TrainRows)
-	}
 	var buf bytes.Buffer
-	if err := res.WriteHoldout(&buf, false, ';'); err != nil {
+	w := derive.NewRowWriter(&buf, false, ';')
+	res := deriveIndustry(t, func(o *derive.Options) { o.Holdout = 0.3; o.Seed = 42; o.HoldOut = w })
+	if err := w.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	// Stratified in blocks of 100 rows of a class, 30 of each block held
+	// out: the 51 best and 59 other rows are the start of one block each.
+	if res.HoldoutRows != 32 || res.HoldoutBest != 14 || res.TrainRows != 78 {
+		t.Fatalf("holdout %d (%d best), training %d; want 32 (14), 78", res.HoldoutRows, res.HoldoutBest, res.TrainRows)
 	}
 	if !strings.HasPrefix(buf.String(), "Customer ID;Industry;Employees;Note;Newsletter;Converted;leadq_best\n") {
 		t.Errorf("holdout header = %q", strings.SplitN(buf.String(), "\n", 2)[0])
@@ -178,13 +187,8 @@ func TestHoldoutRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Rows.Scored != 33 || rep.Converted != 15 {
-		t.Errorf("backtest of the holdout: %d scored, %d converted; want 33, 15", rep.Rows.Scored, rep.Converted)
-	}
-	for _, f := range rep.Fields {
-		if f.Column == "" || f.Coverage != 1 {
-			t.Errorf("field %s: column %q, coverage %v; want fed on every row", f.Field, f.Column, f.Coverage)
-		}
+	if rep.Rows.Scored != 32 || rep.Converted != 14 {
+		t.Errorf("backtest of the holdout: %d scored, %d converted; want 32, 14", rep.Rows.Scored, rep.Converted)
 	}
 	again := deriveIndustry(t, func(o *derive.Options) { o.Holdout = 0.3; o.Seed = 42 })
 	if !bytes.Equal(res.YAML, again.YAML) {
@@ -195,15 +199,11 @@ func TestHoldoutRoundTrip(t *testing.T) {
 func TestTopN(t *testing.T) {
 	data := "account,sector,revenue\n" +
 		"a,software,900\nb,software,800\nc,retail,700\nd,software,700\ne,retail,10\nf,retail,20\ng,retail,30\nh,software,5\n"
-	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	best, err := derive.ParseBest("top:3:revenue")
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: best, Namespace: "account", Now: now, MinSupport: 1, MinZ: 0.5})
+	res, err := derive.Derive(context.Background(), text(data, "top.csv"), derive.Options{Best: best, Namespace: "account", Now: now, Folds: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +217,8 @@ func TestTopN(t *testing.T) {
 		}
 	}
 	compileChecked(t, res.YAML)
-	if !bytes.Contains(res.YAML, []byte("account.sector: string")) {
-		t.Errorf("the field is not in the account namespace:\n%s", res.YAML)
+	if !bytes.Contains(res.YAML, []byte("Best accounts: top 3 by revenue: 4 of 8 training rows")) {
+		t.Errorf("the header does not state the best rows:\n%s", res.YAML)
 	}
 }
 
@@ -228,12 +228,8 @@ func TestNoSignal(t *testing.T) {
 	for i := range 200 {
 		b.WriteString([]string{"red", "blue"}[i%2] + "," + []string{"1", "0", "0", "1"}[i%4] + "\n")
 	}
-	rd, err := backtest.NewReader(strings.NewReader(b.String()), backtest.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	out, _ := backtest.ParseOutcome("won=1")
-	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: derive.Best{Outcome: &out}, Now: now})
+	res, err := derive.Derive(context.Background(), text(b.String(), "x.csv"), derive.Options{Best: derive.Best{Outcome: &out}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +237,7 @@ func TestNoSignal(t *testing.T) {
 	if len(rs.Rules) != 0 || len(rs.Knockouts) != 0 {
 		t.Errorf("a column with no signal gave %d rules and %d knockouts; want none", len(rs.Rules), len(rs.Knockouts))
 	}
-	if !bytes.Contains(res.YAML, []byte("# - No value passed the thresholds: colour")) {
+	if !bytes.Contains(res.YAML, []byte("# - no signal: colour")) {
 		t.Errorf("the header does not say colour had no signal:\n%s", res.YAML)
 	}
 }
@@ -257,12 +253,8 @@ func TestJSONLAccounts(t *testing.T) {
 		}
 		fmt.Fprintf(&b, `{"account": {"employees": %d, "founded": "%d-03-01"}, "best": %v}`+"\n", emp, year, best)
 	}
-	rd, err := backtest.NewReader(strings.NewReader(b.String()), backtest.ReaderOptions{Name: "a.jsonl"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	best, _ := derive.ParseBest("best == true")
-	res, err := derive.Derive(context.Background(), rd, derive.Options{Best: best, Namespace: "account", Now: now, MinSupport: 4})
+	res, err := derive.Derive(context.Background(), text(b.String(), "a.jsonl"), derive.Options{Best: best, Namespace: "account", Now: now, MinBin: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +262,7 @@ func TestJSONLAccounts(t *testing.T) {
 	if res.TrainBest != 20 {
 		t.Errorf("best rows = %d; want 20 (best == true matches the JSON true)", res.TrainBest)
 	}
-	for _, want := range []string{"account.founded: date", "account.employees: int", "when: 'days_since(account.founded) >= "} {
+	for _, want := range []string{"account.founded: date", "account.employees: int", "when: 'days_since(account.founded) "} {
 		if !bytes.Contains(res.YAML, []byte(want)) {
 			t.Errorf("proposal lacks %q:\n%s", want, res.YAML)
 		}

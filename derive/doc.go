@@ -1,18 +1,25 @@
-// Package derive proposes a ruleset from a list of best customers.
+// Package derive proposes a ruleset from history: a scorecard, as
+// credit-risk teams build them, written as leadq rules a marketer can read.
 //
-// Derive reads rows (CSV or JSONL, through backtest's readers and joins),
-// labels the best ones (an expression over the columns, an outcome value,
-// or the top N by a column), holds a seeded, stratified share of the rows
-// out, and compares the best rows of the rest with all of them, column by
-// column: values one by one with counts and lift, numbers in quantile
-// bands. From that evidence it writes a complete rule file: fields with
-// inferred types, lists, score rules whose points are their weight of
-// evidence, knockouts for common values the best (almost) never have, tiers
-// cut from the score distribution of the training rows, and tests taken
-// from them. Every rule carries a comment with its evidence, and the file
-// always compiles (Derive checks with rules.Compile and engine.RunTests).
+// Derive reads its rows twice through a caller's opener (bounded memory:
+// about a byte per training row and used column, plus each column's
+// distinct values, at most maxDistinct of them). The first pass labels the
+// rows (an expression over the columns, an outcome value, or the top N by
+// a column), holds a seeded, stratified share out (streamed to a
+// RowWriter), and counts each column's values on the training rows. From
+// those counts each column is cut into bins: numbers into ranges whose
+// rate of best rows rises or falls steadily (pooled adjacent violators,
+// one turn allowed when it keeps much more information), values on few
+// rows pooled, rows without a value a bin of their own; columns that look
+// recorded after contact are left out. The second pass puts every training
+// row into its bins. A ridge logistic regression (logit.go, Newton's
+// method, tested against scikit-learn) is fitted on the bins with its
+// penalty chosen by k-fold cross-validation, and its coefficients become
+// integer points against each column's reference bin. Tiers are cut from
+// the training scores, each with the rate cross-validation expects. The
+// file always compiles and passes its own tests.
 //
-// derive decides what to propose; reading files, writing them and flags
-// are the caller's (cmd/leadq derive). Derive holds the rows in memory and
-// is safe to call from several goroutines on different sources.
+// derive decides what to propose; opening files, writing them and flags
+// are the caller's (cmd/leadq derive). Derive is safe to call from several
+// goroutines on different sources.
 package derive

@@ -22,7 +22,10 @@ func FuzzDerive(f *testing.F) {
 	f.Add([]byte("best,v\n1,\"a'b\"\n0,c\\\\d\n1,\"a'b\"\n0,{{x}}\n1,\"a'b\"\n0,é\n"))
 	f.Add([]byte("best,n,d\n1,1.5,2020-01-01\n0,-3,2021-02-03\n1,1.5,2020-01-01\n0,1e3,1999-12-31\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rd, err := backtest.NewReader(bytes.NewReader(data), backtest.ReaderOptions{Format: backtest.FormatCSV})
+		open := func() (backtest.Source, error) {
+			return backtest.NewReader(bytes.NewReader(data), backtest.ReaderOptions{Format: backtest.FormatCSV})
+		}
+		rd, err := open()
 		if err != nil {
 			return
 		}
@@ -31,8 +34,10 @@ func FuzzDerive(f *testing.F) {
 			return
 		}
 		out, _ := backtest.ParseOutcome("best=1")
-		res, err := derive.Derive(context.Background(), rd, derive.Options{
-			Best: derive.Best{Outcome: &out}, Now: now, MinSupport: 1, MinZ: 0.1, Bands: 3, Holdout: 0.25, Seed: 3,
+		var buf bytes.Buffer
+		w := derive.NewRowWriter(&buf, false, ',')
+		res, err := derive.Derive(context.Background(), open, derive.Options{
+			Best: derive.Best{Outcome: &out}, Now: now, MinBin: 0.01, Folds: 2, Holdout: 0.25, Seed: 3, HoldOut: w,
 		})
 		if err != nil {
 			if strings.Contains(err.Error(), "internal error") {
@@ -43,8 +48,7 @@ func FuzzDerive(f *testing.F) {
 		if rs := compileChecked(t, res.YAML); len(rs.Tiers) == 0 {
 			t.Fatal("the proposal has no tiers")
 		}
-		var buf bytes.Buffer
-		if err := res.WriteHoldout(&buf, false, ','); err != nil {
+		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := backtest.ParseMapping("map.yaml", res.MappingYAML()); err != nil {

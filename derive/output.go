@@ -1,6 +1,7 @@
 package derive
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -18,48 +19,254 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// leakIV is the information value above which a column separates so well
-// that it may well be recorded after the outcome. Credit scoring calls 0.5
-// suspicious; lead data has honest signals up to about 1 (X Education's
-// occupation 0.94, its post-contact Tags 4.7).
-const leakIV = 1.0
+// ruleProp is one proposed score rule, with its evidence.
+type ruleProp struct {
+	id       string
+	points   int
+	when     string
+	evidence []string
+	reason   string
+	desc     string
+	col      *column
+	bin      *bin
+}
 
-// leakRows is the fewest training rows for the leak warning: on small
-// samples every split looks strong (IV is biased upwards).
-const leakRows = 500
-
-func fieldComment(a Attribute, rows int) string {
-	s := fmt.Sprintf("column %q; IV %.2f", a.Column, a.IV)
-	if a.date {
-		s += "; read as days since the date"
+// write lays out the proposal, compiles it, adds its tests and returns it.
+func (d *deriver) write() (*Result, error) {
+	opts, res := d.opts, d.res
+	ids := map[string]bool{}
+	d.res.fields = map[string]string{}
+	type colRules struct {
+		col    *column
+		rules  []*ruleProp
+		spread int
 	}
-	if a.IV > leakIV && rows >= leakRows {
-		s += "; suspiciously strong: is it known before the outcome?"
+	var groups []colRules
+	for _, c := range d.used {
+		g := colRules{col: c}
+		lo, hi := 0, 0
+		for b := range c.bins {
+			bn := &c.bins[b]
+			lo, hi = min(lo, bn.points), max(hi, bn.points)
+			if bn.points == 0 {
+				continue
+			}
+			g.rules = append(g.rules, d.rule(c, bn, ids))
+		}
+		g.spread = hi - lo
+		if len(g.rules) == 0 {
+			c.attr.Status = StatusNoSignal
+			continue
+		}
+		c.attr.Status = StatusRules
+		d.res.fields[c.attr.Field] = c.attr.Column
+		groups = append(groups, g)
+	}
+	slices.SortStableFunc(groups, func(x, y colRules) int { return cmp.Compare(y.spread, x.spread) })
+	dc := &doc{name: opts.Name}
+	dc.description = fmt.Sprintf("Proposed by leadq derive from %s: points fitted on %s %s (%s best, %s)", displayData(opts.Data),
+		backtest.Count(int64(res.TrainRows)), opts.Noun, backtest.Count(int64(res.TrainBest)), opts.Best)
+	for _, g := range groups {
+		a := g.col.attr
+		dc.fields = append(dc.fields, fieldDecl{name: a.Field, typ: a.Type, comment: d.fieldComment(g.col)})
+		dc.score = append(dc.score, g.rules...)
+	}
+	slices.SortFunc(dc.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })
+	for _, t := range res.Tiers {
+		dc.tiers = append(dc.tiers, tierDecl{name: t.Name, min: t.Min, expect: t.Expected,
+			comment: fmt.Sprintf("training: %s %s (%s), %s best; expected %s", backtest.Count(int64(t.Rows)), opts.Noun, pct(ratio(t.Rows, res.TrainRows)), pct(t.Rate), pct(t.Expected))})
+	}
+	// Qualified: the tiers expected to convert at twice the base rate, the
+	// first tier at least.
+	var q []string
+	for i, t := range res.Tiers {
+		if i == 0 || t.Expected >= 2*d.base && len(q) == i {
+			q = append(q, strconv.Quote(t.Name))
+		}
+	}
+	switch {
+	case len(res.Tiers) == 1:
+		dc.qualify = "false" // one score for everyone: nothing to tell leads apart
+	case len(q) == 1:
+		dc.qualify = "tier == " + q[0]
+	default:
+		dc.qualify = "tier in [" + strings.Join(q, ", ") + "]"
+	}
+	rs, err := compile(opts.Name, dc.bytes())
+	if err != nil {
+		return nil, err
+	}
+	dc.tests = d.tests(rs, len(groups) > 0)
+	d.sortAttributes()
+	dc.header = d.header()
+	res.YAML = dc.bytes()
+	if res.Ruleset, err = compile(opts.Name, res.YAML); err != nil {
+		return nil, err
+	}
+	if rep := engine.RunTests(res.Ruleset, engine.TestOptions{}); rep.Failed() > 0 {
+		return nil, fmt.Errorf("internal error: %d of the proposal's own tests fail", rep.Failed())
+	}
+	return res, nil
+}
+
+// sortAttributes fills each attribute's bins for the report and puts the
+// columns with rules first, strongest first.
+func (d *deriver) sortAttributes() {
+	for _, c := range d.used {
+		d.binReport(c)
+	}
+	res := d.res
+	res.Attributes = res.Attributes[:0]
+	for _, a := range d.attrs {
+		res.Attributes = append(res.Attributes, *a)
+	}
+	rank := func(s string) int {
+		return slices.Index([]string{StatusRules, StatusNoSignal, StatusLeak, StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty}, s)
+	}
+	slices.SortStableFunc(res.Attributes, func(x, y Attribute) int {
+		return cmp.Or(cmp.Compare(rank(x.Status), rank(y.Status)), cmp.Compare(y.IV, x.IV))
+	})
+}
+
+func (d *deriver) binReport(c *column) {
+	c.attr.Bins = nil
+	for i, b := range c.bins {
+		if b.rows == 0 {
+			continue
+		}
+		c.attr.Bins = append(c.attr.Bins, Bin{Label: c.label(b), Rows: b.rows, Best: b.best, Rate: b.rate(), Points: b.points, Ref: i == c.ref})
+	}
+}
+
+// label is a bin as a short condition on the column, for the report.
+func (c *column) label(b bin) string {
+	switch {
+	case b.missing:
+		return "(missing)"
+	case b.other:
+		return fmt.Sprintf("(%d other values)", len(b.values))
+	case b.eq != nil:
+		return "== " + formatNum(*b.eq)
+	case c.numeric && b.lo == nil && b.hi == nil:
+		return "(any)"
+	case c.numeric && b.lo == nil:
+		return "< " + formatNum(*b.hi)
+	case c.numeric && b.hi == nil:
+		return ">= " + formatNum(*b.lo)
+	case c.numeric:
+		return fmt.Sprintf(">= %s and < %s", formatNum(*b.lo), formatNum(*b.hi))
+	}
+	return b.values[0]
+}
+
+// rule writes the rule of one bin that earns points.
+func (d *deriver) rule(c *column, b *bin, ids map[string]bool) *ruleProp {
+	opts := d.opts
+	a := c.attr
+	f := a.Field
+	x := f
+	if c.typ == rulefile.TypeDate {
+		x = "days_since(" + f + ")"
+	}
+	r := &ruleProp{points: b.points, col: c, bin: b}
+	var tail string
+	switch {
+	case b.missing:
+		r.when = f + " == nil"
+		tail = "missing"
+	case b.eq != nil:
+		r.when = x + " == " + formatNum(*b.eq)
+		tail = numSlug(*b.eq)
+	case c.numeric && b.lo != nil && b.hi != nil:
+		r.when = fmt.Sprintf("%s >= %s && %s < %s", x, formatNum(*b.lo), x, formatNum(*b.hi))
+		tail = numSlug(*b.lo) + "-to-" + numSlug(*b.hi)
+	case c.numeric && b.lo != nil:
+		r.when = x + " >= " + formatNum(*b.lo)
+		tail = numSlug(*b.lo) + "-plus"
+	case c.numeric && b.hi != nil:
+		r.when = x + " < " + formatNum(*b.hi)
+		tail = "under-" + numSlug(*b.hi)
+	default:
+		lit, _ := yamlValue(b.values[0], c.typ)
+		r.when = f + " == " + lit
+		tail = slug(b.values[0])
+	}
+	id := kebab(a.Column) + "-" + tail
+	if k := kebab(a.Column); k == "" {
+		id = "column-" + tail
+	}
+	r.id = id
+	for n := 2; ids[r.id]; n++ {
+		r.id = fmt.Sprintf("%s-%d", id, n)
+	}
+	ids[r.id] = true
+	unit := ""
+	if c.typ == rulefile.TypeDate {
+		unit = "days ago"
+	}
+	r.desc = c.describe(*b, unit)
+	if b.missing {
+		r.desc += ": no value, which itself tells something"
+	}
+	r.reason = r.desc
+	odds := math.Exp2(float64(b.points) / opts.PDO)
+	r.evidence = []string{
+		fmt.Sprintf("training: %s %s (%s), %s best (%s overall)", backtest.Count(int64(b.rows)), opts.Noun, pct(ratio(b.rows, d.res.TrainRows)), pct(b.rate()), pct(d.base)),
+		fmt.Sprintf("fitted with the other rules: odds x%s against %s, %+d points", strconv.FormatFloat(odds, 'f', 2, 64), c.refPhrase(), b.points),
+	}
+	return r
+}
+
+// refPhrase names the reference bin of a column, the one without a rule.
+func (c *column) refPhrase() string {
+	b := c.bins[c.ref]
+	switch {
+	case b.other:
+		return "its other values"
+	case b.missing:
+		return "no value"
+	}
+	return c.label(b)
+}
+
+func numSlug(v float64) string {
+	s := formatNum(v + 0)
+	if v < 0 {
+		s = "minus-" + s[1:]
+	}
+	return strings.ReplaceAll(s, ".", "-")
+}
+
+// slug turns a value into the kebab-case tail of a rule id.
+func slug(s string) string {
+	k := kebab(s)
+	if len(k) > 40 {
+		k = strings.TrimRight(k[:40], "-")
+	}
+	if k == "" {
+		k = "value"
+	}
+	return k
+}
+
+func (d *deriver) fieldComment(c *column) string {
+	s := fmt.Sprintf("column %q; IV %.2f", c.attr.Column, c.attr.IV)
+	if c.typ == rulefile.TypeDate {
+		s += "; read as days since the date"
 	}
 	return s
 }
 
-func tierComment(r *backtest.Report, i int, t tierDecl, noun string) string {
-	if i >= len(r.Tiers) {
-		return ""
-	}
-	ts := r.Tiers[i]
-	return fmt.Sprintf("training: %s %s (%s), %s best, lift %s", backtest.Count(ts.Leads), noun, pct(ts.Share), pct(ts.Rate), lift(ts.Lift))
-}
-
-// header explains the proposal: where it comes from, how points and
-// knockouts were chosen, how it does on the training rows, and which
-// columns were left out and why.
-func (s *sample) header(res *Result, opts Options) []string {
-	o := s.opts
-	h := []string{
-		"Proposed by leadq derive from " + displayData(opts.Data) + ".",
-	}
+// header explains the proposal: where it comes from, how the points were
+// fitted, how it does, and which columns were left out and why.
+func (d *deriver) header() []string {
+	opts, res := d.opts, d.res
+	h := []string{"Proposed by leadq derive from " + displayData(opts.Data) + "."}
 	if opts.Command != "" {
 		h = append(h, "  "+opts.Command)
 	}
 	h = append(h, "",
-		fmt.Sprintf("Best %s: %s: %s of %s training rows (%s).", opts.Noun, opts.Best, backtest.Count(int64(res.TrainBest)), backtest.Count(int64(res.TrainRows)), pct(s.base)))
+		fmt.Sprintf("Best %s: %s: %s of %s training rows (%s).", opts.Noun, opts.Best, backtest.Count(int64(res.TrainBest)), backtest.Count(int64(res.TrainRows)), pct(d.base)))
 	if res.Ties > 0 {
 		h = append(h, fmt.Sprintf("  %d more rows tie with the last of the top and count as best too.", res.Ties))
 	}
@@ -77,48 +284,66 @@ func (s *sample) header(res *Result, opts Options) []string {
 			h = append(h, fmt.Sprintf("  Backtest on them: leadq backtest --rules %s --data %s --outcome %s=1 --missing %s", rulesFile, holdout, BestColumn, missingFlag(opts.Missing)))
 		}
 	}
-	h = append(h, "",
-		"How the rules were chosen (all counts from the training rows):",
-		fmt.Sprintf("- a value or numeric band qualifies when at least %d rows have it and its rate of best rows lies %s or more standard deviations from the base rate;", s.support, formatNum(o.MinZ)),
-		fmt.Sprintf("- points are its weight of evidence, ln(odds of best with it / odds overall), at %s points per doubling of the odds, after mixing in %d rows at the base rate, rounded to 5 and capped at %d; under %d points makes no rule;", formatNum(o.PDO), priorRows, o.MaxPoints, o.MinPoints),
-		fmt.Sprintf("- a knockout is a value at least %d rows have whose rate of best rows is under a tenth of the base rate, with under a %s chance at the base rate;", s.support, formatNum(knockoutP*100)+"%"),
-		"- missing values never fire a rule, so they are reported but get no points;",
-		"- rules add up like naive Bayes: correlated columns count twice. Backtest before use.",
-	)
-	if r := res.Train; r != nil {
-		h = append(h, "", fmt.Sprintf("On the training rows: ROC AUC %s; %s.", backtest.AUCText(r.AUC), tierLine(r)))
+	cv := "on a sample of " + backtest.Count(int64(res.CVRows)) + " of them"
+	if res.CVRows == res.TrainRows {
+		cv = "on the training rows"
 	}
-	var leaks []string
+	h = append(h, "",
+		"How the points were fitted (a scorecard, as credit-risk teams build them):",
+		"- each column is cut into bins: numbers into ranges whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on few rows pooled, and rows without a value a bin of their own, which can earn points;",
+		fmt.Sprintf("- a logistic regression on the bins, all columns at once, so that correlated columns do not count twice; its ridge penalty %s was chosen by %d-fold cross-validation %s (cross-validated ROC AUC %.3f);", formatNum(res.Lambda), opts.Folds, cv, res.CVAUC),
+		fmt.Sprintf("- points are each bin's fitted log-odds against its column's reference bin (which has no rule), at %s points per doubling of the odds, rounded; a bin that rounds to 0 has no rule;", formatNum(opts.PDO)),
+		fmt.Sprintf("- tiers: %s; each tier's expect is the rate of best rows cross-validation saw in the same share of rows, what to expect of new ones.", tierPhrase(opts.Tiers)),
+		"",
+		fmt.Sprintf("On the training rows: ROC AUC %.3f; %s.", res.AUC, d.tierLine()),
+	)
+	if len(res.Leaks) > 0 {
+		h = append(h, "", "Warning: these look recorded after contact; left out unless --keep names them:")
+		for _, l := range res.Leaks {
+			h = append(h, "- "+l)
+		}
+	}
+	if len(res.Warnings) > 0 {
+		h = append(h, "", "Warning: make sure these are known before contact:")
+		for _, l := range res.Warnings {
+			h = append(h, "- "+l)
+		}
+	}
 	groups := map[string][]string{}
 	for _, a := range res.Attributes {
-		if (a.Status == StatusRules || a.Status == StatusNoSignal) && a.IV > leakIV && res.TrainRows >= leakRows {
-			leaks = append(leaks, fmt.Sprintf("%s (IV %.2f)", a.Column, a.IV))
-		}
 		switch a.Status {
 		case StatusRules:
 		case StatusNoSignal:
-			groups["No value passed the thresholds"] = append(groups["No value passed the thresholds"], a.Column)
+			groups[a.Status] = append(groups[a.Status], a.Column)
 		default:
 			groups[a.Status] = append(groups[a.Status], fmt.Sprintf("%s (%s)", a.Column, a.Note))
 		}
 	}
-	if len(leaks) > 0 {
-		h = append(h, "", "Warning: these separate suspiciously well; make sure they are known before the outcome:",
-			"  "+strings.Join(leaks, ", "))
-	}
-	if len(res.dropped) > 0 {
-		h = append(h, "", "Rules left out because their column is weaker and they fire on (nearly) the same rows as a rule kept, or on the rest:")
-		for _, d := range res.dropped {
-			h = append(h, "- "+d)
-		}
-	}
 	h = append(h, "", "Columns without rules:")
-	for _, st := range []string{StatusRedundant, "No value passed the thresholds", StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty} {
+	for _, st := range []string{StatusNoSignal, StatusLeak, StatusOutcome, StatusExcluded, StatusIdentifier, StatusConstant, StatusEmpty} {
 		if cols := groups[st]; len(cols) > 0 {
 			h = append(h, fmt.Sprintf("- %s: %s", st, strings.Join(cols, ", ")))
 		}
 	}
 	return h
+}
+
+func tierPhrase(t Tiers) string {
+	switch {
+	case len(t.Rates) > 0:
+		return "each as large as keeps its expected rate at " + t.String()[len("rate:"):] + "%"
+	case len(t.Capacity) > 0:
+		return "by capacity, " + t.String()
+	}
+	return "shares " + t.String() + "% of the training rows from the top, the rest in the last"
+}
+
+func (d *deriver) tierLine() string {
+	var parts []string
+	for _, t := range d.res.Tiers {
+		parts = append(parts, fmt.Sprintf("tier %s %s of rows, %s best", t.Name, pct(ratio(t.Rows, d.res.TrainRows)), pct(t.Rate)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func orPlaceholder(s, placeholder string) string {
@@ -135,68 +360,34 @@ func missingFlag(m []string) string {
 	return strings.Join(m, ",")
 }
 
-func tierLine(r *backtest.Report) string {
-	var parts []string
-	for _, t := range r.Tiers {
-		parts = append(parts, fmt.Sprintf("tier %s %s best (lift %s)", t.Name, pct(t.Rate), lift(t.Lift)))
-	}
-	if r.KnockedOut.Leads > 0 {
-		parts = append(parts, fmt.Sprintf("knocked out %s rows, %s best", backtest.Count(r.KnockedOut.Leads), pct(r.KnockedOut.Rate)))
-	}
-	return strings.Join(parts, ", ")
-}
-
 // tests builds the proposal's own test cases from its rules, not from
-// data rows (which stay out of the file): a lead with the value of each
-// column's best rule, one with the value of each column's worst rule, and
-// the first of those again with a knockout value, which must reject it
-// whatever it scores. The decisions are the proposal's own: the cases pin
-// its behaviour for whoever edits it next.
-func (s *sample) tests(rs *rules.Ruleset, props []*ruleProp) []testCase {
-	best, worst := map[*Attribute]*ruleProp{}, map[*Attribute]*ruleProp{}
-	var attrs []*Attribute
-	var ko *ruleProp
-	for _, p := range props {
-		if p.knockout {
-			if ko == nil {
-				ko = p
-			}
-			continue
-		}
-		if best[p.attr] == nil && worst[p.attr] == nil {
-			attrs = append(attrs, p.attr)
-		}
-		if p.points > 0 && (best[p.attr] == nil || p.points > best[p.attr].points) {
-			best[p.attr] = p
-		}
-		if p.points < 0 && (worst[p.attr] == nil || p.points < worst[p.attr].points) {
-			worst[p.attr] = p
-		}
-	}
-	profile := func(pick map[*Attribute]*ruleProp) map[*Attribute]string {
-		out := map[*Attribute]string{}
-		for _, a := range attrs {
-			if p := pick[a]; p != nil {
-				out[a] = s.example(a, p.level)
-			}
-		}
-		return out
-	}
-	eo := engine.Options{Clock: func() time.Time { return s.opts.Now }}
+// data rows: a lead in the best-scoring bin of every column and one in the
+// worst. The decisions are the proposal's own: the cases pin its behaviour
+// for whoever edits it next.
+func (d *deriver) tests(rs *rules.Ruleset, hasRules bool) []testCase {
+	eo := engine.Options{Clock: func() time.Time { return d.opts.Now }}
 	scorer := engine.NewRuleset(rs)
 	var out []testCase
-	add := func(name string, vals map[*Attribute]string) {
-		if len(vals) == 0 {
-			return
-		}
-		tc := testCase{name: name, ns: s.opts.Namespace, now: s.opts.Now.Format("2006-01-02")}
+	add := func(name string, pick func(a, b int) bool) {
+		tc := testCase{name: name, ns: d.opts.Namespace, now: d.opts.Now.Format("2006-01-02")}
 		in := engine.Input{Lead: map[string]any{}, Account: map[string]any{}}
 		for _, f := range rs.Fields {
-			for a, v := range vals {
-				if a.Field != f.Name {
+			for _, c := range d.used {
+				if c.attr.Field != f.Name || c.attr.Status != StatusRules {
 					continue
 				}
-				lit, _ := yamlValue(v, a.typ)
+				var chosen *bin
+				for b := range c.bins {
+					bn := &c.bins[b]
+					if bn.rows > 0 && (chosen == nil || pick(bn.points, chosen.points)) {
+						chosen = bn
+					}
+				}
+				v, ok := d.example(c, *chosen)
+				if !ok {
+					continue // a missing value: the field is left out
+				}
+				lit, _ := yamlValue(v, c.typ)
 				tc.values = append(tc.values, kv{f.Key, lit})
 				if f.Namespace == "account" {
 					in.Account[f.Key] = v
@@ -205,51 +396,46 @@ func (s *sample) tests(rs *rules.Ruleset, props []*ruleProp) []testCase {
 				}
 			}
 		}
-		d, err := scorer.Score(context.Background(), in, eo)
+		dec, err := scorer.Score(context.Background(), in, eo)
 		if err != nil {
 			return
 		}
-		tc.tier, tc.qual, tc.score = d.Tier, d.Qualified, d.Score
-		for _, k := range d.Knockouts {
-			tc.kos = append(tc.kos, k.Rule)
-		}
+		tc.tier, tc.qual, tc.score = dec.Tier, dec.Qualified, dec.Score
 		out = append(out, tc)
 	}
-	one := strings.TrimSuffix(s.opts.Noun, "s")
+	one := strings.TrimSuffix(d.opts.Noun, "s")
 	article := "a "
 	if strings.ContainsAny(one[:min(1, len(one))], "aeiou") {
 		article = "an "
 	}
-	add(article+one+" with the best value of every column", profile(best))
-	add(article+one+" with the worst value of every column", profile(worst))
-	if ko != nil {
-		vals := profile(best)
-		vals[ko.attr] = s.example(ko.attr, ko.level)
-		add(fmt.Sprintf("the best %s, but %s, is rejected", one, ko.desc), vals)
+	if !hasRules {
+		return nil
 	}
+	add(article+one+" in the best bin of every column", func(a, b int) bool { return a > b })
+	add(article+one+" in the worst bin of every column", func(a, b int) bool { return a < b })
 	return out
 }
 
-// example returns a value, as text, that falls in a level: its first value,
-// or for a band its lower bound (or the smallest value seen below its upper
-// bound); dates as the date that many days before Now.
-func (s *sample) example(a *Attribute, l Level) string {
-	if a.Kind != "bands" {
-		return l.Values[0]
-	}
+// example returns a value, as text, that falls in a bin; ok is false for
+// the missing bin.
+func (d *deriver) example(c *column, b bin) (string, bool) {
 	var v float64
 	switch {
-	case l.Lo != nil:
-		v = *l.Lo
-	case a.minimum < *l.Hi:
-		v = a.minimum
-	default:
-		v = *l.Hi - 1
+	case b.missing:
+		return "", false
+	case !c.numeric:
+		return b.values[0], true
+	case b.eq != nil:
+		v = *b.eq
+	case b.lo != nil:
+		v = *b.lo
+	case b.hi != nil:
+		v = *b.hi - 1
 	}
-	if a.date {
-		return s.opts.Now.AddDate(0, 0, -int(v)).Format("2006-01-02")
+	if c.typ == rulefile.TypeDate {
+		return d.opts.Now.AddDate(0, 0, -int(v)).Format("2006-01-02"), true
 	}
-	return formatNum(v)
+	return formatNum(v), true
 }
 
 // yamlValue writes a raw value as a YAML scalar of the field's type.
@@ -280,42 +466,69 @@ func yamlValue(v any, t rulefile.Type) (string, bool) {
 	return yamlString(fmt.Sprint(v)), true
 }
 
-// WriteHoldout writes the held-out rows with every column and BestColumn:
-// CSV with the given delimiter (',' when 0), or JSONL when jsonl is set.
-func (r *Result) WriteHoldout(w io.Writer, jsonl bool, delim rune) error {
+// NewRowWriter returns a RowWriter for Options.HoldOut: CSV with the given
+// delimiter (',' when 0), the header first, or JSON Lines when jsonl is
+// set. Call Flush at the end.
+func NewRowWriter(w io.Writer, jsonl bool, delim rune) *RowWriterTo {
+	rw := &RowWriterTo{jsonl: jsonl}
 	if jsonl {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, rec := range r.holdout {
-			obj := map[string]any{}
-			for _, k := range rec.Keys() {
-				v, _ := rec.Get(k)
-				obj[k] = v
-			}
-			if err := enc.Encode(obj); err != nil {
-				return err
-			}
-		}
-		return nil
+		rw.enc = json.NewEncoder(w)
+		rw.enc.SetEscapeHTML(false)
+		return rw
 	}
-	cw := csv.NewWriter(w)
+	rw.csv = csv.NewWriter(w)
 	if delim != 0 {
-		cw.Comma = delim
+		rw.csv.Comma = delim
 	}
-	if err := cw.Write(r.columns); err != nil {
-		return err
-	}
-	row := make([]string, len(r.columns))
-	for _, rec := range r.holdout {
-		for i, c := range r.columns {
-			row[i] = rec.Text(c)
+	return rw
+}
+
+// RowWriterTo writes rows to an io.Writer as CSV or JSON Lines.
+type RowWriterTo struct {
+	jsonl  bool
+	enc    *json.Encoder
+	csv    *csv.Writer
+	header bool
+	row    []string
+}
+
+// WriteRow writes one row; the first call writes a CSV header.
+func (w *RowWriterTo) WriteRow(cols []string, rec backtest.Record) error {
+	if w.jsonl {
+		obj := map[string]any{}
+		for _, k := range rec.Keys() {
+			v, _ := rec.Get(k)
+			obj[k] = v
 		}
-		if err := cw.Write(row); err != nil {
+		if len(obj) == 0 {
+			for _, c := range cols {
+				if v, ok := rec.Get(c); ok {
+					obj[c] = v
+				}
+			}
+		}
+		return w.enc.Encode(obj)
+	}
+	if !w.header {
+		w.header = true
+		if err := w.csv.Write(cols); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	w.row = w.row[:0]
+	for _, c := range cols {
+		w.row = append(w.row, rec.Text(c))
+	}
+	return w.csv.Write(w.row)
+}
+
+// Flush writes what CSV buffered and returns the first write error.
+func (w *RowWriterTo) Flush() error {
+	if w.csv == nil {
+		return nil
+	}
+	w.csv.Flush()
+	return w.csv.Error()
 }
 
 // MappingYAML is a mapping file for `leadq backtest --map`: each field's
@@ -346,7 +559,7 @@ func (r *Result) MappingYAML() []byte {
 }
 
 // WriteReport writes the evidence for people: every column with its
-// status, and the levels of the analysed ones.
+// status, and the bins of the fitted ones with their points.
 func (r *Result) WriteReport(w io.Writer) error {
 	var err error
 	p := func(format string, args ...any) {
@@ -356,35 +569,34 @@ func (r *Result) WriteReport(w io.Writer) error {
 	}
 	p("Training rows: %s, best %s (%s); held out %s\n", backtest.Count(int64(r.TrainRows)), backtest.Count(int64(r.TrainBest)),
 		pct(ratio(r.TrainBest, r.TrainRows)), backtest.Count(int64(r.HoldoutRows)))
+	p("Ridge penalty %s; cross-validated ROC AUC %.3f; on the training rows %.3f\n", formatNum(r.Lambda), r.CVAUC, r.AUC)
 	for _, a := range r.Attributes {
 		p("\n%s: %s", a.Column, a.Status)
 		if a.Note != "" {
 			p(" (%s)", a.Note)
 		}
-		if a.Status != StatusRules && a.Status != StatusNoSignal {
+		if len(a.Bins) == 0 {
 			p("\n")
 			continue
 		}
 		p("; %s, %s; IV %.3f; %s rows with a value\n", a.Field, a.Type, a.IV, backtest.Count(int64(a.Present)))
 		width := 5
-		for _, l := range a.Levels {
-			width = max(width, min(48, len([]rune(l.Label))))
+		for _, b := range a.Bins {
+			width = max(width, min(48, len([]rune(b.Label))))
 		}
-		p("  %-*s  %7s  %7s  %6s  %6s  %6s  %6s  %s\n", width, "value", "rows", "best", "rate", "share", "lift", "z", "proposal")
-		for _, l := range a.Levels {
-			label := l.Label
+		p("  %-*s  %7s  %7s  %6s  %s\n", width, "bin", "rows", "best", "rate", "points")
+		for _, b := range a.Bins {
+			label := b.Label
 			if rs := []rune(label); len(rs) > 48 {
 				label = string(rs[:47]) + "…"
 			}
-			prop := ""
-			switch {
-			case l.Knockout:
-				prop = "knockout"
-			case l.Points != 0:
-				prop = fmt.Sprintf("%+d", l.Points)
+			pts := fmt.Sprintf("%+d", b.Points)
+			if b.Ref {
+				pts = "reference"
+			} else if b.Points == 0 {
+				pts = "0 (no rule)"
 			}
-			p("  %-*s  %7s  %7s  %6s  %6s  %6s  %6.1f  %s\n", width, label, backtest.Count(int64(l.Rows)), backtest.Count(int64(l.Best)),
-				pct(l.Rate), pct(l.ShareAll), lift(l.Lift), l.Z, prop)
+			p("  %-*s  %7s  %7s  %6s  %s\n", width, label, backtest.Count(int64(b.Rows)), backtest.Count(int64(b.Best)), pct(b.Rate), pts)
 		}
 	}
 	return err

@@ -3,6 +3,7 @@ package derive
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -14,7 +15,6 @@ type doc struct {
 	name        string
 	description string
 	fields      []fieldDecl
-	knockouts   []*ruleProp
 	score       []*ruleProp
 	tiers       []tierDecl
 	qualify     string
@@ -28,6 +28,7 @@ type fieldDecl struct {
 type tierDecl struct {
 	name    string
 	min     *int
+	expect  float64 // the rate of best rows expected in the tier
 	comment string
 }
 
@@ -39,7 +40,6 @@ type testCase struct {
 	tier   string
 	qual   bool
 	score  int
-	kos    []string
 }
 
 type kv struct{ key, value string } // value is a YAML scalar, quoted when needed
@@ -89,36 +89,9 @@ func (d *doc) bytes() []byte {
 		decl := f.name + ": " + f.typ
 		w("  %-*s  # %s\n", width, decl, oneLine(f.comment))
 	}
-	var lists []*listProp
-	for _, r := range append(append([]*ruleProp{}, d.knockouts...), d.score...) {
-		if r.list != nil {
-			lists = append(lists, r.list)
-		}
-	}
-	if len(lists) > 0 {
-		w("\nlists:\n")
-		for _, l := range lists {
-			w("  %s: [%s]\n", l.name, strings.Join(l.items, ", "))
-		}
-	}
-	if len(d.knockouts) > 0 {
-		w("\nknockouts:\n")
-		for i, r := range d.knockouts {
-			if i > 0 {
-				w("\n")
-			}
-			for _, e := range r.evidence {
-				w("  # %s\n", oneLine(e))
-			}
-			w("  - id: %s\n", r.id)
-			w("    when: %s\n", yamlExpr(r.when))
-			w("    reason: %s\n", yamlString(r.reason))
-			w("    description: %s\n", yamlString(r.desc))
-		}
-	}
 	w("\nscore:")
 	if len(d.score) == 0 {
-		w(" []  # no attribute passed the thresholds; see the header\n")
+		w(" []  # no bin earns points; see the header\n")
 	} else {
 		w("\n")
 	}
@@ -136,17 +109,21 @@ func (d *doc) bytes() []byte {
 		w("    description: %s\n", yamlString(r.desc))
 	}
 	w("\ntiers:\n")
-	for _, t := range d.tiers {
-		var entry string
+	entries := make([]string, len(d.tiers))
+	width = 0
+	for i, t := range d.tiers {
+		entry := "{name: " + t.name
 		if t.min != nil {
-			entry = fmt.Sprintf("{name: %s, min: %d}", t.name, *t.min)
-		} else {
-			entry = fmt.Sprintf("{name: %s}", t.name)
+			entry += fmt.Sprintf(", min: %d", *t.min)
 		}
-		w("  - %-22s # %s\n", entry, oneLine(t.comment))
+		entries[i] = entry + ", expect: " + strconv.FormatFloat(math.Round(t.expect*1000)/1000, 'f', -1, 64) + "}"
+		width = max(width, len(entries[i]))
+	}
+	for i, t := range d.tiers {
+		w("  - %-*s  # %s\n", width, entries[i], oneLine(t.comment))
 	}
 	if d.qualify != "" {
-		w("qualify: %s\n", yamlExpr(d.qualify))
+		w("\nqualify: %s\n", yamlExpr(d.qualify))
 	}
 	if len(d.tests) > 0 {
 		w("\ntests:\n")
@@ -163,12 +140,7 @@ func (d *doc) bytes() []byte {
 				parts[j] = v.key + ": " + v.value
 			}
 			w("    %s: {%s}\n", tc.ns, strings.Join(parts, ", "))
-			exp := []string{"tier: " + tc.tier, "qualified: " + strconv.FormatBool(tc.qual)}
-			if len(tc.kos) > 0 {
-				exp = append(exp, "knockouts: ["+strings.Join(tc.kos, ", ")+"]")
-			} else {
-				exp = append(exp, "score: "+strconv.Itoa(tc.score))
-			}
+			exp := []string{"tier: " + tc.tier, "qualified: " + strconv.FormatBool(tc.qual), "score: " + strconv.Itoa(tc.score)}
 			w("    expect: {%s}\n", strings.Join(exp, ", "))
 		}
 	}

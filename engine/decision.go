@@ -12,6 +12,7 @@ type Decision struct {
 	Ruleset       RulesetRef     `json:"ruleset"`
 	Qualified     bool           `json:"qualified"`
 	Tier          string         `json:"tier"`
+	ExpectedRate  float64        `json:"expected_rate,omitempty"` // the tier's expect: the share of such leads expected to convert
 	Score         int            `json:"score"`
 	Groups        map[string]int `json:"groups"` // every group's total after its caps
 	Knockouts     []Hit          `json:"knockouts"`

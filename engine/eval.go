@@ -177,6 +177,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		d.Groups[rs.GroupNames[g]] = total
 	}
 	d.Tier = rs.TierFor(d.Score)
+	d.ExpectedRate = rs.TierExpect(d.Tier)
 
 	switch {
 	case len(d.Knockouts) > 0:

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -29,6 +30,10 @@ func (d *Decision) appendJSON(b []byte, table *ruleTable) []byte {
 	b = strconv.AppendBool(b, d.Qualified)
 	b = append(b, `,"tier":`...)
 	b = appendString(b, d.Tier)
+	if d.ExpectedRate != 0 {
+		b = append(b, `,"expected_rate":`...)
+		b = appendFloat(b, d.ExpectedRate)
+	}
 	b = append(b, `,"score":`...)
 	b = strconv.AppendInt(b, int64(d.Score), 10)
 	b = append(b, `,"groups":`...)
@@ -334,4 +339,21 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendFloat writes a float64 as encoding/json does: plainly, or with an
+// exponent below 1e-6 and from 1e21 on, without a leading zero in it.
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		n := len(b)
+		b = strconv.AppendFloat(b, f, 'e', -1, 64)
+		// e-09 to e-9, as encoding/json writes it
+		if m := len(b) - n; m >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+			b[len(b)-2] = b[len(b)-1]
+			b = b[:len(b)-1]
+		}
+		return b
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }

@@ -74,7 +74,7 @@ func TestDeriveThenBacktest(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("derive: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "held out 33 rows (15 best) in "+holdout) {
+	if !strings.Contains(stderr, "held out 32 rows (14 best) in "+holdout) {
 		t.Errorf("derive stderr = %q; want the holdout summary", stderr)
 	}
 	stdout, stderr, code := leadq(t, "check", rulesFile)
@@ -93,7 +93,7 @@ func TestDeriveThenBacktest(t *testing.T) {
 		t.Errorf("the proposal's header lacks %q", want)
 	}
 	stdout, stderr, code = leadq(t, "backtest", "--rules", rulesFile, "--data", holdout, "--map", mapping, "--now", "2026-11-01")
-	if code != 0 || !strings.Contains(stdout, "Rows: 33 scored\nOutcome leadq_best=1: 15 of 33 converted") {
+	if code != 0 || !strings.Contains(stdout, "Rows: 32 scored\nOutcome leadq_best=1: 14 of 32 converted") {
 		t.Errorf("backtest of the holdout: exit %d\n%s%s", code, stdout, stderr)
 	}
 }

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/leadq/leadq/backtest"
@@ -28,6 +29,7 @@ type deriveOptions struct {
 	dataOpts   dataOptions
 	opts       derive.Options
 	holdoutPct float64
+	minBin     float64
 	tiers      string
 	now        string
 	output     string
@@ -42,11 +44,18 @@ func newDeriveCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "derive --data FILE --best EXPR|top:N:COLUMN",
 		Short: "Propose a ruleset, with evidence, from your best customers",
-		Long: `derive compares the best rows of a CSV or JSONL file with all of them, column by column
-(values with counts and lift, numbers in quantile bands), and proposes a complete rule file:
-fields with inferred types, lists, score rules with points scaled by their evidence, knockouts
-for common values the best never have, tiers cut from the score distribution, and tests. Each
-rule's comment states its evidence. The file passes leadq check.
+		Long: `derive builds a scorecard from history, as credit-risk teams do, and writes it as a readable
+rule file. It reads the data twice (CSV, JSON Lines or Parquet; stdin is kept in a temporary
+file): first to count each column's values, then to put every row into bins. Numbers become
+ranges whose conversion rises or falls steadily where the data allow, rare values are pooled,
+and a missing value is a bin of its own that can earn points (lead.x == nil). A ridge logistic
+regression fits all bins at once, its penalty chosen by cross-validation on the training rows;
+the coefficients become integer points (--pdo points double the odds), one rule per bin that
+earns points, each with its evidence in a comment. Tiers follow --tiers (shares of leads,
+target conversion rates, or capacities) and state the conversion cross-validation expects
+(expect:, which decisions carry as expected_rate and backtest checks). Columns that look
+recorded after contact (call outcomes, a rep's verdict, columns missing on the same rows as
+those) are left out unless --keep names them.
 
 --best names the best rows: an expression over the columns ('Converted == "1"', columns with
 spaces as $env["Lead Source"] or snake_case, lead_source), top:N:COLUMN or top:P%:COLUMN (the
@@ -87,13 +96,11 @@ the mapping --map-out writes:
 	f.Uint64Var(&o.opts.Seed, "seed", 1, "seed of the holdout split")
 	f.StringVar(&o.holdoutOut, "holdout-out", "", "write the held-out rows here (with a leadq_best column), to backtest on")
 	f.StringVar(&o.mapOut, "map-out", "", "write a mapping file for leadq backtest --map here")
-	f.IntVar(&o.opts.Bands, "bands", 5, "quantile bands per numeric column")
-	f.IntVar(&o.opts.MinSupport, "min-support", 0, "rows a value needs for a rule (default max(10, 0.5% of the training rows))")
-	f.Float64Var(&o.opts.MinZ, "min-z", 1.96, "standard deviations a value's rate must lie from the base rate")
+	f.StringSliceVar(&o.opts.Keep, "keep", nil, "columns to use although they look recorded after contact (names or globs)")
 	f.Float64Var(&o.opts.PDO, "pdo", 20, "points that double the odds of being best")
-	f.IntVar(&o.opts.MaxPoints, "max-points", 50, "most points one rule may give or take")
-	f.IntVar(&o.opts.MinPoints, "min-points", 10, "fewest points worth a rule")
-	f.StringVar(&o.tiers, "tiers", "20,30,30", "percentages of the training rows in each tier from the top; the rest go to the last tier")
+	f.Float64Var(&o.minBin, "min-bin", 5, "the smallest percentage of the training rows a bin may hold")
+	f.IntVar(&o.opts.Folds, "folds", 5, "cross-validation folds that choose the penalty and the tiers' expected rates")
+	f.StringVar(&o.tiers, "tiers", "15,25,30", "tiers from the top: percentages of leads (15,25,30; the rest in a last tier), target conversion rates (rate:85,50) or capacities out of a volume of leads (capacity:300,1000/5000)")
 	f.StringVar(&o.now, "now", "", "the date days_since is counted to (default: today)")
 	f.StringVarP(&o.output, "output", "o", "", "write the rule file here instead of stdout")
 	f.StringVar(&o.report, "report", "", "write the evidence for every column here (JSON when the name ends in .json)")
@@ -144,13 +151,12 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		}
 		opts.Now = now
 	}
-	for _, s := range strings.Split(o.tiers, ",") {
-		p, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return &usageError{fmt.Errorf("--tiers %q: give percentages like 20,30,30", o.tiers)}
-		}
-		opts.TierShares = append(opts.TierShares, p/100)
+	tiers, err := derive.ParseTiers(o.tiers)
+	if err != nil {
+		return &usageError{fmt.Errorf("--tiers %w", err)}
 	}
+	opts.Tiers = tiers
+	opts.MinBin = o.minBin / 100
 	if o.best != "" {
 		b, err := derive.ParseBest(o.best)
 		if err != nil {
@@ -169,27 +175,85 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		fmt.Fprintln(e.stderr, "warning: --holdout without --holdout-out: the held-out rows are left out but not written anywhere")
 	}
 
-	in, _, closeData, err := openData(e, o.data)
-	if err != nil {
-		return err
+	// derive reads the data twice; stdin is kept in a temporary file.
+	dataPath := o.data
+	if o.data == "-" {
+		tmp, err := os.CreateTemp("", "leadq-derive-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		_, err = io.Copy(tmp, e.stdin)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		dataPath = tmp.Name()
 	}
-	defer closeData()
-	src, err := openSource(in, o.data, o.dataOpts)
-	if err != nil {
-		return err
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	var delim rune
+	open := func() (backtest.Source, error) {
+		in, _, closeData, err := openData(e, dataPath)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, closeData)
+		src, err := openSource(in, displayName(o.data), o.dataOpts)
+		if err == nil && delim == 0 {
+			delim = sniffedDelimiter(src)
+		}
+		return src, err
 	}
 	for _, spec := range o.dataOpts.joinAggs {
 		if a, err := backtest.ParseAgg(spec); err == nil {
 			opts.Summaries = append(opts.Summaries, a.Name)
 		}
 	}
-	res, err := derive.Derive(ctx, src, opts)
+	var holdout *derive.RowWriterTo
+	var holdoutBuf *bufio.Writer
+	if o.holdoutOut != "" {
+		f, err := os.Create(o.holdoutOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		holdoutBuf = bufio.NewWriter(f)
+		jsonl := strings.HasSuffix(strings.ToLower(o.holdoutOut), ".jsonl") || strings.HasSuffix(strings.ToLower(o.holdoutOut), ".ndjson")
+		d, err := parseDelimiter(o.dataOpts.delimiter)
+		if err != nil {
+			return err
+		}
+		if d == 0 { // the held-out rows are written as the data was
+			if _, err := open(); err != nil {
+				return err
+			}
+			d = delim
+		}
+		holdout = derive.NewRowWriter(holdoutBuf, jsonl, d)
+		opts.HoldOut = holdout
+	}
+	res, err := derive.Derive(ctx, open, opts)
 	var be *derive.BestError
 	if errors.As(err, &be) {
 		return &usageError{err}
 	}
 	if err != nil {
 		return err
+	}
+	if holdout != nil {
+		if err := holdout.Flush(); err != nil {
+			return err
+		}
+		if err := holdoutBuf.Flush(); err != nil {
+			return err
+		}
 	}
 	for _, ex := range res.MalformedExamples {
 		fmt.Fprintf(e.stderr, "skipped malformed row: %s\n", ex)
@@ -204,23 +268,6 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		}
 	} else if err := os.WriteFile(o.output, res.YAML, 0o644); err != nil {
 		return err
-	}
-	if o.holdoutOut != "" {
-		var buf bytes.Buffer
-		jsonl := strings.HasSuffix(strings.ToLower(o.holdoutOut), ".jsonl") || strings.HasSuffix(strings.ToLower(o.holdoutOut), ".ndjson")
-		delim, err := parseDelimiter(o.dataOpts.delimiter)
-		if err != nil {
-			return err
-		}
-		if delim == 0 {
-			delim = sniffedDelimiter(src)
-		}
-		if err := res.WriteHoldout(&buf, jsonl, delim); err != nil {
-			return err
-		}
-		if err := os.WriteFile(o.holdoutOut, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
 	}
 	if o.mapOut != "" {
 		if err := os.WriteFile(o.mapOut, res.MappingYAML(), 0o644); err != nil {
@@ -248,13 +295,19 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 }
 
 func writeDeriveSummary(e *env, res *derive.Result, o deriveOptions) {
-	nrules, nko := len(res.Ruleset.Rules), len(res.Ruleset.Knockouts)
-	fmt.Fprintf(e.stderr, "derived %s and %s from %s (%s best)",
-		plural(nrules, "score rule"), plural(nko, "knockout"), plural(res.TrainRows, "training row"), backtest.Count(int64(res.TrainBest)))
-	if r := res.Train; r != nil && len(r.Tiers) > 0 {
-		fmt.Fprintf(e.stderr, "; on them AUC %s, tier %s %s best (lift %s)", backtest.AUCText(r.AUC), r.Tiers[0].Name, backtest.Pct(r.Tiers[0].Rate), backtest.Lift(r.Tiers[0].Lift))
+	fmt.Fprintf(e.stderr, "derived %s from %s (%s best); cross-validated AUC %.3f",
+		plural(len(res.Ruleset.Rules), "score rule"), plural(res.TrainRows, "training row"), backtest.Count(int64(res.TrainBest)), res.CVAUC)
+	if len(res.Tiers) > 0 {
+		t := res.Tiers[0]
+		fmt.Fprintf(e.stderr, ", tier %s expected to convert %s", t.Name, backtest.Pct(t.Expected))
 	}
 	fmt.Fprintln(e.stderr)
+	for _, l := range res.Leaks {
+		fmt.Fprintf(e.stderr, "warning: left out: %s\n", l)
+	}
+	for _, l := range res.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", l)
+	}
 	if o.holdoutOut != "" {
 		fmt.Fprintf(e.stderr, "held out %s rows (%s best) in %s\n", backtest.Count(int64(res.HoldoutRows)), backtest.Count(int64(res.HoldoutBest)), o.holdoutOut)
 	}

@@ -365,7 +365,7 @@ func (c *builder) compileTiers(rs *eval.Ruleset) {
 			c.errorf(t.Pos, "bad-tiers", "tier %q has min %d, not below the tier above it (%d); tiers go from the highest score down", t.Name, *t.Min, *rs.Tiers[i-1].Min)
 		}
 		seen[t.Name] = true
-		rs.Tiers = append(rs.Tiers, eval.Tier{Name: t.Name, Min: t.Min})
+		rs.Tiers = append(rs.Tiers, eval.Tier{Name: t.Name, Min: t.Min, Expect: t.Expect})
 	}
 	if qualifyFile != nil {
 		q := *qualifyFile.Qualify

@@ -83,8 +83,9 @@ type Group struct {
 
 // Tier is a named score band; Min is nil for the last, catch-all tier.
 type Tier struct {
-	Name string
-	Min  *int
+	Name   string
+	Min    *int
+	Expect *float64 // the share of its leads expected to convert, when the file says
 }
 
 // Index builds the ruleset's lookups (fields by name and by key, rules by
@@ -119,6 +120,17 @@ func (rs *Ruleset) Field(name string) *Field { return rs.fieldByName[name] }
 
 // Rule returns the knockout or score rule with the given id, or nil.
 func (rs *Ruleset) Rule(id string) *Rule { return rs.ruleByID[id] }
+
+// TierExpect returns the expect of the named tier: the share of its leads
+// expected to convert; 0 when the tier states none.
+func (rs *Ruleset) TierExpect(name string) float64 {
+	for _, t := range rs.Tiers {
+		if t.Name == name && t.Expect != nil {
+			return *t.Expect
+		}
+	}
+	return 0
+}
 
 // TierFor returns the first tier whose min the score reaches.
 func (rs *Ruleset) TierFor(score int) string {

@@ -104,9 +104,10 @@ type GroupDecl struct {
 
 // TierDecl is one tier; Min is nil for the catch-all last tier.
 type TierDecl struct {
-	Name string
-	Min  *int
-	Pos  Pos
+	Name   string
+	Min    *int
+	Expect *float64 // the share of leads in the tier expected to convert, 0 to 1
+	Pos    Pos
 }
 
 // TestDecl is one case of a ruleset's own tests.
@@ -317,6 +318,18 @@ func (d *decoder) integer(n *yaml.Node, subject string) (int, bool) {
 		}
 	}
 	d.errorf(d.pos(n), "bad-value", "%s: expected a whole number, found %s", subject, kindName(n))
+	return 0, false
+}
+
+// rate reads a share from 0 to 1, such as a tier's expected conversion.
+func (d *decoder) rate(n *yaml.Node, subject string) (float64, bool) {
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!float" || n.Tag == "!!int") {
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err == nil && f >= 0 && f <= 1 {
+			return f, true
+		}
+	}
+	d.errorf(d.pos(n), "bad-value", "%s: expected a share from 0 to 1 (0.85 for 85%%), found %s", subject, kindName(n))
 	return 0, false
 }
 
@@ -632,8 +645,12 @@ func (d *decoder) tier(n *yaml.Node) {
 			if p, ok := d.integer(v, "tier min"); ok {
 				t.Min = &p
 			}
+		case "expect":
+			if f, ok := d.rate(v, "tier expect"); ok {
+				t.Expect = &f
+			}
 		default:
-			d.unknownKey(k, "tier", []string{"name", "min"})
+			d.unknownKey(k, "tier", tierKeys)
 		}
 	})
 	if resolve(n).Kind == yaml.MappingNode && !seenName {

@@ -175,7 +175,7 @@ const (
 )
 
 var (
-	tierKeys  = []string{"name", "min"}
+	tierKeys  = []string{"name", "min", "expect"}
 	groupKeys = []string{"max", "min"}
 )
 

@@ -42,7 +42,7 @@ func TestSchemaKeys(t *testing.T) {
 		{"knockout", defs["knockout"].(map[string]any), knockoutKeys, []string{"id", "when", "reason"}},
 		{"score rule", defs["scoreRule"].(map[string]any), scoreKeys, []string{"id", "when", "points"}},
 		{"group", defs["group"].(map[string]any), []string{"max", "min"}, nil},
-		{"tier", defs["tier"].(map[string]any), []string{"name", "min"}, []string{"name"}},
+		{"tier", defs["tier"].(map[string]any), []string{"name", "min", "expect"}, []string{"name"}},
 		{"test", defs["test"].(map[string]any), testKeys, []string{"name"}},
 		{"expect", defs["expect"].(map[string]any), expectKeys, nil},
 	}

@@ -1,0 +1,479 @@
+package derive
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/leadq/leadq/rules/rulefile"
+)
+
+// maxDistinct is the most distinct values counted exactly per column. A
+// numeric column with more is counted by its values rounded to three
+// significant digits; any other is an identifier or free text.
+const maxDistinct = 10000
+
+// count is rows and best rows.
+type count struct{ rows, best int }
+
+func (c *count) add(best bool) {
+	c.rows++
+	if best {
+		c.best++
+	}
+}
+
+func (c count) rate() float64 { return ratio(c.best, c.rows) }
+
+// colStats is what the first pass keeps of one column: the training rows'
+// values with their counts, and which rows lack a value.
+type colStats struct {
+	vals    map[string]*count // trimmed text -> counts; nil once over
+	coarse  bool              // numbers rounded to 3 significant digits
+	over    bool              // too many distinct values that are not all numbers
+	present int
+	missing count
+	miss    []uint64 // bit i: training row i has no value
+}
+
+func (s *colStats) add(row int, text string, best bool) {
+	if text == "" {
+		s.missing.add(best)
+		for len(s.miss) <= row/64 {
+			s.miss = append(s.miss, 0)
+		}
+		s.miss[row/64] |= 1 << (row % 64)
+		return
+	}
+	s.present++
+	if s.over {
+		return
+	}
+	if s.coarse {
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			s.over, s.vals = true, nil
+			return
+		}
+		text = formatNum(roundSig(f, 3))
+	}
+	c := s.vals[text]
+	if c == nil {
+		if len(s.vals) >= maxDistinct {
+			s.coarsen()
+			s.add(row, text, best) // counted again as present: undo below
+			s.present--
+			return
+		}
+		c = &count{}
+		s.vals[text] = c
+	}
+	c.add(best)
+}
+
+// coarsen re-keys the counts by numbers with three significant digits, or
+// gives up on a column that is not all numbers.
+func (s *colStats) coarsen() {
+	next := map[string]*count{}
+	for t, c := range s.vals {
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			s.over, s.vals = true, nil
+			return
+		}
+		k := formatNum(roundSig(f, 3))
+		if n := next[k]; n != nil {
+			n.rows += c.rows
+			n.best += c.best
+		} else {
+			next[k] = &count{c.rows, c.best}
+		}
+	}
+	s.vals, s.coarse = next, true
+}
+
+// bin is one bin of a column: its values, a range of numbers, or the rows
+// without a value.
+type bin struct {
+	missing bool
+	values  []string // values bins: the values as written
+	other   bool     // values bins: every value no other bin lists
+	lo, hi  *float64 // numbers: lo <= x < hi
+	eq      *float64 // numbers: x == eq (a special value, such as 0)
+	count
+	points int
+}
+
+// column is a column turned into bins, with the field it feeds.
+type column struct {
+	attr    *Attribute
+	typ     rulefile.Type
+	numeric bool
+	bins    []bin
+	lookup  map[string]int // values: text -> bin
+	other   int            // values: the bin of unlisted values, -1 when none
+	missing int            // the bin of rows without a value
+	ref     int            // the bin that gets 0 points
+}
+
+// encode returns the bin of a value (trimmed text; "" is missing).
+func (c *column) encode(text string, days func(string) (float64, bool)) int {
+	if text == "" {
+		return c.missing
+	}
+	if !c.numeric {
+		key := text
+		if c.typ == rulefile.TypeBool {
+			key = strconv.FormatBool(boolWords[strings.ToLower(text)])
+		}
+		if b, ok := c.lookup[key]; ok {
+			return b
+		}
+		if c.other >= 0 {
+			return c.other
+		}
+		return c.ref
+	}
+	v, ok := c.number(text, days)
+	if !ok {
+		return c.missing
+	}
+	for i, b := range c.bins {
+		if b.eq != nil && v == *b.eq {
+			return i
+		}
+	}
+	for i, b := range c.bins {
+		if b.eq != nil || b.missing {
+			continue
+		}
+		if (b.lo == nil || v >= *b.lo) && (b.hi == nil || v < *b.hi) {
+			return i
+		}
+	}
+	return c.ref
+}
+
+func (c *column) number(text string, days func(string) (float64, bool)) (float64, bool) {
+	if c.typ == rulefile.TypeDate {
+		return days(text)
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// binning shapes the bins.
+type binning struct {
+	minRows int // the fewest training rows of a bin (missing aside)
+	fine    int // numbers: quantile bins before merging
+	maxBins int // the most bins of a column, missing aside
+}
+
+// valueBins makes one bin per value on at least minRows rows, the rest
+// pooled into one "other" bin, plus the missing bin.
+func (bn binning) valueBins(c *column, vals map[string]*count, missing count) {
+	type kv struct {
+		key string
+		count
+		values []string
+	}
+	groups := map[string]*kv{}
+	for t, n := range vals {
+		key := t
+		if c.typ == rulefile.TypeBool {
+			key = strconv.FormatBool(boolWords[strings.ToLower(t)])
+		}
+		g := groups[key]
+		if g == nil {
+			g = &kv{key: key}
+			groups[key] = g
+		}
+		g.rows += n.rows
+		g.best += n.best
+		g.values = append(g.values, t)
+	}
+	var list []*kv
+	for _, g := range groups {
+		slices.Sort(g.values)
+		list = append(list, g)
+	}
+	slices.SortFunc(list, func(x, y *kv) int { return cmp.Or(cmp.Compare(y.rows, x.rows), cmp.Compare(x.key, y.key)) })
+	c.lookup = map[string]int{}
+	c.other = -1
+	var other bin
+	other.other = true
+	for i, g := range list {
+		if g.rows < bn.minRows || i >= bn.maxBins-1 {
+			other.rows += g.rows
+			other.best += g.best
+			other.values = append(other.values, g.values...)
+			continue
+		}
+		c.lookup[g.key] = len(c.bins)
+		c.bins = append(c.bins, bin{values: []string{g.key}, count: g.count})
+	}
+	if other.rows > 0 || len(c.bins) == 0 {
+		c.other = len(c.bins)
+		slices.Sort(other.values)
+		c.bins = append(c.bins, other)
+	}
+	c.missing = len(c.bins)
+	c.bins = append(c.bins, bin{missing: true, count: missing})
+	// The reference (0 points) is the bin hardest to write as a rule: the
+	// pooled values, else the most common value.
+	c.ref = 0
+	if c.other >= 0 {
+		c.ref = c.other
+	}
+}
+
+// numberBins cuts numbers into bins whose rates rise or fall steadily
+// (monotonic) where the data allow, else rise then fall (or fall then
+// rise) once; a value at either end that holds a tenth of the rows or more
+// (0 seconds on the site) is a bin of its own outside that order. Cut
+// points are the roundest numbers between the bins' values.
+func (bn binning) numberBins(c *column, vals []numCount, missing count) {
+	var total int
+	for _, v := range vals {
+		total += v.rows
+	}
+	var specials []numCount
+	for _, end := range []int{0, len(vals) - 1} {
+		if len(vals) > 2 && vals[end].rows*10 >= total && vals[end].rows >= bn.minRows {
+			specials = append(specials, vals[end])
+		}
+	}
+	inner := vals
+	for _, s := range specials {
+		if s.v == inner[0].v {
+			inner = inner[1:]
+		} else if s.v == inner[len(inner)-1].v {
+			inner = inner[:len(inner)-1]
+		}
+	}
+	segs := bn.fineSegments(inner)
+	segs = shapeSegments(segs)
+	for len(segs) > bn.maxBins-len(specials) && len(segs) > 1 {
+		segs = mergeClosest(segs)
+	}
+	// the bins, with round cut points
+	for i, s := range segs {
+		b := bin{count: s.count}
+		if i > 0 {
+			lo := roundCut(segs[i-1].last, s.first)
+			b.lo = &lo
+		}
+		if i+1 < len(segs) {
+			hi := roundCut(s.last, segs[i+1].first)
+			b.hi = &hi
+		}
+		c.bins = append(c.bins, b)
+	}
+	// A special value at an end is outside the ranges beside it.
+	for _, s := range specials {
+		v := s.v
+		if len(segs) > 0 && v < segs[0].first {
+			lo := roundCut(v, segs[0].first)
+			c.bins[0].lo = &lo
+		} else if len(segs) > 0 {
+			hi := roundCut(segs[len(segs)-1].last, v)
+			c.bins[len(segs)-1].hi = &hi
+		}
+		c.bins = append(c.bins, bin{eq: &v, count: s.count})
+	}
+	c.missing = len(c.bins)
+	c.bins = append(c.bins, bin{missing: true, count: missing})
+	c.other = -1
+	// the reference: the most common range
+	c.ref = 0
+	for i, b := range c.bins {
+		if b.eq == nil && !b.missing && b.rows > c.bins[c.ref].rows {
+			c.ref = i
+		}
+	}
+}
+
+// numCount is one distinct number with its counts.
+type numCount struct {
+	v float64
+	count
+}
+
+// segment is a run of distinct numbers, first to last.
+type segment struct {
+	first, last float64
+	count
+}
+
+func (s segment) logit() float64 {
+	r := (float64(s.best) + 0.5) / (float64(s.rows) + 1)
+	return math.Log(r / (1 - r))
+}
+
+// fineSegments cuts sorted numbers into about bn.fine runs of equal rows,
+// never splitting one value, each with at least minRows rows.
+func (bn binning) fineSegments(vals []numCount) []segment {
+	var total int
+	for _, v := range vals {
+		total += v.rows
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	size := max(bn.minRows, total/bn.fine)
+	var segs []segment
+	cur := segment{first: vals[0].v}
+	for i, v := range vals {
+		if cur.rows == 0 {
+			cur.first = v.v
+		}
+		cur.last = v.v
+		cur.rows += v.rows
+		cur.best += v.best
+		rest := total - cur.rows
+		for _, s := range segs {
+			rest -= s.rows
+		}
+		if cur.rows >= size && rest >= bn.minRows && i+1 < len(vals) {
+			segs = append(segs, cur)
+			cur = segment{}
+		}
+	}
+	if cur.rows > 0 {
+		if cur.rows < bn.minRows && len(segs) > 0 {
+			last := &segs[len(segs)-1]
+			last.last, last.rows, last.best = cur.last, last.rows+cur.rows, last.best+cur.best
+		} else {
+			segs = append(segs, cur)
+		}
+	}
+	return segs
+}
+
+// shapeSegments merges fine segments until their rates are monotonic,
+// rising or falling, whichever keeps more information; when a single turn
+// (rise then fall, or fall then rise) keeps a third more, that shape wins.
+func shapeSegments(segs []segment) []segment {
+	if len(segs) < 2 {
+		return segs
+	}
+	best := pava(segs, true)
+	if dn := pava(segs, false); segIV(dn) > segIV(best) {
+		best = dn
+	}
+	mono := segIV(best)
+	for t := 1; t < len(segs)-1; t++ {
+		for _, up := range []bool{true, false} {
+			left, right := pava(segs[:t], up), pava(segs[t:], !up)
+			both := append(slices.Clone(left), right...)
+			if iv := segIV(both); iv > 1.33*mono && iv > segIV(best) {
+				best = both
+			}
+		}
+	}
+	return best
+}
+
+// pava pools adjacent violators: it merges neighbouring segments until
+// their log-odds rise (up) or fall steadily.
+func pava(segs []segment, up bool) []segment {
+	var out []segment
+	for _, s := range segs {
+		out = append(out, s)
+		for len(out) > 1 {
+			a, b := out[len(out)-2], out[len(out)-1]
+			if up && a.logit() < b.logit() || !up && a.logit() > b.logit() {
+				break
+			}
+			out = out[:len(out)-2]
+			out = append(out, segment{first: a.first, last: b.last, count: count{a.rows + b.rows, a.best + b.best}})
+		}
+	}
+	return out
+}
+
+// segIV is the information value of segments.
+func segIV(segs []segment) float64 {
+	var best, rest int
+	for _, s := range segs {
+		best += s.best
+		rest += s.rows - s.best
+	}
+	var iv float64
+	for _, s := range segs {
+		pb := (float64(s.best) + 0.5) / (float64(best) + 0.5)
+		pr := (float64(s.rows-s.best) + 0.5) / (float64(rest) + 0.5)
+		iv += (pb - pr) * math.Log(pb/pr)
+	}
+	return iv
+}
+
+// mergeClosest merges the two neighbouring segments whose log-odds are
+// closest.
+func mergeClosest(segs []segment) []segment {
+	at, gap := 0, math.Inf(1)
+	for i := 0; i+1 < len(segs); i++ {
+		if g := math.Abs(segs[i].logit() - segs[i+1].logit()); g < gap {
+			at, gap = i, g
+		}
+	}
+	a, b := segs[at], segs[at+1]
+	m := segment{first: a.first, last: b.last, count: count{a.rows + b.rows, a.best + b.best}}
+	return append(append(slices.Clone(segs[:at]), m), segs[at+2:]...)
+}
+
+// roundCut returns the roundest number above a and at most b: the cut
+// between a bin ending at a and the next starting at b, as a person would
+// write it (150 between 148 and 152, 1 between 0 and 1).
+func roundCut(a, b float64) float64 {
+	if b <= a {
+		return b
+	}
+	for e := math.Floor(math.Log10(math.Max(math.Abs(a), math.Abs(b)))) + 1; e > -10; e-- {
+		for _, m := range []float64{10, 5, 2, 1} {
+			step := m * math.Pow(10, e-1)
+			c := math.Ceil(a/step) * step
+			if c <= a {
+				c += step
+			}
+			if c <= b {
+				return roundSig(c, 12) + 0 // + 0: never -0
+			}
+		}
+	}
+	return b
+}
+
+// describe says in words which leads a bin holds, for descriptions.
+func (c *column) describe(b bin, unit string) string {
+	name := c.attr.Column
+	u := ""
+	if unit != "" {
+		u = " " + unit
+	}
+	switch {
+	case b.missing:
+		return name + " is not given"
+	case b.other:
+		return name + " is another value (" + fmt.Sprint(len(b.values)) + " rare values)"
+	case b.eq != nil:
+		return fmt.Sprintf("%s is %s%s", name, formatNum(*b.eq), u)
+	case c.numeric && b.lo == nil && b.hi != nil:
+		return fmt.Sprintf("%s is under %s%s", name, formatNum(*b.hi), u)
+	case c.numeric && b.hi == nil && b.lo != nil:
+		return fmt.Sprintf("%s is %s%s or more", name, formatNum(*b.lo), u)
+	case c.numeric && b.lo != nil && b.hi != nil:
+		return fmt.Sprintf("%s is %s to under %s%s", name, formatNum(*b.lo), formatNum(*b.hi), u)
+	case c.numeric:
+		return name + " has any value"
+	case c.typ == rulefile.TypeBool:
+		if b.values[0] == "true" {
+			return name + " is yes"
+		}
+		return name + " is no"
+	}
+	return fmt.Sprintf("%s is %s", name, b.values[0])
+}

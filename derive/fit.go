@@ -1,0 +1,321 @@
+package derive
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+
+	"github.com/leadq/leadq/backtest"
+)
+
+// lambdas are the ridge penalties cross-validation chooses from.
+var lambdas = []float64{300, 100, 30, 10, 3, 1, 0.3, 0.1}
+
+// maxCVRows is the most training rows the cross-validation fits on; a
+// seeded, stratified sample of them when there are more. The final model
+// is fitted on all of them.
+const maxCVRows = 60000
+
+// fit chooses the penalty by cross-validation, fits the final model,
+// turns it into points and cuts the tiers.
+func (d *deriver) fit(ctx context.Context, des *design) error {
+	opts, res := d.opts, d.res
+	n := des.n()
+	fold := d.folds(des)
+	devs := make([]float64, len(lambdas))
+	oof := make([][]float64, len(lambdas))
+	for l := range lambdas {
+		oof[l] = make([]float64, n)
+	}
+	f := make([]int, des.k)
+	for k := range opts.Folds {
+		var warm *model
+		for l, lam := range lambdas {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			m, err := fitLogit(des, func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }, lam, warm)
+			if err != nil {
+				return err
+			}
+			warm = m
+			for i := range n {
+				if fold[i] != uint8(k) {
+					continue
+				}
+				des.row(i, f)
+				e := m.eta(f)
+				oof[l][i] = e
+				devs[l] += logLoss(e, des.y[i])
+			}
+		}
+	}
+	bestL := 0
+	for l := range lambdas {
+		if devs[l] < devs[bestL]-1e-9 {
+			bestL = l
+		}
+	}
+	res.Lambda = lambdas[bestL]
+	for i := range n {
+		if fold[i] != noFold {
+			d.oof = append(d.oof, oof[bestL][i])
+			d.oofBest = append(d.oofBest, des.y[i])
+		}
+	}
+	res.CVRows = len(d.oof)
+	res.CVAUC = aucOf(d.oof, d.oofBest)
+	m, err := fitLogit(des, nil, res.Lambda, nil)
+	if err != nil {
+		return err
+	}
+	d.model = m
+	d.points(des)
+	d.tiers(des)
+	return nil
+}
+
+const noFold = 255
+
+// minOdds is the least odds ratio between a column's best and worst bins
+// that keeps the column's rules.
+const minOdds = 1.1
+
+// folds assigns each training row to a fold, stratified by class, from a
+// seeded shuffle; rows beyond maxCVRows (a stratified sample is kept) get
+// noFold.
+func (d *deriver) folds(des *design) []uint8 {
+	n := des.n()
+	rng := rand.New(rand.NewPCG(d.opts.Seed^0x5eed, d.opts.Seed+1))
+	fold := make([]uint8, n)
+	keep := min(1, float64(maxCVRows)/float64(n))
+	for _, cls := range []bool{true, false} {
+		var idx []int
+		for i, y := range des.y {
+			if y == cls {
+				idx = append(idx, i)
+			}
+		}
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		take := int(math.Round(keep * float64(len(idx))))
+		for j, i := range idx {
+			if j < take {
+				fold[i] = uint8(j % d.opts.Folds)
+			} else {
+				fold[i] = noFold
+			}
+		}
+	}
+	return fold
+}
+
+func logLoss(eta float64, y bool) float64 {
+	l1p := math.Max(eta, 0) + math.Log1p(math.Exp(-math.Abs(eta)))
+	if y {
+		return l1p - eta
+	}
+	return l1p
+}
+
+// aucOf is the ROC AUC of scores, ties counted half.
+func aucOf(scores []float64, best []bool) float64 {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(scores[a], scores[b]) })
+	var pos, neg, u, negBelow float64
+	for i := 0; i < len(idx); {
+		j := i
+		var p, q float64
+		for ; j < len(idx) && scores[idx[j]] == scores[idx[i]]; j++ {
+			if best[idx[j]] {
+				p++
+			} else {
+				q++
+			}
+		}
+		u += p * (negBelow + q/2)
+		negBelow += q
+		pos += p
+		neg += q
+		i = j
+	}
+	if pos == 0 || neg == 0 {
+		return math.NaN()
+	}
+	return u / (pos * neg)
+}
+
+// points turns the model's coefficients into integer points: each bin's
+// coefficient less its column's reference bin's, at PDO points per
+// doubling of the odds, rounded. Bins no training row holds earn none.
+func (d *deriver) points(des *design) {
+	scale := d.opts.PDO / math.Ln2
+	for c, col := range d.used {
+		ref := d.model.beta[des.off[c]+col.ref]
+		for b := range col.bins {
+			bn := &col.bins[b]
+			if bn.rows == 0 || b == col.ref {
+				continue
+			}
+			bn.points = int(math.Round((d.model.beta[des.off[c]+b] - ref) * scale))
+		}
+		// A column whose bins' odds differ by under a tenth is not needed:
+		// its rules would cost readers more than they rank.
+		lo, hi := 0, 0
+		for _, bn := range col.bins {
+			lo, hi = min(lo, bn.points), max(hi, bn.points)
+		}
+		if float64(hi-lo) < d.opts.PDO*math.Log2(minOdds) {
+			for b := range col.bins {
+				col.bins[b].points = 0
+			}
+		}
+	}
+	d.scores = make([]int, des.n())
+	var bins []backtest.ScoreBin
+	byScore := map[int]*backtest.ScoreBin{}
+	for i := range des.n() {
+		s := 0
+		for c, col := range d.used {
+			s += col.bins[des.bins[i*des.k+c]].points
+		}
+		d.scores[i] = s
+		sb := byScore[s]
+		if sb == nil {
+			sb = &backtest.ScoreBin{Score: s}
+			byScore[s] = sb
+		}
+		sb.Leads++
+		if des.y[i] {
+			sb.Converted++
+		}
+	}
+	for _, sb := range byScore {
+		bins = append(bins, *sb)
+	}
+	slices.SortFunc(bins, func(a, b backtest.ScoreBin) int { return cmp.Compare(a.Score, b.Score) })
+	if a := backtest.AUC(bins); a != nil {
+		d.res.AUC = *a
+	}
+}
+
+// tiers cuts the tiers from the training rows' points and gives each the
+// rate cross-validation expects: that of the cross-validated rows ranked
+// in the same share of the rows.
+func (d *deriver) tiers(des *design) {
+	res := d.res
+	shares := d.tierShares()
+	mins := tierMins(d.scores, shares)
+	names := []string{"A", "B", "C", "D", "E", "F"}
+	if len(mins)+1 > len(names) {
+		names = nil
+		for i := range len(mins) + 1 {
+			names = append(names, "T"+strconv.Itoa(i+1))
+		}
+	}
+	res.Tiers = nil
+	for i := range len(mins) + 1 {
+		t := Tier{Name: names[i]}
+		if i < len(mins) {
+			m := mins[i]
+			t.Min = &m
+		}
+		res.Tiers = append(res.Tiers, t)
+	}
+	// training counts per tier
+	n := len(d.scores)
+	best := make([]int, len(res.Tiers))
+	for i, s := range d.scores {
+		t := len(mins)
+		for k, m := range mins {
+			if s >= m {
+				t = k
+				break
+			}
+		}
+		res.Tiers[t].Rows++
+		if des.y[i] {
+			best[t]++
+		}
+	}
+	// expected rates from the cross-validated ranking
+	order := make([]int, len(d.oof))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(d.oof[b], d.oof[a]) })
+	m := len(order)
+	var cum int
+	for t := range res.Tiers {
+		res.Tiers[t].Rate = ratio(best[t], res.Tiers[t].Rows)
+		from := int(math.Round(float64(cum) / float64(n) * float64(m)))
+		cum += res.Tiers[t].Rows
+		to := int(math.Round(float64(cum) / float64(n) * float64(m)))
+		var k int
+		for _, i := range order[from:to] {
+			if d.oofBest[i] {
+				k++
+			}
+		}
+		res.Tiers[t].Expected = ratio(k, to-from)
+	}
+}
+
+// tierShares turns Options.Tiers into shares of the rows from the top.
+// Target rates are met on the cross-validated ranking: each tier is the
+// longest run of the next rows whose expected rate stays at its target
+// (and holds at least a bin's worth of rows).
+func (d *deriver) tierShares() []float64 {
+	t := d.opts.Tiers
+	switch {
+	case len(t.Capacity) > 0:
+		vol := t.Volume
+		if vol == 0 {
+			vol = d.res.TrainRows + d.res.HoldoutRows
+		}
+		var out []float64
+		var sum float64
+		for _, c := range t.Capacity {
+			s := float64(c) / float64(vol)
+			if sum+s >= 1 {
+				break
+			}
+			sum += s
+			out = append(out, s)
+		}
+		return out
+	case len(t.Rates) > 0:
+		order := make([]int, len(d.oof))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(d.oof[b], d.oof[a]) })
+		m := len(order)
+		minRows := max(10, int(d.opts.MinBin*float64(m)))
+		var out []float64
+		start := 0
+		for _, target := range t.Rates {
+			end, k := start, 0
+			for j := start; j < m; j++ {
+				if d.oofBest[order[j]] {
+					k++
+				}
+				if j+1-start >= minRows && float64(k) >= target*float64(j+1-start) {
+					end = j + 1
+				}
+			}
+			if end == start || end >= m {
+				continue // no run of rows reaches it
+			}
+			out = append(out, float64(end-start)/float64(m))
+			start = end
+		}
+		return out
+	}
+	return t.Shares
+}
