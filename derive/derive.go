@@ -373,7 +373,6 @@ type deriver struct {
 	oof      []float64 // cross-validated log-odds of the CV rows
 	oofBest  []bool
 	model    *model
-	cvDesign *design
 }
 
 func (d *deriver) text(rec backtest.Record, col string) string {
