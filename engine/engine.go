@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ var (
 	ErrNotReady       = errors.New("no ruleset loaded yet")
 	ErrUnknownRuleset = errors.New("unknown ruleset")
 	ErrNoDefault      = errors.New("several rulesets are loaded; name one")
+	// ErrRemoved is a reload that would drop live rulesets, refused
+	// without WithAllowRemove.
+	ErrRemoved = errors.New("rulesets would be removed")
 )
 
 // Loader produces the full set of compiled rulesets. It is called by every
@@ -71,6 +75,12 @@ func WithClock(now func() time.Time) Option { return func(e *Engine) { e.opts.Cl
 // email resolves to (Options.Accounts).
 func WithAccounts(r AccountResolver) Option { return func(e *Engine) { e.opts.Accounts = r } }
 
+// WithAllowRemove lets a reload drop a live ruleset that the loader no
+// longer returns (its files were deleted or renamed). Without it such a
+// reload fails with ErrRemoved and every ruleset keeps serving: a file
+// deleted by mistake must not turn a ruleset's traffic into 404s.
+func WithAllowRemove(allow bool) Option { return func(e *Engine) { e.allowRemove = allow } }
+
 // WithOnReload registers a callback called after every reload attempt with
 // the combined version of the live rulesets and the reload's error, if any.
 // It is called outside the engine's lock.
@@ -81,10 +91,11 @@ func WithOnReload(fn func(version string, err error)) Option {
 // Engine scores leads against live rulesets. It is safe for concurrent use;
 // Score never waits for a reload.
 type Engine struct {
-	load     Loader
-	log      *slog.Logger
-	opts     Options // what Score decides with
-	onReload []func(string, error)
+	load        Loader
+	log         *slog.Logger
+	opts        Options // what Score decides with
+	allowRemove bool
+	onReload    []func(string, error)
 
 	cur atomic.Pointer[snapshot] // immutable once stored
 	mu  sync.Mutex               // serialises Reload; Score never takes it
@@ -147,11 +158,24 @@ func Open(ctx context.Context, load Loader, opts ...Option) (*Engine, error) {
 // previous rulesets stay live and the error is kept in Status.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
-	next, err := e.build(ctx, e.cur.Load())
+	prev := e.cur.Load()
+	next, err := e.build(ctx, prev)
 	now := time.Now()
 	var version string
+	var changed []string // of the rulesets, the ones this reload adds, changes or removes
 	if err == nil {
-		if cur := e.cur.Load(); cur == nil || cur.version != next.version {
+		var removed []string
+		changed, removed = prev.diff(next)
+		if len(removed) > 0 {
+			e.log.Warn("rulesets are gone from the rule files", "rulesets", removed, "allowed", e.allowRemove)
+			if !e.allowRemove {
+				err = fmt.Errorf("%w: %s no longer in the rule files; the last good rulesets stay live (leadq serve --allow-remove lets a reload remove them)",
+					ErrRemoved, strings.Join(removed, ", "))
+			}
+		}
+	}
+	if err == nil {
+		if prev == nil || prev.version != next.version {
 			next.loaded = now
 			e.cur.Store(next)
 		}
@@ -173,9 +197,11 @@ func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if err != nil {
-		e.log.Error("reload failed; keeping the last good rulesets", "err", err, "version", version)
+		e.log.Error("reload failed; keeping the last good rulesets", "err", err)
 	} else {
-		e.log.Info("rulesets loaded", "version", version, "rulesets", len(next.names))
+		// Not the combined version: with a thousand rulesets it is a
+		// line of a hundred kilobytes. The changed ones, a few at most.
+		e.log.Info("rulesets loaded", "rulesets", len(next.names), "changed", len(changed), "names", firstNames(changed, 10))
 	}
 	for _, fn := range e.onReload {
 		fn(version, err)
@@ -213,6 +239,32 @@ func (e *Engine) build(ctx context.Context, prev *snapshot) (*snapshot, error) {
 		s.version += n + "=" + s.byName[n].Version + ";"
 	}
 	return s, nil
+}
+
+// diff returns the names of the rulesets next adds or changes (all of
+// them when s is nil) and those it leaves out.
+func (s *snapshot) diff(next *snapshot) (changed, removed []string) {
+	for _, n := range next.names {
+		if old, ok := s.ruleset(n); !ok || old.Version != next.byName[n].Version {
+			changed = append(changed, n)
+		}
+	}
+	if s != nil {
+		for _, n := range s.names {
+			if _, ok := next.byName[n]; !ok {
+				removed = append(removed, n)
+			}
+		}
+	}
+	return changed, removed
+}
+
+// firstNames is names for a log line: the first max, then how many more.
+func firstNames(names []string, max int) string {
+	if len(names) <= max {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
 
 // Ruleset returns the live ruleset with the given name ("" for the only

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -286,74 +286,80 @@ func TestWatchConfigMap(t *testing.T) {
 	}
 }
 
-// TestWatchClose checks that Close and the end of the context both stop the
-// goroutine, and that Close waits for it.
-func TestWatchClose(t *testing.T) {
+// A writer that pauses longer than the debounce half-way through a rule
+// file (half the file, 300 ms, the rest) never has its half loaded, even
+// a half that compiles: the only reload is of the whole file (issue 17).
+func TestWatchSlowWriter(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "watched.yaml"), rulesFile("v1"))
-	eng, err := Open(context.Background(), Paths(dir))
-	must(t, err)
-
-	w, err := eng.Watch(context.Background(), dir)
-	must(t, err)
-	w.Close()
-	select {
-	case <-w.done:
-	default:
-		t.Fatal("Close returned before the watcher goroutine ended")
+	path := filepath.Join(dir, "watched.yaml")
+	writeFile(t, path, rulesFile("v1"))
+	eng, _, ch := watchedEngine(t, dir)
+	whole := rulesFile("v2") + "\nknockouts:\n  - id: tiny\n    when: lead.employees < 2\n    reason: too small\n"
+	half := whole[:strings.Index(whole, "\nknockouts:")+1] // compiles: the ruleset without its knockout
+	if _, err := rules.Compile(parseOrFail(t, half)); err != nil {
+		t.Fatalf("the half written first must compile, to be tempting: %v", err)
 	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err = eng.Watch(ctx, dir)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	must(t, err)
-	cancel()
-	select {
-	case <-w.done:
-	case <-time.After(reloadTimeout):
-		t.Fatal("the watcher goroutine did not end with its context")
+	defer f.Close()
+	for _, part := range []string{half, whole[len(half):]} {
+		if _, err := f.WriteString(part); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
-	w.Close() // after the context ended, Close still returns
-
-	if _, err := eng.Watch(context.Background(), filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Watch(missing dir) error = %v; want os.ErrNotExist", err)
+	r := waitReload(t, ch, "a reload", func(reloaded) bool { return true })
+	if r.err != nil {
+		t.Fatalf("the reload failed: %v", r.err)
+	}
+	rs, err := eng.Ruleset("watched")
+	must(t, err)
+	if rs.Description != "v2" || len(rs.Knockouts) != 1 {
+		t.Fatalf("the reload after a slow write loaded %q with %d knockouts; want the whole file (v2, 1 knockout)", rs.Description, len(rs.Knockouts))
+	}
+	select {
+	case r := <-ch:
+		t.Errorf("a second reload (err %v) for one write", r.err)
+	case <-time.After(time.Second):
 	}
 }
 
-// TestWatchRelevant pins which events cause a reload.
-func TestWatchRelevant(t *testing.T) {
-	w := &Watcher{eng: New(Static()), dirs: map[string]dirFilter{
-		"/rules":  {all: true},
-		"/single": {files: map[string]bool{"b2b.yaml": true}},
-	}}
-	tests := []struct {
-		name string
-		ev   fsnotify.Event
-		want bool
-	}{
-		{"write to a rule file", fsnotify.Event{Name: "/rules/b2b.yaml", Op: fsnotify.Write}, true},
-		{"yml", fsnotify.Event{Name: "/rules/b2b.yml", Op: fsnotify.Create}, true},
-		{"rename over a rule file", fsnotify.Event{Name: "/rules/b2b.yaml", Op: fsnotify.Create}, true},
-		{"rule file removed", fsnotify.Event{Name: "/rules/b2b.yaml", Op: fsnotify.Remove}, true},
-		{"rule file renamed away", fsnotify.Event{Name: "/rules/b2b.yaml", Op: fsnotify.Rename}, true},
-		{"chmod only", fsnotify.Event{Name: "/rules/b2b.yaml", Op: fsnotify.Chmod}, false},
-		{"ConfigMap swap", fsnotify.Event{Name: "/rules/..data", Op: fsnotify.Create}, true},
-		{"ConfigMap temporary link", fsnotify.Event{Name: "/rules/..data_tmp", Op: fsnotify.Create}, false},
-		{"ConfigMap payload directory", fsnotify.Event{Name: "/rules/..2026_11_23_10_00_00.1", Op: fsnotify.Create}, false},
-		{"editor swap file", fsnotify.Event{Name: "/rules/.b2b.yaml.swp", Op: fsnotify.Write}, false},
-		{"emacs lock", fsnotify.Event{Name: "/rules/.#b2b.yaml", Op: fsnotify.Create}, false},
-		{"backup", fsnotify.Event{Name: "/rules/b2b.yaml~", Op: fsnotify.Create}, false},
-		{"not YAML", fsnotify.Event{Name: "/rules/README.md", Op: fsnotify.Write}, false},
-		{"subdirectory", fsnotify.Event{Name: "/rules/old/b2b.yaml", Op: fsnotify.Write}, false},
-		{"the watched file", fsnotify.Event{Name: "/single/b2b.yaml", Op: fsnotify.Create}, true},
-		{"a sibling of the watched file", fsnotify.Event{Name: "/single/other.yaml", Op: fsnotify.Write}, false},
-		{"ConfigMap swap beside the watched file", fsnotify.Event{Name: "/single/..data", Op: fsnotify.Create}, true},
-		{"the watched directory removed", fsnotify.Event{Name: "/rules", Op: fsnotify.Remove}, false},
+func parseOrFail(t *testing.T, src string) *rules.File {
+	t.Helper()
+	f, err := rules.Parse("half.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := w.relevant(tc.ev); got != tc.want {
-				t.Errorf("relevant(%v) = %v; want %v", tc.ev, got, tc.want)
+	return f
+}
+
+// A ruleset whose files are deleted is a failed reload (ErrRemoved) that
+// keeps it serving, unless WithAllowRemove says removing is meant (issue
+// 17: deleting b2b-saas's files turned its traffic into 404s with the
+// reload reported a success).
+func TestReloadRefusesToRemoveRulesets(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "watched.yaml"), rulesFile("v1"))
+		writeFile(t, filepath.Join(dir, "other.yaml"), strings.Replace(rulesFile("other"), "ruleset: watched", "ruleset: other", 1))
+		eng, err := Open(context.Background(), Paths(dir), WithAllowRemove(allow))
+		must(t, err)
+		must(t, os.Remove(filepath.Join(dir, "other.yaml")))
+		err = eng.Reload(context.Background())
+		_, lookup := eng.Ruleset("other")
+		st := eng.Status()
+		if allow {
+			if err != nil || !errors.Is(lookup, ErrUnknownRuleset) || len(st.Rulesets) != 1 {
+				t.Errorf("allowed: Reload = %v, Ruleset(other) = %v, %d rulesets live; want nil, ErrUnknownRuleset, 1", err, lookup, len(st.Rulesets))
 			}
-		})
+			continue
+		}
+		if !errors.Is(err, ErrRemoved) || !strings.Contains(err.Error(), "other") {
+			t.Errorf("Reload after deleting other.yaml = %v; want ErrRemoved naming other", err)
+		}
+		if lookup != nil || len(st.Rulesets) != 2 || !errors.Is(st.LastError, ErrRemoved) || st.Failures != 1 {
+			t.Errorf("after the refused removal: Ruleset(other) = %v, %d rulesets live, last error %v, %d failures; want it live, 2, ErrRemoved, 1",
+				lookup, len(st.Rulesets), st.LastError, st.Failures)
+		}
 	}
 }

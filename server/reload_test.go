@@ -435,3 +435,34 @@ func TestNotReadyAtStart(t *testing.T) {
 		t.Errorf("GET /readyz after the fix = %d %s; want 200", resp.status, resp.body)
 	}
 }
+
+// A reload that finds a ruleset's files gone fails without
+// WithAllowRemove (issue 17): the ruleset keeps serving, and the reload
+// metric, /v1/rulesets and the answer say why.
+func TestReloadRefusesRemovedRuleset(t *testing.T) {
+	dir, _, _ := rulesDir(t)
+	writeAtomic(t, dir, "other.yaml", strings.Replace(readFile(t, "testdata/rules/accounts.yaml"), "ruleset: account-health", "ruleset: other", 1))
+	eng, err := engine.Open(context.Background(), engine.Paths(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newServer(t, eng)
+	if err := os.Remove(filepath.Join(dir, "other.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	resp := do(t, ts, httpCase{method: "POST", path: "/-/reload"})
+	if resp.status != http.StatusUnprocessableEntity || !strings.Contains(string(resp.body), "other") || !strings.Contains(string(resp.body), "--allow-remove") {
+		t.Fatalf("POST /-/reload after deleting other.yaml = %d %s; want 422 naming other and --allow-remove", resp.status, resp.body)
+	}
+	if resp := do(t, ts, httpCase{method: "POST", path: "/v1/score?ruleset=other", body: `{"id": "1"}`}); resp.status != http.StatusOK {
+		t.Errorf("scoring with the removed ruleset = %d %s; want 200: it keeps serving", resp.status, resp.body)
+	}
+	resp = do(t, ts, httpCase{method: "GET", path: "/v1/rulesets"})
+	if !strings.Contains(string(resp.body), `"last_error":{`) || !strings.Contains(string(resp.body), `"name":"other"`) {
+		t.Errorf("GET /v1/rulesets = %s; want other still listed and the last error", resp.body)
+	}
+	metrics := do(t, ts, httpCase{method: "GET", path: "/metrics"})
+	if !strings.Contains(string(metrics.body), "leadq_rules_last_reload_successful 0\n") {
+		t.Errorf("metrics after a refused removal lack leadq_rules_last_reload_successful 0")
+	}
+}

@@ -36,6 +36,7 @@ type serveOptions struct {
 	timeout   time.Duration
 	grace     time.Duration
 	watch     bool
+	remove    bool // --allow-remove
 	logLevel  string
 	logFormat string
 	ruleset   string      // --default-ruleset
@@ -100,6 +101,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
 	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
 	f.BoolVar(&opts.watch, "watch", true, "reload when rule files change")
+	f.BoolVar(&opts.remove, "allow-remove", false, "let a reload drop a ruleset whose files are gone (without it, such a reload fails and the ruleset keeps serving)")
 	f.StringVar(&opts.logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
 	f.IntVar(&opts.gcPercent, "gc-percent", defaultGCPercent, "garbage collection target, as GOGC (which wins when set and this flag is not): collect when the heap has grown by this % since the last collection")
@@ -151,6 +153,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	eng := engine.New(engine.Paths(opts.rules...),
 		engine.WithLogger(log),
 		engine.WithStrict(opts.strict),
+		engine.WithAllowRemove(opts.remove),
 		engine.WithOnReload(func(version string, err error) {
 			logRuleErrors(log, err)
 			if opts.onReload != nil {
