@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/leadq/leadq/rules/eval"
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
@@ -149,109 +149,8 @@ func jsonError(err error) error {
 // the value has the wrong type; msg then says what was expected. A coerced
 // value (a string holding a number, say) is refused in strict mode.
 func convert(raw any, t rulefile.Type, strict bool) (v any, ok bool, msg string) {
-	switch t {
-	case rulefile.TypeString:
-		if s, isStr := raw.(string); isStr {
-			return s, true, ""
-		}
-		return nil, false, "expected a string, got " + describe(raw)
-	case rulefile.TypeInt:
-		switch x := raw.(type) {
-		case json.Number:
-			if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-				return int(i), true, ""
-			}
-			if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int(f), true, ""
-			}
-		case string:
-			if !strict {
-				s := strings.TrimSpace(x)
-				if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-					return int(i), true, ""
-				}
-				if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-					return int(f), true, ""
-				}
-			}
-		default:
-			if f, isNum := number(raw); isNum && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-				return int(f), true, ""
-			}
-		}
-		return nil, false, "expected a whole number, got " + describe(raw)
-	case rulefile.TypeFloat:
-		switch x := raw.(type) {
-		case json.Number:
-			if f, err := x.Float64(); err == nil {
-				return f, true, ""
-			}
-		case string:
-			if !strict {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-					return f, true, ""
-				}
-			}
-		default:
-			if f, isNum := number(raw); isNum {
-				return f, true, ""
-			}
-		}
-		return nil, false, "expected a number, got " + describe(raw)
-	case rulefile.TypeBool:
-		switch x := raw.(type) {
-		case bool:
-			return x, true, ""
-		case string:
-			if !strict {
-				switch strings.ToLower(strings.TrimSpace(x)) {
-				case "true", "yes", "y", "1":
-					return true, true, ""
-				case "false", "no", "n", "0":
-					return false, true, ""
-				}
-			}
-		}
-		return nil, false, "expected true or false, got " + describe(raw)
-	case rulefile.TypeDate:
-		switch x := raw.(type) {
-		case time.Time:
-			return x, true, ""
-		case string:
-			if d, err := rulefile.ParseDate(strings.TrimSpace(x)); err == nil {
-				return d, true, ""
-			}
-		}
-		return nil, false, "expected a date like 2026-11-01, got " + describe(raw)
-	case rulefile.TypeList:
-		switch x := raw.(type) {
-		case []string:
-			return x, true, ""
-		case []any:
-			out := make([]string, 0, len(x))
-			for _, e := range x {
-				s, isStr := e.(string)
-				if !isStr {
-					return nil, false, "expected a list of strings, got an element " + describe(e)
-				}
-				out = append(out, s)
-			}
-			return out, true, ""
-		case string:
-			if !strict {
-				parts := strings.FieldsFunc(x, func(r rune) bool { return r == ';' || r == ',' })
-				out := make([]string, 0, len(parts))
-				for _, p := range parts {
-					if p = strings.TrimSpace(p); p != "" {
-						out = append(out, p)
-					}
-				}
-				return out, true, ""
-			}
-		}
-		return nil, false, "expected a list of strings, got " + describe(raw)
-	}
-	return nil, false, "field has no valid type in the ruleset"
+	v, msg = eval.Convert(raw, t, strict)
+	return v, msg == "", msg
 }
 
 // isBlank reports values that mean "no data": null, and empty strings for
@@ -262,46 +161,4 @@ func isBlank(raw any, t rulefile.Type) bool {
 	}
 	s, ok := raw.(string)
 	return ok && t != rulefile.TypeString && strings.TrimSpace(s) == ""
-}
-
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	}
-	return 0, false
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case string:
-		if len(x) > 40 {
-			x = x[:40] + "…"
-		}
-		return strconv.Quote(x)
-	case json.Number:
-		return "number " + string(x)
-	case bool:
-		return fmt.Sprintf("boolean %v", x)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	if f, ok := number(v); ok {
-		return "number " + strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return fmt.Sprintf("%T", v)
 }

@@ -217,7 +217,7 @@ func (c *builder) declare(rs *eval.Ruleset) {
 		}
 	}
 	slices.SortFunc(fields, func(a, b *eval.Field) int { return cmp.Compare(a.Name, b.Name) })
-	var slots [rulefile.TypeList + 1]int // fields of each type so far
+	var slots [rulefile.NumTypes]int // fields of each type so far
 	for i, fd := range fields {
 		fd.Index = i
 		fd.Slot = slots[fd.Type]

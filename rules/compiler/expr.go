@@ -37,15 +37,6 @@ var qualifyVars = map[string]types.Type{
 	"knocked_out": types.Bool,
 }
 
-var goTypes = map[rulefile.Type]types.Type{
-	rulefile.TypeString: types.String,
-	rulefile.TypeInt:    types.Int,
-	rulefile.TypeFloat:  types.Float64,
-	rulefile.TypeBool:   types.Bool,
-	rulefile.TypeDate:   types.TypeOf(time.Time{}),
-	rulefile.TypeList:   types.TypeOf([]string{}),
-}
-
 // exprCompiler compiles the expressions of one ruleset.
 type exprCompiler struct {
 	c       *builder
@@ -64,8 +55,8 @@ func (x *exprCompiler) config(kind envKind) *conf.Config {
 	// lead.employees on a nested map would go through reflection.
 	env := types.Map{eval.NowVar: types.TypeOf(time.Time{})}
 	for _, f := range x.c.fields {
-		t, ok := goTypes[f.Type]
-		if !ok {
+		t := eval.ExprType(f.Type)
+		if t == nil {
 			t = types.Any // a field with a bad declaration: its own error is enough
 		}
 		env[f.Name] = t

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/leadq/leadq/rules/eval"
@@ -23,13 +22,14 @@ import (
 // Closures never fail at run time: operations that can (indexing, %,
 // ternaries over nil) are left to the VM, which reports the error.
 
+// The native forms of the types of values, as eval.Read returns them.
 type (
-	boolFn  func(*eval.Row) bool
-	intFn   func(*eval.Row) int
-	floatFn func(*eval.Row) float64
-	strFn   func(*eval.Row) string
-	timeFn  func(*eval.Row) time.Time
-	listFn  func(*eval.Row) []string
+	boolFn  = func(*eval.Row) bool
+	intFn   = func(*eval.Row) int
+	floatFn = func(*eval.Row) float64
+	strFn   = func(*eval.Row) string
+	timeFn  = func(*eval.Row) time.Time
+	listFn  = func(*eval.Row) []string
 )
 
 type native struct {
@@ -68,22 +68,7 @@ func (c *native) compile(n ast.Node) any {
 
 func (c *native) ident(name string) any {
 	if f := c.fields[name]; f != nil {
-		s := f.Slot
-		switch f.Type {
-		case rulefile.TypeInt:
-			return intFn(func(r *eval.Row) int { return r.Ints[s] })
-		case rulefile.TypeFloat:
-			return floatFn(func(r *eval.Row) float64 { return r.Floats[s] })
-		case rulefile.TypeString:
-			return strFn(func(r *eval.Row) string { return r.Strs[s] })
-		case rulefile.TypeBool:
-			return boolFn(func(r *eval.Row) bool { return r.Bools[s] })
-		case rulefile.TypeDate:
-			return timeFn(func(r *eval.Row) time.Time { return r.Times[s] })
-		case rulefile.TypeList:
-			return listFn(func(r *eval.Row) []string { return r.Lists[s] })
-		}
-		return nil
+		return eval.Read(f)
 	}
 	switch name {
 	case eval.NowVar:
@@ -254,47 +239,13 @@ func (c *native) fieldAgainstConstant(op string, ln, rn ast.Node) boolFn {
 	}
 	switch k := rn.(type) {
 	case *ast.IntegerNode:
-		switch f.Type {
-		case rulefile.TypeInt:
-			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Ints), f.Slot, k.Value)
-		case rulefile.TypeFloat:
-			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Floats), f.Slot, float64(k.Value))
-		}
+		return eval.CompareConstant(op, f, k.Value)
 	case *ast.FloatNode:
-		if f.Type == rulefile.TypeFloat {
-			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Floats), f.Slot, k.Value)
-		}
+		return eval.CompareConstant(op, f, k.Value)
 	case *ast.StringNode:
-		if f.Type == rulefile.TypeString {
-			return slotOrdered(op, unsafe.Offsetof(eval.Row{}.Strs), f.Slot, k.Value)
-		}
+		return eval.CompareConstant(op, f, k.Value)
 	}
 	return nil
-}
-
-// slotOrdered compares value slot of the row's slice of T at offset off
-// in Row (Ints, Floats or Strs) with k.
-func slotOrdered[T int | float64 | string](op string, off uintptr, slot int, k T) boolFn {
-	switch op {
-	case "==":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) == k }
-	case "!=":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) != k }
-	case "<":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) < k }
-	case "<=":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) <= k }
-	case ">":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) > k }
-	case ">=":
-		return func(r *eval.Row) bool { return slotValue[T](r, off, slot) >= k }
-	}
-	return nil
-}
-
-// slotValue is r's value in slot of its slice of T at offset off.
-func slotValue[T any](r *eval.Row, off uintptr, slot int) T {
-	return (*(*[]T)(unsafe.Add(unsafe.Pointer(r), off)))[slot]
 }
 
 func ordered[T int | float64 | string](op string, a, b func(*eval.Row) T) boolFn {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +10,9 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// FuzzAppendValue holds the row's allocation-free formatting of a value to
-// FormatValue, which reasons rendered any other way use.
+// FuzzAppendValue holds the row's allocation-free formatting of a value,
+// and FormatValue, to referenceFormat: the table's formatting, written the
+// plain way.
 func FuzzAppendValue(f *testing.F) {
 	f.Add(1e7, int64(-3), "a,b", true, int64(0))
 	f.Add(math.Copysign(0, -1), int64(0), "", false, int64(1700000000))
@@ -28,16 +30,20 @@ func FuzzAppendValue(f *testing.F) {
 			{Name: "d", Type: rulefile.TypeDate, Index: 4}, {Name: "s", Type: rulefile.TypeString, Index: 5},
 			{Name: "missing", Type: rulefile.TypeInt, Index: 6, Slot: 1},
 		}
-		r := Row{Present: NewFieldSet(len(fields)), Floats: []float64{x}, Ints: []int{int(i), 0},
-			Lists: [][]string{strings.Split(list, ",")}, Bools: []bool{yes},
-			Times: []time.Time{time.Unix(unix, 0).UTC()}, Strs: []string{list}}
+		r := Row{Present: NewFieldSet(len(fields)), floats: []float64{x}, ints: []int{int(i), 0},
+			lists: [][]string{strings.Split(list, ",")}, bools: []bool{yes},
+			times: []time.Time{time.Unix(unix, 0).UTC()}, strs: []string{list}}
 		for _, fd := range fields[:6] {
 			r.Present.Add(fd.Index)
 		}
 		for _, fd := range fields {
 			v, _ := r.Value(fd)
-			if got, want := string(r.appendValue(nil, fd)), FormatValue(v); got != want {
-				t.Fatalf("%s = %#v: appendValue %q, FormatValue %q", fd.Name, v, got, want)
+			want := referenceFormat(v)
+			if got := string(r.appendValue(nil, fd)); got != want {
+				t.Fatalf("%s = %#v: appendValue %q, want %q", fd.Name, v, got, want)
+			}
+			if got := FormatValue(v); got != want {
+				t.Fatalf("%s = %#v: FormatValue %q, want %q", fd.Name, v, got, want)
 			}
 		}
 	})
@@ -63,4 +69,31 @@ func FuzzCaseFolding(f *testing.F) {
 			t.Fatalf("Domain(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// referenceFormat is how reasons show a value, the plain way.
+func referenceFormat(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "unknown"
+	case string:
+		return v
+	case int:
+		return strconv.Itoa(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		if v {
+			return "yes"
+		}
+		return "no"
+	case time.Time:
+		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 {
+			return v.Format("2006-01-02")
+		}
+		return v.Format(time.RFC3339)
+	case []string:
+		return strings.Join(v, ", ")
+	}
+	return "?"
 }

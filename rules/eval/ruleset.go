@@ -25,7 +25,7 @@ type Ruleset struct {
 
 	fieldByName map[string]*Field
 	ruleByID    map[string]*Rule
-	slots       [rulefile.TypeList + 1]int // how many fields of each type, for Row
+	slots       [rulefile.NumTypes]int // how many fields of each type, for Row
 	byKey       [2]map[string]*Field
 	memo        sync.Map // see Memo
 }
@@ -95,7 +95,7 @@ type Tier struct {
 func (rs *Ruleset) Index() {
 	rs.fieldByName = make(map[string]*Field, len(rs.Fields))
 	rs.byKey = [2]map[string]*Field{{}, {}}
-	rs.slots = [rulefile.TypeList + 1]int{}
+	rs.slots = [rulefile.NumTypes]int{}
 	for _, f := range rs.Fields {
 		rs.fieldByName[f.Name] = f
 		if f.Namespace == "account" {

@@ -1,11 +1,5 @@
 package eval
 
-import (
-	"strconv"
-	"strings"
-	"time"
-)
-
 // Template is a compiled reason such as "{{lead.employees}} employees".
 type Template struct {
 	Src   string
@@ -68,33 +62,4 @@ func (t *Template) Append(b []byte, r *Row) []byte {
 		b = r.appendValue(b, p.field)
 	}
 	return b
-}
-
-// FormatValue writes a field value the way a person reads it: whole floats
-// without decimals, dates as 2006-01-02, lists comma-separated, booleans as
-// yes or no.
-func FormatValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "unknown"
-	case string:
-		return v
-	case int:
-		return strconv.Itoa(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		if v {
-			return "yes"
-		}
-		return "no"
-	case time.Time:
-		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 {
-			return v.Format("2006-01-02")
-		}
-		return v.Format(time.RFC3339)
-	case []string:
-		return strings.Join(v, ", ")
-	}
-	return "?"
 }

@@ -142,7 +142,9 @@ type Expect struct {
 	RefPos        map[string]Pos // rule id or tier name -> where the test names it
 }
 
-// Type is the declared type of a field.
+// Type is the declared type of a field. What each type means at run time
+// (its storage, conversion, formatting, expr type, native reads) is one
+// row of package eval's table; here a type is its name.
 type Type int
 
 const (
@@ -152,21 +154,31 @@ const (
 	TypeBool
 	TypeDate
 	TypeList
+	NumTypes // one past the last type, for tables indexed by Type
 )
 
-var typeNames = map[string]Type{
-	"string": TypeString, "int": TypeInt, "float": TypeFloat,
-	"bool": TypeBool, "date": TypeDate, "list": TypeList,
+// typeNames are the names fields: declares types with, by Type.
+var typeNames = [NumTypes]string{
+	TypeString: "string", TypeInt: "int", TypeFloat: "float",
+	TypeBool: "bool", TypeDate: "date", TypeList: "list",
 }
 
 // String returns the type's name as written in fields:.
 func (t Type) String() string {
-	for name, tt := range typeNames {
-		if tt == t {
-			return name
-		}
+	if t > 0 && t < NumTypes {
+		return typeNames[t]
 	}
 	return "invalid"
+}
+
+// typeNamed returns the type with the given name, or 0.
+func typeNamed(name string) (Type, bool) {
+	for t := TypeString; t < NumTypes; t++ {
+		if typeNames[t] == name {
+			return t, true
+		}
+	}
+	return 0, false
 }
 
 // decoder walks the YAML node tree of one file and collects every problem
@@ -440,10 +452,10 @@ func (d *decoder) fields(n *yaml.Node) {
 		if !ok {
 			return
 		}
-		typ, ok := typeNames[t.Value]
+		typ, ok := typeNamed(t.Value)
 		if !ok {
-			d.errorf(t.Pos, "bad-field", "field %q: unknown type %q (use string, int, float, bool, date or list)%s",
-				k.Value, t.Value, typeHint(t.Value))
+			d.errorf(t.Pos, "bad-field", "field %q: unknown type %q (use %s or %s)%s",
+				k.Value, t.Value, strings.Join(typeNames[1:NumTypes-1], ", "), typeNames[NumTypes-1], typeHint(t.Value))
 			// Still declare it, untyped, so that rules reading it do not
 			// each report an unknown field.
 		}
@@ -873,5 +885,5 @@ func typeHint(s string) string {
 	if t, ok := aliases[strings.ToLower(s)]; ok {
 		return fmt.Sprintf(" (did you mean %s?)", t)
 	}
-	return DidYouMean(s, sortedKeys(typeNames))
+	return DidYouMean(s, typeNames[1:])
 }

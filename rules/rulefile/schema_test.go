@@ -72,7 +72,7 @@ func TestSchemaKeys(t *testing.T) {
 	for _, v := range fieldTypes.([]any) {
 		enum = append(enum, v.(string))
 	}
-	if diff := cmp.Diff(sortedKeys(typeNames), sortedCopy(enum)); diff != "" {
+	if diff := cmp.Diff(sortedCopy(typeNames[1:]), sortedCopy(enum)); diff != "" {
 		t.Errorf("field types (-decoder +schema):\n%s", diff)
 	}
 }
