@@ -8,6 +8,11 @@ package engine
 // --format json`; slices are never null, and every list has a
 // deterministic order.
 type Decision struct {
+	// ID identifies this decision everywhere (answers, the decision log,
+	// lookups): a UUIDv7, time-ordered, set by whoever makes decisions for
+	// others to find again (the server); empty, and left out of the JSON,
+	// when nobody set one.
+	ID            string         `json:"id,omitempty"`
 	LeadID        string         `json:"lead_id"`
 	Ruleset       RulesetRef     `json:"ruleset"`
 	Qualified     bool           `json:"qualified"`

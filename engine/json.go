@@ -18,7 +18,13 @@ func (d *Decision) AppendJSON(b []byte) []byte { return d.appendJSON(b, nil) }
 // appendJSON is AppendJSON with the JSON table (nil for none) built for
 // the hits and misses of its rules, where d says what table's do.
 func (d *Decision) appendJSON(b []byte, table *ruleTable) []byte {
-	b = append(b, `{"lead_id":`...)
+	if d.ID != "" {
+		b = append(b, `{"id":`...)
+		b = appendString(b, d.ID)
+		b = append(b, `,"lead_id":`...)
+	} else {
+		b = append(b, `{"lead_id":`...)
+	}
 	b = appendString(b, d.LeadID)
 	b = append(b, `,"ruleset":`...)
 	if table != nil && d.Ruleset == table.ref {

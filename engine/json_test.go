@@ -30,14 +30,14 @@ func sampleDecisions() []Decision {
 	weird := "a\"b\\c\n\t\r\b\f\x00\x1f<>&\u2028\u2029é\xff\xfe😀"
 	return []Decision{
 		{},
-		{LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
+		{ID: "0190f3a2-7c1e-7d2a-9b3c-4d5e6f708192", LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
 			Groups:        map[string]int{"fit": 20, "engagement": -3, weird: 1},
 			Knockouts:     []Hit{{Rule: "k", Reason: weird}},
 			Matched:       []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
 			Missed:        []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
-		{Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
+		{ID: weird, Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
 	}
 }
 
@@ -175,7 +175,7 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("L-1", "fit", "reason <b>", "lead.x", 5)
 	f.Add("\xff\x00", "\u2028", "\"", "\\", -1)
 	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
-		d := Decision{LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
+		d := Decision{ID: reason, LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
 			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
 			Missed:        []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
 			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}

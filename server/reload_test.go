@@ -172,6 +172,11 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("decision with version %s, which is none of the versions written", d.Ruleset.Version)
 			return
 		}
+		if d.ID == "" {
+			failures.Add(1)
+			t.Errorf("decision about %s without an id", d.LeadID)
+		}
+		d.ID = "" // new for every decision
 		if !reflect.DeepEqual(want[d.LeadID], d) { // cmp.Diff is too slow for every decision
 			failures.Add(1)
 			t.Errorf("decision for %s differs from what version %s decides (-want +got):\n%s", d.LeadID, d.Ruleset.Version, cmp.Diff(want[d.LeadID], d))

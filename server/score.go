@@ -41,6 +41,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.refused(body.Code)
 		return err
 	}
+	w.Header().Set("X-Decision-Id", d.ID)
 	writeDecision(w, rs, &d)
 	return nil
 }
@@ -414,6 +415,7 @@ func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, pa
 		}
 		return d, nil, leadID(data), nil, err
 	}
+	d.ID = s.newID()
 	return d, account, "", data, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,6 +36,8 @@ type Server struct {
 	metrics      *metrics
 	mux          *http.ServeMux
 	methods      []string // the methods routes answer, for 405 answers
+
+	newID   func() string // a decision's id
 
 	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
 	decisionStore DecisionStore   // nil: no lookups
@@ -77,6 +80,23 @@ func (s *Server) ruleset(name string) (*engine.Ruleset, error) {
 	return s.eng.Ruleset(name)
 }
 
+// WithDecisionIDs sets how decisions get their ids (default NewDecisionID).
+// Tests give a counter.
+func WithDecisionIDs(next func() string) Option { return func(s *Server) { s.newID = next } }
+
+// NewDecisionID returns a new UUIDv7: unique across replicas without
+// coordination, and ordered by time, so that the decision log appends in
+// id order and finds a time window as a range of ids.
+func NewDecisionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// crypto/rand does not fail on Linux; if it ever does, a random
+		// v4 from the same source would fail too, so say it loudly.
+		panic(fmt.Sprintf("decision id: %v", err))
+	}
+	return id.String()
+}
+
 // New returns a server for eng. It fails when the metrics cannot be
 // registered (a registry that already holds them) or an option is invalid.
 func New(eng *engine.Engine, opts ...Option) (*Server, error) {
@@ -85,6 +105,7 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 		log:     slog.New(slog.DiscardHandler),
 		maxBody: DefaultMaxBody,
 		timeout: DefaultTimeout,
+		newID:   NewDecisionID,
 	}
 	for _, o := range opts {
 		o(s)

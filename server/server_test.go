@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,6 +179,9 @@ func TestGoldenAuth(t *testing.T) {
 // timestamps are masked in goldens: they are the time the test ran.
 var timestamps = regexp.MustCompile(`"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"`)
 
+// decision ids are masked in goldens: they are new for every decision.
+var uuids = regexp.MustCompile(`"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"`)
+
 func checkGolden(t *testing.T, ts *httptest.Server, tc httpCase) {
 	t.Helper()
 	resp := do(t, ts, tc)
@@ -250,8 +254,11 @@ func formatResponse(t *testing.T, tc httpCase, resp response) string {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n\nHTTP %d\n", tc.method, tc.path, resp.status)
-	for _, h := range []string{"Content-Type", "Allow", "WWW-Authenticate"} {
+	for _, h := range []string{"Content-Type", "Allow", "WWW-Authenticate", "X-Decision-Id"} {
 		if v := resp.header.Get(h); v != "" {
+			if h == "X-Decision-Id" && uuids.MatchString(`"`+v+`"`) {
+				v = "<uuid>"
+			}
 			fmt.Fprintf(&b, "%s: %s\n", h, v)
 		}
 	}
@@ -268,7 +275,7 @@ func formatResponse(t *testing.T, tc httpCase, resp response) string {
 			t.Fatal(err)
 		}
 		b.WriteString("\n")
-		b.WriteString(timestamps.ReplaceAllString(ind.String(), `"<time>"`))
+		b.WriteString(uuids.ReplaceAllString(timestamps.ReplaceAllString(ind.String(), `"<time>"`), `"<uuid>"`))
 		b.WriteString("\n")
 	}
 	return b.String()
@@ -298,5 +305,66 @@ func TestJSONAnswersHaveTheirLength(t *testing.T) {
 			t.Errorf("POST %s = %d, Content-Length %d, Transfer-Encoding %v, %d bytes of body; want the body's length and no chunking",
 				tc.path, resp.StatusCode, resp.ContentLength, resp.TransferEncoding, len(body))
 		}
+	}
+}
+
+// Every decision gets its own id, time-ordered (UUIDv7), in the body and,
+// for a single score, in X-Decision-Id; batch items and stream lines carry
+// theirs.
+func TestDecisionIDs(t *testing.T) {
+	ts := newServer(t, newEngine(t))
+	vp := compact(t, readFile(t, "testdata/leads/vp-fintech.json"))
+	var ids []string
+	post := func(path, ctype, body string) []byte {
+		resp, err := ts.Client().Post(ts.URL+path, ctype, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s = %d %s (%v)", path, resp.StatusCode, data, err)
+		}
+		if path == "/v1/score?ruleset=b2b-saas" {
+			var d struct{ ID string }
+			if err := json.Unmarshal(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			if h := resp.Header.Get("X-Decision-Id"); h != d.ID {
+				t.Errorf("X-Decision-Id %q; the body's id is %q", h, d.ID)
+			}
+		}
+		return data
+	}
+	for range 3 {
+		var d struct{ ID string }
+		json.Unmarshal(post("/v1/score?ruleset=b2b-saas", "application/json", vp), &d)
+		ids = append(ids, d.ID)
+	}
+	var batch struct{ Decisions []struct{ ID string } }
+	json.Unmarshal(post("/v1/score/batch?ruleset=b2b-saas", "application/json", "["+vp+","+vp+"]"), &batch)
+	for _, d := range batch.Decisions {
+		ids = append(ids, d.ID)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(post("/v1/score/stream?ruleset=b2b-saas", "application/x-ndjson", vp+"\n"+vp+"\n"))), "\n") {
+		var d struct{ ID string }
+		json.Unmarshal([]byte(line), &d)
+		ids = append(ids, d.ID)
+	}
+	if len(ids) != 7 {
+		t.Fatalf("%d ids; want 7", len(ids))
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !uuids.MatchString(`"` + id + `"`) {
+			t.Errorf("decision id %q is not a UUIDv7", id)
+		}
+		if seen[id] {
+			t.Errorf("decision id %s given twice", id)
+		}
+		seen[id] = true
+	}
+	if !slices.IsSorted(ids[:3]) {
+		t.Errorf("ids of decisions made one after the other are not in order: %v", ids[:3])
 	}
 }
