@@ -176,7 +176,8 @@ func TestReloadUnderLoad(t *testing.T) {
 			failures.Add(1)
 			t.Errorf("decision about %s without an id", d.LeadID)
 		}
-		d.ID = "" // new for every decision
+		// The id is new for every decision.
+		d.ID = ""
 		if !reflect.DeepEqual(want[d.LeadID], d) { // cmp.Diff is too slow for every decision
 			failures.Add(1)
 			t.Errorf("decision for %s differs from what version %s decides (-want +got):\n%s", d.LeadID, d.Ruleset.Version, cmp.Diff(want[d.LeadID], d))

@@ -37,7 +37,7 @@ type Server struct {
 	mux          *http.ServeMux
 	methods      []string // the methods routes answer, for 405 answers
 
-	newID   func() string // a decision's id
+	newID func() string // a decision's id
 
 	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
 	decisionStore DecisionStore   // nil: no lookups
