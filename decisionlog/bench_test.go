@@ -15,9 +15,10 @@ func BenchmarkLog(b *testing.B) {
 	s := newScorer(b)
 	l, _ := open(b, decisionlog.WithBuffer(1<<16))
 	e := s.entry(b, t0, readExample(b, "vp-fintech.json"))
+	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		l.Log(e)
+		l.Log(ctx, e)
 	}
 	b.ReportMetric(float64(l.Dropped())/float64(b.N), "dropped/op")
 }
@@ -28,10 +29,11 @@ func BenchmarkLogParallel(b *testing.B) {
 	s := newScorer(b)
 	l, _ := open(b, decisionlog.WithBuffer(1<<16))
 	e := s.entry(b, t0, readExample(b, "vp-fintech.json"))
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			l.Log(e)
+			l.Log(ctx, e)
 		}
 	})
 	b.ReportMetric(float64(l.Dropped())/float64(b.N), "dropped/op")
@@ -46,6 +48,7 @@ func BenchmarkWrite(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			m.Key = []byte("a key of sixteen bytes or more")
 			s := newScorer(b)
 			l, _ := open(b, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m))
 			e := s.entry(b, t0, readExample(b, "vp-fintech.json"))
@@ -53,7 +56,7 @@ func BenchmarkWrite(b *testing.B) {
 			start := time.Now()
 			n := 0
 			for b.Loop() {
-				for !l.Log(e) {
+				for !l.Log(ctx, e) {
 					l.Flush(ctx) // the buffer is full: wait for the writer
 				}
 				n++

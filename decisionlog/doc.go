@@ -1,17 +1,30 @@
 // Package decisionlog keeps every decision the engine makes, so that reps
 // can later ask why a lead was rejected and marketing can see which rules
-// fire. It owns the log's SQLite file (through the pure-Go driver
-// modernc.org/sqlite): the schema, the writer, retention, masking of
-// personal data, lookups by lead id or email, rule hit statistics, and the
-// comparison of a stored decision with a fresh one. Scoring, HTTP and
-// printing stay with engine, server and cmd/leadq.
+// fire. It owns the log's database: a SQLite file (the embedded default,
+// through the pure-Go driver modernc.org/sqlite) or PostgreSQL (one log for
+// many replicas, through pgx), with one schema and its migrations for both
+// and the same queries: the writer, retention, masking of personal data,
+// lookups by decision id, lead id, email or the start of any of them, rule
+// hit statistics, and the comparison of a stored decision with a fresh one.
+// Scoring, HTTP and printing stay with engine, server and cmd/leadq.
 //
-// Concurrency: Log.Log never blocks and never fails the caller: entries go
-// through a bounded channel to one writer goroutine that inserts them in
-// batches, one transaction per batch; when the channel is full the entry is
-// dropped and counted (Log.Dropped). Masking and JSON encoding happen in the
-// writer, off the scoring path. Close stops accepting entries, writes
-// everything accepted and waits for the writer. Queries (Reader) run
-// concurrently with the writer: the file is in WAL mode. Every method is
-// safe for concurrent use.
+// Storage: a decision is stored compactly, as its id (a UUIDv7, so that a
+// time window is a range of ids), its verdict, the rules that fired and its
+// input (encode.go), under the ruleset version that made it, whose sources
+// are stored once; reading it decides the stored input again with that
+// version at the decision's time, which gives back the decision exactly as
+// answered. Each lead's search keys are stored once.
+//
+// Concurrency: Log.Log does no I/O: entries go through a bounded channel to
+// one writer goroutine that stores them in batches (a multi-row transaction
+// on SQLite, a COPY on PostgreSQL). When the channel is full Log waits for
+// room until the caller's context ends (OverflowBlock, the default) or
+// drops at once (OverflowDrop); drops are counted and logged as periodic
+// warnings. A failing database makes the writer hold its batch and retry
+// until the database is back; Health says so meanwhile. Masking and
+// encoding happen in the writer, off the scoring path. Close stops
+// accepting entries, writes everything accepted and waits for the writer.
+// Queries (Reader) run concurrently with the writer and with other
+// processes writing the same database. Every method is safe for concurrent
+// use.
 package decisionlog

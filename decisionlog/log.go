@@ -3,10 +3,8 @@ package decisionlog
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,14 +14,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // Defaults Open applies.
 const (
-	DefaultBuffer     = 4096        // entries waiting for the writer
-	DefaultBatch      = 512         // entries per transaction, at most
-	DefaultPruneEvery = time.Minute // between retention passes
+	DefaultBuffer       = 16384            // entries waiting for the writer
+	DefaultBatch        = 2048             // entries per transaction or COPY, at most
+	DefaultPruneEvery   = time.Minute      // between retention passes
+	DefaultWarnEvery    = 10 * time.Second // between warnings about drops and failures
+	DefaultCloseTimeout = 20 * time.Second // Close's wait for a database that is down
 )
 
 // ErrClosed is returned by Flush and Prune after Close.
@@ -32,9 +35,16 @@ var ErrClosed = errors.New("decision log closed")
 // Entry is one decision to log. Log takes ownership of it: the caller must
 // not modify the decision's slices or the input afterwards.
 type Entry struct {
-	Time     time.Time       // when the lead was scored; zero means when Log is called
+	// Time is when the lead was scored; zero means when Log is called. A
+	// decision without an id gets a UUIDv7 of this time.
+	Time     time.Time
 	Decision engine.Decision // as answered
-	Input    []byte          // the scoring request as JSON (engine.ParseInput's format)
+	// Ruleset is the compiled version that decided. Its sources are stored
+	// once per version, and the decision is stored as its input only and
+	// rebuilt by that version when read. Without it, the decision's JSON is
+	// stored whole.
+	Ruleset *engine.Ruleset
+	Input   []byte // the scoring request as JSON (engine.ParseInput's format)
 	// Account is an account the caller resolved (by the lead's email
 	// domain, say) and scored with; it is stored as the input's account
 	// when the input has none, marked with AccountSource, so that a
@@ -51,21 +61,47 @@ const (
 	AccountResolved = "resolved"
 )
 
+// Overflow says what Log does when the buffer is full.
+type Overflow string
+
+// Overflow policies; see WithOverflow.
+const (
+	// OverflowBlock waits for room until the caller's context ends (the
+	// scoring request's timeout), then drops: bulk traffic slows to the
+	// writer's pace instead of losing decisions.
+	OverflowBlock Overflow = "block"
+	// OverflowDrop drops at once: scoring never waits for the log.
+	OverflowDrop Overflow = "drop"
+)
+
+// ParseOverflow reads a --log-overflow value.
+func ParseOverflow(s string) (Overflow, error) {
+	switch o := Overflow(strings.ToLower(strings.TrimSpace(s))); o {
+	case OverflowBlock, OverflowDrop:
+		return o, nil
+	}
+	return "", fmt.Errorf("overflow %q: use block or drop", s)
+}
+
 // Option configures Open and OpenReader; see the With functions.
 type Option func(*config)
 
 type config struct {
-	buffer     int
-	batch      int
-	retention  Retention
-	pruneEvery time.Duration
-	mask       Mask
-	log        *slog.Logger
-	now        func() time.Time
+	buffer       int
+	batch        int
+	retention    Retention
+	pruneEvery   time.Duration
+	pruneBatch   int
+	mask         Mask
+	overflow     Overflow
+	warnEvery    time.Duration
+	closeTimeout time.Duration
+	log          *slog.Logger
+	now          func() time.Time
 }
 
-// WithBuffer sets how many entries may wait for the writer before Log drops
-// (default DefaultBuffer).
+// WithBuffer sets how many entries may wait for the writer (default
+// DefaultBuffer).
 func WithBuffer(n int) Option { return func(c *config) { c.buffer = n } }
 
 // WithBatch sets the most entries written in one transaction (default
@@ -75,24 +111,45 @@ func WithBatch(n int) Option { return func(c *config) { c.batch = n } }
 // WithRetention sets what the log keeps; the default keeps everything.
 func WithRetention(r Retention) Option { return func(c *config) { c.retention = r } }
 
-// WithPruneEvery sets how often the writer applies the retention (default
-// DefaultPruneEvery).
+// WithPruneEvery sets how often retention runs (default DefaultPruneEvery).
 func WithPruneEvery(d time.Duration) Option { return func(c *config) { c.pruneEvery = d } }
 
 // WithMask masks personal data before it is stored (default: none). For
-// OpenReader only the mask's Salt counts; the mode and fields are read from
-// the file.
+// OpenReader only the mask's Key counts; the mode and fields are read from
+// the log.
 func WithMask(m Mask) Option { return func(c *config) { c.mask = m } }
 
-// WithLogger sets the logger for write failures and pruning. The default
-// discards.
+// WithOverflow sets what Log does when the buffer is full (default
+// OverflowBlock).
+func WithOverflow(o Overflow) Option { return func(c *config) { c.overflow = o } }
+
+// WithWarnEvery sets how often drops and write failures are logged as
+// warnings, with their counts (default DefaultWarnEvery).
+func WithWarnEvery(d time.Duration) Option { return func(c *config) { c.warnEvery = d } }
+
+// WithCloseTimeout bounds how long Close keeps retrying writes to a
+// database that is down (default DefaultCloseTimeout).
+func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }
+
+// WithLogger sets the logger for write failures, drops and pruning. The
+// default discards.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithClock sets the clock for entries without a time and for retention.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// Log writes decisions to a SQLite file off the scoring path. Create it with
-// Open; it embeds a Reader for lookups and statistics.
+func newConfig(opts []Option) config {
+	cfg := config{buffer: DefaultBuffer, batch: DefaultBatch, pruneEvery: DefaultPruneEvery, pruneBatch: 5000,
+		mask: Mask{Mode: MaskNone}, overflow: OverflowBlock, warnEvery: DefaultWarnEvery,
+		closeTimeout: DefaultCloseTimeout, log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// Log writes decisions to the log's database off the scoring path. Create
+// it with Open; it embeds a Reader for lookups and statistics.
 type Log struct {
 	*Reader
 	cfg config
@@ -100,109 +157,112 @@ type Log struct {
 	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
 	closed bool
 	ch     chan Entry
-	ops    chan func()         // run by the writer between batches: flushes, prunes
-	store  func([]Entry) error // insert, or a stand-in in benchmarks of Log alone
-	// Full-size multi-row inserts, prepared once: parsing a statement of
-	// rowsPerInsert rows costs as much as running it.
-	insertDecisions, insertHits, insertKeys *sql.Stmt
-	done                                    chan struct{}
+	ops    chan func() // run by the writer between batches: flushes
+	done   chan struct{}
+	stop   chan struct{} // closed by Close: retention and warnings stop
+	bg     sync.WaitGroup
+	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
-	dropped atomic.Uint64
-	written atomic.Uint64
-	failed  atomic.Uint64
+	versions map[string]int64 // version -> versions.id; the writer's own
+	keyed    map[string]bool  // leads whose search keys the writer stored lately; its own
+
+	pruneMu sync.Mutex // one retention pass at a time
+	sweep   keyCursor  // guarded by pruneMu
+
+	dropped, written, failed atomic.Uint64
+	head                     atomic.Int64 // unix nanos of the oldest entry not yet written; 0 when none
+	health                   struct {
+		sync.Mutex
+		lastErr   error
+		lastErrAt time.Time
+		failing   bool
+	}
+	lastReport reported // guarded by health's mutex
 }
 
-// Open opens or creates the log file at path and starts its writer. With a
-// hashing mask and no salt, the salt is created once and kept in the file.
+// Open opens or creates the log at target, a SQLite file or a PostgreSQL
+// URL (postgres://…), applies missing migrations and starts the writer.
 // Close must be called to write what is buffered and stop the writer.
-func Open(ctx context.Context, path string, opts ...Option) (*Log, error) {
-	cfg := config{buffer: DefaultBuffer, batch: DefaultBatch, pruneEvery: DefaultPruneEvery,
-		mask: Mask{Mode: MaskNone}, log: slog.New(slog.DiscardHandler), now: time.Now}
-	for _, o := range opts {
-		o(&cfg)
+func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
+	cfg := newConfig(opts)
+	if cfg.buffer <= 0 || cfg.batch <= 0 || cfg.pruneEvery <= 0 || cfg.warnEvery <= 0 {
+		return nil, fmt.Errorf("decision log: buffer, batch, prune and warning intervals must be positive (got %d, %d, %v, %v)", cfg.buffer, cfg.batch, cfg.pruneEvery, cfg.warnEvery)
 	}
-	if cfg.buffer <= 0 || cfg.batch <= 0 || cfg.pruneEvery <= 0 {
-		return nil, fmt.Errorf("decision log: buffer, batch and prune interval must be positive (got %d, %d, %v)", cfg.buffer, cfg.batch, cfg.pruneEvery)
+	if cfg.overflow != OverflowBlock && cfg.overflow != OverflowDrop {
+		return nil, fmt.Errorf("decision log: overflow %q: use block or drop", cfg.overflow)
 	}
-	db, err := openDB(ctx, path, false)
+	if err := cfg.mask.check(); err != nil {
+		return nil, fmt.Errorf("decision log: %w", err)
+	}
+	d, err := openDB(ctx, target, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := storeMask(ctx, db, &cfg.mask); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("decision log %s: %w", path, err)
+	if err := storeMask(ctx, d, cfg.mask); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("decision log %s: %w", d.target, err)
 	}
 	l := &Log{
-		Reader: &Reader{db: db, mask: cfg.mask, path: path},
-		cfg:    cfg,
-		ch:     make(chan Entry, cfg.buffer),
-		ops:    make(chan func()),
-		done:   make(chan struct{}),
+		Reader:   newReader(d, cfg.mask),
+		cfg:      cfg,
+		ch:       make(chan Entry, cfg.buffer),
+		ops:      make(chan func()),
+		done:     make(chan struct{}),
+		stop:     make(chan struct{}),
+		versions: map[string]int64{},
+		keyed:    map[string]bool{},
 	}
-	l.store = l.insert
-	if l.insertDecisions, err = db.PrepareContext(ctx, insertSQL(decisionsInsert, decisionColumns, rowsPerInsert)); err == nil {
-		l.insertHits, err = db.PrepareContext(ctx, insertSQL(hitsInsert, hitColumns, rowsPerInsert))
-	}
-	if err == nil {
-		l.insertKeys, err = db.PrepareContext(ctx, insertSQL(keysInsert, keyColumns, rowsPerInsert))
-	}
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("decision log %s: %w", path, err)
+	if cfg.retention.set() {
+		// The first pass before the writer starts, so that what Open
+		// returns already holds only what the retention keeps.
+		if _, err := prune(ctx, d, cfg.retention, cfg.now(), cfg.pruneBatch, nil, &keyCursor{}); err != nil {
+			cfg.log.Error("decision log: pruning failed", "err", err)
+		}
 	}
 	go l.run()
+	l.bg.Add(1)
+	go l.warn()
+	if cfg.retention.set() {
+		l.bg.Add(1)
+		go l.retain()
+	}
 	return l, nil
 }
 
-// storeMask records the mask in the file, so that readers hash lookups the
-// same way, and settles the salt: the one given (checked against the file's
-// when the file has one), else the file's, else a new one kept in the file.
-func storeMask(ctx context.Context, db *sql.DB, m *Mask) error {
-	if m.Mode == "" {
-		m.Mode = MaskNone
-	}
-	if err := setMeta(ctx, db, "mask", m.String()); err != nil {
+// storeMask records the mask in the log, so that readers hash lookups the
+// same way, with a check value that tells the right key from a wrong one
+// without storing the key.
+func storeMask(ctx context.Context, d *db, m Mask) error {
+	if err := setMeta(ctx, d, "mask", m.String()); err != nil {
 		return err
 	}
 	if m.Mode != MaskHash {
 		return nil
 	}
-	if len(m.Salt) == 0 {
-		s, ok, err := getMeta(ctx, db, "mask_salt")
-		if err != nil {
-			return err
-		}
-		if ok {
-			m.Salt, err = hex.DecodeString(s)
-			return err
-		}
-		m.Salt = make([]byte, 32)
-		rand.Read(m.Salt)
-		if err := setMeta(ctx, db, "mask_salt", hex.EncodeToString(m.Salt)); err != nil {
-			return err
-		}
-	}
-	check := m.mac(saltCheck)
-	old, ok, err := getMeta(ctx, db, "mask_salt_check")
+	check := m.mac(keyCheck)
+	old, ok, err := getMeta(ctx, d, "mask_key_check")
 	switch {
 	case err != nil:
 		return err
-	case ok && !hmac.Equal([]byte(old), []byte(check)):
-		return errors.New("the salt differs from the one the log was written with: hashed emails would no longer match (use the same salt, or a new file)")
+	case ok && old != check:
+		return errors.New("the masking key differs from the one the log was written with: hashed values would no longer match (use the same key, or a new log)")
 	case !ok:
-		return setMeta(ctx, db, "mask_salt_check", check)
+		return setMeta(ctx, d, "mask_key_check", check)
 	}
 	return nil
 }
 
-// saltCheck is hashed with the salt and kept in the file, to tell a wrong
-// salt from a right one without storing the salt.
-const saltCheck = "leadq decision log salt check"
+// keyCheck is hashed with the key and kept in the log, to tell a wrong key
+// from a right one without storing the key: it is a fixed, public text, so
+// its HMAC reveals nothing a guess at a lead's value could use.
+const keyCheck = "leadq decision log key check"
 
-// Log queues an entry for the writer and returns at once: it never blocks
-// and never does I/O. When the buffer is full, or after Close, the entry is
-// dropped, counted in Dropped, and Log returns false.
-func (l *Log) Log(e Entry) bool {
+// Log queues an entry for the writer. It never does I/O. When the buffer is
+// full it waits for room until ctx ends (OverflowBlock) or not at all
+// (OverflowDrop); an entry that finds no room, or comes after Close, is
+// dropped, counted in Dropped and reported in the next warning, and Log
+// returns false.
+func (l *Log) Log(ctx context.Context, e Entry) bool {
 	if e.Time.IsZero() {
 		e.Time = l.cfg.now()
 	}
@@ -213,6 +273,13 @@ func (l *Log) Log(e Entry) bool {
 		case l.ch <- e:
 			return true
 		default:
+		}
+		if l.cfg.overflow == OverflowBlock {
+			select {
+			case l.ch <- e:
+				return true
+			case <-ctx.Done():
+			}
 		}
 	}
 	l.dropped.Add(1)
@@ -226,34 +293,55 @@ func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 // Written is how many entries the writer has stored.
 func (l *Log) Written() uint64 { return l.written.Load() }
 
-// Failed is how many entries the writer could not store (a full disk, say);
-// each failure is logged.
+// Failed is how many entries the writer could not store: rows the
+// database refused, or entries still unwritten when Close gave up on a
+// database that was down.
 func (l *Log) Failed() uint64 { return l.failed.Load() }
+
+// Health is the state of the log's writer, for /v1/status, /readyz and
+// metrics.
+type Health struct {
+	Backend    string     `json:"backend"`  // sqlite or postgres
+	Overflow   Overflow   `json:"overflow"` // what a full buffer does
+	OK         bool       `json:"ok"`       // false while writes fail
+	Queued     int        `json:"queued"`   // entries waiting for the writer
+	Buffer     int        `json:"buffer"`   // room for that many
+	LagSeconds float64    `json:"lag_seconds"`
+	Written    uint64     `json:"written"`
+	Dropped    uint64     `json:"dropped"`
+	Failed     uint64     `json:"failed"`
+	LastError  string     `json:"last_error,omitempty"`
+	LastErrAt  *time.Time `json:"last_error_at,omitempty"`
+}
+
+// Health reports the writer's state.
+func (l *Log) Health() Health {
+	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: len(l.ch), Buffer: cap(l.ch),
+		Written: l.written.Load(), Dropped: l.dropped.Load(), Failed: l.failed.Load()}
+	if l.db.postgres {
+		h.Backend = "postgres"
+	}
+	if head := l.head.Load(); head != 0 {
+		h.LagSeconds = max(0, time.Since(time.Unix(0, head)).Seconds())
+	}
+	l.health.Lock()
+	h.OK = !l.health.failing
+	if l.health.lastErr != nil {
+		h.LastError = l.health.lastErr.Error()
+		t := l.health.lastErrAt.UTC()
+		h.LastErrAt = &t
+	}
+	l.health.Unlock()
+	return h
+}
 
 // Flush waits until every entry logged before the call is stored (or has
 // failed), or ctx ends.
 func (l *Log) Flush(ctx context.Context) error {
-	return l.do(ctx, func() error { return nil })
-}
-
-// Prune applies the retention now, in the writer, and returns how many
-// decisions it deleted.
-func (l *Log) Prune(ctx context.Context) (int64, error) {
-	var n int64
-	err := l.do(ctx, func() error {
-		var err error
-		n, err = prune(ctx, l.db, l.cfg.retention, l.cfg.now())
-		return err
-	})
-	return n, err
-}
-
-// do runs fn in the writer once it has stored everything queued before.
-func (l *Log) do(ctx context.Context, fn func() error) error {
-	res := make(chan error, 1)
+	res := make(chan struct{})
 	op := func() {
 		l.drain()
-		res <- fn()
+		close(res)
 	}
 	select {
 	case l.ops <- op:
@@ -263,15 +351,17 @@ func (l *Log) do(ctx context.Context, fn func() error) error {
 		return ctx.Err()
 	}
 	select {
-	case err := <-res:
-		return err
+	case <-res:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// Close stops accepting entries, stores every entry accepted, waits for the
-// writer and closes the file. Later Log calls drop.
+// Close stops accepting entries, stores every entry accepted (retrying a
+// database that is down for up to the close timeout, then counting what is
+// left as failed), waits for the writer and closes the database. Later Log
+// calls drop.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -281,23 +371,23 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	close(l.ch)
+	close(l.stop)
 	l.mu.Unlock()
+	timer := time.AfterFunc(l.cfg.closeTimeout, func() { l.giveUp.Store(true) })
 	<-l.done
-	l.insertDecisions.Close()
-	l.insertHits.Close()
-	return l.db.Close()
+	timer.Stop()
+	l.bg.Wait()
+	l.report()
+	var err error
+	if n := l.failed.Load(); n > 0 && l.giveUp.Load() {
+		err = fmt.Errorf("decision log %s: gave up after %v with the database down; %d decisions not written", l.db.target, l.cfg.closeTimeout, n)
+	}
+	return errors.Join(err, l.db.Close())
 }
 
-// run is the writer: it owns every write to the file.
+// run is the writer: it owns every insert.
 func (l *Log) run() {
 	defer close(l.done)
-	var tick <-chan time.Time
-	if l.cfg.retention.set() {
-		l.prune()
-		t := time.NewTicker(l.cfg.pruneEvery)
-		defer t.Stop()
-		tick = t.C
-	}
 	batch := make([]Entry, 0, l.cfg.batch)
 	for {
 		select {
@@ -311,8 +401,6 @@ func (l *Log) run() {
 			clear(batch) // let the decisions go
 		case op := <-l.ops:
 			op()
-		case <-tick:
-			l.prune()
 		}
 	}
 }
@@ -350,178 +438,339 @@ func (l *Log) drain() {
 	}
 }
 
-func (l *Log) prune() {
-	n, err := prune(context.Background(), l.db, l.cfg.retention, l.cfg.now())
-	if err != nil {
-		l.cfg.log.Error("decision log: pruning failed", "err", err)
-		return
+// write stores a batch, retrying while the database is unreachable: an
+// outage holds the batch (and, through the full buffer, the callers) until
+// the database is back. When the database answers but refuses the batch,
+// the rows are written one by one and the ones it refuses are counted as
+// failed and logged.
+func (l *Log) write(batch []Entry) {
+	l.head.Store(batch[0].Time.UnixNano())
+	defer func() {
+		if len(l.ch) == 0 {
+			l.head.Store(0)
+		}
+	}()
+	ctx := context.Background()
+	rows := make([]row, len(batch))
+	for i := range batch {
+		rows[i] = l.prepare(batch[i])
 	}
-	if n > 0 {
-		l.cfg.log.Debug("decision log: pruned", "decisions", n, "retention", l.cfg.retention.String())
+	backoff := 100 * time.Millisecond
+	for {
+		err := l.resolveVersions(ctx, batch, rows)
+		if err == nil {
+			err = l.insert(ctx, rows)
+		}
+		if err == nil {
+			l.written.Add(uint64(len(rows)))
+			l.recovered()
+			return
+		}
+		l.failing(err)
+		if l.db.PingContext(ctx) == nil && l.resolveVersions(ctx, batch, rows) == nil {
+			l.insertOneByOne(ctx, rows)
+			return
+		}
+		if l.giveUp.Load() {
+			l.failed.Add(uint64(len(rows)))
+			return
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+func (l *Log) insertOneByOne(ctx context.Context, rows []row) {
+	for i := range rows {
+		if err := l.insertRows(ctx, rows[i:i+1]); err != nil {
+			l.failed.Add(1)
+			l.cfg.log.Error("decision log: the database refused a decision; it is lost", "id", uuid.UUID(rows[i].id).String(), "lead_id", rows[i].leadID, "err", err)
+			continue
+		}
+		l.written.Add(1)
+	}
+	l.recovered()
+}
+
+func (l *Log) failing(err error) {
+	l.health.Lock()
+	first := !l.health.failing
+	l.health.failing, l.health.lastErr, l.health.lastErrAt = true, err, l.cfg.now()
+	l.health.Unlock()
+	if first {
+		l.cfg.log.Error("decision log: writing failed; retrying (scoring waits or drops as --log-overflow says)", "log", l.db.target, "err", err)
+	}
+}
+
+func (l *Log) recovered() {
+	l.health.Lock()
+	was := l.health.failing
+	l.health.failing = false
+	l.health.Unlock()
+	if was {
+		l.cfg.log.Info("decision log: writing again", "log", l.db.target)
+	}
+}
+
+// warn logs, every warnEvery, how many entries were dropped or failed
+// since the last warning, and whether writes are still failing.
+func (l *Log) warn() {
+	defer l.bg.Done()
+	t := time.NewTicker(l.cfg.warnEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.report()
+		}
+	}
+}
+
+// reported are the counts the last warning covered; only warn and Close
+// (after warn has stopped) touch them.
+type reported struct{ dropped, failed uint64 }
+
+func (l *Log) report() {
+	l.health.Lock()
+	last := l.lastReport
+	failing, lastErr := l.health.failing, l.health.lastErr
+	l.health.Unlock()
+	dropped, failed := l.dropped.Load(), l.failed.Load()
+	if dropped > last.dropped {
+		l.cfg.log.Warn("decision log: decisions dropped", "dropped", dropped-last.dropped, "dropped_total", dropped,
+			"why", "the buffer was full (--log-buffer) and --log-overflow is drop or the request's time ran out", "log", l.db.target)
+	}
+	if failed > last.failed {
+		l.cfg.log.Warn("decision log: decisions not written", "failed", failed-last.failed, "failed_total", failed, "err", lastErr, "log", l.db.target)
+	}
+	if failing {
+		l.cfg.log.Warn("decision log: the database is still failing; decisions wait in the buffer", "queued", len(l.ch), "err", lastErr, "log", l.db.target)
+	}
+	l.health.Lock()
+	l.lastReport = reported{dropped, failed}
+	l.health.Unlock()
+}
+
+// retain applies the retention every pruneEvery, in bounded batches
+// beside the writer.
+func (l *Log) retain() {
+	defer l.bg.Done()
+	t := time.NewTicker(l.cfg.pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		l.pruneMu.Lock()
+		n, err := prune(context.Background(), l.db, l.cfg.retention, l.cfg.now(), l.cfg.pruneBatch, l.stop, &l.sweep)
+		l.pruneMu.Unlock()
+		if err != nil {
+			l.cfg.log.Error("decision log: pruning failed", "err", err)
+		} else if n > 0 {
+			l.cfg.log.Debug("decision log: pruned", "decisions", n, "retention", l.cfg.retention.String())
+		}
+	}
+}
+
+// Prune applies the retention now and returns how many decisions it
+// deleted.
+func (l *Log) Prune(ctx context.Context) (int64, error) {
+	select {
+	case <-l.stop:
+		return 0, ErrClosed
+	default:
+	}
+	l.pruneMu.Lock()
+	defer l.pruneMu.Unlock()
+	return prune(ctx, l.db, l.cfg.retention, l.cfg.now(), l.cfg.pruneBatch, l.stop, &l.sweep)
 }
 
 // row is an entry ready to insert.
 type row struct {
-	time                  int64
-	leadID, email         string
-	ruleset, version      string
-	qualified             bool
-	tier                  string
-	score                 int
-	decision, input       string
-	knockouts, scoreRules []string
-	keys                  []string // what the decision is found by (searchKeys)
+	id            [16]byte
+	leadID, email string
+	version       string // until resolveVersions sets versionID
+	versionID     int64
+	qualified     bool
+	tier          string
+	score         int
+	rules         []byte
+	input         []byte
+	extra         []byte
+	keys          []string // search keys of the lead (search.go)
 }
 
-// write stores a batch in one transaction. On failure the batch is counted
-// as failed and logged; the writer carries on with the next one.
-func (l *Log) write(batch []Entry) {
-	err := l.store(batch)
-	if err != nil {
-		l.failed.Add(uint64(len(batch)))
-		l.cfg.log.Error("decision log: write failed; entries lost", "entries", len(batch), "err", err)
-		return
+// newID returns a UUIDv7 of the time t: its first 48 bits are t in
+// milliseconds, the rest random, as uuid.NewV7 makes them.
+func newID(t time.Time) [16]byte {
+	var u [16]byte
+	rand.Read(u[:])
+	ms := uint64(t.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
 	}
-	l.written.Add(uint64(len(batch)))
+	u[6] = 0x70 | u[6]&0x0f
+	u[8] = 0x80 | u[8]&0x3f
+	return u
 }
 
-func (l *Log) insert(batch []Entry) error {
-	rows := make([]row, len(batch))
-	for i, e := range batch {
-		rows[i] = prepare(e, l.cfg.mask)
+// idTime is the time a UUIDv7 holds, to the millisecond.
+func idTime(u [16]byte) time.Time {
+	var ms int64
+	for i := 0; i < 6; i++ {
+		ms = ms<<8 | int64(u[i])
 	}
-	ctx := context.Background()
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	// The writer is the only one inserting, so it numbers the decisions
-	// itself and inserts many rows per statement.
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM decisions`).Scan(&last); err != nil {
-		return err
-	}
-	dargs := make([]any, 0, len(rows)*decisionColumns)
-	var hargs, kargs []any
-	for i, r := range rows {
-		id := last + 1 + int64(i)
-		dargs = append(dargs, id, r.time, r.leadID, r.email, r.ruleset, r.version, r.qualified, r.tier, r.score, r.decision, r.input)
-		for _, k := range r.knockouts {
-			hargs = append(hargs, r.time, id, KindKnockout, k, r.ruleset, r.qualified)
-		}
-		for _, k := range r.scoreRules {
-			hargs = append(hargs, r.time, id, KindScore, k, r.ruleset, r.qualified)
-		}
-		for _, k := range r.keys {
-			kargs = append(kargs, k, id)
-		}
-	}
-	if err := insertRows(ctx, tx, l.insertDecisions, decisionsInsert, decisionColumns, dargs); err != nil {
-		return err
-	}
-	if err := insertRows(ctx, tx, l.insertHits, hitsInsert, hitColumns, hargs); err != nil {
-		return err
-	}
-	if err := insertRows(ctx, tx, l.insertKeys, keysInsert, keyColumns, kargs); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// The multi-row inserts: a head, then one (?, …) group per row.
-const (
-	decisionsInsert = `INSERT INTO decisions
-		(id, time, lead_id, email, ruleset, version, qualified, tier, score, decision, input) VALUES `
-	decisionColumns = 11
-	hitsInsert      = `INSERT INTO hits (time, decision_id, kind, rule, ruleset, qualified) VALUES `
-	hitColumns      = 6
-	keysInsert      = `INSERT OR IGNORE INTO search_keys (key, decision_id) VALUES `
-	keyColumns      = 2
-)
-
-func insertSQL(head string, cols, rows int) string {
-	group := "(" + strings.Repeat("?, ", cols-1) + "?)"
-	return head + strings.Repeat(group+", ", rows-1) + group
-}
-
-// rowsPerInsert is how many rows one INSERT carries: the driver's cost is
-// per statement, so a few large ones beat many small ones.
-const rowsPerInsert = 100
-
-// insertRows inserts the rows in args, cols values each: full chunks of
-// rowsPerInsert rows through full (prepared once), the rest through a
-// statement made for it.
-func insertRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, head string, cols int, args []any) error {
-	stmt := tx.StmtContext(ctx, full)
-	defer stmt.Close()
-	for len(args) >= cols*rowsPerInsert {
-		if _, err := stmt.ExecContext(ctx, args[:cols*rowsPerInsert]...); err != nil {
-			return err
-		}
-		args = args[cols*rowsPerInsert:]
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, insertSQL(head, cols, len(args)/cols), args...)
-	return err
+	return time.UnixMilli(ms).UTC()
 }
 
 // prepare masks an entry and encodes it for its row.
-func prepare(e Entry, m Mask) row {
+func (l *Log) prepare(e Entry) row {
+	m := l.cfg.mask
 	d := e.Decision
-	input := e.Input
+	r := row{version: d.Ruleset.Version, qualified: d.Qualified, tier: d.Tier, score: d.Score, rules: []byte{}}
+	if u, err := uuid.Parse(d.ID); err == nil && d.ID != "" {
+		r.id = u
+	} else {
+		r.id = newID(e.Time)
+		d.ID = uuid.UUID(r.id).String()
+	}
 	email := e.Email
 	doc, ok := decodeObject(e.Input)
-	if ok {
-		if email == "" {
-			email = leadEmail(doc)
-		}
-		changed := false
-		if e.Account != nil {
-			if _, has := doc["account"].(map[string]any); !has {
-				_, hasLead := doc["lead"]
-				_, hasAccount := doc["account"]
-				if !hasLead && !hasAccount {
-					doc = map[string]any{"lead": doc} // a bare lead: wrap it
-				}
-				doc["account"] = cloneMap(e.Account)
-				doc[AccountSource] = AccountResolved
-				changed = true
-			}
-		}
+	if !ok {
+		doc = map[string]any{}
 		if m.on() {
-			d = scrub(d, m.apply(doc))
-			changed = true
+			e.Input = nil // unreadable input cannot be masked: keep none of it
 		}
-		if changed {
-			if b, err := json.Marshal(doc); err == nil {
-				input = b
+	}
+	if email == "" {
+		email = leadEmail(doc)
+	}
+	masked := false
+	if e.Account != nil {
+		if _, has := doc["account"].(map[string]any); !has {
+			_, hasLead := doc["lead"]
+			_, hasAccount := doc["account"]
+			if !hasLead && !hasAccount {
+				doc = map[string]any{"lead": doc} // a bare lead: wrap it
 			}
+			doc["account"] = cloneMap(e.Account)
+			doc[AccountSource] = AccountResolved
 		}
-	} else if m.on() {
-		input = nil // unreadable input cannot be masked: keep none of it
 	}
-	if len(input) == 0 {
-		input = []byte("{}")
+	if m.on() {
+		if pairs := m.apply(doc); len(pairs) > 0 {
+			d = scrub(d, pairs)
+			masked = true
+		}
 	}
-	dec := d.AppendJSON(nil) // encoding/json's bytes, without reflection
-	r := row{
-		time: e.Time.UnixNano(), leadID: d.LeadID, email: m.Email(email),
-		ruleset: d.Ruleset.Name, version: d.Ruleset.Version,
-		qualified: d.Qualified, tier: d.Tier, score: d.Score,
-		decision: string(dec), input: string(input),
+	r.leadID = clean(d.LeadID)
+	r.email = clean(m.Email(email))
+	var dict *dictionary
+	if e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version {
+		dict = l.dictionary(e.Ruleset.Ruleset)
+	} else {
+		dict = newDictionary(nil)
 	}
-	r.keys = searchKeys(r.leadID, r.email, doc, m) // doc is masked by now
-	for _, k := range d.Knockouts {
-		r.knockouts = append(r.knockouts, k.Rule)
+	r.input = encodeInput(doc, dict, d.LeadID, r.email)
+	if r.leadID != "" {
+		r.keys = searchKeys(r.leadID, r.email, doc, m) // doc is masked by now
+		for i := range r.keys {
+			r.keys[i] = clean(r.keys[i])
+		}
 	}
-	for _, h := range d.Matched {
-		r.scoreRules = append(r.scoreRules, h.Rule)
+	if e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version {
+		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
+		if !ok && len(bytes.TrimSpace(e.Input)) > 0 || masked && !rebuilds(e.Ruleset, r, dict, d, idTime(r.id)) {
+			r.extra = d.AppendJSON(nil)
+		}
+	} else {
+		r.extra = d.AppendJSON(nil)
 	}
 	return r
+}
+
+// clean makes a text storable in a PostgreSQL TEXT column, which refuses
+// NUL bytes and invalid UTF-8.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// dictionary is the encoding's dictionary for rs: its declared fields,
+// built once per compiled version.
+func (l *Log) dictionary(rs *rules.Ruleset) *dictionary {
+	if v, ok := rs.Memo(dictionaryKey{}, func() any { return newDictionary(fieldNames(rs)) }).(*dictionary); ok {
+		return v
+	}
+	return newDictionary(fieldNames(rs))
+}
+
+type dictionaryKey struct{}
+
+func fieldNames(rs *rules.Ruleset) []string {
+	out := make([]string, len(rs.Fields))
+	for i, f := range rs.Fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// ruleIndexes are the rules that fired in d as indexes into rs's knockouts
+// then score rules, as uvarints.
+func ruleIndexes(rs *rules.Ruleset, d engine.Decision) []byte {
+	var b []byte
+	for _, h := range d.Knockouts {
+		if i := ruleIndex(rs.Knockouts, h.Rule); i >= 0 {
+			b = binary.AppendUvarint(b, uint64(i))
+		}
+	}
+	for _, h := range d.Matched {
+		if i := ruleIndex(rs.Rules, h.Rule); i >= 0 {
+			b = binary.AppendUvarint(b, uint64(len(rs.Knockouts)+i))
+		}
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b
+}
+
+func ruleIndex(rs []*eval.Rule, id string) int {
+	for i, r := range rs {
+		if r.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// rebuilds reports whether the stored input rebuilds d exactly (as
+// brief as d, for the comparison).
+func rebuilds(rs *engine.Ruleset, r row, dict *dictionary, d engine.Decision, at time.Time) bool {
+	input, err := decodeInput(r.input, dict, r.leadID, r.email)
+	if err != nil {
+		return false
+	}
+	again, err := rebuild(rs, input, at, d.Brief)
+	if err != nil {
+		return false
+	}
+	again.ID = d.ID
+	return bytes.Equal(again.AppendJSON(nil), d.AppendJSON(nil))
+}
+
+// rebuild decides a stored input again with the version that decided it,
+// at the time it was decided.
+func rebuild(rs *engine.Ruleset, input []byte, at time.Time, brief bool) (engine.Decision, error) {
+	opts := engine.Options{Clock: func() time.Time { return at }}
+	if brief {
+		opts.Detail = engine.Brief
+	}
+	return rs.ScoreJSON(context.Background(), input, opts)
 }
 
 func decodeObject(data []byte) (map[string]any, bool) {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/pgtest"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -26,7 +27,7 @@ var (
 
 // scorer decides example leads against examples/rulesets with a fixed clock.
 type scorer struct {
-	rs *rules.Ruleset
+	rs *engine.Ruleset
 }
 
 func newScorer(t testing.TB) scorer {
@@ -37,7 +38,7 @@ func newScorer(t testing.TB) scorer {
 	}
 	for _, rs := range sets {
 		if rs.Name == "b2b-saas" {
-			return scorer{rs}
+			return scorer{engine.NewRuleset(rs)}
 		}
 	}
 	t.Fatal("no b2b-saas ruleset in examples")
@@ -47,11 +48,11 @@ func newScorer(t testing.TB) scorer {
 // entry scores the request and returns the entry a server would log.
 func (s scorer) entry(t testing.TB, at time.Time, input string) decisionlog.Entry {
 	t.Helper()
-	d, err := engine.NewRuleset(s.rs).ScoreJSON(context.Background(), []byte(input), engine.Options{Clock: clock})
+	d, err := s.rs.ScoreJSON(context.Background(), []byte(input), engine.Options{Clock: clock})
 	if err != nil {
-		t.Fatalf("EvaluateJSON(%s): %v", input, err)
+		t.Fatalf("ScoreJSON(%s): %v", input, err)
 	}
-	return decisionlog.Entry{Time: at, Decision: d, Input: []byte(input)}
+	return decisionlog.Entry{Time: at, Decision: d, Ruleset: s.rs, Input: []byte(input)}
 }
 
 func readExample(t testing.TB, name string) string {
@@ -63,9 +64,20 @@ func readExample(t testing.TB, name string) string {
 	return string(b)
 }
 
+// backends runs test against a SQLite file and, when LEADQ_TEST_POSTGRES
+// names a server, a new PostgreSQL database: the same queries serve both.
+func backends(t *testing.T, test func(t *testing.T, target string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "decisions.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, pgtest.Database(t)) })
+}
+
 func open(t testing.TB, opts ...decisionlog.Option) (*decisionlog.Log, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "decisions.db")
+	return openAt(t, filepath.Join(t.TempDir(), "decisions.db"), opts...)
+}
+
+func openAt(t testing.TB, path string, opts ...decisionlog.Option) (*decisionlog.Log, string) {
+	t.Helper()
 	l, err := decisionlog.Open(context.Background(), path, append([]decisionlog.Option{decisionlog.WithClock(clock)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +89,7 @@ func open(t testing.TB, opts ...decisionlog.Option) (*decisionlog.Log, string) {
 func mustLog(t testing.TB, l *decisionlog.Log, es ...decisionlog.Entry) {
 	t.Helper()
 	for _, e := range es {
-		if !l.Log(e) {
+		if !l.Log(context.Background(), e) {
 			t.Fatalf("Log(%s) = false; want true", e.Decision.LeadID)
 		}
 	}
@@ -94,9 +106,11 @@ func ids(recs []decisionlog.Record) []string {
 	return out
 }
 
-func TestFind(t *testing.T) {
+func TestFind(t *testing.T) { backends(t, testFind) }
+
+func testFind(t *testing.T, target string) {
 	s := newScorer(t)
-	l, _ := open(t)
+	l, _ := openAt(t, target)
 	ctx := context.Background()
 	vp := readExample(t, "vp-fintech.json")
 	mustLog(t, l,
@@ -135,11 +149,13 @@ func TestFind(t *testing.T) {
 	}
 
 	byID, err := l.Get(ctx, got[1].ID)
-	if err != nil || byID.Time != got[1].Time {
-		t.Errorf("Get(%d) = %v, %v; want the record found", got[1].ID, byID, err)
+	if err != nil || byID.Time != got[1].Time || byID.ID != got[1].ID {
+		t.Errorf("Get(%s) = %v, %v; want the record found", got[1].ID, byID, err)
 	}
-	if _, err := l.Get(ctx, 999); !errors.Is(err, decisionlog.ErrNotFound) {
-		t.Errorf("Get(999) error = %v; want ErrNotFound", err)
+	for _, id := range []string{"0193a000-0000-7000-8000-000000000000", "999", ""} {
+		if _, err := l.Get(ctx, id); !errors.Is(err, decisionlog.ErrNotFound) {
+			t.Errorf("Get(%q) error = %v; want ErrNotFound", id, err)
+		}
 	}
 	if got, err := l.Find(ctx, decisionlog.Query{LeadID: "nobody"}); err != nil || len(got) != 0 {
 		t.Errorf("Find(unknown) = %v, %v; want none", got, err)
@@ -157,7 +173,7 @@ func TestLogDropsWhenFull(t *testing.T) {
 	s := newScorer(t)
 	ctx := context.Background()
 	const buffer, batch = 4, 1
-	l, path := open(t, decisionlog.WithBuffer(buffer), decisionlog.WithBatch(batch))
+	l, path := open(t, decisionlog.WithBuffer(buffer), decisionlog.WithBatch(batch), decisionlog.WithOverflow(decisionlog.OverflowDrop))
 
 	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -178,7 +194,7 @@ func TestLogDropsWhenFull(t *testing.T) {
 	accepted := 0
 	start := time.Now()
 	for range n {
-		if l.Log(e) {
+		if l.Log(ctx, e) {
 			accepted++
 		}
 	}
@@ -211,14 +227,16 @@ func TestLogDropsWhenFull(t *testing.T) {
 	}
 }
 
-func TestCloseFlushes(t *testing.T) {
+func TestCloseFlushes(t *testing.T) { backends(t, testCloseFlushes) }
+
+func testCloseFlushes(t *testing.T, target string) {
 	s := newScorer(t)
 	ctx := context.Background()
-	l, path := open(t, decisionlog.WithBuffer(5000), decisionlog.WithBatch(64))
+	l, path := openAt(t, target, decisionlog.WithBuffer(5000), decisionlog.WithBatch(64))
 	e := s.entry(t, t0, readExample(t, "director-logistics.json"))
 	const n = 1000
 	for range n {
-		if !l.Log(e) {
+		if !l.Log(ctx, e) {
 			t.Fatal("Log dropped with room in the buffer")
 		}
 	}
@@ -228,7 +246,7 @@ func TestCloseFlushes(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Errorf("second Close() = %v; want nil", err)
 	}
-	if l.Log(e) {
+	if l.Log(ctx, e) {
 		t.Error("Log after Close = true; want false")
 	}
 	if got := l.Dropped(); got != 1 {
@@ -262,7 +280,7 @@ func TestLogConcurrentClose(t *testing.T) {
 		wg.Go(func() {
 			n := 0
 			for i := range 500 {
-				if l.Log(e) {
+				if l.Log(ctx, e) {
 					n++
 				}
 				if i == 10 {
@@ -323,7 +341,7 @@ func TestAccountStoredWithInput(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Find = %v, %v", got, err)
 	}
-	if strings.Contains(string(got[0].Input), decisionlog.AccountResolved) || !strings.Contains(string(got[0].Input), `"is_customer": false`) {
+	if strings.Contains(string(got[0].Input), decisionlog.AccountResolved) || !strings.Contains(string(got[0].Input), `"is_customer":false`) {
 		t.Errorf("stored input = %s; want the request's own account, unmarked", got[0].Input)
 	}
 }

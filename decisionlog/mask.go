@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,12 +20,16 @@ type MaskMode string
 // Mask modes; see Mask.
 const (
 	MaskNone MaskMode = "none" // store everything as given
-	MaskHash MaskMode = "hash" // replace values by a salted hash
+	MaskHash MaskMode = "hash" // replace values by an HMAC keyed outside the log
 	MaskDrop MaskMode = "drop" // leave values out
 )
 
-// DefaultMaskFields are the input fields masked when a mask names none.
-var DefaultMaskFields = []string{"email", "phone", "mobile", "first_name", "last_name", "full_name"}
+// DefaultMaskFields are the input fields masked when a mask names none:
+// what identifies a person or, with a name, their employer.
+var DefaultMaskFields = []string{"email", "phone", "mobile", "name", "first_name", "last_name", "full_name", "contact_name", "company"}
+
+// MinKeyLen is the shortest masking key Open accepts, in bytes.
+const MinKeyLen = 16
 
 // Mask says which personal data the log masks and how. Fields are input
 // field names: a plain name ("email") is masked in the lead, in the account
@@ -33,7 +38,10 @@ var DefaultMaskFields = []string{"email", "phone", "mobile", "first_name", "last
 // input, to the email column and to the decision's reasons, warnings and
 // errors, which may quote the values.
 //
-// MaskHash replaces a value by an HMAC-SHA256 keyed with Salt. An email
+// MaskHash replaces a value by an HMAC-SHA256 keyed with Key, which the
+// operator keeps outside the log (a file or an environment variable): the
+// log holds only a check value of the key, so that whoever reads the log
+// cannot hash guesses of names or addresses to find the ones stored. An email
 // keeps its domain ("3f9a…@northbank.example"), so that domain rules,
 // free-mail checks and account lookups still work when a stored decision is
 // re-explained, and lookups by email still work: the query is hashed the
@@ -42,7 +50,18 @@ var DefaultMaskFields = []string{"email", "phone", "mobile", "first_name", "last
 type Mask struct {
 	Mode   MaskMode
 	Fields []string
-	Salt   []byte // for MaskHash; empty means one kept in the log file
+	Key    []byte // for MaskHash: MinKeyLen bytes or more; never stored in the log
+}
+
+// check says what is wrong with a mask Open is given.
+func (m Mask) check() error {
+	if m.Mode == MaskHash && len(m.Key) < MinKeyLen {
+		if len(m.Key) == 0 {
+			return errors.New("--log-mask hash needs a key kept outside the log (--log-mask-key-file or LEADQ_LOG_MASK_KEY)")
+		}
+		return fmt.Errorf("the masking key has %d bytes; give %d or more", len(m.Key), MinKeyLen)
+	}
+	return nil
 }
 
 // ParseMask reads a --log-mask value: "none", "hash" or "drop", optionally
@@ -76,7 +95,7 @@ func ParseMask(s string) (Mask, error) {
 	return m, nil
 }
 
-// String is the mask as ParseMask reads it, without the salt.
+// String is the mask as ParseMask reads it, without the key.
 func (m Mask) String() string {
 	if !m.on() {
 		return string(MaskNone)
@@ -115,7 +134,7 @@ func (m Mask) Email(email string) string {
 }
 
 func (m Mask) mac(s string) string {
-	h := hmac.New(sha256.New, m.Salt)
+	h := hmac.New(sha256.New, m.Key)
 	h.Write([]byte(s))
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -1,14 +1,19 @@
 package decisionlog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
@@ -25,40 +30,43 @@ const (
 var (
 	ErrNotFound     = errors.New("no such decision in the log")
 	ErrEmailDropped = errors.New("the log does not keep emails (--log-mask drop); look up by lead id")
-	ErrNoSalt       = errors.New("the log hashes emails with a salt kept outside it; give the same salt to look up by email")
+	ErrNoKey        = errors.New("the log hashes emails with a key kept outside it; give the same key to look up by email")
 )
 
-// Reader answers lookups and statistics from a log file. A Log embeds one;
-// OpenReader opens a file read-only, as `leadq why` and `leadq stats` do
-// while a server may be writing it.
+// Reader answers lookups and statistics from a log. A Log embeds one;
+// OpenReader opens a log read-only, as `leadq why` and `leadq stats` do
+// while servers may be writing it.
 type Reader struct {
-	db     *sql.DB
-	mask   Mask
-	path   string
-	noSalt bool // hashed emails, and no salt to hash lookups with
+	db    *db
+	mask  Mask
+	noKey bool // hashed emails, and no key to hash lookups with
+
+	mu       sync.Mutex
+	versions map[int64]*version // by versions.id
 }
 
-// OpenReader opens an existing log file read-only. The mask is read from
-// the file; give WithMask with the salt when the log was written with one
-// kept outside the file.
-func OpenReader(ctx context.Context, path string, opts ...Option) (*Reader, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	db, err := openDB(ctx, path, true)
+func newReader(d *db, m Mask) *Reader {
+	return &Reader{db: d, mask: m, versions: map[int64]*version{}}
+}
+
+// OpenReader opens an existing log, a SQLite file (read-only) or a
+// PostgreSQL URL. The mask is read from the log; give WithMask with the key
+// to look up hashed emails.
+func OpenReader(ctx context.Context, target string, opts ...Option) (*Reader, error) {
+	cfg := newConfig(opts)
+	d, err := openDB(ctx, target, true)
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{db: db, path: path}
-	if err := r.readMask(ctx, cfg.mask.Salt); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("decision log %s: %w", path, err)
+	r := newReader(d, Mask{})
+	if err := r.readMask(ctx, cfg.mask.Key); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("decision log %s: %w", d.target, err)
 	}
 	return r, nil
 }
 
-func (r *Reader) readMask(ctx context.Context, salt []byte) error {
+func (r *Reader) readMask(ctx context.Context, key []byte) error {
 	s, ok, err := getMeta(ctx, r.db, "mask")
 	if err != nil {
 		return err
@@ -72,38 +80,29 @@ func (r *Reader) readMask(ctx context.Context, salt []byte) error {
 	if r.mask.Mode != MaskHash {
 		return nil
 	}
-	if len(salt) == 0 {
-		s, ok, err := getMeta(ctx, r.db, "mask_salt")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			r.noSalt = true
-			return nil
-		}
-		if salt, err = hex.DecodeString(s); err != nil {
-			return err
-		}
+	if len(key) == 0 {
+		r.noKey = true
+		return nil
 	}
-	r.mask.Salt = salt
-	if check, ok, err := getMeta(ctx, r.db, "mask_salt_check"); err == nil && ok && check != r.mask.mac(saltCheck) {
-		return errors.New("the salt given is not the one the log was written with")
+	r.mask.Key = key
+	if check, ok, err := getMeta(ctx, r.db, "mask_key_check"); err == nil && ok && check != r.mask.mac(keyCheck) {
+		return errors.New("the masking key given is not the one the log was written with")
 	}
 	return nil
 }
 
-// Close closes the file. For a Log, call Log.Close instead.
+// Close closes the database. For a Log, call Log.Close instead.
 func (r *Reader) Close() error { return r.db.Close() }
 
-// Path is the log's file.
-func (r *Reader) Path() string { return r.path }
+// Path is the log's file or URL (with any password hidden).
+func (r *Reader) Path() string { return r.db.target }
 
-// Mask is how the log masks personal data (without the salt).
-func (r *Reader) Mask() Mask { m := r.mask; m.Salt = nil; return m }
+// Mask is how the log masks personal data (without the key).
+func (r *Reader) Mask() Mask { m := r.mask; m.Key = nil; return m }
 
 // Record is one stored decision. Its JSON is the API's.
 type Record struct {
-	ID       int64           `json:"id"`
+	ID       string          `json:"id"`
 	Time     time.Time       `json:"time"`
 	LeadID   string          `json:"lead_id"`
 	Email    string          `json:"email"` // as stored: masked when the log masks emails
@@ -139,68 +138,221 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 	case q.Text != "" && q.LeadID == "" && q.Email == "":
 		return r.search(ctx, q.Text, limit)
 	case q.LeadID != "" && q.Email == "":
-		rows, err = r.db.QueryContext(ctx, `SELECT `+recordColumns+` FROM decisions
-			WHERE lead_id = ? ORDER BY time DESC, id DESC LIMIT ?`, q.LeadID, limit)
+		rows, err = r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions
+			WHERE lead_id = ? ORDER BY id DESC LIMIT ?`, clean(q.LeadID), limit)
 	case q.Email != "" && q.LeadID == "":
 		if r.mask.masks("lead", "email") {
 			switch {
 			case r.mask.Mode == MaskDrop:
 				return nil, ErrEmailDropped
-			case r.noSalt:
-				return nil, ErrNoSalt
+			case r.noKey:
+				return nil, ErrNoKey
 			}
 		}
-		rows, err = r.db.QueryContext(ctx, `SELECT `+recordColumns+` FROM decisions
-			WHERE email = ? ORDER BY time DESC, id DESC LIMIT ?`, r.mask.Email(q.Email), limit)
+		rows, err = r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions
+			WHERE email = ? ORDER BY id DESC LIMIT ?`, clean(r.mask.Email(q.Email)), limit)
 	default:
 		return nil, errors.New("find: give a lead id, an email or a text to search")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find: %w", err)
 	}
-	defer rows.Close()
-	out := []Record{}
+	var stored []storedRow
 	for rows.Next() {
-		rec, err := scanRecord(rows)
-		if err != nil {
+		var s storedRow
+		if err := s.scan(rows); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("find: %w", err)
+		}
+		stored = append(stored, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find: %w", err)
+	}
+	out := []Record{}
+	for _, s := range stored {
+		rec, err := r.record(ctx, s)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, rec)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// Get returns one decision by its id in the log, or ErrNotFound.
-func (r *Reader) Get(ctx context.Context, id int64) (Record, error) {
-	rec, err := scanRecord(r.db.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Record{}, fmt.Errorf("decision %d: %w", id, ErrNotFound)
+// Get returns one decision by its id, or ErrNotFound.
+func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
+	u, err := uuid.Parse(strings.TrimSpace(id))
+	if err != nil {
+		return Record{}, fmt.Errorf("decision %q: %w", id, ErrNotFound)
 	}
-	return rec, err
+	var s storedRow
+	err = s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(u)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, fmt.Errorf("decision %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	return r.record(ctx, s)
 }
 
 // Count is how many decisions the log holds.
 func (r *Reader) Count(ctx context.Context) (int, error) {
 	var n int
-	err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
+	err := r.db.queryRow(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
 	return n, err
 }
 
-const recordColumns = `id, time, lead_id, email, decision, input`
+const recordColumns = `id, lead_id, email, version_id, qualified, tier, score, rules, input, extra`
 
-func scanRecord(s interface{ Scan(...any) error }) (Record, error) {
-	var rec Record
-	var t int64
-	var dec, input string
-	if err := s.Scan(&rec.ID, &t, &rec.LeadID, &rec.Email, &dec, &input); err != nil {
-		return Record{}, err
+// storedRow is a row of decisions as stored.
+type storedRow struct {
+	id               scanID
+	leadID, email    string
+	versionID        int64
+	qualified        bool
+	tier             string
+	score            int
+	rules, input, ex []byte
+}
+
+func (s *storedRow) scan(sc interface{ Scan(...any) error }) error {
+	return sc.Scan(&s.id, &s.leadID, &s.email, &s.versionID, &s.qualified, &s.tier, &s.score, &s.rules, &s.input, &s.ex)
+}
+
+// record rebuilds a stored decision: the version that made it decides its
+// stored input again, at the time it was made, which gives back the
+// decision as answered (reasons, missed rules and missing fields
+// included); the row's verdict and rules are checked against it.
+func (r *Reader) record(ctx context.Context, s storedRow) (Record, error) {
+	id := uuid.UUID(s.id).String()
+	rec := Record{ID: id, Time: idTime(s.id), LeadID: s.leadID, Email: s.email}
+	v, err := r.version(ctx, s.versionID)
+	if err != nil {
+		return Record{}, fmt.Errorf("decision %s: %w", id, err)
 	}
-	rec.Time = time.Unix(0, t).UTC()
-	if err := json.Unmarshal([]byte(dec), &rec.Decision); err != nil {
-		return Record{}, fmt.Errorf("decision %d: %w", rec.ID, err)
+	if rec.Input, err = decodeInput(s.input, v.dict, s.leadID, s.email); err != nil {
+		return Record{}, fmt.Errorf("decision %s: %w", id, err)
 	}
-	rec.Input = json.RawMessage(input)
+	if s.ex != nil {
+		if err := json.Unmarshal(s.ex, &rec.Decision); err != nil {
+			return Record{}, fmt.Errorf("decision %s: %w", id, err)
+		}
+		rec.Decision.ID = id
+		return rec, nil
+	}
+	summary := func(why string) engine.Decision {
+		d := engine.Decision{ID: id, LeadID: s.leadID, Ruleset: engine.RulesetRef{Name: v.name, Version: v.version},
+			Qualified: s.qualified, Tier: s.tier, Score: s.score, Groups: map[string]int{},
+			Knockouts: []engine.Hit{}, Matched: []engine.Hit{}, Missed: []engine.Miss{}, MissingFields: []string{}, Errors: []engine.RuleError{},
+			Warnings: []engine.Warning{{Message: why}}}
+		for _, rule := range v.fired(s.rules) {
+			h := engine.Hit{Rule: rule.id}
+			if rule.kind == KindKnockout {
+				d.Knockouts = append(d.Knockouts, h)
+			} else {
+				d.Matched = append(d.Matched, h)
+			}
+		}
+		return d
+	}
+	if v.rs == nil {
+		rec.Decision = summary("the log does not hold the sources of ruleset version " + v.version + ": only the verdict and the rules that fired are shown")
+		return rec, nil
+	}
+	d, err := rebuild(v.rs, rec.Input, rec.Time, false)
+	if err != nil {
+		rec.Decision = summary("the stored input no longer decides: " + err.Error())
+		return rec, nil
+	}
+	d.ID = id
+	if d.Qualified != s.qualified || d.Tier != s.tier || d.Score != s.score || !bytes.Equal(ruleIndexes(v.rs.Ruleset, d), s.rules) {
+		rec.Decision = summary("the stored input does not decide as the answer did (a masked value a rule reads?): only the verdict and the rules that fired are shown")
+		return rec, nil
+	}
+	rec.Decision = d
 	return rec, nil
+}
+
+// version is a row of versions, with the ruleset compiled from its sources.
+type version struct {
+	name, version string
+	dict          *dictionary
+	rules         versionRules
+	rs            *engine.Ruleset // nil without sources
+}
+
+type firedRule struct{ id, kind string }
+
+// fired names the rules of a decision's rules column.
+func (v *version) fired(b []byte) []firedRule {
+	var out []firedRule
+	for len(b) > 0 {
+		i, n := binary.Uvarint(b)
+		if n <= 0 {
+			break
+		}
+		b = b[n:]
+		switch {
+		case i < uint64(len(v.rules.Knockouts)):
+			out = append(out, firedRule{v.rules.Knockouts[i], KindKnockout})
+		case i < uint64(len(v.rules.Knockouts)+len(v.rules.Score)):
+			out = append(out, firedRule{v.rules.Score[i-uint64(len(v.rules.Knockouts))], KindScore})
+		}
+	}
+	return out
+}
+
+// version loads and compiles a ruleset version once per Reader.
+func (r *Reader) version(ctx context.Context, id int64) (*version, error) {
+	r.mu.Lock()
+	v, ok := r.versions[id]
+	r.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	var fields, rulesJSON string
+	var sources []byte
+	v = &version{}
+	if err := r.db.queryRow(ctx, `SELECT ruleset, version, fields, rules, sources FROM versions WHERE id = ?`, id).
+		Scan(&v.name, &v.version, &fields, &rulesJSON, &sources); err != nil {
+		return nil, fmt.Errorf("ruleset version %d: %w", id, err)
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(fields), &names); err != nil {
+		return nil, fmt.Errorf("ruleset version %s: fields: %w", v.version, err)
+	}
+	v.dict = newDictionary(names)
+	if err := json.Unmarshal([]byte(rulesJSON), &v.rules); err != nil {
+		return nil, fmt.Errorf("ruleset version %s: rules: %w", v.version, err)
+	}
+	if sources != nil {
+		var src versionSources
+		if err := json.Unmarshal(sources, &src); err != nil {
+			return nil, fmt.Errorf("ruleset version %s: sources: %w", v.version, err)
+		}
+		var files []*rules.File
+		for _, f := range src.Files {
+			pf, err := rules.Parse(f.Name, []byte(f.Src))
+			if err != nil {
+				return nil, fmt.Errorf("ruleset version %s: %w", v.version, err)
+			}
+			files = append(files, pf)
+		}
+		rs, err := rules.Compile(files...)
+		if err != nil {
+			return nil, fmt.Errorf("ruleset version %s no longer compiles: %w", v.version, err)
+		}
+		if rs.Version == v.version {
+			v.rs = engine.NewRuleset(rs)
+		}
+	}
+	r.mu.Lock()
+	r.versions[id] = v
+	r.mu.Unlock()
+	return v, nil
 }
 
 // Stats are rule hit statistics over a time window, per ruleset.
@@ -235,64 +387,107 @@ type RuleStats struct {
 // qualified. Rules are listed knockouts first, then by hits, most first.
 func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, error) {
 	st := Stats{Since: since.UTC(), Until: until.UTC(), Rulesets: []RulesetStats{}}
-	from, to := since.UnixNano(), until.UnixNano()
-	rows, err := r.db.QueryContext(ctx, `SELECT ruleset, COUNT(*), SUM(qualified) FROM decisions
-		WHERE time >= ? AND time < ? GROUP BY ruleset ORDER BY ruleset`, from, to)
+	// Decision ids are UUIDv7: the window is a range of ids.
+	var from, to [16]byte
+	from, to = idFloor(since), idFloor(until)
+	rows, err := r.db.query(ctx, `SELECT version_id, qualified, rules, extra FROM decisions WHERE id >= ? AND id < ?`,
+		r.db.idArg(from), r.db.idArg(to))
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	byName := map[string]int{}
+	type count struct{ hits, qualified int }
+	type acc struct {
+		RulesetStats
+		rules map[firedRule]*count
+		order []firedRule
+	}
+	byName := map[string]*acc{}
+	var names []string
 	for rows.Next() {
-		var rs RulesetStats
-		if err := rows.Scan(&rs.Ruleset, &rs.Decisions, &rs.Qualified); err != nil {
+		var vid int64
+		var qualified bool
+		var fired, extra []byte
+		if err := rows.Scan(&vid, &qualified, &fired, &extra); err != nil {
 			rows.Close()
 			return st, fmt.Errorf("stats: %w", err)
 		}
-		rs.QualifiedRate = rate(rs.Qualified, rs.Decisions)
-		rs.Rules = []RuleStats{}
-		byName[rs.Ruleset] = len(st.Rulesets)
-		st.Rulesets = append(st.Rulesets, rs)
+		v, err := r.version(ctx, vid)
+		if err != nil {
+			rows.Close()
+			return st, fmt.Errorf("stats: %w", err)
+		}
+		a := byName[v.name]
+		if a == nil {
+			a = &acc{RulesetStats: RulesetStats{Ruleset: v.name, Rules: []RuleStats{}}, rules: map[firedRule]*count{}}
+			byName[v.name] = a
+			names = append(names, v.name)
+		}
+		a.Decisions++
+		if qualified {
+			a.Qualified++
+		}
+		hits := v.fired(fired)
+		if extra != nil {
+			hits = hits[:0]
+			var d engine.Decision
+			if json.Unmarshal(extra, &d) == nil {
+				for _, h := range d.Knockouts {
+					hits = append(hits, firedRule{h.Rule, KindKnockout})
+				}
+				for _, h := range d.Matched {
+					hits = append(hits, firedRule{h.Rule, KindScore})
+				}
+			}
+		}
+		for _, h := range hits {
+			c := a.rules[h]
+			if c == nil {
+				c = &count{}
+				a.rules[h] = c
+				a.order = append(a.order, h)
+			}
+			c.hits++
+			if qualified {
+				c.qualified++
+			}
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
-	rows, err = r.db.QueryContext(ctx, `SELECT ruleset, kind, rule, COUNT(*), SUM(qualified) FROM hits
-		WHERE time >= ? AND time < ? GROUP BY ruleset, kind, rule`, from, to)
-	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var rule RuleStats
-		if err := rows.Scan(&name, &rule.Kind, &rule.Rule, &rule.Hits, &rule.Qualified); err != nil {
-			return st, fmt.Errorf("stats: %w", err)
+	sort.Strings(names)
+	for _, name := range names {
+		a := byName[name]
+		a.QualifiedRate = rate(a.Qualified, a.Decisions)
+		for _, h := range a.order {
+			c := a.rules[h]
+			a.Rules = append(a.Rules, RuleStats{Rule: h.id, Kind: h.kind, Hits: c.hits, HitRate: rate(c.hits, a.Decisions),
+				Qualified: c.qualified, QualifiedRate: rate(c.qualified, c.hits)})
 		}
-		i, ok := byName[name]
-		if !ok {
-			continue // a decision pruned between the two queries
-		}
-		rule.HitRate = rate(rule.Hits, st.Rulesets[i].Decisions)
-		rule.QualifiedRate = rate(rule.Qualified, rule.Hits)
-		st.Rulesets[i].Rules = append(st.Rulesets[i].Rules, rule)
-	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	for i := range st.Rulesets {
-		rs := st.Rulesets[i].Rules
-		sort.Slice(rs, func(a, b int) bool {
-			if rs[a].Kind != rs[b].Kind {
-				return rs[a].Kind == KindKnockout
+		rs := a.Rules
+		sort.Slice(rs, func(i, j int) bool {
+			if rs[i].Kind != rs[j].Kind {
+				return rs[i].Kind == KindKnockout
 			}
-			if rs[a].Hits != rs[b].Hits {
-				return rs[a].Hits > rs[b].Hits
+			if rs[i].Hits != rs[j].Hits {
+				return rs[i].Hits > rs[j].Hits
 			}
-			return rs[a].Rule < rs[b].Rule
+			return rs[i].Rule < rs[j].Rule
 		})
+		st.Rulesets = append(st.Rulesets, a.RulesetStats)
 	}
 	return st, nil
+}
+
+// idFloor is the smallest UUIDv7 of the time t's millisecond.
+func idFloor(t time.Time) [16]byte {
+	var u [16]byte
+	ms := uint64(max(t.UnixMilli(), 0))
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	return u
 }
 
 // Complete adds to the statistics the rules of the given rulesets that never

@@ -22,8 +22,10 @@ func decided(id string, at time.Time, qualified bool, knockouts []string, matche
 	return decisionlog.Entry{Time: at, Decision: d, Input: []byte(`{"id": "` + id + `"}`)}
 }
 
-func TestStats(t *testing.T) {
-	l, _ := open(t)
+func TestStats(t *testing.T) { backends(t, testStats) }
+
+func testStats(t *testing.T, target string) {
+	l, _ := openAt(t, target)
 	ctx := context.Background()
 	mustLog(t, l,
 		decided("1", t0.Add(-1*time.Hour), true, nil, "demo", "mid-market"),
@@ -53,7 +55,7 @@ func TestStats(t *testing.T) {
 	}
 
 	s := newScorer(t)
-	got.Complete(s.rs)
+	got.Complete(s.rs.Ruleset)
 	rules := got.Rulesets[0].Rules
 	// competitor and mid-market are rules of the example; demo is not.
 	if want := len(s.rs.Knockouts) + len(s.rs.Rules) + 1; len(rules) != want {
@@ -73,9 +75,11 @@ func TestStats(t *testing.T) {
 	}
 }
 
-func TestRetention(t *testing.T) {
+func TestRetention(t *testing.T) { backends(t, testRetention) }
+
+func testRetention(t *testing.T, target string) {
 	ctx := context.Background()
-	l, _ := open(t, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour, MaxCount: 3}))
+	l, _ := openAt(t, target, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour, MaxCount: 3}))
 	mustLog(t, l,
 		decided("a", t0.Add(-72*time.Hour), true, nil, "demo"),
 		decided("b", t0.Add(-25*time.Hour), true, []string{"competitor"}),

@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -103,55 +104,96 @@ func FormatDuration(d time.Duration) string {
 	return d.String()
 }
 
-// prune deletes what the retention no longer keeps, in one transaction, and
-// returns how many decisions it deleted.
-func prune(ctx context.Context, db *sql.DB, r Retention, now time.Time) (int64, error) {
+// prune deletes what the retention no longer keeps, in transactions of at
+// most batch decisions, so that a pass never holds the database long
+// enough to stall the writer, and returns how many decisions it deleted. It
+// stops early when stop is closed. Decision ids are UUIDv7, so "older than"
+// and "beyond the newest N" are both a range of ids.
+func prune(ctx context.Context, d *db, r Retention, now time.Time, batch int, stop <-chan struct{}, cur *keyCursor) (n int64, err error) {
+	defer func() {
+		if err == nil && n > 0 {
+			err = sweepKeys(ctx, d, cur, batch, 10)
+		}
+	}()
 	if !r.set() {
 		return 0, nil
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	var n int64
+	var bound [16]byte // delete ids below it
 	if r.MaxAge > 0 {
-		cutoff := now.Add(-r.MaxAge).UnixNano()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM hits WHERE time < ?`, cutoff); err != nil {
-			return 0, err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM decisions WHERE time < ?`, cutoff)
-		if err != nil {
-			return 0, err
-		}
-		k, _ := res.RowsAffected()
-		n += k
+		bound = idFloor(now.Add(-r.MaxAge))
 	}
 	if r.MaxCount > 0 {
-		// The newest MaxCount by time; the hits of the older ones go by
-		// the same (time, id) order, a range of hits' primary key.
-		var last, lastTime int64
-		err := tx.QueryRowContext(ctx, `SELECT id, time FROM decisions ORDER BY time DESC, id DESC LIMIT 1 OFFSET ?`, r.MaxCount).Scan(&last, &lastTime)
+		var keep scanID
+		err := d.queryRow(ctx, `SELECT id FROM decisions ORDER BY id DESC LIMIT 1 OFFSET ?`, r.MaxCount-1).Scan(&keep)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return 0, err
+		case bytes.Compare(keep[:], bound[:]) > 0:
+			bound = keep
+		}
+	}
+	if bound == [16]byte{} {
+		return 0, nil
+	}
+	for {
+		k, err := pruneBatch(ctx, d, bound, batch)
+		n += k
+		if err != nil || k < int64(batch) {
+			return n, err
+		}
+		select {
+		case <-stop:
+			return n, nil
 		default:
-			if _, err := tx.ExecContext(ctx, `DELETE FROM hits WHERE time < ? OR (time = ? AND decision_id <= ?)`, lastTime, lastTime, last); err != nil {
-				return 0, err
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM decisions WHERE time < ? OR (time = ? AND id <= ?)`, lastTime, lastTime, last)
-			if err != nil {
-				return 0, err
-			}
-			k, _ := res.RowsAffected()
-			n += k
 		}
 	}
-	if n > 0 {
-		if err := pruneSearchKeys(ctx, tx); err != nil {
-			return 0, err
-		}
+}
+
+// pruneBatch deletes up to batch decisions below bound.
+func pruneBatch(ctx context.Context, d *db, bound [16]byte, batch int) (int64, error) {
+	res, err := d.exec(ctx, `DELETE FROM decisions WHERE id IN
+		(SELECT id FROM decisions WHERE id < ? ORDER BY id LIMIT ?)`, d.idArg(bound), batch)
+	if err != nil {
+		return 0, err
 	}
-	return n, tx.Commit()
+	return res.RowsAffected()
+}
+
+// keyCursor is where the sweep of search keys goes on from: a (key, lead
+// id) pair, or the start when done is false and key is empty.
+type keyCursor struct{ key, lead string }
+
+// sweepKeys deletes the search keys of leads that have no decision left,
+// going through search_keys in key order from cur, batch keys per
+// statement, for at most windows statements; cur wraps to the start at
+// the end. Keys of pruned leads thus go within a few passes, each pass
+// bounded, whatever the table's size.
+func sweepKeys(ctx context.Context, d *db, cur *keyCursor, batch, windows int) error {
+	for range windows {
+		var end keyCursor
+		err := d.queryRow(ctx, `SELECT key, lead_id FROM search_keys WHERE (key, lead_id) > (?, ?)
+			ORDER BY key, lead_id LIMIT 1 OFFSET ?`, cur.key, cur.lead, batch-1).Scan(&end.key, &end.lead)
+		last := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !last {
+			return err
+		}
+		q := `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?) AND (key, lead_id) <= (?, ?)
+			AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
+		args := []any{cur.key, cur.lead, end.key, end.lead}
+		if last {
+			q = `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?)
+				AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
+			args = args[:2]
+		}
+		if _, err := d.exec(ctx, q, args...); err != nil {
+			return err
+		}
+		if last {
+			*cur = keyCursor{}
+			return nil
+		}
+		*cur = end
+	}
+	return nil
 }

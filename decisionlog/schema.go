@@ -6,63 +6,148 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
 
-// schemaVersion is stored in the meta table; Open refuses a file written by
-// a newer leadq.
-const schemaVersion = "1"
+// schemaVersion is the last migration; Open applies the missing ones and
+// refuses a log written by a newer leadq.
+var schemaVersion = len(migrations)
 
-// schema creates the tables and indexes if they are missing. Times are
-// unix nanoseconds (UTC). Emails are lower-cased and masked as configured.
-// hits has one row per knockout or score rule that fired in a decision, with
-// the decision's time, ruleset and verdict copied in so that statistics over
-// a window read one range of one table. It is clustered by time (WITHOUT
-// ROWID), so a hit costs one b-tree insert and pruning by age deletes a
-// range. Pruning deletes a decision's hits with it (no foreign key: the
-// writer deletes both).
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS decisions (
-		id        INTEGER PRIMARY KEY,
-		time      INTEGER NOT NULL,
-		lead_id   TEXT    NOT NULL,
-		email     TEXT    NOT NULL,
-		ruleset   TEXT    NOT NULL,
-		version   TEXT    NOT NULL,
-		qualified INTEGER NOT NULL,
-		tier      TEXT    NOT NULL,
-		score     INTEGER NOT NULL,
-		decision  TEXT    NOT NULL,
-		input     TEXT    NOT NULL
-	)`,
-	`CREATE INDEX IF NOT EXISTS decisions_lead_id ON decisions (lead_id, time)`,
-	`CREATE INDEX IF NOT EXISTS decisions_email ON decisions (email, time)`,
-	`CREATE INDEX IF NOT EXISTS decisions_time ON decisions (time)`,
-	`CREATE TABLE IF NOT EXISTS hits (
-		time        INTEGER NOT NULL,
-		decision_id INTEGER NOT NULL,
-		kind        TEXT    NOT NULL,
-		rule        TEXT    NOT NULL,
-		ruleset     TEXT    NOT NULL,
-		qualified   INTEGER NOT NULL,
-		PRIMARY KEY (time, decision_id, kind, rule)
-	) WITHOUT ROWID`,
-	`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-	searchSchema,
+// A decision is one row of decisions, in a few hundred bytes: its id (a
+// UUIDv7, so the table is clustered by time and a time window is a range
+// of ids), the lead id and email for lookups, the ruleset version (a row of
+// versions, which holds that version's sources once), the verdict, the
+// rules that fired (indexes into the version's rule list, for statistics),
+// and the input in a compact encoding (encode.go) from which the decision
+// is rebuilt exactly by the version that made it. extra holds the whole
+// decision's JSON in the rare case the stored input cannot rebuild it (a
+// masked value a rule read, a version whose sources were not given).
+// search_keys (search.go) finds a lead by the start of what a rep has at
+// hand; it holds each lead's keys once, however often it is decided.
+//
+// The same statements run on both databases; only the column types differ.
+type migration struct{ sqlite, postgres []string }
+
+var migrations = []migration{
+	{
+		sqlite: []string{
+			`CREATE TABLE versions (
+				id      INTEGER PRIMARY KEY,
+				ruleset TEXT NOT NULL,
+				version TEXT NOT NULL UNIQUE,
+				fields  TEXT NOT NULL,
+				rules   TEXT NOT NULL,
+				sources BLOB
+			)`,
+			`CREATE TABLE decisions (
+				id         BLOB    PRIMARY KEY,
+				lead_id    TEXT    NOT NULL,
+				email      TEXT    NOT NULL,
+				version_id INTEGER NOT NULL,
+				qualified  INTEGER NOT NULL,
+				tier       TEXT    NOT NULL,
+				score      INTEGER NOT NULL,
+				rules      BLOB    NOT NULL,
+				input      BLOB    NOT NULL,
+				extra      BLOB
+			) WITHOUT ROWID`,
+			`CREATE INDEX decisions_lead_id ON decisions (lead_id)`,
+			`CREATE INDEX decisions_email ON decisions (email)`,
+			`CREATE TABLE search_keys (
+				key     TEXT NOT NULL,
+				lead_id TEXT NOT NULL,
+				PRIMARY KEY (key, lead_id)
+			) WITHOUT ROWID`,
+		},
+		postgres: []string{
+			`CREATE TABLE versions (
+				id      BIGSERIAL PRIMARY KEY,
+				ruleset TEXT NOT NULL,
+				version TEXT NOT NULL UNIQUE,
+				fields  TEXT NOT NULL,
+				rules   TEXT NOT NULL,
+				sources BYTEA
+			)`,
+			`CREATE TABLE decisions (
+				id         UUID    PRIMARY KEY,
+				lead_id    TEXT    NOT NULL,
+				email      TEXT    NOT NULL,
+				version_id BIGINT  NOT NULL,
+				qualified  BOOLEAN NOT NULL,
+				tier       TEXT    NOT NULL,
+				score      INTEGER NOT NULL,
+				rules      BYTEA   NOT NULL,
+				input      BYTEA   NOT NULL,
+				extra      BYTEA
+			)`,
+			`CREATE INDEX decisions_lead_id ON decisions (lead_id)`,
+			`CREATE INDEX decisions_email ON decisions (email)`,
+			`CREATE TABLE search_keys (
+				key     TEXT COLLATE "C" NOT NULL,
+				lead_id TEXT NOT NULL,
+				PRIMARY KEY (key, lead_id)
+			)`,
+		},
+	},
 }
 
-// Kinds of rule in hits and in statistics.
+// Kinds of rule in statistics.
 const (
 	KindKnockout = "knockout"
 	KindScore    = "score"
 )
 
-// dsn builds the driver's data source name: a file: URI (so that mode=ro
-// works) with the path escaped, WAL for concurrent readers, and a busy
-// timeout so that a reader's checkpoint or a second process waits instead
-// of failing.
+// db is the log's database and its dialect.
+type db struct {
+	*sql.DB
+	postgres bool
+	target   string // the path or URL, with any password hidden
+}
+
+// IsURL reports whether target names a PostgreSQL database
+// (postgres://… or postgresql://…) rather than a SQLite file.
+func IsURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// rebind turns the ? placeholders of a statement into PostgreSQL's $n.
+func (d *db) rebind(q string) string {
+	if !d.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (d *db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.ExecContext(ctx, d.rebind(q), args...)
+}
+
+func (d *db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.QueryContext(ctx, d.rebind(q), args...)
+}
+
+func (d *db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.QueryRowContext(ctx, d.rebind(q), args...)
+}
+
+// dsn builds the SQLite driver's data source name: a file: URI (so that
+// mode=ro works) with the path escaped, WAL for concurrent readers, and a
+// busy timeout so that a reader's checkpoint or a second process waits
+// instead of failing.
 func dsn(path string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	q := "_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
@@ -75,61 +160,150 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + esc + "?" + q + "&_pragma=journal_mode(WAL)&_txlock=immediate"
 }
 
-// openDB opens the file and, unless readOnly, creates the schema.
-func openDB(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
-	if path == "" {
-		return nil, errors.New("decision log: no file given")
+// openDB opens the log at target (a SQLite file or a PostgreSQL URL) and,
+// unless readOnly, applies the missing migrations.
+func openDB(ctx context.Context, target string, readOnly bool) (*db, error) {
+	if target == "" {
+		return nil, errors.New("decision log: no file or database URL given")
 	}
-	if readOnly {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("decision log %s: %w", path, err)
+	d := &db{postgres: IsURL(target), target: redact(target)}
+	var err error
+	if d.postgres {
+		d.DB, err = sql.Open("pgx", target)
+	} else {
+		if readOnly {
+			if _, err := os.Stat(target); err != nil {
+				return nil, fmt.Errorf("decision log %s: %w", target, err)
+			}
 		}
+		d.DB, err = sql.Open("sqlite", dsn(target, readOnly))
 	}
-	db, err := sql.Open("sqlite", dsn(path, readOnly))
 	if err != nil {
-		return nil, fmt.Errorf("decision log %s: %w", path, err)
+		return nil, fmt.Errorf("decision log %s: %w", d.target, err)
 	}
-	if err := initDB(ctx, db, readOnly); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("decision log %s: %w", path, err)
+	if err := d.migrate(ctx, readOnly); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("decision log %s: %w", d.target, err)
 	}
-	return db, nil
+	return d, nil
 }
 
-func initDB(ctx context.Context, db *sql.DB, readOnly bool) error {
+// redact hides the password of a URL, for messages.
+func redact(target string) string {
+	if !IsURL(target) {
+		return target
+	}
+	scheme, rest, _ := strings.Cut(target, "://")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(rest[:at], ":"); ok {
+			rest = user + ":xxx" + rest[at:]
+		}
+	}
+	return scheme + "://" + rest
+}
+
+// migrate brings the schema up to schemaVersion, in one transaction; on
+// PostgreSQL an advisory lock keeps replicas that start together from
+// migrating twice.
+func (d *db) migrate(ctx context.Context, readOnly bool) error {
 	if !readOnly {
-		for _, stmt := range schema {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
+		tx, err := d.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if d.postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7403511)`); err != nil {
 				return err
 			}
 		}
-		if _, err := db.ExecContext(ctx, `INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`, schemaVersion); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
 			return err
 		}
+		have, err := schemaOf(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		if have > schemaVersion {
+			return fmt.Errorf("written by a newer leadq (schema %d; this one knows %d)", have, schemaVersion)
+		}
+		if have == 0 {
+			if legacy, _ := hasTable(ctx, tx, d, "hits"); legacy {
+				return errors.New("written by leadq before decision ids (schema 1), which this leadq does not read: keep it for the old leadq and log to a new file")
+			}
+		}
+		for i := have; i < schemaVersion; i++ {
+			stmts := migrations[i].sqlite
+			if d.postgres {
+				stmts = migrations[i].postgres
+			}
+			for _, s := range stmts {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
+			}
+		}
+		if have < schemaVersion {
+			if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`), strconv.Itoa(schemaVersion)); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
 	}
-	v, ok, err := getMeta(ctx, db, "schema_version")
+	v, ok, err := getMeta(ctx, d, "schema_version")
 	switch {
 	case err != nil:
 		return fmt.Errorf("not a leadq decision log: %w", err)
 	case !ok:
 		return errors.New("not a leadq decision log (no schema version)")
-	case v != schemaVersion:
-		return fmt.Errorf("written by another version of leadq (schema %s; this one reads %s)", v, schemaVersion)
+	case v != strconv.Itoa(schemaVersion):
+		return fmt.Errorf("written by another version of leadq (schema %s; this one reads %d)", v, schemaVersion)
 	}
 	return nil
 }
 
-func getMeta(ctx context.Context, db *sql.DB, key string) (string, bool, error) {
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func schemaOf(ctx context.Context, q querier, d *db) (int, error) {
 	var v string
-	err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("schema version %q", v)
+	}
+	return n, nil
+}
+
+func hasTable(ctx context.Context, q querier, d *db, name string) (bool, error) {
+	var n int
+	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if d.postgres {
+		query = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`
+	}
+	err := q.QueryRowContext(ctx, query, name).Scan(&n)
+	return n > 0, err
+}
+
+func getMeta(ctx context.Context, d *db, key string) (string, bool, error) {
+	var v string
+	err := d.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
 	return v, err == nil, err
 }
 
-func setMeta(ctx context.Context, db *sql.DB, key, value string) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+func setMeta(ctx context.Context, d *db, key, value string) error {
+	_, err := d.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }

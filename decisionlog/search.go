@@ -1,7 +1,7 @@
 package decisionlog
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -15,18 +15,11 @@ import (
 
 // Search: the reps' page finds a lead by what a rep has at hand, any part
 // of it from the start: its id, its email, its email's domain, its company
-// or a word of the company's name, in any case. Each logged decision adds
-// its keys, lower-cased, to the search_keys table (clustered by key, then
-// decision id), so that a prefix is one range of one b-tree and the
-// decisions of one key, latest first, another.
-
-// searchSchema is the search_keys table; schema lists it. Pruning deletes
-// the keys of pruned decisions (pruneSearchKeys).
-const searchSchema = `CREATE TABLE IF NOT EXISTS search_keys (
-		key         TEXT    NOT NULL,
-		decision_id INTEGER NOT NULL,
-		PRIMARY KEY (key, decision_id)
-	) WITHOUT ROWID`
+// or a word of the company's name, in any case. The keys of a lead,
+// lower-cased, go to the search_keys table once per lead (key, lead id;
+// clustered by key), so that a prefix is one range of one b-tree, and the
+// lead's decisions, latest first, are one range of the lead id index: a
+// lead decided many times costs its keys once.
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
@@ -73,78 +66,80 @@ func leadValue(doc map[string]any, key string) any {
 	return lead[key]
 }
 
-// prefixEnd is the least string greater than every string that starts with
-// p: SQLite compares text as bytes, and 0xff starts no UTF-8 sequence.
-func prefixEnd(p string) string { return p + "\xff" }
+// prefixEnd is the least string greater than every string that starts
+// with p, compared as bytes (SQLite's way, and PostgreSQL's with the "C"
+// collation search_keys uses): U+10FFFF is the largest code point, and
+// valid UTF-8 in both databases.
+func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
-// search answers a Query with Text: the decisions whose lead id, email,
-// email domain, company or a word of it starts with the text, in any case,
-// latest first. Exact lead ids and emails are also matched in the
-// decisions table, for decisions logged before search keys were.
+// search answers a Query with Text: the decisions of the leads whose id,
+// email, email domain, company or a word of it starts with the text, in
+// any case, latest first; and those whose stored email is the text's.
 func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, error) {
-	text = strings.TrimSpace(text)
+	text = clean(strings.TrimSpace(text))
 	p := strings.ToLower(text)
 	if p == "" {
 		return []Record{}, nil
 	}
+	leads := map[string]bool{text: true} // an exact lead id, in its case
 	keys, err := r.matchingKeys(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	// The latest decisions of each key: those logged last (ids grow as
-	// decisions are written), which are the latest unless some came late;
-	// one backward range of search_keys' primary key each.
-	var ids []any
 	for _, k := range keys {
-		if err := scanIDs(&ids)(r.db.QueryContext(ctx, `SELECT decision_id FROM search_keys WHERE key = ? ORDER BY decision_id DESC LIMIT ?`, k, limit)); err != nil {
+		// The leads of a key: a domain may have many; the first limit of
+		// them (by lead id) are shown, and the rep types more.
+		rows, err := r.db.query(ctx, `SELECT lead_id FROM search_keys WHERE key = ? ORDER BY lead_id LIMIT ?`, k, limit)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		for rows.Next() {
+			var lead string
+			if err := rows.Scan(&lead); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			leads[lead] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if err := scanIDs(&ids)(r.db.QueryContext(ctx, `SELECT id FROM decisions WHERE lead_id = ? ORDER BY time DESC, id DESC LIMIT ?`, text, limit)); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	var found []storedRow
+	add := func(q string, arg any) error {
+		rows, err := r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions WHERE `+q+` ORDER BY id DESC LIMIT ?`, arg, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s storedRow
+			if err := s.scan(rows); err != nil {
+				return err
+			}
+			found = append(found, s)
+		}
+		return rows.Err()
 	}
-	if email := r.mask.Email(text); strings.Contains(text, "@") && email != "" && !r.noSalt {
-		if err := scanIDs(&ids)(r.db.QueryContext(ctx, `SELECT id FROM decisions WHERE email = ? ORDER BY time DESC, id DESC LIMIT ?`, email, limit)); err != nil {
+	for lead := range leads {
+		if err := add(`lead_id = ?`, lead); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if len(ids) == 0 {
-		return []Record{}, nil
-	}
-	// Their times, by primary key, to merge the keys' lists latest first.
-	type hit struct{ id, time int64 }
-	var hits []hit
-	rows, err := r.db.QueryContext(ctx, `SELECT id, time FROM decisions WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
-	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h hit
-		if err := rows.Scan(&h.id, &h.time); err != nil {
+	if email := r.mask.Email(text); strings.Contains(text, "@") && email != "" && !r.noKey {
+		if err := add(`email = ?`, clean(email)); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		hits = append(hits, h)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+	slices.SortFunc(found, func(a, b storedRow) int { return bytes.Compare(b.id[:], a.id[:]) })
+	found = slices.CompactFunc(found, func(a, b storedRow) bool { return a.id == b.id })
+	if len(found) > limit {
+		found = found[:limit]
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		if a.time != b.time {
-			return cmp.Compare(b.time, a.time)
-		}
-		return cmp.Compare(b.id, a.id)
-	})
-	hits = slices.Compact(hits)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	out := make([]Record, 0, len(hits))
-	for _, h := range hits {
-		rec, err := r.Get(ctx, h.id)
-		if errors.Is(err, ErrNotFound) {
-			continue // pruned since its key was read
-		}
+	out := make([]Record, 0, len(found))
+	for _, s := range found {
+		rec, err := r.record(ctx, s)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -153,34 +148,16 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 	return out, nil
 }
 
-// scanIDs returns a function that appends the ids a query returns to ids.
-func scanIDs(ids *[]any) func(*sql.Rows, error) error {
-	return func(rows *sql.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			*ids = append(*ids, id)
-		}
-		return rows.Err()
-	}
-}
-
 // matchingKeys are the first maxSearchKeys keys that start with p, in key
 // order. Each is one seek in the primary key, past the previous one: a
-// DISTINCT over the range would read every decision of a common key
-// (a domain shared by a million leads) to drop the duplicates.
+// DISTINCT over the range would read every lead of a common key (a domain
+// shared by a million leads) to drop the duplicates.
 func (r *Reader) matchingKeys(ctx context.Context, p string) ([]string, error) {
 	var keys []string
 	from, op := p, ">="
 	for len(keys) < maxSearchKeys {
 		var k string
-		err := r.db.QueryRowContext(ctx, `SELECT key FROM search_keys WHERE key `+op+` ? AND key < ? ORDER BY key LIMIT 1`, from, prefixEnd(p)).Scan(&k)
+		err := r.db.queryRow(ctx, `SELECT key FROM search_keys WHERE key `+op+` ? AND key < ? ORDER BY key LIMIT 1`, from, prefixEnd(p)).Scan(&k)
 		if errors.Is(err, sql.ErrNoRows) {
 			break
 		}
@@ -191,11 +168,4 @@ func (r *Reader) matchingKeys(ctx context.Context, p string) ([]string, error) {
 		from, op = k, ">"
 	}
 	return keys, nil
-}
-
-// pruneSearchKeys deletes the keys of decisions no longer in the log: they
-// were all logged before the oldest one kept (ids grow with time).
-func pruneSearchKeys(ctx context.Context, tx *sql.Tx) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM search_keys WHERE decision_id < (SELECT COALESCE(MIN(id), 1 << 62) FROM decisions)`)
-	return err
 }

@@ -16,9 +16,11 @@ import (
 
 // TestSearch: a rep finds a lead by whatever they have at hand, from its
 // start and in any case: id, email, domain, company, a word of the company.
-func TestSearch(t *testing.T) {
+func TestSearch(t *testing.T) { backends(t, testSearch) }
+
+func testSearch(t *testing.T, target string) {
 	s := newScorer(t)
-	l, _ := open(t)
+	l, _ := openAt(t, target)
 	ctx := context.Background()
 	vp := readExample(t, "vp-fintech.json") // ana.silva@northbank.example, Northbank
 	other := `{"id": "L-2", "lead": {"email": "bo@northbank.example", "company": "North Bank Holdings", "employees": 50}}`
@@ -62,7 +64,7 @@ func TestSearch(t *testing.T) {
 // address does not, since the log does not keep it.
 func TestSearchMasked(t *testing.T) {
 	s := newScorer(t)
-	l, _ := open(t, decisionlog.WithMask(decisionlog.Mask{Mode: decisionlog.MaskHash, Fields: []string{"email"}}))
+	l, _ := open(t, decisionlog.WithMask(decisionlog.Mask{Mode: decisionlog.MaskHash, Fields: []string{"email"}, Key: testKey}))
 	ctx := context.Background()
 	mustLog(t, l, s.entry(t, t0, readExample(t, "vp-fintech.json")))
 	for q, want := range map[string]int{"northbank.example": 1, "ANA.SILVA@northbank.example": 1, "ana.silva": 0} {
@@ -86,7 +88,7 @@ func TestSearchAfterPruning(t *testing.T) {
 		t.Errorf("Find(pruned) = %v, %v; want none", ids(got), err)
 	}
 	if n := countRows(t, path, "search_keys"); n != 1 {
-		t.Errorf("search_keys has %d rows after pruning; want 1 (new-1's id)", n)
+		t.Errorf("search_keys has %d rows after pruning; want 1 (new-1's id; old-1 has no decision left)", n)
 	}
 }
 
@@ -104,7 +106,7 @@ func BenchmarkSearch(b *testing.B) {
 	for i := 0; i < n; i++ {
 		e := decided(fmt.Sprintf("00Q%012d", i), t0.Add(time.Duration(i)*time.Millisecond), i%3 == 0, nil, "demo")
 		e.Input = []byte(fmt.Sprintf(`{"id": "00Q%012d", "lead": {"email": "person%d@company%d.example", "company": "Company %d Holdings"}}`, i, i, i%1000, i%1000))
-		for !l.Log(e) {
+		for !l.Log(ctx, e) {
 			time.Sleep(time.Millisecond)
 		}
 	}

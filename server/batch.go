@@ -175,7 +175,7 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 		return false
 	}
 	if sp.finished() {
-		s.recordChunk(c, data, first)
+		s.recordChunk(ctx, rs, c, data, first)
 		writeBody(w, append(append([][]byte{batchStart(rs)}, c.parts...), batchEnd(c.failed))...)
 		return true
 	}
@@ -193,7 +193,7 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 	}
 	write(batchStart(rs))
 	for n := 0; ; {
-		s.recordChunk(c, data, first)
+		s.recordChunk(ctx, rs, c, data, first)
 		failed += c.failed
 		write(c.parts...)
 		n += len(first)
@@ -280,7 +280,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 
 // recordChunk counts and logs the decisions of a chunk, once the batch is known
 // to be answered.
-func (s *Server) recordChunk(c *batchChunkResult, data []byte, elems []element) {
+func (s *Server) recordChunk(ctx context.Context, rs *engine.Ruleset, c *batchChunkResult, data []byte, elems []element) {
 	var counts tally
 	for i := range c.results {
 		res := &c.results[i]
@@ -289,7 +289,7 @@ func (s *Server) recordChunk(c *batchChunkResult, data []byte, elems []element) 
 			continue
 		}
 		counts.add(s.metrics, &res.d)
-		s.logDecision(res.d, res.input, res.account)
+		s.logDecision(ctx, rs, res.d, res.input, res.account)
 	}
 	counts.flush(s.metrics)
 }

@@ -22,19 +22,20 @@ import (
 )
 
 // DecisionLogger receives every decision the server makes, with the request
-// it decided. Log must return at once (drop rather than wait); Dropped
-// counts what it dropped, for the leadq_decision_log_dropped_total metric.
-// *decisionlog.Log is one.
+// it decided. Log may wait for room until ctx ends (the request's time
+// limit), never longer, and then drop; Health reports what it wrote,
+// dropped and failed, for /v1/rulesets, /readyz and the
+// leadq_decision_log_* metrics. *decisionlog.Log is one.
 type DecisionLogger interface {
-	Log(decisionlog.Entry) bool
-	Dropped() uint64
+	Log(context.Context, decisionlog.Entry) bool
+	Health() decisionlog.Health
 }
 
 // DecisionStore answers the lookups of the reps' page and of marketing from
 // the decision log. *decisionlog.Log is one.
 type DecisionStore interface {
 	Find(ctx context.Context, q decisionlog.Query) ([]decisionlog.Record, error)
-	Get(ctx context.Context, id int64) (decisionlog.Record, error)
+	Get(ctx context.Context, id string) (decisionlog.Record, error)
 	Stats(ctx context.Context, since, until time.Time) (decisionlog.Stats, error)
 }
 
@@ -90,16 +91,49 @@ func (s *Server) repsRoutes() []route {
 	}
 }
 
-// initReps registers the decision log's metric. New calls it.
+// initReps registers the decision log's metrics, read from its Health at
+// scrape time. New calls it.
 func (s *Server) initReps() error {
 	if s.decisionLog == nil {
 		return nil
 	}
 	l := s.decisionLog
-	return s.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "leadq_decision_log_dropped_total",
-		Help: "Decisions not written to the decision log because its buffer was full (scoring never waits for the log).",
-	}, func() float64 { return float64(l.Dropped()) }))
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leadq_decision_log_written_total",
+			Help: "Decisions written to the decision log.",
+		}, func() float64 { return float64(l.Health().Written) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leadq_decision_log_dropped_total",
+			Help: "Decisions not logged because the log's buffer was full (with --log-overflow drop, or when the request's time ran out waiting).",
+		}, func() float64 { return float64(l.Health().Dropped) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leadq_decision_log_failed_total",
+			Help: "Decisions the database refused, or that were still unwritten when shutdown gave up on a database that was down.",
+		}, func() float64 { return float64(l.Health().Failed) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leadq_decision_log_queued",
+			Help: "Decisions waiting for the decision log's writer.",
+		}, func() float64 { return float64(l.Health().Queued) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leadq_decision_log_lag_seconds",
+			Help: "Age of the oldest decision not yet written to the decision log; 0 when it is up to date.",
+		}, func() float64 { return l.Health().LagSeconds }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leadq_decision_log_up",
+			Help: "1 when the decision log's last write succeeded, 0 while writes fail (the database is down).",
+		}, func() float64 {
+			if l.Health().OK {
+				return 1
+			}
+			return 0
+		}),
+	} {
+		if err := s.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // options are the engine's settings for a request's query: strict and
@@ -179,13 +213,15 @@ func decodeObject(data []byte) (map[string]any, bool) {
 	return doc, true
 }
 
-// logDecision hands a decision and its request to the decision log, if
-// any. It never blocks. The request is copied: a stream reuses its buffer.
-func (s *Server) logDecision(d engine.Decision, data []byte, account map[string]any) {
+// logDecision hands a decision, the ruleset version that made it and its
+// request to the decision log, if any. With --log-overflow block it may
+// wait for room until ctx ends. The request is copied: a stream reuses
+// its buffer.
+func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d engine.Decision, data []byte, account map[string]any) {
 	if s.decisionLog == nil {
 		return
 	}
-	s.decisionLog.Log(decisionlog.Entry{Time: time.Now(), Decision: d, Input: bytes.Clone(data), Account: account})
+	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: bytes.Clone(data), Account: account})
 }
 
 // nextTierOf is how far a decision is from the next tier up; nil at the top.
@@ -271,7 +307,7 @@ func (s *Server) findDecisions(w http.ResponseWriter, r *http.Request) error {
 		q.Limit = n
 	}
 	recs, err := s.decisionStore.Find(r.Context(), q)
-	if errors.Is(err, decisionlog.ErrEmailDropped) || errors.Is(err, decisionlog.ErrNoSalt) {
+	if errors.Is(err, decisionlog.ErrEmailDropped) || errors.Is(err, decisionlog.ErrNoKey) {
 		return &httpError{status: http.StatusBadRequest, code: "bad_parameter", msg: err.Error(),
 			details: []any{paramError{"email", "the log does not keep emails it can match; use lead_id"}}}
 	}
@@ -302,14 +338,14 @@ func (s *Server) record(r *http.Request) (decisionlog.Record, error) {
 	if s.decisionStore == nil {
 		return decisionlog.Record{}, errNoDecisionLog
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
+	id := r.PathValue("id")
+	if !isDecisionID(id) {
 		return decisionlog.Record{}, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
-			msg: fmt.Sprintf("decision id %q is not a positive number", r.PathValue("id")), details: []any{paramError{"id", "the id of a logged decision"}}}
+			msg: fmt.Sprintf("decision id %q is not a decision id (a UUID such as 0193a5c2-7e41-7b6e-9f3d-2c8e4a1b5d70)", id), details: []any{paramError{"id", "the id of a logged decision, as answered"}}}
 	}
 	rec, err := s.decisionStore.Get(r.Context(), id)
 	if errors.Is(err, decisionlog.ErrNotFound) {
-		return rec, &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no decision %d in the log (pruned, or never logged)", id)}
+		return rec, &httpError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no decision %s in the log (pruned, or never logged)", id)}
 	}
 	return rec, err
 }
@@ -350,7 +386,7 @@ func (s *Server) explainDecision(w http.ResponseWriter, r *http.Request) error {
 	data := rec.Input
 	doc, ok := decodeObject(data)
 	if !ok {
-		return fmt.Errorf("decision %d: the stored input is not a JSON object", rec.ID)
+		return fmt.Errorf("decision %s: the stored input is not a JSON object", rec.ID)
 	}
 	resolvedThen := doc[decisionlog.AccountSource] == decisionlog.AccountResolved
 	if resolvedThen && s.accounts != nil {
@@ -437,4 +473,23 @@ func (s *Server) repsPage(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
 	return nil
+}
+
+// isDecisionID reports whether id is a UUID in its usual text form.
+func isDecisionID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -103,10 +103,13 @@ func flush(t testing.TB, l *decisionlog.Log) {
 func TestRepsGolden(t *testing.T) {
 	ts, l := repsServer(t)
 	lead := func(name string) string { return readFile(t, "testdata/leads/"+name+".json") }
+	var ids []string // of the single scores, as answered
 	for _, body := range []string{lead("vp-fintech"), lead("competitor"), lead("student-intern")} {
-		if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", body, nil); code != 200 {
+		var d struct{ ID string }
+		if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", body, &d); code != 200 {
 			t.Fatalf("score: status %d", code)
 		}
+		ids = append(ids, d.ID)
 	}
 	if code := call(t, ts, "POST", "/v1/score/batch?ruleset=b2b-saas", "["+lead("vp-fintech")+"]", nil); code != 200 {
 		t.Fatalf("batch: status %d", code)
@@ -134,10 +137,10 @@ func TestRepsGolden(t *testing.T) {
 		{name: "reps-find-two-params", method: "GET", path: "/v1/decisions?q=x&lead_id=x"},
 		{name: "reps-find-no-param", method: "GET", path: "/v1/decisions"},
 		{name: "reps-find-bad-limit", method: "GET", path: "/v1/decisions?lead_id=x&limit=0"},
-		{name: "reps-get", method: "GET", path: "/v1/decisions/3"},
-		{name: "reps-get-missing", method: "GET", path: "/v1/decisions/999"},
-		{name: "reps-get-bad-id", method: "GET", path: "/v1/decisions/abc"},
-		{name: "reps-explain", method: "GET", path: "/v1/decisions/2/explain"},
+		{name: "reps-get", method: "GET", path: "/v1/decisions/" + ids[2]},
+		{name: "reps-get-missing", method: "GET", path: "/v1/decisions/0193a000-0000-7000-8000-000000000999"},
+		{name: "reps-get-bad-id", method: "GET", path: "/v1/decisions/3"},
+		{name: "reps-explain", method: "GET", path: "/v1/decisions/" + ids[1] + "/explain"},
 		{name: "reps-stats", method: "GET", path: "/v1/stats?since=2h"},
 		{name: "reps-stats-bad-since", method: "GET", path: "/v1/stats?since=recently"},
 		{name: "reps-preview-resolved-account", method: "POST", path: "/v1/preview?ruleset=b2b-saas", body: contact},
@@ -219,7 +222,8 @@ func TestExplainResolvesAccountAgain(t *testing.T) {
 	}
 	ts := newServer(t, newEngine(t), server.WithDecisionLog(l), server.WithDecisionStore(l), server.WithAccounts(accts), server.WithInsecureOpen(true))
 	lead := `{"id": "A-1", "lead": {"email": "pat@acme.example", "seniority": "vp", "employees": 300, "industry": "software", "country": "US"}}`
-	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", lead, nil); code != 200 {
+	var decided struct{ ID string }
+	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas", lead, &decided); code != 200 {
 		t.Fatalf("status %d", code)
 	}
 	flush(t, l)
@@ -232,7 +236,7 @@ func TestExplainResolvesAccountAgain(t *testing.T) {
 		AccountSource string                 `json:"account_source"`
 		Account       map[string]any         `json:"account"`
 	}
-	if code := call(t, ts, "GET", "/v1/decisions/1/explain", "", &got); code != 200 {
+	if code := call(t, ts, "GET", "/v1/decisions/"+decided.ID+"/explain", "", &got); code != 200 {
 		t.Fatalf("status %d", code)
 	}
 	if len(got.Changes.KnockoutsAdded) != 1 || got.Changes.KnockoutsAdded[0].Rule != "existing-customer" || got.AccountSource != "resolved" || got.Account["is_customer"] != true {
@@ -259,8 +263,10 @@ func TestRepsWithoutLog(t *testing.T) {
 // blockedLog is a decision logger whose buffer is always full.
 type blockedLog struct{ dropped int }
 
-func (b *blockedLog) Log(decisionlog.Entry) bool { b.dropped++; return false }
-func (b *blockedLog) Dropped() uint64            { return uint64(b.dropped) }
+func (b *blockedLog) Log(context.Context, decisionlog.Entry) bool { b.dropped++; return false }
+func (b *blockedLog) Health() decisionlog.Health {
+	return decisionlog.Health{Backend: "test", Dropped: uint64(b.dropped), Queued: 7, Buffer: 7, LagSeconds: 2.5, LastError: "database down"}
+}
 
 func TestDroppedMetric(t *testing.T) {
 	bl := &blockedLog{}
@@ -276,8 +282,27 @@ func TestDroppedMetric(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(data), "\nleadq_decision_log_dropped_total 3\n") {
-		t.Errorf("/metrics has no leadq_decision_log_dropped_total 3:\n%s", grepLines(string(data), "decision_log"))
+	for _, want := range []string{"leadq_decision_log_dropped_total 3", "leadq_decision_log_queued 7", "leadq_decision_log_lag_seconds 2.5", "leadq_decision_log_up 0"} {
+		if !strings.Contains(string(data), "\n"+want+"\n") {
+			t.Errorf("/metrics has no %s:\n%s", want, grepLines(string(data), "decision_log"))
+		}
+	}
+	// The log's health is in /v1/rulesets and /readyz too; /readyz stays
+	// 200: scoring works without the log.
+	var status struct {
+		DecisionLog decisionlog.Health `json:"decision_log"`
+	}
+	if code := call(t, ts, "GET", "/v1/rulesets", "", &status); code != 200 || status.DecisionLog.Dropped != 3 || status.DecisionLog.LastError != "database down" {
+		t.Errorf("/v1/rulesets = %d, decision_log %+v; want its health", code, status.DecisionLog)
+	}
+	var ready struct {
+		DecisionLog struct {
+			OK      bool
+			Dropped int
+		} `json:"decision_log"`
+	}
+	if code := call(t, ts, "GET", "/readyz", "", &ready); code != 200 || ready.DecisionLog.OK || ready.DecisionLog.Dropped != 3 {
+		t.Errorf("/readyz = %d, %+v; want 200 with the log's health", code, ready)
 	}
 }
 

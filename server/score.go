@@ -275,7 +275,11 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 			c.add(n, line, tooLong)
 			n++
 		}
-		s.decideChunk(ctx, q, &c)
+		// The decision log may hold a chunk (--log-overflow block) for up
+		// to the time limit of a line, never longer.
+		cctx, cancel := context.WithTimeout(ctx, s.timeout)
+		s.decideChunk(cctx, q, &c)
+		cancel()
 		for i := range c.lines {
 			if _, err := out.Write(c.outs[i]); err != nil {
 				return nil
@@ -394,7 +398,7 @@ func (s *Server) scoreData(ctx context.Context, rs *engine.Ruleset, q query, dat
 		return d, id, err
 	}
 	t.add(s.metrics, &d)
-	s.logDecision(d, scored, account)
+	s.logDecision(ctx, rs, d, scored, account)
 	return d, "", nil
 }
 

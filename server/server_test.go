@@ -253,7 +253,8 @@ func do(t testing.TB, ts *httptest.Server, tc httpCase) response {
 func formatResponse(t *testing.T, tc httpCase, resp response) string {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n\nHTTP %d\n", tc.method, tc.path, resp.status)
+	path := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`).ReplaceAllString(tc.path, "<uuid>")
+	fmt.Fprintf(&b, "%s %s\n\nHTTP %d\n", tc.method, path, resp.status)
 	for _, h := range []string{"Content-Type", "Allow", "WWW-Authenticate", "X-Decision-Id"} {
 		if v := resp.header.Get(h); v != "" {
 			if h == "X-Decision-Id" && uuids.MatchString(`"`+v+`"`) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -21,6 +22,9 @@ type rulesetsResponse struct {
 	Reloads     int           `json:"reloads"`
 	Failures    int           `json:"failures"`
 	LastError   *apiError     `json:"last_error"`
+	// DecisionLog is the decision log's health (lag, drops, failures, the
+	// last error); absent without --log-db.
+	DecisionLog *decisionlog.Health `json:"decision_log,omitempty"`
 }
 
 type rulesetJSON struct {
@@ -65,6 +69,10 @@ func (s *Server) status() rulesetsResponse {
 	if st.LastError != nil {
 		_, body := errorResponse(reloadError(st.LastError))
 		out.LastError = &body
+	}
+	if s.decisionLog != nil {
+		h := s.decisionLog.Health()
+		out.DecisionLog = &h
 	}
 	return out
 }
@@ -124,6 +132,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 // does not make the server unready, since the last good rulesets serve. On
 // a server with tokens, the versions and errors are shown only with a
 // metrics or admin token: a probe needs the status alone.
+// The decision log's health is in the body but does not make the server
+// unready: scoring works without the log, and a database outage would
+// otherwise take every replica out of its Service at once.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	st := s.eng.Status()
 	detail := s.mayDetail(r) // versions and rule errors: not for anyone on a server with tokens
@@ -144,6 +155,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	for _, rs := range st.Rulesets {
 		versions[rs.Name] = rs.Version
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "rulesets": versions})
+	body := map[string]any{"status": "ready", "rulesets": versions}
+	if s.decisionLog != nil {
+		h := s.decisionLog.Health()
+		body["decision_log"] = map[string]any{"ok": h.OK, "queued": h.Queued, "lag_seconds": h.LagSeconds, "dropped": h.Dropped, "failed": h.Failed}
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }

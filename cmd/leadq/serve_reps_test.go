@@ -37,8 +37,12 @@ tiers:`, 1)
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "decisions.db")
+	keyFile := filepath.Join(dir, "mask.key")
+	if err := os.WriteFile(keyFile, []byte("a key for the test, not in the log\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	url, _, stderr, stop := testServe(t, serveOptions{rules: []string{rulesDir}, watch: true,
-		reps: repsOptions{logDB: db, logRetention: "30d", logMask: "hash:email", logBuffer: 1024, accounts: accountsFile}})
+		reps: repsOptions{logDB: db, logRetention: "30d", logMask: "hash:email", logKeyFile: keyFile, logBuffer: 1024, accounts: accountsFile}})
 
 	const n = 50
 	for i := range n {
@@ -62,7 +66,7 @@ tiers:`, 1)
 	}
 
 	ctx := context.Background()
-	r, err := decisionlog.OpenReader(ctx, db)
+	r, err := decisionlog.OpenReader(ctx, db, decisionlog.WithMask(decisionlog.Mask{Key: []byte("a key for the test, not in the log")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +96,8 @@ func TestServeRepsUsage(t *testing.T) {
 	}{
 		{"bad retention", repsOptions{logDB: filepath.Join(dir, "a.db"), logRetention: "soon", logMask: "none", logBuffer: 10}, "--log-retention"},
 		{"bad mask", repsOptions{logDB: filepath.Join(dir, "b.db"), logRetention: "forever", logMask: "encrypt", logBuffer: 10}, "--log-mask"},
+		{"hash without a key", repsOptions{logDB: filepath.Join(dir, "c.db"), logRetention: "forever", logMask: "hash", logBuffer: 10}, "--log-mask-key-file"},
+		{"bad overflow", repsOptions{logDB: filepath.Join(dir, "d.db"), logRetention: "forever", logMask: "none", logBuffer: 10, logOverflow: "wait"}, "--log-overflow"},
 		{"missing accounts", repsOptions{accounts: filepath.Join(dir, "none.csv")}, "none.csv"},
 	}
 	for _, tc := range tests {

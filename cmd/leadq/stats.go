@@ -49,7 +49,7 @@ many of those qualified. With --rules, rules that never fired in the window are 
 			return runStats(cmd.Context(), e, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.log, "log", "", "the decision log (SQLite file written by leadq serve --log-db)")
+	cmd.Flags().StringVar(&opts.log, "log", "", "the decision log leadq serve --log-db writes: a SQLite file or a postgres:// URL")
 	cmd.Flags().StringVar(&opts.since, "since", "24h", "start of the window: an age back from --until (24h, 7d) or a date")
 	cmd.Flags().StringVar(&opts.until, "until", "", "end of the window, excluded: a date or time (default now)")
 	cmd.Flags().StringSliceVar(&opts.rules, "rules", nil, "rule files or directories: also list rules that never fired")
@@ -85,7 +85,7 @@ func runStats(ctx context.Context, e *env, opts statsOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := decisionlog.OpenReader(ctx, opts.log)
+	r, err := openLogReader(ctx, opts.log, "")
 	if err != nil {
 		return err
 	}

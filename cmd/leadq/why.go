@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
@@ -20,22 +20,23 @@ import (
 func init() { subcommands = append(subcommands, newWhyCmd) }
 
 type whyOptions struct {
-	who      string // lead id, or email when it has an @
-	log      string
-	saltFile string
-	rules    []string
-	limit    int
-	format   string
-	now      string
+	who     string // lead id, or email when it has an @
+	log     string
+	keyFile string
+	rules   []string
+	limit   int
+	format  string
+	now     string
 }
 
 func newWhyCmd(e *env) *cobra.Command {
 	var opts whyOptions
 	cmd := &cobra.Command{
-		Use:   "why LEAD_ID|EMAIL --log FILE [--rules PATH]",
+		Use:   "why LEAD_ID|EMAIL|DECISION_ID --log FILE|URL [--rules PATH]",
 		Short: "Explain the logged decisions about a lead, and whether it would qualify today",
-		Long: `why looks a lead up in the decision log that leadq serve --log-db writes, by lead id or by
-email (an argument with an @), and explains its latest decisions as leadq score does: the
+		Long: `why looks a lead up in the decision log that leadq serve --log-db writes (a SQLite file, or
+the postgres:// URL several replicas share), by decision id (as answered), lead id or email (an
+argument with an @), and explains its latest decisions as leadq score does: the
 verdict, what rejected it, what counted for and against it, what it would take to qualify and
 which data was missing.
 
@@ -66,8 +67,8 @@ or missing in the stored input, so rules that read them may decide differently.`
 			return runWhy(cmd.Context(), e, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.log, "log", "", "the decision log (SQLite file written by leadq serve --log-db)")
-	cmd.Flags().StringVar(&opts.saltFile, "log-salt-file", "", "the salt the log hashes emails with, when it is kept outside the log")
+	cmd.Flags().StringVar(&opts.log, "log", "", "the decision log leadq serve --log-db writes: a SQLite file or a postgres:// URL")
+	cmd.Flags().StringVar(&opts.keyFile, "log-mask-key-file", "", "the key the log hashes emails with (--log-mask hash; or set "+maskKeyEnv+"), to look up by email")
 	cmd.Flags().StringSliceVar(&opts.rules, "rules", nil, "re-explain against these rule files or directories (would it qualify today?)")
 	cmd.Flags().IntVar(&opts.limit, "limit", 1, "how many decisions to show, latest first")
 	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text (for people) or json")
@@ -88,7 +89,7 @@ type todayJSON struct {
 }
 
 func runWhy(ctx context.Context, e *env, opts whyOptions) error {
-	r, err := openLogReader(ctx, opts.log, opts.saltFile)
+	r, err := openLogReader(ctx, opts.log, opts.keyFile)
 	if err != nil {
 		return err
 	}
@@ -99,15 +100,25 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 		q = decisionlog.Query{Email: opts.who, Limit: opts.limit}
 		what = opts.who
 	}
-	recs, err := r.Find(ctx, q)
-	if errors.Is(err, decisionlog.ErrNoSalt) {
-		return fmt.Errorf("%w (--log-salt-file)", err)
+	var recs []decisionlog.Record
+	if uuid.Validate(opts.who) == nil { // a decision id, as answered; else a lead id of that shape
+		if rec, err := r.Get(ctx, opts.who); err == nil {
+			recs, what = []decisionlog.Record{rec}, "decision "+opts.who
+		} else if !errors.Is(err, decisionlog.ErrNotFound) {
+			return err
+		}
+	}
+	if recs == nil {
+		recs, err = r.Find(ctx, q)
+	}
+	if errors.Is(err, decisionlog.ErrNoKey) {
+		return fmt.Errorf("%w (--log-mask-key-file or %s)", err, maskKeyEnv)
 	}
 	if err != nil {
 		return err
 	}
 	if len(recs) == 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("no decisions about %s in %s", what, opts.log)}
+		return &exitError{code: exitFailed, err: fmt.Errorf("no decisions about %s in %s", what, r.Path())}
 	}
 
 	var eng *engine.Engine
@@ -133,7 +144,7 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 			d, err := scoreJSON(ctx, eng, rec.Decision.Ruleset.Name, rec.Input)
 			if err != nil {
 				failed++
-				fmt.Fprintf(e.stderr, "decision %d: cannot re-explain: %v\n", rec.ID, err)
+				fmt.Fprintf(e.stderr, "decision %s: cannot re-explain: %v\n", rec.ID, err)
 			} else {
 				item.Today = &todayJSON{Decision: d, Changes: decisionlog.Compare(rec.Decision, d)}
 			}
@@ -160,31 +171,14 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 	return nil
 }
 
-// openLogReader opens a decision log read-only, with the salt from a file
-// when one is given.
-func openLogReader(ctx context.Context, path, saltFile string) (*decisionlog.Reader, error) {
-	var opts []decisionlog.Option
-	if saltFile != "" {
-		salt, err := readSalt(saltFile)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, decisionlog.WithMask(decisionlog.Mask{Salt: salt}))
-	}
-	return decisionlog.OpenReader(ctx, path, opts...)
-}
-
-// readSalt reads a salt file: its bytes, without a final newline.
-func readSalt(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+// openLogReader opens a decision log read-only, with the masking key from
+// a file or the environment when one is given.
+func openLogReader(ctx context.Context, path, keyFile string) (*decisionlog.Reader, error) {
+	key, err := maskKey(keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("--log-salt-file: %w", err)
+		return nil, err
 	}
-	b = []byte(strings.TrimRight(string(b), "\r\n"))
-	if len(b) < 16 {
-		return nil, fmt.Errorf("--log-salt-file %s: a salt needs 16 bytes or more, got %d", path, len(b))
-	}
-	return b, nil
+	return decisionlog.OpenReader(ctx, path, decisionlog.WithMask(decisionlog.Mask{Key: key}))
 }
 
 // rulesError prints rule errors as leadq score does.
@@ -202,7 +196,7 @@ func rulesError(e *env, err error) error {
 // the decision as leadq score prints it, and with rules, today's verdict
 // and what changed.
 func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask) {
-	fmt.Fprintf(w, "Decided %s (decision %d in the log)\n", item.Time.UTC().Format("2006-01-02 15:04:05 UTC"), item.ID)
+	fmt.Fprintf(w, "Decided %s (decision %s)\n", item.Time.UTC().Format("2006-01-02 15:04:05 UTC"), item.ID)
 	writeDecisionText(w, item.Decision)
 	if item.Today == nil {
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,7 +91,11 @@ func decisionLog(t *testing.T, opts ...decisionlog.Option) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !l.Log(decisionlog.Entry{Time: logTime.Add(-in.ago), Decision: d, Input: data}) {
+		rs, err := eng.Ruleset(d.Ruleset.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Log(ctx, decisionlog.Entry{Time: logTime.Add(-in.ago), Decision: d, Ruleset: rs, Input: data}) {
 			t.Fatal("Log dropped an entry")
 		}
 	}
@@ -110,6 +115,7 @@ func logGolden(t *testing.T, name, tmp string, args []string) {
 	got := "$ leadq " + strings.Join(args, " ") + "\n" + stdout.String() +
 		"--- stderr\n" + stderr.String() + "--- exit " + strconv.Itoa(code) + "\n"
 	got = strings.ReplaceAll(got, tmp, "$TMP")
+	got = uuids.ReplaceAllString(got, "<uuid>") // decision ids are new in every run
 	golden := filepath.Join("testdata", name+".golden")
 	if *update {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
@@ -125,14 +131,39 @@ func logGolden(t *testing.T, name, tmp string, args []string) {
 	}
 }
 
+var uuids = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`)
+
+// leadq why finds a decision by the id it was answered with.
+func TestWhyByDecisionID(t *testing.T) {
+	path := decisionLog(t)
+	ctx := context.Background()
+	r, err := decisionlog.OpenReader(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := r.Find(ctx, decisionlog.Query{LeadID: "00Q5e00004PqRsT", Limit: 2})
+	r.Close()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("Find = %d, %v", len(recs), err)
+	}
+	older := recs[1]
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"why", older.ID, "--log", path}, strings.NewReader(""), &stdout, &stderr); err != nil {
+		t.Fatalf("leadq why %s: %v\n%s", older.ID, err, stderr.String())
+	}
+	if want := "Decided " + older.Time.Format("2006-01-02 15:04:05 UTC") + " (decision " + older.ID + ")\n"; !strings.HasPrefix(stdout.String(), want) || strings.Count(stdout.String(), "Decided ") != 1 {
+		t.Errorf("leadq why %s printed\n%s\nwant that decision only, starting %q", older.ID, stdout.String(), want)
+	}
+}
+
 func TestWhy(t *testing.T) {
 	path := decisionLog(t)
 	tmp := filepath.Dir(path)
 	m, _ := decisionlog.ParseMask("hash:email")
-	m.Salt = []byte("a salt kept outside the log")
+	m.Key = []byte("a key kept outside the log")
 	masked := decisionLog(t, decisionlog.WithMask(m))
-	saltFile := filepath.Join(filepath.Dir(masked), "salt")
-	if err := os.WriteFile(saltFile, append(m.Salt, '\n'), 0o600); err != nil {
+	keyFile := filepath.Join(filepath.Dir(masked), "key")
+	if err := os.WriteFile(keyFile, append(m.Key, '\n'), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -144,8 +175,8 @@ func TestWhy(t *testing.T) {
 		{"why_today", []string{"why", "00Q5e00004PqRsT", "--log", path, "--rules", "../../examples/rulesets", "--now", "2026-11-23"}},
 		{"why_today_same", []string{"why", "00Q5e00001AbCdE", "--log", path, "--rules", "../../examples/rulesets", "--now", "2026-11-23"}},
 		{"why_email_json", []string{"why", "Jordan.Lee@PipelinePro.example", "--log", path, "--format", "json", "--rules", "../../examples/rulesets", "--now", "2026-11-23"}},
-		{"why_masked", []string{"why", "jordan.lee@pipelinepro.example", "--log", masked, "--log-salt-file", saltFile, "--rules", "../../examples/rulesets", "--now", "2026-11-23"}},
-		{"why_masked_no_salt", []string{"why", "jordan.lee@pipelinepro.example", "--log", masked}},
+		{"why_masked", []string{"why", "jordan.lee@pipelinepro.example", "--log", masked, "--log-mask-key-file", keyFile, "--rules", "../../examples/rulesets", "--now", "2026-11-23"}},
+		{"why_masked_no_key", []string{"why", "jordan.lee@pipelinepro.example", "--log", masked}},
 		{"why_masked_by_id", []string{"why", "00Q5e00003KlMnO", "--log", masked, "--format", "json"}},
 		{"why_unknown", []string{"why", "00Q-nobody", "--log", path}},
 		{"why_no_log", []string{"why", "00Q5e00001AbCdE"}},

@@ -130,6 +130,7 @@ func (cc Compiler) Compile(files ...*rulefile.File) (*eval.Ruleset, error) {
 			c.errorf(f.Ruleset.Pos, "ruleset-conflict", "file belongs to ruleset %q, not %q", f.Ruleset.Value, rs.Name)
 		}
 		rs.Files = append(rs.Files, f.Name)
+		rs.Sources = append(rs.Sources, f.Src)
 	}
 	rs.Version = version(files)
 	c.declare(rs)

@@ -12,6 +12,7 @@ type Ruleset struct {
 	Description string
 	Version     string   // sha256: of its sorted file names and contents
 	Files       []string // the files it was compiled from, sorted
+	Sources     [][]byte // their contents, in Files' order: what Version hashes, kept so that a decision log can store a version once and recompile it
 	Fields      []*Field // by name; Field.Index is the position here
 	Knockouts   []*Rule  // in file order
 	Rules       []*Rule  // score rules in file order
