@@ -104,7 +104,13 @@ func TestAccountsJoined(t *testing.T) {
 			}
 		})
 	}
-	if a, b := allocs(with), allocs(without); a > b+1 {
+	// Decoding the request into maps took dozens more; under the race
+	// detector sync.Pool drops items at random, so a few more come and go.
+	slack := 1.0
+	if raceEnabled {
+		slack = 10
+	}
+	if a, b := allocs(with), allocs(without); a > b+slack {
 		t.Errorf("ScoreJSON with Accounts takes %.0f allocations, without %.0f: the join left the fast decoder", a, b)
 	}
 }
