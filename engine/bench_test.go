@@ -51,6 +51,29 @@ func BenchmarkScore(b *testing.B) {
 	}
 }
 
+// BenchmarkScoreNotQualified is BenchmarkScore for a lead that does not
+// qualify (tier C, 22 missed rules, 14 missing fields): the decision also
+// says what it would take to qualify.
+func BenchmarkScoreNotQualified(b *testing.B) {
+	rules, _, _ := benchInput(b)
+	rs := engine.NewRuleset(rules)
+	data, err := os.ReadFile("testdata/decisions/missing-firmographics.lead.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := engine.ParseInput(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in.Now = fixedNow
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rs.Score(context.Background(), in, engine.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkScoreJSON is JSON bytes to decision through the Engine.
 func BenchmarkScoreJSON(b *testing.B) {
 	_, data, _ := benchInput(b)

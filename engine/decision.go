@@ -12,17 +12,21 @@ type Decision struct {
 	// lookups): a UUIDv7, time-ordered, set by whoever makes decisions for
 	// others to find again (the server); empty, and left out of the JSON,
 	// when nobody set one.
-	ID            string         `json:"id,omitempty"`
-	LeadID        string         `json:"lead_id"`
-	Ruleset       RulesetRef     `json:"ruleset"`
-	Qualified     bool           `json:"qualified"`
-	Tier          string         `json:"tier"`
-	ExpectedRate  float64        `json:"expected_rate,omitempty"` // the tier's expect: the share of such leads expected to convert
-	Score         int            `json:"score"`
-	Groups        map[string]int `json:"groups"` // every group's total after its caps
-	Knockouts     []Hit          `json:"knockouts"`
-	Matched       []Hit          `json:"matched"`
-	Missed        []Miss         `json:"missed"`
+	ID           string         `json:"id,omitempty"`
+	LeadID       string         `json:"lead_id"`
+	Ruleset      RulesetRef     `json:"ruleset"`
+	Qualified    bool           `json:"qualified"`
+	Tier         string         `json:"tier"`
+	ExpectedRate float64        `json:"expected_rate,omitempty"` // the tier's expect: the share of such leads expected to convert
+	Score        int            `json:"score"`
+	Groups       map[string]int `json:"groups"` // every group's total after its caps
+	Knockouts    []Hit          `json:"knockouts"`
+	Matched      []Hit          `json:"matched"`
+	Missed       []Miss         `json:"missed"`
+	// WouldQualify says what it would take a lead that did not qualify to
+	// qualify (see Counterfactual); zero, and left out of the JSON, for a
+	// qualified lead and in brief decisions.
+	WouldQualify  Counterfactual `json:"would_qualify,omitzero"`
 	MissingFields []string       `json:"missing_fields"` // fields whose absence left a rule undecided, in declaration order
 	Errors        []RuleError    `json:"errors"`
 	Warnings      []Warning      `json:"warnings"`
@@ -74,4 +78,42 @@ type RuleError struct {
 type Warning struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// Counterfactual is what it would take a lead that did not qualify to
+// qualify, computed from the decision with the ruleset's caps, tiers and
+// qualify rule:
+//
+//   - a knocked-out lead must first clear its knockouts (Knockouts), and
+//     nothing else is said: no score makes it qualify while one applies;
+//   - otherwise Tier is the nearest tier above the lead's that satisfies
+//     qualify, PointsNeeded how far it is; Rules lists each missed rule
+//     that would add points, with the points it would really add alone
+//     given its group's caps (a rule that would add 0 is left out); and
+//     Changes is a smallest set of those rules that together qualify the
+//     lead, each with what it adds in that set. A lead that no set of
+//     missed rules qualifies has no Changes (and no Tier when no tier
+//     above qualifies).
+type Counterfactual struct {
+	Knockouts    []string `json:"knockouts,omitempty"`     // the rules that knocked the lead out
+	Tier         string   `json:"tier,omitempty"`          // the nearest tier that qualifies
+	PointsNeeded int      `json:"points_needed,omitempty"` // to reach Tier's minimum
+	Rules        []Gain   `json:"rules,omitempty"`         // the missed rules that would add points, most first
+	Changes      []Gain   `json:"changes,omitempty"`       // a smallest set of them that qualifies the lead
+}
+
+// Gain is a missed rule and what making it true would add to the score.
+type Gain struct {
+	Rule   string `json:"rule"`
+	Points int    `json:"points"` // the rule's own points
+	Adds   int    `json:"adds"`   // what it really adds, under its group's caps
+	// Unknown is true when the lead lacks the data to decide the rule: ask
+	// the lead or enrich the record. False: known, and not true.
+	Unknown bool `json:"unknown"`
+}
+
+// IsZero reports whether there is nothing to say: a qualified lead, or a
+// brief decision.
+func (c Counterfactual) IsZero() bool {
+	return len(c.Knockouts) == 0 && c.Tier == "" && c.PointsNeeded == 0 && len(c.Rules) == 0 && len(c.Changes) == 0
 }

@@ -160,6 +160,8 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		l.names = names
 	}
 	d.Score = ungrouped
+	pre := append(l.pre[:0], raw...) // before the caps, for the counterfactual
+	l.pre = pre
 	for g, total := range raw {
 		if caps := table.caps[g]; caps != nil {
 			if caps.Max != nil && total > *caps.Max {
@@ -194,6 +196,9 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 			noteMissing(rs.Qualify)
 		}
 		d.Qualified = t == eval.True
+	}
+	if !d.Qualified && !brief {
+		l.counterfactual(rs, table, m, r, &d, truth, pre)
 	}
 	for w, word := range missing { // the fields' indexes are their declaration order
 		for ; word != 0; word &= word - 1 {
@@ -288,6 +293,13 @@ type record struct {
 	rendered []rendered    // scratch: where each rendered reason goes
 	lists    []string      // scratch: the items of list fields decodeJSON read
 	keys     [2]keyOrder   // the key order of the last leads and accounts decoded
+
+	// scratch of counterfactual
+	pre                                        []int // group totals before caps
+	cands                                      []candidate
+	cfTotals, cfBest, cfNext, cfTake, cfCounts []int
+	cfLo, cfHi, cfBase, cfFrom                 []int
+	cfGroups                                   map[string]int
 }
 
 func resize[T any](s []T, n int) []T {

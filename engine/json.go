@@ -52,6 +52,10 @@ func (d *Decision) appendJSON(b []byte, table *ruleTable) []byte {
 		b = append(b, `,"missed":`...)
 		b = table.appendMisses(b, d.Missed)
 	}
+	if !d.WouldQualify.IsZero() {
+		b = append(b, `,"would_qualify":`...)
+		b = d.WouldQualify.appendJSON(b)
+	}
 	b = append(b, `,"missing_fields":`...)
 	b = appendStrings(b, d.MissingFields)
 	b = append(b, `,"errors":`...)
@@ -362,4 +366,56 @@ func appendFloat(b []byte, f float64) []byte {
 		return b
 	}
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+// appendJSON appends the counterfactual as encoding/json writes it (empty
+// fields left out).
+func (c *Counterfactual) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	sep := func() {
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+	}
+	if len(c.Knockouts) > 0 {
+		b = append(b, `"knockouts":`...)
+		b = appendStrings(b, c.Knockouts)
+	}
+	if c.Tier != "" {
+		sep()
+		b = append(b, `"tier":`...)
+		b = appendString(b, c.Tier)
+	}
+	if c.PointsNeeded != 0 {
+		sep()
+		b = append(b, `"points_needed":`...)
+		b = strconv.AppendInt(b, int64(c.PointsNeeded), 10)
+	}
+	for _, list := range [...]struct {
+		key   string
+		gains []Gain
+	}{{`"rules":`, c.Rules}, {`"changes":`, c.Changes}} {
+		if len(list.gains) == 0 {
+			continue
+		}
+		sep()
+		b = append(b, list.key...)
+		b = append(b, '[')
+		for i, g := range list.gains {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"rule":`...)
+			b = appendString(b, g.Rule)
+			b = append(b, `,"points":`...)
+			b = strconv.AppendInt(b, int64(g.Points), 10)
+			b = append(b, `,"adds":`...)
+			b = strconv.AppendInt(b, int64(g.Adds), 10)
+			b = append(b, `,"unknown":`...)
+			b = strconv.AppendBool(b, g.Unknown)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }

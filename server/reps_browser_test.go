@@ -150,7 +150,12 @@ func TestRepsPageInBrowser(t *testing.T) {
 	contains(t, "verdict", p.text("#find-results .decision .verdict"), "Not qualified", "Tier C", "score 43")
 	contains(t, "explanation", p.text("#find-results .decision .parts"), "What counted for it",
 		"Marketing Manager (manager) influences the purchase", "What it would take to qualify", "Requested a demo",
-		"Missing data", "lead.employees")
+		"Missing data", "lead.employees",
+		// The engine's counterfactual: real points under the engagement cap,
+		// towards tier B (tier C does not qualify).
+		"12 more points would make it tier B, which qualifies", "This change alone would qualify it",
+		"+20\nRequested a demo (demo-requested, 25 points, 20 under the engagement cap) \u2014 known, and not true",
+		"unknown: ask the lead or enrich (lead.industry)")
 	contains(t, "history", p.text("#find-results .history"), "All decisions about this lead", "Show")
 	p.screenshot("reps-search")
 
@@ -173,7 +178,10 @@ func TestRepsPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#try-result .decision")))
 	contains(t, "try status", p.text("#try-status"), "Not qualified")
 	contains(t, "try result", p.text("#try-result .decision"), "Account found from the email domain: Polder Verzekering",
-		"What rejected it", "Polder Verzekering is already a customer", "It cannot qualify while a knockout applies")
+		"What rejected it", "Polder Verzekering is already a customer", "It cannot qualify while a knockout applies: clear existing-customer first.")
+	if got := p.text("#try-result .decision"); strings.Contains(got, "Missing data") || strings.Contains(got, "would add") {
+		t.Errorf("a knocked-out lead's explanation = %q; want only its knockouts, no data to enrich or points to add", got)
+	}
 	p.screenshot("reps-try")
 
 	// A logged decision made with a resolved account says so.

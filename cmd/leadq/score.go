@@ -220,21 +220,8 @@ func writeDecisionText(w io.Writer, d engine.Decision) {
 		}
 		fmt.Fprintf(w, "\nGroup totals (after caps): %s\n", strings.Join(parts, ", "))
 	}
-	if len(d.Missed) > 0 {
-		fmt.Fprintln(w, "\nWould score higher with:")
-		for _, m := range d.Missed {
-			what := m.Description
-			if what == "" {
-				what = m.When
-			}
-			line := fmt.Sprintf("  %+4d  %s [%s]", m.Points, what, m.Rule)
-			if len(m.MissingFields) > 0 {
-				line += " (unknown: no " + strings.Join(m.MissingFields, ", ") + ")"
-			}
-			fmt.Fprintln(w, line)
-		}
-	}
-	if len(d.MissingFields) > 0 {
+	writeWouldQualify(w, d)
+	if len(d.MissingFields) > 0 && len(d.Knockouts) == 0 {
 		fmt.Fprintf(w, "\nMissing data: %s\n", strings.Join(d.MissingFields, ", "))
 	}
 	if len(d.Warnings) > 0 {
@@ -247,6 +234,65 @@ func writeDecisionText(w io.Writer, d engine.Decision) {
 		fmt.Fprintln(w, "\nRules that failed to run (did not count):")
 		for _, x := range d.Errors {
 			fmt.Fprintf(w, "  - %s: %s\n", x.Rule, x.Message)
+		}
+	}
+}
+
+// writeWouldQualify says what it would take the lead to qualify, from the
+// engine's counterfactual: for a knocked-out lead only that the knockouts
+// come first; otherwise the nearest tier that qualifies, a smallest set of
+// changes that qualifies the lead, and each missed rule with the points it
+// would really add under its group's caps.
+func writeWouldQualify(w io.Writer, d engine.Decision) {
+	cf := d.WouldQualify
+	if d.Qualified || cf.IsZero() { // a decision logged before leadq said it has none
+		return
+	}
+	fmt.Fprintln(w, "\nWhat it would take to qualify:")
+	if len(cf.Knockouts) > 0 {
+		fmt.Fprintf(w, "  Clear %s above first: no score qualifies a lead while a knockout applies.\n", plural(len(cf.Knockouts), "knockout"))
+		return
+	}
+	if cf.Tier != "" {
+		fmt.Fprintf(w, "  %d more points would make it tier %s, which qualifies.\n", cf.PointsNeeded, cf.Tier)
+	}
+	missed := map[string]engine.Miss{}
+	for _, m := range d.Missed {
+		missed[m.Rule] = m
+	}
+	line := func(g engine.Gain) string {
+		m := missed[g.Rule]
+		what := m.Description
+		if what == "" {
+			what = m.When
+		}
+		s := fmt.Sprintf("    %+4d  %s [%s]", g.Adds, what, g.Rule)
+		if g.Adds != g.Points {
+			s += fmt.Sprintf(" (%d points, %d under the %s cap)", g.Points, g.Adds, m.Group)
+		}
+		if g.Unknown {
+			s += " — unknown, ask the lead or enrich"
+			if len(m.MissingFields) > 0 {
+				s += ": " + strings.Join(m.MissingFields, ", ")
+			}
+		} else {
+			s += " — known, and not true"
+		}
+		return s
+	}
+	switch {
+	case len(cf.Changes) > 0:
+		fmt.Fprintf(w, "  A smallest set of changes that qualifies it (%s):\n", plural(len(cf.Changes), "change"))
+		for _, g := range cf.Changes {
+			fmt.Fprintln(w, line(g))
+		}
+	default:
+		fmt.Fprintln(w, "  No change to the missed rules would qualify it.")
+	}
+	if len(cf.Rules) > 0 {
+		fmt.Fprintln(w, "  Each missed rule that would add points, and what it would really add:")
+		for _, g := range cf.Rules {
+			fmt.Fprintln(w, line(g))
 		}
 	}
 }

@@ -214,6 +214,7 @@ func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask) {
 		fmt.Fprintln(w, "It would still not qualify today.")
 	}
 	writeChanges(w, c)
+	writeWouldQualify(w, d)
 	if then, now := strings.Join(item.Decision.MissingFields, ", "), strings.Join(d.MissingFields, ", "); now != then {
 		if now == "" {
 			now = "none"

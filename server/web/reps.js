@@ -82,7 +82,7 @@ function hitList(hits, cls) {
 }
 
 // renderDecision explains one decision. opts: {title, logged: record,
-// nextTier, account, accountSource}.
+// account, accountSource}.
 function renderDecision(d, opts) {
   opts = opts || {};
   const tpl = document.getElementById("decision-template").content.cloneNode(true);
@@ -126,33 +126,59 @@ function renderDecision(d, opts) {
     parts.append(el("p", { class: "help", text: "Group totals after caps: " + groups.map(g => g + " " + d.groups[g]).join(", ") + "." }));
   }
 
-  if (!d.qualified || d.missed.length) {
-    parts.append(el("h4", { text: d.qualified ? "What would raise the score" : "What it would take to qualify" }));
+  const wq = d.would_qualify;
+  if (!d.qualified && wq) {
+    // What it would take, as the engine computed it: real points under
+    // the caps, towards a tier that qualifies.
+    parts.append(el("h4", { text: "What it would take to qualify" }));
+    if (wq.knockouts && wq.knockouts.length) {
+      parts.append(el("p", { class: "callout", text: "It cannot qualify while a knockout applies: " +
+        (wq.knockouts.length === 1 ? "clear " + wq.knockouts[0] + " first." : "clear these " + wq.knockouts.length + " first: " + wq.knockouts.join(", ") + ".") }));
+    } else {
+      if (wq.tier) parts.append(el("p", { class: "callout", text: wq.points_needed + " more points would make it tier " + wq.tier + ", which qualifies." }));
+      const missed = Object.fromEntries(d.missed.map(m => [m.rule, m]));
+      const item = g => {
+        const m = missed[g.rule] || {};
+        return el("li", {},
+          el("span", { class: "points plus", text: signed(g.adds) }),
+          el("span", {}, (m.description || m.when || g.rule) + " ",
+            el("span", { class: "rule", text: "(" + g.rule + (g.adds !== g.points ? ", " + g.points + " points, " + g.adds + " under the " + m.group + " cap" : "") + ")" }),
+            el("span", { class: g.unknown ? "unknown" : "known", text: g.unknown ?
+              " \u2014 unknown: ask the lead or enrich" + (m.missing_fields && m.missing_fields.length ? " (" + m.missing_fields.join(", ") + ")" : "") :
+              " \u2014 known, and not true" })));
+      };
+      const changes = wq.changes || [], rules = wq.rules || [];
+      if (changes.length) {
+        parts.append(el("p", { class: "help", text: changes.length === 1 ? "This change alone would qualify it:" : "These " + changes.length + " changes together would qualify it (no fewer would):" }),
+          el("ul", { class: "changes" }, ...changes.map(item)));
+      } else {
+        parts.append(el("p", { class: "callout", text: "No change to the rules it missed would qualify it." }));
+      }
+      const others = rules.filter(g => !changes.some(c => c.rule === g.rule));
+      if (others.length) {
+        const top = 6;
+        parts.append(el("p", { class: "help", text: "Other rules it missed, with the points each would really add:" }),
+          el("ul", {}, ...others.slice(0, top).map(item)));
+        if (others.length > top) {
+          const rest = others.length - top;
+          parts.append(el("details", { class: "more" },
+            el("summary", { text: "Show " + rest + " more rule" + (rest === 1 ? "" : "s") + " that would add points" }),
+            el("ul", {}, ...others.slice(top).map(item))));
+        }
+      }
+    }
+  } else if (!d.qualified) {
+    // A decision logged before the engine said what it would take.
+    parts.append(el("h4", { text: "What it would take to qualify" }));
     if (d.knockouts.length) {
       parts.append(el("p", { class: "callout", text: "It cannot qualify while a knockout applies: that has to change first." }));
-    } else if (opts.nextTier) {
-      parts.append(el("p", { class: "callout", text: opts.nextTier.points_needed + " more points would make it tier " + opts.nextTier.name + " (from " + opts.nextTier.min + ")." }));
-    }
-    if (d.missed.length) {
-      // The biggest first; the long tail folds away.
-      const item = m => el("li", {},
+    } else if (d.missed.length) {
+      parts.append(el("ul", {}, ...d.missed.slice(0, 8).map(m => el("li", {},
         el("span", { class: "points plus", text: signed(m.points) }),
-        el("span", {}, (m.description || m.when) + " ",
-          el("span", { class: "rule", text: "(" + m.rule + ")" }),
-          m.missing_fields && m.missing_fields.length ? el("span", { class: "rule", text: " \u2014 unknown: no " + m.missing_fields.join(", ") }) : null));
-      const top = 8;
-      parts.append(el("ul", {}, ...d.missed.slice(0, top).map(item)));
-      if (d.missed.length > top) {
-        const rest = d.missed.length - top;
-        parts.append(el("details", { class: "more" },
-          el("summary", { text: "Show " + rest + " more rule" + (rest === 1 ? "" : "s") + " that did not count" }),
-          el("ul", {}, ...d.missed.slice(top).map(item))));
-      }
-    } else {
-      parts.append(el("p", { text: "Every positive rule already counts." }));
+        el("span", {}, (m.description || m.when) + " ", el("span", { class: "rule", text: "(" + m.rule + ", before group caps)" }))))));
     }
   }
-  if (d.missing_fields.length) {
+  if (d.missing_fields.length && !d.knockouts.length) {
     parts.append(el("div", { class: "missing" },
       el("h4", { text: "Missing data" }),
       el("p", { text: "These fields were unknown, so the rules that read them could not count. Ask the lead or enrich the record: " + d.missing_fields.join(", ") + "." })));
@@ -250,7 +276,7 @@ function showRecord(rec, focus) {
   if (old) old.remove();
   const input = rec.input || {};
   const account = input.account && typeof input.account === "object" ? input.account : null;
-  const article = renderDecision(rec.decision, { logged: rec, nextTier: rec.next_tier, account,
+  const article = renderDecision(rec.decision, { logged: rec, account,
     accountSource: account ? (input.account_source === "resolved" ? "resolved" : "request") : null });
   const today = el("div", { class: "today-slot" });
   article.append(el("div", { class: "actions row" },
@@ -298,7 +324,7 @@ async function explainToday(rec, slot) {
     c.changed || items.length ? el("ul", {}, ...items.map(t => el("li", { text: t }))) :
       el("p", { text: "Nothing changed for this lead." }),
     el("details", {}, el("summary", { text: "Today's full explanation" }),
-      renderDecision(d, { nextTier: data.next_tier, account: data.account, accountSource: data.account_source })));
+      renderDecision(d, { account: data.account, accountSource: data.account_source })));
   slot.replaceChildren(box);
   box.querySelector("h4").focus();
 }
@@ -340,7 +366,7 @@ async function tryLead(text, ruleset) {
   }
   const d = data.decision;
   setStatus(status, (d.qualified ? "Qualified" : "Not qualified") + ": tier " + d.tier + ", score " + d.score + ".");
-  out.append(renderDecision(d, { nextTier: data.next_tier, account: data.account, accountSource: data.account_source }));
+  out.append(renderDecision(d, { account: data.account, accountSource: data.account_source }));
 }
 
 async function loadRulesets() {
