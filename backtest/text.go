@@ -251,7 +251,7 @@ func shortVersion(v string) string {
 }
 
 // calibration says whether each tier converted as its expect said, within
-// two standard errors of a binomial rate at the expected rate.
+// three standard errors of a binomial rate at the expected rate.
 func calibration(tiers []TierStats) string {
 	var off []string
 	n := 0
@@ -267,14 +267,14 @@ func calibration(tiers []TierStats) string {
 		p := min(max(e, 1/n), 1-1/n)
 		se := math.Sqrt(p * (1 - p) / n)
 		switch {
-		case t.Rate < e-2*se-1e-9:
+		case t.Rate < e-3*se-1e-9:
 			off = append(off, fmt.Sprintf("tier %s converted less than expected (%s, expected %s)", t.Name, Pct(t.Rate), Pct(e)))
-		case t.Rate > e+2*se+1e-9:
+		case t.Rate > e+3*se+1e-9:
 			off = append(off, fmt.Sprintf("tier %s converted more than expected (%s, expected %s)", t.Name, Pct(t.Rate), Pct(e)))
 		}
 	}
 	if len(off) == 0 {
-		return fmt.Sprintf("Calibration: every tier with leads (%d) converted within two standard errors of its expected rate", n)
+		return fmt.Sprintf("Calibration: every tier with leads (%d) converted within three standard errors of its expected rate", n)
 	}
-	return "Calibration: " + strings.Join(off, "; ") + "; beyond two standard errors: the tiers' expect may be stale"
+	return "Calibration: " + strings.Join(off, "; ") + "; beyond three standard errors: the tiers' expect may be stale"
 }

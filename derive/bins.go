@@ -215,19 +215,39 @@ func (bn binning) valueBins(c *column, vals map[string]*count, missing count) {
 		c.lookup[g.key] = len(c.bins)
 		c.bins = append(c.bins, bin{values: []string{g.key}, count: g.count})
 	}
-	if other.rows > 0 || len(c.bins) == 0 {
+	switch {
+	case len(c.bins) > 0 && other.rows < bn.minRows:
+		// Too few to stand alone: the rare values go with the most
+		// common one (a yes on 2 rows of 6,000 teaches nothing).
+		c.other = 0
+		c.bins[0].rows += other.rows
+		c.bins[0].best += other.best
+	case other.rows > 0 || len(c.bins) == 0:
 		c.other = len(c.bins)
 		slices.Sort(other.values)
 		c.bins = append(c.bins, other)
 	}
+	bn.missingBin(c, missing)
+}
+
+// missingBin adds the bin of rows without a value, or, when they are too
+// few to stand alone, counts them in the reference bin: the most common
+// one, which earns no points.
+func (bn binning) missingBin(c *column, missing count) {
+	c.ref = 0
+	for i, b := range c.bins {
+		if b.eq == nil && b.rows > c.bins[c.ref].rows {
+			c.ref = i
+		}
+	}
+	if missing.rows < bn.minRows && len(c.bins) > 0 {
+		c.missing = c.ref
+		c.bins[c.ref].rows += missing.rows
+		c.bins[c.ref].best += missing.best
+		return
+	}
 	c.missing = len(c.bins)
 	c.bins = append(c.bins, bin{missing: true, count: missing})
-	// The reference (0 points) is the bin hardest to write as a rule: the
-	// pooled values, else the most common value.
-	c.ref = 0
-	if c.other >= 0 {
-		c.ref = c.other
-	}
 }
 
 // numberBins cuts numbers into bins whose rates rise or fall steadily
@@ -284,16 +304,8 @@ func (bn binning) numberBins(c *column, vals []numCount, missing count) {
 		}
 		c.bins = append(c.bins, bin{eq: &v, count: s.count})
 	}
-	c.missing = len(c.bins)
-	c.bins = append(c.bins, bin{missing: true, count: missing})
 	c.other = -1
-	// the reference: the most common range
-	c.ref = 0
-	for i, b := range c.bins {
-		if b.eq == nil && !b.missing && b.rows > c.bins[c.ref].rows {
-			c.ref = i
-		}
-	}
+	bn.missingBin(c, missing)
 }
 
 // numCount is one distinct number with its counts.

@@ -294,6 +294,7 @@ type Result struct {
 	Ties              int // rows beyond Top that tie with the last one and count as best
 
 	Lambda   float64  // the ridge penalty cross-validation chose
+	Prior    bool     // the penalty pulls towards each bin's weight of evidence, not zero
 	CVAUC    float64  // ROC AUC of the fitted model on the rows each fold held out
 	CVRows   int      // training rows in the cross-validation
 	AUC      float64  // ROC AUC of the integer points on the training rows

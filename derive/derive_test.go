@@ -289,3 +289,50 @@ func TestParseBest(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceComments: every rule derive writes carries a claim that
+// Claims reads back; backtested on the training rows themselves the
+// claims hold, and a claim edited to say otherwise is stale.
+func TestEvidenceComments(t *testing.T) {
+	res := deriveIndustry(t, nil)
+	claims := derive.Claims(res.YAML)
+	if len(claims) != len(res.Ruleset.Rules) || len(claims) == 0 {
+		t.Fatalf("%d claims for %d rules", len(claims), len(res.Ruleset.Rules))
+	}
+	rd, err := backtest.NewReader(strings.NewReader(mustRead(t, "testdata/industry.csv")), backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := backtest.ParseMapping("map.yaml", res.MappingYAML())
+	cols, complete := rd.Columns()
+	b, err := backtest.NewBinder(res.Ruleset, cols, complete, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := backtest.ParseOutcome("Converted=1")
+	rep, err := backtest.Run(context.Background(), res.Ruleset, rd, backtest.Options{Binder: b, Outcome: out, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range derive.CompareEvidence(claims, rep) {
+		if row.Stale || row.Now.Rows != row.Claim.Rows {
+			t.Errorf("%s: claim %+v, now %+v on the same rows; want equal, not stale", row.Rule, row.Claim, row.Now)
+		}
+	}
+	id := res.Ruleset.Rules[0].ID
+	c := claims[id]
+	c.Rate = 1 - c.Rate
+	rows := derive.CompareEvidence(map[string]derive.Claim{id: c}, rep)
+	if len(rows) != 1 || !rows[0].Stale {
+		t.Errorf("a claim turned round (%+v) is not stale: %+v", c, rows)
+	}
+}
+
+func mustRead(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

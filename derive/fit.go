@@ -25,44 +25,54 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 	opts, res := d.opts, d.res
 	n := des.n()
 	fold := d.folds(des)
-	devs := make([]float64, len(lambdas))
-	oof := make([][]float64, len(lambdas))
-	for l := range lambdas {
-		oof[l] = make([]float64, n)
-	}
+	// Two penalties compete: ridge towards zero, and ridge towards each
+	// bin's own weight of evidence (its log-odds against the base rate, the
+	// naive-Bayes answer), which suits small data with many bins.
+	priors := [][]float64{nil, d.woe(des)}
+	bestDev, bestL, bestP := math.Inf(1), 0, 0
+	var bestOOF []float64
 	f := make([]int, des.k)
-	for k := range opts.Folds {
-		var warm *model
-		for l, lam := range lambdas {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			m, err := fitLogit(des, func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }, lam, warm)
-			if err != nil {
-				return err
-			}
-			warm = m
-			for i := range n {
-				if fold[i] != uint8(k) {
-					continue
+	for pi, prior := range priors {
+		des.prior = prior
+		devs := make([]float64, len(lambdas))
+		oof := make([][]float64, len(lambdas))
+		for l := range lambdas {
+			oof[l] = make([]float64, n)
+		}
+		for k := range opts.Folds {
+			var warm *model
+			for l, lam := range lambdas {
+				if ctx.Err() != nil {
+					return ctx.Err()
 				}
-				des.row(i, f)
-				e := m.eta(f)
-				oof[l][i] = e
-				devs[l] += logLoss(e, des.y[i])
+				m, err := fitLogit(des, func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }, lam, warm)
+				if err != nil {
+					return err
+				}
+				warm = m
+				for i := range n {
+					if fold[i] != uint8(k) {
+						continue
+					}
+					des.row(i, f)
+					e := m.eta(f)
+					oof[l][i] = e
+					devs[l] += logLoss(e, des.y[i])
+				}
+			}
+		}
+		for l := range lambdas {
+			if devs[l] < bestDev-1e-9 {
+				bestDev, bestL, bestP, bestOOF = devs[l], l, pi, oof[l]
 			}
 		}
 	}
-	bestL := 0
-	for l := range lambdas {
-		if devs[l] < devs[bestL]-1e-9 {
-			bestL = l
-		}
-	}
+	des.prior = priors[bestP]
 	res.Lambda = lambdas[bestL]
+	res.Prior = bestP == 1
 	for i := range n {
 		if fold[i] != noFold {
-			d.oof = append(d.oof, oof[bestL][i])
+			d.oof = append(d.oof, bestOOF[i])
 			d.oofBest = append(d.oofBest, des.y[i])
 		}
 	}
@@ -79,6 +89,19 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 }
 
 const noFold = 255
+
+// woe is each bin's weight of evidence on the training rows: the log-odds
+// of its rows against all rows', with half a row added to each count.
+func (d *deriver) woe(des *design) []float64 {
+	out := make([]float64, des.p)
+	base := math.Log((float64(d.res.TrainBest) + 0.5) / (float64(d.res.TrainRows-d.res.TrainBest) + 0.5))
+	for c, col := range d.used {
+		for b, bn := range col.bins {
+			out[des.off[c]+b] = math.Log((float64(bn.best)+0.5)/(float64(bn.rows-bn.best)+0.5)) - base
+		}
+	}
+	return out
+}
 
 // minOdds is the least odds ratio between a column's best and worst bins
 // that keeps the column's rules.

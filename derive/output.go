@@ -177,6 +177,16 @@ func (d *deriver) rule(c *column, b *bin, ids map[string]bool) *ruleProp {
 	case b.eq != nil:
 		r.when = x + " == " + formatNum(*b.eq)
 		tail = numSlug(*b.eq)
+	case b.other:
+		var listed []string
+		for _, o := range c.bins {
+			if !o.other && !o.missing {
+				lit, _ := yamlValue(o.values[0], c.typ)
+				listed = append(listed, lit)
+			}
+		}
+		r.when = fmt.Sprintf("%s != nil && %s not in [%s]", f, f, strings.Join(listed, ", "))
+		tail = "other"
 	case c.numeric && b.lo != nil && b.hi != nil:
 		r.when = fmt.Sprintf("%s >= %s && %s < %s", x, formatNum(*b.lo), x, formatNum(*b.hi))
 		tail = numSlug(*b.lo) + "-to-" + numSlug(*b.hi)
@@ -291,7 +301,7 @@ func (d *deriver) header() []string {
 	h = append(h, "",
 		"How the points were fitted (a scorecard, as credit-risk teams build them):",
 		"- each column is cut into bins: numbers into ranges whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on few rows pooled, and rows without a value a bin of their own, which can earn points;",
-		fmt.Sprintf("- a logistic regression on the bins, all columns at once, so that correlated columns do not count twice; its ridge penalty %s was chosen by %d-fold cross-validation %s (cross-validated ROC AUC %.3f);", formatNum(res.Lambda), opts.Folds, cv, res.CVAUC),
+		fmt.Sprintf("- a logistic regression on the bins, all columns at once, so that correlated columns do not count twice; its ridge penalty (%s, pulling towards %s) was chosen by %d-fold cross-validation %s (cross-validated ROC AUC %.3f);", formatNum(res.Lambda), priorPhrase(res.Prior), opts.Folds, cv, res.CVAUC),
 		fmt.Sprintf("- points are each bin's fitted log-odds against its column's reference bin (which has no rule), at %s points per doubling of the odds, rounded; a bin that rounds to 0 has no rule;", formatNum(opts.PDO)),
 		fmt.Sprintf("- tiers: %s; each tier's expect is the rate of best rows cross-validation saw in the same share of rows, what to expect of new ones.", tierPhrase(opts.Tiers)),
 		"",
@@ -326,6 +336,13 @@ func (d *deriver) header() []string {
 		}
 	}
 	return h
+}
+
+func priorPhrase(woe bool) string {
+	if woe {
+		return "each bin's own weight of evidence"
+	}
+	return "zero"
 }
 
 func tierPhrase(t Tiers) string {
@@ -569,7 +586,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 	}
 	p("Training rows: %s, best %s (%s); held out %s\n", backtest.Count(int64(r.TrainRows)), backtest.Count(int64(r.TrainBest)),
 		pct(ratio(r.TrainBest, r.TrainRows)), backtest.Count(int64(r.HoldoutRows)))
-	p("Ridge penalty %s; cross-validated ROC AUC %.3f; on the training rows %.3f\n", formatNum(r.Lambda), r.CVAUC, r.AUC)
+	p("Ridge penalty %s towards %s; cross-validated ROC AUC %.3f; on the training rows %.3f\n", formatNum(r.Lambda), priorPhrase(r.Prior), r.CVAUC, r.AUC)
 	for _, a := range r.Attributes {
 		p("\n%s: %s", a.Column, a.Status)
 		if a.Note != "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/leadq/leadq/backtest"
+	"github.com/leadq/leadq/derive"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/schollz/progressbar/v3"
@@ -38,6 +39,7 @@ type backtestOptions struct {
 	strict     bool
 	workers    int
 	progress   string
+	evidence   bool
 }
 
 // dataOptions are the flags backtest and derive share for reading history.
@@ -125,6 +127,7 @@ not converted (other rows are skipped, like open deals).`,
 	f.StringVar(&opts.now, "now", "", "evaluate as of this date (2026-11-01), for days_since & co (default: today)")
 	f.BoolVar(&opts.strict, "strict", false, "refuse rows with wrong-typed values instead of treating them as missing")
 	f.IntVar(&opts.workers, "workers", 0, "scoring goroutines (default: one per CPU)")
+	f.BoolVar(&opts.evidence, "evidence", false, "after the report, put each derived rule's evidence comment next to its firing in this data, and mark the stale ones")
 	f.StringVar(&opts.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
 	return cmd
 }
@@ -203,6 +206,9 @@ func runBacktest(ctx context.Context, e *env, opts backtestOptions) error {
 		err = backtest.WriteHTML(&buf, report)
 	default:
 		err = backtest.WriteText(&buf, report)
+		if err == nil && opts.evidence {
+			err = writeEvidence(&buf, rs, report)
+		}
 	}
 	if err != nil {
 		return err
@@ -427,4 +433,25 @@ func newProgressBar(w io.Writer, size int64, what string) *progressbar.ProgressB
 		progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionSetPredictTime(true),
 	)
+}
+
+// writeEvidence reads the evidence comments leadq derive wrote above the
+// rules and prints them next to what this backtest measured.
+func writeEvidence(w io.Writer, rs *rules.Ruleset, report *backtest.Report) error {
+	claims := map[string]derive.Claim{}
+	for _, f := range rs.Files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for id, c := range derive.Claims(src) {
+			claims[id] = c
+		}
+	}
+	fmt.Fprintf(w, "\nEvidence: each rule's comment (training rows) next to this data\n")
+	if len(claims) == 0 {
+		_, err := fmt.Fprintln(w, "  no rule carries an evidence comment from leadq derive")
+		return err
+	}
+	return derive.WriteEvidence(w, derive.CompareEvidence(claims, report))
 }

@@ -92,9 +92,15 @@ func TestDeriveThenBacktest(t *testing.T) {
 	if want := "Backtest on them: leadq backtest --rules " + rulesFile + " --data " + holdout + " --map " + mapping; !strings.Contains(string(src), want) {
 		t.Errorf("the proposal's header lacks %q", want)
 	}
-	stdout, stderr, code = leadq(t, "backtest", "--rules", rulesFile, "--data", holdout, "--map", mapping, "--now", "2026-11-01")
+	stdout, stderr, code = leadq(t, "backtest", "--rules", rulesFile, "--data", holdout, "--map", mapping, "--now", "2026-11-01", "--evidence")
 	if code != 0 || !strings.Contains(stdout, "Rows: 32 scored\nOutcome leadq_best=1: 14 of 32 converted") {
 		t.Errorf("backtest of the holdout: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// calibration by tier, and each rule's evidence next to the holdout's
+	for _, want := range []string{"expected", "Calibration: ", "Evidence: each rule's comment (training rows) next to this data", "rules' evidence comments disagree with this data"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("backtest --evidence lacks %q:\n%s", want, stdout)
+		}
 	}
 }
 
