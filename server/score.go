@@ -242,6 +242,17 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	lines := &lineReader{br: bufio.NewReaderSize(r.Body, 64<<10), max: s.maxBody}
 	out := bufio.NewWriterSize(w, 32<<10)
 	ctx := r.Context()
+	// On shutdown (Drain), a read waiting for the client ends at once: the
+	// stream answers the lines it has read and says it is shutting down.
+	handled := make(chan struct{})
+	defer close(handled)
+	go func() {
+		select {
+		case <-s.draining:
+			_ = rc.SetReadDeadline(time.Now())
+		case <-handled:
+		}
+	}()
 	var c streamChunk
 	for n := 1; ctx.Err() == nil; {
 		// Gather the lines already here (at least one, waiting for it),
@@ -262,6 +273,9 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 				// are buffered but for the end of the last, so one deadline
 				// a chunk bounds the wait for each line.
 				_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
+				if s.isDraining() { // Drain's deadline may have come first
+					_ = rc.SetReadDeadline(time.Now())
+				}
 			}
 			line, tooLong, err := lines.next()
 			if err != nil {
@@ -286,7 +300,12 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if readErr != nil {
-			if !errors.Is(readErr, io.EOF) {
+			switch {
+			case errors.Is(readErr, io.EOF):
+			case s.isDraining():
+				_, body := errorResponse(errShuttingDown(n))
+				out.Write(append(appendItem(nil, nil, nil, &itemError{Line: n, Error: body}), '\n'))
+			default:
 				// The body broke off (timeout, disconnect): say so on the
 				// last line, if anyone is listening.
 				_, body := errorResponse(bodyError(fmt.Errorf("read line %d: %w", n, readErr), r.ContentLength))
@@ -297,6 +316,13 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	flush(out, rc, s.timeout)
 	return nil
+}
+
+// errShuttingDown is the last line of a stream cut by shutdown: every line
+// before line n was answered; n and the rest were not read.
+func errShuttingDown(n int) error {
+	return &httpError{status: http.StatusServiceUnavailable, code: "shutting_down",
+		msg: fmt.Sprintf("the server is shutting down: the lines before line %d were answered; send line %d and the rest again", n, n)}
 }
 
 // streamChunkMax bounds how many buffered lines a stream decides at once.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,9 @@ type Server struct {
 	methods      []string // the methods routes answer, for 405 answers
 
 	newID func() string // a decision's id
+
+	draining  chan struct{} // closed by Drain
+	drainOnce sync.Once
 
 	decisionLog   DecisionLogger  // nil: decisions are not logged (reps.go)
 	decisionStore DecisionStore   // nil: no lookups
@@ -106,6 +110,8 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 		maxBody: DefaultMaxBody,
 		timeout: DefaultTimeout,
 		newID:   NewDecisionID,
+
+		draining: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -140,6 +146,24 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 	// Everything else gets a JSON 404 or 405 rather than the mux's text.
 	s.mux.Handle("/", s.wrap(route{path: "other", handle: s.notFound}))
 	return s, nil
+}
+
+// Drain tells the server that shutdown has begun: each NDJSON stream stops
+// taking lines, answers those it has read, and ends its answer with a line
+// saying the server is shutting down (code shutting_down, naming the first
+// line not answered), so that http.Server.Shutdown does not wait for
+// streams until its grace period ends. Other requests finish as usual.
+// Give it to http.Server.RegisterOnShutdown. It may be called more than
+// once.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
+
+func (s *Server) isDraining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
 }
 
 // ServeHTTP answers one request.

@@ -204,6 +204,9 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown ends open NDJSON streams at their next line, instead of
+	// waiting for them until the grace period cuts them off.
+	hs.RegisterOnShutdown(srv.Drain)
 
 	// SIGHUP reloads through the same Engine.Reload as the watcher and
 	// POST /-/reload, and reloads the account file too.

@@ -220,8 +220,11 @@ func TestServe(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	// A stream open when shutdown starts is finished, not cut.
+	// A stream open when shutdown starts stops taking lines, answers those
+	// it has read and ends with a line saying the server is shutting down;
+	// the server then exits at once, well within its grace period.
 	pr, pw := io.Pipe()
+	defer pw.Close()
 	req, _ := http.NewRequest("POST", url+"/v1/score/stream", pr)
 	req.Header.Set("Authorization", "Bearer s3cret")
 	req.Header.Set("Content-Type", "application/x-ndjson")
@@ -245,19 +248,22 @@ func TestServe(t *testing.T) {
 	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, `"lead_id":"before"`) {
 		t.Fatalf("first stream answer = %q, %v", line, err)
 	}
+	start := time.Now()
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	<-shutdown // the server is shutting down, the stream still open
-	io.WriteString(pw, `{"id": "after", "employees": 500}`+"\n")
-	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, `"lead_id":"after"`) {
-		t.Errorf("stream answer after shutdown began = %q, %v; want the decision for after", line, err)
+	<-shutdown
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.Contains(line, `"line":2`) || !strings.Contains(line, `"code":"shutting_down"`) {
+		t.Errorf("stream's last line after shutdown began = %q, %v; want shutting_down at line 2", line, err)
 	}
-	pw.Close()
 	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
 		t.Errorf("end of the stream = %q, %v; want a clean end", rest, err)
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("runServe = %v; want nil after a graceful shutdown", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown with an open stream took %v; want it well within the grace period", d)
 	}
 }
 
