@@ -84,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = readBuildInfo().Version // enables --version
+	root.SetVersionTemplate(versionTemplate())
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

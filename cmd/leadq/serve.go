@@ -173,6 +173,10 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := readBuildInfo()
+	if err := build.register(reg); err != nil {
+		return err
+	}
 	mapOpts, err := inputMapOptions(opts.inputMaps, opts.mapOf)
 	if err != nil {
 		return err
@@ -235,7 +239,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "rules", opts.rules, "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, opts.open), "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
+	log.Info("listening", "addr", ln.Addr().String(), "version", build.String(), "rules", opts.rules, "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, opts.open), "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
 	if opts.listening != nil {
 		opts.listening(ln.Addr())
 	}
