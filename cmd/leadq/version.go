@@ -107,4 +107,6 @@ func newVersionCmd(e *env) *cobra.Command {
 
 // versionTemplate is leadq --version's output: the same line as leadq
 // version.
-func versionTemplate() string { return "leadq " + strings.ReplaceAll(readBuildInfo().String(), "{", "{{`{`}}") + "\n" }
+func versionTemplate() string {
+	return "leadq " + strings.ReplaceAll(readBuildInfo().String(), "{", "{{`{`}}") + "\n"
+}
