@@ -147,7 +147,7 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	}
 	for _, rule := range slices.Concat(rs.Knockouts, rs.Rules) {
 		q := quickCondition{points: rule.Points, group: rule.GroupIndex}
-		if req, fn, ok := rule.When.Quick(); ok {
+		if req, fn, ok := rule.When.Native(); ok {
 			q.required, q.fn = req, fn
 		}
 		t.quick = append(t.quick, q)

@@ -209,7 +209,7 @@ func TestEveryCodeDocumented(t *testing.T) {
 	}
 }
 
-// Quick offers a condition as one closure only when Eval would run that
+// Native offers a condition as one closure only when Eval would run that
 // closure: not for conditions partly on expr's VM, nor for rulesets of
 // more than 64 fields, whose FieldSets take more than one word.
 func TestQuickOnlyWhereItDecides(t *testing.T) {
@@ -231,13 +231,13 @@ func TestQuickOnlyWhereItDecides(t *testing.T) {
 		}
 		return rs.Rules[0].When
 	}
-	if req, fn, ok := compile(3, "lead.f0 > 1 && lead.f2 < 5").Quick(); !ok || fn == nil || req != 0b101 {
-		t.Errorf("native condition over f0 and f2: Quick() = %b, %v, %v; want 101, a closure, true", req, fn != nil, ok)
+	if req, native, ok := compile(3, "lead.f0 > 1 && lead.f2 < 5").Native(); !ok || native == nil || req != 0b101 {
+		t.Errorf("native condition over f0 and f2: Native() = %b, %v, %v; want 101, a closure, true", req, native != nil, ok)
 	}
-	if _, _, ok := compile(3, "lead.f0 > 1 && lead.f1 in map([1, 2], # * 2)").Quick(); ok {
-		t.Error("a condition partly on the VM: Quick() is ok, want not")
+	if _, _, ok := compile(3, "lead.f0 > 1 && lead.f1 in map([1, 2], # * 2)").Native(); ok {
+		t.Error("a condition partly on the VM: Native() is ok, want not")
 	}
-	if _, _, ok := compile(65, "lead.f64 > 1").Quick(); ok {
-		t.Error("a ruleset of 65 fields: Quick() is ok, want not")
+	if _, _, ok := compile(65, "lead.f64 > 1").Native(); ok {
+		t.Error("a ruleset of 65 fields: Native() is ok, want not")
 	}
 }

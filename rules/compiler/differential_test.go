@@ -21,7 +21,7 @@ import (
 // ??, arithmetic, non-ASCII strings) are compiled twice, by the default
 // Compiler and by Compiler{VMOnly: true}, and decided on rows with missing
 // fields. expr's VM defines the meaning: the native closures must decide
-// every condition as it does, and Quick, where it applies, as Eval does.
+// every condition as it does, and Native, where it applies, as Eval does.
 
 // diffFields is the schema every generated condition is compiled against.
 const diffFields = `ruleset: diff
@@ -379,13 +379,13 @@ func checkCondition(t testing.TB, data []byte, rows int) (compiled, native bool)
 		if tn != tv || (errN == nil) != (errV == nil) {
 			t.Fatalf("when: %s\nnative %v (%v), VM %v (%v)\nrow %s", cond, tn, errN, tv, errV, describeRow(nat, &a))
 		}
-		if req, fn, ok := cn.Quick(); ok && a.Present[0]&req == req {
-			if tq := map[bool]eval.Truth{true: eval.True, false: eval.False}[fn(&a)]; tq != tn {
+		if req, native, ok := cn.Native(); ok && a.Present[0]&req == req {
+			if tq := map[bool]eval.Truth{true: eval.True, false: eval.False}[native(&a)]; tq != tn {
 				t.Fatalf("when: %s\nQuick %v, Eval %v\nrow %s", cond, tq, tn, describeRow(nat, &a))
 			}
 		}
 	}
-	return true, cn.Native()
+	return true, cn.IsNative()
 }
 
 func describeRow(rs *eval.Ruleset, r *eval.Row) string {

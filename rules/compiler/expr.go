@@ -109,7 +109,7 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 	if !ok {
 		return nil
 	}
-	fast, prog, err := x.program(src, whole)
+	native, prog, err := x.program(src, whole)
 	if err != nil {
 		x.exprError(src, err, "type-mismatch")
 		return nil
@@ -134,30 +134,30 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 	var tree *eval.Node
 	if !isCompound(node) {
 		// One leaf: the whole program is the leaf.
-		tree = eval.Leaf(fast, prog, required)
+		tree = eval.Leaf(native, prog, required)
 	} else if tree, err = x.split(src, node); err != nil {
 		x.exprError(src, err, "type-mismatch")
 		return nil
 	}
-	return eval.NewCondition(src.text.Value, src.text.Pos, fast, prog, required, fields, tree)
+	return eval.NewCondition(src.text.Value, src.text.Pos, native, prog, required, fields, tree)
 }
 
 // program type-checks node and compiles it twice: to Go closures where the
-// native compiler covers it (fast is nil otherwise), and to an expr program.
-func (x *exprCompiler) program(src exprSource, node ast.Node) (fast boolFn, prog *vm.Program, err error) {
+// native compiler covers it (native is nil otherwise), and to an expr program.
+func (x *exprCompiler) program(src exprSource, node ast.Node) (native boolFn, prog *vm.Program, err error) {
 	cfg := x.config(src.kind)
 	tree := &parser.Tree{Node: node, Source: exprfile.NewSource(src.text.Value)}
 	if _, err := checker.Check(tree, cfg); err != nil {
 		return nil, nil, err
 	}
 	if !x.vmOnly {
-		fast, _ = (&native{fields: x.c.fields}).compile(tree.Node).(boolFn)
+		native, _ = (&nativeCompiler{fields: x.c.fields}).compile(tree.Node).(boolFn)
 	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		return nil, nil, err
 	}
 	prog, err = compiler.Compile(tree, cfg)
-	return fast, prog, err
+	return native, prog, err
 }
 
 func isCompound(n ast.Node) bool {
@@ -200,7 +200,7 @@ func (x *exprCompiler) split(src exprSource, n ast.Node) (*eval.Node, error) {
 			return eval.Not(a), nil
 		}
 	}
-	fast, prog, err := x.program(src, n)
+	native, prog, err := x.program(src, n)
 	if err != nil {
 		return nil, err
 	}
@@ -210,10 +210,10 @@ func (x *exprCompiler) split(src exprSource, n ast.Node) (*eval.Node, error) {
 			required.Add(f.Index)
 		}
 	})
-	if fast != nil {
+	if native != nil {
 		prog = nil // a leaf runs one way
 	}
-	return eval.Leaf(fast, prog, required), nil
+	return eval.Leaf(native, prog, required), nil
 }
 
 // fieldRef returns the field a member node such as lead.employees names.

@@ -5,11 +5,9 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/leadq/leadq/rules/eval"
-	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // The native compiler turns a type-checked expression into Go closures
@@ -32,13 +30,13 @@ type (
 	listFn  = func(*eval.Row) []string
 )
 
-type native struct {
+type nativeCompiler struct {
 	fields map[string]*eval.Field
 }
 
 // compile returns a typed closure for n, or nil when n is outside what the
 // native compiler covers.
-func (c *native) compile(n ast.Node) any {
+func (c *nativeCompiler) compile(n ast.Node) any {
 	switch v := n.(type) {
 	case *ast.IdentifierNode:
 		return c.ident(v.Value)
@@ -66,7 +64,7 @@ func (c *native) compile(n ast.Node) any {
 	return nil
 }
 
-func (c *native) ident(name string) any {
+func (c *nativeCompiler) ident(name string) any {
 	if f := c.fields[name]; f != nil {
 		return eval.Read(f)
 	}
@@ -84,7 +82,7 @@ func (c *native) ident(name string) any {
 }
 
 // float returns n as a float closure, promoting ints as expr does.
-func (c *native) float(n ast.Node) floatFn {
+func (c *nativeCompiler) float(n ast.Node) floatFn {
 	switch f := c.compile(n).(type) {
 	case floatFn:
 		return f
@@ -94,7 +92,7 @@ func (c *native) float(n ast.Node) floatFn {
 	return nil
 }
 
-func (c *native) unary(v *ast.UnaryNode) any {
+func (c *nativeCompiler) unary(v *ast.UnaryNode) any {
 	switch v.Operator {
 	case "!", "not":
 		if f, ok := c.compile(v.Node).(boolFn); ok {
@@ -116,7 +114,7 @@ func (c *native) unary(v *ast.UnaryNode) any {
 	return nil
 }
 
-func (c *native) binary(v *ast.BinaryNode) any {
+func (c *nativeCompiler) binary(v *ast.BinaryNode) any {
 	switch v.Operator {
 	case "&&", "and", "||", "or":
 		a, ok1 := c.compile(v.Left).(boolFn)
@@ -169,7 +167,7 @@ func (c *native) binary(v *ast.BinaryNode) any {
 
 // compare builds a comparison of two typed operands, promoting int to
 // float when the types differ, as expr's runtime does.
-func (c *native) compare(op string, ln, rn ast.Node) boolFn {
+func (c *nativeCompiler) compare(op string, ln, rn ast.Node) boolFn {
 	if f := c.fieldAgainstConstant(op, ln, rn); f != nil {
 		return f
 	}
@@ -228,7 +226,7 @@ func (c *native) compare(op string, ln, rn ast.Node) boolFn {
 // general form calls a closure for each operand. It covers int, float and
 // string fields against a literal of their type (an int literal against a
 // float field too); nil otherwise.
-func (c *native) fieldAgainstConstant(op string, ln, rn ast.Node) boolFn {
+func (c *nativeCompiler) fieldAgainstConstant(op string, ln, rn ast.Node) boolFn {
 	id, ok := ln.(*ast.IdentifierNode)
 	if !ok {
 		return nil
@@ -266,7 +264,7 @@ func ordered[T int | float64 | string](op string, a, b func(*eval.Row) T) boolFn
 	return nil
 }
 
-func (c *native) arith(v *ast.BinaryNode) any {
+func (c *nativeCompiler) arith(v *ast.BinaryNode) any {
 	l, r := c.compile(v.Left), c.compile(v.Right)
 	if a, ok := l.(strFn); ok && v.Operator == "+" {
 		if b, ok := r.(strFn); ok {
@@ -338,7 +336,7 @@ func constNumbers(n ast.Node) (ints []int, floats []float64, ok bool) {
 	return ints, floats, true
 }
 
-func (c *native) in(v *ast.BinaryNode) any {
+func (c *nativeCompiler) in(v *ast.BinaryNode) any {
 	if set, ok := constStrings(v.Right); ok {
 		a, ok := c.compile(v.Left).(strFn)
 		if !ok {
@@ -404,97 +402,34 @@ func (c *native) in(v *ast.BinaryNode) any {
 	})
 }
 
-func (c *native) call(v *ast.CallNode) any {
+func (c *nativeCompiler) call(v *ast.CallNode) any {
 	id, ok := v.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return nil
 	}
-	switch id.Value {
-	case "domain", "is_free_email":
-		if len(v.Arguments) != 1 {
-			return nil
-		}
-		a, ok := c.compile(v.Arguments[0]).(strFn)
-		if !ok {
-			return nil
-		}
-		dom := c.memo(eval.MemoDomain, v.Arguments[0], a, eval.Domain)
-		if id.Value == "domain" {
-			return dom
-		}
-		return boolFn(func(r *eval.Row) bool { return eval.IsFreeMailDomain(dom(r)) })
-	case "days_since", "months_since", "years_since":
-		if len(v.Arguments) != 2 {
-			return nil
-		}
-		t, ok1 := c.compile(v.Arguments[0]).(timeFn)
-		now, ok2 := c.compile(v.Arguments[1]).(timeFn)
-		if !ok1 || !ok2 {
-			return nil
-		}
-		switch id.Value {
-		case "days_since":
-			return intFn(func(r *eval.Row) int { return eval.DaysSince(t(r), now(r)) })
-		case "months_since":
-			return intFn(func(r *eval.Row) int { return eval.MonthsSince(t(r), now(r)) })
-		}
-		return intFn(func(r *eval.Row) int { return eval.MonthsSince(t(r), now(r)) / 12 })
-	case "contains_any", "contains_all":
-		if len(v.Arguments) != 2 {
-			return nil
-		}
-		have, ok := c.compile(v.Arguments[0]).(listFn)
-		want, isConst := constStrings(v.Arguments[1])
-		if !ok || !isConst {
-			return nil
-		}
-		all := id.Value == "contains_all"
-		test := eval.ContainsFolded(want, all)
-		return boolFn(func(r *eval.Row) bool { return test(have(r)) })
-	}
-	return nil
+	return c.function(id.Value, v.Arguments)
 }
 
-// memo returns fn of a string as a closure. When the string is a field,
-// the result is kept in the row for the other conditions that ask for it:
-// rules test domain(lead.email) or lower(lead.industry) several times per
-// lead, and each call scans (and may copy) the string again.
-func (c *native) memo(kind eval.MemoKind, arg ast.Node, a strFn, fn func(string) string) strFn {
-	var f *eval.Field
-	if id, ok := arg.(*ast.IdentifierNode); ok {
-		f = c.fields[id.Value]
-	}
-	if f == nil || f.Type != rulefile.TypeString {
-		return func(r *eval.Row) string { return fn(a(r)) }
-	}
-	return eval.MemoString(kind, f, fn)
+func (c *nativeCompiler) builtin(v *ast.BuiltinNode) any {
+	return c.function(v.Name, v.Arguments)
 }
 
-func (c *native) builtin(v *ast.BuiltinNode) any {
-	if len(v.Arguments) != 1 {
-		return nil
-	}
-	arg := c.compile(v.Arguments[0])
-	switch v.Name {
-	case "lower", "upper", "trim":
-		a, ok := arg.(strFn)
-		if !ok {
+// function compiles the arguments of a call and asks eval's table of
+// functions for its native form.
+func (c *nativeCompiler) function(name string, argNodes []ast.Node) any {
+	args := make([]eval.Arg, len(argNodes))
+	for i, n := range argNodes {
+		if list, ok := constStrings(n); ok {
+			args[i].Strings = list
+			continue
+		}
+		args[i].Fn = c.compile(n)
+		if args[i].Fn == nil {
 			return nil
 		}
-		switch v.Name {
-		case "lower":
-			return c.memo(eval.MemoLower, v.Arguments[0], a, eval.ToLower)
-		case "upper":
-			return c.memo(eval.MemoUpper, v.Arguments[0], a, eval.ToUpper)
-		}
-		return c.memo(eval.MemoTrim, v.Arguments[0], a, strings.TrimSpace)
-	case "len":
-		switch a := arg.(type) {
-		case strFn: // characters, as expr's len counts them, not bytes
-			return intFn(func(r *eval.Row) int { return utf8.RuneCountInString(a(r)) })
-		case listFn:
-			return intFn(func(r *eval.Row) int { return len(a(r)) })
+		if id, ok := n.(*ast.IdentifierNode); ok {
+			args[i].Field = c.fields[id.Value]
 		}
 	}
-	return nil
+	return eval.Native(name, args)
 }

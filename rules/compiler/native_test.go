@@ -93,7 +93,7 @@ func TestNativeMatchesVM(t *testing.T) {
 	for _, rs := range nat {
 		for _, r := range append(rs.Knockouts, rs.Rules...) {
 			total++
-			if r.When.Native() {
+			if r.When.IsNative() {
 				covered++
 			}
 		}
@@ -125,10 +125,10 @@ func TestNativeMatchesVM(t *testing.T) {
 				if tn != tv || (errN == nil) != (errV == nil) {
 					t.Fatalf("%s: %q: native %v (%v), VM %v (%v)\nrow %+v", rsN.Name, cn[j].Src, tn, errN, tv, errV, a)
 				}
-				// Quick, where it applies, decides as Eval does.
-				if req, fn, ok := cn[j].Quick(); ok && a.Present[0]&req == req {
-					if tq := map[bool]eval.Truth{true: eval.True, false: eval.False}[fn(&a)]; tq != tn {
-						t.Fatalf("%s: %q: Quick %v, Eval %v\nrow %+v", rsN.Name, cn[j].Src, tq, tn, a)
+				// Native, where it applies, decides as Eval does.
+				if req, native, ok := cn[j].Native(); ok && a.Present[0]&req == req {
+					if tq := map[bool]eval.Truth{true: eval.True, false: eval.False}[native(&a)]; tq != tn {
+						t.Fatalf("%s: %q: Native %v, Eval %v\nrow %+v", rsN.Name, cn[j].Src, tq, tn, a)
 					}
 				}
 			}
@@ -143,7 +143,7 @@ func TestNativeCoversExamples(t *testing.T) {
 	}
 	for _, rs := range rss {
 		for _, r := range append(rs.Knockouts, rs.Rules...) {
-			if !r.When.Native() {
+			if !r.When.IsNative() {
 				t.Errorf("%s: rule %s runs on the VM: %s", rs.Name, r.ID, r.When.Src)
 			}
 		}

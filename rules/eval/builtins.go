@@ -2,11 +2,9 @@ package eval
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/leadq/leadq/internal/swar"
 )
 
@@ -14,12 +12,6 @@ import (
 // Calls like days_since(x) are rewritten to days_since(x, __now__) at
 // compile time, so that tests and backtests can fix "now".
 const NowVar = "__now__"
-
-// clockFuncs are the functions rewritten to take the clock as a last argument.
-var clockFuncs = map[string]bool{"days_since": true, "months_since": true, "years_since": true}
-
-// funcNames lists the functions leadq adds to expr's builtins.
-var funcNames = []string{"domain", "is_free_email", "days_since", "months_since", "years_since", "contains_any", "contains_all"}
 
 // freeMailDomains are consumer mail providers: an address there says nothing
 // about the lead's company.
@@ -45,22 +37,22 @@ func Domain(email string) string {
 	if len(d) > 0 && (d[0] <= ' ' || d[len(d)-1] <= ' ' || d[0] >= 0x80 || d[len(d)-1] >= 0x80) {
 		d = strings.TrimSpace(d) // most addresses have no space to trim
 	}
-	return ToLower(d)
+	return toLower(d)
 }
 
-// ToLower and ToUpper are strings.ToLower and strings.ToUpper, with a
+// toLower and toUpper are strings.ToLower and strings.ToUpper, with a
 // quick answer for the usual case, an ASCII string already in the wanted
 // case, checked eight bytes at a time (strings' own check goes byte by
 // byte): the conditions of every lead lower its industry and its email's
 // domain.
-func ToLower(s string) string {
+func toLower(s string) string {
 	if asciiOutside(s, 'A', 'Z') {
 		return s
 	}
 	return strings.ToLower(s)
 }
 
-func ToUpper(s string) string {
+func toUpper(s string) string {
 	if asciiOutside(s, 'a', 'z') {
 		return s
 	}
@@ -89,13 +81,13 @@ func IsFreeEmail(email string) bool {
 	return freeMailDomains[Domain(email)]
 }
 
-// DaysSince is days_since: whole days from t to now.
-func DaysSince(t, now time.Time) int {
+// daysSince is days_since: whole days from t to now.
+func daysSince(t, now time.Time) int {
 	return int(now.Sub(t).Hours() / 24)
 }
 
-// MonthsSince is months_since: whole months from t to now.
-func MonthsSince(t, now time.Time) int {
+// monthsSince is months_since: whole months from t to now.
+func monthsSince(t, now time.Time) int {
 	m := (now.Year()-t.Year())*12 + int(now.Month()) - int(t.Month())
 	if now.Day() < t.Day() {
 		m--
@@ -156,6 +148,9 @@ func containsFold(have, want []string, all bool) bool {
 	return all
 }
 
+// yearsSince is years_since: whole years from t to now.
+func yearsSince(t, now time.Time) int { return monthsSince(t, now) / 12 }
+
 func clockFunc(f func(t, now time.Time) int) func(params ...any) (any, error) {
 	return func(params ...any) (any, error) {
 		t, ok1 := params[0].(time.Time)
@@ -165,45 +160,4 @@ func clockFunc(f func(t, now time.Time) int) func(params ...any) (any, error) {
 		}
 		return f(t, now), nil
 	}
-}
-
-// funcOptions registers leadq's functions with their signatures, so that the
-// checker rejects wrong argument types at load time.
-var funcOptions = []expr.Option{
-	expr.Function("domain", func(p ...any) (any, error) { return Domain(p[0].(string)), nil }, new(func(string) string)),
-	expr.Function("is_free_email", func(p ...any) (any, error) { return IsFreeEmail(p[0].(string)), nil }, new(func(string) bool)),
-	expr.Function("days_since", clockFunc(DaysSince), new(func(time.Time, time.Time) int)),
-	expr.Function("months_since", clockFunc(MonthsSince), new(func(time.Time, time.Time) int)),
-	expr.Function("years_since", clockFunc(func(t, now time.Time) int { return MonthsSince(t, now) / 12 }), new(func(time.Time, time.Time) int)),
-	expr.Function("contains_any", setTest(false),
-		new(func([]string, []any) bool), new(func([]string, []string) bool), new(func([]any, []any) bool), new(func([]any, []string) bool)),
-	expr.Function("contains_all", setTest(true),
-		new(func([]string, []any) bool), new(func([]string, []string) bool), new(func([]any, []any) bool), new(func([]any, []string) bool)),
-}
-
-// ExprOptions registers leadq's functions with expr, for the checker and
-// the compiler.
-func ExprOptions() []expr.Option { return slices.Clone(funcOptions) }
-
-// FuncNames lists the functions leadq adds to expr's builtins.
-func FuncNames() []string { return slices.Clone(funcNames) }
-
-// IsFunc reports whether name is one of leadq's functions.
-func IsFunc(name string) bool { return slices.Contains(funcNames, name) }
-
-// IsClockFunc reports whether calls of name take the clock as a hidden
-// last argument (see NowVar).
-func IsClockFunc(name string) bool { return clockFuncs[name] }
-
-// IsFreeMailDomain reports whether a lower-cased domain is a free-mail
-// provider's.
-func IsFreeMailDomain(d string) bool { return freeMailDomains[d] }
-
-// ContainsFolded returns contains_any (all false) or contains_all (all
-// true) of a constant list want, as a test of the lead's list.
-func ContainsFolded(want []string, all bool) func(have []string) bool {
-	if set := newFoldSet(want); set != nil {
-		return func(have []string) bool { return set.test(have, all) }
-	}
-	return func(have []string) bool { return containsFold(have, want, all) }
 }

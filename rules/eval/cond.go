@@ -64,7 +64,7 @@ func (s FieldSet) HasAll(sub FieldSet) bool {
 type Condition struct {
 	Src      string
 	Pos      rulefile.Pos
-	fast     func(*Row) bool // the whole expression as a Go closure; nil if not covered
+	native   func(*Row) bool // the whole expression as a native closure; nil if not covered
 	prog     *vm.Program     // the whole expression on expr's VM
 	required FieldSet
 	fields   []*Field // every field it reads, by index
@@ -77,7 +77,7 @@ type Condition struct {
 // reads (by index), and its and/or/not structure for leads with missing
 // fields (nil: such a lead leaves the condition Unknown).
 func NewCondition(src string, pos rulefile.Pos, native func(*Row) bool, prog *vm.Program, required FieldSet, fields []*Field, tree *Node) *Condition {
-	return &Condition{Src: src, Pos: pos, fast: native, prog: prog, required: required, fields: fields, tree: tree}
+	return &Condition{Src: src, Pos: pos, native: native, prog: prog, required: required, fields: fields, tree: tree}
 }
 
 // And, Or and Not build the and/or/not structure of a condition.
@@ -113,16 +113,17 @@ type Node struct {
 // Fields returns the fields the condition reads, in declaration order.
 func (c *Condition) Fields() []*Field { return c.fields }
 
-// Native reports whether the whole condition runs as Go closures.
-func (c *Condition) Native() bool { return c.fast != nil }
+// IsNative reports whether the whole condition runs natively, as Go
+// closures, when its fields are present.
+func (c *Condition) IsNative() bool { return c.native != nil }
 
 // Eval decides the condition for one row. m is a reusable VM for the parts
 // that run on expr's VM. A run-time error (only possible on the VM) is
 // returned as is; the caller marks the rule as errored.
 func (c *Condition) Eval(m *vm.VM, r *Row) (Truth, error) {
 	if r.Present.HasAll(c.required) {
-		if c.fast != nil {
-			if c.fast(r) {
+		if c.native != nil {
+			if c.native(r) {
 				return True, nil
 			}
 			return False, nil
@@ -135,20 +136,20 @@ func (c *Condition) Eval(m *vm.VM, r *Row) (Truth, error) {
 	return c.tree.eval(m, r)
 }
 
-// Quick returns the condition as one Go closure and the fields it requires
+// Native returns the condition's native closure and the fields it requires
 // as one word of a FieldSet, for callers that decide many conditions per
 // row and keep these side by side: when present&required == required,
-// fn(r) is what Eval decides (True or False). ok is false when the
+// native(r) is what Eval decides (True or False). ok is false when the
 // condition does not run natively as a whole or its ruleset has more than
 // 64 fields; Eval decides those.
-func (c *Condition) Quick() (required uint64, fn func(*Row) bool, ok bool) {
-	if c.fast == nil || len(c.required) > 1 {
+func (c *Condition) Native() (required uint64, native func(*Row) bool, ok bool) {
+	if c.native == nil || len(c.required) > 1 {
 		return 0, nil, false
 	}
 	if len(c.required) == 1 {
 		required = c.required[0]
 	}
-	return required, c.fast, true
+	return required, c.native, true
 }
 
 // AddMissing adds to into the fields the condition needs that present

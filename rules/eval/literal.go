@@ -47,14 +47,6 @@ const (
 	edgeTextEdge      // ^ at the start, $ at the end (without (?m))
 )
 
-// Matcher returns the fastest exact test for pattern re.
-func Matcher(re *regexp.Regexp) func(string) bool {
-	if m := newLiteralMatcher(re); m != nil {
-		return m.match
-	}
-	return re.MatchString
-}
-
 // newLiteralMatcher returns nil when the pattern does not have the shape.
 func newLiteralMatcher(re *regexp.Regexp) *literalMatcher {
 	parsed, err := syntax.Parse(re.String(), syntax.Perl)

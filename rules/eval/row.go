@@ -40,26 +40,26 @@ type Row struct {
 	memoUsed bool // memoize has run since Reset
 }
 
-// MemoKind names a string function of a field that a row keeps once
+// memoKind names a string function of a field that a row keeps once
 // computed, for the other conditions that ask for it.
-type MemoKind int
+type memoKind int
 
 // The string functions of a field a row keeps once computed.
 const (
-	MemoLower MemoKind = iota
-	MemoUpper
-	MemoTrim
-	MemoDomain
+	memoLower memoKind = iota
+	memoUpper
+	memoTrim
+	memoDomain
 	memoKinds
 )
 
-func memoSlot(f *Field, kind MemoKind) int { return f.Index*int(memoKinds) + int(kind) }
+func memoSlot(f *Field, kind memoKind) int { return f.Index*int(memoKinds) + int(kind) }
 
-// MemoString returns fn of string field f as a closure that keeps the
+// memoString returns fn of string field f as a closure that keeps the
 // result in the row: rules test domain(lead.email) or lower(lead.industry)
 // several times per lead, and each call scans (and may copy) the string
 // again. fn must be the function kind names.
-func MemoString(kind MemoKind, f *Field, fn func(string) string) func(*Row) string {
+func memoString(kind memoKind, f *Field, fn func(string) string) func(*Row) string {
 	slot, field := memoSlot(f, kind), f.Slot
 	return func(r *Row) string {
 		if v, ok := r.memoized(slot); ok {

@@ -55,11 +55,11 @@ func FuzzCaseFolding(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := ToLower(s), strings.ToLower(s); got != want {
-			t.Fatalf("ToLower(%q) = %q, want %q", s, got, want)
+		if got, want := toLower(s), strings.ToLower(s); got != want {
+			t.Fatalf("toLower(%q) = %q, want %q", s, got, want)
 		}
-		if got, want := ToUpper(s), strings.ToUpper(s); got != want {
-			t.Fatalf("ToUpper(%q) = %q, want %q", s, got, want)
+		if got, want := toUpper(s), strings.ToUpper(s); got != want {
+			t.Fatalf("toUpper(%q) = %q, want %q", s, got, want)
 		}
 		want := ""
 		if i := strings.LastIndexByte(s, '@'); i >= 0 {
