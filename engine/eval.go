@@ -16,7 +16,7 @@ import (
 // decide runs the ruleset over the normalised row. A borrowed id is a
 // view of the caller's input: the decision gets a copy.
 func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options) Decision {
-	rs, table := compiled.Ruleset, compiled.table
+	rs, table := compiled.Ruleset, compiled.ruleTable()
 	r := &l.row
 	r.Now = now
 	if r.Now.IsZero() {

@@ -82,7 +82,7 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		table := second.table
+		table := second.ruleTable()
 		next := 0
 		for _, m := range d2.Missed {
 			if table.findMiss(&m, &next) < 0 {

@@ -17,15 +17,15 @@ import (
 // ruleset compiled elsewhere (tests, backtests, diffs).
 type Ruleset struct {
 	*rules.Ruleset
-	table        *ruleTable
-	readsAccount bool      // some declared field is an account's
-	records      sync.Pool // *record: one decision's scratch space
-	vms          sync.Pool // *vm.VM: reusable, and its stack is worth keeping
+	ruleTable    func() *ruleTable // built on first use: a server may hold rulesets that get no traffic
+	readsAccount bool              // some declared field is an account's
+	records      sync.Pool         // *record: one decision's scratch space
+	vms          sync.Pool         // *vm.VM: reusable, and its stack is worth keeping
 }
 
 // NewRuleset prepares rs for deciding leads.
 func NewRuleset(rs *rules.Ruleset) *Ruleset {
-	r := &Ruleset{Ruleset: rs, table: newRuleTable(rs)}
+	r := &Ruleset{Ruleset: rs, ruleTable: sync.OnceValue(func() *ruleTable { return newRuleTable(rs) })}
 	for _, f := range rs.Fields {
 		r.readsAccount = r.readsAccount || f.Namespace == "account"
 	}
@@ -133,7 +133,7 @@ func (rs *Ruleset) joinAccount(in *Input, accounts AccountResolver) {
 // what rs built once for the hits and misses of its rules where d still
 // says what rs would: the server writes decisions with it.
 func (rs *Ruleset) AppendJSON(b []byte, d *Decision) []byte {
-	return d.appendJSON(b, rs.table)
+	return d.appendJSON(b, rs.ruleTable())
 }
 
 // NextTier is the tier above a decision's and the points it lacks.
