@@ -280,14 +280,18 @@ func (bn binning) numberBins(c *column, vals []numCount, missing count) {
 		segs = mergeClosest(segs)
 	}
 	// the bins, with round cut points
+	cuts := make([]float64, len(segs))
+	for i := 0; i+1 < len(segs); i++ {
+		cuts[i] = humanCut(inner, segs[i], segs[i+1])
+	}
 	for i, s := range segs {
-		b := bin{count: s.count}
+		b := bin{count: s.count} // counted again on the second pass, at the cuts
 		if i > 0 {
-			lo := roundCut(segs[i-1].last, s.first)
+			lo := cuts[i-1]
 			b.lo = &lo
 		}
 		if i+1 < len(segs) {
-			hi := roundCut(s.last, segs[i+1].first)
+			hi := cuts[i]
 			b.hi = &hi
 		}
 		c.bins = append(c.bins, b)
@@ -435,6 +439,28 @@ func mergeClosest(segs []segment) []segment {
 	a, b := segs[at], segs[at+1]
 	m := segment{first: a.first, last: b.last, count: count{a.rows + b.rows, a.best + b.best}}
 	return append(append(slices.Clone(segs[:at]), m), segs[at+2:]...)
+}
+
+// humanCut places the cut between two neighbouring segments at the
+// roundest number it can: it may move up to a twentieth of the smaller
+// segment's rows across, so that 241 seconds becomes 250.
+func humanCut(vals []numCount, lower, upper segment) float64 {
+	maxMove := min(lower.rows, upper.rows) / 20
+	i, _ := slices.BinarySearchFunc(vals, lower.last, func(x numCount, v float64) int { return cmp.Compare(x.v, v) })
+	lo, moved := i, 0
+	for lo > 0 && moved+vals[lo].rows <= maxMove {
+		moved += vals[lo].rows
+		lo--
+	}
+	hi, moved := i+1, 0
+	for hi+1 < len(vals) && moved+vals[hi].rows <= maxMove {
+		moved += vals[hi].rows
+		hi++
+	}
+	if i+1 >= len(vals) {
+		return roundCut(lower.last, upper.first)
+	}
+	return roundCut(vals[lo].v, vals[hi].v)
 }
 
 // roundCut returns the roundest number above a and at most b: the cut

@@ -659,6 +659,16 @@ func (d *deriver) second(ctx context.Context, open func() (backtest.Source, erro
 	if i != len(d.class) {
 		return nil, errors.New("the data changed between derive's two passes over it")
 	}
+	// The bins' counts as the rules will see them: cut points moved to
+	// round numbers carry a few rows across.
+	for c, col := range d.used {
+		for b := range col.bins {
+			col.bins[b].count = count{}
+		}
+		for r := range des.n() {
+			col.bins[des.bins[r*des.k+c]].add(des.y[r])
+		}
+	}
 	return des, nil
 }
 
