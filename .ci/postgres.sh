@@ -3,6 +3,7 @@
 # (LEADQ_TEST_POSTGRES): Debian's packages, a cluster in a temp directory,
 # run as the unprivileged postgres user on a local port, trust auth.
 #   .ci/postgres.sh start DIR PORT   prints the URL to export
+#   .ci/postgres.sh restart DIR      (the fleet test restarts it mid-stream)
 #   .ci/postgres.sh stop DIR
 set -euo pipefail
 cmd=$1 dir=$2 port=${3:-55432}
@@ -23,6 +24,9 @@ start)
   as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
   as "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  ;;
+restart)
+  as "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w restart >/dev/null
   ;;
 stop)
   as "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leadq/leadq/engine"
@@ -242,19 +243,47 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	lines := &lineReader{br: bufio.NewReaderSize(r.Body, 64<<10), max: s.maxBody}
 	out := bufio.NewWriterSize(w, 32<<10)
 	ctx := r.Context()
-	// On shutdown (Drain), a read waiting for the client ends at once: the
-	// stream answers the lines it has read and says it is shutting down.
+	// On shutdown (Drain) the stream stops at its next chunk: it answers
+	// the lines it has read and says it is shutting down. A read waiting
+	// for an idle client is ended by a deadline, a moment later, unless
+	// the stream stopped by itself meanwhile (a busy stream reaches its
+	// next chunk within milliseconds, and ending a read by a deadline
+	// breaks the request's body).
 	handled := make(chan struct{})
+	var stopped atomic.Bool
 	defer close(handled)
 	go func() {
 		select {
 		case <-s.draining:
-			_ = rc.SetReadDeadline(time.Now())
+		case <-handled:
+			return
+		}
+		select {
+		case <-time.After(drainWait):
+			if !stopped.Load() {
+				_ = rc.SetReadDeadline(time.Now())
+			}
 		case <-handled:
 		}
 	}()
+	shutDown := func(n int) {
+		stopped.Store(true)
+		_, body := errorResponse(errShuttingDown(n))
+		out.Write(append(appendItem(nil, nil, nil, &itemError{Line: n, Error: body}), '\n'))
+		flush(out, rc, s.timeout)
+		// What the client still sends is read and dropped until it stops
+		// (it has the last line) or for a moment: closing a connection
+		// with input unread resets it, and the reset destroys the answers
+		// the client has not read yet, the last line among them.
+		_ = rc.SetReadDeadline(time.Now().Add(drainDiscard))
+		io.Copy(io.Discard, lines.br)
+	}
 	var c streamChunk
 	for n := 1; ctx.Err() == nil; {
+		if s.isDraining() {
+			shutDown(n)
+			break
+		}
 		// Gather the lines already here (at least one, waiting for it),
 		// decide them on every core, and write the answers in order.
 		c.reset()
@@ -273,9 +302,6 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 				// are buffered but for the end of the last, so one deadline
 				// a chunk bounds the wait for each line.
 				_ = rc.SetReadDeadline(time.Now().Add(s.timeout))
-				if s.isDraining() { // Drain's deadline may have come first
-					_ = rc.SetReadDeadline(time.Now())
-				}
 			}
 			line, tooLong, err := lines.next()
 			if err != nil {
@@ -303,8 +329,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 			switch {
 			case errors.Is(readErr, io.EOF):
 			case s.isDraining():
-				_, body := errorResponse(errShuttingDown(n))
-				out.Write(append(appendItem(nil, nil, nil, &itemError{Line: n, Error: body}), '\n'))
+				shutDown(n)
 			default:
 				// The body broke off (timeout, disconnect): say so on the
 				// last line, if anyone is listening.
@@ -317,6 +342,15 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 	flush(out, rc, s.timeout)
 	return nil
 }
+
+// drainDiscard is how long a stream ended by shutdown keeps reading and
+// dropping what the client still sends, so that its answer arrives whole;
+// drainWait is how long Drain leaves a stream to stop by itself before it
+// ends a read that waits for the client.
+const (
+	drainDiscard = 2 * time.Second
+	drainWait    = 200 * time.Millisecond
+)
 
 // errShuttingDown is the last line of a stream cut by shutdown: every line
 // before line n was answered; n and the rest were not read.
