@@ -215,6 +215,52 @@ func (d *deriver) analyse() {
 		}
 		d.used = append(d.used, c)
 	}
+	d.sharedMissing()
+}
+
+// sharedMissing keeps one missing bin among columns whose missing rows are
+// (nearly) the same, such as two form fields skipped together: the fit
+// cannot tell such bins apart and would give them large points of
+// opposite signs (+60 and -98) that cancel. The strongest column keeps
+// its bin; the others count those rows in their reference bin.
+func (d *deriver) sharedMissing() {
+	idx := map[*column]int{}
+	for i, c := range d.attrs {
+		for _, u := range d.used {
+			if u.attr == c {
+				idx[u] = i
+			}
+		}
+	}
+	order := slices.Clone(d.used)
+	slices.SortStableFunc(order, func(x, y *column) int { return cmp.Compare(y.attr.IV, x.attr.IV) })
+	var kept []*column
+	for _, c := range order {
+		if !c.bins[c.missing].missing {
+			continue
+		}
+		var same *column
+		for _, k := range kept {
+			if jaccard(d.stats[idx[c]].miss, d.stats[idx[k]].miss) >= 0.95 {
+				same = k
+				break
+			}
+		}
+		if same == nil {
+			kept = append(kept, c)
+			continue
+		}
+		m := c.missing
+		c.bins[c.ref].rows += c.bins[m].rows
+		c.bins[c.ref].best += c.bins[m].best
+		c.bins = append(c.bins[:m], c.bins[m+1:]...)
+		c.missing = c.ref
+		note := fmt.Sprintf("its missing rows are %s's, which scores them", same.attr.Column)
+		if c.attr.Note != "" {
+			note = c.attr.Note + "; " + note
+		}
+		c.attr.Note = note
+	}
 }
 
 // missingLeaks marks columns whose missing rows are another column's: the
