@@ -86,6 +86,11 @@ func WithAccounts(r AccountResolver) Option { return func(e *Engine) { e.opts.Ac
 // deleted by mistake must not turn a ruleset's traffic into 404s.
 func WithAllowRemove(allow bool) Option { return func(e *Engine) { e.allowRemove = allow } }
 
+// WithBudget bounds the time the loops of one decision's conditions may
+// take (Options.Budget); a rule that runs out errors with "time budget
+// exceeded" and the others still decide.
+func WithBudget(d time.Duration) Option { return func(e *Engine) { e.opts.Budget = d } }
+
 // WithOnReload registers a callback called after every reload attempt with
 // the combined version of the live rulesets and the reload's error, if any.
 // It is called outside the engine's lock.

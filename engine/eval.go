@@ -281,6 +281,7 @@ type rendered struct {
 // records: a decision copies out everything it keeps.
 type record struct {
 	row      eval.Row
+	budget   eval.Budget // the decision's, see budgeted
 	warnings []Warning
 	seen     eval.FieldSet // scratch for decodeJSON
 	truth    []eval.Truth  // scratch: each score rule's outcome
@@ -301,6 +302,8 @@ type record struct {
 	cfLo, cfHi, cfBase, cfFrom                 []int
 	cfGroups                                   map[string]int
 }
+
+func (l *record) unbudget() { l.budget, l.row.Budget = eval.Budget{}, nil }
 
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {

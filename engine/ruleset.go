@@ -7,6 +7,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
 )
 
 // Ruleset is a compiled ruleset ready to decide leads: the rules.Ruleset,
@@ -65,6 +66,11 @@ type Options struct {
 	// arrays with an InputError (see CheckDepth), before any of it is
 	// decoded into maps; 0 leaves the limit to encoding/json.
 	MaxDepth int
+	// Budget is the time the loops of a decision's conditions (any, all,
+	// filter... on expr's VM) may take, 0 for no limit. A rule whose loop
+	// runs out errors with "time budget exceeded" and the other rules still
+	// run. The end of the call's ctx stops the loops the same way.
+	Budget time.Duration
 }
 
 // AccountResolver finds the account of a lead by the lead's email.
@@ -86,6 +92,8 @@ func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision,
 	if err := l.normalise(rs.Ruleset, in, opts.Strict); err != nil {
 		return Decision{}, err
 	}
+	l.budgeted(ctx, opts)
+	defer l.unbudget()
 	return l.decide(rs, in.ID, false, in.Now, opts), nil
 }
 
@@ -119,7 +127,17 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 	if err != nil {
 		return Decision{}, err
 	}
+	l.budgeted(ctx, opts)
+	defer l.unbudget()
 	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
+}
+
+// budgeted points the record's row at a budget for one decision (see
+// Options.Budget); unbudget lets go of it, so that a pooled record keeps
+// no context.
+func (l *record) budgeted(ctx context.Context, opts Options) {
+	l.budget = eval.Budget{Limit: opts.Budget, Ctx: ctx}
+	l.row.Budget = &l.budget
 }
 
 // joinAccount is in.JoinAccount for a ruleset that reads accounts.

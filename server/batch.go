@@ -252,6 +252,10 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 				arena = append(arena, ',')
 			}
 			d, account, id, scored, err := s.decideData(ctx, rs, q, elem)
+			if err != nil && ctx.Err() != nil {
+				broken.Store(true) // the time is up, or the client gone
+				return
+			}
 			if err != nil {
 				_, body := errorResponse(shiftOffset(err, int64(e.start)))
 				index := base + i

@@ -473,6 +473,12 @@ func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, pa
 		return d, nil, "", nil, err
 	}
 	d, account, err = s.scoreResolving(ctx, rs, s.options(q), data)
+	if err == nil && ctx.Err() != nil {
+		// The request's time ran out, or its client went away, while
+		// deciding: the conditions' loops stopped and their rules
+		// errored, so the answer is the timeout, not that decision.
+		err = ctx.Err()
+	}
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
 			return d, nil, "", nil, err // deep nesting is not decoded, not even for the id

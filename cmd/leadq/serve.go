@@ -34,6 +34,7 @@ type serveOptions struct {
 	maxBody   string
 	strict    bool
 	timeout   time.Duration
+	budget    time.Duration
 	grace     time.Duration
 	watch     bool
 	remove    bool // --allow-remove
@@ -99,6 +100,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.StringArrayVar(&opts.mapOf, "ruleset-map", nil, "RULESET=NAME: read every request to RULESET through input map NAME unless it says ?map=none; repeatable")
 	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields (422) instead of warning; ?strict=true does it per request")
 	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
+	f.DurationVar(&opts.budget, "budget", defaultBudget, `time the loops of one decision's conditions (any, all, filter...) may take; a rule that runs out errors with "time budget exceeded" and the other rules still decide (0: no limit)`)
 	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
 	f.BoolVar(&opts.watch, "watch", true, "reload when rule files change")
 	f.BoolVar(&opts.remove, "allow-remove", false, "let a reload drop a ruleset whose files are gone (without it, such a reload fails and the ruleset keeps serving)")
@@ -108,6 +110,12 @@ flight (up to --shutdown-timeout) before it exits.`,
 	addRepsFlags(f, &opts.reps)
 	return cmd
 }
+
+// defaultBudget is leadq serve's --budget: a decision takes microseconds,
+// so a tenth of a second is only ever reached by a loop whose length a
+// lead's value sets (any(1..lead.employees, ...)); see leadq check's
+// costly-condition warning.
+const defaultBudget = 100 * time.Millisecond
 
 // defaultGCPercent is leadq serve's GOGC. The server's live heap is small
 // (the rulesets and caches, a few MB) and every decision allocates a few
@@ -154,6 +162,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 		engine.WithLogger(log),
 		engine.WithStrict(opts.strict),
 		engine.WithAllowRemove(opts.remove),
+		engine.WithBudget(opts.budget),
 		engine.WithOnReload(func(version string, err error) {
 			logRuleErrors(log, err)
 			if opts.onReload != nil {
@@ -239,7 +248,7 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "version", build.String(), "rules", opts.rules, "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, opts.open), "max_body", maxBody, "timeout", opts.timeout, "gogc", gogc)
+	log.Info("listening", "addr", ln.Addr().String(), "version", build.String(), "rules", opts.rules, "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, opts.open), "max_body", maxBody, "timeout", opts.timeout, "budget", opts.budget, "gogc", gogc)
 	if opts.listening != nil {
 		opts.listening(ln.Addr())
 	}

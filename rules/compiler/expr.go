@@ -53,7 +53,7 @@ func (x *exprCompiler) config(kind envKind) *conf.Config {
 	// Fields are flat variables named "lead.employees": expr reads a
 	// top-level name of a map[string]any env with one map lookup, where
 	// lead.employees on a nested map would go through reflection.
-	env := types.Map{eval.NowVar: types.TypeOf(time.Time{})}
+	env := types.Map{eval.NowVar: types.TypeOf(time.Time{}), eval.BudgetVar: types.TypeOf((*eval.Budget)(nil))}
 	for _, f := range x.c.fields {
 		t := eval.ExprType(f.Type)
 		if t == nil {
@@ -146,6 +146,7 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 // native compiler covers it (native is nil otherwise), and to an expr program.
 func (x *exprCompiler) program(src exprSource, node ast.Node) (native boolFn, prog *vm.Program, err error) {
 	cfg := x.config(src.kind)
+	budgetLoops(node)
 	tree := &parser.Tree{Node: node, Source: exprfile.NewSource(src.text.Value)}
 	if _, err := checker.Check(tree, cfg); err != nil {
 		return nil, nil, err
@@ -158,6 +159,36 @@ func (x *exprCompiler) program(src exprSource, node ast.Node) (native boolFn, pr
 	}
 	prog, err = compiler.Compile(tree, cfg)
 	return native, prog, err
+}
+
+// budgetLoops makes every predicate under n (the body of a loop: any, all,
+// filter, map...) check the decision's time budget at each iteration, as
+// eval.BudgetFunc(eval.BudgetVar, body): expr's VM has no way to stop a
+// program, and a regexp in a loop over a range up to a field can run for
+// minutes. Conditions without loops are left as they are. It may be called
+// again on the same tree.
+func budgetLoops(n ast.Node) {
+	walk(n, func(c ast.Node) bool {
+		p, ok := c.(*ast.PredicateNode)
+		if !ok {
+			return true
+		}
+		if call, ok := p.Node.(*ast.CallNode); ok {
+			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == eval.BudgetFunc {
+				budgetLoops(call.Arguments[1]) // wrapped already; loops inside it too
+				return false
+			}
+		}
+		budgetLoops(p.Node)
+		loc := p.Node.Location()
+		callee, budget := &ast.IdentifierNode{Value: eval.BudgetFunc}, &ast.IdentifierNode{Value: eval.BudgetVar}
+		call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{budget, p.Node}}
+		for _, n := range []ast.Node{callee, budget, call} {
+			n.SetLocation(loc)
+		}
+		p.Node = call
+		return false
+	})
 }
 
 func isCompound(n ast.Node) bool {

@@ -73,6 +73,7 @@ func (c *builder) lintRules() {
 	c.lintGroups(all)
 	c.lintTiers(all)
 	c.lintOverlap(all)
+	c.lintCost(all)
 }
 
 // lintConstant reports rules whose condition does not depend on the lead.

@@ -102,6 +102,14 @@ func TestLint(t *testing.T) {
 			[]string{`unknown-group: score rule "r": group "engagment" has no caps and no other rule is in it (did you mean engagement?)`}},
 		{"caps on an unused group", "score:\n" + uses + "  - {id: r, group: fit, when: lead.demo, points: 5}\ngroups:\n  fit: {max: 10}\n  fitt: {max: 10}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
 			[]string{`unused-group: group "fitt" has caps but no score rule is in it (did you mean fit?)`}},
+
+		// costly-condition
+		{"regexp in a loop up to a field", "score:\n" + uses + "  - {id: r, when: \"any(1..lead.employees, lead.title matches '(a+)+$')\", points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`costly-condition: score rule "r": when: a regexp (matches) inside a loop over lead.employees runs once per element, so its time grows with the lead's values`}},
+		{"range up to a field", "score:\n" + uses + "  - {id: r, when: 'any(1..lead.employees, # > 5)', points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`costly-condition: score rule "r": when: a range up to lead.employees loops once per unit of its value`}},
+		{"regexp without a loop", "score:\n" + uses + "  - {id: r, when: lead.title matches '(a+)+$', points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n", nil},
+		{"regexp in a loop over constants", "score:\n" + uses + "  - {id: r, when: 'any([\"cto\", \"ceo\"], lead.title matches #)', points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

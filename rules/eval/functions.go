@@ -97,7 +97,9 @@ func ExprOptions() []expr.Option {
 			opts = append(opts, expr.Function(f.name, f.vm, f.types...))
 		}
 	}
-	return opts
+	// Not a function of the rules' language: the compiler's check of the
+	// decision's time budget in every loop (budget.go).
+	return append(opts, expr.Function(BudgetFunc, withinBudget, new(func(*Budget, any) any)))
 }
 
 // FuncNames lists the functions leadq adds to expr's builtins.

@@ -17,6 +17,10 @@ type Row struct {
 	Present FieldSet
 	Now     time.Time
 
+	// Budget bounds the loops of the conditions run on expr's VM (see
+	// BudgetVar); nil for none.
+	Budget *Budget
+
 	Tier       string
 	Score      int
 	Groups     map[string]int
@@ -200,6 +204,7 @@ func (r *Row) Env() map[string]any {
 		}
 	}
 	r.env[NowVar] = r.Now
+	r.env[BudgetVar] = r.Budget
 	r.env["tier"], r.env["score"], r.env["groups"], r.env["knocked_out"] = r.Tier, r.Score, r.Groups, r.KnockedOut
 	return r.env
 }

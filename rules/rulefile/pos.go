@@ -159,6 +159,7 @@ var Codes = map[string]string{
 	"unreachable-tier": "warning: a tier no possible score lands in, given the rules' points and the group caps",
 	"points-over-cap":  "warning: a score rule whose points alone go past its group's max (or min), so the cap always cuts them",
 	"knockout-overlap": "warning: a score rule that fires only when a knockout fires, so its points never count",
+	"costly-condition": "warning: a condition whose time grows with a lead's values (a range up to a field, a regexp or loop in a loop over a field), stopped at run time by the decision's time budget",
 }
 
 // MarshalJSON gives the form shared by `leadq check --format json` and the
