@@ -162,8 +162,9 @@ func (x *exprCompiler) program(src exprSource, node ast.Node) (native boolFn, pr
 }
 
 // budgetLoops makes every predicate under n (the body of a loop: any, all,
-// filter, map...) check the decision's time budget at each iteration, as
-// eval.BudgetFunc(eval.BudgetVar, body): expr's VM has no way to stop a
+// filter, map...) check the decision's time budget before each iteration,
+// as eval.BudgetFunc(eval.BudgetVar, true) ? body : nil: expr's VM has no
+// way to stop a
 // program, and a regexp in a loop over a range up to a field can run for
 // minutes. Conditions without loops are left as they are. It may be called
 // again on the same tree.
@@ -173,20 +174,26 @@ func budgetLoops(n ast.Node) {
 		if !ok {
 			return true
 		}
-		if call, ok := p.Node.(*ast.CallNode); ok {
-			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == eval.BudgetFunc {
-				budgetLoops(call.Arguments[1]) // wrapped already; loops inside it too
-				return false
+		if cond, ok := p.Node.(*ast.ConditionalNode); ok {
+			if call, ok := cond.Cond.(*ast.CallNode); ok {
+				if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == eval.BudgetFunc {
+					budgetLoops(cond.Exp1) // wrapped already; loops inside it too
+					return false
+				}
 			}
 		}
 		budgetLoops(p.Node)
+		// __within_budget__(__budget__, true) ? body : nil: the check comes
+		// before each iteration's work, and fails the condition, never
+		// returning false.
 		loc := p.Node.Location()
-		callee, budget := &ast.IdentifierNode{Value: eval.BudgetFunc}, &ast.IdentifierNode{Value: eval.BudgetVar}
-		call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{budget, p.Node}}
-		for _, n := range []ast.Node{callee, budget, call} {
+		callee, budget, yes, none := &ast.IdentifierNode{Value: eval.BudgetFunc}, &ast.IdentifierNode{Value: eval.BudgetVar}, &ast.BoolNode{Value: true}, &ast.NilNode{}
+		call := &ast.CallNode{Callee: callee, Arguments: []ast.Node{budget, yes}}
+		cond := &ast.ConditionalNode{Cond: call, Exp1: p.Node, Exp2: none}
+		for _, n := range []ast.Node{callee, budget, yes, none, call, cond} {
 			n.SetLocation(loc)
 		}
-		p.Node = call
+		p.Node = cond
 		return false
 	})
 }

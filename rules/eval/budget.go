@@ -8,10 +8,10 @@ import (
 )
 
 // BudgetVar is the hidden variable that holds a decision's *Budget in the
-// environment of expr's VM (Row.Env). The compiler wraps the body of every
-// predicate (the loops of any, all, none, one, filter, map, count...) in a
-// call of BudgetFunc(BudgetVar, body), so that a loop stops between two
-// iterations once the budget is spent: a regexp or a builtin inside a
+// environment of expr's VM (Row.Env). The compiler puts a call of
+// BudgetFunc(BudgetVar, true) before the body of every predicate (the
+// loops of any, all, none, one, filter, map, count...), so that a loop
+// stops before its next iteration once the budget is spent: a regexp or a builtin inside a
 // loop over a range up to a lead's field could otherwise run for minutes.
 const (
 	BudgetVar  = "__budget__"
