@@ -49,19 +49,11 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 	lo, hi := resize(l.cfLo, buckets), resize(l.cfHi, buckets)
 	base, from := resize(l.cfBase, buckets), resize(l.cfFrom, buckets)
 	l.cfLo, l.cfHi, l.cfBase, l.cfFrom = lo, hi, base, from
+	copy(lo, table.lo)
+	copy(hi, table.hi)
+	copy(from, pre)
+	lo[nGroups], hi[nGroups], from[nGroups] = math.MinInt, math.MaxInt, 0
 	for b := range buckets {
-		lo[b], hi[b] = math.MinInt, math.MaxInt
-		if b < nGroups {
-			from[b] = pre[b]
-			if caps := table.caps[b]; caps != nil {
-				if caps.Min != nil {
-					lo[b] = *caps.Min
-				}
-				if caps.Max != nil {
-					hi[b] = *caps.Max
-				}
-			}
-		}
 		base[b] = min(max(from[b], lo[b]), hi[b])
 	}
 	gain := func(b, x int) int { return min(max(from[b]+x, lo[b]), hi[b]) - base[b] }
@@ -70,7 +62,6 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 	// The missed positive rules, largest first (byPoints), bucketed.
 	cands := l.cands[:0]
 	quick := table.quick[table.knockouts:]
-	alone := 0
 	for _, i := range table.byPoints {
 		if truth[i] == eval.True {
 			continue
@@ -81,9 +72,6 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 			g = nGroups
 		}
 		cands = append(cands, candidate{rule: i, group: g, points: q.points, unknown: truth[i] == eval.Unknown})
-		if gain(g, q.points) > 0 {
-			alone++
-		}
 	}
 	l.cands = cands
 
@@ -98,10 +86,17 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 		if rs.Qualify == nil {
 			return len(rs.Tiers) > 0 && tier == rs.Tiers[0].Name
 		}
-		for g, name := range rs.GroupNames {
-			l.cfGroups[name] = clamped(g, totals[g])
+		groups := d.Groups // the lead's own totals, unless the changes move one
+		for g := range nGroups {
+			if clamped(g, totals[g]) != base[g] {
+				groups = l.cfGroups
+				for g, name := range rs.GroupNames {
+					groups[name] = clamped(g, totals[g])
+				}
+				break
+			}
 		}
-		r.Tier, r.Score, r.Groups, r.KnockedOut = tier, score, l.cfGroups, false
+		r.Tier, r.Score, r.Groups, r.KnockedOut = tier, score, groups, false
 		t, err := rs.Qualify.Eval(m, r)
 		return err == nil && t == eval.True
 	}
@@ -180,22 +175,11 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 		}
 	}
 
-	// One array for both lists, each capped to its part; the rules in
-	// the order of their points, largest first.
-	gains := make([]Gain, 0, alone+chosen)
-	for _, c := range cands {
-		if add := gain(c.group, c.points); add > 0 {
-			gains = append(gains, Gain{Rule: table.hits[table.knockouts+c.rule].Rule, Points: c.points, Adds: add, Unknown: c.unknown})
-		}
-	}
-	if len(gains) > 0 {
-		cf.Rules = gains[:len(gains):len(gains)]
-	}
 	if chosen > 0 {
 		// The chosen rules, largest first, each with what it adds after
 		// the ones of its group before it.
 		sums := resize(l.cfNext, buckets)
-		start := len(gains)
+		cf.Changes = make([]Gain, 0, chosen)
 		for _, x := range cands {
 			if counts[x.group] == 0 {
 				continue
@@ -203,9 +187,8 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 			counts[x.group]--
 			add := gain(x.group, sums[x.group]+x.points) - gain(x.group, sums[x.group])
 			sums[x.group] += x.points
-			gains = append(gains, Gain{Rule: table.hits[table.knockouts+x.rule].Rule, Points: x.points, Adds: add, Unknown: x.unknown})
+			cf.Changes = append(cf.Changes, Gain{Rule: table.hits[table.knockouts+x.rule].Rule, Points: x.points, Adds: add, Unknown: x.unknown})
 		}
-		cf.Changes = gains[start:]
 	}
 	d.WouldQualify = cf
 }

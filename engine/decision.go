@@ -61,6 +61,10 @@ type Miss struct {
 	Points      int    `json:"points"`
 	Description string `json:"description,omitempty"`
 	When        string `json:"when"`
+	// Adds is what the rule would really add to the score if it were
+	// true: its points, less what its group's caps would take (0 when the
+	// group is already at its cap).
+	Adds int `json:"adds"`
 	// MissingFields is set when the rule could not be decided because the
 	// lead lacks these fields.
 	MissingFields []string `json:"missing_fields,omitempty"`
@@ -87,26 +91,23 @@ type Warning struct {
 //   - a knocked-out lead must first clear its knockouts (Knockouts), and
 //     nothing else is said: no score makes it qualify while one applies;
 //   - otherwise Tier is the nearest tier above the lead's that satisfies
-//     qualify, PointsNeeded how far it is; Rules lists each missed rule
-//     that would add points, with the points it would really add alone
-//     given its group's caps (a rule that would add 0 is left out); and
-//     Changes is a smallest set of those rules that together qualify the
-//     lead, each with what it adds in that set. A lead that no set of
-//     missed rules qualifies has no Changes (and no Tier when no tier
-//     above qualifies).
+//     qualify, PointsNeeded how far it is, and Changes a smallest set of
+//     missed rules that together qualify the lead (none when no set
+//     does), each with what it adds in that set. What each missed rule
+//     would add on its own is its Miss.Adds.
 type Counterfactual struct {
 	Knockouts    []string `json:"knockouts,omitempty"`     // the rules that knocked the lead out
 	Tier         string   `json:"tier,omitempty"`          // the nearest tier that qualifies
 	PointsNeeded int      `json:"points_needed,omitempty"` // to reach Tier's minimum
-	Rules        []Gain   `json:"rules,omitempty"`         // the missed rules that would add points, most first
-	Changes      []Gain   `json:"changes,omitempty"`       // a smallest set of them that qualifies the lead
+	Changes      []Gain   `json:"changes,omitempty"`       // a smallest set of missed rules that qualifies the lead
 }
 
-// Gain is a missed rule and what making it true would add to the score.
+// Gain is a missed rule of a counterfactual's changes and what making it
+// true adds to the score, after the changes before it.
 type Gain struct {
 	Rule   string `json:"rule"`
 	Points int    `json:"points"` // the rule's own points
-	Adds   int    `json:"adds"`   // what it really adds, under its group's caps
+	Adds   int    `json:"adds"`   // what it really adds, under its group's caps, after the changes before it
 	// Unknown is true when the lead lacks the data to decide the rule: ask
 	// the lead or enrich the record. False: known, and not true.
 	Unknown bool `json:"unknown"`
@@ -115,5 +116,5 @@ type Gain struct {
 // IsZero reports whether there is nothing to say: a qualified lead, or a
 // brief decision.
 func (c Counterfactual) IsZero() bool {
-	return len(c.Knockouts) == 0 && c.Tier == "" && c.PointsNeeded == 0 && len(c.Rules) == 0 && len(c.Changes) == 0
+	return len(c.Knockouts) == 0 && c.Tier == "" && c.PointsNeeded == 0 && len(c.Changes) == 0
 }

@@ -147,11 +147,18 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
 		names := l.names[:0]               // the missed rules' missing fields, then the decision's
 		for _, i := range table.byPoints { // positive rules, largest first, then file order
-			switch truth[i] {
-			case eval.False:
-				d.Missed = append(d.Missed, table.misses[i])
-			case eval.Unknown:
-				d.Missed = append(d.Missed, table.misses[i])
+			if truth[i] == eval.True {
+				continue
+			}
+			d.Missed = append(d.Missed, table.misses[i])
+			// What it would add: raw is before the caps here.
+			adds := quick[i].points
+			if g := quick[i].group; g >= 0 {
+				lo, hi := table.lo[g], table.hi[g]
+				adds = min(max(raw[g]+adds, lo), hi) - min(max(raw[g], lo), hi)
+			}
+			d.Missed[len(d.Missed)-1].Adds = adds
+			if truth[i] == eval.Unknown {
 				start := len(names)
 				names = rs.Rules[i].When.AppendMissingNames(names, r.Present)
 				l.spans = append(l.spans, span{len(d.Missed) - 1, start, len(names)})

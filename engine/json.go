@@ -220,6 +220,8 @@ func (t *ruleTable) appendMisses(b []byte, misses []Miss) []byte {
 		} else {
 			b = append(b, t.missedJSON[j]...)
 		}
+		b = append(b, `,"adds":`...)
+		b = appendInt(b, m.Adds)
 		if len(m.MissingFields) > 0 {
 			b = append(b, `,"missing_fields":`...)
 			b = appendStrings(b, m.MissingFields)
@@ -391,17 +393,10 @@ func (c *Counterfactual) appendJSON(b []byte) []byte {
 		b = append(b, `"points_needed":`...)
 		b = strconv.AppendInt(b, int64(c.PointsNeeded), 10)
 	}
-	for _, list := range [...]struct {
-		key   string
-		gains []Gain
-	}{{`"rules":`, c.Rules}, {`"changes":`, c.Changes}} {
-		if len(list.gains) == 0 {
-			continue
-		}
+	if len(c.Changes) > 0 {
 		sep()
-		b = append(b, list.key...)
-		b = append(b, '[')
-		for i, g := range list.gains {
+		b = append(b, `"changes":[`...)
+		for i, g := range c.Changes {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -418,4 +413,16 @@ func (c *Counterfactual) appendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
+}
+
+// appendInt is strconv.AppendInt for an int, without its call for the
+// small ones most points are.
+func appendInt(b []byte, n int) []byte {
+	switch {
+	case n >= 0 && n < 10:
+		return append(b, byte('0'+n))
+	case n >= 10 && n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }

@@ -39,8 +39,8 @@ func sampleDecisions() []Decision {
 		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
 		{ID: weird, Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
 		{WouldQualify: Counterfactual{Knockouts: []string{"k", weird}}},
-		{WouldQualify: Counterfactual{Tier: "B", PointsNeeded: 12, Rules: []Gain{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, Unknown: true}},
-			Changes: []Gain{{Rule: weird, Points: 25, Adds: 20}}}},
+		{WouldQualify: Counterfactual{Tier: "B", PointsNeeded: 12, Changes: []Gain{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, Unknown: true}}},
+			Missed: []Miss{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, MissingFields: []string{"lead.t"}}}},
 		{WouldQualify: Counterfactual{PointsNeeded: -1}},
 		{WouldQualify: Counterfactual{Changes: []Gain{{}}}},
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"slices"
 
 	"github.com/expr-lang/expr/vm"
@@ -26,6 +27,7 @@ type ruleTable struct {
 	groups    []string      // the ruleset's group names, sorted as encoding/json sorts keys
 	groupKeys [][]byte      // `"name":`, with a comma before all but the first
 	caps      []*eval.Group // by group index (rules.Ruleset.GroupNames); nil when uncapped
+	lo, hi    []int         // the caps by group index, as bounds: math.MinInt, math.MaxInt when uncapped
 
 	// The rules' conditions as closures, and their points and groups, by
 	// the index of hits (knockouts first): decide reads them side by side
@@ -132,9 +134,17 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 		missedJSON: make([][]byte, len(rs.Rules)),
 	}
 	t.refJSON = appendRulesetRef(nil, t.ref)
+	t.lo, t.hi = make([]int, len(rs.GroupNames)), make([]int, len(rs.GroupNames))
 	for i, name := range rs.GroupNames {
+		t.lo[i], t.hi[i] = math.MinInt, math.MaxInt
 		if caps, ok := rs.Groups[name]; ok {
 			t.caps[i] = &caps
+			if caps.Min != nil {
+				t.lo[i] = *caps.Min
+			}
+			if caps.Max != nil {
+				t.hi[i] = *caps.Max
+			}
 		}
 	}
 	for i, g := range t.groups {

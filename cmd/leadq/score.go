@@ -260,40 +260,47 @@ func writeWouldQualify(w io.Writer, d engine.Decision) {
 	for _, m := range d.Missed {
 		missed[m.Rule] = m
 	}
-	line := func(g engine.Gain) string {
-		m := missed[g.Rule]
+	line := func(rule string, points, adds int, unknown bool) string {
+		m := missed[rule]
 		what := m.Description
 		if what == "" {
 			what = m.When
 		}
-		s := fmt.Sprintf("    %+4d  %s [%s]", g.Adds, what, g.Rule)
-		if g.Adds != g.Points {
-			s += fmt.Sprintf(" (%d points, %d under the %s cap)", g.Points, g.Adds, m.Group)
+		s := fmt.Sprintf("    %+4d  %s [%s]", adds, what, rule)
+		if adds != points {
+			s += fmt.Sprintf(" (%d points, %d under the %s cap)", points, adds, m.Group)
 		}
-		if g.Unknown {
-			s += " — unknown, ask the lead or enrich"
+		if unknown {
+			s += " \u2014 unknown, ask the lead or enrich"
 			if len(m.MissingFields) > 0 {
 				s += ": " + strings.Join(m.MissingFields, ", ")
 			}
 		} else {
-			s += " — known, and not true"
+			s += " \u2014 known, and not true"
 		}
 		return s
 	}
+	changed := map[string]bool{}
 	switch {
 	case len(cf.Changes) > 0:
 		fmt.Fprintf(w, "  A smallest set of changes that qualifies it (%s):\n", plural(len(cf.Changes), "change"))
 		for _, g := range cf.Changes {
-			fmt.Fprintln(w, line(g))
+			changed[g.Rule] = true
+			fmt.Fprintln(w, line(g.Rule, g.Points, g.Adds, g.Unknown))
 		}
 	default:
 		fmt.Fprintln(w, "  No change to the missed rules would qualify it.")
 	}
-	if len(cf.Rules) > 0 {
-		fmt.Fprintln(w, "  Each missed rule that would add points, and what it would really add:")
-		for _, g := range cf.Rules {
-			fmt.Fprintln(w, line(g))
+	header := false
+	for _, m := range d.Missed {
+		if m.Adds <= 0 || changed[m.Rule] {
+			continue // a rule that would add nothing is not offered
 		}
+		if !header {
+			fmt.Fprintln(w, "  Other missed rules, with what each would really add:")
+			header = true
+		}
+		fmt.Fprintln(w, line(m.Rule, m.Points, m.Adds, len(m.MissingFields) > 0))
 	}
 }
 

@@ -147,7 +147,10 @@ function renderDecision(d, opts) {
               " \u2014 unknown: ask the lead or enrich" + (m.missing_fields && m.missing_fields.length ? " (" + m.missing_fields.join(", ") + ")" : "") :
               " \u2014 known, and not true" })));
       };
-      const changes = wq.changes || [], rules = wq.rules || [];
+      const changes = wq.changes || [];
+      // Each missed rule on its own: what it would really add (a rule
+      // that would add nothing is not offered).
+      const rules = d.missed.filter(m => m.adds > 0).map(m => ({ rule: m.rule, points: m.points, adds: m.adds, unknown: !!(m.missing_fields && m.missing_fields.length) }));
       if (changes.length) {
         parts.append(el("p", { class: "help", text: changes.length === 1 ? "This change alone would qualify it:" : "These " + changes.length + " changes together would qualify it (no fewer would):" }),
           el("ul", { class: "changes" }, ...changes.map(item)));
