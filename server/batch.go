@@ -148,7 +148,7 @@ func valueEnd(data []byte, i int) (int, bool) {
 // time. The answer is held a chunk at a time, never whole: a full decision
 // is 4-5 KB of JSON, so the answer to a 1 MiB batch of empty leads would be
 // 2 GB, and a batch of any size now needs the memory of one chunk.
-const batchChunk = 128
+const batchChunk = 64
 
 // writeBatch decides the elements of a batch that sp finds, a chunk at a
 // time on every core, and writes the answer. A batch of one chunk is
