@@ -168,6 +168,7 @@ func Open(ctx context.Context, load Loader, opts ...Option) (*Engine, error) {
 // previous rulesets stay live and the error is kept in Status.
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
+	start := time.Now()
 	prev := e.cur.Load()
 	next, err := e.build(ctx, prev)
 	now := time.Now()
@@ -211,7 +212,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 	} else {
 		// Not the combined version: with a thousand rulesets it is a
 		// line of a hundred kilobytes. The changed ones, a few at most.
-		e.log.Info("rulesets loaded", "rulesets", len(next.names), "changed", len(changed), "names", firstNames(changed, 10))
+		e.log.Info("rulesets loaded", "rulesets", len(next.names), "changed", len(changed), "names", firstNames(changed, 10), "took", now.Sub(start).Round(time.Millisecond))
 	}
 	for _, fn := range e.onReload {
 		fn(version, err)

@@ -45,6 +45,8 @@ type serveOptions struct {
 	mapOf     []string    // --ruleset-map RULESET=NAME
 	gcPercent int         // --gc-percent
 	gcFlag    bool        // --gc-percent given: it wins over GOGC
+	memLimit  string      // --memory-limit
+	memFlag   bool        // --memory-limit given: it wins over GOMEMLIMIT
 	reps      repsOptions // decision log and accounts (serve_reps.go)
 
 	// For tests: called once the listener is bound, after each reload,
@@ -84,6 +86,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 				return &usageError{errors.New("--rules is required (rule files or directories)")}
 			}
 			opts.gcFlag = cmd.Flags().Changed("gc-percent")
+			opts.memFlag = cmd.Flags().Changed("memory-limit")
 			return runServe(cmd.Context(), e, opts)
 		},
 	}
@@ -107,6 +110,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.StringVar(&opts.logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	f.StringVar(&opts.logFormat, "log-format", "text", "text or json")
 	f.IntVar(&opts.gcPercent, "gc-percent", defaultGCPercent, "garbage collection target, as GOGC (which wins when set and this flag is not): collect when the heap has grown by this % since the last collection")
+	f.StringVar(&opts.memLimit, "memory-limit", defaultMemoryLimit, "soft limit of the Go heap, as GOMEMLIMIT (which wins when set and this flag is not): past it the collector runs sooner than --gc-percent says")
 	addRepsFlags(f, &opts.reps)
 	return cmd
 }
@@ -116,6 +120,15 @@ flight (up to --shutdown-timeout) before it exits.`,
 // lead's value sets (any(1..lead.employees, ...)); see leadq check's
 // costly-condition warning.
 const defaultBudget = 100 * time.Millisecond
+
+// defaultMemoryLimit is leadq serve's GOMEMLIMIT. With --gc-percent 400 the
+// heap may grow to five times what is live before a collection: a few
+// rulesets keep that to tens of MB, but a thousand hold 50-80 MB live, and
+// the heap then grew past 400 MB of RSS. Past this soft limit the
+// collector runs as often as it must (up to half the CPU, by Go's own
+// cap), so RSS stays near it whatever the number of rulesets; below it,
+// nothing changes (BENCHMARKS.md, reloads).
+const defaultMemoryLimit = "192MiB"
 
 // defaultGCPercent is leadq serve's GOGC. The server's live heap is small
 // (the rulesets and caches, a few MB) and every decision allocates a few
@@ -142,6 +155,13 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	maxBody, err := parseSize(opts.maxBody)
 	if err != nil {
 		return &usageError{fmt.Errorf("--max-body: %w", err)}
+	}
+	if opts.memLimit != "" && (opts.memFlag || os.Getenv("GOMEMLIMIT") == "") {
+		limit, err := parseSize(opts.memLimit)
+		if err != nil {
+			return &usageError{fmt.Errorf("--memory-limit: %w", err)}
+		}
+		debug.SetMemoryLimit(limit)
 	}
 	log, err := newLogger(e, opts.logLevel, opts.logFormat)
 	if err != nil {
