@@ -150,7 +150,7 @@ func (d *db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // instead of failing.
 func dsn(path string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := "_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
+	q := "_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
 	if readOnly {
 		return "file:" + esc + "?mode=ro&" + q
 	}

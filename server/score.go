@@ -320,6 +320,10 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
 		s.decideChunk(cctx, q, &c)
 		cancel()
+		// Writing the answers (the buffer fills and goes out) gets its own
+		// time limit: deciding may have waited for the log, past the
+		// deadline of the last flush.
+		_ = rc.SetWriteDeadline(time.Now().Add(s.timeout))
 		for i := range c.lines {
 			if _, err := out.Write(c.outs[i]); err != nil {
 				return nil
