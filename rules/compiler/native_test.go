@@ -83,6 +83,7 @@ func stringsOf(rss []*eval.Ruleset) []string {
 // TestNativeMatchesVM evaluates every condition of the example and test
 // rulesets on random rows both ways; they must always agree.
 func TestNativeMatchesVM(t *testing.T) {
+	t.Parallel()
 	paths := []string{"../../examples/rulesets", "../testdata/good/styles.yaml", "../testdata/good/minimal.yaml"}
 	nat, onVM := compileBoth(t, paths...)
 	covered, total := 0, 0
@@ -137,6 +138,7 @@ func TestNativeMatchesVM(t *testing.T) {
 }
 
 func TestNativeCoversExamples(t *testing.T) {
+	t.Parallel()
 	rss, err := LoadPaths("../../examples/rulesets")
 	if err != nil {
 		t.Fatal(err)

@@ -437,30 +437,46 @@ var (
 )
 
 func (d *decoder) fields(n *yaml.Node) {
-	d.mapping(n, "fields", func(k, v *yaml.Node) {
-		pos := d.pos(k)
-		ns, key, ok := strings.Cut(k.Value, ".")
-		switch {
-		case !ok || (ns != "lead" && ns != "account"):
-			d.errorf(pos, "bad-field", "field %q: name must start with lead. or account. (like lead.%s)", k.Value, k.Value)
-			return
-		case !fieldKeyRe.MatchString(key):
-			d.errorf(pos, "bad-field", "field %q: %q must be snake_case letters, digits and _", k.Value, key)
-			return
-		}
-		t, ok := d.text(v, "field "+strconv.Quote(k.Value))
-		if !ok {
-			return
-		}
-		typ, ok := typeNamed(t.Value)
-		if !ok {
-			d.errorf(t.Pos, "bad-field", "field %q: unknown type %q (use %s or %s)%s",
-				k.Value, t.Value, strings.Join(typeNames[1:NumTypes-1], ", "), typeNames[NumTypes-1], typeHint(t.Value))
-			// Still declare it, untyped, so that rules reading it do not
-			// each report an unknown field.
-		}
-		d.f.Fields = append(d.f.Fields, &FieldDecl{Name: k.Value, Type: typ, Pos: pos})
-	})
+	d.mapping(n, "fields", d.field)
+}
+
+// field decodes one declaration of fields:, `lead.name: type`. The value
+// is decoded by fieldType alone, so that a richer form (a mapping with a
+// type and more) changes that one call.
+func (d *decoder) field(k, v *yaml.Node) {
+	pos := d.pos(k)
+	ns, key, ok := strings.Cut(k.Value, ".")
+	switch {
+	case !ok || (ns != "lead" && ns != "account"):
+		d.errorf(pos, "bad-field", "field %q: name must start with lead. or account. (like lead.%s)", k.Value, k.Value)
+		return
+	case !fieldKeyRe.MatchString(key):
+		d.errorf(pos, "bad-field", "field %q: %q must be snake_case letters, digits and _", k.Value, key)
+		return
+	}
+	decl := &FieldDecl{Name: k.Value, Pos: pos}
+	if !d.fieldType(v, decl) {
+		return
+	}
+	d.f.Fields = append(d.f.Fields, decl)
+}
+
+// fieldType decodes a field's type into decl; false when the declaration
+// is to be dropped. An unknown type is reported and the field still
+// declared, untyped, so that rules reading it do not each report an
+// unknown field.
+func (d *decoder) fieldType(v *yaml.Node, decl *FieldDecl) bool {
+	t, ok := d.text(v, "field "+strconv.Quote(decl.Name))
+	if !ok {
+		return false
+	}
+	typ, ok := typeNamed(t.Value)
+	if !ok {
+		d.errorf(t.Pos, "bad-field", "field %q: unknown type %q (use %s or %s)%s",
+			decl.Name, t.Value, strings.Join(typeNames[1:NumTypes-1], ", "), typeNames[NumTypes-1], typeHint(t.Value))
+	}
+	decl.Type = typ
+	return true
 }
 
 func (d *decoder) lists(n *yaml.Node) {
