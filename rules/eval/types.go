@@ -31,8 +31,10 @@ type fieldType struct {
 }
 
 // column builds a fieldType from the column of the Row that holds values of
-// type T, how a T is formatted and how one is converted.
-func column[T any](col func(r *Row) *[]T, format func(b []byte, x T) []byte, convert func(raw any, strict bool) (T, string)) fieldType {
+// type T, a direct read of it for native code (what every native condition
+// calls: col would cost it one more indirect call), how a T is formatted
+// and how one is converted.
+func column[T any](col func(r *Row) *[]T, read func(slot int) func(*Row) T, format func(b []byte, x T) []byte, convert func(raw any, strict bool) (T, string)) fieldType {
 	return fieldType{
 		expr:   exprtypes.TypeOf(*new(T)),
 		goType: reflect.TypeFor[T](),
@@ -53,7 +55,7 @@ func column[T any](col func(r *Row) *[]T, format func(b []byte, x T) []byte, con
 			}
 			return x, ""
 		},
-		native: func(slot int) any { return func(r *Row) T { return (*col(r))[slot] } },
+		native: func(slot int) any { return read(slot) },
 		formats: func(v any) (string, bool) {
 			x, ok := v.(T)
 			if !ok {
@@ -66,12 +68,18 @@ func column[T any](col func(r *Row) *[]T, format func(b []byte, x T) []byte, con
 
 // fieldTypes is the table, by rulefile.Type.
 var fieldTypes = [rulefile.NumTypes]fieldType{
-	rulefile.TypeString: column(func(r *Row) *[]string { return &r.strs }, appendString, convertString),
-	rulefile.TypeInt:    column(func(r *Row) *[]int { return &r.ints }, appendInt, convertInt),
-	rulefile.TypeFloat:  column(func(r *Row) *[]float64 { return &r.floats }, appendFloat, convertFloat),
-	rulefile.TypeBool:   column(func(r *Row) *[]bool { return &r.bools }, appendBool, convertBool),
-	rulefile.TypeDate:   column(func(r *Row) *[]time.Time { return &r.times }, appendDate, convertDate),
-	rulefile.TypeList:   column(func(r *Row) *[][]string { return &r.lists }, appendList, convertList),
+	rulefile.TypeString: column(func(r *Row) *[]string { return &r.strs },
+		func(s int) func(*Row) string { return func(r *Row) string { return r.strs[s] } }, appendString, convertString),
+	rulefile.TypeInt: column(func(r *Row) *[]int { return &r.ints },
+		func(s int) func(*Row) int { return func(r *Row) int { return r.ints[s] } }, appendInt, convertInt),
+	rulefile.TypeFloat: column(func(r *Row) *[]float64 { return &r.floats },
+		func(s int) func(*Row) float64 { return func(r *Row) float64 { return r.floats[s] } }, appendFloat, convertFloat),
+	rulefile.TypeBool: column(func(r *Row) *[]bool { return &r.bools },
+		func(s int) func(*Row) bool { return func(r *Row) bool { return r.bools[s] } }, appendBool, convertBool),
+	rulefile.TypeDate: column(func(r *Row) *[]time.Time { return &r.times },
+		func(s int) func(*Row) time.Time { return func(r *Row) time.Time { return r.times[s] } }, appendDate, convertDate),
+	rulefile.TypeList: column(func(r *Row) *[][]string { return &r.lists },
+		func(s int) func(*Row) []string { return func(r *Row) []string { return r.lists[s] } }, appendList, convertList),
 }
 
 // typeOf returns the row of t; nil for a type that is not declared (a field
