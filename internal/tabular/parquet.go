@@ -67,7 +67,7 @@ func newParquetReader(r io.Reader, br *bufio.Reader, name string) (*Reader, erro
 		}
 		ra, size = bytes.NewReader(data), int64(len(data))
 	}
-	file, err := parquet.OpenFile(ra, size)
+	file, err := openParquet(ra, size)
 	if err != nil {
 		return nil, fmt.Errorf("not a readable Parquet file: %w", err)
 	}
@@ -113,6 +113,18 @@ func timeUnit(logical string) string {
 	return "micros"
 }
 
+// readRows reads the next batch. A file whose pages lie about their
+// contents can make parquet-go panic; that is an error of the file, not a
+// crash of leadq.
+func (p *parquetRows) readRows() (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("not a readable Parquet file: %v", r)
+		}
+	}()
+	return p.rd.ReadRows(p.batch)
+}
+
 func (p *parquetRows) read() (Record, error) {
 	for p.i >= p.n {
 		if p.err != nil {
@@ -121,7 +133,7 @@ func (p *parquetRows) read() (Record, error) {
 		for i := range p.batch[:p.n] {
 			p.batch[i] = p.batch[i][:0]
 		}
-		n, err := p.rd.ReadRows(p.batch)
+		n, err := p.readRows()
 		p.n, p.i = n, 0
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -185,4 +197,15 @@ func (c parquetCol) value(v parquet.Value) any {
 		return string(v.ByteArray())
 	}
 	return v.String()
+}
+
+// openParquet opens a file's footer and schema, turning a panic of
+// parquet-go on a corrupt footer into an error.
+func openParquet(ra io.ReaderAt, size int64) (f *parquet.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return parquet.OpenFile(ra, size)
 }
