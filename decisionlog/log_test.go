@@ -1,11 +1,13 @@
 package decisionlog_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,7 +175,9 @@ func TestLogDropsWhenFull(t *testing.T) {
 	s := newScorer(t)
 	ctx := context.Background()
 	const buffer, batch = 4, 1
-	l, path := open(t, decisionlog.WithBuffer(buffer), decisionlog.WithBatch(batch), decisionlog.WithOverflow(decisionlog.OverflowDrop))
+	var logged syncBuffer
+	l, path := open(t, decisionlog.WithBuffer(buffer), decisionlog.WithBatch(batch), decisionlog.WithOverflow(decisionlog.OverflowDrop),
+		decisionlog.WithWarnEvery(20*time.Millisecond), decisionlog.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 
 	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -206,6 +210,17 @@ func TestLogDropsWhenFull(t *testing.T) {
 	}
 	if got := l.Dropped(); got != uint64(n-accepted) {
 		t.Errorf("Dropped() = %d; want %d", got, n-accepted)
+	}
+	// The drops are logged as warnings with their counts, not one line each.
+	want := fmt.Sprintf("dropped_total=%d", n-accepted)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logged.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning with %q in the log:\n%s", want, logged.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := strings.Count(logged.String(), "decisions dropped"); c > 3 {
+		t.Errorf("%d warnings about %d drops; want a few, with counts:\n%s", c, n-accepted, logged.String())
 	}
 
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
@@ -358,4 +373,22 @@ func TestOpenReaderMissingFile(t *testing.T) {
 	if _, err := decisionlog.OpenReader(context.Background(), notLog); err == nil || !strings.Contains(err.Error(), notLog) {
 		t.Errorf("OpenReader(not a database) error = %v; want one naming the file", err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/rules/eval"
 )
 
@@ -74,7 +75,8 @@ func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
 // search answers a Query with Text: the decisions of the leads whose id,
 // email, email domain, company or a word of it starts with the text, in
-// any case, latest first; and those whose stored email is the text's.
+// any case, latest first; those whose stored email is the text's; and the
+// decision whose id the text is.
 func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, error) {
 	text = clean(strings.TrimSpace(text))
 	p := strings.ToLower(text)
@@ -107,6 +109,12 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 		}
 	}
 	var found []storedRow
+	if u, err := uuid.Parse(text); err == nil && len(text) == 36 { // a decision id, as answered
+		var s storedRow
+		if err := s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(u))); err == nil {
+			found = append(found, s)
+		}
+	}
 	add := func(q string, arg any) error {
 		rows, err := r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions WHERE `+q+` ORDER BY id DESC LIMIT ?`, arg, limit)
 		if err != nil {

@@ -54,6 +54,14 @@ func testSearch(t *testing.T, target string) {
 			t.Errorf("Find(Text: %q) mismatch (-want +got):\n%s", tc.q, diff)
 		}
 	}
+	// A decision id, as answered, finds that decision.
+	all, err := l.Find(ctx, decisionlog.Query{LeadID: "00Q5e00001AbCdE"})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("Find(lead id) = %v, %v", ids(all), err)
+	}
+	if got, err := l.Find(ctx, decisionlog.Query{Text: all[1].ID}); err != nil || len(got) != 1 || got[0].ID != all[1].ID {
+		t.Errorf("Find(Text: a decision id) = %v, %v; want that decision", ids(got), err)
+	}
 	if got, err := l.Find(ctx, decisionlog.Query{Text: "00Q5e0000", Limit: 1}); err != nil || len(got) != 1 || got[0].LeadID != "00Q5e00003KlMnO" {
 		t.Errorf("Find(prefix, limit 1) = %v, %v; want the latest decision only", ids(got), err)
 	}
