@@ -56,7 +56,7 @@ func fullHand(d handwritten.Decision) full {
 	for _, m := range d.Missed {
 		r := m.Rule
 		f.Missed = append(f.Missed, engine.Miss{Rule: r.ID, Group: r.Group, Points: r.Points,
-			Description: r.Description, When: r.When, MissingFields: m.MissingFields})
+			Description: r.Description, When: r.When, Adds: m.Adds, MissingFields: m.MissingFields})
 	}
 	return f
 }

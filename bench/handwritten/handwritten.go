@@ -109,6 +109,7 @@ type Hit struct {
 // Miss is a positive score rule that did not fire.
 type Miss struct {
 	Rule          *Rule
+	Adds          int      // what the rule would add if it fired: its points under its group's caps
 	MissingFields []string // set when missing fields left the rule undecided
 }
 
@@ -713,8 +714,21 @@ func Decide(in *Input, now time.Time) Decision {
 		d.Missed = append(d.Missed, m)
 	}
 
-	d.Fit = min(fitTotal, 60)
-	d.Engagement = max(min(engagementTotal, 40), -20)
+	fitCap := func(total int) int { return min(total, 60) }
+	engagementCap := func(total int) int { return max(min(total, 40), -20) }
+	for k := range d.Missed {
+		m := &d.Missed[k]
+		switch m.Rule.Group {
+		case fit:
+			m.Adds = fitCap(fitTotal+m.Rule.Points) - fitCap(fitTotal)
+		case engagement:
+			m.Adds = engagementCap(engagementTotal+m.Rule.Points) - engagementCap(engagementTotal)
+		default:
+			m.Adds = m.Rule.Points
+		}
+	}
+	d.Fit = fitCap(fitTotal)
+	d.Engagement = engagementCap(engagementTotal)
 	d.Score = d.Fit + d.Engagement + ungrouped
 	switch {
 	case d.Score >= 75:
