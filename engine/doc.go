@@ -6,8 +6,9 @@
 //     FS, Static), prepares each as a Ruleset (ruleset.go: the compiled
 //     rules.Ruleset plus the table of what every decision copies and the
 //     encoder reuses, table.go), and swaps the whole set in atomically;
-//     the last good set stays live when a reload fails. watch.go reloads
-//     on file changes.
+//     the last good set stays live when a reload fails. Paths and FS
+//     compile again only the rulesets whose files changed (load.go);
+//     watch.go reloads once changed files have settled (internal/watch).
 //   - Decoded: Ruleset.ScoreJSON reads a JSON request straight into a typed
 //     row (decode.go), only the declared fields, and falls back to
 //     ParseInput and maps (input.go) for what its fast decoder leaves; a
