@@ -239,3 +239,58 @@ func TestCounterfactualQualifies(t *testing.T) {
 		})
 	}
 }
+
+// TestFlatLeadWithAccount: a lead sent with its fields at the top and an
+// "account" object beside them is that lead with that account (it was read
+// as an envelope without a lead: every lead field missing, tier D, no
+// word), with a warning; strict refuses it. JSON and maps agree.
+func TestFlatLeadWithAccount(t *testing.T) {
+	ctx := context.Background()
+	all, err := rules.LoadPaths("testdata/rulesets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs *engine.Ruleset
+	for _, r := range all {
+		if r.Name == "b2b-saas" {
+			rs = engine.NewRuleset(r)
+		}
+	}
+	envelope := `{"id": "F-1", "lead": {"email": "kim@acme.example", "employees": 500, "industry": "software", "country": "US"}, "account": {"is_customer": false, "open_opportunities": 2}}`
+	want, err := rs.ScoreJSON(ctx, []byte(envelope), engine.Options{Clock: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, flat := range []string{
+		`{"id": "F-1", "email": "kim@acme.example", "employees": 500, "industry": "software", "country": "US", "account": {"is_customer": false, "open_opportunities": 2}}`,
+		`{"account": {"is_customer": false, "open_opportunities": 2}, "id": "F-1", "email": "kim@acme.example", "employees": 500, "industry": "software", "country": "US"}`,
+	} {
+		got, err := rs.ScoreJSON(ctx, []byte(flat), engine.Options{Clock: func() time.Time { return fixedNow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := engine.ParseInput([]byte(flat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromMap, err := rs.Score(ctx, in, engine.Options{Clock: func() time.Time { return fixedNow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for how, d := range map[string]engine.Decision{"json": got, "map": fromMap} {
+			if d.Score != want.Score || d.Tier != want.Tier || d.LeadID != "F-1" || !slices.Equal(d.MissingFields, want.MissingFields) {
+				t.Errorf("%s %s: tier %s score %d id %q missing %v; want the envelope's tier %s score %d", how, flat, d.Tier, d.Score, d.LeadID, d.MissingFields, want.Tier, want.Score)
+			}
+			if len(d.Warnings) != 1 || d.Warnings[0].Field != "account" {
+				t.Errorf("%s %s: warnings %v; want one about the flat lead's account", how, flat, d.Warnings)
+			}
+		}
+		if _, err := rs.ScoreJSON(ctx, []byte(flat), engine.Options{Strict: true}); err == nil || !strings.Contains(err.Error(), "account") {
+			t.Errorf("strict %s: error %v; want the flat lead refused", flat, err)
+		}
+	}
+	// An account alone is still an envelope without a lead.
+	if d, err := rs.ScoreJSON(ctx, []byte(`{"id": "A", "account": {"is_customer": true}}`), engine.Options{Strict: true}); err != nil || len(d.Warnings) != 0 {
+		t.Errorf("an account alone: %v, warnings %v; want it scored without a word", err, d.Warnings)
+	}
+}

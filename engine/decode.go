@@ -151,6 +151,9 @@ func (d *jsonDecoder) request() bool {
 			if (key == "lead" && seenLead) || (key == "account" && seenAccount) {
 				return false
 			}
+			if key == "account" && bare && !seenLead {
+				return false // a flat lead with its account: ParseInput reads it (InputFromMap)
+			}
 			if !envelope {
 				// What was read as a bare lead was the envelope: start again.
 				envelope = true
@@ -192,6 +195,9 @@ func (d *jsonDecoder) request() bool {
 				break
 			}
 			if envelope {
+				if !seenLead {
+					return false // maybe a flat lead with its account: ParseInput reads it (InputFromMap)
+				}
 				if !d.skip(2) {
 					return false
 				}

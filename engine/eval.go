@@ -329,6 +329,13 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	l.warnings = []Warning{}
 	errs := l.setFields(rs, "lead", in.Lead, strict)
 	errs = append(errs, l.setFields(rs, "account", in.Account, strict)...)
+	if in.flat {
+		if strict {
+			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})
+		} else {
+			l.warnings = append(l.warnings, Warning{Field: "account", Message: flatAccountMessage})
+		}
+	}
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(a, b *InputError) int { return strings.Compare(a.Field, b.Field) })
 		return errs

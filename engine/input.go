@@ -21,7 +21,16 @@ type Input struct {
 	Lead    map[string]any
 	Account map[string]any
 	Now     time.Time // the clock for days_since & co; zero means Options.Clock
+
+	// flat is set by InputFromMap for a lead sent with its fields at the
+	// top beside an "account" object: scored as that lead with that
+	// account, with a warning (refused in strict mode).
+	flat bool
 }
+
+// flatAccountMessage is the warning (or, strict, the error) of a flat lead
+// that carries an account.
+const flatAccountMessage = `the lead's fields are at the top of the request beside an "account" object: read as that lead with that account (send {"lead": {...}, "account": {...}} to say so)`
 
 // JoinAccount sets in.Account to the account the lead's email resolves to,
 // when in has no account (an account given, even empty, wins), and
@@ -96,6 +105,17 @@ func InputFromMap(doc map[string]any) (Input, error) {
 	var in Input
 	lead, hasLead := doc["lead"]
 	account, hasAccount := doc["account"]
+	if !hasLead && hasAccount && hasLeadKeys(doc) {
+		// A flat lead that carries its account: the other keys are the lead.
+		in.Lead = make(map[string]any, len(doc)-1)
+		for k, v := range doc {
+			if k != "account" {
+				in.Lead[k] = v
+			}
+		}
+		in.flat = true
+		hasLead, lead = true, in.Lead
+	}
 	if !hasLead && !hasAccount {
 		in.Lead = doc
 	} else {
@@ -129,6 +149,19 @@ func InputFromMap(doc map[string]any) (Input, error) {
 		}
 	}
 	return in, nil
+}
+
+// hasLeadKeys reports whether a request object has keys besides the
+// envelope's own (account, and the ids and marks every request may carry).
+func hasLeadKeys(doc map[string]any) bool {
+	for k := range doc {
+		switch k {
+		case "account", "id", "lead_id", "account_source":
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func jsonError(err error) error {
