@@ -329,7 +329,7 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	l.warnings = []Warning{}
 	errs := l.setFields(rs, "lead", in.Lead, strict)
 	errs = append(errs, l.setFields(rs, "account", in.Account, strict)...)
-	if in.flat {
+	if in.FlatAccount {
 		if strict {
 			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})
 		} else {

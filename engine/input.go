@@ -22,10 +22,11 @@ type Input struct {
 	Account map[string]any
 	Now     time.Time // the clock for days_since & co; zero means Options.Clock
 
-	// flat is set by InputFromMap for a lead sent with its fields at the
-	// top beside an "account" object: scored as that lead with that
-	// account, with a warning (refused in strict mode).
-	flat bool
+	// FlatAccount is set by InputFromMap for a lead sent with its fields
+	// at the top beside an "account" object: it is scored as that lead
+	// with that account, with a warning on field account (refused in
+	// strict mode).
+	FlatAccount bool
 }
 
 // flatAccountMessage is the warning (or, strict, the error) of a flat lead
@@ -113,7 +114,7 @@ func InputFromMap(doc map[string]any) (Input, error) {
 				in.Lead[k] = v
 			}
 		}
-		in.flat = true
+		in.FlatAccount = true
 		hasLead, lead = true, in.Lead
 	}
 	if !hasLead && !hasAccount {
