@@ -39,13 +39,7 @@ type full struct {
 
 func fullLeadq(d engine.Decision) full {
 	f := full{LeadID: d.LeadID, Score: d.Score, Groups: d.Groups, Tier: d.Tier, Qualified: d.Qualified,
-		Knockouts: d.Knockouts, Matched: d.Matched, Missed: slices.Clone(d.Missed), MissingFields: d.MissingFields}
-	// What a missed rule would add under the caps (Miss.Adds) is leadq's
-	// counterfactual, which the hand-written code does not compute; the
-	// engine's TestCounterfactualQualifies checks it through the compiler.
-	for i := range f.Missed {
-		f.Missed[i].Adds = 0
-	}
+		Knockouts: d.Knockouts, Matched: d.Matched, Missed: d.Missed, MissingFields: d.MissingFields}
 	return f
 }
 
