@@ -132,8 +132,8 @@ func Compare(old, new *rules.Ruleset, leads []Lead, opts Options) (*Report, erro
 	for _, l := range leads {
 		in := l.Input
 		in.Now = time.Time{} // one clock for both sides, whatever the input says
-		a, errA := oldRs.Score(context.Background(), in, eo)
-		b, errB := newRs.Score(context.Background(), in, eo)
+		a, errA := oldRs.Score(context.Background(), declaredOnly(in, old), eo)
+		b, errB := newRs.Score(context.Background(), declaredOnly(in, new), eo)
 		if errA != nil || errB != nil {
 			if errA != nil {
 				rep.Refused = append(rep.Refused, Refused{l.Name(), l.Where, "old", errA.Error()})
@@ -310,4 +310,25 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// declaredOnly is in with only the keys rs declares as fields: the leads
+// file carries the columns of both sides (and others), and a column one
+// side does not declare is not a misspelt key of that side's input (which
+// the engine warns about, and strict mode refuses).
+func declaredOnly(in engine.Input, rs *rules.Ruleset) engine.Input {
+	keep := func(ns string, m map[string]any) map[string]any {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string]any, len(m))
+		for k, v := range m {
+			if rs.FieldByKey(ns, k) != nil {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	in.Lead, in.Account = keep("lead", in.Lead), keep("account", in.Account)
+	return in
 }

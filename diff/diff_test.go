@@ -318,3 +318,23 @@ func TestUnknownFields(t *testing.T) {
 		t.Errorf("UnknownFields (-want +got):\n%s", diff)
 	}
 }
+
+// A column one side does not declare is not a misspelt key of that side's
+// input: strict mode refuses no lead for it, and no decision warns of it
+// (diff.UnknownFields reports the columns neither side reads).
+func TestCompareColumnsOfOneSide(t *testing.T) {
+	old := load(t, "testdata/old")
+	leads, err := diff.ParseLeads("x.jsonl", strings.NewReader(`{"id": "L1", "lead": {"employees": 50, "industry": "software", "source": "web"}, "account": {"tier": "gold"}}`+"\n"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, strict := range []bool{false, true} {
+		rep, err := diff.Compare(old, old, leads, diff.Options{Now: now, Strict: strict})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Leads != 1 || len(rep.Refused) != 0 {
+			t.Errorf("strict=%v: Leads = %d, Refused = %+v; want the lead scored", strict, rep.Leads, rep.Refused)
+		}
+	}
+}

@@ -205,7 +205,11 @@ func (d *jsonDecoder) request() bool {
 			}
 			bare = true
 			start := d.pos
-			if !d.field(d.rs.FieldByKey("lead", key)) {
+			f := d.rs.FieldByKey("lead", key)
+			if f == nil && !d.undeclared("lead", key) {
+				return false
+			}
+			if !d.field(f) {
 				return false
 			}
 			if d.wantEmail && key == "email" {
@@ -307,6 +311,9 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 				return false
 			}
 		} else {
+			if f == nil && !d.undeclared(ns, key) {
+				return false
+			}
 			start := d.pos
 			if !d.field(f) {
 				return false
@@ -374,6 +381,31 @@ func idKeyOf(key string) int8 {
 		return keyEmail
 	}
 	return 0
+}
+
+// undeclared warns (in strict mode, errs) that key of the lead or account
+// (ns) is not a declared field, once per key, as normalise does: only
+// keys that are not fields come here, so the leads without any pay
+// nothing for it. A key that is not valid UTF-8, which encoding/json
+// would repair, sends the request to the slow path (false).
+func (d *jsonDecoder) undeclared(ns, key string) bool {
+	if envelopeKey(key) {
+		return true
+	}
+	if !utf8.ValidString(key) {
+		return false
+	}
+	name := ns + "." + key
+	if d.strict {
+		if !slices.ContainsFunc(d.errs, func(e *InputError) bool { return e.Field == name }) {
+			d.errs = append(d.errs, &InputError{Field: name, Message: undeclaredMessage(d.rs, ns, key)})
+		}
+		return true
+	}
+	if !slices.ContainsFunc(d.l.warnings, func(w Warning) bool { return w.Field == name }) {
+		d.l.warnings = append(d.l.warnings, Warning{Field: name, Message: undeclaredMessage(d.rs, ns, key)})
+	}
+	return true
 }
 
 // readEmail keeps the lead's email, the string value that starts at

@@ -323,12 +323,19 @@ func resize[T any](s []T, n int) []T {
 
 // normalise keeps the declared fields of the input, converted to their
 // declared types. A value of the wrong type is a warning and is left out
-// (an InputErrors in strict mode). Undeclared input fields are ignored.
+// (an InputErrors in strict mode). A key of the lead or of the request's
+// account that is not a declared field is a warning with the nearest
+// declared field (an error in strict mode): a misspelt key would
+// otherwise read as missing data without a word.
 func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
 	errs := l.setFields(rs, "lead", in.Lead, strict)
 	errs = append(errs, l.setFields(rs, "account", in.Account, strict)...)
+	errs = append(errs, l.undeclared(rs, "lead", in.Lead, strict)...)
+	if !in.AccountJoined {
+		errs = append(errs, l.undeclared(rs, "account", in.Account, strict)...)
+	}
 	if in.FlatAccount {
 		if strict {
 			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})
@@ -366,6 +373,26 @@ func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, str
 			} else {
 				l.warnings = append(l.warnings, Warning{Field: f.Name, Message: msg + "; treated as missing"})
 			}
+		}
+	}
+	return errs
+}
+
+// undeclared checks the keys of src, the lead's (ns "lead") or the
+// account's, against the declared fields of namespace ns, as normalise
+// does, and returns the strict mode's errors; warnings are appended to the
+// record's.
+func (l *record) undeclared(rs *rules.Ruleset, ns string, src map[string]any, strict bool) InputErrors {
+	var errs InputErrors
+	for k := range src {
+		if rs.FieldByKey(ns, k) != nil || envelopeKey(k) {
+			continue
+		}
+		msg := undeclaredMessage(rs, ns, k)
+		if strict {
+			errs = append(errs, &InputError{Field: ns + "." + k, Message: msg})
+		} else {
+			l.warnings = append(l.warnings, Warning{Field: ns + "." + k, Message: msg})
 		}
 	}
 	return errs

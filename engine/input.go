@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
 	"github.com/leadq/leadq/rules/rulefile"
 )
@@ -27,6 +28,11 @@ type Input struct {
 	// with that account, with a warning on field account (refused in
 	// strict mode).
 	FlatAccount bool
+
+	// AccountJoined is set by JoinAccount: the account came from a
+	// directory, not from the request, and its keys are not checked
+	// against the declared fields (see undeclaredMessage).
+	AccountJoined bool
 }
 
 // flatAccountMessage is the warning (or, strict, the error) of a flat lead
@@ -42,7 +48,7 @@ func (in *Input) JoinAccount(accounts AccountResolver) bool {
 	}
 	if email, ok := in.Lead["email"].(string); ok && email != "" {
 		if a, found := accounts.Resolve(email); found {
-			in.Account = a
+			in.Account, in.AccountJoined = a, true
 			return true
 		}
 	}
@@ -163,6 +169,33 @@ func hasLeadKeys(doc map[string]any) bool {
 		}
 	}
 	return false
+}
+
+// envelopeKey reports the keys a lead or account object may carry that are
+// not fields: the lead's id (see InputFromMap) and the mark a request
+// copied from a decision may carry.
+func envelopeKey(key string) bool {
+	switch key {
+	case "id", "lead_id", "account_source":
+		return true
+	}
+	return false
+}
+
+// undeclaredMessage says that key of the lead (ns "lead") or its account
+// is not a declared field of rs, with the nearest one of rs's fields of
+// that namespace as a likely typo. It is a warning, or in strict mode an
+// error, on the field ns.key; the decoder and the map path call it only
+// for keys that are not fields, so leads without any cost nothing.
+func undeclaredMessage(rs *rules.Ruleset, ns, key string) string {
+	name := ns + "." + key
+	var names []string
+	for _, f := range rs.Fields {
+		if f.Namespace == ns {
+			names = append(names, f.Name)
+		}
+	}
+	return fmt.Sprintf("%s is not a field of ruleset %s%s", name, rs.Name, rulefile.DidYouMean(name, names))
 }
 
 func jsonError(err error) error {

@@ -109,6 +109,8 @@ func TestGolden(t *testing.T) {
 		{name: "score-bare-lead", method: "POST", path: "/v1/score?ruleset=b2b-saas", body: lead("free-mail-unserved")},
 		{name: "score-wrong-type-warns", method: "POST", path: "/v1/score?ruleset=b2b-saas", body: lead("wrong-type-employees")},
 		{name: "score-strict-rejects", method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=true", body: lead("wrong-type-employees")},
+		{name: "score-misspelt-keys-warn", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=brief", body: lead("misspelt-keys")},
+		{name: "score-strict-refuses-misspelt-keys", method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=true", body: lead("misspelt-keys")},
 		{name: "score-account", method: "POST", path: "/v1/score?ruleset=account-health", ctype: "application/json; charset=utf-8", body: lead("northwind-freight")},
 		{name: "score-ruleset-required", method: "POST", path: "/v1/score", body: lead("vp-fintech")},
 		{name: "score-unknown-ruleset", method: "POST", path: "/v1/score?ruleset=b2c", body: lead("vp-fintech")},

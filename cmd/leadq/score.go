@@ -62,7 +62,7 @@ as FILE:LINE:COL and the others are still scored.`,
 	cmd.Flags().StringSliceVar(&opts.rules, "rules", nil, "rule files or directories")
 	cmd.Flags().StringVar(&opts.ruleset, "ruleset", "", "ruleset name (needed when several are loaded)")
 	cmd.Flags().StringVar(&opts.format, "format", "text", "output format: text (for people) or json")
-	cmd.Flags().BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields instead of warning")
+	cmd.Flags().BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields or undeclared keys instead of warning")
 	cmd.Flags().StringArrayVar(&opts.maps, "map", nil, "read each lead through an input map: a mapping file (examples/crm/hubspot.yaml) or FIELD=PATH (lead.employees=properties.numberofemployees); repeatable")
 	cmd.Flags().StringVar(&opts.now, "now", "", "evaluate as of this date (2026-11-01), for days_since & co")
 	return cmd

@@ -101,7 +101,7 @@ flight (up to --shutdown-timeout) before it exits.`,
 	f.StringVar(&opts.ruleset, "default-ruleset", "", "the ruleset of requests without ?ruleset= (and the one the reps' page scores with first); without it such requests need a single ruleset")
 	f.StringArrayVar(&opts.inputMaps, "input-map", nil, "NAME=FILE: read requests with ?map=NAME through the mapping file (JSON paths into a CRM's payload: lead.employees: properties.numberofemployees); repeatable")
 	f.StringArrayVar(&opts.mapOf, "ruleset-map", nil, "RULESET=NAME: read every request to RULESET through input map NAME unless it says ?map=none; repeatable")
-	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields (422) instead of warning; ?strict=true does it per request")
+	f.BoolVar(&opts.strict, "strict", false, "refuse leads with wrong-typed fields or undeclared keys (422) instead of warning; ?strict=true does it per request")
 	f.DurationVar(&opts.timeout, "timeout", server.DefaultTimeout, "time limit of a request, and of the wait for each line of a stream")
 	f.DurationVar(&opts.budget, "budget", defaultBudget, `time the loops of one decision's conditions (any, all, filter...) may take; a rule that runs out errors with "time budget exceeded" and the other rules still decide (0: no limit)`)
 	f.DurationVar(&opts.grace, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
