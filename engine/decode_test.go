@@ -55,6 +55,11 @@ func decodeSeeds() [][]byte {
 		[]byte("{\"lead\": {\"country\": \"a\xffb\"}}"),
 		[]byte(`{}`),
 		[]byte(`[]`),
+		// Keys that are not declared fields: warnings, or strict errors.
+		[]byte(`{"lead": {"emial": "a@b.example", "employes": 5, "emial": 1}, "account": {"id": "x", "ltvv": 3}}`),
+		[]byte(`{"id": "L", "countri": "DE", "employees": 5, "account_source": "request"}`),
+		[]byte(`{"countri": "DE", "lead": {"employees": "x", "industri": "software"}}`),
+		[]byte("{\"lead\": {\"emi\xffal\": 1}, \"account\": {\"\\u00e9\": 2}}"),
 	}
 	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
 	for _, f := range files {
