@@ -85,15 +85,15 @@ var knockoutDefs = []ruleDef{
 		reason: "{{lead.email}} belongs to a competitor"},
 	{id: "student-or-intern",
 		expr:   `lead.title.matches(r'(?i)\b(student|intern|internship|apprentice)\b') || lead.seniority in ["intern", "student"]`,
-		reason: `"{{lead.title}}" is a student or intern, not a buyer`},
+		reason: "{{lead.title or This lead}} is a student or intern, not a buyer"},
 	{id: "unserved-country", expr: "!(lead.country.upperAscii() in " + servedCountries + ")",
-		reason: "We do not sell or support in {{lead.country}}"},
+		reason: "We do not sell or support in {{lead.country or an unknown country}}"},
 	{id: "too-small", expr: "lead.employees < 10",
-		reason: "{{lead.company}} has {{lead.employees}} employees; we serve 10 or more"},
+		reason: "{{lead.company or This company}} has {{lead.employees}} employees; we serve 10 or more"},
 	{id: "free-email-no-company", expr: `is_free_email(lead.email) && lead.company.trim() == ""`,
 		reason: "Free-mail address {{lead.email}} and no company given"},
 	{id: "existing-customer", expr: "account.is_customer",
-		reason: "{{lead.company}} is already a customer; route to the account manager"},
+		reason: "{{lead.company or This company}} is already a customer; route to the account manager"},
 }
 
 var scoreDefs = []ruleDef{
@@ -102,13 +102,13 @@ var scoreDefs = []ruleDef{
 	{"adjacent-industry", "fit", 8, "In an adjacent industry",
 		"lead.industry.lowerAscii() in " + adjacentIndustries, "{{lead.industry}} buys from us, though less often"},
 	{"mid-market", "fit", 15, "100 to 999 employees", midMarket, "{{lead.employees}} employees is our sweet spot (100-999)"},
-	{"enterprise", "fit", 20, "1,000+ employees or USD 250M+ annual revenue", enterprise, "{{lead.company}} is an enterprise account"},
+	{"enterprise", "fit", 20, "1,000+ employees or USD 250M+ annual revenue", enterprise, "{{lead.company or This company}} is an enterprise account"},
 	{"below-sweet-spot", "fit", -5, "10 to 49 employees", "lead.employees >= 10 && lead.employees < 50",
 		"Only {{lead.employees}} employees; small teams churn more"},
 	{"revenue-sweet-spot", "fit", 10, "USD 10M to 250M annual revenue",
-		"lead.annual_revenue >= 10000000.0 && lead.annual_revenue < 250000000.0", "{{lead.company}} has USD 10M-250M annual revenue"},
-	{"decision-maker", "fit", 15, "Director, VP or C-level", decisionMaker, "{{lead.title}} ({{lead.seniority}}) can sign"},
-	{"influencer", "fit", 8, "Head-of or manager", influencer, "{{lead.title}} ({{lead.seniority}}) influences the purchase"},
+		"lead.annual_revenue >= 10000000.0 && lead.annual_revenue < 250000000.0", "{{lead.company or This company}} has USD 10M-250M annual revenue"},
+	{"decision-maker", "fit", 15, "Director, VP or C-level", decisionMaker, "{{lead.title or Title unknown}} ({{lead.seniority}}) can sign"},
+	{"influencer", "fit", 8, "Head-of or manager", influencer, "{{lead.title or Title unknown}} ({{lead.seniority}}) influences the purchase"},
 	{"ops-title", "fit", 5, "Works in revenue, sales or marketing operations",
 		`lead.title.matches(r'(?i)\b(rev ?ops|revenue operations|sales operations|marketing operations|sales enablement)\b')`,
 		`"{{lead.title}}" owns the process we automate`},
@@ -420,9 +420,10 @@ func parseDate(s string) (time.Time, error) {
 type template []part
 
 type part struct {
-	lit     string
+	lit     string // the literal, or the fallback of {{field or fallback}}
 	account bool   // the field is account.key, else lead.key
 	key     string // "" for a literal
+	or      bool   // lit stands in for a missing, empty or blank value
 }
 
 func parseTemplate(s string) template {
@@ -439,8 +440,9 @@ func parseTemplate(s string) template {
 			t = append(t, part{lit: s[:i]})
 		}
 		j := strings.Index(s[i:], "}}")
-		ns, key, _ := strings.Cut(strings.TrimSpace(s[i+2:i+j]), ".")
-		t = append(t, part{account: ns == "account", key: key})
+		ref, fallback, or := strings.Cut(strings.TrimSpace(s[i+2:i+j]), " or ")
+		ns, key, _ := strings.Cut(strings.TrimSpace(ref), ".")
+		t = append(t, part{lit: strings.Trim(strings.TrimSpace(fallback), `"'`), account: ns == "account", key: key, or: or})
 		s = s[i+j+2:]
 	}
 }
@@ -459,7 +461,11 @@ func (t template) render(lead, account map[string]any) string {
 		if p.account {
 			src = account
 		}
-		b.WriteString(format(src[p.key]))
+		v := format(src[p.key])
+		if p.or && (src[p.key] == nil || strings.TrimSpace(v) == "") {
+			v = p.lit
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }

@@ -361,6 +361,15 @@ func vs(p *string) string {
 	return *p
 }
 
+// vsOr is vs for a reason's {{field or fallback}}: the fallback stands in
+// for a missing value and for one that is empty or spaces only.
+func vsOr(p *string, fallback string) string {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return fallback
+	}
+	return *p
+}
+
 func vi(p *int) string {
 	if p == nil {
 		return "unknown"
@@ -401,18 +410,22 @@ var knockouts = [...]Rule{
 	{ID: "competitor", reads: fEmail,
 		reason: func(l *Lead, a *Account) string { return vs(l.Email) + " belongs to a competitor" }},
 	{ID: "student-or-intern", reads: fTitle | fSeniority,
-		reason: func(l *Lead, a *Account) string { return `"` + vs(l.Title) + `" is a student or intern, not a buyer` }},
+		reason: func(l *Lead, a *Account) string {
+			return vsOr(l.Title, "This lead") + " is a student or intern, not a buyer"
+		}},
 	{ID: "unserved-country", reads: fCountry,
-		reason: func(l *Lead, a *Account) string { return "We do not sell or support in " + vs(l.Country) }},
+		reason: func(l *Lead, a *Account) string {
+			return "We do not sell or support in " + vsOr(l.Country, "an unknown country")
+		}},
 	{ID: "too-small", reads: fEmployees,
 		reason: func(l *Lead, a *Account) string {
-			return vs(l.Company) + " has " + vi(l.Employees) + " employees; we serve 10 or more"
+			return vsOr(l.Company, "This company") + " has " + vi(l.Employees) + " employees; we serve 10 or more"
 		}},
 	{ID: "free-email-no-company", reads: fEmail | fCompany,
 		reason: func(l *Lead, a *Account) string { return "Free-mail address " + vs(l.Email) + " and no company given" }},
 	{ID: "existing-customer", reads: fIsCustomer,
 		reason: func(l *Lead, a *Account) string {
-			return vs(l.Company) + " is already a customer; route to the account manager"
+			return vsOr(l.Company, "This company") + " is already a customer; route to the account manager"
 		}},
 }
 
@@ -460,7 +473,7 @@ var scoreRules = [...]Rule{
 		reason: func(l *Lead, a *Account) string { return vi(l.Employees) + " employees is our sweet spot (100-999)" }},
 	{ID: "enterprise", Group: fit, Points: 20, reads: fEmployees | fAnnualRevenue,
 		Description: "1,000+ employees or USD 250M+ annual revenue", When: "enterprise",
-		reason: func(l *Lead, a *Account) string { return vs(l.Company) + " is an enterprise account" }},
+		reason: func(l *Lead, a *Account) string { return vsOr(l.Company, "This company") + " is an enterprise account" }},
 	{ID: "below-sweet-spot", Group: fit, Points: -5, reads: fEmployees,
 		Description: "10 to 49 employees", When: "lead.employees >= 10 && lead.employees < 50",
 		reason: func(l *Lead, a *Account) string {
@@ -469,14 +482,18 @@ var scoreRules = [...]Rule{
 	{ID: "revenue-sweet-spot", Group: fit, Points: 10, reads: fAnnualRevenue,
 		Description: "USD 10M to 250M annual revenue",
 		When:        "lead.annual_revenue >= 10_000_000.0 && lead.annual_revenue < 250_000_000.0",
-		reason:      func(l *Lead, a *Account) string { return vs(l.Company) + " has USD 10M-250M annual revenue" }},
+		reason: func(l *Lead, a *Account) string {
+			return vsOr(l.Company, "This company") + " has USD 10M-250M annual revenue"
+		}},
 	{ID: "decision-maker", Group: fit, Points: 15, reads: fSeniority,
 		Description: "Director, VP or C-level", When: "decision_maker",
-		reason: func(l *Lead, a *Account) string { return vs(l.Title) + " (" + vs(l.Seniority) + ") can sign" }},
+		reason: func(l *Lead, a *Account) string {
+			return vsOr(l.Title, "Title unknown") + " (" + vs(l.Seniority) + ") can sign"
+		}},
 	{ID: "influencer", Group: fit, Points: 8, reads: fSeniority,
 		Description: "Head-of or manager", When: "influencer",
 		reason: func(l *Lead, a *Account) string {
-			return vs(l.Title) + " (" + vs(l.Seniority) + ") influences the purchase"
+			return vsOr(l.Title, "Title unknown") + " (" + vs(l.Seniority) + ") influences the purchase"
 		}},
 	{ID: "ops-title", Group: fit, Points: 5, reads: fTitle,
 		Description: "Works in revenue, sales or marketing operations",

@@ -76,6 +76,14 @@ days_since(date) := n if {
 show(obj, key) := sprintf("%v", [obj[key]]) if obj[key] != null
 else := "unknown"
 
+# show_or renders a field for a reason's {{field or fallback}}: the fallback
+# stands in for a missing value and for an empty or blank string.
+show_or(obj, key, fallback) := s if {
+	obj[key] != null
+	s := sprintf("%v", [obj[key]])
+	trim_space(s) != ""
+} else := fallback
+
 tech_lower contains lower(t) if some t in lead.tech_stack
 
 # ---- macros ----------------------------------------------------------------------
@@ -110,22 +118,22 @@ knockouts contains {"id": "competitor", "reason": sprintf("%s belongs to a compe
 
 knockouts contains {"id": "student-or-intern", "reason": reason} if {
 	regex.match(`(?i)\b(student|intern|internship|apprentice)\b`, lead.title)
-	reason := sprintf("\"%s\" is a student or intern, not a buyer", [show(lead, "title")])
+	reason := sprintf("%s is a student or intern, not a buyer", [show_or(lead, "title", "This lead")])
 }
 
 knockouts contains {"id": "student-or-intern", "reason": reason} if {
 	lead.seniority in {"intern", "student"}
-	reason := sprintf("\"%s\" is a student or intern, not a buyer", [show(lead, "title")])
+	reason := sprintf("%s is a student or intern, not a buyer", [show_or(lead, "title", "This lead")])
 }
 
-knockouts contains {"id": "unserved-country", "reason": sprintf("We do not sell or support in %s", [lead.country])} if {
+knockouts contains {"id": "unserved-country", "reason": sprintf("We do not sell or support in %s", [show_or(lead, "country", "an unknown country")])} if {
 	country := upper(lead.country)
 	not country in served_countries
 }
 
 knockouts contains {"id": "too-small", "reason": reason} if {
 	lead.employees < 10
-	reason := sprintf("%s has %v employees; we serve 10 or more", [show(lead, "company"), lead.employees])
+	reason := sprintf("%s has %v employees; we serve 10 or more", [show_or(lead, "company", "This company"), lead.employees])
 }
 
 knockouts contains {"id": "free-email-no-company", "reason": reason} if {
@@ -136,7 +144,7 @@ knockouts contains {"id": "free-email-no-company", "reason": reason} if {
 
 knockouts contains {"id": "existing-customer", "reason": reason} if {
 	account.is_customer == true
-	reason := sprintf("%s is already a customer; route to the account manager", [show(lead, "company")])
+	reason := sprintf("%s is already a customer; route to the account manager", [show_or(lead, "company", "This company")])
 }
 
 # ---- score rules: fit ------------------------------------------------------------
@@ -153,11 +161,11 @@ matched contains {"id": "mid-market", "group": "fit", "points": 15, "reason": sp
 	lead.employees < 1000
 }
 
-matched contains {"id": "enterprise", "group": "fit", "points": 20, "reason": sprintf("%s is an enterprise account", [show(lead, "company")])} if {
+matched contains {"id": "enterprise", "group": "fit", "points": 20, "reason": sprintf("%s is an enterprise account", [show_or(lead, "company", "This company")])} if {
 	lead.employees >= 1000
 }
 
-matched contains {"id": "enterprise", "group": "fit", "points": 20, "reason": sprintf("%s is an enterprise account", [show(lead, "company")])} if {
+matched contains {"id": "enterprise", "group": "fit", "points": 20, "reason": sprintf("%s is an enterprise account", [show_or(lead, "company", "This company")])} if {
 	lead.annual_revenue >= 250000000
 }
 
@@ -166,16 +174,16 @@ matched contains {"id": "below-sweet-spot", "group": "fit", "points": -5, "reaso
 	lead.employees < 50
 }
 
-matched contains {"id": "revenue-sweet-spot", "group": "fit", "points": 10, "reason": sprintf("%s has USD 10M-250M annual revenue", [show(lead, "company")])} if {
+matched contains {"id": "revenue-sweet-spot", "group": "fit", "points": 10, "reason": sprintf("%s has USD 10M-250M annual revenue", [show_or(lead, "company", "This company")])} if {
 	lead.annual_revenue >= 10000000
 	lead.annual_revenue < 250000000
 }
 
-matched contains {"id": "decision-maker", "group": "fit", "points": 15, "reason": sprintf("%s (%s) can sign", [show(lead, "title"), lead.seniority])} if {
+matched contains {"id": "decision-maker", "group": "fit", "points": 15, "reason": sprintf("%s (%s) can sign", [show_or(lead, "title", "Title unknown"), lead.seniority])} if {
 	decision_maker
 }
 
-matched contains {"id": "influencer", "group": "fit", "points": 8, "reason": sprintf("%s (%s) influences the purchase", [show(lead, "title"), lead.seniority])} if {
+matched contains {"id": "influencer", "group": "fit", "points": 8, "reason": sprintf("%s (%s) influences the purchase", [show_or(lead, "title", "Title unknown"), lead.seniority])} if {
 	influencer
 }
 

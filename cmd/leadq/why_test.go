@@ -30,8 +30,8 @@ func oldRules(t *testing.T, dir string) {
 	}
 	old := string(src)
 	for _, r := range [][2]string{
-		{"points: 8\n    reason: \"{{lead.title}} ({{lead.seniority}}) influences the purchase\"",
-			"points: 10\n    reason: \"{{lead.title}} ({{lead.seniority}}) influences the purchase\""},
+		{"points: 8\n    reason: \"{{lead.title or Title unknown}} ({{lead.seniority}}) influences the purchase\"",
+			"points: 10\n    reason: \"{{lead.title or Title unknown}} ({{lead.seniority}}) influences the purchase\""},
 		{"{name: B, min: 55}", "{name: B, min: 40}"},
 		{"\ntests:\n", "\nold_tests:\n"}, // the example's tests expect today's rules
 	} {

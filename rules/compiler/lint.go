@@ -74,6 +74,7 @@ func (c *builder) lintRules() {
 	c.lintTiers(all)
 	c.lintOverlap(all)
 	c.lintCost(all)
+	c.lintReasons(all) // lintreason.go
 }
 
 // lintConstant reports rules whose condition does not depend on the lead.

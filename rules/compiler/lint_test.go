@@ -110,6 +110,32 @@ func TestLint(t *testing.T) {
 			[]string{`costly-condition: score rule "r": when: a range up to lead.employees loops once per unit of its value`}},
 		{"regexp without a loop", "score:\n" + uses + "  - {id: r, when: lead.title matches '(a+)+$', points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n", nil},
 		{"regexp in a loop over constants", "score:\n" + uses + "  - {id: r, when: 'any([\"cto\", \"ceo\"], lead.title matches #)', points: 5}\ntiers:\n  - {name: A, min: 1}\n  - {name: B}\n", nil},
+
+		// reason-may-be-empty
+		{"a field the condition does not read", "knockouts:\n  - id: k\n    when: tiny\n    reason: \"{{lead.title}} is small\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.title}}, and the rule can fire without it`}},
+		{"a fallback makes it safe", "knockouts:\n  - id: k\n    when: tiny\n    reason: \"{{lead.title or Someone}} at {{lead.employees}} people\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			nil},
+		{"a number the condition compares", "knockouts:\n  - id: k\n    when: lead.employees < 10\n    reason: \"{{lead.employees}} people\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			nil},
+		{"a string outside a list can be empty", "knockouts:\n  - id: k\n    when: lead.country not in served\n    reason: \"not in {{lead.country}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.country}}, and the rule can fire when it is empty`}},
+		{"a string in a list cannot", "knockouts:\n  - id: k\n    when: upper(lead.country) in served\n    reason: \"in {{lead.country}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			nil},
+		{"present but maybe empty", "knockouts:\n  - id: k\n    when: lead.title != nil\n    reason: \"{{lead.title}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.title}}, and the rule can fire when it is empty`}},
+		{"a pattern that needs a word", "knockouts:\n  - id: k\n    when: lead.title matches '(?i)cto'\n    reason: \"{{lead.title}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			nil},
+		{"either side of or can fire", "knockouts:\n  - id: k\n    when: lead.title == 'cto' || lead.demo\n    reason: \"{{lead.title}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.title}}, and the rule can fire without it`}},
+		{"both sides of or need it", "knockouts:\n  - id: k\n    when: lead.title == 'cto' || lead.title == 'ceo'\n    reason: \"{{lead.title}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			nil},
+		{"a negated call needs its field, not a value", "knockouts:\n  - id: k\n    when: '!is_free_email(lead.email) && tiny'\n    reason: \"{{lead.email}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.email}}, and the rule can fire when it is empty`}},
+		{"a negated and does not", "knockouts:\n  - id: k\n    when: '!(lead.title == \"x\" && lead.demo)'\n    reason: \"{{lead.title}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.title}}, and the rule can fire without it`}},
+		{"a default reads a missing field", "knockouts:\n  - id: k\n    when: (lead.employees ?? 0) < 10\n    reason: \"{{lead.employees}}\"\nscore:\n" + uses + "tiers:\n  - {name: A, min: 1}\n  - {name: B}\n",
+			[]string{`reason-may-be-empty: knockout "k": reason shows {{lead.employees}}, and the rule can fire without it`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
