@@ -140,7 +140,7 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 			} else if scored > 1 {
 				fmt.Fprintln(out)
 			}
-			writeDecisionText(out, d)
+			writeDecisionText(out, d, titlesOf(eng, d.Ruleset.Name))
 		}
 		f.Close()
 	}
@@ -186,7 +186,7 @@ func displayName(name string) string {
 
 // writeDecisionText explains a decision for a sales rep: the verdict first,
 // then why, then what it would take, then what data was missing.
-func writeDecisionText(w io.Writer, d engine.Decision) {
+func writeDecisionText(w io.Writer, d engine.Decision, titles fieldTitles) {
 	verdict := "NOT QUALIFIED"
 	if d.Qualified {
 		verdict = "QUALIFIED"
@@ -220,9 +220,9 @@ func writeDecisionText(w io.Writer, d engine.Decision) {
 		}
 		fmt.Fprintf(w, "\nGroup totals (after caps): %s\n", strings.Join(parts, ", "))
 	}
-	writeWouldQualify(w, d)
+	writeWouldQualify(w, d, titles)
 	if len(d.MissingFields) > 0 && len(d.Knockouts) == 0 {
-		fmt.Fprintf(w, "\nMissing data: %s\n", strings.Join(d.MissingFields, ", "))
+		fmt.Fprintf(w, "\nMissing data: %s\n", titles.join(d.MissingFields))
 	}
 	if len(d.Warnings) > 0 {
 		fmt.Fprintln(w, "\nInput warnings:")
@@ -238,12 +238,48 @@ func writeDecisionText(w io.Writer, d engine.Decision) {
 	}
 }
 
+// fieldTitles names fields as a rep reads them: by the label the rule file
+// gives (lead.annual_revenue: {type: float, label: Annual revenue}), else by
+// name. A nil fieldTitles names every field by its name.
+type fieldTitles func(name string) string
+
+// titlesOf reads the labels of the engine's ruleset of that name; nil when
+// there is no engine or no such ruleset (a logged decision read without
+// --rules).
+func titlesOf(eng *engine.Engine, ruleset string) fieldTitles {
+	if eng == nil {
+		return nil
+	}
+	rs, err := eng.Ruleset(ruleset)
+	if err != nil {
+		return nil
+	}
+	return func(name string) string {
+		if f := rs.Field(name); f != nil {
+			return f.Title()
+		}
+		return name
+	}
+}
+
+// join names the fields, comma-separated.
+func (t fieldTitles) join(names []string) string {
+	if t == nil {
+		return strings.Join(names, ", ")
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = t(n)
+	}
+	return strings.Join(out, ", ")
+}
+
 // writeWouldQualify says what it would take the lead to qualify, from the
 // engine's counterfactual: for a knocked-out lead only that the knockouts
 // come first; otherwise the nearest tier that qualifies, a smallest set of
 // changes that qualifies the lead, and each missed rule with the points it
 // would really add under its group's caps.
-func writeWouldQualify(w io.Writer, d engine.Decision) {
+func writeWouldQualify(w io.Writer, d engine.Decision, titles fieldTitles) {
 	cf := d.WouldQualify
 	if d.Qualified || cf.IsZero() { // a decision logged before leadq said it has none
 		return
@@ -273,7 +309,7 @@ func writeWouldQualify(w io.Writer, d engine.Decision) {
 		if unknown {
 			s += " \u2014 unknown, ask the lead or enrich"
 			if len(m.MissingFields) > 0 {
-				s += ": " + strings.Join(m.MissingFields, ", ")
+				s += ": " + titles.join(m.MissingFields)
 			}
 		} else {
 			s += " \u2014 known, and not true"

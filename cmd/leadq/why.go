@@ -156,7 +156,7 @@ func runWhy(ctx context.Context, e *env, opts whyOptions) error {
 		if i > 0 {
 			fmt.Fprintln(e.stdout)
 		}
-		writeWhyText(e.stdout, item, r.Mask())
+		writeWhyText(e.stdout, item, r.Mask(), titlesOf(eng, rec.Decision.Ruleset.Name))
 	}
 	if opts.format == "json" {
 		enc := json.NewEncoder(e.stdout)
@@ -195,9 +195,9 @@ func rulesError(e *env, err error) error {
 // writeWhyText explains one logged decision for a rep: when it was made,
 // the decision as leadq score prints it, and with rules, today's verdict
 // and what changed.
-func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask) {
+func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask, titles fieldTitles) {
 	fmt.Fprintf(w, "Decided %s (decision %s)\n", item.Time.UTC().Format("2006-01-02 15:04:05 UTC"), item.ID)
-	writeDecisionText(w, item.Decision)
+	writeDecisionText(w, item.Decision, titles)
 	if item.Today == nil {
 		return
 	}
@@ -214,8 +214,8 @@ func writeWhyText(w io.Writer, item whyJSON, mask decisionlog.Mask) {
 		fmt.Fprintln(w, "It would still not qualify today.")
 	}
 	writeChanges(w, c)
-	writeWouldQualify(w, d)
-	if then, now := strings.Join(item.Decision.MissingFields, ", "), strings.Join(d.MissingFields, ", "); now != then {
+	writeWouldQualify(w, d, titles)
+	if then, now := titles.join(item.Decision.MissingFields), titles.join(d.MissingFields); now != then {
 		if now == "" {
 			now = "none"
 		}

@@ -185,7 +185,7 @@ func (c *builder) declare(rs *eval.Ruleset) {
 				continue
 			}
 			ns, key, _ := strings.Cut(d.Name, ".")
-			fd := &eval.Field{Name: d.Name, Namespace: ns, Key: key, Type: d.Type, Pos: d.Pos}
+			fd := &eval.Field{Name: d.Name, Namespace: ns, Key: key, Type: d.Type, Pos: d.Pos, Label: d.Label, Unit: d.Unit}
 			c.fields[d.Name] = fd
 			fields = append(fields, fd)
 		}

@@ -61,6 +61,17 @@ type Field struct {
 	Index     int // position in Ruleset.Fields and in a FieldSet
 	Slot      int // position among the fields of its type, in a Row
 	Pos       rulefile.Pos
+	Label     string // what a rep reads instead of Name; "" when the file gives none
+	Unit      string // the unit of its values (USD); "" when the file gives none
+}
+
+// Title is what a rep reads for the field: its label, or its name when the
+// rule file gives no label.
+func (f *Field) Title() string {
+	if f.Label != "" {
+		return f.Label
+	}
+	return f.Name
 }
 
 // Rule is a compiled knockout or score rule.

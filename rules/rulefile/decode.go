@@ -64,7 +64,16 @@ type FieldDecl struct {
 	Name string
 	Type Type
 	Pos  Pos
+	// Label and Unit come from the long form
+	// lead.annual_revenue: {type: float, label: Annual revenue, unit: USD}:
+	// what a rep reads instead of the field's name, and the unit of its
+	// values. Both are "" in the short form.
+	Label string
+	Unit  string
 }
+
+// fieldKeys are the keys of a field's long form, in fmt's order.
+var fieldKeys = []string{"type", "label", "unit"}
 
 // ListDecl is a named constant list of strings or numbers.
 type ListDecl struct {
@@ -466,7 +475,38 @@ func (d *decoder) field(k, v *yaml.Node) {
 // declared, untyped, so that rules reading it do not each report an
 // unknown field.
 func (d *decoder) fieldType(v *yaml.Node, decl *FieldDecl) bool {
-	t, ok := d.text(v, "field "+strconv.Quote(decl.Name))
+	subject := "field " + strconv.Quote(decl.Name)
+	if v.Kind == yaml.MappingNode {
+		var typ *yaml.Node
+		d.mapping(v, subject, func(k, val *yaml.Node) {
+			switch k.Value {
+			case "type":
+				typ = val
+			case "label", "unit":
+				t, ok := d.text(val, subject+": "+k.Value)
+				if !ok {
+					return
+				}
+				if strings.TrimSpace(t.Value) == "" {
+					d.errorf(t.Pos, "bad-value", "%s: %s is empty (leave it out instead)", subject, k.Value)
+					return
+				}
+				if k.Value == "label" {
+					decl.Label = t.Value
+				} else {
+					decl.Unit = t.Value
+				}
+			default:
+				d.unknownKey(k, subject, fieldKeys)
+			}
+		})
+		if typ == nil {
+			d.errorf(d.pos(v), "missing-key", "%s: type: is required (write {type: string, label: ...})", subject)
+			return false
+		}
+		v = typ
+	}
+	t, ok := d.text(v, subject)
 	if !ok {
 		return false
 	}

@@ -214,7 +214,14 @@ func formatRoot(root *yaml.Node, sort bool) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
-		case "fields", "lists", "macros":
+		case "fields":
+			block(v)
+			if v.Kind == yaml.MappingNode {
+				for j := 1; j < len(v.Content); j += 2 {
+					v.Content[j] = fieldForm(v.Content[j], sort)
+				}
+			}
+		case "lists", "macros":
 			block(v)
 		case "groups":
 			block(v)
@@ -300,6 +307,20 @@ func block(n *yaml.Node) {
 	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && len(n.Content) > 0 {
 		n.Style &^= yaml.FlowStyle
 	}
+}
+
+// fieldForm lays out a field's declaration: the short form, lead.x: float,
+// as written; the long form on one line with its keys in order,
+// {type: float, label: Annual revenue, unit: USD}.
+func fieldForm(n *yaml.Node, sort bool) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return n
+	}
+	if sort {
+		sortPairs(n, fieldKeys)
+	}
+	flowIfQuiet(n)
+	return n
 }
 
 // flowIfQuiet writes a small mapping of scalars on one line, unless a

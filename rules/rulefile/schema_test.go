@@ -42,6 +42,7 @@ func TestSchemaKeys(t *testing.T) {
 		{"knockout", defs["knockout"].(map[string]any), knockoutKeys, []string{"id", "when", "reason"}},
 		{"score rule", defs["scoreRule"].(map[string]any), scoreKeys, []string{"id", "when", "points"}},
 		{"group", defs["group"].(map[string]any), []string{"max", "min"}, nil},
+		{"field", defs["field"].(map[string]any), fieldKeys, []string{"type"}},
 		{"tier", defs["tier"].(map[string]any), []string{"name", "min", "expect"}, []string{"name"}},
 		{"test", defs["test"].(map[string]any), testKeys, []string{"name"}},
 		{"expect", defs["expect"].(map[string]any), expectKeys, nil},
@@ -67,7 +68,7 @@ func TestSchemaKeys(t *testing.T) {
 			}
 		})
 	}
-	fieldTypes := s["properties"].(map[string]any)["fields"].(map[string]any)["additionalProperties"].(map[string]any)["enum"]
+	fieldTypes := defs["fieldType"].(map[string]any)["enum"]
 	var enum []string
 	for _, v := range fieldTypes.([]any) {
 		enum = append(enum, v.(string))
@@ -117,6 +118,12 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 		{"unknown top-level key", head + "rules: []\n", false},
 		{"field without namespace", head + "fields: {employees: int}\n", false},
 		{"unknown field type", head + "fields: {lead.x: integer}\n", false},
+		{"field with a label", head + "fields: {lead.x: {type: float, label: Annual revenue, unit: USD}}\n", true},
+		{"field long form with type only", head + "fields: {lead.x: {type: int}}\n", true},
+		{"field long form without type", head + "fields: {lead.x: {label: X}}\n", false},
+		{"field long form with a typo", head + "fields: {lead.x: {type: int, lable: X}}\n", false},
+		{"field with an empty label", head + "fields: {lead.x: {type: int, label: ''}}\n", false},
+		{"field long form with a bad type", head + "fields: {lead.x: {type: integer}}\n", false},
 		{"list of lists", head + "lists: {l: [[a]]}\n", false},
 		{"macro name with dash", head + "macros: {is-big: 'true'}\n", false},
 		{"score rule", head + "score:\n  - {id: r, group: fit, when: lead.x > 1, points: 5, reason: r, description: d}\n", true},
@@ -227,6 +234,22 @@ func validate(root, s map[string]any, v any, path string) []string {
 			return errs
 		}
 		return validate(root, def, v, path)
+	}
+	if alts, ok := s["oneOf"].([]any); ok {
+		valid := 0
+		for _, alt := range alts {
+			if len(validate(root, alt.(map[string]any), v, path)) == 0 {
+				valid++
+			}
+		}
+		if valid != 1 {
+			fail("%v matches %d of the %d alternatives of oneOf, want 1", v, valid, len(alts))
+		}
+	}
+	if n, ok := s["minLength"].(float64); ok {
+		if str, isStr := v.(string); isStr && float64(len([]rune(str))) < n {
+			fail("%q is shorter than %v", str, n)
+		}
 	}
 	if t, ok := s["type"]; ok {
 		var types []string
