@@ -7,6 +7,7 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Binding says which column feeds a field, and why.
@@ -62,17 +63,17 @@ func NewBinder(rs *rules.Ruleset, columns []string, complete bool, m *Mapping) (
 		}
 		if rs.Field(name) == nil {
 			errs = append(errs, &rules.Error{Pos: p, Code: "unknown-field",
-				Msg: fmt.Sprintf("%s is not a field of ruleset %s%s", name, rs.Name, didYouMean(name, fieldNames))})
+				Msg: fmt.Sprintf("%s is not a field of ruleset %s%s", name, rs.Name, rulefile.DidYouMean(name, fieldNames))})
 			continue
 		}
 		if complete && !have[col] {
 			errs = append(errs, &rules.Error{Pos: p, Code: "unknown-column",
-				Msg: fmt.Sprintf("%s: no column %q in the data%s", name, col, didYouMean(col, columns))})
+				Msg: fmt.Sprintf("%s: no column %q in the data%s", name, col, rulefile.DidYouMean(col, columns))})
 		}
 	}
 	if m.ID != "" && complete && !have[m.ID] {
 		errs = append(errs, &rules.Error{Pos: rules.Pos{File: "id"}, Code: "unknown-column",
-			Msg: fmt.Sprintf("no id column %q in the data%s", m.ID, didYouMean(m.ID, columns))})
+			Msg: fmt.Sprintf("no id column %q in the data%s", m.ID, rulefile.DidYouMean(m.ID, columns))})
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // JoinSpec says how to add the columns of a second table to each row.
@@ -68,11 +70,11 @@ func (j *JoinSpec) Load(right Source) error {
 	}
 	cols, complete := right.Columns()
 	if complete && !contains(cols, j.OnRight) {
-		return fmt.Errorf("join %s: no key column %q%s", j.Name, j.OnRight, didYouMean(j.OnRight, cols))
+		return fmt.Errorf("join %s: no key column %q%s", j.Name, j.OnRight, rulefile.DidYouMean(j.OnRight, cols))
 	}
 	for _, a := range j.Aggs {
 		if a.Column != "" && complete && !contains(cols, a.Column) {
-			return fmt.Errorf("join %s: %s=%s(%s): no column %q%s", j.Name, a.Name, a.Func, a.Column, a.Column, didYouMean(a.Column, cols))
+			return fmt.Errorf("join %s: %s=%s(%s): no column %q%s", j.Name, a.Name, a.Func, a.Column, a.Column, rulefile.DidYouMean(a.Column, cols))
 		}
 	}
 	if len(j.Aggs) == 0 {
@@ -149,7 +151,7 @@ func (j *JoinSpec) Load(right Source) error {
 func (j *JoinSpec) Wrap(left Source) (Source, error) {
 	cols, complete := left.Columns()
 	if complete && !contains(cols, j.On) {
-		return nil, fmt.Errorf("join %s: no key column %q in the data%s", j.Name, j.On, didYouMean(j.On, cols))
+		return nil, fmt.Errorf("join %s: no key column %q in the data%s", j.Name, j.On, rulefile.DidYouMean(j.On, cols))
 	}
 	var names []string
 	if j.lookup != nil {

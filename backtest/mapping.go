@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadq/leadq/internal/tabular"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -145,7 +146,7 @@ func ParseMapping(name string, src []byte) (*Mapping, error) {
 				}
 			}
 		default:
-			errorf(k, "unknown-key", "unknown key %q%s", k.Value, didYouMean(k.Value, mappingKeys))
+			errorf(k, "unknown-key", "unknown key %q%s", k.Value, rulefile.DidYouMean(k.Value, mappingKeys))
 		}
 	}
 	if len(errs) > 0 {
@@ -297,42 +298,6 @@ func (o Outcome) Label(rec Record) int {
 		return 0
 	}
 	return -1
-}
-
-// didYouMean returns " (did you mean X?)" for the closest candidate, or ""
-// when none is close enough to be a likely typo.
-func didYouMean(s string, candidates []string) string {
-	best, bestDist := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestDist || (d == bestDist && c < best) {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" || bestDist > max(2, len(s)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Request turns a payload as a CRM sends it (a HubSpot contact, a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Options configure Run.
@@ -44,7 +45,7 @@ func Run(ctx context.Context, rs *rules.Ruleset, src Source, opts Options) (*Rep
 	}
 	cols, complete := src.Columns()
 	if complete && !contains(cols, opts.Outcome.Column) {
-		return nil, fmt.Errorf("no outcome column %q in the data%s", opts.Outcome.Column, didYouMean(opts.Outcome.Column, cols))
+		return nil, fmt.Errorf("no outcome column %q in the data%s", opts.Outcome.Column, rulefile.DidYouMean(opts.Outcome.Column, cols))
 	}
 	b := opts.Binder
 	if b == nil {

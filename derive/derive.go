@@ -405,7 +405,7 @@ func (d *deriver) first(ctx context.Context, open func() (backtest.Source, error
 	switch b := opts.Best; {
 	case b.Outcome != nil:
 		if d.complete && !slices.Contains(d.cols, b.Outcome.Column) {
-			return fmt.Errorf("no outcome column %q in the data%s", b.Outcome.Column, suggest(b.Outcome.Column, d.cols))
+			return fmt.Errorf("no outcome column %q in the data%s", b.Outcome.Column, rulefile.DidYouMean(b.Outcome.Column, d.cols))
 		}
 		d.refs = []string{b.Outcome.Column}
 		label = func(r backtest.Record) int { return b.Outcome.Label(r) }
@@ -527,7 +527,7 @@ func (d *deriver) topCut(open func() (backtest.Source, error)) (float64, error) 
 		return 0, err
 	}
 	if cols, complete := src.Columns(); complete && !slices.Contains(cols, b.Column) {
-		return 0, fmt.Errorf("no column %q to rank by%s", b.Column, suggest(b.Column, cols))
+		return 0, fmt.Errorf("no column %q to rank by%s", b.Column, rulefile.DidYouMean(b.Column, cols))
 	}
 	var vals []float64
 	for {
@@ -778,37 +778,4 @@ func displayData(s string) string {
 		return "the data"
 	}
 	return s
-}
-
-func suggest(s string, cols []string) string {
-	best, bestD := "", 3
-	for _, c := range cols {
-		if d := distance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
