@@ -150,12 +150,15 @@ func TestRepsPageInBrowser(t *testing.T) {
 	contains(t, "verdict", p.text("#find-results .decision .verdict"), "Not qualified", "Tier C", "score 43")
 	contains(t, "explanation", p.text("#find-results .decision .parts"), "What counted for it",
 		"Marketing Manager (manager) influences the purchase", "What it would take to qualify", "Requested a demo",
-		"Missing data", "lead.employees",
+		"Missing data", "Employees",
 		// The engine's counterfactual: real points under the engagement cap,
 		// towards tier B (tier C does not qualify).
 		"12 more points would make it tier B, which qualifies", "This change alone would qualify it",
 		"+20\nRequested a demo (demo-requested, 25 points, 20 under the engagement cap) \u2014 known, and not true",
-		"unknown: ask the lead or enrich (lead.industry)")
+		"unknown: ask the lead or enrich (Industry)") // the field's label, from GET /v1/rulesets
+	if got := p.text("#find-results .decision .parts"); strings.Contains(got, "lead.employees") || strings.Contains(got, "lead.industry") {
+		t.Errorf("explanation names a labelled field by its name:\n%s", got)
+	}
 	contains(t, "history", p.text("#find-results .history"), "All decisions about this lead", "Show")
 	p.screenshot("reps-search")
 

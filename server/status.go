@@ -36,6 +36,10 @@ type rulesetJSON struct {
 	Knockouts   int       `json:"knockouts"`
 	LoadedAt    time.Time `json:"loaded_at"`
 	Warnings    []any     `json:"warnings"` // lint findings, file:line:col
+	// FieldLabels names the fields whose rule file gives a label by that
+	// label (lead.annual_revenue: Annual revenue); the reps' page shows
+	// them where it names a field. Absent when no field has one.
+	FieldLabels map[string]string `json:"field_labels,omitempty"`
 }
 
 func (s *Server) status() rulesetsResponse {
@@ -63,6 +67,14 @@ func (s *Server) status() rulesetsResponse {
 		// are shown only when they belong to the version listed.
 		if live, err := s.eng.Ruleset(info.Name); err == nil && live.Version == info.Version {
 			rs.Warnings = ruleErrors(live.Warnings)
+			for _, f := range live.Fields {
+				if f.Label != "" {
+					if rs.FieldLabels == nil {
+						rs.FieldLabels = map[string]string{}
+					}
+					rs.FieldLabels[f.Name] = f.Label
+				}
+			}
 		}
 		out.Rulesets = append(out.Rulesets, rs)
 	}

@@ -6,6 +6,16 @@
 
 const tokenKey = "leadq-token";
 
+// fieldLabels holds the labels rule files give fields (GET /v1/rulesets),
+// by ruleset name; a field without one is shown by its name.
+const fieldLabels = {};
+function fieldTitles(d, names) {
+  const labels = fieldLabels[d.ruleset && d.ruleset.name] || {};
+  return names.map(n => labels[n] || n).join(", ");
+}
+// labelsLoaded settles once the ruleset list (and so the labels) is in.
+let labelsLoaded = Promise.resolve();
+
 // api calls the server's JSON API. A 401 shows the token form.
 async function api(method, path, body) {
   const headers = { "Accept": "application/json" };
@@ -144,7 +154,7 @@ function renderDecision(d, opts) {
           el("span", {}, (m.description || m.when || g.rule) + " ",
             el("span", { class: "rule", text: "(" + g.rule + (g.adds !== g.points ? ", " + g.points + " points, " + g.adds + " under the " + m.group + " cap" : "") + ")" }),
             el("span", { class: g.unknown ? "unknown" : "known", text: g.unknown ?
-              " \u2014 unknown: ask the lead or enrich" + (m.missing_fields && m.missing_fields.length ? " (" + m.missing_fields.join(", ") + ")" : "") :
+              " \u2014 unknown: ask the lead or enrich" + (m.missing_fields && m.missing_fields.length ? " (" + fieldTitles(d, m.missing_fields) + ")" : "") :
               " \u2014 known, and not true" })));
       };
       const changes = wq.changes || [];
@@ -184,7 +194,7 @@ function renderDecision(d, opts) {
   if (d.missing_fields.length && !d.knockouts.length) {
     parts.append(el("div", { class: "missing" },
       el("h4", { text: "Missing data" }),
-      el("p", { text: "These fields were unknown, so the rules that read them could not count. Ask the lead or enrich the record: " + d.missing_fields.join(", ") + "." })));
+      el("p", { text: "These fields were unknown, so the rules that read them could not count. Ask the lead or enrich the record: " + fieldTitles(d, d.missing_fields) + "." })));
   }
   if (d.warnings.length) {
     parts.append(el("h4", { text: "Data that could not be used" }),
@@ -377,6 +387,7 @@ async function loadRulesets() {
     const data = await api("GET", "/v1/rulesets");
     const sel = document.getElementById("ruleset");
     const names = (data.rulesets || []).map(r => r.name);
+    for (const r of data.rulesets || []) fieldLabels[r.name] = r.field_labels || {};
     // Named explicitly, so that what is scored is what the list shows; the
     // server's default (--default-ruleset) is chosen until a decision on
     // screen says otherwise.
@@ -410,15 +421,15 @@ document.addEventListener("DOMContentLoaded", () => {
     ev.preventDefault();
     sessionStorage.setItem(tokenKey, document.getElementById("token").value.trim());
     document.getElementById("settings").hidden = true;
-    loadRulesets();
+    labelsLoaded = loadRulesets();
     document.getElementById("q").focus();
   });
   const fromURL = () => {
     const q = new URLSearchParams(location.search).get("q");
     document.getElementById("q").value = q || "";
-    if (q) find(q, false); else { findResults().replaceChildren(); setStatus(findStatus(), ""); }
+    if (q) labelsLoaded.then(() => find(q, false)); else { findResults().replaceChildren(); setStatus(findStatus(), ""); }
   };
   window.addEventListener("popstate", fromURL);
+  labelsLoaded = loadRulesets();
   fromURL();
-  loadRulesets();
 });
