@@ -68,7 +68,11 @@ func (d *deriver) write() (*Result, error) {
 		backtest.Count(int64(res.TrainRows)), opts.Noun, backtest.Count(int64(res.TrainBest)), opts.Best)
 	for _, g := range groups {
 		a := g.col.attr
-		dc.fields = append(dc.fields, fieldDecl{name: a.Field, typ: a.Type, comment: d.fieldComment(g.col)})
+		label := a.Column // the name the team knows the data by
+		if label == a.Field || label == a.Field[strings.IndexByte(a.Field, '.')+1:] {
+			label = "" // the field's own name says it already
+		}
+		dc.fields = append(dc.fields, fieldDecl{name: a.Field, typ: a.Type, label: label, comment: d.fieldComment(g.col)})
 		dc.score = append(dc.score, g.rules...)
 	}
 	slices.SortFunc(dc.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"gopkg.in/yaml.v3"
 )
 
 // doc is a proposed rule file before it is written out.
@@ -23,6 +25,7 @@ type doc struct {
 
 type fieldDecl struct {
 	name, typ, comment string
+	label              string // the column's own name, for reps and the page
 }
 
 type tierDecl struct {
@@ -47,6 +50,24 @@ type kv struct{ key, value string } // value is a YAML scalar, quoted when neede
 // yamlString quotes s as a YAML double-quoted scalar; Go's escapes are a
 // subset of YAML's.
 func yamlString(s string) string { return strconv.Quote(s) }
+
+// fieldForm is a field's declaration after its name: the short form, int,
+// or with a label the long form on one line, {type: int, label: Lead
+// Source}, written by yaml.v3 as leadq fmt writes it, so that a label
+// needing quotes gets them.
+func fieldForm(f fieldDecl) string {
+	if f.label == "" {
+		return f.typ
+	}
+	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
+	m := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
+		Content: []*yaml.Node{scalar("type"), scalar(f.typ), scalar("label"), scalar(oneLine(f.label))}}
+	out, err := yaml.Marshal(m)
+	if err != nil { // a mapping of two plain strings always encodes
+		return f.typ
+	}
+	return strings.TrimSuffix(string(out), "\n")
+}
 
 // yamlExpr quotes an expression as a single-quoted scalar, in which
 // backslashes stay as they are for expr to read.
@@ -81,13 +102,14 @@ func (d *doc) bytes() []byte {
 	} else {
 		w("\nfields:\n")
 	}
+	decls := make([]string, len(d.fields))
 	width := 0
-	for _, f := range d.fields {
-		width = max(width, len(f.name)+len(f.typ)+2)
+	for i, f := range d.fields {
+		decls[i] = f.name + ": " + fieldForm(f)
+		width = max(width, len(decls[i]))
 	}
-	for _, f := range d.fields {
-		decl := f.name + ": " + f.typ
-		w("  %-*s  # %s\n", width, decl, oneLine(f.comment))
+	for i, f := range d.fields {
+		w("  %-*s  # %s\n", width, decls[i], oneLine(f.comment))
 	}
 	w("\nscore:")
 	if len(d.score) == 0 {
