@@ -292,6 +292,9 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			key, f, idKey = s, d.rs.FieldByKey(ns, s), idKeyOf(s)
 			next = order.learn(d.data[start:d.pos], key, f, next)
 		}
+		if f == nil && !d.undeclared(ns, key) { // ids are not warned of: see envelopeKey
+			return false
+		}
 		if d.pos < len(d.data) && d.data[d.pos] == ':' { // compact JSON
 			d.pos++
 		} else if d.peek() == ':' {
@@ -311,9 +314,6 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 				return false
 			}
 		} else {
-			if f == nil && !d.undeclared(ns, key) {
-				return false
-			}
 			start := d.pos
 			if !d.field(f) {
 				return false
