@@ -43,7 +43,8 @@ func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options) (id st
 	if d.wantEmail && !d.account && d.email != "" {
 		// As joinAccount does for a decoded request.
 		if a, found := opts.Accounts.Resolve(d.email); found {
-			d.errs = append(d.errs, l.setFields(rs, "account", a, opts.Strict)...)
+			errs, _ := l.setFields(rs, "account", a, opts.Strict) // a joined account's other columns are not warned of
+			d.errs = append(d.errs, errs...)
 		}
 	}
 	if len(d.errs) > 0 {

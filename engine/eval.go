@@ -330,10 +330,15 @@ func resize[T any](s []T, n int) []T {
 func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
-	errs := l.setFields(rs, "lead", in.Lead, strict)
-	errs = append(errs, l.setFields(rs, "account", in.Account, strict)...)
-	errs = append(errs, l.undeclared(rs, "lead", in.Lead, strict)...)
-	if !in.AccountJoined {
+	errs, leadKeys := l.setFields(rs, "lead", in.Lead, strict)
+	accountErrs, accountKeys := l.setFields(rs, "account", in.Account, strict)
+	errs = append(errs, accountErrs...)
+	// Only a map with more keys than declared fields found in it has an
+	// undeclared key: most leads have none, and need no second pass.
+	if leadKeys < len(in.Lead) {
+		errs = append(errs, l.undeclared(rs, "lead", in.Lead, strict)...)
+	}
+	if !in.AccountJoined && accountKeys < len(in.Account) {
 		errs = append(errs, l.undeclared(rs, "account", in.Account, strict)...)
 	}
 	if in.FlatAccount {
@@ -352,18 +357,20 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 }
 
 // setFields sets the declared fields of namespace ns from src, as
-// normalise does, and returns the strict mode's errors; warnings are
-// appended to the record's.
-func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, strict bool) InputErrors {
+// normalise does, and returns the strict mode's errors and how many of
+// src's keys are declared fields; warnings are appended to the record's.
+func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, strict bool) (errs InputErrors, declared int) {
 	if len(src) == 0 {
-		return nil
+		return nil, 0
 	}
-	var errs InputErrors
 	for _, f := range rs.Fields {
 		if f.Namespace != ns {
 			continue
 		}
 		raw, ok := src[f.Key]
+		if ok {
+			declared++
+		}
 		if !ok || isBlank(raw, f.Type) {
 			continue
 		}
@@ -375,7 +382,7 @@ func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, str
 			}
 		}
 	}
-	return errs
+	return errs, declared
 }
 
 // undeclared checks the keys of src, the lead's (ns "lead") or the
