@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -55,7 +56,7 @@ func NewBinder(rs *rules.Ruleset, columns []string, complete bool, m *Mapping) (
 	for i, f := range rs.Fields {
 		fieldNames[i] = f.Name
 	}
-	for _, name := range sortedKeys(m.Fields) {
+	for _, name := range slices.Sorted(maps.Keys(m.Fields)) {
 		col := m.Fields[name]
 		p := m.Pos[name]
 		if p.File == "" {
@@ -154,13 +155,4 @@ func (b *Binder) Input(rec Record) engine.Input {
 		in.ID = rec.Text(b.id)
 	}
 	return in
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,7 +3,9 @@ package backtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -238,7 +240,7 @@ func exprRefs(src string, env map[string]any, alias map[string]string) []string 
 		}
 	}}
 	ast.Walk(&tree.Node, v)
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 type refVisitor struct{ fn func(string) }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/leadq/leadq/rules/eval"
 )
@@ -36,10 +38,10 @@ func (c *builder) envSignature() string {
 		f := c.fields[name]
 		fmt.Fprintf(h, "f\x00%s\x00%d\x00%d\x00%d\n", f.Name, f.Type, f.Index, f.Slot)
 	}
-	for _, name := range sortedKeys(c.lists) {
+	for _, name := range slices.Sorted(maps.Keys(c.lists)) {
 		fmt.Fprintf(h, "l\x00%s\x00%#v\n", name, c.lists[name].Values)
 	}
-	for _, name := range sortedKeys(c.macros) {
+	for _, name := range slices.Sorted(maps.Keys(c.macros)) {
 		fmt.Fprintf(h, "m\x00%s\x00%s\n", name, c.macros[name].decl.Expr.Value)
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -1,9 +1,6 @@
 package compiler
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 )
@@ -61,8 +58,4 @@ func tierLiterals(root ast.Node) []tierLiteral {
 		return true
 	})
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
@@ -66,7 +67,7 @@ func (cc Compiler) CompileAll(files ...*rulefile.File) ([]*eval.Ruleset, error) 
 	}
 	var out []*eval.Ruleset
 	var all rulefile.ErrorList
-	for _, name := range sortedKeys(byName) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		if name == "" || slices.ContainsFunc(byName[name], (*rulefile.File).NotYAML) {
 			continue // reported by Parse
 		}
@@ -267,7 +268,7 @@ func (c *builder) compileMacros() {
 			}
 		}
 	}
-	for _, name := range sortedKeys(c.macros) {
+	for _, name := range slices.Sorted(maps.Keys(c.macros)) {
 		visit(name, nil)
 	}
 }
@@ -409,7 +410,7 @@ func (c *builder) checkTests(rs *eval.Ruleset) {
 				if ns == "account" {
 					vals, poss = tc.Account, tc.AcctPos
 				}
-				for _, k := range sortedKeys(vals) {
+				for _, k := range slices.Sorted(maps.Keys(vals)) {
 					if k == "id" || k == "lead_id" {
 						continue
 					}
@@ -427,7 +428,7 @@ func (c *builder) checkTests(rs *eval.Ruleset) {
 					r := c.ruleByID[id]
 					switch {
 					case r == nil:
-						c.errorf(e.RefPos[key+":"+id], "bad-test", "%s: expect: %s: no rule has id %q%s", subject, key, id, rulefile.DidYouMean(id, sortedKeys(c.ruleByID)))
+						c.errorf(e.RefPos[key+":"+id], "bad-test", "%s: expect: %s: no rule has id %q%s", subject, key, id, rulefile.DidYouMean(id, slices.Sorted(maps.Keys(c.ruleByID))))
 					case r.Knockout != knockout:
 						c.errorf(e.RefPos[key+":"+id], "bad-test", "%s: expect: %s: %q is a %s", subject, key, id, map[bool]string{true: "knockout", false: "score rule"}[r.Knockout])
 					}
@@ -444,12 +445,12 @@ func (c *builder) checkTests(rs *eval.Ruleset) {
 
 // lint reports declarations nothing uses. They do not stop compilation.
 func (c *builder) lint() {
-	for _, name := range sortedKeys(c.lists) {
+	for _, name := range slices.Sorted(maps.Keys(c.lists)) {
 		if !c.usedLists[name] {
 			c.warnf(c.lists[name].Pos, "unused-list", "list %q is never used", name)
 		}
 	}
-	for _, name := range sortedKeys(c.macros) {
+	for _, name := range slices.Sorted(maps.Keys(c.macros)) {
 		if !c.usedMacros[name] && !c.macros[name].broken {
 			c.warnf(c.macros[name].decl.Pos, "unused-macro", "macro %q is never used", name)
 		}

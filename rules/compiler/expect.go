@@ -1,6 +1,9 @@
 package compiler
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/leadq/leadq/rules/eval"
 	"github.com/leadq/leadq/rules/rulefile"
 )
@@ -31,10 +34,10 @@ func (c *builder) checkExpectNames(rs *eval.Ruleset, tc *rulefile.TestDecl, subj
 			groups[r.Group] = true
 		}
 	}
-	for _, name := range sortedKeys(e.Groups) {
+	for _, name := range slices.Sorted(maps.Keys(e.Groups)) {
 		if !groups[name] {
 			c.errorf(e.RefPos["groups:"+name], "bad-test", "%s: expect: groups: no score rule is in group %q%s",
-				subject, name, rulefile.DidYouMean(name, sortedKeys(groups)))
+				subject, name, rulefile.DidYouMean(name, slices.Sorted(maps.Keys(groups))))
 		}
 	}
 }

@@ -3,6 +3,8 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -332,9 +334,9 @@ func (x *exprCompiler) checkNames(src exprSource, root ast.Node, used *usedNames
 					ok = false // already reported where the macro is defined
 				}
 			default:
-				candidates := append(append(sortedKeys(x.c.lists), sortedKeys(x.c.macros)...), "lead", "account")
+				candidates := append(append(slices.Sorted(maps.Keys(x.c.lists)), slices.Sorted(maps.Keys(x.c.macros))...), "lead", "account")
 				if src.kind == envQualify {
-					candidates = append(candidates, sortedKeys(qualifyVars)...)
+					candidates = append(candidates, slices.Sorted(maps.Keys(qualifyVars))...)
 				}
 				hint := rulefile.DidYouMean(name, candidates)
 				if hint == "" {

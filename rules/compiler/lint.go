@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -141,8 +142,8 @@ func (c *builder) lintGroups(all []*lintRule) {
 			users[r.decl.Group] = append(users[r.decl.Group], r)
 		}
 	}
-	names := sortedKeys(users)
-	for _, name := range sortedKeys(caps) {
+	names := slices.Sorted(maps.Keys(users))
+	for _, name := range slices.Sorted(maps.Keys(caps)) {
 		if len(users[name]) == 0 {
 			c.warnf(caps[name].Pos, "unused-group", "group %q has caps but no score rule is in it%s", name, rulefile.DidYouMean(name, names))
 		}
@@ -150,7 +151,7 @@ func (c *builder) lintGroups(all []*lintRule) {
 	for _, name := range names {
 		if rs := users[name]; len(rs) == 1 && caps[name] == nil {
 			others := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == name })
-			others = append(others, sortedKeys(caps)...)
+			others = append(others, slices.Sorted(maps.Keys(caps))...)
 			c.warnf(rs[0].decl.GroupPos, "unknown-group", "%s: group %q has no caps and no other rule is in it%s",
 				rs[0].subject(), name, rulefile.DidYouMean(name, others))
 		}
@@ -424,7 +425,7 @@ func contradiction(conj []ast.Node) string {
 			bySubject[a.subject] = append(bySubject[a.subject], n)
 		}
 	}
-	for _, subject := range sortedKeys(bySubject) {
+	for _, subject := range slices.Sorted(maps.Keys(bySubject)) {
 		nodes := bySubject[subject]
 		if len(nodes) < 2 || !constraints(nodes)[subject].empty() {
 			continue

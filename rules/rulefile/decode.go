@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -919,15 +918,6 @@ func daysIn(m time.Month, year int) int {
 func toKebab(s string) string {
 	s = strings.ToLower(strings.NewReplacer("_", "-", " ", "-", ".", "-").Replace(s))
 	return strings.Trim(s, "-")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // typeHint suggests the leadq type for a misspelt one or a name other

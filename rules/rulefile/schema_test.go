@@ -3,6 +3,7 @@ package rulefile
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -286,7 +287,7 @@ func validate(root, s map[string]any, v any, path string) []string {
 				fail("missing %s", r)
 			}
 		}
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if names, ok := s["propertyNames"].(map[string]any); ok {
 				errs = append(errs, validate(root, names, k, path+"/"+k+" (name)")...)
 			}
