@@ -114,7 +114,13 @@ func inferType(vals map[string]*count) rulefile.Type {
 func (d *deriver) analyse() {
 	opts := d.opts
 	n := d.res.TrainRows
-	bn := binning{minRows: max(10, int(math.Ceil(opts.MinBin*float64(n)))), fine: 20, maxBins: 8}
+	bn := binning{
+		minRows:   max(10, int(math.Ceil(opts.MinBin*float64(n)))),
+		minValue:  max(10, int(math.Ceil(opts.MinValue*float64(n)))),
+		fine:      20,
+		maxBins:   8,
+		maxValues: 20,
+	}
 	keys := map[string]bool{}
 	cols := make([]*column, len(d.cols))
 	for i, col := range d.cols {

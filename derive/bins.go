@@ -167,13 +167,19 @@ func (c *column) number(text string, days func(string) (float64, bool)) (float64
 
 // binning shapes the bins.
 type binning struct {
-	minRows int // the fewest training rows of a bin (missing aside)
-	fine    int // numbers: quantile bins before merging
-	maxBins int // the most bins of a column, missing aside
+	minRows   int // numbers: the fewest training rows of a range
+	minValue  int // the fewest training rows of a value's bin, or of the missing rows'
+	fine      int // numbers: quantile bins before merging
+	maxBins   int // numbers: the most ranges of a column
+	maxValues int // values: the most bins of a column, missing aside
 }
 
-// valueBins makes one bin per value on at least minRows rows, the rest
-// pooled into one "other" bin, plus the missing bin.
+// valueBins makes one bin per value on at least minValue rows (the
+// maxValues-1 most common), the rest pooled into one "other" bin, plus the
+// missing bin. Which values stand alone depends on how common they are,
+// never on their outcome, so their bins can be smaller than ranges of
+// numbers, which are cut where the outcome changes: the fit's penalty
+// shrinks a rare value's points.
 func (bn binning) valueBins(c *column, vals map[string]*count, missing count) {
 	type kv struct {
 		key string
@@ -206,7 +212,7 @@ func (bn binning) valueBins(c *column, vals map[string]*count, missing count) {
 	var other bin
 	other.other = true
 	for i, g := range list {
-		if g.rows < bn.minRows || i >= bn.maxBins-1 {
+		if g.rows < bn.minValue || i >= bn.maxValues-1 {
 			other.rows += g.rows
 			other.best += g.best
 			other.values = append(other.values, g.values...)
@@ -216,7 +222,7 @@ func (bn binning) valueBins(c *column, vals map[string]*count, missing count) {
 		c.bins = append(c.bins, bin{values: []string{g.key}, count: g.count})
 	}
 	switch {
-	case len(c.bins) > 0 && other.rows < bn.minRows:
+	case len(c.bins) > 0 && other.rows < bn.minValue:
 		// Too few to stand alone: the rare values go with the most
 		// common one (a yes on 2 rows of 6,000 teaches nothing).
 		c.other = 0
@@ -240,7 +246,7 @@ func (bn binning) missingBin(c *column, missing count) {
 			c.ref = i
 		}
 	}
-	if missing.rows < bn.minRows && len(c.bins) > 0 {
+	if missing.rows < bn.minValue && len(c.bins) > 0 {
 		c.missing = c.ref
 		c.bins[c.ref].rows += missing.rows
 		c.bins[c.ref].best += missing.best

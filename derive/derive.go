@@ -47,9 +47,13 @@ type Options struct {
 	HoldOut RowWriter // receives the held-out rows, with BestColumn; nil drops them
 
 	PDO    float64 // points that double the odds of being best; default 20
-	MinBin float64 // the smallest share of training rows a bin may hold; default 0.05, as credit scorecards use
-	Folds  int     // cross-validation folds; default 5
-	Tiers  Tiers   // default: shares 15%, 25%, 30% and the rest
+	MinBin float64 // the smallest share of training rows a range of numbers may hold; default 0.05, as credit scorecards use
+	// MinValue is the smallest share of training rows on which a value (or
+	// the rows without one) is a bin of its own; default 0.02. Rarer
+	// values are pooled.
+	MinValue float64
+	Folds    int   // cross-validation folds; default 5
+	Tiers    Tiers // default: shares 15%, 25%, 30% and the rest
 }
 
 // RowWriter receives rows one at a time: the held-out rows while Derive
@@ -193,6 +197,12 @@ func (o *Options) defaults() error {
 	}
 	if o.MinBin < 0 || o.MinBin >= 0.5 {
 		return fmt.Errorf("min bin %v: give a share of the rows above 0 and under 0.5", o.MinBin)
+	}
+	if o.MinValue == 0 {
+		o.MinValue = 0.02
+	}
+	if o.MinValue < 0 || o.MinValue >= 0.5 {
+		return fmt.Errorf("min value %v: give a share of the rows above 0 and under 0.5", o.MinValue)
 	}
 	if o.Folds == 0 {
 		o.Folds = 5

@@ -28,24 +28,27 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 	// Two penalties compete: ridge towards zero, and ridge towards each
 	// bin's own weight of evidence (its log-odds against the base rate, the
 	// naive-Bayes answer), which suits small data with many bins.
-	priors := [][]float64{nil, d.woe(des)}
 	bestDev, bestL, bestP := math.Inf(1), 0, 0
 	var bestOOF []float64
 	f := make([]int, des.k)
-	for pi, prior := range priors {
-		des.prior = prior
+	for pi := range 2 {
 		devs := make([]float64, len(lambdas))
 		oof := make([][]float64, len(lambdas))
 		for l := range lambdas {
 			oof[l] = make([]float64, n)
 		}
 		for k := range opts.Folds {
+			train := func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }
+			des.prior = nil
+			if pi == 1 {
+				des.prior = woe(des, train)
+			}
 			var warm *model
 			for l, lam := range lambdas {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				m, err := fitLogit(des, func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }, lam, warm)
+				m, err := fitLogit(des, train, lam, warm)
 				if err != nil {
 					return err
 				}
@@ -67,7 +70,10 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 			}
 		}
 	}
-	des.prior = priors[bestP]
+	des.prior = nil
+	if bestP == 1 {
+		des.prior = woe(des, nil)
+	}
 	res.Lambda = lambdas[bestL]
 	res.Prior = bestP == 1
 	for i := range n {
@@ -90,15 +96,34 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 
 const noFold = 255
 
-// woe is each bin's weight of evidence on the training rows: the log-odds
-// of its rows against all rows', with half a row added to each count.
-func (d *deriver) woe(des *design) []float64 {
-	out := make([]float64, des.p)
-	base := math.Log((float64(d.res.TrainBest) + 0.5) / (float64(d.res.TrainRows-d.res.TrainBest) + 0.5))
-	for c, col := range d.used {
-		for b, bn := range col.bins {
-			out[des.off[c]+b] = math.Log((float64(bn.best)+0.5)/(float64(bn.rows-bn.best)+0.5)) - base
+// woe is each bin's weight of evidence on the rows keep returns true for
+// (all when nil): the log-odds of its rows against all rows', with half a
+// row added to each count. Cross-validation computes it without the fold
+// it scores, which must not teach the prior its own outcomes.
+func woe(des *design, keep func(int) bool) []float64 {
+	rows, best := make([]int, des.p), make([]int, des.p)
+	var n, nb int
+	f := make([]int, des.k)
+	for i := range des.n() {
+		if keep != nil && !keep(i) {
+			continue
 		}
+		des.row(i, f)
+		n++
+		for _, j := range f {
+			rows[j]++
+		}
+		if des.y[i] {
+			nb++
+			for _, j := range f {
+				best[j]++
+			}
+		}
+	}
+	out := make([]float64, des.p)
+	base := math.Log((float64(nb) + 0.5) / (float64(n-nb) + 0.5))
+	for j := range out {
+		out[j] = math.Log((float64(best[j])+0.5)/(float64(rows[j]-best[j])+0.5)) - base
 	}
 	return out
 }

@@ -304,7 +304,7 @@ func (d *deriver) header() []string {
 	}
 	h = append(h, "",
 		"How the points were fitted (a scorecard, as credit-risk teams build them):",
-		"- each column is cut into bins: numbers into ranges whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on few rows pooled, and rows without a value a bin of their own, which can earn points;",
+		fmt.Sprintf("- each column is cut into bins: numbers into ranges of at least %s%% of the rows whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on under %s%% of the rows pooled, and rows without a value a bin of their own, which can earn points;", formatNum(roundSig(opts.MinBin*100, 3)), formatNum(roundSig(opts.MinValue*100, 3))),
 		fmt.Sprintf("- a logistic regression on the bins, all columns at once, so that correlated columns do not count twice; its ridge penalty (%s, pulling towards %s) was chosen by %d-fold cross-validation %s (cross-validated ROC AUC %.3f);", formatNum(res.Lambda), priorPhrase(res.Prior), opts.Folds, cv, res.CVAUC),
 		fmt.Sprintf("- points are each bin's fitted log-odds against its column's reference bin (which has no rule), at %s points per doubling of the odds, rounded; a bin that rounds to 0 has no rule;", formatNum(opts.PDO)),
 		fmt.Sprintf("- tiers: %s; each tier's expect is the rate of best rows cross-validation saw in the same share of rows, what to expect of new ones.", tierPhrase(opts.Tiers)),

@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--leadq", default="")
     ap.add_argument("--only", default="", help="only the data sets whose name contains this")
+    ap.add_argument("--derive-args", default="", help="more flags for leadq derive, space-separated (to compare settings)")
+    ap.add_argument("--no-baselines", action="store_true", help="leadq derive only")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="leadq-derive-bench-")
     leadq = a.leadq
@@ -139,6 +141,7 @@ def main():
                    "--holdout", "30", "--seed", seed, "--holdout-out", hold, "--map-out", mp, "-o", rules, "--name", "bench"]
             if s["missing"]:
                 cmd += ["--missing", ",".join(s["missing"])]
+            cmd += a.derive_args.split()
             subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
             rep = json.loads(subprocess.run([leadq, "backtest", "--rules", rules, "--data", hold, "--map", mp, "--format", "json"],
                                             check=True, capture_output=True).stdout)
@@ -146,6 +149,8 @@ def main():
             top = tiers[0]
             share = top["leads"] / rep["rows"]["scored"]
             print(f"| {s['name']} | {seed} | leadq derive, defaults | {rep['auc']:.3f} | {top['rate']*100:.1f}% of the top {share*100:.0f}% (tier {top['name']}) |")
+            if a.no_baselines:
+                continue
             _, hrows = read_csv(hold)
             hh, _ = read_csv(hold)
             hold_ids = [r[hh.index("row_id")] for r in hrows]

@@ -30,6 +30,7 @@ type deriveOptions struct {
 	opts       derive.Options
 	holdoutPct float64
 	minBin     float64
+	minValue   float64
 	tiers      string
 	now        string
 	output     string
@@ -98,7 +99,8 @@ the mapping --map-out writes:
 	f.StringVar(&o.mapOut, "map-out", "", "write a mapping file for leadq backtest --map here")
 	f.StringSliceVar(&o.opts.Keep, "keep", nil, "columns to use although they look recorded after contact (names or globs)")
 	f.Float64Var(&o.opts.PDO, "pdo", 20, "points that double the odds of being best")
-	f.Float64Var(&o.minBin, "min-bin", 5, "the smallest percentage of the training rows a bin may hold")
+	f.Float64Var(&o.minBin, "min-bin", 5, "the smallest percentage of the training rows a range of numbers may hold")
+	f.Float64Var(&o.minValue, "min-value", 2, "the smallest percentage of the training rows on which a value is a bin of its own (rarer values are pooled)")
 	f.IntVar(&o.opts.Folds, "folds", 5, "cross-validation folds that choose the penalty and the tiers' expected rates")
 	f.StringVar(&o.tiers, "tiers", "15,25,30", "tiers from the top: percentages of leads (15,25,30; the rest in a last tier), target conversion rates (rate:85,50) or capacities out of a volume of leads (capacity:300,1000/5000)")
 	f.StringVar(&o.now, "now", "", "the date days_since is counted to (default: today)")
@@ -157,6 +159,7 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 	}
 	opts.Tiers = tiers
 	opts.MinBin = o.minBin / 100
+	opts.MinValue = o.minValue / 100
 	if o.best != "" {
 		b, err := derive.ParseBest(o.best)
 		if err != nil {
