@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/leadq/leadq/internal/jsonscan"
 	"github.com/leadq/leadq/internal/swar"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
@@ -604,44 +605,16 @@ func (d *jsonDecoder) literal(lit string) bool {
 	return true
 }
 
-// number scans a JSON number and returns its text, aliasing the input.
+// number scans a JSON number (jsonscan.Number) and returns its text,
+// aliasing the input.
 func (d *jsonDecoder) number() (string, bool) {
-	start := d.pos
-	p := d.pos
-	if p < len(d.data) && d.data[p] == '-' {
-		p++
-	}
-	digits := func() int {
-		n := 0
-		for p < len(d.data) && d.data[p] >= '0' && d.data[p] <= '9' {
-			p++
-			n++
-		}
-		return n
-	}
-	switch {
-	case p < len(d.data) && d.data[p] == '0':
-		p++
-	case digits() == 0:
+	end := jsonscan.Number(d.data, d.pos)
+	if end < 0 {
 		return "", false
 	}
-	if p < len(d.data) && d.data[p] == '.' {
-		p++
-		if digits() == 0 {
-			return "", false
-		}
-	}
-	if p < len(d.data) && (d.data[p] == 'e' || d.data[p] == 'E') {
-		p++
-		if p < len(d.data) && (d.data[p] == '+' || d.data[p] == '-') {
-			p++
-		}
-		if digits() == 0 {
-			return "", false
-		}
-	}
-	d.pos = p
-	return unsafe.String(&d.data[start], p-start), true
+	start := d.pos
+	d.pos = end
+	return unsafe.String(&d.data[start], end-start), true
 }
 
 // wholeNumber reads the JSON number at d.pos when it is an integer of at
@@ -915,73 +888,13 @@ func (d *jsonDecoder) strings() ([]string, bool) {
 const maxSkipDepth = 64
 
 // skip validates and passes over one value, which is level deep when it
-// is an object or array.
+// is an object or array (jsonscan.Skip: what it accepts, encoding/json
+// accepts too, so the slow path would skip it alike).
 func (d *jsonDecoder) skip(level int) bool {
-	switch b := d.peek(); {
-	case b == '"':
-		_, ok := d.str()
-		return ok
-	case b == '-' || (b >= '0' && b <= '9'):
-		_, ok := d.number()
-		return ok
-	case b == 't':
-		return d.literal("true")
-	case b == 'f':
-		return d.literal("false")
-	case b == 'n':
-		return d.literal("null")
-	case b == '[':
-		if level > d.maxDepth {
-			return false
-		}
-		d.pos++
-		if d.peek() == ']' {
-			d.pos++
-			return true
-		}
-		for {
-			if !d.skip(level + 1) {
-				return false
-			}
-			switch d.peek() {
-			case ',':
-				d.pos++
-			case ']':
-				d.pos++
-				return true
-			default:
-				return false
-			}
-		}
-	case b == '{':
-		if level > d.maxDepth {
-			return false
-		}
-		d.pos++
-		if d.peek() == '}' {
-			d.pos++
-			return true
-		}
-		for {
-			if _, ok := d.str(); !ok || d.peek() != ':' {
-				return false
-			}
-			d.pos++
-			if !d.skip(level + 1) {
-				return false
-			}
-			switch d.peek() {
-			case ',':
-				d.pos++
-			case '}':
-				d.pos++
-				return true
-			default:
-				return false
-			}
-		}
-	}
-	return false
+	d.ws()
+	end, ok := jsonscan.Skip(d.data, d.pos, d.maxDepth-level+1)
+	d.pos = end
+	return ok
 }
 
 // jsonNumber is encoding/json's Number, so that setField treats both paths alike.

@@ -10,7 +10,9 @@
 //     compile again only the rulesets whose files changed (load.go);
 //     watch.go reloads once changed files have settled (internal/watch).
 //   - Decoded: Ruleset.ScoreJSON reads a JSON request straight into a typed
-//     row (decode.go), only the declared fields, and falls back to
+//     row (decode.go), only the declared fields (the others are skipped
+//     and validated by internal/jsonscan, leadq's one JSON scanner, which
+//     CheckDepth uses too), and falls back to
 //     ParseInput and maps (input.go) for what its fast decoder leaves; a
 //     lead given as maps (Ruleset.Score, Engine.Score) is normalised
 //     against the declared types in eval.go (normalise). Either way the

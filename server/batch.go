@@ -10,66 +10,34 @@ import (
 	"sync/atomic"
 
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/internal/swar"
+	"github.com/leadq/leadq/internal/jsonscan"
 )
 
 // element is where a batch element lies in the body: data[start:end].
 type element struct{ start, end int }
 
-// arraySplitter walks the elements of a batch body, `[` value (`,` value)*
-// `]` with whitespace around, by matching quotes and brackets, without
-// decoding them; any other shape is bad. It does not validate the
-// elements: each is decoded, and the caller leaves a body with an element
-// that is not JSON to encoding/json, to report where it breaks. It finds
-// the elements a chunk at a time, so that a batch of any length needs the
-// memory of a chunk; a copy of it walks on from the same place.
-type arraySplitter struct {
-	data []byte
-	i    int  // where the next element starts
-	done bool // the closing bracket is passed
-	bad  bool // not an array of that shape
-}
+// arraySplitter walks the elements of a batch body with jsonscan.Array,
+// which matches quotes and brackets without validating the elements: each
+// is decoded, and an element that is not JSON is an error in its place.
+// Any body that is not `[` value (`,` value)* `]` with whitespace around is
+// left to encoding/json, to report where it breaks. It finds the elements
+// a chunk at a time, so that a batch of any length needs the memory of a
+// chunk; a copy of it walks on from the same place.
+type arraySplitter struct{ a jsonscan.Array }
 
-func newArraySplitter(data []byte) arraySplitter {
-	sp := arraySplitter{data: data}
-	i := skipSpace(data, 0)
-	if i == len(data) || data[i] != '[' {
-		sp.bad = true
-		return sp
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == ']' {
-		sp.done, sp.bad = true, skipSpace(data, i+1) != len(data)
-		return sp
-	}
-	sp.i = i
-	return sp
-}
+func newArraySplitter(data []byte) arraySplitter { return arraySplitter{jsonscan.NewArray(data)} }
 
 // next appends up to max more elements to dst; ok is false once the body
 // is known not to be an array of that shape.
 func (sp *arraySplitter) next(dst []element, max int) (elems []element, ok bool) {
-	for n := 0; n < max && !sp.done && !sp.bad; n++ {
-		start := sp.i
-		end, ok := valueEnd(sp.data, start)
-		if !ok || end == start {
-			sp.bad = true
+	for n := 0; n < max; n++ {
+		start, end, ok := sp.a.Next()
+		if !ok {
 			break
 		}
 		dst = append(dst, element{start, end})
-		i := skipSpace(sp.data, end)
-		switch {
-		case i == len(sp.data):
-			sp.bad = true
-		case sp.data[i] == ',':
-			sp.i = skipSpace(sp.data, i+1)
-		case sp.data[i] == ']':
-			sp.done, sp.bad = true, skipSpace(sp.data, i+1) != len(sp.data)
-		default:
-			sp.bad = true
-		}
 	}
-	return dst, !sp.bad
+	return dst, !sp.a.Bad()
 }
 
 // splitter finds a batch's elements a chunk at a time: arraySplitter, or
@@ -82,17 +50,15 @@ type splitter interface {
 	shapeOK() bool
 }
 
-func (sp *arraySplitter) finished() bool { return sp.done }
+func (sp *arraySplitter) finished() bool { return sp.a.Done() }
 
 func (sp *arraySplitter) shapeOK() bool {
-	rest, chunk := *sp, make([]element, 0, batchChunk)
-	for !rest.done {
-		var ok bool
-		if chunk, ok = rest.next(chunk[:0], batchChunk); !ok {
-			return false
+	rest := sp.a // a copy: sp stays where it is
+	for {
+		if _, _, ok := rest.Next(); !ok {
+			return !rest.Bad()
 		}
 	}
-	return true
 }
 
 // sliceSplitter gives elements encoding/json has found, and so validated.
@@ -109,40 +75,6 @@ func (sp *sliceSplitter) finished() bool { return len(sp.elems) == 0 }
 func (sp *sliceSplitter) shapeOK() bool  { return true }
 
 var errBatchShape = errors.New("batch: an array whose shape was checked is not of that shape")
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// valueEnd returns the end of the value at data[i:]: the first comma,
-// closing bracket or space outside strings and at the value's own level.
-func valueEnd(data []byte, i int) (int, bool) {
-	depth := 0
-	for i < len(data) {
-		switch c := data[i]; c {
-		case '"':
-			if i = swar.StringEnd(data, i+1); i == len(data) {
-				return 0, false
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i, true
-			}
-			depth--
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i, true
-			}
-		}
-		i++
-	}
-	return i, depth == 0
-}
 
 // batchChunk is how many elements of a batch are decided and encoded at a
 // time. The answer is held a chunk at a time, never whole: a full decision

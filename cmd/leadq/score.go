@@ -14,7 +14,7 @@ import (
 
 	"github.com/leadq/leadq/backtest"
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/internal/jsonseq"
+	"github.com/leadq/leadq/internal/jsonscan"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/spf13/cobra"
@@ -102,7 +102,7 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 		if err != nil {
 			return err
 		}
-		seq := jsonseq.NewReader(f)
+		seq := jsonscan.NewReader(f)
 		for n := 1; ; n++ {
 			data, pos, err := seq.Next()
 			if errors.Is(err, io.EOF) {

@@ -1,12 +1,10 @@
-package jsonseq
+package jsonscan
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/leadq/leadq/internal/swar"
 )
 
 // Pos is where a value starts: 1-based line and column (in bytes).
@@ -23,7 +21,11 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return e.Pos.String() + ": " + e.Msg }
 
-// Reader yields the values of a stream, in order. Create it with NewReader.
+// Reader yields the values of a stream, in order: the elements of a JSON
+// array, or values one after another (JSON Lines, or pretty-printed
+// objects in a row), found with End in bounded memory. A UTF-8 byte order
+// mark at the start of the stream, which some Windows tools write, is
+// skipped (RFC 8259 lets a parser ignore it). Create it with NewReader.
 type Reader struct {
 	r       io.Reader
 	buf     []byte
@@ -64,6 +66,7 @@ func (r *Reader) Next() ([]byte, Pos, error) {
 
 func (r *Reader) next() ([]byte, Pos, error) {
 	if !r.started {
+		r.skipBOM()
 		if !r.skipSpace() {
 			return nil, r.pos(r.off), io.EOF // an empty stream: no values
 		}
@@ -111,7 +114,7 @@ func (r *Reader) next() ([]byte, Pos, error) {
 	}
 	start := r.off
 	for {
-		end, done := valueEnd(r.buf, start)
+		end, done := End(r.buf, start)
 		if done || (r.eof && end == len(r.buf) && end > start) {
 			if !done && r.open(start) {
 				return nil, r.pos(start), r.syntax(start, "the input ends inside this value (a missing } ] or \"?)")
@@ -134,6 +137,19 @@ func (r *Reader) open(start int) bool {
 	c := r.buf[start]
 	return c == '{' || c == '[' || c == '"'
 }
+
+// skipBOM moves off past a UTF-8 byte order mark at the start.
+func (r *Reader) skipBOM() {
+	for len(r.buf)-r.off < len(bom) && !r.eof {
+		r.fill(r.off)
+	}
+	if rest := r.buf[r.off:]; len(rest) >= len(bom) && string(rest[:len(bom)]) == bom {
+		r.off += len(bom)
+		r.scanned = r.off // not a column: the first value is at 1:1
+	}
+}
+
+const bom = "\xef\xbb\xbf"
 
 // skipSpace moves off past whitespace, reading as needed; false at the end
 // of the stream.
@@ -207,43 +223,4 @@ func (r *Reader) syntax(i int, msg string) error {
 		return r.err // the read failed: say so rather than what it left
 	}
 	return &SyntaxError{Pos: r.pos(i), Msg: msg}
-}
-
-// valueEnd returns the end of the value at b[i:]: after its closing quote
-// or bracket, or before the first byte that cannot continue a bare value
-// (number, true, false, null). done is false when b ends first.
-func valueEnd(b []byte, i int) (end int, done bool) {
-	switch b[i] {
-	case '"':
-		if i = swar.StringEnd(b, i+1); i == len(b) {
-			return i, false
-		}
-		return i + 1, true
-	case '{', '[':
-	default:
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case ',', ' ', '\t', '\n', '\r', '{', '}', '[', ']', '"', ':':
-				return i, true
-			}
-		}
-		return i, false
-	}
-	depth := 0
-	for i < len(b) {
-		switch b[i] {
-		case '"':
-			if i = swar.StringEnd(b, i+1); i == len(b) {
-				return i, false
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1, true
-			}
-		}
-		i++
-	}
-	return i, false
 }

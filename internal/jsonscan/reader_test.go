@@ -1,4 +1,4 @@
-package jsonseq_test
+package jsonscan_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/leadq/leadq/internal/jsonseq"
+	"github.com/leadq/leadq/internal/jsonscan"
 )
 
 type value struct {
@@ -21,7 +21,7 @@ type value struct {
 // readAll reads every value of in, one byte at a time so that every value
 // crosses a refill of the buffer.
 func readAll(in string) ([]value, error) {
-	r := jsonseq.NewReader(iotest.OneByteReader(strings.NewReader(in)))
+	r := jsonscan.NewReader(iotest.OneByteReader(strings.NewReader(in)))
 	var out []value
 	for {
 		v, p, err := r.Next()
@@ -56,6 +56,10 @@ func TestReader(t *testing.T) {
 		{"missing comma", `[1 2]`, []value{{"1", "1:2"}}, `1:4: unexpected '2' after an array element (want , or ])`},
 		{"cut object", "{\"a\": 1}\n{\"b\": ", []value{{`{"a": 1}`, "1:1"}}, "2:1: the input ends inside this value (a missing } ] or \"?)"},
 		{"cut string", `"abc`, nil, "1:1: the input ends inside this value (a missing } ] or \"?)"},
+		{"byte order mark", "\ufeff{\"a\": 1}\n{}", []value{{`{"a": 1}`, "1:1"}, {"{}", "2:1"}}, ""},
+		{"byte order mark array", "\ufeff [1]", []value{{"1", "1:3"}}, ""},
+		{"byte order mark alone", "\ufeff", nil, ""},
+		{"byte order mark later", "{}\n\ufeff{}", []value{{"{}", "1:1"}, {"\ufeff", "2:1"}, {"{}", "2:4"}}, ""},
 		{"stray close", "{}\n}", []value{{"{}", "1:1"}}, `2:1: unexpected '}' where a value should start`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +81,7 @@ func TestReader(t *testing.T) {
 // TestReaderLargeValue: a value larger than the buffer is read whole.
 func TestReaderLargeValue(t *testing.T) {
 	big := `{"s": "` + strings.Repeat("x", 300<<10) + `"}`
-	r := jsonseq.NewReader(strings.NewReader("[" + big + "," + big + "]"))
+	r := jsonscan.NewReader(strings.NewReader("[" + big + "," + big + "]"))
 	for i := range 2 {
 		if v, _, err := r.Next(); err != nil || string(v) != big {
 			t.Fatalf("value %d: %d bytes, %v; want the large one", i, len(v), err)
@@ -85,6 +89,20 @@ func TestReaderLargeValue(t *testing.T) {
 	}
 	if _, _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after the values: %v; want io.EOF", err)
+	}
+}
+
+// TestReaderMillionDeep: an element nested a million deep is found whole
+// (a counter, not a stack), for its decoder to refuse.
+func TestReaderMillionDeep(t *testing.T) {
+	const n = 1_000_000
+	elem := strings.Repeat("[", n) + strings.Repeat("]", n)
+	r := jsonscan.NewReader(strings.NewReader("[" + elem + "]"))
+	if v, p, err := r.Next(); err != nil || len(v) != len(elem) || p.String() != "1:2" {
+		t.Fatalf("Next = %d bytes at %v, %v; want the %d bytes at 1:2", len(v), p, err, len(elem))
+	}
+	if _, _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the element: %v; want io.EOF", err)
 	}
 }
 
