@@ -363,10 +363,7 @@ func (l *record) setFields(rs *rules.Ruleset, ns string, src map[string]any, str
 	if len(src) == 0 {
 		return nil, 0
 	}
-	for _, f := range rs.Fields {
-		if f.Namespace != ns {
-			continue
-		}
+	for _, f := range rs.FieldsOf(ns) {
 		raw, ok := src[f.Key]
 		if ok {
 			declared++
