@@ -49,7 +49,8 @@ func TestAccountsJoined(t *testing.T) {
 			`{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400}, "account": {"is_customer": true, "open_opportunities": "2"}}`, true},
 		{"bare", `{"employees": 400, "email": "ana@northbank.example"}`,
 			`{"lead": {"employees": 400, "email": "ana@northbank.example"}, "account": {"is_customer": true, "open_opportunities": "2"}}`, true},
-		{"bare then enveloped", `{"email": "ana@northbank.example", "lead": {"employees": 400}}`, `{"lead": {"employees": 400}}`, false},
+		// The email beside the lead is not the lead's (and is warned of): no account.
+		{"bare then enveloped", `{"email": "ana@northbank.example", "lead": {"employees": 400}}`, `{"lead": {"employees": 400}, "email": "ana@northbank.example"}`, false},
 		{"escaped email", `{"lead": {"email": "ana@north\u0062ank.example"}}`,
 			`{"lead": {"email": "ana@northbank.example"}, "account": {"is_customer": true, "open_opportunities": "2"}}`, true},
 		{"account in the request", `{"lead": {"email": "ana@northbank.example"}, "account": {}}`, `{"lead": {"email": "ana@northbank.example"}, "account": {}}`, false},

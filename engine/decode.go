@@ -99,6 +99,31 @@ type jsonDecoder struct {
 	email              string
 }
 
+// unexpected warns (in strict mode, errs) that key, at the top of an
+// envelope request, is not part of it, as normalise does (Input.Unexpected).
+// Keys that are not valid UTF-8 or repeat send the request to the slow
+// path (false).
+func (d *jsonDecoder) unexpected(key string) bool {
+	if envelopeKey(key) {
+		return true
+	}
+	if !utf8.ValidString(key) {
+		return false
+	}
+	if d.strict {
+		if slices.ContainsFunc(d.errs, func(e *InputError) bool { return e.Field == key }) {
+			return false
+		}
+		d.errs = append(d.errs, &InputError{Field: key, Message: unexpectedMessage(key)})
+		return true
+	}
+	if slices.ContainsFunc(d.l.warnings, func(w Warning) bool { return w.Field == key }) {
+		return false
+	}
+	d.l.warnings = append(d.l.warnings, Warning{Field: key, Message: unexpectedMessage(key) + "; ignored"})
+	return true
+}
+
 func (d *jsonDecoder) ws() {
 	// Requests from programs are mostly compact: most calls find a token.
 	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
@@ -157,14 +182,12 @@ func (d *jsonDecoder) request() bool {
 				return false // a flat lead with its account: ParseInput reads it (InputFromMap)
 			}
 			if !envelope {
-				// What was read as a bare lead was the envelope: start again.
-				envelope = true
+				// What was read as a bare lead's keys were the envelope's:
+				// ParseInput reads it and says which keys it does not know.
 				if bare {
-					d.l.row.Reset(d.rs)
-					d.l.warnings = d.l.warnings[:0]
-					d.errs = nil
-					d.seen.Clear()
+					return false
 				}
+				envelope = true
 				d.leadID, d.leadLeadID = idCandidate{}, idCandidate{}
 				d.email = ""
 			}
@@ -200,7 +223,7 @@ func (d *jsonDecoder) request() bool {
 				if !seenLead {
 					return false // maybe a flat lead with its account: ParseInput reads it (InputFromMap)
 				}
-				if !d.skip(2) {
+				if !d.unexpected(key) || !d.skip(2) {
 					return false
 				}
 				break

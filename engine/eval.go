@@ -341,6 +341,13 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	if !in.AccountJoined && accountKeys < len(in.Account) {
 		errs = append(errs, l.undeclared(rs, "account", in.Account, strict)...)
 	}
+	for _, key := range in.Unexpected {
+		if strict {
+			errs = append(errs, &InputError{Field: key, Message: unexpectedMessage(key)})
+		} else {
+			l.warnings = append(l.warnings, Warning{Field: key, Message: unexpectedMessage(key) + "; ignored"})
+		}
+	}
 	if in.FlatAccount {
 		if strict {
 			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})

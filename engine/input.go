@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,12 @@ type Input struct {
 	// with that account, with a warning on field account (refused in
 	// strict mode).
 	FlatAccount bool
+
+	// Unexpected is set by InputFromMap to the keys of a {"lead",
+	// "account"} request that are neither of those nor an id: a typo such
+	// as "acount" would otherwise drop the account without a word. Each is
+	// warned of (refused in strict mode) on its own key.
+	Unexpected []string
 
 	// AccountJoined is set by JoinAccount: the account came from a
 	// directory, not from the request, and its keys are not checked
@@ -138,6 +145,14 @@ func InputFromMap(doc map[string]any) (Input, error) {
 			}
 		}
 	}
+	if (hasLead || hasAccount) && !in.FlatAccount {
+		for k := range doc {
+			if k != "lead" && k != "account" && !envelopeKey(k) {
+				in.Unexpected = append(in.Unexpected, k)
+			}
+		}
+		slices.Sort(in.Unexpected)
+	}
 	for _, m := range []map[string]any{doc, in.Lead} {
 		for _, k := range []string{"id", "lead_id"} {
 			if in.ID != "" {
@@ -180,6 +195,14 @@ func envelopeKey(key string) bool {
 		return true
 	}
 	return false
+}
+
+// unexpectedMessage says that key, at the top of a {"lead", "account"}
+// request, is not part of it, with the nearest of the request's keys as a
+// likely typo.
+func unexpectedMessage(key string) string {
+	return fmt.Sprintf("%q is not a key of a scoring request (lead, account, id, lead_id)%s", key,
+		rulefile.DidYouMean(key, []string{"lead", "account", "id", "lead_id"}))
 }
 
 // undeclaredMessage says that key of the lead (ns "lead") or its account

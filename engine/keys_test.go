@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,6 +66,16 @@ func TestUndeclaredKeys(t *testing.T) {
 			w("lead.employees", `expected a whole number, got "many"; treated as missing`),
 			w("lead.titel", "lead.titel is not a field of ruleset b2b-saas (did you mean lead.title?)"),
 		}, true},
+		{"a misspelt envelope key", `{"lead": {"email": "a@b.example"}, "acount": {"is_customer": true}}`, []Warning{
+			w("acount", `"acount" is not a key of a scoring request (lead, account, id, lead_id) (did you mean account?); ignored`),
+		}, true},
+		{"a misspelt envelope key before the lead", `{"acount": {"is_customer": true}, "lead": {"emial": "a@b.example"}}`, []Warning{
+			w("acount", `"acount" is not a key of a scoring request (lead, account, id, lead_id) (did you mean account?); ignored`),
+			w("lead.emial", "lead.emial is not a field of ruleset b2b-saas (did you mean lead.email?)"),
+		}, false},
+		{"a lead field beside the lead", `{"account": {}, "lead": {"email": "a@b.example"}, "employees": 50}`, []Warning{
+			w("employees", `"employees" is not a key of a scoring request (lead, account, id, lead_id); ignored`),
+		}, true},
 		{"flat lead with its account", `{"emial": "a@b.example", "account": {"is_customer": false, "oppen": 1}}`, []Warning{
 			w("account", flatAccountMessage),
 			w("account.oppen", "account.oppen is not a field of ruleset b2b-saas"),
@@ -116,6 +127,7 @@ func TestUndeclaredKeys(t *testing.T) {
 						if w.Field == "lead.employees" {
 							w.Message = `expected a whole number, got "many"`
 						}
+						w.Message = strings.TrimSuffix(w.Message, "; ignored")
 						want = append(want, w)
 					}
 					if diff := cmp.Diff(want, got); diff != "" {
