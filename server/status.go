@@ -36,8 +36,8 @@ type rulesetJSON struct {
 	Knockouts   int       `json:"knockouts"`
 	LoadedAt    time.Time `json:"loaded_at"`
 	Warnings    []any     `json:"warnings"` // lint findings, file:line:col
-	// FieldLabels names the fields whose rule file gives a label by that
-	// label (lead.annual_revenue: Annual revenue); the reps' page shows
+	// FieldLabels names the fields whose rule file gives a label or a unit
+	// as a rep reads them (lead.annual_revenue: Annual revenue (USD)); the reps' page shows
 	// them where it names a field. Absent when no field has one.
 	FieldLabels map[string]string `json:"field_labels,omitempty"`
 }
@@ -68,11 +68,11 @@ func (s *Server) status() rulesetsResponse {
 		if live, err := s.eng.Ruleset(info.Name); err == nil && live.Version == info.Version {
 			rs.Warnings = ruleErrors(live.Warnings)
 			for _, f := range live.Fields {
-				if f.Label != "" {
+				if title := f.Title(); title != f.Name {
 					if rs.FieldLabels == nil {
 						rs.FieldLabels = map[string]string{}
 					}
-					rs.FieldLabels[f.Name] = f.Label
+					rs.FieldLabels[f.Name] = title
 				}
 			}
 		}

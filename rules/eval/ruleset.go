@@ -27,9 +27,9 @@ type Ruleset struct {
 	fieldByName map[string]*Field
 	ruleByID    map[string]*Rule
 	slots       [rulefile.NumTypes]int // how many fields of each type, for Row
-	byKey       [2]map[string]*Field // lead, account
-	byNamespace [2][]*Field          // lead, account; each in Fields' order
-	memo        sync.Map // see Memo
+	byKey       [2]map[string]*Field   // lead, account
+	byNamespace [2][]*Field            // lead, account; each in Fields' order
+	memo        sync.Map               // see Memo
 }
 
 // Memo returns what build derives from the ruleset, built once per key.
@@ -77,12 +77,17 @@ type Field struct {
 }
 
 // Title is what a rep reads for the field: its label, or its name when the
-// rule file gives no label.
+// rule file gives no label, followed by its unit when the file gives one
+// ("Annual revenue (USD)"), so that the rep knows what value to ask for.
 func (f *Field) Title() string {
+	title := f.Name
 	if f.Label != "" {
-		return f.Label
+		title = f.Label
 	}
-	return f.Name
+	if f.Unit != "" {
+		title += " (" + f.Unit + ")"
+	}
+	return title
 }
 
 // Rule is a compiled knockout or score rule.
