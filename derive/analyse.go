@@ -71,6 +71,11 @@ var afterContactRe = regexp.MustCompile(`(?i)\b(call(ed|back)?|phone|rang|ringin
 // an outcome for the column to count as recorded after contact.
 const afterContactShare = 0.2
 
+// minIV is the information value under which a column is not fitted:
+// credit scoring calls a characteristic under 0.02 not predictive. Fitted
+// with the others, such a column gets a few points of noise either way.
+const minIV = 0.02
+
 // leakIV is the information value above which derive warns that a column
 // separates suspiciously well. Credit scoring calls 0.5 suspicious; lead
 // data has honest signals up to about 1 (X Education's occupation 0.94).
@@ -109,18 +114,28 @@ func inferType(vals map[string]*count) rulefile.Type {
 	return rulefile.TypeString
 }
 
+// binning is how to cut columns into bins on n rows, a range of numbers
+// holding at least share of them.
+func (d *deriver) binning(share float64, n int) binning {
+	return binning{
+		minRows:   max(10, int(math.Ceil(share*float64(n)))),
+		minValue:  max(10, int(math.Ceil(d.opts.MinValue*float64(n)))),
+		fine:      max(1, int(math.Round(1/share))),
+		maxBins:   8,
+		maxValues: 20,
+	}
+}
+
 // analyse decides what to do with every column: leave it out (and why) or
 // cut it into bins for the fit.
 func (d *deriver) analyse() {
 	opts := d.opts
 	n := d.res.TrainRows
-	bn := binning{
-		minRows:   max(10, int(math.Ceil(opts.MinBin*float64(n)))),
-		minValue:  max(10, int(math.Ceil(opts.MinValue*float64(n)))),
-		fine:      20,
-		maxBins:   8,
-		maxValues: 20,
+	share := opts.MinBin
+	if share == 0 {
+		share = 0.05 // until cross-validation chooses
 	}
+	bn := d.binning(share, n)
 	keys := map[string]bool{}
 	cols := make([]*column, len(d.cols))
 	for i, col := range d.cols {
@@ -183,7 +198,8 @@ func (d *deriver) analyse() {
 		c.numeric = c.typ == rulefile.TypeFloat || c.typ == rulefile.TypeDate || c.typ == rulefile.TypeInt && distinct > maxCodes
 		if c.numeric {
 			a.Kind = "numbers"
-			bn.numberBins(c, d.numbers(c, st.vals), st.missing)
+			c.levels, c.missCount, c.coarse = d.numbers(c, st.vals), st.missing, st.coarse
+			bn.numberBins(c, c.levels, st.missing)
 		} else {
 			a.Kind = "values"
 			bn.valueBins(c, st.vals, st.missing)
@@ -218,6 +234,11 @@ func (d *deriver) analyse() {
 		}
 		if a.IV > leakIV && d.res.TrainRows >= 500 {
 			d.res.Warnings = append(d.res.Warnings, fmt.Sprintf("%s: separates suspiciously well (IV %.2f); make sure it is known before contact", a.Column, a.IV))
+		}
+		if a.IV < minIV {
+			a.Status, a.Note = StatusNoSignal, fmt.Sprintf("IV %.3f, under %.2f: its bins' rates hardly differ", a.IV, minIV)
+			d.unused = append(d.unused, c)
+			continue
 		}
 		d.used = append(d.used, c)
 	}
@@ -256,6 +277,7 @@ func (d *deriver) sharedMissing() {
 			kept = append(kept, c)
 			continue
 		}
+		c.pooledMissing = true
 		m := c.missing
 		c.bins[c.ref].rows += c.bins[m].rows
 		c.bins[c.ref].best += c.bins[m].best

@@ -32,7 +32,7 @@ func (c count) rate() float64 { return ratio(c.best, c.rows) }
 // values with their counts, and which rows lack a value.
 type colStats struct {
 	vals    map[string]*count // trimmed text -> counts; nil once over
-	coarse  bool              // numbers rounded to 3 significant digits
+	coarse  bool              // numbers cut to 3 significant digits (floorSig)
 	over    bool              // too many distinct values that are not all numbers
 	present int
 	missing count
@@ -58,11 +58,15 @@ func (s *colStats) add(row int, text string, best bool) {
 			s.over, s.vals = true, nil
 			return
 		}
-		text = formatNum(roundSig(f, 3))
+		text = formatNum(floorSig(f, 3))
 	}
 	c := s.vals[text]
 	if c == nil {
 		if len(s.vals) >= maxDistinct {
+			if s.coarse { // still too many: numbers over many orders of magnitude
+				s.over, s.vals = true, nil
+				return
+			}
 			s.coarsen()
 			s.add(row, text, best) // counted again as present: undo below
 			s.present--
@@ -74,8 +78,8 @@ func (s *colStats) add(row int, text string, best bool) {
 	c.add(best)
 }
 
-// coarsen re-keys the counts by numbers with three significant digits, or
-// gives up on a column that is not all numbers.
+// coarsen re-keys the counts by numbers cut to three significant digits,
+// or gives up on a column that is not all numbers.
 func (s *colStats) coarsen() {
 	next := map[string]*count{}
 	for t, c := range s.vals {
@@ -84,7 +88,7 @@ func (s *colStats) coarsen() {
 			s.over, s.vals = true, nil
 			return
 		}
-		k := formatNum(roundSig(f, 3))
+		k := formatNum(floorSig(f, 3))
 		if n := next[k]; n != nil {
 			n.rows += c.rows
 			n.best += c.best
@@ -117,30 +121,60 @@ type column struct {
 	other   int            // values: the bin of unlisted values, -1 when none
 	missing int            // the bin of rows without a value
 	ref     int            // the bin that gets 0 points
+
+	// Numbers are cut again for every cross-validation fold, from that
+	// fold's counts of each distinct number (a level).
+	levels        []numCount // numbers: the distinct numbers on the training rows, ascending
+	missCount     count      // numbers: the training rows without a value
+	coarse        bool       // numbers: levels are cut to 3 significant digits
+	pooledMissing bool       // the rows without a value count in the reference bin (sharedMissing)
 }
 
-// encode returns the bin of a value (trimmed text; "" is missing).
-func (c *column) encode(text string, days func(string) (float64, bool)) int {
-	if text == "" {
-		return c.missing
-	}
+// level returns a value's level (trimmed text; "" is missing): its bin for
+// a column of values, its distinct number's index for a column of
+// numbers. The missing level is len(levels).
+func (c *column) level(text string, days func(string) (float64, bool)) uint16 {
 	if !c.numeric {
-		key := text
-		if c.typ == rulefile.TypeBool {
-			key = strconv.FormatBool(boolWords[strings.ToLower(text)])
-		}
-		if b, ok := c.lookup[key]; ok {
-			return b
-		}
-		if c.other >= 0 {
-			return c.other
-		}
-		return c.ref
+		return uint16(c.valueBin(text))
+	}
+	miss := uint16(len(c.levels))
+	if text == "" {
+		return miss
 	}
 	v, ok := c.number(text, days)
 	if !ok {
+		return miss
+	}
+	if c.coarse {
+		v = floorSig(v, 3)
+	}
+	i, found := slices.BinarySearchFunc(c.levels, v, func(x numCount, v float64) int { return cmp.Compare(x.v, v) })
+	if !found { // not on a training row: the nearest level below, which the same bin holds
+		i = max(0, i-1)
+	}
+	return uint16(i)
+}
+
+// valueBin returns the bin of a value of a column of values.
+func (c *column) valueBin(text string) int {
+	if text == "" {
 		return c.missing
 	}
+	key := text
+	if c.typ == rulefile.TypeBool {
+		key = strconv.FormatBool(boolWords[strings.ToLower(text)])
+	}
+	if b, ok := c.lookup[key]; ok {
+		return b
+	}
+	if c.other >= 0 {
+		return c.other
+	}
+	return c.ref
+}
+
+// numberBin returns the bin of a number, as the column's rules decide it.
+func (c *column) numberBin(v float64) int {
 	for i, b := range c.bins {
 		if b.eq != nil && v == *b.eq {
 			return i
@@ -155,6 +189,25 @@ func (c *column) encode(text string, days func(string) (float64, bool)) int {
 		}
 	}
 	return c.ref
+}
+
+// table maps each level of the numbers (as in levels) to its bin under
+// the column's current bins; the last entry is the missing level's. A
+// column of values has a level per bin.
+func (c *column) table(levels []numCount) []uint8 {
+	if !c.numeric {
+		t := make([]uint8, len(c.bins))
+		for i := range t {
+			t[i] = uint8(i)
+		}
+		return t
+	}
+	t := make([]uint8, len(levels)+1)
+	for l, x := range levels {
+		t[l] = uint8(c.numberBin(x.v))
+	}
+	t[len(levels)] = uint8(c.missing)
+	return t
 }
 
 func (c *column) number(text string, days func(string) (float64, bool)) (float64, bool) {
@@ -246,7 +299,7 @@ func (bn binning) missingBin(c *column, missing count) {
 			c.ref = i
 		}
 	}
-	if missing.rows < bn.minValue && len(c.bins) > 0 {
+	if (missing.rows < bn.minValue || c.pooledMissing) && len(c.bins) > 0 {
 		c.missing = c.ref
 		c.bins[c.ref].rows += missing.rows
 		c.bins[c.ref].best += missing.best
@@ -268,7 +321,7 @@ func (bn binning) numberBins(c *column, vals []numCount, missing count) {
 	}
 	var specials []numCount
 	for _, end := range []int{0, len(vals) - 1} {
-		if len(vals) > 2 && vals[end].rows*10 >= total && vals[end].rows >= bn.minRows {
+		if len(vals) > 2 && vals[end].rows*10 >= total && vals[end].rows >= bn.minRows && !c.coarse {
 			specials = append(specials, vals[end])
 		}
 	}
@@ -289,6 +342,11 @@ func (bn binning) numberBins(c *column, vals []numCount, missing count) {
 	cuts := make([]float64, len(segs))
 	for i := 0; i+1 < len(segs); i++ {
 		cuts[i] = humanCut(inner, segs[i], segs[i+1])
+		if c.coarse && floorSig(cuts[i], 3) != cuts[i] {
+			// A level holds the numbers from it up to the next with three
+			// significant digits: a cut with more would split one.
+			cuts[i] = segs[i+1].first
+		}
 	}
 	for i, s := range segs {
 		b := bin{count: s.count} // counted again on the second pass, at the cuts
@@ -467,6 +525,32 @@ func humanCut(vals []numCount, lower, upper segment) float64 {
 		return roundCut(lower.last, upper.first)
 	}
 	return roundCut(vals[lo].v, vals[hi].v)
+}
+
+// floorSig cuts v down to d significant digits: the largest number with
+// at most d significant digits that is at most v, computed on the decimal
+// digits, so that it agrees with the numbers a rule file writes.
+func floorSig(v float64, d int) float64 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return v
+	}
+	neg := v < 0
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(math.Abs(v), 'e', -1, 64), "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	cut := len(digits) > d
+	if cut {
+		digits = digits[:d]
+	}
+	e, _ := strconv.Atoi(exp)
+	n, _ := strconv.ParseInt(digits, 10, 64)
+	if neg && cut { // towards minus infinity
+		n++
+	}
+	f, _ := strconv.ParseFloat(strconv.FormatInt(n, 10)+"e"+strconv.Itoa(e-len(digits)+1), 64)
+	if neg {
+		return -f
+	}
+	return f
 }
 
 // roundCut returns the roundest number above a and at most b: the cut

@@ -46,8 +46,11 @@ type Options struct {
 	Seed    uint64    // seeds the holdout split and the cross-validation folds
 	HoldOut RowWriter // receives the held-out rows, with BestColumn; nil drops them
 
-	PDO    float64 // points that double the odds of being best; default 20
-	MinBin float64 // the smallest share of training rows a range of numbers may hold; default 0.05, as credit scorecards use
+	PDO float64 // points that double the odds of being best; default 20
+	// MinBin is the smallest share of training rows a range of numbers may
+	// hold; 0: cross-validation chooses from 2.5%, 5% (what credit
+	// scorecards use) and 10%.
+	MinBin float64
 	// MinValue is the smallest share of training rows on which a value (or
 	// the rows without one) is a bin of its own; default 0.02. Rarer
 	// values are pooled.
@@ -192,9 +195,6 @@ func (o *Options) defaults() error {
 	if o.PDO < 0 {
 		return fmt.Errorf("pdo %v: must be above 0", o.PDO)
 	}
-	if o.MinBin == 0 {
-		o.MinBin = 0.05
-	}
 	if o.MinBin < 0 || o.MinBin >= 0.5 {
 		return fmt.Errorf("min bin %v: give a share of the rows above 0 and under 0.5", o.MinBin)
 	}
@@ -303,6 +303,7 @@ type Result struct {
 	HoldoutBest       int
 	Ties              int // rows beyond Top that tie with the last one and count as best
 
+	MinBin   float64  // the smallest share of rows a range of numbers holds, as given or chosen by cross-validation
 	Lambda   float64  // the ridge penalty cross-validation chose
 	Prior    bool     // the penalty pulls towards each bin's weight of evidence, not zero
 	CVAUC    float64  // ROC AUC of the fitted model on the rows each fold held out
@@ -336,7 +337,7 @@ func (r *Result) Columns() []string { return r.columns }
 // on the training rows), turns the coefficients into integer points,
 // cuts tiers and writes a ruleset with one rule per bin that earns points.
 // open must return the same rows each time. Memory grows with the number
-// of training rows by about a byte per used column and row, plus the
+// of training rows by two bytes per used column and row, plus the
 // distinct values of each column (at most maxDistinct of them).
 func Derive(ctx context.Context, open func() (backtest.Source, error), opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
@@ -379,6 +380,7 @@ type deriver struct {
 	stats    []*colStats // by column
 	class    []int8      // per row read: -1 unlabelled, 0/1 training label, 2/3 held out
 	used     []*column   // the columns the model fits, in data order
+	unused   []*column   // cut into bins but not fitted: no signal
 	attrs    []*Attribute
 	scores   []int     // training rows' points
 	oof      []float64 // cross-validated log-odds of the CV rows
@@ -627,11 +629,7 @@ func (s *splitter) hold(label int) bool {
 // second is the second pass: every training row into its bins.
 func (d *deriver) second(ctx context.Context, open func() (backtest.Source, error)) (*design, error) {
 	des := &design{k: len(d.used)}
-	for _, c := range d.used {
-		des.off = append(des.off, des.p)
-		des.p += len(c.bins)
-	}
-	des.bins = make([]uint8, 0, d.res.TrainRows*des.k)
+	des.lv = make([]uint16, 0, d.res.TrainRows*des.k)
 	des.y = make([]bool, 0, d.res.TrainRows)
 	src, err := open()
 	if err != nil {
@@ -662,24 +660,36 @@ func (d *deriver) second(ctx context.Context, open func() (backtest.Source, erro
 			continue
 		}
 		for _, c := range d.used {
-			des.bins = append(des.bins, uint8(c.encode(d.text(rec, c.attr.Column), days)))
+			des.lv = append(des.lv, c.level(d.text(rec, c.attr.Column), days))
 		}
 		des.y = append(des.y, cls == 1)
 	}
 	if i != len(d.class) {
 		return nil, errors.New("the data changed between derive's two passes over it")
 	}
-	// The bins' counts as the rules will see them: cut points moved to
-	// round numbers carry a few rows across.
+	return d.final(des), nil
+}
+
+// final returns the rows seen through the columns' current bins, whose
+// counts it sets as the rules will see them: cut points moved to round
+// numbers carry a few rows across.
+func (d *deriver) final(des *design) *design {
+	table := make([][]uint8, len(d.used))
+	bins := make([]int, len(d.used))
+	for c, col := range d.used {
+		table[c], bins[c] = col.table(col.levels), len(col.bins)
+	}
+	v := des.with(table, bins)
 	for c, col := range d.used {
 		for b := range col.bins {
 			col.bins[b].count = count{}
 		}
-		for r := range des.n() {
-			col.bins[des.bins[r*des.k+c]].add(des.y[r])
+		for r := range v.n() {
+			col.bins[v.bin(r, c)].add(v.y[r])
 		}
+		col.attr.IV = binsIV(col.bins)
 	}
-	return des, nil
+	return v
 }
 
 // days reads a date as whole days before Options.Now.

@@ -299,21 +299,7 @@ func TestEvidenceComments(t *testing.T) {
 	if len(claims) != len(res.Ruleset.Rules) || len(claims) == 0 {
 		t.Fatalf("%d claims for %d rules", len(claims), len(res.Ruleset.Rules))
 	}
-	rd, err := backtest.NewReader(strings.NewReader(mustRead(t, "testdata/industry.csv")), backtest.ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := backtest.ParseMapping("map.yaml", res.MappingYAML())
-	cols, complete := rd.Columns()
-	b, err := backtest.NewBinder(res.Ruleset, cols, complete, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := backtest.ParseOutcome("Converted=1")
-	rep, err := backtest.Run(context.Background(), res.Ruleset, rd, backtest.Options{Binder: b, Outcome: out, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := backtestOn(t, res, mustRead(t, "testdata/industry.csv"), "Converted=1")
 	for _, row := range derive.CompareEvidence(claims, rep) {
 		if row.Stale || row.Now.Rows != row.Claim.Rows {
 			t.Errorf("%s: claim %+v, now %+v on the same rows; want equal, not stale", row.Rule, row.Claim, row.Now)
@@ -325,6 +311,61 @@ func TestEvidenceComments(t *testing.T) {
 	rows := derive.CompareEvidence(map[string]derive.Claim{id: c}, rep)
 	if len(rows) != 1 || !rows[0].Stale {
 		t.Errorf("a claim turned round (%+v) is not stale: %+v", c, rows)
+	}
+}
+
+// backtestOn backtests a proposal on CSV data with its own mapping.
+func backtestOn(t *testing.T, res *derive.Result, data, outcome string) *backtest.Report {
+	t.Helper()
+	rd, err := backtest.NewReader(strings.NewReader(data), backtest.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := backtest.ParseMapping("map.yaml", res.MappingYAML())
+	cols, complete := rd.Columns()
+	b, err := backtest.NewBinder(res.Ruleset, cols, complete, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := backtest.ParseOutcome(outcome)
+	rep, err := backtest.Run(context.Background(), res.Ruleset, rd, backtest.Options{Binder: b, Outcome: out, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestManyDistinctNumbers: a column with more distinct numbers than derive
+// counts one by one is counted by numbers cut to three significant digits;
+// its ranges are still cut where the rules put them, so every evidence
+// comment counts exactly the rows its rule fires on.
+func TestManyDistinctNumbers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("spend,won\n")
+	x := uint64(7)
+	for range 12000 {
+		x = x*6364136223846793005 + 1442695040888963407
+		v := float64(x>>40) / (1 << 24) * 2000 // 0 to 2000, many digits
+		won := 0
+		if float64((x>>8)&0xffff)/0xffff < v/2500 {
+			won = 1
+		}
+		fmt.Fprintf(&b, "%.6f,%d\n", v, won)
+	}
+	data := b.String()
+	out, _ := backtest.ParseOutcome("won=1")
+	res, err := derive.Derive(context.Background(), text(data, "spend.csv"), derive.Options{Best: derive.Best{Outcome: &out}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := derive.Claims(res.YAML)
+	if len(claims) < 2 {
+		t.Fatalf("%d rules for a column whose rate rises steadily; want several:\n%s", len(claims), res.YAML)
+	}
+	for _, row := range derive.CompareEvidence(claims, backtestOn(t, res, data, "won=1")) {
+		if row.Now.Rows != row.Claim.Rows || row.Stale {
+			t.Errorf("%s: claim %+v, now %+v on the same rows; want equal", row.Rule, row.Claim, row.Now)
+		}
 	}
 }
 

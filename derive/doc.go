@@ -2,7 +2,7 @@
 // credit-risk teams build them, written as leadq rules a marketer can read.
 //
 // Derive reads its rows twice through a caller's opener (bounded memory:
-// about a byte per training row and used column, plus each column's
+// two bytes per training row and used column, plus each column's
 // distinct values, at most maxDistinct of them). The first pass labels the
 // rows (an expression over the columns, an outcome value, or the top N by
 // a column), holds a seeded, stratified share out (streamed to a
@@ -12,10 +12,14 @@
 // one turn allowed when it keeps much more information), values on few
 // rows pooled, rows without a value a bin of their own; columns that look
 // recorded after contact are left out. The second pass puts every training
-// row into its bins. A ridge logistic regression (logit.go, Newton's
-// method, tested against scikit-learn) is fitted on the bins with its
-// penalty chosen by k-fold cross-validation, and its coefficients become
-// integer points against each column's reference bin. Tiers are cut from
+// row into its bins (as levels: a number's place among the column's
+// distinct numbers). A ridge logistic regression (logit.go, Newton's
+// method, tested against scikit-learn) is fitted on the bins; k-fold
+// cross-validation chooses its penalty and the size of the numbers'
+// ranges, cutting the ranges again inside every fold from that fold's
+// training rows, so that it sees how much the cutting itself overfits.
+// The coefficients become integer points against each column's
+// reference bin. Tiers are cut from
 // the training scores, each with the rate cross-validation expects. The
 // file always compiles and passes its own tests.
 //

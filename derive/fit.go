@@ -14,76 +14,109 @@ import (
 // lambdas are the ridge penalties cross-validation chooses from.
 var lambdas = []float64{300, 100, 30, 10, 3, 1, 0.3, 0.1}
 
+// minBins are the shares of the training rows a range of numbers holds at
+// least that cross-validation chooses from when Options.MinBin is not set:
+// finer ranges follow the data closer and overfit it more.
+var minBins = []float64{0.025, 0.05, 0.1}
+
 // maxCVRows is the most training rows the cross-validation fits on; a
 // seeded, stratified sample of them when there are more. The final model
 // is fitted on all of them.
 const maxCVRows = 60000
 
-// fit chooses the penalty by cross-validation, fits the final model,
-// turns it into points and cuts the tiers.
+// fit chooses the ranges' size, the penalty and what it pulls towards by
+// cross-validation, cuts the numbers again at the chosen size, fits the
+// final model, turns it into points and cuts the tiers.
+//
+// Each fold's model sees what derive would have made of the other folds
+// alone: numbers cut into ranges from their counts, each bin's weight of
+// evidence from their rows. Cut on all rows, the ranges would fit the
+// fold they are scored on, and cross-validation would prefer the finest.
 func (d *deriver) fit(ctx context.Context, des *design) error {
 	opts, res := d.opts, d.res
 	n := des.n()
 	fold := d.folds(des)
+	shares := minBins
+	if opts.MinBin > 0 {
+		shares = []float64{opts.MinBin}
+	}
 	// Two penalties compete: ridge towards zero, and ridge towards each
 	// bin's own weight of evidence (its log-odds against the base rate, the
 	// naive-Bayes answer), which suits small data with many bins.
-	bestDev, bestL, bestP := math.Inf(1), 0, 0
-	var bestOOF []float64
+	const priors = 2
+	devs := make([]float64, len(shares)*priors*len(lambdas))
+	at := func(s, p, l int) int { return (s*priors+p)*len(lambdas) + l }
 	f := make([]int, des.k)
-	for pi := range 2 {
-		devs := make([]float64, len(lambdas))
-		oof := make([][]float64, len(lambdas))
-		for l := range lambdas {
-			oof[l] = make([]float64, n)
+	// run fits one fold's models, calling score for each held-out row.
+	run := func(k int, s, p int, ls []int, score func(l, i int, eta float64)) error {
+		train := func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }
+		v := d.foldView(des, shares[s], train)
+		if p == 1 {
+			v.prior = woe(v, train)
 		}
-		for k := range opts.Folds {
-			train := func(i int) bool { return fold[i] != uint8(k) && fold[i] != noFold }
-			des.prior = nil
-			if pi == 1 {
-				des.prior = woe(des, train)
+		var warm *model
+		for _, l := range ls {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			var warm *model
-			for l, lam := range lambdas {
-				if ctx.Err() != nil {
-					return ctx.Err()
+			m, err := fitLogit(v, train, lambdas[l], warm)
+			if err != nil {
+				return err
+			}
+			warm = m
+			for i := range n {
+				if fold[i] == uint8(k) {
+					v.row(i, f)
+					score(l, i, m.eta(f))
 				}
-				m, err := fitLogit(des, train, lam, warm)
+			}
+		}
+		return nil
+	}
+	all := make([]int, len(lambdas))
+	for l := range all {
+		all[l] = l
+	}
+	for k := range opts.Folds {
+		for s := range shares {
+			for p := range priors {
+				err := run(k, s, p, all, func(l, i int, eta float64) { devs[at(s, p, l)] += logLoss(eta, des.y[i]) })
 				if err != nil {
 					return err
 				}
-				warm = m
-				for i := range n {
-					if fold[i] != uint8(k) {
-						continue
-					}
-					des.row(i, f)
-					e := m.eta(f)
-					oof[l][i] = e
-					devs[l] += logLoss(e, des.y[i])
-				}
-			}
-		}
-		for l := range lambdas {
-			if devs[l] < bestDev-1e-9 {
-				bestDev, bestL, bestP, bestOOF = devs[l], l, pi, oof[l]
 			}
 		}
 	}
-	des.prior = nil
-	if bestP == 1 {
-		des.prior = woe(des, nil)
+	best := 0
+	for j, dev := range devs {
+		if dev < devs[best]-1e-9 {
+			best = j
+		}
 	}
-	res.Lambda = lambdas[bestL]
-	res.Prior = bestP == 1
+	bestS, bestP, bestL := best/(priors*len(lambdas)), best/len(lambdas)%priors, best%len(lambdas)
+	res.MinBin, res.Prior, res.Lambda = shares[bestS], bestP == 1, lambdas[bestL]
+	// The chosen models' predictions on the rows each fold held out: the
+	// tiers' expected rates.
+	oof := make([]float64, n)
+	for k := range opts.Folds {
+		if err := run(k, bestS, bestP, []int{bestL}, func(_, i int, eta float64) { oof[i] = eta }); err != nil {
+			return err
+		}
+	}
 	for i := range n {
 		if fold[i] != noFold {
-			d.oof = append(d.oof, bestOOF[i])
+			d.oof = append(d.oof, oof[i])
 			d.oofBest = append(d.oofBest, des.y[i])
 		}
 	}
 	res.CVRows = len(d.oof)
 	res.CVAUC = aucOf(d.oof, d.oofBest)
+
+	d.rebin(res.MinBin)
+	des = d.final(des)
+	if res.Prior {
+		des.prior = woe(des, nil)
+	}
 	m, err := fitLogit(des, nil, res.Lambda, nil)
 	if err != nil {
 		return err
@@ -92,6 +125,54 @@ func (d *deriver) fit(ctx context.Context, des *design) error {
 	d.points(des)
 	d.tiers(des)
 	return nil
+}
+
+// foldView is des with its numbers cut again from the rows train keeps, a
+// range holding at least share of them.
+func (d *deriver) foldView(des *design, share float64, train func(int) bool) *design {
+	var rows int
+	for i := range des.n() {
+		if train(i) {
+			rows++
+		}
+	}
+	bn := d.binning(share, rows)
+	table := slices.Clone(des.table)
+	bins := make([]int, len(d.used))
+	for c, col := range d.used {
+		bins[c] = len(col.bins)
+		if !col.numeric {
+			continue // values stand alone by how common they are, not by the outcome
+		}
+		counts := make([]count, len(col.levels)+1)
+		for i := range des.n() {
+			if train(i) {
+				counts[des.lv[i*des.k+c]].add(des.y[i])
+			}
+		}
+		var vals []numCount
+		for l, x := range col.levels {
+			if counts[l].rows > 0 {
+				vals = append(vals, numCount{x.v, counts[l]})
+			}
+		}
+		cut := &column{typ: col.typ, numeric: true, coarse: col.coarse, pooledMissing: col.pooledMissing}
+		bn.numberBins(cut, vals, counts[len(col.levels)])
+		table[c], bins[c] = cut.table(col.levels), len(cut.bins)
+	}
+	return des.with(table, bins)
+}
+
+// rebin cuts the numbers again on all training rows, a range holding at
+// least share of them.
+func (d *deriver) rebin(share float64) {
+	bn := d.binning(share, d.res.TrainRows)
+	for _, c := range d.used {
+		if c.numeric {
+			c.bins = nil
+			bn.numberBins(c, c.levels, c.missCount)
+		}
+	}
 }
 
 const noFold = 255
@@ -230,7 +311,7 @@ func (d *deriver) points(des *design) {
 	for i := range des.n() {
 		s := 0
 		for c, col := range d.used {
-			s += col.bins[des.bins[i*des.k+c]].points
+			s += col.bins[des.bin(i, c)].points
 		}
 		d.scores[i] = s
 		sb := byScore[s]
@@ -344,7 +425,7 @@ func (d *deriver) tierShares() []float64 {
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(d.oof[b], d.oof[a]) })
 		m := len(order)
-		minRows := max(10, int(d.opts.MinBin*float64(m)))
+		minRows := max(10, int(d.res.MinBin*float64(m)))
 		var out []float64
 		start := 0
 		for _, target := range t.Rates {

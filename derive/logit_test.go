@@ -5,12 +5,23 @@ import (
 	"testing"
 )
 
+// identity returns tables whose levels are the bins, columns of n bins.
+func identity(n ...int) [][]uint8 {
+	t := make([][]uint8, len(n))
+	for c, k := range n {
+		for b := range k {
+			t[c] = append(t[c], uint8(b))
+		}
+	}
+	return t
+}
+
 // lcgRows is the small data set of TestFitLogitMatchesScikitLearn: three
 // columns of 2, 3 and 4 bins and an outcome drawn from a known logistic
 // model, from a linear congruential generator that a Python script can
 // repeat.
 func lcgRows() *design {
-	d := &design{k: 3, p: 9, off: []int{0, 2, 5}}
+	d := (&design{k: 3}).with(identity(2, 3, 4), []int{2, 3, 4})
 	x := 12345
 	next := func(k int) int {
 		x = (x*1103515245 + 12345) % (1 << 31)
@@ -23,7 +34,7 @@ func lcgRows() *design {
 		if b == 2 {
 			eta -= 0.8
 		}
-		d.bins = append(d.bins, uint8(a), uint8(b), uint8(c))
+		d.lv = append(d.lv, uint16(a), uint16(b), uint16(c))
 		d.y = append(d.y, u < 1/(1+math.Exp(-eta)))
 	}
 	return d
@@ -73,13 +84,13 @@ func TestFitLogitMatchesScikitLearn(t *testing.T) {
 // TestFitLogitSaturated: without a penalty, one two-bin column fits each
 // bin's log-odds exactly (the maximum-likelihood answer in closed form).
 func TestFitLogitSaturated(t *testing.T) {
-	d := &design{k: 1, p: 2, off: []int{0}}
-	add := func(bin uint8, best, rest int) {
+	d := (&design{k: 1}).with(identity(2), []int{2})
+	add := func(bin uint16, best, rest int) {
 		for range best {
-			d.bins, d.y = append(d.bins, bin), append(d.y, true)
+			d.lv, d.y = append(d.lv, bin), append(d.y, true)
 		}
 		for range rest {
-			d.bins, d.y = append(d.bins, bin), append(d.y, false)
+			d.lv, d.y = append(d.lv, bin), append(d.y, false)
 		}
 	}
 	add(0, 30, 70) // log(30/70)

@@ -116,7 +116,7 @@ func (d *deriver) write() (*Result, error) {
 // sortAttributes fills each attribute's bins for the report and puts the
 // columns with rules first, strongest first.
 func (d *deriver) sortAttributes() {
-	for _, c := range d.used {
+	for _, c := range append(slices.Clone(d.used), d.unused...) {
 		d.binReport(c)
 	}
 	res := d.res
@@ -304,7 +304,8 @@ func (d *deriver) header() []string {
 	}
 	h = append(h, "",
 		"How the points were fitted (a scorecard, as credit-risk teams build them):",
-		fmt.Sprintf("- each column is cut into bins: numbers into ranges of at least %s%% of the rows whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on under %s%% of the rows pooled, and rows without a value a bin of their own, which can earn points;", formatNum(roundSig(opts.MinBin*100, 3)), formatNum(roundSig(opts.MinValue*100, 3))),
+		fmt.Sprintf("- each column is cut into bins: numbers into ranges of at least %s of the rows%s whose rate of best rows rises or falls steadily where the data allow (a value at an end that a tenth of the rows hold is a bin of its own), values on under %s of the rows pooled, and rows without a value a bin of their own, which can earn points;",
+			percent(res.MinBin), minBinPhrase(opts.MinBin), percent(opts.MinValue)),
 		fmt.Sprintf("- a logistic regression on the bins, all columns at once, so that correlated columns do not count twice; its ridge penalty (%s, pulling towards %s) was chosen by %d-fold cross-validation %s (cross-validated ROC AUC %.3f);", formatNum(res.Lambda), priorPhrase(res.Prior), opts.Folds, cv, res.CVAUC),
 		fmt.Sprintf("- points are each bin's fitted log-odds against its column's reference bin (which has no rule), at %s points per doubling of the odds, rounded; a bin that rounds to 0 has no rule;", formatNum(opts.PDO)),
 		fmt.Sprintf("- tiers: %s; each tier's expect is the rate of best rows cross-validation saw in the same share of rows, what to expect of new ones.", tierPhrase(opts.Tiers)),
@@ -340,6 +341,20 @@ func (d *deriver) header() []string {
 		}
 	}
 	return h
+}
+
+// percent writes a share as a percentage with up to three digits.
+func percent(f float64) string { return formatNum(roundSig(f*100, 3)) + "%" }
+
+func minBinPhrase(given float64) string {
+	if given > 0 {
+		return ""
+	}
+	var s []string
+	for _, m := range minBins {
+		s = append(s, percent(m))
+	}
+	return " (chosen by cross-validation from " + strings.Join(s, ", ") + ")"
 }
 
 func priorPhrase(woe bool) string {
@@ -590,7 +605,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 	}
 	p("Training rows: %s, best %s (%s); held out %s\n", backtest.Count(int64(r.TrainRows)), backtest.Count(int64(r.TrainBest)),
 		pct(ratio(r.TrainBest, r.TrainRows)), backtest.Count(int64(r.HoldoutRows)))
-	p("Ridge penalty %s towards %s; cross-validated ROC AUC %.3f; on the training rows %.3f\n", formatNum(r.Lambda), priorPhrase(r.Prior), r.CVAUC, r.AUC)
+	p("Ranges of numbers of at least %s of the rows; ridge penalty %s towards %s; cross-validated ROC AUC %.3f; on the training rows %.3f\n", percent(r.MinBin), formatNum(r.Lambda), priorPhrase(r.Prior), r.CVAUC, r.AUC)
 	for _, a := range r.Attributes {
 		p("\n%s: %s", a.Column, a.Status)
 		if a.Note != "" {

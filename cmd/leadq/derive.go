@@ -99,7 +99,7 @@ the mapping --map-out writes:
 	f.StringVar(&o.mapOut, "map-out", "", "write a mapping file for leadq backtest --map here")
 	f.StringSliceVar(&o.opts.Keep, "keep", nil, "columns to use although they look recorded after contact (names or globs)")
 	f.Float64Var(&o.opts.PDO, "pdo", 20, "points that double the odds of being best")
-	f.Float64Var(&o.minBin, "min-bin", 5, "the smallest percentage of the training rows a range of numbers may hold")
+	f.Float64Var(&o.minBin, "min-bin", 0, "the smallest percentage of the training rows a range of numbers may hold (default: chosen by cross-validation from 2.5, 5 and 10)")
 	f.Float64Var(&o.minValue, "min-value", 2, "the smallest percentage of the training rows on which a value is a bin of its own (rarer values are pooled)")
 	f.IntVar(&o.opts.Folds, "folds", 5, "cross-validation folds that choose the penalty and the tiers' expected rates")
 	f.StringVar(&o.tiers, "tiers", "15,25,30", "tiers from the top: percentages of leads (15,25,30; the rest in a last tier), target conversion rates (rate:85,50) or capacities out of a volume of leads (capacity:300,1000/5000)")
