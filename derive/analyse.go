@@ -114,6 +114,17 @@ func inferType(vals map[string]*count) rulefile.Type {
 	return rulefile.TypeString
 }
 
+// unitOf returns the unit Options.Units gives a column, by its name or
+// its normalised name.
+func (d *deriver) unitOf(col string) string {
+	for name, u := range d.opts.Units {
+		if name == col || backtest.Normalise(name) == backtest.Normalise(col) {
+			return strings.TrimSpace(u)
+		}
+	}
+	return ""
+}
+
 // binning is how to cut columns into bins on n rows, a range of numbers
 // holding at least share of them.
 func (d *deriver) binning(share float64, n int) binning {
@@ -166,7 +177,7 @@ func (d *deriver) analyse() {
 		if a.Status != "" {
 			continue
 		}
-		c := &column{attr: a, typ: inferType(st.vals)}
+		c := &column{attr: a, typ: inferType(st.vals), unit: d.unitOf(col)}
 		a.Type = c.typ.String()
 		distinct := len(st.vals)
 		switch {

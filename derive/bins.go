@@ -121,6 +121,7 @@ type column struct {
 	other   int            // values: the bin of unlisted values, -1 when none
 	missing int            // the bin of rows without a value
 	ref     int            // the bin that gets 0 points
+	unit    string         // what the numbers count (Options.Units), for descriptions and the field
 
 	// Numbers are cut again for every cross-validation fold, from that
 	// fold's counts of each distinct number (a level).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path"
@@ -40,7 +41,11 @@ type Options struct {
 	Summaries []string // columns summarising joined rows (--join-agg): outcome data, never analysed
 	Missing   []string // values that mean "no data" besides the empty value, such as Select
 	Noun      string   // what a row is, for comments; default "leads" or "accounts" after the namespace
-	Now       time.Time
+	// Units gives what a column's numbers count, by column name: seconds,
+	// EUR. The field declares it ({type: int, label: ..., unit: seconds})
+	// and the rules' descriptions say it (under 240 seconds).
+	Units map[string]string
+	Now   time.Time
 
 	Holdout float64   // fraction of rows held out of the analysis, 0 <= Holdout < 1
 	Seed    uint64    // seeds the holdout split and the cross-validation folds
@@ -352,6 +357,9 @@ func Derive(ctx context.Context, open func() (backtest.Source, error), opts Opti
 		return nil, err
 	}
 	res := d.res
+	if err := d.checkUnits(); err != nil {
+		return nil, err
+	}
 	if res.TrainBest == 0 || res.TrainBest == res.TrainRows {
 		return nil, fmt.Errorf("%s of %s training rows are best: need both best and other rows to compare", backtest.Count(int64(res.TrainBest)), backtest.Count(int64(res.TrainRows)))
 	}
@@ -511,6 +519,27 @@ func (d *deriver) first(ctx context.Context, open func() (backtest.Source, error
 	}
 	if res.Rows == 0 {
 		return errors.New("no rows to derive from")
+	}
+	return nil
+}
+
+// checkUnits reports a unit given for a column the data does not have.
+func (d *deriver) checkUnits() error {
+	names := slices.Sorted(maps.Keys(d.opts.Units))
+	for _, name := range names {
+		if strings.TrimSpace(d.opts.Units[name]) == "" {
+			return fmt.Errorf("unit of %q: empty (give what its numbers count, like seconds)", name)
+		}
+		found := false
+		for _, c := range d.cols {
+			if c == name || backtest.Normalise(c) == backtest.Normalise(name) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("unit of %q: no such column in the data%s", name, rulefile.DidYouMean(name, d.cols))
+		}
 	}
 	return nil
 }

@@ -377,3 +377,31 @@ func mustRead(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// TestUnits: a unit given for a column is declared with its field and
+// said in the descriptions of its rules; one for a column the data lacks
+// is an error naming it.
+func TestUnits(t *testing.T) {
+	res := deriveIndustry(t, func(o *derive.Options) { o.Units = map[string]string{"employees": "people"} })
+	rs := compileChecked(t, res.YAML)
+	for _, want := range []string{
+		"lead.employees: {type: int, label: Employees, unit: people}",
+		`description: "Employees is under 45 people"`,
+		`description: "Employees is 220 people or more"`,
+	} {
+		if !bytes.Contains(res.YAML, []byte(want)) {
+			t.Errorf("proposal lacks %q:\n%s", want, res.YAML)
+		}
+	}
+	for _, f := range rs.Fields {
+		if f.Name == "lead.employees" && f.Unit != "people" {
+			t.Errorf("lead.employees compiles with unit %q; want people", f.Unit)
+		}
+	}
+	best, _ := derive.ParseBest(`Converted == "1"`)
+	_, err := derive.Derive(context.Background(), file(t, "testdata/industry.csv"),
+		derive.Options{Best: best, Now: now, Units: map[string]string{"Employes": "people"}})
+	if err == nil || !strings.Contains(err.Error(), `unit of "Employes": no such column`) || !strings.Contains(err.Error(), "Employees") {
+		t.Errorf("a unit for a column the data lacks: error %v; want one naming it and suggesting Employees", err)
+	}
+}

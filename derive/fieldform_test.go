@@ -39,4 +39,25 @@ func TestFieldFormLabels(t *testing.T) {
 	if got := fieldForm(fieldDecl{name: "lead.x", typ: "int"}); got != "int" {
 		t.Errorf("fieldForm without a label = %q; want the short form int", got)
 	}
+	for _, tc := range []struct{ label, unit, want string }{
+		{"", "seconds", "{type: int, unit: seconds}"},
+		{"Time on site", "seconds", "{type: int, label: Time on site, unit: seconds}"},
+		{"Balance", "EUR: yearly average", `{type: int, label: Balance, unit: 'EUR: yearly average'}`},
+	} {
+		decl := fieldForm(fieldDecl{name: "lead.x", typ: "int", label: tc.label, unit: tc.unit})
+		if decl != tc.want {
+			t.Errorf("fieldForm(label %q, unit %q) = %s; want %s", tc.label, tc.unit, decl, tc.want)
+		}
+		src := []byte("ruleset: r\n\nfields:\n  lead.x: " + decl + "\n\nscore: []\n\ntiers:\n  - {name: A}\n\nqualify: 'true'\n")
+		f, err := rulefile.Parse("derived.yaml", src)
+		if err != nil {
+			t.Fatalf("%s: %v", decl, err)
+		}
+		if f.Fields[0].Unit != tc.unit || f.Fields[0].Label != tc.label {
+			t.Errorf("%s parses to label %q, unit %q", decl, f.Fields[0].Label, f.Fields[0].Unit)
+		}
+		if formatted, err := rulefile.Format("derived.yaml", src); err != nil || string(formatted) != string(src) {
+			t.Errorf("%s is not in fmt layout (%v):\n%s", decl, err, formatted)
+		}
+	}
 }

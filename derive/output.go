@@ -72,7 +72,7 @@ func (d *deriver) write() (*Result, error) {
 		if label == a.Field || label == a.Field[strings.IndexByte(a.Field, '.')+1:] {
 			label = "" // the field's own name says it already
 		}
-		dc.fields = append(dc.fields, fieldDecl{name: a.Field, typ: a.Type, label: label, comment: d.fieldComment(g.col)})
+		dc.fields = append(dc.fields, fieldDecl{name: a.Field, typ: a.Type, label: label, unit: g.col.unit, comment: d.fieldComment(g.col)})
 		dc.score = append(dc.score, g.rules...)
 	}
 	slices.SortFunc(dc.fields, func(x, y fieldDecl) int { return cmp.Compare(x.name, y.name) })
@@ -214,9 +214,9 @@ func (d *deriver) rule(c *column, b *bin, ids map[string]bool) *ruleProp {
 		r.id = fmt.Sprintf("%s-%d", id, n)
 	}
 	ids[r.id] = true
-	unit := ""
+	unit := c.unit
 	if c.typ == rulefile.TypeDate {
-		unit = "days ago"
+		unit = "days ago" // the rule reads days_since(field)
 	}
 	r.desc = c.describe(*b, unit)
 	if b.missing {

@@ -26,6 +26,7 @@ type doc struct {
 type fieldDecl struct {
 	name, typ, comment string
 	label              string // the column's own name, for reps and the page
+	unit               string // what its numbers count, from Options.Units
 }
 
 type tierDecl struct {
@@ -52,18 +53,23 @@ type kv struct{ key, value string } // value is a YAML scalar, quoted when neede
 func yamlString(s string) string { return strconv.Quote(s) }
 
 // fieldForm is a field's declaration after its name: the short form, int,
-// or with a label the long form on one line, {type: int, label: Lead
-// Source}, written by yaml.v3 as leadq fmt writes it, so that a label
-// needing quotes gets them.
+// or with a label or a unit the long form on one line, {type: int, label:
+// Time on site, unit: seconds}, written by yaml.v3 as leadq fmt writes
+// it, so that a label needing quotes gets them.
 func fieldForm(f fieldDecl) string {
-	if f.label == "" {
+	if f.label == "" && f.unit == "" {
 		return f.typ
 	}
 	scalar := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
-	m := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle,
-		Content: []*yaml.Node{scalar("type"), scalar(f.typ), scalar("label"), scalar(oneLine(f.label))}}
+	m := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Content: []*yaml.Node{scalar("type"), scalar(f.typ)}}
+	if f.label != "" {
+		m.Content = append(m.Content, scalar("label"), scalar(oneLine(f.label)))
+	}
+	if f.unit != "" {
+		m.Content = append(m.Content, scalar("unit"), scalar(oneLine(f.unit)))
+	}
 	out, err := yaml.Marshal(m)
-	if err != nil { // a mapping of two plain strings always encodes
+	if err != nil { // a mapping of plain strings always encodes
 		return f.typ
 	}
 	return strings.TrimSuffix(string(out), "\n")

@@ -31,6 +31,7 @@ type deriveOptions struct {
 	holdoutPct float64
 	minBin     float64
 	minValue   float64
+	units      []string
 	tiers      string
 	now        string
 	output     string
@@ -97,6 +98,7 @@ the mapping --map-out writes:
 	f.Uint64Var(&o.opts.Seed, "seed", 1, "seed of the holdout split")
 	f.StringVar(&o.holdoutOut, "holdout-out", "", "write the held-out rows here (with a leadq_best column), to backtest on")
 	f.StringVar(&o.mapOut, "map-out", "", "write a mapping file for leadq backtest --map here")
+	f.StringArrayVar(&o.units, "unit", nil, "what a column's numbers count, COLUMN=UNIT like 'Total Time Spent on Website=seconds' (repeatable): the field declares it and the rules say it")
 	f.StringSliceVar(&o.opts.Keep, "keep", nil, "columns to use although they look recorded after contact (names or globs)")
 	f.Float64Var(&o.opts.PDO, "pdo", 20, "points that double the odds of being best")
 	f.Float64Var(&o.minBin, "min-bin", 0, "the smallest percentage of the training rows a range of numbers may hold (default: chosen by cross-validation from 2.5, 5 and 10)")
@@ -160,6 +162,17 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 	opts.Tiers = tiers
 	opts.MinBin = o.minBin / 100
 	opts.MinValue = o.minValue / 100
+	for _, spec := range o.units {
+		col, unit, ok := strings.Cut(spec, "=")
+		col, unit = strings.TrimSpace(col), strings.TrimSpace(unit)
+		if !ok || col == "" || unit == "" {
+			return &usageError{fmt.Errorf("--unit %q: expected COLUMN=UNIT, like 'Total Time Spent on Website=seconds'", spec)}
+		}
+		if opts.Units == nil {
+			opts.Units = map[string]string{}
+		}
+		opts.Units[col] = unit
+	}
 	if o.best != "" {
 		b, err := derive.ParseBest(o.best)
 		if err != nil {
