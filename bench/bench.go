@@ -229,7 +229,9 @@ type Fired struct {
 
 // FromLeadq reduces a leadq decision.
 func FromLeadq(d engine.Decision) Outcome {
-	o := Outcome{Score: d.Score, Fit: d.Groups["fit"], Engagement: d.Groups["engagement"], Tier: d.Tier, Qualified: d.Qualified}
+	fit, _ := d.Groups.Total("fit")
+	engagement, _ := d.Groups.Total("engagement")
+	o := Outcome{Score: d.Score, Fit: fit, Engagement: engagement, Tier: d.Tier, Qualified: d.Qualified}
 	for _, h := range d.Knockouts {
 		o.Knockouts = append(o.Knockouts, Fired{h.Rule, h.Reason})
 	}

@@ -28,7 +28,7 @@ import (
 type full struct {
 	LeadID        string
 	Score         int
-	Groups        map[string]int
+	Groups        engine.Groups
 	Tier          string
 	Qualified     bool
 	Knockouts     []engine.Hit
@@ -44,7 +44,7 @@ func fullLeadq(d engine.Decision) full {
 }
 
 func fullHand(d handwritten.Decision) full {
-	f := full{LeadID: d.LeadID, Score: d.Score, Groups: map[string]int{"fit": d.Fit, "engagement": d.Engagement},
+	f := full{LeadID: d.LeadID, Score: d.Score, Groups: engine.Groups{{Name: "engagement", Total: d.Engagement}, {Name: "fit", Total: d.Fit}},
 		Tier: d.Tier, Qualified: d.Qualified, Knockouts: []engine.Hit{}, Matched: []engine.Hit{}, Missed: []engine.Miss{},
 		MissingFields: d.MissingFields}
 	for _, h := range d.Knockouts {

@@ -245,7 +245,7 @@ func (r *Reader) record(ctx context.Context, s storedRow) (Record, error) {
 	}
 	summary := func(why string) engine.Decision {
 		d := engine.Decision{ID: id, LeadID: s.leadID, Ruleset: engine.RulesetRef{Name: v.name, Version: v.version},
-			Qualified: s.qualified, Tier: s.tier, Score: s.score, Groups: map[string]int{},
+			Qualified: s.qualified, Tier: s.tier, Score: s.score, Groups: engine.Groups{},
 			Knockouts: []engine.Hit{}, Matched: []engine.Hit{}, Missed: []engine.Miss{}, MissingFields: []string{}, Errors: []engine.RuleError{},
 			Warnings: []engine.Warning{{Message: why}}}
 		for _, rule := range v.fired(s.rules) {

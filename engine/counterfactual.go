@@ -78,25 +78,17 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 	// qualifies decides qualify for a score and bucket totals before caps.
 	totals := resize(l.cfTotals, nGroups)
 	l.cfTotals = totals
-	if l.cfGroups == nil {
-		l.cfGroups = make(map[string]int, nGroups)
-	}
+	groups := resize(l.cfGroups, nGroups) // totals after caps
+	l.cfGroups = groups
 	qualifies := func(score int) bool {
 		tier := rs.TierFor(score)
 		if rs.Qualify == nil {
 			return len(rs.Tiers) > 0 && tier == rs.Tiers[0].Name
 		}
-		groups := d.Groups // the lead's own totals, unless the changes move one
 		for g := range nGroups {
-			if clamped(g, totals[g]) != base[g] {
-				groups = l.cfGroups
-				for g, name := range rs.GroupNames {
-					groups[name] = clamped(g, totals[g])
-				}
-				break
-			}
+			groups[g] = clamped(g, totals[g])
 		}
-		r.Tier, r.Score, r.Groups, r.KnockedOut = tier, score, groups, false
+		r.Tier, r.Score, r.GroupTotals, r.KnockedOut = tier, score, groups, false
 		t, err := rs.Qualify.Eval(m, r)
 		return err == nil && t == eval.True
 	}

@@ -12,17 +12,17 @@ type Decision struct {
 	// lookups): a UUIDv7, time-ordered, set by whoever makes decisions for
 	// others to find again (the server); empty, and left out of the JSON,
 	// when nobody set one.
-	ID           string         `json:"id,omitempty"`
-	LeadID       string         `json:"lead_id"`
-	Ruleset      RulesetRef     `json:"ruleset"`
-	Qualified    bool           `json:"qualified"`
-	Tier         string         `json:"tier"`
-	ExpectedRate float64        `json:"expected_rate,omitempty"` // the tier's expect: the share of such leads expected to convert
-	Score        int            `json:"score"`
-	Groups       map[string]int `json:"groups"` // every group's total after its caps
-	Knockouts    []Hit          `json:"knockouts"`
-	Matched      []Hit          `json:"matched"`
-	Missed       []Miss         `json:"missed"`
+	ID           string     `json:"id,omitempty"`
+	LeadID       string     `json:"lead_id"`
+	Ruleset      RulesetRef `json:"ruleset"`
+	Qualified    bool       `json:"qualified"`
+	Tier         string     `json:"tier"`
+	ExpectedRate float64    `json:"expected_rate,omitempty"` // the tier's expect: the share of such leads expected to convert
+	Score        int        `json:"score"`
+	Groups       Groups     `json:"groups"` // every group's total after its caps, by name
+	Knockouts    []Hit      `json:"knockouts"`
+	Matched      []Hit      `json:"matched"`
+	Missed       []Miss     `json:"missed"`
 	// WouldQualify says what it would take a lead that did not qualify to
 	// qualify (see Counterfactual); zero, and left out of the JSON, for a
 	// qualified lead and in brief decisions.
@@ -34,6 +34,28 @@ type Decision struct {
 	// Brief is set when the decision was made with Detail Brief: its JSON
 	// then leaves out matched and missed (knockouts keep their reasons).
 	Brief bool `json:"-"`
+}
+
+// GroupTotal is a group's points in a decision, after the group's caps.
+type GroupTotal struct {
+	Name  string
+	Total int
+}
+
+// Groups are a decision's group totals, sorted by name. Its JSON is an
+// object of the totals by name, {"engagement": 20, "fit": 60}, with the
+// keys in the slice's order.
+type Groups []GroupTotal
+
+// Total returns the total of the group of that name, and whether the
+// decision has that group.
+func (g Groups) Total(name string) (int, bool) {
+	for _, x := range g {
+		if x.Name == name {
+			return x.Total, true
+		}
+	}
+	return 0, false
 }
 
 // RulesetRef names the ruleset and the exact version that decided.

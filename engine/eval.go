@@ -181,9 +181,9 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		raw[g] = total
 		d.Score += total
 	}
-	d.Groups = make(map[string]int, len(raw))
+	d.Groups = make(Groups, len(raw))
 	for g, total := range raw {
-		d.Groups[rs.GroupNames[g]] = total
+		d.Groups[g] = GroupTotal{Name: rs.GroupNames[g], Total: total}
 	}
 	d.Tier = rs.TierFor(d.Score)
 	d.ExpectedRate = rs.TierExpect(d.Tier)
@@ -194,7 +194,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	case rs.Qualify == nil:
 		d.Qualified = len(rs.Tiers) > 0 && d.Tier == rs.Tiers[0].Name
 	default:
-		r.Tier, r.Score, r.Groups, r.KnockedOut = d.Tier, d.Score, d.Groups, false
+		r.Tier, r.Score, r.GroupTotals, r.KnockedOut = d.Tier, d.Score, raw, false
 		t, err := rs.Qualify.Eval(m, r)
 		switch {
 		case err != nil:
@@ -307,7 +307,7 @@ type record struct {
 	cands                                      []candidate
 	cfTotals, cfBest, cfNext, cfTake, cfCounts []int
 	cfLo, cfHi, cfBase, cfFrom                 []int
-	cfGroups                                   map[string]int
+	cfGroups                                   []int
 }
 
 func (l *record) unbudget() { l.budget, l.row.Budget = eval.Budget{}, nil }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -109,48 +111,50 @@ func appendRulesetRef(b []byte, r RulesetRef) []byte {
 	return append(b, '}')
 }
 
-// appendGroups appends group totals, keys sorted as encoding/json sorts
-// them: in the order of the table's group names, whose keys were built
-// once, when the decision has those groups; else sorted now.
-func (t *ruleTable) appendGroups(b []byte, groups map[string]int) []byte {
+// appendGroups appends group totals as an object, keys in the slice's
+// order: with the keys the table built once while they are the table's
+// groups (a decision the table made lists exactly those, sorted).
+func (t *ruleTable) appendGroups(b []byte, groups Groups) []byte {
 	if groups == nil {
 		return append(b, "null"...)
 	}
-	if t != nil && len(groups) == len(t.groups) {
-		if out, ok := t.appendKnownGroups(b, groups); ok {
-			return out
-		}
-	}
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	known := t != nil && len(groups) == len(t.groups)
 	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
+	for i, g := range groups {
+		if known && g.Name == t.groups[i] {
+			b = append(b, t.groupKeys[i]...) // with its comma
+		} else {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, g.Name), ':')
 		}
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, int64(groups[k]), 10)
+		b = strconv.AppendInt(b, int64(g.Total), 10)
 	}
 	return append(b, '}')
 }
 
-// appendKnownGroups appends groups when its keys are the table's groups;
-// ok is false when one is not (b is then to be thrown away).
-func (t *ruleTable) appendKnownGroups(b []byte, groups map[string]int) (_ []byte, ok bool) {
-	b = append(b, '{')
-	for i, name := range t.groups {
-		v, ok := groups[name]
-		if !ok {
-			return b, false
-		}
-		b = append(b, t.groupKeys[i]...)
-		b = strconv.AppendInt(b, int64(v), 10)
+// MarshalJSON writes the totals as an object, {"engagement": 20, "fit": 60}.
+func (g Groups) MarshalJSON() ([]byte, error) {
+	var t *ruleTable // no table: every key written now
+	return t.appendGroups(nil, g), nil
+}
+
+// UnmarshalJSON reads an object of totals by name, sorted by name.
+func (g *Groups) UnmarshalJSON(data []byte) error {
+	var m map[string]int
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
 	}
-	return append(b, '}'), true
+	if m == nil {
+		*g = nil
+		return nil
+	}
+	*g = make(Groups, 0, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		*g = append(*g, GroupTotal{Name: name, Total: m[name]})
+	}
+	return nil
 }
 
 func (t *ruleTable) knockoutsEnd() int {

@@ -31,12 +31,12 @@ func sampleDecisions() []Decision {
 	return []Decision{
 		{},
 		{ID: "0190f3a2-7c1e-7d2a-9b3c-4d5e6f708192", LeadID: "L-1", Ruleset: RulesetRef{"b2b", "sha256:00"}, Qualified: true, Tier: "A", Score: -5,
-			Groups:        map[string]int{"fit": 20, "engagement": -3, weird: 1},
+			Groups:        Groups{{weird, 1}, {"engagement", -3}, {"fit", 20}}, // sorted by name
 			Knockouts:     []Hit{{Rule: "k", Reason: weird}},
 			Matched:       []Hit{{Rule: "a", Group: "fit", Points: 20, Reason: "x"}, {Rule: "b", Points: -3, Reason: ""}},
 			Missed:        []Miss{{Rule: "m", Group: "g", Points: 5, Description: "d", When: "lead.x > 1", MissingFields: []string{"lead.x"}}, {Rule: "n", Points: 1, When: weird}},
 			MissingFields: []string{"lead.x"}, Errors: []RuleError{{"r", weird}}, Warnings: []Warning{{"lead.y", weird}}},
-		{Groups: map[string]int{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
+		{Groups: Groups{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
 		{ID: weird, Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
 		{WouldQualify: Counterfactual{Knockouts: []string{"k", weird}}},
 		{WouldQualify: Counterfactual{Tier: "B", PointsNeeded: 12, Changes: []Gain{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, Unknown: true}}},
@@ -125,9 +125,9 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		}
 		// Or groups and the ruleset's name: what was built must not hide them.
 		d5 := d2
-		d5.Groups = map[string]int{}
-		for g, v := range d2.Groups {
-			d5.Groups[g+"'"] = v
+		d5.Groups = nil
+		for _, g := range d2.Groups {
+			d5.Groups = append(d5.Groups, GroupTotal{g.Name + "'", g.Total})
 		}
 		d5.Ruleset.Name += "'"
 		if got, want := second.AppendJSON(nil, &d5), reference(t, d5, false); !bytes.Equal(got, want) {
@@ -180,7 +180,7 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("L-1", "fit", "reason <b>", "lead.x", 5)
 	f.Add("\xff\x00", "\u2028", "\"", "\\", -1)
 	f.Fuzz(func(t *testing.T, id, group, reason, field string, points int) {
-		d := Decision{ID: reason, LeadID: id, Tier: group, Score: points, Groups: map[string]int{group: points, id: 1},
+		d := Decision{ID: reason, LeadID: id, Tier: group, Score: points, Groups: Groups{{group, points}, {id, 1}},
 			Knockouts: []Hit{{Rule: id, Reason: reason}}, Matched: []Hit{{Rule: reason, Group: group, Points: points, Reason: field}},
 			Missed:        []Miss{{Rule: field, Points: points, Description: reason, When: group, MissingFields: []string{field}}},
 			MissingFields: []string{field}, Errors: []RuleError{{id, reason}}, Warnings: []Warning{{field, reason}}}
@@ -196,5 +196,38 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = d.AppendJSON(buf[:0])
+	}
+}
+
+// A decision's groups are written as encoding/json writes the same totals
+// in a map (keys sorted), and read back the same.
+func TestGroupsJSON(t *testing.T) {
+	weird := "a\"b\\c\n\x00<>&\u2028é" // valid UTF-8: invalid bytes do not read back
+	for _, g := range []Groups{nil, {}, {{"fit", 60}}, {{weird, -1}, {"engagement", 20}, {"fit", 0}}} {
+		got, err := json.Marshal(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]int
+		if g != nil {
+			m = map[string]int{}
+			for _, x := range g {
+				m[x.Name] = x.Total
+			}
+		}
+		want, _ := json.Marshal(m)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%v: JSON %s; want %s", g, got, want)
+		}
+		var back Groups
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(back, g) || (back == nil) != (g == nil) {
+			t.Errorf("%v: read back %v", g, back)
+		}
+		if total, ok := g.Total("fit"); ok != slices.ContainsFunc(g, func(x GroupTotal) bool { return x.Name == "fit" }) || (ok && total != m["fit"]) {
+			t.Errorf("%v: Total(fit) = %d, %v", g, total, ok)
+		}
 	}
 }

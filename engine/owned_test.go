@@ -62,10 +62,10 @@ func TestDecisionsShareNothing(t *testing.T) {
 			if len(d1.Groups) == 0 || len(d1.Matched) == 0 || len(d1.Missed) == 0 {
 				t.Fatalf("%s %s: want groups, matched and missed rules to change: %+v", f, path, d1)
 			}
-			for g := range d1.Groups {
-				d1.Groups[g] = 999
+			for i := range d1.Groups {
+				d1.Groups[i].Total = 999
 			}
-			d1.Groups["new"] = 1
+			d1.Groups = append(d1.Groups, engine.GroupTotal{Name: "new", Total: 1})
 			for i := range d1.MissingFields {
 				d1.MissingFields[i] = "changed"
 			}

@@ -214,11 +214,7 @@ func writeDecisionText(w io.Writer, d engine.Decision, titles fieldTitles) {
 	writeHits(w, "Counted for:", pos)
 	writeHits(w, "Counted against:", neg)
 	if len(d.Groups) > 0 {
-		var parts []string
-		for _, g := range sortedGroupNames(d.Groups) {
-			parts = append(parts, fmt.Sprintf("%s %d", g, d.Groups[g]))
-		}
-		fmt.Fprintf(w, "\nGroup totals (after caps): %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "\nGroup totals (after caps): %s\n", groupTotals(d.Groups))
 	}
 	writeWouldQualify(w, d, titles)
 	if len(d.MissingFields) > 0 && len(d.Knockouts) == 0 {
@@ -354,19 +350,14 @@ func writeHits(w io.Writer, title string, hits []engine.Hit) {
 	}
 }
 
-func sortedGroupNames(m map[string]int) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
+// groupTotals lists a decision's group totals as text, in its order (by
+// name): "engagement 0, fit -5".
+func groupTotals(groups engine.Groups) string {
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		parts[i] = fmt.Sprintf("%s %d", g.Name, g.Total)
 	}
-	for i := range names {
-		for j := i + 1; j < len(names); j++ {
-			if names[j] < names[i] {
-				names[i], names[j] = names[j], names[i]
-			}
-		}
-	}
-	return names
+	return strings.Join(parts, ", ")
 }
 
 // scoreJSON decides a JSON request with the engine's live ruleset of that

@@ -165,11 +165,7 @@ func writeCaseDecision(w io.Writer, c engine.CaseResult) {
 	}
 	fmt.Fprintf(w, "          got: tier %s, score %d, %s (as of %s)\n", d.Tier, d.Score, verdict, c.Now.Format("2006-01-02"))
 	if len(d.Groups) > 0 {
-		var parts []string
-		for _, g := range sortedGroupNames(d.Groups) {
-			parts = append(parts, fmt.Sprintf("%s %d", g, d.Groups[g]))
-		}
-		fmt.Fprintf(w, "          groups: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "          groups: %s\n", groupTotals(d.Groups))
 	}
 	hits := func(title string, hs []engine.Hit, points bool) {
 		var parts []string

@@ -11,8 +11,8 @@ import (
 // nothing. A Row is reused across leads: Reset it
 // for a ruleset, Set the fields the lead has, evaluate, and reuse.
 //
-// Tier, Score, Groups and KnockedOut are what qualify: reads; the engine
-// sets them before evaluating it.
+// Tier, Score, GroupTotals and KnockedOut are what qualify: reads; the
+// engine sets them before evaluating it.
 type Row struct {
 	Present FieldSet
 	Now     time.Time
@@ -21,10 +21,10 @@ type Row struct {
 	// BudgetVar); nil for none.
 	Budget *Budget
 
-	Tier       string
-	Score      int
-	Groups     map[string]int
-	KnockedOut bool
+	Tier        string
+	Score       int
+	GroupTotals []int // by Ruleset.GroupNames' index; nil before the rules are decided
+	KnockedOut  bool
 
 	// The columns, one per field type.
 	strs   []string
@@ -34,8 +34,10 @@ type Row struct {
 	times  []time.Time
 	lists  [][]string
 
-	fields []*Field
-	env    map[string]any // built on first use by an expression that runs on expr's VM
+	fields     []*Field
+	groupNames []string       // the ruleset's, for GroupTotals
+	env        map[string]any // built on first use by an expression that runs on expr's VM
+	groups     map[string]int // env's groups, built from GroupTotals when an expression on the VM reads them
 
 	// String functions of a field that conditions share (see native.memo),
 	// by memoSlot; memo[i] is set only where memoSet has i.
@@ -103,7 +105,7 @@ func (r *Row) forget(f *Field) {
 
 // Reset empties the row and sizes it for rs.
 func (r *Row) Reset(rs *Ruleset) {
-	r.fields = rs.Fields
+	r.fields, r.groupNames = rs.Fields, rs.GroupNames
 	r.Present = resize(r.Present, (len(rs.Fields)+63)/64)
 	for t := range fieldTypes {
 		if ft := &fieldTypes[t]; ft.size != nil {
@@ -111,7 +113,7 @@ func (r *Row) Reset(rs *Ruleset) {
 		}
 	}
 	r.Now = time.Time{}
-	r.Tier, r.Score, r.Groups, r.KnockedOut = "", 0, nil, false
+	r.Tier, r.Score, r.GroupTotals, r.KnockedOut = "", 0, nil, false
 	if r.env != nil {
 		clear(r.env)
 	}
@@ -205,6 +207,23 @@ func (r *Row) Env() map[string]any {
 	}
 	r.env[NowVar] = r.Now
 	r.env[BudgetVar] = r.Budget
-	r.env["tier"], r.env["score"], r.env["groups"], r.env["knocked_out"] = r.Tier, r.Score, r.Groups, r.KnockedOut
+	r.env["tier"], r.env["score"], r.env["groups"], r.env["knocked_out"] = r.Tier, r.Score, r.groupMap(), r.KnockedOut
 	return r.env
+}
+
+// groupMap is GroupTotals as expressions read groups: totals by name (nil
+// before the rules are decided). Only qualify: on expr's VM needs it, so
+// it is built here rather than for every lead.
+func (r *Row) groupMap() map[string]int {
+	if r.GroupTotals == nil {
+		return nil
+	}
+	if r.groups == nil {
+		r.groups = make(map[string]int, len(r.groupNames))
+	}
+	clear(r.groups)
+	for g, name := range r.groupNames {
+		r.groups[name] = r.GroupTotals[g]
+	}
+	return r.groups
 }
