@@ -2,10 +2,17 @@ package decisionlog_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/internal/pgtest"
 )
 
 // BenchmarkLog is the cost Log adds to scoring: a non-blocking send. The
@@ -67,4 +74,87 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "inserts/s")
 		})
 	}
+}
+
+// distinctEntries are n decisions about n different leads (the example
+// leads with their id, email and company numbered; ten leads a company),
+// as a stream of new leads logs them.
+func distinctEntries(b *testing.B, n int) []decisionlog.Entry {
+	b.Helper()
+	s := newScorer(b)
+	var docs []map[string]any
+	for _, lead := range exampleLeads(b) {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(lead), &doc); err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, doc)
+	}
+	out := make([]decisionlog.Entry, n)
+	for i := range out {
+		doc := maps.Clone(docs[i%len(docs)])
+		lead := doc
+		if l, ok := doc["lead"].(map[string]any); ok {
+			lead = maps.Clone(l)
+			doc["lead"] = lead
+		}
+		doc["id"] = fmt.Sprintf("00Q%08d", i)
+		lead["email"] = fmt.Sprintf("lead.%d@company%d.example", i, i/10)
+		lead["company"] = fmt.Sprintf("Company %d Holdings", i/10)
+		input, err := json.Marshal(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = s.entry(b, t0.Add(time.Duration(i)*time.Millisecond), string(input))
+	}
+	return out
+}
+
+// BenchmarkWriteLeads is the writer's cost a decision about a new lead:
+// the CPU time of the whole process (writer, driver, garbage collector;
+// not a PostgreSQL server's) while it stores b.N decisions prepared
+// beforehand, as cpu-µs/decision, and its pace as decisions/s.
+func BenchmarkWriteLeads(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, mask := range []string{"none", "hash"} {
+			b.Run(backend+"/mask="+mask, func(b *testing.B) {
+				target := filepath.Join(b.TempDir(), "decisions.db")
+				if backend == "postgres" {
+					target = pgtest.Database(b)
+				}
+				m, err := decisionlog.ParseMask(mask)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Key = []byte("a key of sixteen bytes or more")
+				entries := distinctEntries(b, b.N)
+				l, _ := openAt(b, target, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m))
+				ctx := context.Background()
+				runtime.GC()
+				cpu0 := cpuTime()
+				b.ResetTimer()
+				start := time.Now()
+				for _, e := range entries {
+					l.Log(ctx, e)
+				}
+				if err := l.Flush(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				elapsed := time.Since(start)
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/decision")
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "decisions/s")
+				if got := l.Written(); got != uint64(b.N) {
+					b.Fatalf("written %d of %d", got, b.N)
+				}
+			})
+		}
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
