@@ -13,7 +13,8 @@
 // input (encode.go), under the ruleset version that made it, whose sources
 // are stored once; reading it decides the stored input again with that
 // version at the decision's time, which gives back the decision exactly as
-// answered. Each lead's search keys are stored once.
+// answered. Each lead's search keys are stored once, apart from its
+// decisions: in sorted chunks about a second later (store.go).
 //
 // Concurrency: Log.Log does no I/O: entries go through a bounded channel to
 // one writer goroutine that stores them in batches (a multi-row transaction
@@ -22,7 +23,9 @@
 // drops at once (OverflowDrop); drops are counted and logged as periodic
 // warnings. A failing database makes the writer hold its batch and retry
 // until the database is back; Health says so meanwhile. Masking and
-// encoding happen in the writer, off the scoring path. Close stops
+// encoding happen in the writer, off the scoring path, straight from the
+// request's JSON bytes (encodejson.go; decoding into a map is the
+// reference it is fuzzed against). Close stops
 // accepting entries, writes everything accepted and waits for the writer.
 // Queries (Reader) run concurrently with the writer and with other
 // processes writing the same database. Every method is safe for concurrent

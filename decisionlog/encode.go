@@ -86,6 +86,7 @@ type encoder struct {
 	b             []byte
 	dict          *dictionary
 	leadID, email string
+	kbuf          []byte // encodeJSON's dictionary lookups
 }
 
 func (e *encoder) object(m map[string]any, ns string) {

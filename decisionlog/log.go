@@ -164,7 +164,8 @@ type Log struct {
 	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
 	versions map[string]int64 // version -> versions.id; the writer's own
-	keyed    map[string]bool  // leads whose search keys the writer stored lately; its own
+	pending  pendingKeys      // search keys to store; the writer's own
+	sqlite   *sqliteWriter    // the writer's SQLite connection; its own
 
 	pruneMu sync.Mutex // one retention pass at a time
 	sweep   keyCursor  // guarded by pruneMu
@@ -210,7 +211,6 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
 		versions: map[string]int64{},
-		keyed:    map[string]bool{},
 	}
 	if cfg.retention.set() {
 		// The first pass before the writer starts, so that what Open
@@ -388,19 +388,30 @@ func (l *Log) Close() error {
 // run is the writer: it owns every insert.
 func (l *Log) run() {
 	defer close(l.done)
+	defer l.closeStatements()
 	batch := make([]Entry, 0, l.cfg.batch)
 	for {
+		var keysDue <-chan time.Time
+		if len(l.pending.keys) > 0 {
+			keysDue = time.After(time.Until(l.pending.since.Add(keyDelay)))
+		}
 		select {
 		case e, ok := <-l.ch:
 			if !ok {
+				l.storeKeys(context.Background())
 				return
 			}
 			batch = append(batch[:0], e)
 			batch, _ = l.fill(batch)
 			l.write(batch)
 			clear(batch) // let the decisions go
+			if l.pending.due(time.Now()) {
+				l.storeKeys(context.Background())
+			}
 		case op := <-l.ops:
 			op()
+		case <-keysDue:
+			l.storeKeys(context.Background())
 		}
 	}
 }
@@ -422,8 +433,9 @@ func (l *Log) fill(batch []Entry) ([]Entry, bool) {
 	return batch, false
 }
 
-// drain writes everything queued now, in batches.
+// drain writes everything queued now, in batches, and the search keys.
 func (l *Log) drain() {
+	defer l.storeKeys(context.Background())
 	batch := make([]Entry, 0, l.cfg.batch)
 	for {
 		var closed bool
@@ -638,53 +650,33 @@ func (l *Log) prepare(e Entry) row {
 		r.id = newID(e.Time)
 		d.ID = uuid.UUID(r.id).String()
 	}
-	email := e.Email
-	doc, ok := decodeObject(e.Input)
-	if !ok {
-		doc = map[string]any{}
-		if m.on() {
-			e.Input = nil // unreadable input cannot be masked: keep none of it
-		}
-	}
-	if email == "" {
-		email = leadEmail(doc)
-	}
-	masked := false
-	if e.Account != nil {
-		if _, has := doc["account"].(map[string]any); !has {
-			_, hasLead := doc["lead"]
-			_, hasAccount := doc["account"]
-			if !hasLead && !hasAccount {
-				doc = map[string]any{"lead": doc} // a bare lead: wrap it
-			}
-			doc["account"] = cloneMap(e.Account)
-			doc[AccountSource] = AccountResolved
-		}
-	}
-	if m.on() {
-		if pairs := m.apply(doc); len(pairs) > 0 {
-			d = scrub(d, pairs)
-			masked = true
-		}
-	}
-	r.leadID = clean(d.LeadID)
-	r.email = clean(m.Email(email))
 	var dict *dictionary
-	if e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version {
+	versioned := e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version
+	if versioned {
 		dict = l.dictionary(e.Ruleset.Ruleset)
 	} else {
 		dict = newDictionary(nil)
 	}
-	r.input = encodeInput(doc, dict, d.LeadID, r.email)
+	in, ok := encodeJSON(e, d.LeadID, dict, m)
+	if !ok {
+		in = encodeDoc(e, d.LeadID, dict, m)
+	}
+	masked := len(in.pairs) > 0
+	if masked {
+		d = scrub(d, in.pairs)
+	}
+	r.leadID = clean(d.LeadID)
+	r.email = in.email
+	r.input = in.input
 	if r.leadID != "" {
-		r.keys = searchKeys(r.leadID, r.email, doc, m) // doc is masked by now
+		r.keys = searchKeys(r.leadID, r.email, in.company, m)
 		for i := range r.keys {
 			r.keys[i] = clean(r.keys[i])
 		}
 	}
-	if e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version {
+	if versioned {
 		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
-		if !ok && len(bytes.TrimSpace(e.Input)) > 0 || masked && !rebuilds(e.Ruleset, r, dict, d, idTime(r.id)) {
+		if in.keepWhole || masked && !rebuilds(e.Ruleset, r, dict, d, idTime(r.id)) {
 			r.extra = d.AppendJSON(nil)
 		}
 	} else {

@@ -189,25 +189,34 @@ func (m Mask) applyObject(ns string, obj map[string]any, pairs []string) []strin
 		if !m.masks(ns, k) || v == nil {
 			continue
 		}
-		if m.Mode == MaskDrop {
-			for _, s := range texts(v) {
-				pairs = append(pairs, s, dropped)
-			}
+		var keep bool
+		if v, keep, pairs = m.maskValue(v, pairs); keep {
+			obj[k] = v
+		} else {
 			delete(obj, k)
-			continue
-		}
-		switch x := v.(type) {
-		case []any:
-			out := make([]any, len(x))
-			for i, e := range x {
-				out[i] = m.hashValue(e, &pairs)
-			}
-			obj[k] = out
-		default:
-			obj[k] = m.hashValue(x, &pairs)
 		}
 	}
 	return pairs
+}
+
+// maskValue masks the value of a masked field: its hash, or nothing (keep
+// false) when the mask drops values. It appends old, new pairs to pairs for
+// every string replaced.
+func (m Mask) maskValue(v any, pairs []string) (masked any, keep bool, _ []string) {
+	if m.Mode == MaskDrop {
+		for _, s := range texts(v) {
+			pairs = append(pairs, s, dropped)
+		}
+		return nil, false, pairs
+	}
+	if x, ok := v.([]any); ok {
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = m.hashValue(e, &pairs)
+		}
+		return out, true, pairs
+	}
+	return m.hashValue(v, &pairs), true, pairs
 }
 
 // hashValue hashes a scalar by its text, and anything else by its JSON.

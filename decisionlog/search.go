@@ -20,7 +20,9 @@ import (
 // lower-cased, go to the search_keys table once per lead (key, lead id;
 // clustered by key), so that a prefix is one range of one b-tree, and the
 // lead's decisions, latest first, are one range of the lead id index: a
-// lead decided many times costs its keys once.
+// lead decided many times costs its keys once. The writer stores keys
+// about a second after their decisions (store.go): until then a new lead
+// is found by its exact id, email or decision id.
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
@@ -30,8 +32,9 @@ const maxSearchKeys = 25
 // searchKeys are the keys under which a decision is found: the lead id,
 // the email and its domain as stored (a masked email keeps only its
 // domain searchable), and the company with each word of its name unless
-// the mask covers it. All lower-cased, without duplicates.
-func searchKeys(leadID, storedEmail string, doc map[string]any, m Mask) []string {
+// the mask covers it (company is the lead's company as sent: a string, or
+// anything else when it is not one). All lower-cased, without duplicates.
+func searchKeys(leadID, storedEmail string, company any, m Mask) []string {
 	var keys []string
 	add := func(s string) {
 		if s = strings.ToLower(strings.TrimSpace(s)); s != "" && !slices.Contains(keys, s) {
@@ -45,7 +48,7 @@ func searchKeys(leadID, storedEmail string, doc map[string]any, m Mask) []string
 		}
 		add(eval.Domain(storedEmail))
 	}
-	if company, ok := leadValue(doc, "company").(string); ok && !m.masks("lead", "company") {
+	if company, ok := company.(string); ok && !m.masks("lead", "company") {
 		add(company)
 		words := strings.FieldsFunc(company, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 		for i, w := range words {

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -87,7 +89,9 @@ func storeVersion(ctx context.Context, d *db, name, version string, rs *rules.Ru
 // The columns of decisions, in the order rowArgs gives them.
 var decisionColumns = []string{"id", "lead_id", "email", "version_id", "qualified", "tier", "score", "rules", "input", "extra"}
 
-func (l *Log) rowArgs(r *row) []any {
+func (l *Log) rowArgs(r *row) []any { return l.appendRowArgs(nil, r) }
+
+func (l *Log) appendRowArgs(args []any, r *row) []any {
 	var id any = r.id[:]
 	if l.db.postgres {
 		id = uuid.UUID(r.id)
@@ -96,82 +100,239 @@ func (l *Log) rowArgs(r *row) []any {
 	if r.extra != nil {
 		extra = r.extra
 	}
-	return []any{id, r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int64(r.score), r.rules, r.input, extra}
+	return append(args, id, r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int64(r.score), r.rules, r.input, extra)
 }
 
-// newKeys are the search keys of rows whose leads the writer has not keyed
-// lately, as (key, lead id) pairs; the set of leads seen is reset when it
-// grows large (a key stored twice is ignored by the database).
-func (l *Log) newKeys(rows []row) (keys, leads []string) {
-	if len(l.keyed) > 100_000 {
-		clear(l.keyed)
+// pendingKeys are search keys the writer has yet to store, as (key, lead
+// id) pairs, each lead's once; leads are the leads whose keys it has
+// stored or holds (reset when the set grows large: a key stored twice is
+// ignored by the database).
+type pendingKeys struct {
+	keys, leads []string
+	since       time.Time // when the first pending key came
+	seen        map[string]bool
+}
+
+// Search keys are stored apart from their decisions, in large sorted
+// chunks: at most keyDelay after they come, or as soon as maxPendingKeys
+// wait, and on Flush and Close. A lead's keys are rows spread over a
+// b-tree; written with each batch of decisions they cost most of the
+// writer's time (SQLite rewrites every page a transaction touches), and a
+// chunk of a second touches each page once. Until then a new lead is found
+// by its exact id and email, not yet by the start of them; a process
+// killed loses the keys it held (not the decisions).
+const (
+	keyDelay       = time.Second
+	maxPendingKeys = 1 << 18
+)
+
+// addKeys queues the search keys of rows whose leads are new.
+func (p *pendingKeys) add(rows []row) {
+	if p.seen == nil || len(p.seen) > 100_000 {
+		p.seen = make(map[string]bool, len(rows))
 	}
 	for i := range rows {
 		r := &rows[i]
-		if len(r.keys) == 0 || l.keyed[r.leadID] {
+		if len(r.keys) == 0 || p.seen[r.leadID] {
 			continue
 		}
+		p.seen[r.leadID] = true
+		if len(p.keys) == 0 {
+			p.since = time.Now()
+		}
 		for _, k := range r.keys {
-			keys, leads = append(keys, k), append(leads, r.leadID)
-		}
-	}
-	return keys, leads
-}
-
-func (l *Log) keysStored(rows []row) {
-	for i := range rows {
-		if len(rows[i].keys) > 0 {
-			l.keyed[rows[i].leadID] = true
+			p.keys, p.leads = append(p.keys, k), append(p.leads, r.leadID)
 		}
 	}
 }
 
-// insert writes rows and their leads' search keys in one transaction: a
-// COPY on PostgreSQL, multi-row INSERTs on SQLite.
-func (l *Log) insert(ctx context.Context, rows []row) error {
-	keys, leads := l.newKeys(rows)
+// due reports whether the pending keys should be stored now.
+func (p *pendingKeys) due(now time.Time) bool {
+	return len(p.keys) >= maxPendingKeys || len(p.keys) > 0 && now.Sub(p.since) >= keyDelay
+}
+
+// storeKeys writes the pending search keys in one transaction, sorted so
+// that each page of the key b-tree is visited once. On failure they stay
+// pending, for the next try.
+func (l *Log) storeKeys(ctx context.Context) error {
+	p := &l.pending
+	if len(p.keys) == 0 {
+		return nil
+	}
+	order := make([]int, len(p.keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(p.keys[a], p.keys[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(p.leads[a], p.leads[b])
+	})
+	keys, leads := make([]string, len(order)), make([]string, len(order))
+	for i, j := range order {
+		keys[i], leads[i] = p.keys[j], p.leads[j]
+	}
 	var err error
 	if l.db.postgres {
-		err = l.copyRows(ctx, rows, keys, leads)
+		err = l.copyKeys(ctx, keys, leads)
 	} else {
-		err = l.insertSQLite(ctx, rows, keys, leads)
+		err = l.insertKeysSQLite(ctx, keys, leads)
+	}
+	if err != nil {
+		l.cfg.log.Warn("decision log: storing search keys failed; retrying later", "keys", len(keys), "err", err, "log", l.db.target)
+		return err
+	}
+	clear(p.keys)
+	clear(p.leads)
+	p.keys, p.leads = p.keys[:0], p.leads[:0]
+	return nil
+}
+
+// insert writes rows in one transaction: a COPY on PostgreSQL, multi-row
+// INSERTs on SQLite. Their leads' search keys wait (storeKeys).
+func (l *Log) insert(ctx context.Context, rows []row) error {
+	var err error
+	if l.db.postgres {
+		err = l.copyRows(ctx, rows)
+	} else {
+		err = l.insertSQLite(ctx, rows)
 	}
 	if err == nil {
-		l.keysStored(rows)
+		l.pending.add(rows)
 	}
 	return err
 }
 
-func (l *Log) insertSQLite(ctx context.Context, rows []row, keys, leads []string) error {
-	tx, err := l.db.BeginTx(ctx, nil)
+func (l *Log) insertSQLite(ctx context.Context, rows []row) error {
+	st, err := l.sqliteStatements(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	for len(keys) > 0 {
-		n := min(len(keys), 400)
-		args := make([]any, 0, 2*n)
-		for i := range n {
-			args = append(args, keys[i], leads[i])
-		}
-		if _, err := tx.ExecContext(ctx, keysSQL(n), args...); err != nil {
-			return err
-		}
-		keys, leads = keys[n:], leads[n:]
+	err = st.insert(ctx, l, rows)
+	if err != nil {
+		l.closeStatements() // a fresh connection for the retry
 	}
-	for len(rows) > 0 {
-		n := min(len(rows), rowsPerInsert)
-		args := make([]any, 0, n*len(decisionColumns))
-		for i := range rows[:n] {
-			args = append(args, l.rowArgs(&rows[i])...)
-		}
-		if _, err := tx.ExecContext(ctx, insertSQL(n), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return tx.Commit()
+	return err
 }
+
+func (l *Log) insertKeysSQLite(ctx context.Context, keys, leads []string) error {
+	st, err := l.sqliteStatements(ctx)
+	if err != nil {
+		return err
+	}
+	err = st.insertKeys(ctx, keys, leads)
+	if err != nil {
+		l.closeStatements()
+	}
+	return err
+}
+
+// sqliteWriter is the writer's own SQLite connection and its statements,
+// prepared once: a full-size INSERT of decisions and one of search keys
+// (parsing a statement of a thousand parameters costs more than running
+// it). It belongs to the writer goroutine.
+type sqliteWriter struct {
+	conn       *sql.Conn
+	rows, keys *sql.Stmt
+}
+
+func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
+	if l.sqlite != nil {
+		return l.sqlite, nil
+	}
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &sqliteWriter{conn: conn}
+	if st.rows, err = conn.PrepareContext(ctx, insertSQL(rowsPerInsert)); err == nil {
+		st.keys, err = conn.PrepareContext(ctx, keysSQL(keysPerInsert))
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	l.sqlite = st
+	return st, nil
+}
+
+// closeStatements closes the writer's SQLite connection, if open.
+func (l *Log) closeStatements() {
+	if l.sqlite == nil {
+		return
+	}
+	l.sqlite.rows.Close()
+	l.sqlite.keys.Close()
+	l.sqlite.conn.Close()
+	l.sqlite = nil
+}
+
+func (st *sqliteWriter) insert(ctx context.Context, l *Log, rows []row) error {
+	return st.inTx(ctx, func() error {
+		args := make([]any, 0, rowsPerInsert*len(decisionColumns))
+		for len(rows) > 0 {
+			n := min(len(rows), rowsPerInsert)
+			args = args[:0]
+			for i := range rows[:n] {
+				args = l.appendRowArgs(args, &rows[i])
+			}
+			if err := st.exec(ctx, st.rows, n, rowsPerInsert, insertSQL, args); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+		return nil
+	})
+}
+
+func (st *sqliteWriter) insertKeys(ctx context.Context, keys, leads []string) error {
+	return st.inTx(ctx, func() error {
+		args := make([]any, 0, 2*keysPerInsert)
+		for len(keys) > 0 {
+			n := min(len(keys), keysPerInsert)
+			args = args[:0]
+			for i := range n {
+				args = append(args, keys[i], leads[i])
+			}
+			if err := st.exec(ctx, st.keys, n, keysPerInsert, keysSQL, args); err != nil {
+				return err
+			}
+			keys, leads = keys[n:], leads[n:]
+		}
+		return nil
+	})
+}
+
+// inTx runs f in a transaction on the writer's connection. It begins and
+// ends the transaction itself: database/sql's Tx would prepare the
+// connection's statements again for each transaction.
+func (st *sqliteWriter) inTx(ctx context.Context, f func() error) error {
+	if _, err := st.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	if err := f(); err != nil {
+		st.conn.ExecContext(ctx, `ROLLBACK`)
+		return err
+	}
+	_, err := st.conn.ExecContext(ctx, `COMMIT`)
+	return err
+}
+
+// exec runs full, the statement for size rows, or for fewer rows (n) one
+// made for them.
+func (st *sqliteWriter) exec(ctx context.Context, full *sql.Stmt, n, size int, stmt func(int) string, args []any) error {
+	var err error
+	if n == size {
+		_, err = full.ExecContext(ctx, args...)
+	} else {
+		_, err = st.conn.ExecContext(ctx, stmt(n), args...)
+	}
+	return err
+}
+
+// keysPerInsert is how many search keys one SQLite INSERT carries.
+const keysPerInsert = 400
 
 // rowsPerInsert is how many rows one SQLite INSERT carries: the driver's
 // cost is per statement, so a few large ones beat many small ones.
@@ -205,10 +366,9 @@ func (l *Log) insertRows(ctx context.Context, rows []row) error {
 	return nil
 }
 
-// copyRows writes rows with PostgreSQL's COPY, and the keys with one
-// INSERT of two arrays, in one transaction, through the pgx connection
-// under database/sql.
-func (l *Log) copyRows(ctx context.Context, rows []row, keys, leads []string) error {
+// copyRows writes rows with PostgreSQL's COPY, in one transaction,
+// through the pgx connection under database/sql.
+func (l *Log) copyRows(ctx context.Context, rows []row) error {
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -220,11 +380,6 @@ func (l *Log) copyRows(ctx context.Context, rows []row, keys, leads []string) er
 			return err
 		}
 		defer c.Rollback(ctx)
-		if len(keys) > 0 {
-			if _, err := c.Exec(ctx, `INSERT INTO search_keys (key, lead_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, keys, leads); err != nil {
-				return err
-			}
-		}
 		i := 0
 		_, err = c.CopyFrom(ctx, pgx.Identifier{"decisions"}, decisionColumns, pgx.CopyFromFunc(func() ([]any, error) {
 			if i == len(rows) {
@@ -242,6 +397,20 @@ func (l *Log) copyRows(ctx context.Context, rows []row, keys, leads []string) er
 			return err
 		}
 		return c.Commit(ctx)
+	})
+}
+
+// copyKeys writes search keys with one INSERT of two arrays (COPY cannot
+// skip the keys stored already).
+func (l *Log) copyKeys(ctx context.Context, keys, leads []string) error {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		_, err := dc.(*stdlib.Conn).Conn().Exec(ctx, `INSERT INTO search_keys (key, lead_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, keys, leads)
+		return err
 	})
 }
 

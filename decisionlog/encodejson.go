@@ -1,0 +1,704 @@
+package decisionlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math/bits"
+	"slices"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/leadq/leadq/internal/swar"
+)
+
+// encodedInput is what the writer stores of a request: its compact
+// encoding, the lead's email as the email column holds it (masked when the
+// mask covers it), the lead's company (for the search keys, which leave it
+// out when the mask covers it), and
+// the old, new pairs of every value masked (for scrubbing the decision's
+// texts). keepWhole says the request could not be read: the decision's
+// JSON is stored whole.
+type encodedInput struct {
+	input     []byte
+	email     string
+	company   any
+	pairs     []string
+	keepWhole bool
+}
+
+// encodeDoc is the reference: it decodes the request into a map, adds the
+// account the caller resolved, masks the map and encodes it (encodeInput).
+// encodeJSON is its fast path; FuzzEncodeJSON holds the two to the same
+// result.
+func encodeDoc(e Entry, leadID string, dict *dictionary, m Mask) encodedInput {
+	email := e.Email
+	doc, ok := decodeObject(e.Input)
+	if !ok {
+		doc = map[string]any{}
+		if m.on() {
+			e.Input = nil // unreadable input cannot be masked: keep none of it
+		}
+	}
+	if email == "" {
+		email = leadEmail(doc)
+	}
+	if e.Account != nil {
+		if _, has := doc["account"].(map[string]any); !has {
+			_, hasLead := doc["lead"]
+			_, hasAccount := doc["account"]
+			if !hasLead && !hasAccount {
+				doc = map[string]any{"lead": doc} // a bare lead: wrap it
+			}
+			doc["account"] = cloneMap(e.Account)
+			doc[AccountSource] = AccountResolved
+		}
+	}
+	var out encodedInput
+	if m.on() {
+		out.pairs = m.apply(doc)
+	}
+	out.email = clean(m.Email(email))
+	out.input = encodeInput(doc, dict, leadID, out.email)
+	out.company = leadValue(doc, "company")
+	out.keepWhole = !ok && len(bytes.TrimSpace(e.Input)) > 0
+	return out
+}
+
+// encodeJSON is encodeDoc without the map: it reads the request's JSON
+// bytes once to find each object's keys, masks the few values the mask
+// covers, and encodes the rest straight from the bytes, with the same
+// result. It returns ok false for what it leaves to encodeDoc: input that
+// is not one valid JSON object, keys with escapes, deep nesting, and masks
+// of the lead or account object as a whole.
+func encodeJSON(e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
+	if m.masks("", "lead") || m.masks("", "account") {
+		return encodedInput{}, false
+	}
+	s := scanner{data: e.Input, entries: make([]rawEntry, 0, 64)}
+	p := s.ws(0)
+	if p == len(s.data) || s.data[p] != '{' {
+		return encodedInput{}, false
+	}
+	top, end, ok := s.object(p, 0)
+	if !ok || s.ws(end) != len(s.data) {
+		return encodedInput{}, false
+	}
+	li, ai := find(top, "lead"), find(top, "account")
+	bare := li < 0 && ai < 0
+	lead := top // as leadEmail finds the lead: the lead object, or the top
+	if li >= 0 && top[li].isObj {
+		lead = top[li].obj
+	}
+	email := e.Email
+	if email == "" {
+		if v, ok := s.stringValue(lead, "email"); ok {
+			email = strings.TrimSpace(v)
+		}
+	}
+	var out encodedInput
+	if v, ok := s.stringValue(lead, "company"); ok {
+		out.company = v
+	}
+	var resolved map[string]any
+	if e.Account != nil && (ai < 0 || !top[ai].isObj) {
+		if bare { // a bare lead: wrap it
+			top, bare = []rawEntry{{key: "lead", obj: top, isObj: true}}, false
+		}
+		resolved = cloneMap(e.Account)
+		top = setEntry(top, rawEntry{key: "account", val: resolved, set: true})
+		top = setEntry(top, rawEntry{key: AccountSource, val: AccountResolved, set: true})
+	}
+	if m.on() {
+		if bare {
+			if top, out.pairs, ok = s.mask(m, "lead", top, out.pairs); !ok {
+				return encodedInput{}, false
+			}
+		} else {
+			if top, out.pairs, ok = s.mask(m, "", top, out.pairs); !ok {
+				return encodedInput{}, false
+			}
+			for i := range top {
+				switch {
+				case top[i].key == "lead" && top[i].isObj:
+					top[i].obj, out.pairs, ok = s.mask(m, "lead", top[i].obj, out.pairs)
+				case top[i].key == "account" && top[i].isObj:
+					top[i].obj, out.pairs, ok = s.mask(m, "account", top[i].obj, out.pairs)
+				case top[i].key == "account" && resolved != nil:
+					out.pairs = m.applyObject("account", resolved, out.pairs)
+				}
+				if !ok {
+					return encodedInput{}, false
+				}
+			}
+		}
+	}
+	out.email = clean(m.Email(email))
+	enc := encoder{dict: dict, leadID: leadID, email: out.email, b: make([]byte, 0, len(s.data)/2)}
+	if bare {
+		enc.b = append(enc.b, shapeBare)
+		ok = enc.entries(&s, top, "lead.")
+	} else {
+		enc.b = append(enc.b, shapeWrapped)
+		ok = enc.entries(&s, top, "")
+	}
+	if !ok {
+		return encodedInput{}, false
+	}
+	out.input = enc.b
+	return out, true
+}
+
+// rawEntry is a key of an object in the request and its value: its bytes
+// (start, end), the entries of an object read already (obj), or a value the
+// log set (val: a masked value, the resolved account).
+type rawEntry struct {
+	key        string
+	start, end int
+	obj        []rawEntry
+	isObj      bool // obj holds the value's entries
+	simple     bool // the value is a string whose bytes are its value
+	val        any
+	set        bool
+}
+
+// sortEntries sorts entries by key, keeping the order of equal keys.
+// Requests have a few dozen keys: an insertion sort of their first eight
+// bytes and positions, then the entries moved once.
+func (s *scanner) sortEntries(entries []rawEntry) {
+	if len(entries) > 64 {
+		slices.SortStableFunc(entries, func(a, b rawEntry) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	type ord struct {
+		prefix uint64 // the key's first eight bytes, big-endian, zero-padded
+		i      int
+	}
+	var buf [64]ord
+	ords := buf[:len(entries)]
+	sorted := true
+	for i := range entries {
+		var b [8]byte
+		copy(b[:], entries[i].key)
+		ords[i] = ord{binary.BigEndian.Uint64(b[:]), i}
+		if i > 0 && entries[i].key < entries[i-1].key {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	less := func(a, b ord) bool {
+		if a.prefix != b.prefix {
+			return a.prefix < b.prefix
+		}
+		if ka, kb := entries[a.i].key, entries[b.i].key; ka != kb {
+			return ka < kb
+		}
+		return a.i < b.i
+	}
+	for i := 1; i < len(ords); i++ {
+		for j := i; j > 0 && less(ords[j], ords[j-1]); j-- {
+			ords[j], ords[j-1] = ords[j-1], ords[j]
+		}
+	}
+	mark := len(s.entries)
+	for _, o := range ords {
+		s.entries = append(s.entries, entries[o.i])
+	}
+	copy(entries, s.entries[mark:])
+	s.entries = s.entries[:mark]
+}
+
+// find is the index of key in entries sorted by key, or -1.
+func find(entries []rawEntry, key string) int {
+	i, ok := slices.BinarySearchFunc(entries, key, func(e rawEntry, k string) int { return strings.Compare(e.key, k) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// setEntry sets key in entries sorted by key, replacing its value.
+func setEntry(entries []rawEntry, e rawEntry) []rawEntry {
+	i, ok := slices.BinarySearchFunc(entries, e.key, func(e rawEntry, k string) int { return strings.Compare(e.key, k) })
+	if ok {
+		entries[i] = e
+		return entries
+	}
+	return slices.Insert(entries, i, e)
+}
+
+// scanner reads a JSON document's bytes; each method takes the position of
+// a value and returns where it ends, and ok false for anything
+// encoding/json would refuse (or that encodeJSON leaves to it).
+type scanner struct {
+	data    []byte
+	entries []rawEntry // the entries of every object read, one after another
+}
+
+// maxRawNesting bounds the objects and arrays encodeJSON reads in one
+// another; deeper documents take the reference path.
+const maxRawNesting = 32
+
+func (s *scanner) ws(p int) int {
+	for p < len(s.data) {
+		switch s.data[p] {
+		case ' ', '\t', '\n', '\r':
+			p++
+		default:
+			return p
+		}
+	}
+	return p
+}
+
+// object reads the object at p: its entries sorted by key, the last one of
+// a key repeated (as encoding/json decodes into a map).
+func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
+	if depth > maxRawNesting {
+		return nil, 0, false
+	}
+	p = s.ws(p + 1)
+	first := len(s.entries)
+	if p < len(s.data) && s.data[p] == '}' {
+		return nil, p + 1, true
+	}
+	for {
+		if p == len(s.data) || s.data[p] != '"' {
+			return nil, 0, false
+		}
+		end, simple := s.str(p)
+		if end < 0 || !simple {
+			return nil, 0, false // escaped keys: left to encoding/json
+		}
+		// The key is a view of the request, which the log owns and
+		// nobody changes (Entry); it is copied where it is stored.
+		key := unsafe.String(&s.data[p+1], end-1-(p+1))
+		if end-1 == p+1 {
+			key = ""
+		}
+		p = s.ws(end)
+		if p == len(s.data) || s.data[p] != ':' {
+			return nil, 0, false
+		}
+		start := s.ws(p + 1)
+		ent := rawEntry{key: key, start: start}
+		var ok bool
+		switch {
+		case start == len(s.data):
+			return nil, 0, false
+		case s.data[start] == '{':
+			// Read once, here: the entries go after this object's.
+			var obj []rawEntry
+			mark := len(s.entries)
+			if obj, ent.end, ok = s.object(start, depth+1); !ok {
+				return nil, 0, false
+			}
+			obj = slices.Clone(obj)
+			s.entries = s.entries[:mark]
+			ent.obj, ent.isObj = obj, true
+		case s.data[start] == '"':
+			ent.end, ent.simple = s.str(start)
+			ok = ent.end > 0
+		default:
+			ent.end, ok = s.skip(start, depth+1)
+		}
+		if !ok {
+			return nil, 0, false
+		}
+		s.entries = append(s.entries, ent)
+		p = s.ws(ent.end)
+		if p == len(s.data) {
+			return nil, 0, false
+		}
+		if s.data[p] == '}' {
+			p++
+			break
+		}
+		if s.data[p] != ',' {
+			return nil, 0, false
+		}
+		p = s.ws(p + 1)
+	}
+	entries := s.entries[first:len(s.entries):len(s.entries)]
+	s.sortEntries(entries)
+	// Of a repeated key, the last one counts.
+	out := entries[:0]
+	for i, e := range entries {
+		if i+1 < len(entries) && entries[i+1].key == e.key {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, p, true
+}
+
+// skip checks the value at p and returns where it ends.
+func (s *scanner) skip(p, depth int) (int, bool) {
+	if p == len(s.data) {
+		return 0, false
+	}
+	switch c := s.data[p]; {
+	case c == '{' || c == '[':
+		if depth > maxRawNesting {
+			return 0, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		p = s.ws(p + 1)
+		if p < len(s.data) && s.data[p] == closing {
+			return p + 1, true
+		}
+		for {
+			if c == '{' { // a key and its colon first
+				if p == len(s.data) || s.data[p] != '"' {
+					return 0, false
+				}
+				end, _ := s.str(p)
+				if end < 0 {
+					return 0, false
+				}
+				if p = s.ws(end); p == len(s.data) || s.data[p] != ':' {
+					return 0, false
+				}
+				p = s.ws(p + 1)
+			}
+			end, ok := s.skip(p, depth+1)
+			if !ok {
+				return 0, false
+			}
+			p = s.ws(end)
+			if p == len(s.data) {
+				return 0, false
+			}
+			if s.data[p] == closing {
+				return p + 1, true
+			}
+			if s.data[p] != ',' {
+				return 0, false
+			}
+			p = s.ws(p + 1)
+		}
+	case c == '"':
+		end, _ := s.str(p)
+		return end, end > 0
+	case c == '-' || c >= '0' && c <= '9':
+		end := s.number(p)
+		return end, end > 0
+	case c == 't':
+		return s.literal(p, "true")
+	case c == 'f':
+		return s.literal(p, "false")
+	case c == 'n':
+		return s.literal(p, "null")
+	}
+	return 0, false
+}
+
+func (s *scanner) literal(p int, lit string) (int, bool) {
+	if !bytes.HasPrefix(s.data[p:], []byte(lit)) {
+		return 0, false
+	}
+	return p + len(lit), true
+}
+
+// str finds the end of the string at p (after its closing quote), or -1
+// when it is not a valid JSON string. simple says its bytes are its value:
+// no escapes, valid UTF-8.
+func (s *scanner) str(p int) (end int, simple bool) {
+	simple, ascii := true, true
+	i := p + 1
+	for {
+		// Eight plain bytes at a time (no quote, backslash or control
+		// character), noting any byte of a multi-byte character.
+		for i+8 <= len(s.data) {
+			x := swar.Load(s.data, i)
+			if m := swar.Stop(x); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				if ascii && !swar.ASCII(x&(1<<(8*k)-1)) {
+					ascii = false
+				}
+				i += k
+				break
+			}
+			if ascii && !swar.ASCII(x) {
+				ascii = false
+			}
+			i += 8
+		}
+		if i >= len(s.data) {
+			return -1, false
+		}
+		switch c := s.data[i]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(s.data[p+1:i]) {
+				simple = false
+			}
+			if !simple {
+				// Escapes or invalid UTF-8: encoding/json checks and
+				// decodes it (stringAt).
+				var v string
+				if json.Unmarshal(s.data[p:i+1], &v) != nil {
+					return -1, false
+				}
+			}
+			return i + 1, simple
+		case c == '\\':
+			simple = false
+			i += 2 // the escaped byte: a quote does not end the string
+		case c < 0x20:
+			return -1, false
+		default:
+			if c >= utf8.RuneSelf {
+				ascii = false
+			}
+			i++
+		}
+	}
+}
+
+// stringAt is the value of the string from p to end.
+func (s *scanner) stringAt(p, end int, simple bool) string {
+	if simple {
+		return string(s.data[p+1 : end-1])
+	}
+	var v string
+	_ = json.Unmarshal(s.data[p:end], &v) // checked by str
+	return v
+}
+
+// number finds the end of the number at p, or -1 when it is not a valid
+// JSON number.
+func (s *scanner) number(p int) int {
+	d := s.data
+	if p < len(d) && d[p] == '-' {
+		p++
+	}
+	switch {
+	case p < len(d) && d[p] == '0':
+		p++
+	case p < len(d) && d[p] >= '1' && d[p] <= '9':
+		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
+			p++
+		}
+	default:
+		return -1
+	}
+	if p < len(d) && d[p] == '.' {
+		p++
+		if p == len(d) || d[p] < '0' || d[p] > '9' {
+			return -1
+		}
+		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
+			p++
+		}
+	}
+	if p < len(d) && (d[p] == 'e' || d[p] == 'E') {
+		p++
+		if p < len(d) && (d[p] == '+' || d[p] == '-') {
+			p++
+		}
+		if p == len(d) || d[p] < '0' || d[p] > '9' {
+			return -1
+		}
+		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
+			p++
+		}
+	}
+	return p
+}
+
+// stringValue is the value of key in entries when it is a string.
+func (s *scanner) stringValue(entries []rawEntry, key string) (string, bool) {
+	i := find(entries, key)
+	if i < 0 {
+		return "", false
+	}
+	e := entries[i]
+	if e.set {
+		v, ok := e.val.(string)
+		return v, ok
+	}
+	if e.isObj || s.data[e.start] != '"' {
+		return "", false
+	}
+	return s.stringAt(e.start, e.end, e.simple), true
+}
+
+// value decodes the value of an entry, as encoding/json with UseNumber.
+func (s *scanner) value(e rawEntry) (any, bool) {
+	if e.set {
+		return e.val, true
+	}
+	dec := json.NewDecoder(bytes.NewReader(s.data[e.start:e.end]))
+	dec.UseNumber()
+	var v any
+	return v, dec.Decode(&v) == nil
+}
+
+// mask masks the entries of one object as Mask.applyObject masks its map:
+// the values of masked keys are replaced by their hashes or left out.
+func (s *scanner) mask(m Mask, ns string, entries []rawEntry, pairs []string) ([]rawEntry, []string, bool) {
+	out := entries[:0]
+	for _, e := range entries {
+		if !m.masks(ns, e.key) || !e.set && s.data[e.start] == 'n' || e.set && e.val == nil {
+			out = append(out, e)
+			continue
+		}
+		v, ok := s.value(e)
+		if !ok {
+			return nil, nil, false
+		}
+		var keep bool
+		if v, keep, pairs = m.maskValue(v, pairs); keep {
+			out = append(out, rawEntry{key: e.key, val: v, set: true})
+		}
+	}
+	return out, pairs, true
+}
+
+// entries encodes an object's entries as encoder.object encodes a map.
+func (e *encoder) entries(s *scanner, entries []rawEntry, ns string) bool {
+	e.b = append(e.b, tagObject)
+	e.b = binary.AppendUvarint(e.b, uint64(len(entries)))
+	for _, ent := range entries {
+		e.key(ent.key, ns)
+		child := ""
+		if ns == "" && (ent.key == "lead" || ent.key == "account") {
+			child = ent.key + "."
+		}
+		switch {
+		case ent.set:
+			e.value(ent.val, child)
+		case ent.isObj:
+			if child == "" {
+				child = "\x00" // keys of nested objects are never declared fields
+			}
+			if !e.entries(s, ent.obj, child) {
+				return false
+			}
+		case s.data[ent.start] == '"':
+			e.rawString(s, ent.start, ent.end, ent.simple, child)
+		default:
+			if !e.raw(s, ent.start, child, 1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rawString encodes the string from p to end, as value encodes it decoded.
+func (e *encoder) rawString(s *scanner, p, end int, simple bool, ns string) {
+	if !simple {
+		e.value(s.stringAt(p, end, false), ns)
+		return
+	}
+	v := s.data[p+1 : end-1]
+	switch {
+	case len(v) > 0 && string(v) == e.leadID:
+		e.b = append(e.b, tagLeadID)
+	case len(v) > 0 && string(v) == e.email:
+		e.b = append(e.b, tagEmail)
+	default:
+		e.b = append(e.b, tagString)
+		e.b = binary.AppendUvarint(e.b, uint64(len(v)))
+		e.b = append(e.b, v...)
+	}
+}
+
+// raw encodes the value at p from its bytes, as value encodes it decoded.
+func (e *encoder) raw(s *scanner, p int, ns string, depth int) bool {
+	switch c := s.data[p]; {
+	case c == '{':
+		entries, _, ok := s.object(p, depth)
+		if !ok {
+			return false
+		}
+		if ns == "" {
+			ns = "\x00"
+		}
+		return e.entries(s, entries, ns)
+	case c == '[':
+		var buf [16]int
+		starts := buf[:0]
+		p = s.ws(p + 1)
+		for s.data[p] != ']' {
+			starts = append(starts, p)
+			end, _ := s.skip(p, depth+1) // checked by object
+			p = s.ws(end)
+			if s.data[p] == ',' {
+				p = s.ws(p + 1)
+			}
+		}
+		e.b = append(e.b, tagArray)
+		e.b = binary.AppendUvarint(e.b, uint64(len(starts)))
+		for _, p := range starts {
+			if !e.raw(s, p, "", depth+1) {
+				return false
+			}
+		}
+		return true
+	case c == '"':
+		end, simple := s.str(p)
+		e.rawString(s, p, end, simple, ns)
+		return true
+	case c == '-' || c >= '0' && c <= '9':
+		num := s.data[p:s.number(p)]
+		if n, ok := smallInt(num); ok {
+			e.b = append(e.b, tagInt)
+			e.b = binary.AppendVarint(e.b, n)
+			return true
+		}
+		e.value(json.Number(num), ns)
+		return true
+	case c == 't':
+		e.b = append(e.b, tagTrue)
+	case c == 'f':
+		e.b = append(e.b, tagFalse)
+	default:
+		e.b = append(e.b, tagNull)
+	}
+	return true
+}
+
+// smallInt reads a JSON integer of up to 18 digits (always an int64) that
+// encoder.value stores as tagInt; anything else is left to it.
+func smallInt(num []byte) (int64, bool) {
+	digits := num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || string(num) == "-0" {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = 10*n + int64(c-'0')
+	}
+	if num[0] == '-' {
+		n = -n
+	}
+	return n, true
+}
+
+// key encodes an object's key: its index in the dictionary when it is a
+// declared field of the namespace, else its bytes.
+func (e *encoder) key(k, ns string) {
+	if ns == "lead." || ns == "account." {
+		e.kbuf = append(append(e.kbuf[:0], ns...), k...)
+		if i := e.dict.index[string(e.kbuf)]; i > 0 {
+			e.b = binary.AppendUvarint(e.b, uint64(i))
+			return
+		}
+	}
+	e.b = binary.AppendUvarint(e.b, 0)
+	e.str(k)
+}
