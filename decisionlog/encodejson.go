@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/leadq/leadq/internal/swar"
+	"github.com/leadq/leadq/internal/jsonscan"
 )
 
 // encodedInput is what the writer stores of a request: its compact
@@ -242,17 +241,7 @@ type scanner struct {
 // another; deeper documents take the reference path.
 const maxRawNesting = 32
 
-func (s *scanner) ws(p int) int {
-	for p < len(s.data) {
-		switch s.data[p] {
-		case ' ', '\t', '\n', '\r':
-			p++
-		default:
-			return p
-		}
-	}
-	return p
-}
+func (s *scanner) ws(p int) int { return jsonscan.Space(s.data, p) }
 
 // object reads the object at p: its entries sorted by key, the last one of
 // a key repeated (as encoding/json decodes into a map).
@@ -337,128 +326,23 @@ func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
 
 // skip checks the value at p and returns where it ends.
 func (s *scanner) skip(p, depth int) (int, bool) {
-	if p == len(s.data) {
-		return 0, false
-	}
-	switch c := s.data[p]; {
-	case c == '{' || c == '[':
-		if depth > maxRawNesting {
-			return 0, false
-		}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		p = s.ws(p + 1)
-		if p < len(s.data) && s.data[p] == closing {
-			return p + 1, true
-		}
-		for {
-			if c == '{' { // a key and its colon first
-				if p == len(s.data) || s.data[p] != '"' {
-					return 0, false
-				}
-				end, _ := s.str(p)
-				if end < 0 {
-					return 0, false
-				}
-				if p = s.ws(end); p == len(s.data) || s.data[p] != ':' {
-					return 0, false
-				}
-				p = s.ws(p + 1)
-			}
-			end, ok := s.skip(p, depth+1)
-			if !ok {
-				return 0, false
-			}
-			p = s.ws(end)
-			if p == len(s.data) {
-				return 0, false
-			}
-			if s.data[p] == closing {
-				return p + 1, true
-			}
-			if s.data[p] != ',' {
-				return 0, false
-			}
-			p = s.ws(p + 1)
-		}
-	case c == '"':
-		end, _ := s.str(p)
-		return end, end > 0
-	case c == '-' || c >= '0' && c <= '9':
-		end := s.number(p)
-		return end, end > 0
-	case c == 't':
-		return s.literal(p, "true")
-	case c == 'f':
-		return s.literal(p, "false")
-	case c == 'n':
-		return s.literal(p, "null")
-	}
-	return 0, false
-}
-
-func (s *scanner) literal(p int, lit string) (int, bool) {
-	if !bytes.HasPrefix(s.data[p:], []byte(lit)) {
-		return 0, false
-	}
-	return p + len(lit), true
+	return jsonscan.Skip(s.data, p, maxRawNesting-depth)
 }
 
 // str finds the end of the string at p (after its closing quote), or -1
 // when it is not a valid JSON string. simple says its bytes are its value:
 // no escapes, valid UTF-8.
 func (s *scanner) str(p int) (end int, simple bool) {
-	simple, ascii := true, true
-	i := p + 1
-	for {
-		// Eight plain bytes at a time (no quote, backslash or control
-		// character), noting any byte of a multi-byte character.
-		for i+8 <= len(s.data) {
-			x := swar.Load(s.data, i)
-			if m := swar.Stop(x); m != 0 {
-				k := bits.TrailingZeros64(m) / 8
-				if ascii && !swar.ASCII(x&(1<<(8*k)-1)) {
-					ascii = false
-				}
-				i += k
-				break
-			}
-			if ascii && !swar.ASCII(x) {
-				ascii = false
-			}
-			i += 8
-		}
-		if i >= len(s.data) {
-			return -1, false
-		}
-		switch c := s.data[i]; {
-		case c == '"':
-			if !ascii && !utf8.Valid(s.data[p+1:i]) {
-				simple = false
-			}
-			if !simple {
-				// Escapes or invalid UTF-8: encoding/json checks and
-				// decodes it (stringAt).
-				var v string
-				if json.Unmarshal(s.data[p:i+1], &v) != nil {
-					return -1, false
-				}
-			}
-			return i + 1, simple
-		case c == '\\':
-			simple = false
-			i += 2 // the escaped byte: a quote does not end the string
-		case c < 0x20:
-			return -1, false
-		default:
-			if c >= utf8.RuneSelf {
-				ascii = false
-			}
-			i++
-		}
+	end, ok := jsonscan.Skip(s.data, p, 0)
+	if !ok {
+		return -1, false
 	}
+	v := s.data[p+1 : end-1]
+	if bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return end, true
+	}
+	// Escapes or invalid UTF-8: encoding/json decodes it (stringAt).
+	return end, false
 }
 
 // stringAt is the value of the string from p to end.
@@ -469,47 +353,6 @@ func (s *scanner) stringAt(p, end int, simple bool) string {
 	var v string
 	_ = json.Unmarshal(s.data[p:end], &v) // checked by str
 	return v
-}
-
-// number finds the end of the number at p, or -1 when it is not a valid
-// JSON number.
-func (s *scanner) number(p int) int {
-	d := s.data
-	if p < len(d) && d[p] == '-' {
-		p++
-	}
-	switch {
-	case p < len(d) && d[p] == '0':
-		p++
-	case p < len(d) && d[p] >= '1' && d[p] <= '9':
-		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
-			p++
-		}
-	default:
-		return -1
-	}
-	if p < len(d) && d[p] == '.' {
-		p++
-		if p == len(d) || d[p] < '0' || d[p] > '9' {
-			return -1
-		}
-		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
-			p++
-		}
-	}
-	if p < len(d) && (d[p] == 'e' || d[p] == 'E') {
-		p++
-		if p < len(d) && (d[p] == '+' || d[p] == '-') {
-			p++
-		}
-		if p == len(d) || d[p] < '0' || d[p] > '9' {
-			return -1
-		}
-		for p < len(d) && d[p] >= '0' && d[p] <= '9' {
-			p++
-		}
-	}
-	return p
 }
 
 // stringValue is the value of key in entries when it is a string.
@@ -648,7 +491,7 @@ func (e *encoder) raw(s *scanner, p int, ns string, depth int) bool {
 		e.rawString(s, p, end, simple, ns)
 		return true
 	case c == '-' || c >= '0' && c <= '9':
-		num := s.data[p:s.number(p)]
+		num := s.data[p:jsonscan.Number(s.data, p)]
 		if n, ok := smallInt(num); ok {
 			e.b = append(e.b, tagInt)
 			e.b = binary.AppendVarint(e.b, n)
