@@ -423,6 +423,23 @@ func setField(r *eval.Row, f *eval.Field, raw any, strict bool) (msg string, ok 
 			r.SetInt(f, x)
 			return "", true
 		}
+	// The Go types of the commonest fields, stored without the type
+	// table's indirect call.
+	case string:
+		if f.Type == rulefile.TypeString {
+			r.SetString(f, x)
+			return "", true
+		}
+	case bool:
+		if f.Type == rulefile.TypeBool {
+			r.SetBool(f, x)
+			return "", true
+		}
+	case float64:
+		if f.Type == rulefile.TypeFloat {
+			r.SetFloat(f, x)
+			return "", true
+		}
 	default:
 		if r.Set(f, raw) { // already of the field's Go type
 			return "", true
