@@ -19,8 +19,8 @@ type Watcher struct {
 	w *watch.Watcher
 }
 
-// Watch reloads d (with Reload) once its file has changed and then stayed
-// the same for about 200 ms, re-read and compared (internal/watch, as
+// Watch reloads d (with Reload) once its file has changed, been left
+// alone for about 200 ms and been closed by its writer (internal/watch, as
 // engine.Watch for rule files: saves by rename and kubelet's ..data swap
 // are seen). It returns once the directory is watched. A failed reload
 // keeps the last good accounts; the watcher carries on.

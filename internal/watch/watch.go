@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,10 +29,12 @@ type Config struct {
 	// caller reads; changes to other files are ignored.
 	Match func(path string) bool
 	// Debounce is how long the files must be left alone before Changed
-	// is called: that long without an event, and then that long again
-	// with their content unchanged (re-read and compared), so that an
-	// editor's write-rename-chmod costs one call and a writer that pauses
-	// in the middle of a file is not read half-written.
+	// is called: that long without an event, so that an editor's
+	// write-rename-chmod costs one call. Then, on Linux, a file whose
+	// writer has closed it is whole, and Changed is called; a file still
+	// open for writing (or any file, on other systems) must also keep its
+	// content (re-read and compared) for that long again, so that a writer
+	// that pauses in the middle of a file is not read half-written.
 	Debounce time.Duration
 	// Changed is called, on the watcher's goroutine, once the files have
 	// settled; its errors are the caller's to report.
@@ -50,6 +53,8 @@ type Watcher struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	seed   maphash.Seed
+	// writers is the loop's: which files are being written (Linux).
+	writers *writers
 }
 
 // Start watches cfg.Dirs and returns once every directory is watched: a
@@ -75,7 +80,8 @@ func Start(ctx context.Context, cfg Config) (*Watcher, error) {
 		dirs[dir] = true
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watcher{cfg: cfg, fsw: fsw, dirs: dirs, cancel: cancel, done: make(chan struct{}), seed: maphash.MakeSeed()}
+	w := &Watcher{cfg: cfg, fsw: fsw, dirs: dirs, cancel: cancel, done: make(chan struct{}), seed: maphash.MakeSeed(),
+		writers: newWriters(slices.Sorted(maps.Keys(dirs)))}
 	go w.loop(ctx)
 	return w, nil
 }
@@ -95,6 +101,7 @@ type snapshot map[string]uint64
 func (w *Watcher) loop(ctx context.Context) {
 	defer close(w.done)
 	defer w.fsw.Close()
+	defer w.writers.close()
 	timer := time.NewTimer(w.cfg.Debounce)
 	timer.Stop()
 	defer timer.Stop()
@@ -128,6 +135,14 @@ func (w *Watcher) loop(ctx context.Context) {
 				timer.Reset(w.cfg.Debounce)
 			}
 		case <-timer.C:
+			if w.writers.closed(changed) {
+				// Every changed file's writer has closed it: it is
+				// whole, and it has been left alone for a window.
+				clear(changed)
+				settled = nil
+				w.cfg.Changed(ctx)
+				continue
+			}
 			now := w.read(changed)
 			if settled == nil || !equal(now, settled) {
 				// Quiet for a while, but not yet seen unchanged across a
@@ -138,6 +153,7 @@ func (w *Watcher) loop(ctx context.Context) {
 			}
 			clear(changed)
 			settled = nil
+			w.writers.settled()
 			w.cfg.Changed(ctx)
 		}
 	}

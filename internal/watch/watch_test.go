@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,13 @@ func yaml(path string) bool { return strings.HasSuffix(path, ".yaml") }
 // of each call.
 func started(t *testing.T, dir string) (*Watcher, chan string) {
 	t.Helper()
+	return startedWith(t, dir, 200*time.Millisecond)
+}
+
+func startedWith(t *testing.T, dir string, debounce time.Duration) (*Watcher, chan string) {
+	t.Helper()
 	ch := make(chan string, 16)
-	w, err := Start(context.Background(), Config{Dirs: []string{dir}, Match: yaml, Debounce: 200 * time.Millisecond,
+	w, err := Start(context.Background(), Config{Dirs: []string{dir}, Match: yaml, Debounce: debounce,
 		Changed: func(ctx context.Context) {
 			data, _ := os.ReadFile(filepath.Join(dir, "rules.yaml"))
 			ch <- string(data)
@@ -68,6 +74,71 @@ func TestSlowWriterIsReadWhole(t *testing.T) {
 	case got := <-ch:
 		t.Errorf("Changed was called twice for one write (then with %d bytes)", len(got))
 	case <-time.After(time.Second):
+	}
+}
+
+// On Linux a file written and closed, in place or renamed into place, is
+// passed on after one window of quiet: its writer is done with it. (Were
+// its content compared across a second window, the call would come after
+// two seconds.)
+func TestClosedFileAfterOneWindow(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux says when a writer closes a file")
+	}
+	const debounce = time.Second
+	for _, rename := range []bool{false, true} {
+		dir := t.TempDir()
+		_, ch := startedWith(t, dir, debounce)
+		path := filepath.Join(dir, "rules.yaml")
+		whole := strings.Repeat("- a line of the rule file\n", 200)
+		if rename {
+			if err := os.WriteFile(path+".tmp", []byte(whole), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(path+".tmp", path); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(path, []byte(whole), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		written := time.Now()
+		select {
+		case got := <-ch:
+			if took := time.Since(written); got != whole || took > debounce*18/10 {
+				t.Errorf("renamed %v: Changed with %d of %d bytes after %v; want the whole file after about %v", rename, len(got), len(whole), took, debounce)
+			}
+		case <-time.After(timeout):
+			t.Fatal("Changed was never called")
+		}
+	}
+}
+
+// A writer that pauses longer than the window and then closes the file is
+// passed on whole, once it has closed it.
+func TestSlowWriterThenClose(t *testing.T) {
+	dir := t.TempDir()
+	_, ch := started(t, dir)
+	whole := strings.Repeat("- a line of the rule file\n", 200)
+	f, err := os.Create(filepath.Join(dir, "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{whole[:len(whole)/2], whole[len(whole)/2:]} {
+		if _, err := f.WriteString(part); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ch:
+		if got != whole {
+			t.Fatalf("Changed was called with %d of the file's %d bytes written", len(got), len(whole))
+		}
+	case <-time.After(timeout):
+		t.Fatal("Changed was never called")
 	}
 }
 
