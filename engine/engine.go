@@ -39,7 +39,7 @@ type Loader func(ctx context.Context) ([]*rules.Ruleset, error)
 // file compiles one. Live rulesets keep no test cases (they are for
 // `leadq test`).
 func Paths(paths ...string) Loader {
-	l := newIncremental(listPaths(paths), readFile)
+	l := newIncremental(listPaths(paths), readFile, statFile)
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
 		return l.load(func(c compiler.Compiler) ([]*rules.Ruleset, error) { return c.LoadPaths(paths...) })
 	}
@@ -48,7 +48,7 @@ func Paths(paths ...string) Loader {
 // FS loads the rule files at the top of fsys, compiling again only what
 // changed, as Paths does.
 func FS(fsys fs.FS) Loader {
-	l := newIncremental(listFS(fsys), readFS(fsys))
+	l := newIncremental(listFS(fsys), readFS(fsys), nil)
 	return func(ctx context.Context) ([]*rules.Ruleset, error) {
 		return l.load(func(c compiler.Compiler) ([]*rules.Ruleset, error) { return c.Load(fsys) })
 	}
@@ -246,9 +246,13 @@ func (e *Engine) build(ctx context.Context, prev *snapshot) (*snapshot, error) {
 		s.names = append(s.names, rs.Name)
 	}
 	sort.Strings(s.names)
+	// One builder, not += : with a thousand rulesets, concatenating copied
+	// the growing string a thousand times (11 ms of a 24 ms reload).
+	var version strings.Builder
 	for _, n := range s.names {
-		s.version += n + "=" + s.byName[n].Version + ";"
+		version.WriteString(n + "=" + s.byName[n].Version + ";")
 	}
+	s.version = version.String()
 	return s, nil
 }
 

@@ -1,13 +1,17 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/compiler"
 )
 
 // A reload compiles again only the rulesets whose files changed, appeared
@@ -116,5 +120,105 @@ func TestRulesetOf(t *testing.T) {
 		if got := rulesetOf([]byte(tc.src)); got != tc.want {
 			t.Errorf("rulesetOf(%q) = %q; want %q", tc.src, got, tc.want)
 		}
+	}
+}
+
+// A load reads only the files whose stamps changed, and trusts a stamp
+// only once it is older than racyWindow: a file changed twice within one
+// tick of the file system's clock, with the same size, is read again.
+func TestLoadReadsOnlyChangedStamps(t *testing.T) {
+	dir := manyRulesets(t, 3)
+	start := time.Now()
+	old := stamp{size: 1, mtime: start.Add(-time.Hour).UnixNano(), ctime: start.Add(-time.Hour).UnixNano()}
+	stamps := map[string]stamp{}
+	names, err := listPaths([]string{dir})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		stamps[name] = old
+	}
+	var reads []string
+	l := newIncremental(listPaths([]string{dir}), func(name string, buf []byte) ([]byte, error) {
+		reads = append(reads, filepath.Base(name))
+		return readFile(name, buf)
+	}, func(name string) (stamp, error) { return stamps[name], nil })
+	load := func(step string, want ...string) {
+		t.Helper()
+		reads = nil
+		if _, err := l.load(func(c compiler.Compiler) ([]*rules.Ruleset, error) { return c.LoadPaths(dir) }); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if step != "first load" && !slices.Equal(reads, want) {
+			t.Errorf("%s: read %q; want %q", step, reads, want)
+		}
+	}
+	load("first load")
+	load("nothing changed")
+	edited := filepath.Join(dir, "b2b-0002.yaml")
+	src, err := os.ReadFile(edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(edited, bytes.Replace(src, []byte("points: 20\n"), []byte("points: 21\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := stamp{size: 2, mtime: time.Now().UnixNano(), ctime: time.Now().UnixNano()}
+	stamps[edited] = now
+	// Read to hash it, then its ruleset's files to parse them.
+	load("one file edited", "b2b-0002.yaml", "b2b-0002.lists.yaml", "b2b-0002.yaml")
+	// Changed again within the same tick: the stamp is the same, but it was
+	// too recent to be trusted.
+	if err := os.WriteFile(edited, bytes.Replace(src, []byte("points: 20\n"), []byte("points: 22\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load("edited again, same stamp", "b2b-0002.yaml", "b2b-0002.lists.yaml", "b2b-0002.yaml")
+	full, err := rules.LoadPaths(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.rulesets["b2b-0002"]; got == nil || got.Version != full[1].Version {
+		t.Errorf("after a second edit with the same stamp the ruleset is not the one on disk")
+	}
+	stamps[edited] = old
+	load("stamp old at last", "b2b-0002.yaml") // read once more, then trusted
+	load("trusted", []string(nil)...)
+}
+
+// On the file system: an edit that keeps the file's size and sets its
+// write time back (rsync -t, tar) is still seen.
+func TestLoadSeesEditWithTimeSetBack(t *testing.T) {
+	ctx := context.Background()
+	dir := manyRulesets(t, 2)
+	path := filepath.Join(dir, "b2b-0001.yaml")
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := info.ModTime().Add(-time.Hour)
+	if err := os.Chtimes(path, back, back); err != nil {
+		t.Fatal(err)
+	}
+	load := Paths(dir)
+	first, err := load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Replace(src, []byte("points: 20\n"), []byte("points: 21\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, back, back); err != nil {
+		t.Fatal(err)
+	}
+	next, err := load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].Name != "b2b-0001" || next[0].Version == first[0].Version {
+		t.Errorf("an edit of the same size with its write time set back was not seen (version %s before and after)", first[0].Version)
 	}
 }

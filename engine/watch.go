@@ -15,10 +15,10 @@ import (
 )
 
 // watchDebounce is how long the rule files must be left alone before a
-// reload: that long without a change, then that long again with the same
-// content (internal/watch), so that an editor's write-rename-chmod or a
-// kubelet update of several files costs one reload, and a file written in
-// pieces is not read half-written.
+// reload, so that an editor's write-rename-chmod or a kubelet update of
+// several files costs one reload; a file still open for writing waits
+// that long again with the same content (internal/watch), so that a file
+// written in pieces is not read half-written.
 const watchDebounce = 200 * time.Millisecond
 
 // Watcher reloads an engine when its rule files change. It is one goroutine,
@@ -36,12 +36,14 @@ type dirFilter struct {
 
 // Watch reloads e (with Reload, as every other trigger does) once a rule
 // source under paths, the files and directories given to Paths, has
-// changed and then stayed the same for about 200 ms, re-read and compared
-// (internal/watch). It watches directories, not files, so that editors
-// that save by writing a new file and renaming it over the old one are
-// seen, and it treats kubelet's swap of the ..data symlink as a change to
-// every file, so ConfigMap volumes work. Watch returns once every
-// directory is watched: a change made after it returns triggers a reload.
+// changed and been left alone for about 200 ms, and its writer has closed
+// it (on Linux; a file still open, or any file elsewhere, must also stay
+// the same for another 200 ms, re-read and compared: internal/watch). It
+// watches directories, not files, so that editors that save by writing a
+// new file and renaming it over the old one are seen, and it treats
+// kubelet's swap of the ..data symlink as a change to every file, so
+// ConfigMap volumes work. Watch returns once every directory is watched:
+// a change made after it returns triggers a reload.
 // A failed reload keeps the last good rulesets live; it is reported through
 // the logger, Status and WithOnReload, and the watcher carries on.
 func (e *Engine) Watch(ctx context.Context, paths ...string) (*Watcher, error) {
