@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -138,15 +139,33 @@ func (t Tokens) lookup(token string) (scopes []Scope, ok bool) {
 // itself; an admin token may do everything. Without tokens, scoring and
 // reloading are open and lead data is refused (403 lead_data_closed)
 // unless WithInsecureOpen.
-func WithTokens(t Tokens) Option { return func(s *Server) { s.tokens = s.tokens.Merge(t) } }
+func WithTokens(t Tokens) Option {
+	return func(s *Server) {
+		merged := s.tokens.Load().Merge(t)
+		s.tokens.Store(&merged)
+	}
+}
 
 // WithToken is WithTokens with a single token that may do everything.
 func WithToken(token string) Option {
 	return func(s *Server) {
 		if token != "" {
-			s.tokens.entries = append(s.tokens.entries, tokenEntry{sum: sha256.Sum256([]byte(token)), scopes: []Scope{ScopeAdmin}})
+			WithTokens(Tokens{entries: []tokenEntry{{sum: sha256.Sum256([]byte(token)), scopes: []Scope{ScopeAdmin}}}})(s)
 		}
 	}
+}
+
+// SetTokens replaces the tokens the server accepts, as a rotation does
+// (leadq serve rereads its token file on SIGHUP): requests already
+// authorised go on, the next ones need one of t. It refuses to take every
+// token away from a server that has some, which would open scoring and
+// reloading to anyone; the server keeps its tokens then.
+func (s *Server) SetTokens(t Tokens) error {
+	if t.Len() == 0 && s.tokens.Load().Len() > 0 {
+		return errors.New("no token given: a server with tokens keeps them rather than open its routes to anyone")
+	}
+	s.tokens.Store(&t)
+	return nil
 }
 
 // WithInsecureOpen serves lead data (the decision log's lookups and
@@ -167,7 +186,7 @@ func (s *Server) authorize(r *http.Request, need Scope) error {
 	if need == "" {
 		return nil
 	}
-	if s.tokens.Len() == 0 {
+	if s.tokens.Load().Len() == 0 {
 		if need == ScopeRead && !s.insecureOpen {
 			return errLeadDataClosed
 		}
@@ -190,14 +209,14 @@ func (s *Server) bearer(r *http.Request) (scopes []Scope, ok bool) {
 	if !found || !strings.EqualFold(scheme, "Bearer") {
 		return nil, false
 	}
-	return s.tokens.lookup(strings.TrimSpace(token))
+	return s.tokens.Load().lookup(strings.TrimSpace(token))
 }
 
 // mayDetail says whether r may see what names rules and versions in the
 // open routes (/metrics, /readyz): always on a server without tokens, else
 // with a metrics or admin token.
 func (s *Server) mayDetail(r *http.Request) bool {
-	if s.tokens.Len() == 0 {
+	if s.tokens.Load().Len() == 0 {
 		return true
 	}
 	have, ok := s.bearer(r)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,7 +30,7 @@ const (
 type Server struct {
 	eng          *engine.Engine
 	log          *slog.Logger
-	tokens       Tokens // none: scoring open, lead data refused unless insecureOpen
+	tokens       atomic.Pointer[Tokens] // never nil after New; none: scoring open, lead data refused unless insecureOpen
 	insecureOpen bool
 	maxBody      int64
 	timeout      time.Duration
@@ -113,6 +114,7 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 
 		draining: make(chan struct{}),
 	}
+	s.tokens.Store(&Tokens{})
 	for _, o := range opts {
 		o(s)
 	}

@@ -75,6 +75,7 @@ pod waits for its ConfigMap to be fixed instead of crash-looping.
 
 Tokens (--token-file FILE and LEADQ_TOKENS, SCOPE:TOKEN each, several per scope for
 rotation) give each route its scope: score, read (lead data), metrics, admin (everything).
+SIGHUP rereads the token file: a token rotates without a restart.
 Without tokens, scoring and reloading are open and lead data (/v1/decisions, /v1/stats,
 /v1/preview) is refused unless --insecure-open. README.md's Security section has the rest.
 
@@ -242,7 +243,8 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	hs.RegisterOnShutdown(srv.Drain)
 
 	// SIGHUP reloads through the same Engine.Reload as the watcher and
-	// POST /-/reload, and reloads the account file too.
+	// POST /-/reload, and reloads the account file and the token file too
+	// (a rotation: add the new token, reload, retire the old one, reload).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -260,6 +262,9 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 				if reloadAccounts != nil {
 					log.Info("SIGHUP: reloading the accounts")
 					_ = reloadAccounts(hupCtx) // logged by the directory; the last good accounts stay
+				}
+				if opts.tokenFile != "" {
+					reloadTokens(log, srv, opts)
 				}
 			}
 		}
@@ -327,6 +332,20 @@ func readTokens(opts serveOptions, env string) (server.Tokens, error) {
 		tokens = tokens.Merge(more)
 	}
 	return tokens, nil
+}
+
+// reloadTokens reads the token file (and LEADQ_TOKENS) again and gives
+// the server the tokens; on an error the server keeps the ones it has.
+func reloadTokens(log *slog.Logger, srv *server.Server, opts serveOptions) {
+	tokens, err := readTokens(opts, os.Getenv(tokensEnv))
+	if err == nil {
+		err = srv.SetTokens(tokens)
+	}
+	if err != nil {
+		log.Error("SIGHUP: the tokens were not reloaded; the last ones stay", "err", err)
+		return
+	}
+	log.Info("SIGHUP: tokens reloaded", "tokens", tokens.Len(), "lead_data", leadDataAccess(tokens, false))
 }
 
 // leadDataAccess says, for the startup log, who may read lead data.

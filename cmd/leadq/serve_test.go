@@ -168,6 +168,65 @@ func description(t *testing.T, url, token string) string {
 	return st.Rulesets[0].Description
 }
 
+// A token rotates without a restart: SIGHUP rereads the token file. A
+// token file that breaks (empty, or a bad entry) is not taken: the last
+// tokens stay and the server is never left open.
+func TestServeRotatesTokens(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, serveRules("v1"))
+	tokenFile := filepath.Join(t.TempDir(), "tokens")
+	writeTokens := func(text string) {
+		if err := os.WriteFile(tokenFile, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeTokens("score:old-token\n")
+	url, reloads, stderr, _ := testServe(t, serveOptions{rules: []string{dir}, tokenFile: tokenFile, watch: false})
+	waitFor(t, reloads, "the first load", func(r reload) bool { return r.err == nil })
+	score := func(token string) int {
+		code, _ := request(t, "POST", url+"/v1/score", token, `{"employees": 500}`)
+		return code
+	}
+	// hup sends SIGHUP and waits for the log line that says what became
+	// of the token file (the tokens are read after the rules).
+	hup := func(what, logged string) {
+		t.Helper()
+		before := strings.Count(stderr.String(), logged)
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, reloads, "the reload of "+what, func(r reload) bool { return r.err == nil })
+		deadline := time.Now().Add(serveWait)
+		for strings.Count(stderr.String(), logged) == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the log does not say %q again:\n%s", what, logged, stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if code := score("old-token"); code != 200 {
+		t.Fatalf("the first token: %d; want 200", code)
+	}
+
+	writeTokens("score:old-token\nscore:new-token\n") // the new one beside the old
+	hup("both tokens", "tokens reloaded")
+	if a, b := score("old-token"), score("new-token"); a != 200 || b != 200 {
+		t.Errorf("both tokens: %d, %d; want 200, 200", a, b)
+	}
+	writeTokens("score:new-token\n") // the old one retired
+	hup("the new token", "tokens reloaded")
+	if a, b := score("old-token"), score("new-token"); a != 401 || b != 200 {
+		t.Errorf("the old token retired: %d, %d; want 401, 200", a, b)
+	}
+	for _, broken := range []string{"", "score:\n", "reed:x-token\n"} {
+		writeTokens(broken)
+		hup(fmt.Sprintf("a broken token file %q", broken), "the tokens were not reloaded")
+		if a, b := score(""), score("new-token"); a != 401 || b != 200 {
+			t.Errorf("token file %q: without a token %d, the last token %d; want 401, 200", broken, a, b)
+		}
+	}
+}
+
 // TestServe runs leadq serve as a user would: token auth, scoring, a reload
 // by SIGHUP, and a shutdown that lets an open stream finish.
 func TestServe(t *testing.T) {
