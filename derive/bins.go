@@ -150,7 +150,9 @@ func (c *column) level(text string, days func(string) (float64, bool)) uint16 {
 		v = floorSig(v, 3)
 	}
 	i, found := slices.BinarySearchFunc(c.levels, v, func(x numCount, v float64) int { return cmp.Compare(x.v, v) })
-	if !found { // not on a training row: the nearest level below, which the same bin holds
+	if !found {
+		// Every training row's number was counted on the first pass, so
+		// this is a row derive did not count: the nearest level below.
 		i = max(0, i-1)
 	}
 	return uint16(i)

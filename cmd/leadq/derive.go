@@ -51,7 +51,8 @@ rule file. It reads the data twice (CSV, JSON Lines or Parquet; stdin is kept in
 file): first to count each column's values, then to put every row into bins. Numbers become
 ranges whose conversion rises or falls steadily where the data allow, rare values are pooled,
 and a missing value is a bin of its own that can earn points (lead.x == nil). A ridge logistic
-regression fits all bins at once, its penalty chosen by cross-validation on the training rows;
+regression fits all bins at once; cross-validation on the training rows chooses its penalty and
+the size of the numbers' ranges (cut again inside every fold, so that it sees their overfit);
 the coefficients become integer points (--pdo points double the odds), one rule per bin that
 earns points, each with its evidence in a comment. Tiers follow --tiers (shares of leads,
 target conversion rates, or capacities) and state the conversion cross-validation expects
@@ -62,7 +63,9 @@ those) are left out unless --keep names them.
 --best names the best rows: an expression over the columns ('Converted == "1"', columns with
 spaces as $env["Lead Source"] or snake_case, lead_source), top:N:COLUMN or top:P%:COLUMN (the
 rows with the highest values, ranked over all rows before the split); or give --outcome
-COLUMN=VALUE. Leave out columns that are filled in after the outcome with --exclude.
+COLUMN=VALUE. Leave out columns that are filled in after the outcome with --exclude. --unit
+'Total Time Spent on Website=seconds' declares the field with its unit and says it in the
+rules' descriptions ("is 240 to under 400 seconds").
 
 --holdout 30 keeps 30% of the rows (stratified, seeded by --seed) out of the analysis and
 writes them, with a leadq_best column, to --holdout-out; backtest the proposal on them with
