@@ -15,8 +15,8 @@ import (
 	"github.com/leadq/leadq/internal/pgtest"
 )
 
-// BenchmarkLog is the cost Log adds to scoring: a non-blocking send. The
-// buffer is large and the writer keeps draining it; entries it drops are
+// BenchmarkLog is the cost Log adds to scoring: masking and encoding the
+// entry, then a non-blocking send. The buffer is large and the writer keeps draining it; entries it drops are
 // reported, since a drop is also cheap.
 func BenchmarkLog(b *testing.B) {
 	s := newScorer(b)

@@ -16,18 +16,18 @@
 // answered. Each lead's search keys are stored once, apart from its
 // decisions: in sorted chunks about a second later (store.go).
 //
-// Concurrency: Log.Log does no I/O: entries go through a bounded channel to
-// one writer goroutine that stores them in batches (a multi-row transaction
-// on SQLite, a COPY on PostgreSQL). When the channel is full Log waits for
-// room until the caller's context ends (OverflowBlock, the default) or
-// drops at once (OverflowDrop); drops are counted and logged as periodic
-// warnings. A failing database makes the writer hold its batch and retry
-// until the database is back; Health says so meanwhile. Masking and
-// encoding happen in the writer, off the scoring path, straight from the
-// request's JSON bytes (encodejson.go; decoding into a map is the
-// reference it is fuzzed against). Close stops
-// accepting entries, writes everything accepted and waits for the writer.
-// Queries (Reader) run concurrently with the writer and with other
+// Concurrency: Log.Log does no I/O: it masks and encodes the entry on the
+// caller's goroutine, straight from the request's JSON bytes (encodejson.go;
+// decoding into a map is the reference it is fuzzed against), so that
+// callers encode in parallel, and the rows go through a bounded channel to
+// one writer goroutine that only stores them, in batches (a multi-row
+// transaction on SQLite, a COPY on PostgreSQL). When the channel is full
+// Log waits for room until the caller's context ends (OverflowBlock, the
+// default) or drops at once (OverflowDrop); drops are counted and logged as
+// periodic warnings. A failing database makes the writer hold its batch
+// and retry until the database is back; Health says so meanwhile. Close
+// stops accepting entries, writes everything accepted and waits for the
+// writer. Queries (Reader) run concurrently with the writer and with other
 // processes writing the same database. Every method is safe for concurrent
 // use.
 package decisionlog

@@ -32,8 +32,8 @@ const (
 // ErrClosed is returned by Flush and Prune after Close.
 var ErrClosed = errors.New("decision log closed")
 
-// Entry is one decision to log. Log takes ownership of it: the caller must
-// not modify the decision's slices or the input afterwards.
+// Entry is one decision to log. Log is done with it when it returns: the
+// caller may reuse the input's buffer.
 type Entry struct {
 	// Time is when the lead was scored; zero means when Log is called. A
 	// decision without an id gets a UUIDv7 of this time.
@@ -156,7 +156,7 @@ type Log struct {
 
 	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
 	closed bool
-	ch     chan Entry
+	ch     chan row    // entries prepared by Log, for the writer
 	ops    chan func() // run by the writer between batches: flushes
 	done   chan struct{}
 	stop   chan struct{} // closed by Close: retention and warnings stop
@@ -206,7 +206,7 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 	l := &Log{
 		Reader:   newReader(d, cfg.mask),
 		cfg:      cfg,
-		ch:       make(chan Entry, cfg.buffer),
+		ch:       make(chan row, cfg.buffer),
 		ops:      make(chan func()),
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
@@ -257,26 +257,29 @@ func storeMask(ctx context.Context, d *db, m Mask) error {
 // its HMAC reveals nothing a guess at a lead's value could use.
 const keyCheck = "leadq decision log key check"
 
-// Log queues an entry for the writer. It never does I/O. When the buffer is
-// full it waits for room until ctx ends (OverflowBlock) or not at all
-// (OverflowDrop); an entry that finds no room, or comes after Close, is
-// dropped, counted in Dropped and reported in the next warning, and Log
-// returns false.
+// Log masks and encodes an entry (a few microseconds) and queues it for the
+// writer. It never does I/O. When the buffer is full it waits for room
+// until ctx ends (OverflowBlock) or not at all (OverflowDrop); an entry
+// that finds no room, or comes after Close, is dropped, counted in Dropped
+// and reported in the next warning, and Log returns false.
 func (l *Log) Log(ctx context.Context, e Entry) bool {
 	if e.Time.IsZero() {
 		e.Time = l.cfg.now()
 	}
+	// Masking and encoding happen here, on the caller's goroutine: callers
+	// run in parallel, so that the one writer only writes.
+	r := l.prepare(e)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if !l.closed {
 		select {
-		case l.ch <- e:
+		case l.ch <- r:
 			return true
 		default:
 		}
 		if l.cfg.overflow == OverflowBlock {
 			select {
-			case l.ch <- e:
+			case l.ch <- r:
 				return true
 			case <-ctx.Done():
 			}
@@ -389,7 +392,7 @@ func (l *Log) Close() error {
 func (l *Log) run() {
 	defer close(l.done)
 	defer l.closeStatements()
-	batch := make([]Entry, 0, l.cfg.batch)
+	batch := make([]row, 0, l.cfg.batch)
 	for {
 		var keysDue <-chan time.Time
 		if len(l.pending.keys) > 0 {
@@ -404,7 +407,7 @@ func (l *Log) run() {
 			batch = append(batch[:0], e)
 			batch, _ = l.fill(batch)
 			l.write(batch)
-			clear(batch) // let the decisions go
+			clear(batch) // let the rows go
 			if l.pending.due(time.Now()) {
 				l.storeKeys(context.Background())
 			}
@@ -418,7 +421,7 @@ func (l *Log) run() {
 
 // fill adds queued entries to batch without waiting, up to its capacity.
 // closed reports that the channel is closed and empty.
-func (l *Log) fill(batch []Entry) ([]Entry, bool) {
+func (l *Log) fill(batch []row) ([]row, bool) {
 	for len(batch) < cap(batch) {
 		select {
 		case e, ok := <-l.ch:
@@ -436,7 +439,7 @@ func (l *Log) fill(batch []Entry) ([]Entry, bool) {
 // drain writes everything queued now, in batches, and the search keys.
 func (l *Log) drain() {
 	defer l.storeKeys(context.Background())
-	batch := make([]Entry, 0, l.cfg.batch)
+	batch := make([]row, 0, l.cfg.batch)
 	for {
 		var closed bool
 		batch, closed = l.fill(batch[:0])
@@ -455,21 +458,17 @@ func (l *Log) drain() {
 // the database is back. When the database answers but refuses the batch,
 // the rows are written one by one and the ones it refuses are counted as
 // failed and logged.
-func (l *Log) write(batch []Entry) {
-	l.head.Store(batch[0].Time.UnixNano())
+func (l *Log) write(rows []row) {
+	l.head.Store(rows[0].at.UnixNano())
 	defer func() {
 		if len(l.ch) == 0 {
 			l.head.Store(0)
 		}
 	}()
 	ctx := context.Background()
-	rows := make([]row, len(batch))
-	for i := range batch {
-		rows[i] = l.prepare(batch[i])
-	}
 	backoff := 100 * time.Millisecond
 	for {
-		err := l.resolveVersions(ctx, batch, rows)
+		err := l.resolveVersions(ctx, rows)
 		if err == nil {
 			err = l.insert(ctx, rows)
 		}
@@ -479,7 +478,7 @@ func (l *Log) write(batch []Entry) {
 			return
 		}
 		l.failing(err)
-		if l.db.PingContext(ctx) == nil && l.resolveVersions(ctx, batch, rows) == nil {
+		if l.db.PingContext(ctx) == nil && l.resolveVersions(ctx, rows) == nil {
 			l.insertOneByOne(ctx, rows)
 			return
 		}
@@ -603,9 +602,12 @@ func (l *Log) Prune(ctx context.Context) (int64, error) {
 
 // row is an entry ready to insert.
 type row struct {
+	at            time.Time // when the lead was scored
 	id            [16]byte
 	leadID, email string
-	version       string // until resolveVersions sets versionID
+	version       string         // until resolveVersions sets versionID
+	ruleset       string         // the version's ruleset name
+	sources       *rules.Ruleset // the version, when the entry gave it
 	versionID     int64
 	qualified     bool
 	tier          string
@@ -643,7 +645,7 @@ func idTime(u [16]byte) time.Time {
 func (l *Log) prepare(e Entry) row {
 	m := l.cfg.mask
 	d := e.Decision
-	r := row{version: d.Ruleset.Version, qualified: d.Qualified, tier: d.Tier, score: d.Score, rules: []byte{}}
+	r := row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score, rules: []byte{}}
 	if u, err := uuid.Parse(d.ID); err == nil && d.ID != "" {
 		r.id = u
 	} else {
@@ -653,6 +655,7 @@ func (l *Log) prepare(e Entry) row {
 	var dict *dictionary
 	versioned := e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version
 	if versioned {
+		r.sources = e.Ruleset.Ruleset
 		dict = l.dictionary(e.Ruleset.Ruleset)
 	} else {
 		dict = newDictionary(nil)

@@ -35,18 +35,15 @@ type sourceFile struct {
 // resolveVersions gives every row its versions.id, storing each version the
 // first time the writer meets it (once per version and database: a replica
 // that finds the row another one stored uses it).
-func (l *Log) resolveVersions(ctx context.Context, batch []Entry, rows []row) error {
+func (l *Log) resolveVersions(ctx context.Context, rows []row) error {
 	for i := range rows {
 		r := &rows[i]
 		if id, ok := l.versions[r.version]; ok {
 			r.versionID = id
 			continue
 		}
-		var rs *rules.Ruleset
-		if e := batch[i].Ruleset; e != nil && e.Version == r.version {
-			rs = e.Ruleset
-		}
-		id, err := storeVersion(ctx, l.db, batch[i].Decision.Ruleset.Name, r.version, rs)
+		rs := r.sources
+		id, err := storeVersion(ctx, l.db, r.ruleset, r.version, rs)
 		if err != nil {
 			return fmt.Errorf("store ruleset version %s: %w", r.version, err)
 		}

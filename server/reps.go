@@ -215,13 +215,13 @@ func decodeObject(data []byte) (map[string]any, bool) {
 
 // logDecision hands a decision, the ruleset version that made it and its
 // request to the decision log, if any. With --log-overflow block it may
-// wait for room until ctx ends. The request is copied: a stream reuses
-// its buffer.
+// wait for room until ctx ends. Log is done with the request when it
+// returns (a stream reuses its buffer).
 func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d engine.Decision, data []byte, account map[string]any) {
 	if s.decisionLog == nil {
 		return
 	}
-	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: bytes.Clone(data), Account: account})
+	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: data, Account: account})
 }
 
 // nextTierOf is how far a decision is from the next tier up; nil at the top.
