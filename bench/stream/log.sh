@@ -8,7 +8,10 @@
 #   LEADQ_BENCH_POSTGRES=postgres://... bash stream/log.sh [LEADS] [ROUNDS]
 #
 # Without LEADQ_BENCH_POSTGRES the PostgreSQL row is skipped. Prints each
-# run and the median leads/s of each log and detail.
+# run and the median leads/s of each log and detail, and the CPU time the
+# server used a lead (with the log on, until two seconds after the stream:
+# the writer's last batches and search keys; PostgreSQL's own processes are
+# not counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -20,6 +23,10 @@ go run ./cmd/genleads -n "$n" > "$tmp/leads.ndjson"
 go -C .. build -o "$tmp/leadq" ./cmd/leadq
 go build -o "$tmp/streampost" ./cmd/streampost
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# CPU time a process has used, in clock ticks (user + system): on a shared
+# machine, CPU a lead moves far less than leads/s.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $n leads ($(du -h "$tmp/leads.ndjson" | cut -f1)), $rounds rounds"
 
 logs="off sqlite"
@@ -43,9 +50,12 @@ for log in $logs; do
   done
   for r in $(seq "$rounds"); do
     for detail in brief full; do
+      before=$(ticks $server)
       out=$("$tmp/streampost" -url "http://127.0.0.1:18083/v1/score/stream?ruleset=b2b-saas&detail=$detail" "$tmp/leads.ndjson" 2>&1)
+      [ "$log" != off ] && sleep 2 # the writer's last batches and search keys
+      cpu=$(( ($(ticks $server) - before) * 1000000 / hz / n ))
       rate=$(sed -n 's/.*: \([0-9]*\) leads\/s.*/\1/p' <<<"$out")
-      echo "$log $detail $rate leads/s; $(head -1 <<<"$out")" | tee -a "$tmp/results"
+      echo "$log $detail $rate leads/s, server CPU $cpu µs a lead; $(head -1 <<<"$out")" | tee -a "$tmp/results"
     done
   done
   kill -TERM $server; wait $server || true
@@ -59,6 +69,6 @@ done
 echo
 for log in $logs; do
   for detail in brief full; do
-    echo "$log $detail: median $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f3 | median) leads/s"
+    echo "$log $detail: median $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f3 | median) leads/s, server CPU $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f7 | median) µs a lead"
   done
 done
