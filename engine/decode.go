@@ -129,14 +129,7 @@ func (d *jsonDecoder) ws() {
 	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
 		return
 	}
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
-	}
+	d.pos = jsonscan.Space(d.data, d.pos)
 }
 
 func (d *jsonDecoder) peek() byte {
