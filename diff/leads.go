@@ -2,8 +2,6 @@ package diff
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/jsonscan"
 	"github.com/leadq/leadq/internal/tabular"
 	"github.com/leadq/leadq/rules"
 )
@@ -108,69 +107,30 @@ func ParseLeads(name string, r io.Reader, rulesets ...*rules.Ruleset) ([]Lead, e
 }
 
 // ParseJSON reads JSON objects one after another (JSON Lines, or pretty
-// printed) or one JSON array of objects. Each object is a scoring request,
-// as engine.ParseInput reads it.
+// printed) or one JSON array of objects, as leadq score does
+// (internal/jsonscan's Reader, which streams them). Each object is a
+// scoring request, as engine.ParseInput reads it.
 func ParseJSON(name string, r io.Reader) ([]Lead, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	lineAt := func(off int64) int { return 1 + bytes.Count(data[:min(off, int64(len(data)))], []byte("\n")) }
-	// errLine is the line a decoding error is on: where the syntax broke,
-	// the end for a truncated value, else where the decoder stopped.
-	errLine := func(dec *json.Decoder, err error) int {
-		var syn *json.SyntaxError
-		switch {
-		case errors.As(err, &syn):
-			return lineAt(syn.Offset)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return lineAt(int64(len(bytes.TrimRight(data, " \t\r\n"))))
-		}
-		return lineAt(dec.InputOffset())
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	seq := jsonscan.NewReader(r)
 	var leads []Lead
-	add := func(raw json.RawMessage, off int64) error {
-		// The decoder's offset is the end of the value; step back over it
-		// and the blanks before it to the line it starts on.
-		start := off - int64(len(raw))
-		in, err := engine.ParseInput(raw)
-		if err != nil {
-			return fmt.Errorf("%s:%d: %w", name, lineAt(start), err)
+	for {
+		raw, pos, err := seq.Next()
+		if errors.Is(err, io.EOF) {
+			return leads, nil
 		}
-		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, lineAt(start))})
-		return nil
-	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if _, err := dec.Token(); err != nil {
+		var syn *jsonscan.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, fmt.Errorf("%s:%w", name, err) // name:line:col: what
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		for dec.More() {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", name, errLine(dec, err), err)
-			}
-			if err := add(raw, dec.InputOffset()); err != nil {
-				return nil, err
-			}
-		}
-		return leads, nil
-	}
-	for {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		in, err := engine.ParseInput(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, errLine(dec, err), err)
+			return nil, fmt.Errorf("%s:%d: %w", name, pos.Line, err)
 		}
-		if err := add(raw, dec.InputOffset()); err != nil {
-			return nil, err
-		}
+		leads = append(leads, Lead{Input: in, Where: fmt.Sprintf("%s:%d", name, pos.Line)})
 	}
-	return leads, nil
 }
 
 // ParseCSV reads a CSV file whose first row names the columns, through
