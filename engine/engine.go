@@ -33,10 +33,12 @@ var (
 type Loader func(ctx context.Context) ([]*rules.Ruleset, error)
 
 // Paths loads the rule files and directories given, as `leadq check` does.
-// A reload reads every file again but parses and compiles only the
-// rulesets whose files changed, and within them only changed conditions
-// (an LRU of compiled programs): with a thousand rulesets, saving one
-// file compiles one. Live rulesets keep no test cases (they are for
+// A reload lists the files again, reads those whose size, times or inode
+// changed (and those changed in the last two seconds, whose times a
+// second write may not move), and parses and compiles only the rulesets
+// whose files changed, and within them only changed conditions (an LRU
+// of compiled programs): with a thousand rulesets, saving one file reads
+// and compiles one. Live rulesets keep no test cases (they are for
 // `leadq test`).
 func Paths(paths ...string) Loader {
 	l := newIncremental(listPaths(paths), readFile, statFile)
