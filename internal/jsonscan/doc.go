@@ -4,7 +4,8 @@
 //
 //   - Skip passes over one value and validates it as encoding/json's Valid
 //     does, with a limit on nesting: the engine's decoder (engine/decode.go)
-//     skips the values a ruleset does not read with it.
+//     skips the values a ruleset does not read with it, and the decision
+//     log's encoder (decisionlog/encodejson.go) the values it copies.
 //   - TooDeep finds nesting deeper than a limit by looking at brackets and
 //     quotes only: engine.CheckDepth refuses deep requests with it before
 //     anything is decoded.
@@ -12,7 +13,7 @@
 //     validating it; Array walks the elements of an array held in memory
 //     with it (the server's batch endpoint), and Reader the values of a
 //     stream, an array or one value after another as in JSON Lines
-//     (`leadq score`).
+//     (`leadq score`, and `leadq diff`'s --leads).
 //
 // None of them recurses: nesting costs a counter (End, TooDeep) or a bit
 // per level (Skip), so `[[[[...` a million deep is one pass over the bytes,
