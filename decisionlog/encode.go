@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The stored input is the scoring request in a compact binary form: JSON's
@@ -56,12 +57,20 @@ const (
 type dictionary struct {
 	names []string
 	index map[string]int // name -> k (from 1)
+	// The same by namespace, without it: "email" in lead -> k of
+	// "lead.email" (encodeJSON's lookups of keys seen as bytes).
+	lead, account map[string]int
 }
 
 func newDictionary(names []string) *dictionary {
-	d := &dictionary{names: names, index: make(map[string]int, len(names))}
+	d := &dictionary{names: names, index: make(map[string]int, len(names)), lead: map[string]int{}, account: map[string]int{}}
 	for i, n := range names {
 		d.index[n] = i + 1
+		if k, ok := strings.CutPrefix(n, "lead."); ok {
+			d.lead[k] = i + 1
+		} else if k, ok := strings.CutPrefix(n, "account."); ok {
+			d.account[k] = i + 1
+		}
 	}
 	return d
 }
@@ -86,7 +95,6 @@ type encoder struct {
 	b             []byte
 	dict          *dictionary
 	leadID, email string
-	kbuf          []byte // encodeJSON's dictionary lookups
 }
 
 func (e *encoder) object(m map[string]any, ns string) {

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/leadq/leadq/internal/jsonscan"
+	"github.com/leadq/leadq/internal/swar"
 )
 
 // encodedInput is what the writer stores of a request: its compact
@@ -174,19 +175,19 @@ func (s *scanner) sortEntries(entries []rawEntry) {
 		prefix uint64 // the key's first eight bytes, big-endian, zero-padded
 		i      int
 	}
+	sorted := true
+	for i := 1; i < len(entries) && sorted; i++ {
+		sorted = entries[i-1].key <= entries[i].key
+	}
+	if sorted {
+		return
+	}
 	var buf [64]ord
 	ords := buf[:len(entries)]
-	sorted := true
 	for i := range entries {
 		var b [8]byte
 		copy(b[:], entries[i].key)
 		ords[i] = ord{binary.BigEndian.Uint64(b[:]), i}
-		if i > 0 && entries[i].key < entries[i-1].key {
-			sorted = false
-		}
-	}
-	if sorted {
-		return
 	}
 	less := func(a, b ord) bool {
 		if a.prefix != b.prefix {
@@ -337,12 +338,24 @@ func (s *scanner) str(p int) (end int, simple bool) {
 	if !ok {
 		return -1, false
 	}
+	// Between its quotes a valid string has neither quotes nor control
+	// characters: swar.Escape finds its backslashes and non-ASCII bytes
+	// eight at a time.
 	v := s.data[p+1 : end-1]
-	if bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
-		return end, true
+	i := 0
+	for i+8 <= len(v) && swar.Escape(swar.Load(v, i)) == 0 {
+		i += 8
 	}
-	// Escapes or invalid UTF-8: encoding/json decodes it (stringAt).
-	return end, false
+	for ; i < len(v); i++ {
+		if c := v[i]; c == '\\' {
+			return end, false // escapes: encoding/json decodes it (stringAt)
+		} else if c >= utf8.RuneSelf {
+			// Invalid UTF-8, which decoders replace, is left to
+			// encoding/json as well.
+			return end, bytes.IndexByte(v[i:], '\\') < 0 && utf8.Valid(v[i:])
+		}
+	}
+	return end, true
 }
 
 // stringAt is the value of the string from p to end.
@@ -535,12 +548,16 @@ func smallInt(num []byte) (int64, bool) {
 // key encodes an object's key: its index in the dictionary when it is a
 // declared field of the namespace, else its bytes.
 func (e *encoder) key(k, ns string) {
-	if ns == "lead." || ns == "account." {
-		e.kbuf = append(append(e.kbuf[:0], ns...), k...)
-		if i := e.dict.index[string(e.kbuf)]; i > 0 {
-			e.b = binary.AppendUvarint(e.b, uint64(i))
-			return
-		}
+	var i int
+	switch ns {
+	case "lead.":
+		i = e.dict.lead[k]
+	case "account.":
+		i = e.dict.account[k]
+	}
+	if i > 0 {
+		e.b = binary.AppendUvarint(e.b, uint64(i))
+		return
 	}
 	e.b = binary.AppendUvarint(e.b, 0)
 	e.str(k)
