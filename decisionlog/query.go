@@ -305,7 +305,8 @@ func (v *version) fired(b []byte) []firedRule {
 	return out
 }
 
-// version loads and compiles a ruleset version once per Reader.
+// version loads and compiles a ruleset version once per Reader (once it
+// has its sources).
 func (r *Reader) version(ctx context.Context, id int64) (*version, error) {
 	r.mu.Lock()
 	v, ok := r.versions[id]
@@ -349,9 +350,13 @@ func (r *Reader) version(ctx context.Context, id int64) (*version, error) {
 			v.rs = engine.NewRuleset(rs)
 		}
 	}
-	r.mu.Lock()
-	r.versions[id] = v
-	r.mu.Unlock()
+	if sources != nil {
+		// A version without sources is read again next time: a writer
+		// may store them later (with its dictionary and rule list).
+		r.mu.Lock()
+		r.versions[id] = v
+		r.mu.Unlock()
+	}
 	return v, nil
 }
 

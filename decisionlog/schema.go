@@ -227,10 +227,15 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 		if have > schemaVersion {
 			return fmt.Errorf("written by a newer leadq (schema %d; this one knows %d)", have, schemaVersion)
 		}
-		if have == 0 {
-			if legacy, _ := hasTable(ctx, tx, d, "hits"); legacy {
-				return errors.New("written by leadq before decision ids (schema 1), which this leadq does not read: keep it for the old leadq and log to a new file")
+		legacy, err := isLegacy(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		if legacy {
+			if err := convertLegacy(ctx, tx); err != nil {
+				return err
 			}
+			have = schemaVersion
 		}
 		for i := have; i < schemaVersion; i++ {
 			stmts := migrations[i].sqlite
@@ -243,13 +248,16 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 				}
 			}
 		}
-		if have < schemaVersion {
+		if have < schemaVersion || legacy {
 			if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`), strconv.Itoa(schemaVersion)); err != nil {
 				return err
 			}
 		}
 		return tx.Commit()
+	}
+	if legacy, err := isLegacy(ctx, d.DB, d); err == nil && legacy {
+		return fmt.Errorf(errLegacyReadOnly, d.target)
 	}
 	v, ok, err := getMeta(ctx, d, "schema_version")
 	switch {
