@@ -10,8 +10,8 @@
 # Without LEADQ_BENCH_POSTGRES the PostgreSQL row is skipped. Prints each
 # run and the median leads/s of each log and detail, and the CPU time the
 # server used a lead (with the log on, until two seconds after the stream:
-# the writer's last batches and search keys; PostgreSQL's own processes are
-# not counted).
+# the writer's last batches and search keys), and PostgreSQL's (its
+# processes' CPU time, when it runs on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -26,6 +26,16 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # CPU time a process has used, in clock ticks (user + system): on a shared
 # machine, CPU a lead moves far less than leads/s.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The same for a PostgreSQL server on this machine: its postmaster and the
+# processes it started (0 when its data directory cannot be read).
+pgticks() {
+  local pm t=0
+  pm=$(head -1 "$(psql -Atq "$LEADQ_BENCH_POSTGRES" -c 'SHOW data_directory')/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  for p in $pm $(ps -o pid= --ppid "$pm"); do
+    [ -r "/proc/$p/stat" ] && t=$((t + $(ticks "$p")))
+  done
+  echo $t
+}
 hz=$(getconf CLK_TCK)
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $n leads ($(du -h "$tmp/leads.ndjson" | cut -f1)), $rounds rounds"
 
@@ -51,11 +61,14 @@ for log in $logs; do
   for r in $(seq "$rounds"); do
     for detail in brief full; do
       before=$(ticks $server)
+      [ "$log" = postgres ] && pgbefore=$(pgticks)
       out=$("$tmp/streampost" -url "http://127.0.0.1:18083/v1/score/stream?ruleset=b2b-saas&detail=$detail" "$tmp/leads.ndjson" 2>&1)
       [ "$log" != off ] && sleep 2 # the writer's last batches and search keys
       cpu=$(( ($(ticks $server) - before) * 1000000 / hz / n ))
+      pg=""
+      [ "$log" = postgres ] && pg=", PostgreSQL's $(( ($(pgticks) - pgbefore) * 1000000 / hz / n )) µs"
       rate=$(sed -n 's/.*: \([0-9]*\) leads\/s.*/\1/p' <<<"$out")
-      echo "$log $detail $rate leads/s, server CPU $cpu µs a lead; $(head -1 <<<"$out")" | tee -a "$tmp/results"
+      echo "$log $detail $rate leads/s, server CPU $cpu µs a lead$pg; $(head -1 <<<"$out")" | tee -a "$tmp/results"
     done
   done
   kill -TERM $server; wait $server || true
@@ -69,6 +82,6 @@ done
 echo
 for log in $logs; do
   for detail in brief full; do
-    echo "$log $detail: median $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f3 | median) leads/s, server CPU $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f7 | median) µs a lead"
+    echo "$log $detail: median $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f3 | median) leads/s, server CPU $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f7 | median) µs a lead$([ "$log" = postgres ] && echo ", PostgreSQL's $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f12 | median) µs")"
   done
 done
