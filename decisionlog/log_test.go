@@ -219,8 +219,12 @@ func TestLogDropsWhenFull(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if c := strings.Count(logged.String(), "decisions dropped"); c > 3 {
-		t.Errorf("%d warnings about %d drops; want a few, with counts:\n%s", c, n-accepted, logged.String())
+	// At most one warning each WithWarnEvery (20 ms) since the first drop:
+	// Log encodes on the caller's goroutine, so on a busy machine (or
+	// under the race detector) the 200 calls may span a few periods.
+	limit := 2 + int(time.Since(start)/(20*time.Millisecond))
+	if c := strings.Count(logged.String(), "decisions dropped"); c > limit || c >= n-accepted {
+		t.Errorf("%d warnings about %d drops in %v; want at most %d, with counts:\n%s", c, n-accepted, time.Since(start), limit, logged.String())
 	}
 
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
