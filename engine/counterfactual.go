@@ -2,37 +2,101 @@ package engine
 
 import (
 	"math"
+	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// The counterfactual of a decision (Decision.WouldQualify): what it would
-// take the lead to qualify, computed with the ruleset's real arithmetic.
+// The counterfactual of a decision (Decision.WouldQualify): the fewest
+// changes of the lead's data that would qualify it, each a field set to one
+// of its options (see whatIf), with what the ruleset's real rules, caps,
+// tiers and qualify condition make of them: the rules a change makes true,
+// the matched ones it makes false, the knockouts it would fire (such a set
+// is never offered).
 //
 // A score is the ungrouped points plus each group's total clamped to its
-// caps, so what a set of missed rules adds is, per group, the clamped
-// total with the rules' points minus the clamped total without them. A
-// group's clamp is monotone, so among sets of k rules of one group the k
-// largest add the most; a smallest qualifying set is then found by a
-// knapsack over the groups (how many of each group's largest missed rules
-// to take, fewest in all, most points for that count), and each candidate
-// set is checked with the ruleset's own tiers and qualify condition.
+// caps. For each option, what it does to the rules reading only its field
+// is exact and the same for every lead (a bit set against the lead's own);
+// what it may do to the rules that read other fields too is bounded by the
+// most they could move (a missed positive rule made true, a matched
+// negative one made false). Clamping is monotone and moves a total by no
+// more than what is added to it, nor past the cap, so what a set of options
+// adds is at most the sum over its options of each one's bound: a search
+// by branch and bound over the options, largest bound first, tries sets of
+// one change, then two, and so on, and decides each set it cannot rule out
+// with the real rules, the changes set in the lead's row, then restored.
+// Among the smallest sets that qualify it keeps the one that adds the
+// most; ties go to the first found, in a fixed order.
 
-// candidate is a missed positive score rule.
-type candidate struct {
-	rule    int // Rule.Index
-	group   int // the bucket: Rule.GroupIndex, or len(GroupNames) for ungrouped rules
-	points  int
-	unknown bool
+// Bounds of the search: sets of more changes, or searches that would try
+// more sets, are not looked for (a lead so far from qualifying gets no
+// changes), so that a decision costs a bounded time.
+const (
+	maxChanges = 12
+	maxNodes   = 1024 // sets considered, whole or partial
+	maxTries   = 16   // sets decided with the real rules
+)
+
+// wiCand is an option of a field that could add points to this lead.
+type wiCand struct {
+	field, option int    // in whatIf.fields, and the field's options
+	bound         int    // the most it could add, under the caps
+	vec           int    // its effect on the single rules by bucket: at vecs[vec:vec+buckets]
+	dynE          int    // its effect alone on each rule of its field's dynamic: at dynE[dynE:]
+	truth         uint64 // which of its field's single rules are true with it
+	refined       bool   // its effects are exact (see refine)
+	dead          bool   // it knocks the lead out
+}
+
+// cfScratch is the record's scratch space for the counterfactual; it holds
+// nothing of a decision once counterfactual returns.
+type cfScratch struct {
+	cands             []wiCand
+	vecs, dynE        []int
+	own, none, once   []int
+	reach, touch      []int // by whatIf.dynamic
+	touchE, dynGain   []int
+	zero, count       []int
+	sorted            []wiCand
+	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
+	leafBuf, leafTmp  []eval.Truth
+	fieldIn           []bool   // by whatIf field: whether the set has a change of it
+	cur               []uint64 // by whatIf field: which of its single rules the lead matched
+	prefix            []int    // prefix sums of the candidates' bounds
+	lo, hi, base, pre []int
+	room, acc, delta  []int
+	totals            []int
+	sel, best         []int
+	undo              []eval.Undo
+	groups            []int // totals after the caps, for qualify
+}
+
+// cfRun is one counterfactual being computed.
+type cfRun struct {
+	s     *cfScratch
+	rs    *rules.Ruleset
+	wi    *whatIf
+	m     *vm.VM
+	r     *eval.Row
+	d     *Decision
+	truth []eval.Truth
+	nb    int // the groups; bucket nb holds the ungrouped rules
+
+	need      int // the points the lead needs, at the least
+	nodes     int
+	tries     int
+	bestGain  int
+	bestFound bool
 }
 
 // counterfactual fills d.WouldQualify for a decision that did not
 // qualify. truth is each score rule's outcome, pre each group's total
-// before its caps; r is the lead's row, on which qualify is evaluated with
-// the scores the changes would give.
+// before its caps; r is the lead's row, in which the changes are tried.
 func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r *eval.Row, d *Decision, truth []eval.Truth, pre []int) {
 	if len(d.Knockouts) > 0 {
 		ids := make([]string, len(d.Knockouts))
@@ -42,145 +106,858 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 		d.WouldQualify = Counterfactual{Knockouts: ids}
 		return
 	}
-	nGroups := len(rs.GroupNames)
-	buckets := nGroups + 1 // the groups, then the ungrouped rules
-	// Each bucket's total before caps, its caps and its total after them:
-	// x more points before the caps add gain(b, x).
-	lo, hi := resize(l.cfLo, buckets), resize(l.cfHi, buckets)
-	base, from := resize(l.cfBase, buckets), resize(l.cfFrom, buckets)
-	l.cfLo, l.cfHi, l.cfBase, l.cfFrom = lo, hi, base, from
-	copy(lo, table.lo)
-	copy(hi, table.hi)
-	copy(from, pre)
-	lo[nGroups], hi[nGroups], from[nGroups] = math.MinInt, math.MaxInt, 0
+	s := &l.cf
+	nb := len(rs.GroupNames)
+	buckets := nb + 1
+	s.lo, s.hi, s.base = resize(s.lo, buckets), resize(s.hi, buckets), resize(s.base, buckets)
+	s.pre, s.room, s.acc = resize(s.pre, buckets), resize(s.room, buckets), resize(s.acc, buckets)
+	s.delta, s.totals = resize(s.delta, buckets), resize(s.totals, nb)
+	copy(s.lo, table.lo)
+	copy(s.hi, table.hi)
+	copy(s.pre, pre)
+	s.lo[nb], s.hi[nb] = math.MinInt, math.MaxInt
 	for b := range buckets {
-		base[b] = min(max(from[b], lo[b]), hi[b])
+		s.base[b] = min(max(s.pre[b], s.lo[b]), s.hi[b])
+		s.room[b] = math.MaxInt32 // ungrouped, or uncapped above
+		if s.hi[b] != math.MaxInt {
+			s.room[b] = s.hi[b] - s.base[b]
+		}
 	}
-	gain := func(b, x int) int { return min(max(from[b]+x, lo[b]), hi[b]) - base[b] }
-	clamped := func(g, total int) int { return min(max(total, lo[g]), hi[g]) }
-
-	// The missed positive rules, largest first (byPoints), bucketed.
-	cands := l.cands[:0]
-	quick := table.quick[table.knockouts:]
-	for _, i := range table.byPoints {
-		if truth[i] == eval.True {
-			continue
-		}
-		q := &quick[i]
-		g := q.group
-		if g < 0 {
-			g = nGroups
-		}
-		cands = append(cands, candidate{rule: i, group: g, points: q.points, unknown: truth[i] == eval.Unknown})
-	}
-	l.cands = cands
-
-	// qualifies decides qualify for a score and bucket totals before caps.
-	totals := resize(l.cfTotals, nGroups)
-	l.cfTotals = totals
-	groups := resize(l.cfGroups, nGroups) // totals after caps
-	l.cfGroups = groups
-	qualifies := func(score int) bool {
-		tier := rs.TierFor(score)
-		if rs.Qualify == nil {
-			return len(rs.Tiers) > 0 && tier == rs.Tiers[0].Name
-		}
-		for g := range nGroups {
-			groups[g] = clamped(g, totals[g])
-		}
-		r.Tier, r.Score, r.GroupTotals, r.KnockedOut = tier, score, groups, false
-		t, err := rs.Qualify.Eval(m, r)
-		return err == nil && t == eval.True
-	}
+	s.groups = resize(s.groups, nb)
+	run := cfRun{s: s, rs: rs, wi: table.whatIf(), m: m, r: r, d: d, truth: truth, nb: nb}
 
 	var cf Counterfactual
 	// The nearest tier above the lead's that qualifies, at its minimum.
-	copy(totals, pre)
+	copy(s.totals, pre)
 	for j := slices.IndexFunc(rs.Tiers, func(t eval.Tier) bool { return t.Name == d.Tier }) - 1; j >= 0; j-- {
-		if t := rs.Tiers[j]; t.Min != nil && *t.Min > d.Score && qualifies(*t.Min) {
+		if t := rs.Tiers[j]; t.Min != nil && *t.Min > d.Score && run.qualifies(*t.Min) {
 			cf.Tier, cf.PointsNeeded = t.Name, *t.Min-d.Score
 			break
 		}
 	}
-
-	// Fewest rules that qualify: best[c] is the most a set of c rules adds
-	// (the largest of each bucket), take[b][c] how many of bucket b's the
-	// best set of c rules of buckets 0..b takes; unset where none exists.
-	n := len(cands)
-	const unset = -1 << 40
-	best := resize(l.cfBest, n+1)
-	next := resize(l.cfNext, n+1)
-	stride := n + 1
-	take := resize(l.cfTake, buckets*stride)
-	counts := resize(l.cfCounts, buckets)
-	l.cfBest, l.cfNext, l.cfTake, l.cfCounts = best, next, take, counts
-	for c := 1; c <= n; c++ {
-		best[c] = unset
+	// The missed rules that would add points but that no change of data
+	// leadq can spell makes true.
+	for _, i := range table.byPoints {
+		if truth[i] != eval.True && run.wi.verify[i] && table.adds(i, pre) > 0 {
+			cf.Verify = append(cf.Verify, rs.Rules[i].ID)
+		}
 	}
-	reach := 0 // the most rules the buckets so far hold
-	for b := range buckets {
-		copy(next, best)
-		row := take[b*stride : (b+1)*stride]
-		k, sum := 0, 0
-		for _, x := range cands { // the bucket's rules, largest first
-			if x.group != b {
-				continue
-			}
-			k++
-			sum += x.points
-			add := gain(b, sum)
-			for c := k; c <= reach+k; c++ {
-				if best[c-k] != unset && best[c-k]+add > next[c] {
-					next[c], row[c] = best[c-k]+add, k
-				}
-			}
-			if from[b]+sum >= hi[b] {
-				break // at the cap: more of the bucket's rules add nothing
+	if cf.Tier != "" {
+		run.need = cf.PointsNeeded
+		run.prepare()
+		// One change first, from the options that could add enough on
+		// their own; then sets of more, from all of them.
+		if run.candidates(run.need) > 0 {
+			run.search(1, 1)
+		}
+		if !run.bestFound && run.candidates(1) > 0 {
+			run.search(2, maxChanges)
+		}
+		if run.bestFound {
+			cf.Changes = run.describe(s.best)
+		}
+	}
+	clear(s.undo[:cap(s.undo)])
+	d.WouldQualify = cf
+}
+
+// adds is what score rule i would add to a lead whose group totals before
+// the caps are pre, were it true.
+func (t *ruleTable) adds(i int, pre []int) int {
+	q := &t.quick[t.knockouts+i]
+	if q.group < 0 {
+		return q.points
+	}
+	lo, hi := t.lo[q.group], t.hi[q.group]
+	return min(max(pre[q.group]+q.points, lo), hi) - min(max(pre[q.group], lo), hi)
+}
+
+// prepare sets up what the candidates of this lead share.
+func (c *cfRun) prepare() {
+	s, wi := c.s, c.wi
+	s.cur = resize(s.cur, len(wi.fields))
+	s.leafAt, s.leafEnd, s.leafBuf = resize(s.leafAt, len(wi.conds)), resize(s.leafEnd, len(wi.conds)), s.leafBuf[:0]
+	for i := range s.leafAt {
+		s.leafAt[i] = -1
+	}
+	// What each rule of whatIf.dynamic could move: a missed positive rule
+	// made true, a matched negative one made false.
+	s.dynGain = resize(s.dynGain, len(wi.dynamic))
+	for j, i := range wi.dynamic {
+		if rule := c.rs.Rules[i]; (rule.Points > 0) != (c.truth[i] == eval.True) {
+			s.dynGain[j] = abs(rule.Points)
+		}
+	}
+	for fi := range wi.fields {
+		var cur uint64
+		for j, sr := range wi.fields[fi].single {
+			if c.truth[sr.rule] == eval.True {
+				cur |= 1 << j
 			}
 		}
-		reach += k
-		copy(best, next)
+		s.cur[fi] = cur
 	}
-	n = reach
-	chosen := 0 // the size of the smallest set that qualifies
-	for c := 1; c <= n && chosen == 0; c++ {
-		if best[c] == unset || best[c] <= 0 {
+	s.touch, s.touchE = resize(s.touch, len(wi.dynamic)), resize(s.touchE, len(wi.dynamic))
+	s.fieldIn = resize(s.fieldIn, len(wi.fields))
+}
+
+// candidates lists the options that could add at least least points
+// (caps aside), largest bound first, and returns how many there are.
+// An option's bound is what it adds alone, found with the real rules,
+// but for the losses of the rules that read other fields too (a set may
+// change those fields as well); an option that adds nothing alone is
+// kept when it touches such a rule that could still move.
+func (c *cfRun) candidates(least int) int {
+	s, wi := c.s, c.wi
+	buckets := c.nb + 1
+	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
+	s.own = resize(s.own, buckets)
+	s.reach = resize(s.reach, len(wi.dynamic))
+	for fi := range wi.fields {
+		wf := &wi.fields[fi]
+		cur := s.cur[fi]
+		// The rules decided with the change past the first 64 count at
+		// the most they could move: a missed positive rule made true, a
+		// matched negative one made false.
+		clear(s.own)
+		for p, i := range wf.dynamic {
+			if rule := c.rs.Rules[i]; wf.dynIdx[p] < 0 && (rule.Points > 0) != (c.truth[i] == eval.True) {
+				s.own[c.bucket(rule)] += abs(rule.Points)
+			}
+		}
+		// A list the lead has gets the option's items added: what that
+		// does is decided with the real rules, all of them.
+		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+		for oi := range wf.options {
+			o := &wf.options[oi]
+			if o.most < least || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, cur)) {
+				continue // it can only lose points, or is the lead's own outcome
+			}
+			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth}
+			s.vecs = append(s.vecs, s.own...)
+			s.dynE = append(s.dynE, s.zeros(len(wf.dynamic))...)
+			// What it does alone, from what the ruleset decided of it,
+			// or at the most where the lead decides (refine finds out).
+			x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
+			keep := c.measure(&x, live && !x.refined)
+			if (x.bound <= 0 && !keep) || (x.refined && c.twin(x)) {
+				s.vecs, s.dynE = s.vecs[:x.vec], s.dynE[:x.dynE]
+				continue
+			}
+			s.cands = append(s.cands, x)
+		}
+	}
+	c.order()
+	cs := s.cands
+	// What two changes together could move beyond their own bounds: the
+	// points of each rule that the fields of two candidates read.
+	s.none, s.once = resize(s.none, buckets), resize(s.once, buckets)
+	for _, x := range cs {
+		if s.fieldIn[x.field] {
 			continue
 		}
-		left := c
-		for b := buckets - 1; b >= 0; b-- {
-			counts[b] = take[b*stride+left]
-			left -= counts[b]
+		s.fieldIn[x.field] = true
+		wf := &wi.fields[x.field]
+		for _, j := range wf.dynIdx {
+			if j < 0 {
+				continue
+			}
+			if s.reach[j]++; s.reach[j] == 2 {
+				s.none[wi.dynBucket[j]] += s.dynGain[j]
+			}
 		}
-		copy(totals, pre)
-		for b := range nGroups {
-			k := counts[b]
-			for _, x := range cands {
-				if k > 0 && x.group == b {
-					totals[b] += x.points
-					k--
+	}
+	clear(s.fieldIn)
+	return len(cs)
+}
+
+// twin reports whether an earlier candidate of the same field does for
+// this lead what x does alone: the same effect on every rule that reads
+// the field. The search would try both, for nothing.
+func (c *cfRun) twin(x wiCand) bool {
+	s := c.s
+	buckets := c.nb + 1
+	n := len(c.wi.fields[x.field].dynamic)
+	for i := len(s.cands) - 1; i >= 0; i-- {
+		y := s.cands[i]
+		if y.field != x.field {
+			break // candidates are made field by field
+		}
+		if slices.Equal(s.vecs[x.vec:x.vec+buckets], s.vecs[y.vec:y.vec+buckets]) && slices.Equal(s.dynE[x.dynE:x.dynE+n], s.dynE[y.dynE:y.dynE+n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// order sorts the candidates, largest bound first (ties in the fields'
+// and options' order), and sums their bounds in s.prefix.
+func (c *cfRun) order() {
+	s := c.s
+	top := 0
+	for _, x := range s.cands {
+		top = max(top, x.bound)
+	}
+	if top > 4096 {
+		slices.SortStableFunc(s.cands, func(a, b wiCand) int { return b.bound - a.bound })
+	} else { // a counting sort: bounds are small, and this runs for every lead
+		count := resize(s.count, top+2)
+		for _, x := range s.cands {
+			count[top-x.bound+1]++
+		}
+		for b := 1; b < len(count); b++ {
+			count[b] += count[b-1]
+		}
+		sorted := resize(s.sorted, len(s.cands))
+		for _, x := range s.cands {
+			sorted[count[top-x.bound]] = x
+			count[top-x.bound]++
+		}
+		s.cands, s.sorted, s.count = sorted, s.cands, count
+	}
+	s.prefix = resize(s.prefix, len(s.cands)+1)
+	for i, x := range s.cands {
+		s.prefix[i+1] = s.prefix[i] + x.bound
+	}
+}
+
+// gains reports whether making the single rules of wf true as truth says,
+// where the lead has them as cur says, gains points anywhere: a positive
+// rule made true, or a negative one made false.
+func (c *cfRun) gains(wf *wiField, truth, cur uint64) bool {
+	for flip := truth ^ cur; flip != 0; flip &= flip - 1 {
+		j := bits.TrailingZeros64(flip)
+		if (wf.single[j].points > 0) == (truth&(1<<j) != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// known fills dynE with what option o of field wf does alone through the
+// rules of wf.dynamic where the ruleset decided it whatever the other
+// fields hold, and with the most it could do elsewhere; it reports
+// whether that is all exact (no rule or knockout left for the lead to
+// decide).
+func (c *cfRun) known(wf *wiField, o *wiOption, live bool, dynE []int) bool {
+	exact := !live
+	for p, i := range wf.dynamic {
+		j := wf.dynIdx[p]
+		if j < 0 {
+			continue
+		}
+		t := o.dyn[p]
+		if live || t == eval.Unknown {
+			dynE[p], exact = c.s.dynGain[j], false
+			continue
+		}
+		rule := c.rs.Rules[i]
+		switch now, was := t == eval.True, c.truth[i] == eval.True; {
+		case now && !was:
+			dynE[p] = rule.Points
+		case was && !now:
+			dynE[p] = -rule.Points
+		}
+	}
+	for _, t := range o.knock {
+		exact = exact && t != eval.Unknown
+	}
+	return exact
+}
+
+// measure sets x.bound from its effects (vecs, dynE, truth), and reports
+// whether it is worth keeping though it adds nothing alone: a rule it
+// reads with other fields could still move with another change. With
+// guess, the single rules of its (live list) field count at the most they
+// could move, its truth being unknown yet. vecs keeps only its effect on
+// the single rules.
+func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
+	s := c.s
+	wf := &c.wi.fields[x.field]
+	vec := s.vecs[x.vec : x.vec+c.nb+1]
+	copy(vec, s.own)
+	if guess {
+		for _, sr := range wf.single {
+			if (sr.points > 0) != (c.truth[sr.rule] == eval.True) {
+				vec[sr.bucket] += abs(sr.points)
+			}
+		}
+	} else {
+		for flip := x.truth ^ s.cur[x.field]; flip != 0; flip &= flip - 1 {
+			j := bits.TrailingZeros64(flip)
+			sr := wf.single[j]
+			if x.truth&(1<<j) != 0 {
+				vec[sr.bucket] += sr.points
+			} else {
+				vec[sr.bucket] -= sr.points
+			}
+		}
+	}
+	// The rules read with other fields too count what the change does
+	// alone, when that is a gain; vec keeps the single rules' effect.
+	for p, i := range wf.dynamic {
+		if wf.dynIdx[p] < 0 {
+			continue
+		}
+		rule := c.rs.Rules[i]
+		if gain := s.dynE[x.dynE+p]; gain > 0 {
+			vec[c.bucket(rule)] += gain
+			if gain < abs(rule.Points) && (rule.Points > 0) != (c.truth[i] == eval.True) {
+				keep = true
+			}
+		} else if (rule.Points > 0) != (c.truth[i] == eval.True) {
+			keep = true // with another change, it may yet move
+		}
+	}
+	x.bound = 0
+	for b, v := range vec {
+		x.bound += min(max(v, 0), s.room[b])
+	}
+	for p, i := range wf.dynamic {
+		if gain := s.dynE[x.dynE+p]; wf.dynIdx[p] >= 0 && gain > 0 {
+			vec[c.bucket(c.rs.Rules[i])] -= gain
+		}
+	}
+	return keep
+}
+
+// refine decides, with the lead's values, what candidate i does alone
+// where the ruleset could not; its bound can only fall. It reports
+// false for a candidate that knocks the lead out.
+func (c *cfRun) refine(i int) bool {
+	s := c.s
+	x := &s.cands[i]
+	if x.refined {
+		return !x.dead
+	}
+	wf := &c.wi.fields[x.field]
+	o := &wf.options[x.option]
+	live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+	dynE := s.dynE[x.dynE : x.dynE+len(wf.dynamic)]
+	clear(dynE)
+	truth, knocked := c.alone(wf, o, live, dynE)
+	x.truth, x.refined, x.dead = truth, true, knocked
+	c.measure(x, false)
+	return !knocked
+}
+
+// alone decides what option o of field wf does alone to this lead: which
+// of the field's single rules it makes true, what it adds through each
+// rule of wf.dynamic (into dynE; left 0 past the first 64 of
+// whatIf.dynamic), and whether a knockout fires. live: the lead has the
+// list wf, and everything is decided with the real rules.
+func (c *cfRun) alone(wf *wiField, o *wiOption, live bool, dynE []int) (truth uint64, knocked bool) {
+	truth = o.truth
+	// The row holds the option only when a rule must be decided with it:
+	// most options' outcomes were decided with the ruleset.
+	swapped, undo := false, eval.Undo{}
+	decide := func(cond *eval.Condition) bool {
+		if !swapped {
+			u, ok := c.r.Swap(wf.field, c.value(wf, o))
+			if !ok {
+				return false
+			}
+			swapped, undo = true, u
+		}
+		t, err := cond.Eval(c.m, c.r)
+		return err == nil && t == eval.True
+	}
+	if live {
+		truth = 0
+		for j, sr := range wf.single {
+			if decide(c.rs.Rules[sr.rule].When) {
+				truth |= 1 << j
+			}
+		}
+	}
+	for p, i := range wf.dynamic {
+		if wf.dynIdx[p] < 0 {
+			continue
+		}
+		rule := c.rs.Rules[i]
+		var now bool
+		switch t := o.dyn[p]; {
+		case live || (t == eval.Unknown && wf.subs[p].cond < 0):
+			now = decide(rule.When)
+		case t == eval.Unknown:
+			now = c.substitute(wf.subs[p], o.leaves[p]) == eval.True
+		default:
+			now = t == eval.True
+		}
+		was := c.truth[i] == eval.True
+		switch {
+		case now && !was:
+			dynE[p] = rule.Points
+		case was && !now:
+			dynE[p] = -rule.Points
+		}
+	}
+	for k, rule := range wf.knock {
+		n := len(wf.dynamic) + k
+		switch t := o.knock[k]; {
+		case live || (t == eval.Unknown && wf.subs[n].cond < 0):
+			knocked = decide(rule.When)
+		case t == eval.Unknown:
+			knocked = c.substitute(wf.subs[n], o.leaves[n]) == eval.True
+		}
+		if knocked {
+			break
+		}
+	}
+	if swapped {
+		c.r.Restore(undo)
+	}
+	return truth, knocked
+}
+
+// search looks for a set of from to to changes that qualifies the lead,
+// the smallest, and of those the one that adds the most: c.best when
+// c.bestFound.
+func (c *cfRun) search(from, to int) {
+	s := c.s
+	fields := 0 // the distinct fields among the candidates bound the set's size
+	for _, x := range s.cands {
+		if !s.fieldIn[x.field] {
+			s.fieldIn[x.field] = true
+			fields++
+		}
+	}
+	clear(s.fieldIn)
+	clear(s.acc)
+	for k := from; k <= min(to, fields) && !c.bestFound; k++ {
+		s.sel = s.sel[:0]
+		c.dfs(0, k)
+		if c.nodes >= maxNodes || c.tries >= maxTries {
+			break
+		}
+	}
+}
+
+// dfs extends the partial set s.sel with candidates from index from on,
+// to k changes. s.acc holds what the set so far could add by bucket (see
+// push).
+func (c *cfRun) dfs(from, k int) {
+	s := c.s
+	left := k - len(s.sel)
+	if left == 0 {
+		c.tries++
+		gain, ok := c.try(s.sel)
+		if ok && (!c.bestFound || gain > c.bestGain) {
+			c.bestFound, c.bestGain = true, gain
+			s.best = append(s.best[:0], s.sel...)
+		}
+		return
+	}
+	held := c.bound(left)
+	for i := from; i+left <= len(s.cands); i++ {
+		if c.nodes >= maxNodes || c.tries >= maxTries {
+			return
+		}
+		// No set from here on adds more than the set so far could, with
+		// what more changes could move together with it beyond their own
+		// bounds, and the largest bounds from here on (they are sorted).
+		if most := held + s.prefix[i+left] - s.prefix[i]; most < c.need || (c.bestFound && most <= c.bestGain) {
+			return
+		}
+		c.nodes++
+		if s.fieldIn[s.cands[i].field] || !c.refine(i) {
+			continue
+		}
+		x := s.cands[i]
+		if len(s.sel) == 0 && left == 1 { // alone, a candidate is its own bound
+			if x.bound < c.need || (c.bestFound && x.bound <= c.bestGain) {
+				continue
+			}
+			s.sel = append(s.sel, i)
+			c.dfs(i+1, k)
+			s.sel = s.sel[:0]
+			continue
+		}
+		c.push(i, 1)
+		bound := s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
+		if bound >= c.need && (!c.bestFound || bound > c.bestGain) {
+			s.sel = append(s.sel, i)
+			s.fieldIn[x.field] = true
+			c.dfs(i+1, k)
+			s.fieldIn[x.field] = false
+			s.sel = s.sel[:len(s.sel)-1]
+		}
+		c.push(i, -1)
+	}
+}
+
+// push adds candidate i to s.acc (sign 1), or takes it out again (-1, in
+// the reverse order of the pushes): its exact effect on the rules reading
+// only its field, and on the rules reading other fields too while no other
+// change of the set reads them; a rule two changes read counts the most it
+// could move, once. It keeps s.once and s.none current: by bucket, what
+// the rules read by one change of the set could move beyond what they
+// count, and what the rules none reads could move, of those that two
+// candidates' fields read.
+func (c *cfRun) push(i, sign int) {
+	s := c.s
+	x := s.cands[i]
+	for b, v := range s.vecs[x.vec : x.vec+c.nb+1] {
+		s.acc[b] += sign * v
+	}
+	wf := &c.wi.fields[x.field]
+	for p, j := range wf.dynIdx {
+		if j < 0 {
+			continue
+		}
+		b, gain := c.wi.dynBucket[j], s.dynGain[j]
+		shared := s.reach[j] >= 2
+		if sign < 0 {
+			s.touch[j]--
+		}
+		switch s.touch[j] {
+		case 0: // first read: counts what this change alone does
+			e := s.dynE[x.dynE+p]
+			s.touchE[j] = e
+			s.acc[b] += sign * e
+			if shared {
+				s.none[b] -= sign * gain
+				s.once[b] += sign * (gain - e)
+			}
+		case 1: // read twice: counts the most it could move
+			s.acc[b] += sign * (gain - s.touchE[j])
+			if shared {
+				s.once[b] -= sign * (gain - s.touchE[j])
+			}
+		}
+		if sign > 0 {
+			s.touch[j]++
+		}
+	}
+}
+
+// bound is what the set in s.acc could add, under the caps, with what
+// left more changes could move together with it beyond their own bounds.
+func (c *cfRun) bound(left int) int {
+	s := c.s
+	bound := 0
+	for b, v := range s.acc {
+		if left > 0 {
+			v += s.once[b]
+		}
+		if left > 1 {
+			v += s.none[b]
+		}
+		bound += min(max(v, 0), s.room[b])
+	}
+	return bound
+}
+
+// try decides a set of candidates with the real rules: it sets their
+// values in the lead's row, decides the rules that read them, and
+// restores the row. It returns what the set adds to the score, and
+// whether the lead then qualifies and no knockout fires.
+func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
+	c.apply(sel)
+	defer c.restore()
+	gain, knocked := c.score(sel, nil)
+	if knocked || gain < c.need {
+		return gain, false
+	}
+	return gain, c.qualifies(c.d.Score + gain)
+}
+
+// apply sets the candidates' values in the lead's row; restore undoes it.
+func (c *cfRun) apply(sel []int) {
+	s := c.s
+	s.undo = s.undo[:0]
+	for _, i := range sel {
+		x := s.cands[i]
+		wf := &c.wi.fields[x.field]
+		if u, ok := c.r.Swap(wf.field, c.value(wf, &wf.options[x.option])); ok {
+			s.undo = append(s.undo, u)
+		}
+	}
+}
+
+func (c *cfRun) restore() {
+	for i := len(c.s.undo) - 1; i >= 0; i-- {
+		c.r.Restore(c.s.undo[i])
+	}
+	c.s.undo = c.s.undo[:0]
+}
+
+// value is what option o sets its field to in this lead's row: a date
+// before the decision's clock; the lead's list with the option's items.
+func (c *cfRun) value(wf *wiField, o *wiOption) any {
+	f := wf.field
+	switch f.Type {
+	case rulefile.TypeDate:
+		return o.ago.Before(c.r.Now)
+	case rulefile.TypeList:
+		have, _ := c.r.Value(f)
+		out, _ := have.([]string)
+		out = slices.Clip(out) // appending copies: the lead's list stays as it is
+		for _, it := range o.items {
+			if !slices.Contains(out, it) {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	return o.value
+}
+
+// substitute decides a condition for the lead with the leaves of sub set
+// to mine: the lead's own leaves, computed once a lead, for the others.
+func (c *cfRun) substitute(sub wiSub, mine []eval.Truth) eval.Truth {
+	s := c.s
+	at := s.leafAt[sub.cond]
+	cond := c.wi.conds[sub.cond]
+	if at < 0 {
+		at = len(s.leafBuf)
+		s.leafBuf = cond.LeafTruths(s.leafBuf, c.m, c.r)
+		s.leafAt[sub.cond] = at
+		s.leafEnd[sub.cond] = len(s.leafBuf)
+	}
+	leaves := append(s.leafTmp[:0], s.leafBuf[at:s.leafEnd[sub.cond]]...)
+	for n, l := range sub.mine {
+		leaves[l] = mine[n]
+	}
+	s.leafTmp = leaves
+	return cond.Decide(leaves)
+}
+
+// zeros returns n zeros, from scratch space.
+func (s *cfScratch) zeros(n int) []int {
+	if cap(s.zero) < n {
+		s.zero = make([]int, n)
+	}
+	return s.zero[:n]
+}
+
+// score decides, with the changes of sel set in the row, what they add to
+// the lead's score (group totals before caps in c.s.totals) and whether a
+// knockout fires. flip, when set, is called for each rule whose outcome
+// changes, with the field of the change that reads it.
+func (c *cfRun) score(sel []int, flip func(change int, rule int, now bool)) (gain int, knocked bool) {
+	s := c.s
+	clear(s.delta)
+	for n, i := range sel {
+		x := s.cands[i]
+		wf := &c.wi.fields[x.field]
+		o := &wf.options[x.option]
+		live := wf.kind == wiList && s.undo[n].Had()
+		for flips := x.truth ^ s.cur[x.field]; flips != 0; flips &= flips - 1 {
+			j := bits.TrailingZeros64(flips)
+			sr := wf.single[j]
+			now := x.truth&(1<<j) != 0
+			if now {
+				s.delta[sr.bucket] += sr.points
+			} else {
+				s.delta[sr.bucket] -= sr.points
+			}
+			if flip != nil {
+				flip(n, sr.rule, now)
+			}
+		}
+		for _, ri := range wf.dynamic {
+			if c.decidedBefore(sel[:n], ri) {
+				if flip != nil && c.changed(ri) {
+					flip(n, ri, !(c.truth[ri] == eval.True))
+				}
+				continue
+			}
+			rule := c.rs.Rules[ri]
+			t, err := rule.When.Eval(c.m, c.r)
+			now, was := err == nil && t == eval.True, c.truth[ri] == eval.True
+			if now == was {
+				continue
+			}
+			if now {
+				s.delta[c.bucket(rule)] += rule.Points
+			} else {
+				s.delta[c.bucket(rule)] -= rule.Points
+			}
+			if flip != nil {
+				flip(n, ri, now)
+			}
+		}
+		for k, rule := range wf.knock {
+			if live || o.knock[k] == eval.Unknown { // false whatever the other fields hold, else
+				if t, err := rule.When.Eval(c.m, c.r); err == nil && t == eval.True {
+					knocked = true
 				}
 			}
 		}
-		if left == 0 && qualifies(d.Score+best[c]) {
-			chosen = c
-		}
 	}
+	gain = s.delta[c.nb]
+	for g := range c.nb {
+		s.totals[g] = s.pre[g] + s.delta[g]
+		gain += min(max(s.totals[g], s.lo[g]), s.hi[g]) - s.base[g]
+	}
+	return gain, knocked
+}
 
-	if chosen > 0 {
-		// The chosen rules, largest first, each with what it adds after
-		// the ones of its group before it.
-		sums := resize(l.cfNext, buckets)
-		cf.Changes = make([]Gain, 0, chosen)
-		for _, x := range cands {
-			if counts[x.group] == 0 {
-				continue
-			}
-			counts[x.group]--
-			add := gain(x.group, sums[x.group]+x.points) - gain(x.group, sums[x.group])
-			sums[x.group] += x.points
-			cf.Changes = append(cf.Changes, Gain{Rule: table.hits[table.knockouts+x.rule].Rule, Points: x.points, Adds: add, Unknown: x.unknown})
+// decidedBefore reports whether dynamic rule ri reads the field of one of
+// the changes in sel, and was decided with it.
+func (c *cfRun) decidedBefore(sel []int, ri int) bool {
+	for _, i := range sel {
+		if slices.Contains(c.wi.fields[c.s.cands[i].field].dynamic, ri) {
+			return true
 		}
 	}
-	d.WouldQualify = cf
+	return false
+}
+
+// changed reports whether dynamic rule ri decides otherwise with the
+// changes in the row than for the lead.
+func (c *cfRun) changed(ri int) bool {
+	t, err := c.rs.Rules[ri].When.Eval(c.m, c.r)
+	return (err == nil && t == eval.True) != (c.truth[ri] == eval.True)
+}
+
+func (c *cfRun) bucket(rule *eval.Rule) int {
+	if rule.GroupIndex < 0 {
+		return c.nb
+	}
+	return rule.GroupIndex
+}
+
+// qualifies decides qualify for a score and the group totals before caps
+// in c.s.totals, with the row as it is.
+func (c *cfRun) qualifies(score int) bool {
+	rs, s := c.rs, c.s
+	tier := rs.TierFor(score)
+	if rs.Qualify == nil {
+		return len(rs.Tiers) > 0 && tier == rs.Tiers[0].Name
+	}
+	for g := range c.nb { // totals after the caps, by group index
+		s.groups[g] = min(max(s.totals[g], s.lo[g]), s.hi[g])
+	}
+	r := c.r
+	r.Tier, r.Score, r.GroupTotals, r.KnockedOut = tier, score, s.groups, false
+	t, err := rs.Qualify.Eval(c.m, r)
+	return err == nil && t == eval.True
+}
+
+// describe turns the chosen set into the decision's changes: each with
+// what it adds after the ones before it, and the rules it makes true and
+// false with the whole set. It reorders sel.
+func (c *cfRun) describe(sel []int) []Change {
+	s := c.s
+	out := make([]Change, len(sel))
+	// Each change in turn is the one that adds the most after the ones
+	// before it, so that a change adds nothing only when it counts with
+	// one after it (both feed a rule that reads both fields).
+	prev := 0
+	for n := range sel[:len(sel)-1] {
+		best, bestGain := n, math.MinInt
+		for m := n; m < len(sel); m++ {
+			sel[n], sel[m] = sel[m], sel[n]
+			c.apply(sel[:n+1])
+			gain, _ := c.score(sel[:n+1], nil)
+			c.restore()
+			if gain > bestGain {
+				best, bestGain = m, gain
+			}
+			sel[n], sel[m] = sel[m], sel[n]
+		}
+		sel[n], sel[best] = sel[best], sel[n]
+		out[n].Adds, prev = bestGain-prev, bestGain
+	}
+	out[len(sel)-1].Adds = c.bestGain - prev
+	c.apply(sel)
+	c.score(sel, func(n, rule int, now bool) {
+		id := c.rs.Rules[rule].ID
+		if now {
+			out[n].MakesTrue = append(out[n].MakesTrue, id)
+		} else {
+			out[n].MakesFalse = append(out[n].MakesFalse, id)
+		}
+	})
+	for n, i := range sel {
+		x := s.cands[i]
+		wf := &c.wi.fields[x.field]
+		f := wf.field
+		v, _ := c.r.Value(f)
+		if u := c.s.undo[n]; u.Had() {
+			out[n].From = eval.FormatValue(u.Value())
+		}
+		out[n].Field, out[n].Label = f.Name, f.Label
+		out[n].Value, out[n].Text = wireValue(f, v), eval.FormatValue(v)
+		out[n].Unknown = !c.s.undo[n].Had()
+		if out[n].MakesTrue == nil {
+			out[n].MakesTrue = []string{}
+		}
+	}
+	c.restore()
+	return out
+}
+
+// wireValue is a value of field f as the lead's JSON carries it, owned by
+// the caller: dates as 2006-01-02, lists copied.
+func wireValue(f *eval.Field, v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.Format(time.DateOnly)
+	case []string:
+		return slices.Clone(x)
+	}
+	return v
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Counterfactual is what it would take a lead that did not qualify to
+// qualify, computed from the decision with the ruleset's rules, caps,
+// tiers and qualify rule:
+//
+//   - a knocked-out lead must first clear its knockouts (Knockouts), and
+//     nothing else is said: no score makes it qualify while one applies;
+//   - otherwise Tier is the nearest tier above the lead's that satisfies
+//     qualify, PointsNeeded how far it is, and Changes a smallest set of
+//     changes of the lead's data that together qualify it (none when no
+//     set does, or the lead is too far to search): each a field set to a
+//     value, with what the real rules make of it. What each missed rule
+//     would add on its own is its Miss.Adds. Verify lists the missed rules
+//     that would add points but that no value leadq can derive from the
+//     rules makes true (a pattern it cannot spell, a field compared with
+//     another): a rep checks them by hand.
+type Counterfactual struct {
+	Knockouts    []string `json:"knockouts,omitempty"`     // the rules that knocked the lead out
+	Tier         string   `json:"tier,omitempty"`          // the nearest tier that qualifies
+	PointsNeeded int      `json:"points_needed,omitempty"` // to reach Tier's minimum
+	Changes      []Change `json:"changes,omitempty"`       // a smallest set of changes of data that qualifies the lead
+	Verify       []string `json:"verify,omitempty"`        // missed rules to check by hand
+}
+
+// Change is one change of a lead's data in a counterfactual: Field set to
+// Value. Applied to the lead with the other changes of the set and scored
+// again, the lead qualifies.
+type Change struct {
+	Field string `json:"field"`           // lead.employees
+	Label string `json:"label,omitempty"` // the field's label, when the rule file gives one
+	// Value is the value to set, as the lead's JSON carries it (a date as
+	// 2006-01-02, a list whole: the lead's items and the ones added); one
+	// example of the values that make MakesTrue true.
+	Value any    `json:"value"`
+	Text  string `json:"text"`           // Value as a rep reads it
+	From  string `json:"from,omitempty"` // the lead's value as a rep reads it; "" when Unknown
+	// Unknown is true when the lead lacks the field: ask the lead or
+	// enrich the record. False: the field is known, and its value does not
+	// make the rules true.
+	Unknown bool `json:"unknown"`
+	// Adds is what the change really adds to the score, after the changes
+	// before it: the rules it makes true, less the ones it makes false,
+	// under the groups' caps.
+	Adds       int      `json:"adds"`
+	MakesTrue  []string `json:"makes_true"`            // score rules that become true with the set
+	MakesFalse []string `json:"makes_false,omitempty"` // score rules that were true and no longer are
+}
+
+// IsZero reports whether there is nothing to say: a qualified lead, or a
+// brief decision.
+func (c Counterfactual) IsZero() bool {
+	return len(c.Knockouts) == 0 && c.Tier == "" && c.PointsNeeded == 0 && len(c.Changes) == 0 && len(c.Verify) == 0
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -29,42 +30,6 @@ func exampleRulesets(t *testing.T) map[string][]*rulefile.File {
 		out[f.Ruleset.Value] = append(out[f.Ruleset.Value], f)
 	}
 	return out
-}
-
-// forcing compiles a ruleset with the given score rules made true
-// (when: true), as if the lead had changed so that each holds: the
-// counterfactual's changes applied through the real compiler and engine.
-type forcing struct {
-	t     *testing.T
-	files []*rulefile.File
-	cache map[string]*engine.Ruleset
-}
-
-func (f *forcing) with(ids ...string) *engine.Ruleset {
-	f.t.Helper()
-	key := strings.Join(slices.Sorted(slices.Values(ids)), ",")
-	if rs, ok := f.cache[key]; ok {
-		return rs
-	}
-	var files []*rulefile.File
-	for _, file := range f.files {
-		c := *file
-		c.Score = make([]*rulefile.RuleDecl, len(file.Score))
-		for i, r := range file.Score {
-			rc := *r
-			if slices.Contains(ids, r.ID) {
-				rc.When = rulefile.Text{Value: "true", Pos: r.When.Pos}
-			}
-			c.Score[i] = &rc
-		}
-		files = append(files, &c)
-	}
-	rs, err := compiler.Compiler{}.Compile(files...)
-	if err != nil {
-		f.t.Fatalf("compile with %v true: %v", ids, err)
-	}
-	f.cache[key] = engine.NewRuleset(rs)
-	return f.cache[key]
 }
 
 var (
@@ -155,35 +120,53 @@ func (g *leadGen) lead(rs *rules.Ruleset, now time.Time) engine.Input {
 	return in
 }
 
-// TestCounterfactualQualifies is the counterfactual's promise, checked
-// through the real compiler and engine, for random leads over every
-// example ruleset: making the suggested rules true qualifies the lead; no
-// single missed rule does when more than one is suggested; each missed
-// rule adds what it says (its group's caps included); when nothing is
-// suggested, not even every missed rule that adds points together
-// qualifies; a knocked-out lead is told only its knockouts; a qualified
-// lead nothing.
+// with returns a copy of the lead with field (lead.x or account.x) set to
+// v, as a rep would change it.
+func with(in engine.Input, field string, v any) engine.Input {
+	out := in
+	out.Lead, out.Account = maps.Clone(in.Lead), maps.Clone(in.Account)
+	if key, ok := strings.CutPrefix(field, "account."); ok {
+		out.Account[key] = v
+	} else {
+		out.Lead[strings.TrimPrefix(field, "lead.")] = v
+	}
+	return out
+}
+
+// TestCounterfactualQualifies is the counterfactual's promise, checked on
+// the lead's data with the unchanged ruleset, for random leads over every
+// example ruleset: setting each suggested field to the suggested value
+// and scoring again qualifies the lead, by the points the changes say they
+// add, with the rules they say they make true and false; a change of a
+// field the lead lacks says so; no single value the counterfactual tries
+// qualifies the lead when it suggests more than one change, nor when it
+// suggests none; a knocked-out lead is told only its knockouts; a
+// qualified lead nothing.
 func TestCounterfactualQualifies(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	ctx := context.Background()
+	opts := engine.Options{Clock: func() time.Time { return now }}
 	leads := 1000
 	if testing.Short() {
 		leads = 200
 	}
 	for name, files := range exampleRulesets(t) {
 		t.Run(name, func(t *testing.T) {
-			force := &forcing{t: t, files: files, cache: map[string]*engine.Ruleset{}}
-			rs := force.with()
+			compiled, err := compiler.Compiler{}.Compile(files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := engine.NewRuleset(compiled)
 			gen := newLeadGen(uint64(len(name)), files)
 			counts := map[string]int{}
 			for i := range leads {
 				in := gen.lead(rs.Ruleset, now)
-				d, err := rs.Score(ctx, in, engine.Options{})
+				d, err := rs.Score(ctx, in, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
 				cf := d.WouldQualify
-				what := fmt.Sprintf("lead %d %v (tier %s, score %d)", i, in.Lead, d.Tier, d.Score)
+				what := fmt.Sprintf("lead %d %v %v (tier %s, score %d)", i, in.Lead, in.Account, d.Tier, d.Score)
 				switch {
 				case d.Qualified:
 					counts["qualified"]++
@@ -193,45 +176,91 @@ func TestCounterfactualQualifies(t *testing.T) {
 					continue
 				case len(d.Knockouts) > 0:
 					counts["knocked out"]++
-					if len(cf.Knockouts) != len(d.Knockouts) || cf.Tier != "" || cf.Changes != nil {
+					if len(cf.Knockouts) != len(d.Knockouts) || cf.Tier != "" || cf.Changes != nil || cf.Verify != nil {
 						t.Errorf("%s: knocked out by %d rules; told %+v, want only the knockouts", what, len(d.Knockouts), cf)
 					}
 					continue
 				}
-				var offered []string // the missed rules that would add points
-				for j, m := range d.Missed {
-					if m.Adds > 0 {
-						offered = append(offered, m.Rule)
+				if len(cf.Verify) > 0 {
+					counts["with rules to verify"]++
+				}
+				qualifiesAlone := func() string {
+					for field, values := range rs.WhatIfValues(in, now) {
+						for _, v := range values {
+							if one, _ := rs.Score(ctx, with(in, field, v), opts); one.Qualified {
+								return fmt.Sprintf("%s = %v", field, v)
+							}
+						}
 					}
-					if j >= 6 {
-						continue // the largest, each alone, through the compiler
-					}
-					after, _ := force.with(m.Rule).Score(ctx, in, engine.Options{})
-					if after.Score-d.Score != m.Adds {
-						t.Errorf("%s: %s says it adds %d; with it true the score is %d (%+d)", what, m.Rule, m.Adds, after.Score, after.Score-d.Score)
-					}
+					return ""
 				}
 				if len(cf.Changes) == 0 {
 					counts["cannot qualify"]++
-					if after, _ := force.with(offered...).Score(ctx, in, engine.Options{}); after.Qualified {
-						t.Errorf("%s: no changes suggested, but making every offered rule true qualifies it", what)
+					if one := qualifiesAlone(); one != "" && cf.Tier != "" {
+						t.Errorf("%s: no changes suggested, but %s alone qualifies it", what, one)
 					}
 					continue
 				}
 				counts[fmt.Sprintf("%d changes", len(cf.Changes))]++
-				var ids []string
-				for _, g := range cf.Changes {
-					ids = append(ids, g.Rule)
+				after, adds := in, 0
+				for _, c := range cf.Changes {
+					after = with(after, c.Field, c.Value)
+					adds += c.Adds
+					key := strings.TrimPrefix(strings.TrimPrefix(c.Field, "lead."), "account.")
+					src := in.Lead
+					if strings.HasPrefix(c.Field, "account.") {
+						src = in.Account
+					}
+					if _, had := src[key]; had == c.Unknown {
+						t.Errorf("%s: change of %s says unknown=%v; the lead has it: %v", what, c.Field, c.Unknown, had)
+					}
+					if c.Adds < 0 {
+						t.Errorf("%s: change %+v takes points away", what, c)
+					}
 				}
-				after, _ := force.with(ids...).Score(ctx, in, engine.Options{})
-				if !after.Qualified {
-					t.Errorf("%s: with %v true: %s, score %d, not qualified", what, ids, after.Tier, after.Score)
+				got, err := rs.Score(ctx, after, opts)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if len(ids) > 1 {
-					for _, rule := range offered {
-						if one, _ := force.with(rule).Score(ctx, in, engine.Options{}); one.Qualified {
-							t.Errorf("%s: %d changes suggested, but %s alone qualifies it", what, len(ids), rule)
+				if !got.Qualified {
+					t.Errorf("%s: with %+v: tier %s, score %d, knockouts %v, not qualified", what, cf.Changes, got.Tier, got.Score, got.Knockouts)
+				}
+				if got.Score-d.Score != adds {
+					t.Errorf("%s: with %+v the score is %d (%+d), not %+d as the changes add", what, cf.Changes, got.Score, got.Score-d.Score, adds)
+				}
+				matched := map[string]bool{}
+				for _, h := range got.Matched {
+					matched[h.Rule] = true
+				}
+				for _, c := range cf.Changes {
+					for _, r := range c.MakesTrue {
+						if !matched[r] {
+							t.Errorf("%s: %s = %v says it makes %s true; it did not fire", what, c.Field, c.Value, r)
 						}
+					}
+					for _, r := range c.MakesFalse {
+						if matched[r] {
+							t.Errorf("%s: %s = %v says it makes %s false; it still fired", what, c.Field, c.Value, r)
+						}
+					}
+				}
+				// Each change counts: without it, the others add less (a
+				// change adds 0 after the ones before it only when it
+				// counts with one after it).
+				for j, c := range cf.Changes {
+					without := in
+					for k, o := range cf.Changes {
+						if k != j {
+							without = with(without, o.Field, o.Value)
+						}
+					}
+					if w, _ := rs.Score(ctx, without, opts); w.Score >= got.Score {
+						t.Errorf("%s: %+v: without %s the score is %d, not less than %d", what, cf.Changes, c.Field, w.Score, got.Score)
+					}
+				}
+				if len(cf.Changes) > 1 {
+					if one := qualifiesAlone(); one != "" {
+						t.Errorf("%s: %d changes suggested, but %s alone qualifies it", what, len(cf.Changes), one)
 					}
 				}
 			}

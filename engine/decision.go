@@ -105,38 +105,3 @@ type Warning struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
 }
-
-// Counterfactual is what it would take a lead that did not qualify to
-// qualify, computed from the decision with the ruleset's caps, tiers and
-// qualify rule:
-//
-//   - a knocked-out lead must first clear its knockouts (Knockouts), and
-//     nothing else is said: no score makes it qualify while one applies;
-//   - otherwise Tier is the nearest tier above the lead's that satisfies
-//     qualify, PointsNeeded how far it is, and Changes a smallest set of
-//     missed rules that together qualify the lead (none when no set
-//     does), each with what it adds in that set. What each missed rule
-//     would add on its own is its Miss.Adds.
-type Counterfactual struct {
-	Knockouts    []string `json:"knockouts,omitempty"`     // the rules that knocked the lead out
-	Tier         string   `json:"tier,omitempty"`          // the nearest tier that qualifies
-	PointsNeeded int      `json:"points_needed,omitempty"` // to reach Tier's minimum
-	Changes      []Gain   `json:"changes,omitempty"`       // a smallest set of missed rules that qualifies the lead
-}
-
-// Gain is a missed rule of a counterfactual's changes and what making it
-// true adds to the score, after the changes before it.
-type Gain struct {
-	Rule   string `json:"rule"`
-	Points int    `json:"points"` // the rule's own points
-	Adds   int    `json:"adds"`   // what it really adds, under its group's caps, after the changes before it
-	// Unknown is true when the lead lacks the data to decide the rule: ask
-	// the lead or enrich the record. False: known, and not true.
-	Unknown bool `json:"unknown"`
-}
-
-// IsZero reports whether there is nothing to say: a qualified lead, or a
-// brief decision.
-func (c Counterfactual) IsZero() bool {
-	return len(c.Knockouts) == 0 && c.Tier == "" && c.PointsNeeded == 0 && len(c.Changes) == 0
-}

@@ -302,12 +302,8 @@ type record struct {
 	lists    []string      // scratch: the items of list fields decodeJSON read
 	keys     [2]keyOrder   // the key order of the last leads and accounts decoded
 
-	// scratch of counterfactual
-	pre                                        []int // group totals before caps
-	cands                                      []candidate
-	cfTotals, cfBest, cfNext, cfTake, cfCounts []int
-	cfLo, cfHi, cfBase, cfFrom                 []int
-	cfGroups                                   []int
+	pre []int     // scratch: group totals before caps, for counterfactual
+	cf  cfScratch // scratch of counterfactual
 }
 
 func (l *record) unbudget() { l.budget, l.row.Budget = eval.Budget{}, nil }

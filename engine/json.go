@@ -400,21 +400,18 @@ func (c *Counterfactual) appendJSON(b []byte) []byte {
 	if len(c.Changes) > 0 {
 		sep()
 		b = append(b, `"changes":[`...)
-		for i, g := range c.Changes {
+		for i := range c.Changes {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"rule":`...)
-			b = appendString(b, g.Rule)
-			b = append(b, `,"points":`...)
-			b = strconv.AppendInt(b, int64(g.Points), 10)
-			b = append(b, `,"adds":`...)
-			b = strconv.AppendInt(b, int64(g.Adds), 10)
-			b = append(b, `,"unknown":`...)
-			b = strconv.AppendBool(b, g.Unknown)
-			b = append(b, '}')
+			b = c.Changes[i].appendJSON(b)
 		}
 		b = append(b, ']')
+	}
+	if len(c.Verify) > 0 {
+		sep()
+		b = append(b, `"verify":`...)
+		b = appendStrings(b, c.Verify)
 	}
 	return append(b, '}')
 }
@@ -429,4 +426,72 @@ func appendInt(b []byte, n int) []byte {
 		return append(b, byte('0'+n/10), byte('0'+n%10))
 	}
 	return strconv.AppendInt(b, int64(n), 10)
+}
+
+// appendJSON appends the change as encoding/json writes it.
+func (g *Change) appendJSON(b []byte) []byte {
+	b = append(b, `{"field":`...)
+	b = appendString(b, g.Field)
+	if g.Label != "" {
+		b = append(b, `,"label":`...)
+		b = appendString(b, g.Label)
+	}
+	b = append(b, `,"value":`...)
+	b = appendValue(b, g.Value)
+	b = append(b, `,"text":`...)
+	b = appendString(b, g.Text)
+	if g.From != "" {
+		b = append(b, `,"from":`...)
+		b = appendString(b, g.From)
+	}
+	b = append(b, `,"unknown":`...)
+	b = strconv.AppendBool(b, g.Unknown)
+	b = append(b, `,"adds":`...)
+	b = strconv.AppendInt(b, int64(g.Adds), 10)
+	b = append(b, `,"makes_true":`...)
+	b = appendStrings(b, g.MakesTrue)
+	if len(g.MakesFalse) > 0 {
+		b = append(b, `,"makes_false":`...)
+		b = appendStrings(b, g.MakesFalse)
+	}
+	return append(b, '}')
+}
+
+// appendValue appends a field value of a change as encoding/json writes
+// it: the types a change holds, and what decoding a change's JSON gives
+// back; anything else through encoding/json itself.
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendString(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case float64:
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return appendFloat(b, x)
+		}
+	case []string:
+		return appendStrings(b, x)
+	case []any:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, ']')
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, data...)
 }

@@ -39,10 +39,16 @@ func sampleDecisions() []Decision {
 		{Groups: Groups{}, Knockouts: []Hit{}, Matched: []Hit{}, Missed: []Miss{}, MissingFields: []string{}, Errors: []RuleError{}, Warnings: []Warning{}},
 		{ID: weird, Missed: []Miss{{}, {}}, Matched: []Hit{{Reason: "r"}}},
 		{WouldQualify: Counterfactual{Knockouts: []string{"k", weird}}},
-		{WouldQualify: Counterfactual{Tier: "B", PointsNeeded: 12, Changes: []Gain{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, Unknown: true}}},
+		{WouldQualify: Counterfactual{Tier: "B", PointsNeeded: 12, Changes: []Change{
+			{Field: "lead.x", Label: weird, Value: 1000, Text: "1000", Adds: 20, MakesTrue: []string{weird}, MakesFalse: []string{"m"}},
+			{Field: "lead.t", Value: []string{"a", weird}, Text: "a", Adds: 5, Unknown: true, MakesTrue: []string{}},
+			{Field: "lead.d", Value: "2026-11-01", Adds: 5, MakesTrue: []string{"d"}},
+			{Field: "lead.f", Value: 2.5e8, Adds: 5}, {Field: "lead.b", Value: true}, {Field: "lead.l", Value: []any{"x", 1.5, nil, weird}},
+		}, Verify: []string{"v", weird}},
 			Missed: []Miss{{Rule: weird, Points: 25, Adds: 20}, {Rule: "t", Points: 5, Adds: 5, MissingFields: []string{"lead.t"}}}},
 		{WouldQualify: Counterfactual{PointsNeeded: -1}},
-		{WouldQualify: Counterfactual{Changes: []Gain{{}}}},
+		{WouldQualify: Counterfactual{Changes: []Change{{}}}},
+		{WouldQualify: Counterfactual{Verify: []string{"v"}}},
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
@@ -48,6 +49,8 @@ type ruleTable struct {
 
 	misses     []Miss   // each score rule's Miss, without MissingFields
 	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
+
+	whatIf func() *whatIf // the counterfactual's options, built on first use
 }
 
 type quickCondition struct {
@@ -134,6 +137,7 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 		missedJSON: make([][]byte, len(rs.Rules)),
 	}
 	t.refJSON = appendRulesetRef(nil, t.ref)
+	t.whatIf = sync.OnceValue(func() *whatIf { return newWhatIf(rs) })
 	t.lo, t.hi = make([]int, len(rs.GroupNames)), make([]int, len(rs.GroupNames))
 	for i, name := range rs.GroupNames {
 		t.lo[i], t.hi[i] = math.MinInt, math.MaxInt

@@ -154,7 +154,9 @@ func TestRepsPageInBrowser(t *testing.T) {
 		// The engine's counterfactual: real points under the engagement cap,
 		// towards tier B (tier C does not qualify).
 		"12 more points would make it tier B, which qualifies", "This change alone would qualify it",
-		"+20\nRequested a demo (demo-requested, 25 points, 20 under the engagement cap) \u2014 known, and not true",
+		// A change of the lead's data: the field, the value, what it has
+		// now, and the rules it makes true.
+		"+20\nlead.demo_requested: yes (now no) \u2014 makes true: Requested a demo",
 		"unknown: ask the lead or enrich (Industry)") // the field's label, from GET /v1/rulesets
 	if got := p.text("#find-results .decision .parts"); strings.Contains(got, "lead.employees") || strings.Contains(got, "lead.industry") {
 		t.Errorf("explanation names a labelled field by its name:\n%s", got)

@@ -258,6 +258,14 @@ func titlesOf(eng *engine.Engine, ruleset string) fieldTitles {
 	}
 }
 
+// title names one field.
+func (t fieldTitles) title(name string) string {
+	if t == nil {
+		return name
+	}
+	return t(name)
+}
+
 // join names the fields, comma-separated.
 func (t fieldTitles) join(names []string) string {
 	if t == nil {
@@ -273,8 +281,10 @@ func (t fieldTitles) join(names []string) string {
 // writeWouldQualify says what it would take the lead to qualify, from the
 // engine's counterfactual: for a knocked-out lead only that the knockouts
 // come first; otherwise the nearest tier that qualifies, a smallest set of
-// changes that qualifies the lead, and each missed rule with the points it
-// would really add under its group's caps.
+// changes of the lead's data that qualifies it (each with the rules it
+// makes true and false), the missed rules to check by hand, and each
+// other missed rule with the points it would really add under its group's
+// caps.
 func writeWouldQualify(w io.Writer, d engine.Decision, titles fieldTitles) {
 	cf := d.WouldQualify
 	if d.Qualified || cf.IsZero() { // a decision logged before leadq said it has none
@@ -292,47 +302,78 @@ func writeWouldQualify(w io.Writer, d engine.Decision, titles fieldTitles) {
 	for _, m := range d.Missed {
 		missed[m.Rule] = m
 	}
-	line := func(rule string, points, adds int, unknown bool) string {
-		m := missed[rule]
-		what := m.Description
-		if what == "" {
-			what = m.When
-		}
-		s := fmt.Sprintf("    %+4d  %s [%s]", adds, what, rule)
-		if adds != points {
-			s += fmt.Sprintf(" (%d points, %d under the %s cap)", points, adds, m.Group)
-		}
-		if unknown {
-			s += " \u2014 unknown, ask the lead or enrich"
-			if len(m.MissingFields) > 0 {
-				s += ": " + titles.join(m.MissingFields)
-			}
-		} else {
-			s += " \u2014 known, and not true"
-		}
-		return s
+	matched := map[string]engine.Hit{}
+	for _, h := range d.Matched {
+		matched[h.Rule] = h
 	}
-	changed := map[string]bool{}
+	// describe names a rule as a rep reads it: its description (or
+	// condition) when missed, its reason when matched.
+	describe := func(rule string) string {
+		if m, ok := missed[rule]; ok {
+			if m.Description != "" {
+				return m.Description + " [" + rule + "]"
+			}
+			return m.When + " [" + rule + "]"
+		}
+		if h, ok := matched[rule]; ok && h.Reason != "" {
+			return h.Reason + " [" + rule + "]"
+		}
+		return "[" + rule + "]"
+	}
+	made := map[string]bool{}
 	switch {
 	case len(cf.Changes) > 0:
 		fmt.Fprintf(w, "  A smallest set of changes that qualifies it (%s):\n", plural(len(cf.Changes), "change"))
-		for _, g := range cf.Changes {
-			changed[g.Rule] = true
-			fmt.Fprintln(w, line(g.Rule, g.Points, g.Adds, g.Unknown))
+		for _, c := range cf.Changes {
+			label := c.Label
+			if label == "" {
+				label = titles.title(c.Field)
+			}
+			state := "unknown: ask the lead or enrich"
+			if !c.Unknown {
+				state = "now " + c.From
+			}
+			if c.Adds == 0 {
+				state += "; counts together with a change below"
+			}
+			fmt.Fprintf(w, "    %+4d  %s: %s (%s)\n", c.Adds, label, c.Text, state)
+			for _, r := range c.MakesTrue {
+				made[r] = true
+				fmt.Fprintf(w, "            makes true: %s\n", describe(r))
+			}
+			for _, r := range c.MakesFalse {
+				fmt.Fprintf(w, "            no longer:  %s\n", describe(r))
+			}
 		}
 	default:
-		fmt.Fprintln(w, "  No change to the missed rules would qualify it.")
+		fmt.Fprintln(w, "  No change of the lead's data that leadq tried would qualify it.")
+	}
+	if len(cf.Verify) > 0 {
+		fmt.Fprintln(w, "  To check by hand (no value leadq can derive from the rules makes them true):")
+		for _, r := range cf.Verify {
+			made[r] = true
+			fmt.Fprintf(w, "    %+4d  %s\n", missed[r].Adds, describe(r))
+		}
 	}
 	header := false
 	for _, m := range d.Missed {
-		if m.Adds <= 0 || changed[m.Rule] {
+		if m.Adds <= 0 || made[m.Rule] {
 			continue // a rule that would add nothing is not offered
 		}
 		if !header {
-			fmt.Fprintln(w, "  Other missed rules, with what each would really add:")
+			fmt.Fprintln(w, "  Other missed rules, with what each would really add on its own:")
 			header = true
 		}
-		fmt.Fprintln(w, line(m.Rule, m.Points, m.Adds, len(m.MissingFields) > 0))
+		s := fmt.Sprintf("    %+4d  %s", m.Adds, describe(m.Rule))
+		if m.Adds != m.Points {
+			s += fmt.Sprintf(" (%d points, %d under the %s cap)", m.Points, m.Adds, m.Group)
+		}
+		if len(m.MissingFields) > 0 {
+			s += " \u2014 unknown, ask the lead or enrich: " + titles.join(m.MissingFields)
+		} else {
+			s += " \u2014 known, and not true"
+		}
+		fmt.Fprintln(w, s)
 	}
 }
 

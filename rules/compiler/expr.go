@@ -120,6 +120,7 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 	// fields read and to split the and/or/not structure for three-valued
 	// evaluation of leads with missing fields.
 	node, _ := x.build(src)
+	found := samples(x.c.fields, node) // before split: checking and optimizing change the tree
 	required := eval.NewFieldSet(len(x.c.fields))
 	var fields []*eval.Field
 	seen := map[*eval.Field]bool{}
@@ -133,15 +134,21 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 		}
 	})
 	sortFields(fields)
+	reads := eval.NewFieldSet(len(x.c.fields))
+	for _, f := range fields {
+		reads.Add(f.Index)
+	}
 	var tree *eval.Node
 	if !isCompound(node) {
 		// One leaf: the whole program is the leaf.
-		tree = eval.Leaf(native, prog, required)
+		tree = eval.Leaf(native, prog, required, reads)
 	} else if tree, err = x.split(src, node); err != nil {
 		x.exprError(src, err, "type-mismatch")
 		return nil
 	}
-	return eval.NewCondition(src.text.Value, src.text.Pos, native, prog, required, fields, tree)
+	cond := eval.NewCondition(src.text.Value, src.text.Pos, native, prog, required, fields, tree)
+	cond.SetSamples(found)
+	return cond
 }
 
 // program type-checks node and compiles it twice: to Go closures where the
@@ -244,8 +251,9 @@ func (x *exprCompiler) split(src exprSource, n ast.Node) (*eval.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	required := eval.NewFieldSet(len(x.c.fields))
+	required, reads := eval.NewFieldSet(len(x.c.fields)), eval.NewFieldSet(len(x.c.fields))
 	collectFields(x.c.fields, n, false, func(f *eval.Field, optional bool) {
+		reads.Add(f.Index)
 		if !optional {
 			required.Add(f.Index)
 		}
@@ -253,7 +261,7 @@ func (x *exprCompiler) split(src exprSource, n ast.Node) (*eval.Node, error) {
 	if native != nil {
 		prog = nil // a leaf runs one way
 	}
-	return eval.Leaf(native, prog, required), nil
+	return eval.Leaf(native, prog, required, reads), nil
 }
 
 // fieldRef returns the field a member node such as lead.employees names.

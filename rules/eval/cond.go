@@ -69,6 +69,7 @@ type Condition struct {
 	required FieldSet
 	fields   []*Field // every field it reads, by index
 	tree     *Node
+	samples  []Sample // see Samples
 }
 
 // NewCondition assembles a compiled condition: its source and position,
@@ -87,9 +88,14 @@ func Not(a *Node) *Node    { return &Node{op: opNot, a: a} }
 
 // Leaf is a part of a condition that and/or/not do not split further: a
 // native closure, or (when native is nil) an expr program, that can be
-// decided when every field of required is present.
-func Leaf(native func(*Row) bool, prog *vm.Program, required FieldSet) *Node {
-	return &Node{op: opLeaf, native: native, prog: prog, required: required}
+// decided when every field of required is present; reads is every field
+// the leaf reads, required or not (nil: required).
+// reads is every field the leaf reads, required or not (nil: required).
+func Leaf(native func(*Row) bool, prog *vm.Program, required, reads FieldSet) *Node {
+	if reads == nil {
+		reads = required
+	}
+	return &Node{op: opLeaf, native: native, prog: prog, required: required, reads: reads}
 }
 
 type condOp int8
@@ -108,6 +114,7 @@ type Node struct {
 	native   func(*Row) bool // a leaf as a closure, or nil
 	prog     *vm.Program     // a leaf on the VM, when native is nil
 	required FieldSet
+	reads    FieldSet // a leaf's fields, required or not
 }
 
 // Fields returns the fields the condition reads, in declaration order.

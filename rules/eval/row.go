@@ -3,6 +3,8 @@ package eval
 import (
 	"math/bits"
 	"time"
+
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Row is one lead's field values, typed, as conditions read them. Values
@@ -226,4 +228,112 @@ func (r *Row) groupMap() map[string]int {
 		r.groups[name] = r.GroupTotals[g]
 	}
 	return r.groups
+}
+
+// Undo is what Swap changed in a row, for Restore.
+type Undo struct {
+	f   *Field
+	had bool
+	s   string
+	i   int
+	x   float64
+	b   bool
+	t   time.Time
+	l   []string
+}
+
+// Had reports whether the row had the field before the swap.
+func (u Undo) Had() bool { return u.had }
+
+// Value returns the field's value before the swap, boxed; nil when the
+// row did not have it.
+func (u Undo) Value() any {
+	if !u.had {
+		return nil
+	}
+	switch u.f.Type {
+	case rulefile.TypeString:
+		return u.s
+	case rulefile.TypeInt:
+		return u.i
+	case rulefile.TypeFloat:
+		return u.x
+	case rulefile.TypeBool:
+		return u.b
+	case rulefile.TypeDate:
+		return u.t
+	case rulefile.TypeList:
+		return u.l
+	}
+	return nil
+}
+
+// Swap sets field f to v (of the field's Go type), as Set does, and
+// returns what Restore needs to put the row back: callers that try a
+// change of a lead's data evaluate with it and restore the lead's own.
+// ok is false, and the row unchanged, for a v of another type.
+func (r *Row) Swap(f *Field, v any) (u Undo, ok bool) {
+	u = r.save(f)
+	if !r.Set(f, v) {
+		return Undo{}, false
+	}
+	r.dropEnv()
+	return u, true
+}
+
+// Restore puts back what Swap changed. Changes are restored in the reverse
+// order of their swaps.
+func (r *Row) Restore(u Undo) {
+	f := u.f
+	if f == nil {
+		return
+	}
+	switch f.Type {
+	case rulefile.TypeString:
+		r.strs[f.Slot] = u.s
+	case rulefile.TypeInt:
+		r.ints[f.Slot] = u.i
+	case rulefile.TypeFloat:
+		r.floats[f.Slot] = u.x
+	case rulefile.TypeBool:
+		r.bools[f.Slot] = u.b
+	case rulefile.TypeDate:
+		r.times[f.Slot] = u.t
+	case rulefile.TypeList:
+		r.lists[f.Slot] = u.l
+	}
+	if u.had {
+		r.Present.Add(f.Index)
+	} else {
+		r.Present[uint(f.Index)/64] &^= 1 << (uint(f.Index) % 64)
+	}
+	r.forget(f)
+	r.dropEnv()
+}
+
+func (r *Row) save(f *Field) Undo {
+	u := Undo{f: f, had: r.Present.Has(f.Index)}
+	switch f.Type {
+	case rulefile.TypeString:
+		u.s = r.strs[f.Slot]
+	case rulefile.TypeInt:
+		u.i = r.ints[f.Slot]
+	case rulefile.TypeFloat:
+		u.x = r.floats[f.Slot]
+	case rulefile.TypeBool:
+		u.b = r.bools[f.Slot]
+	case rulefile.TypeDate:
+		u.t = r.times[f.Slot]
+	case rulefile.TypeList:
+		u.l = r.lists[f.Slot]
+	}
+	return u
+}
+
+// dropEnv empties the VM's view of the row, if one was built, so that the
+// next expression on the VM rebuilds it with the values now in the row.
+func (r *Row) dropEnv() {
+	if len(r.env) > 0 {
+		clear(r.env)
+	}
 }

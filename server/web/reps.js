@@ -147,6 +147,8 @@ function renderDecision(d, opts) {
     } else {
       if (wq.tier) parts.append(el("p", { class: "callout", text: wq.points_needed + " more points would make it tier " + wq.tier + ", which qualifies." }));
       const missed = Object.fromEntries(d.missed.map(m => [m.rule, m]));
+      const matched = Object.fromEntries(d.matched.map(m => [m.rule, m]));
+      const ruleText = r => (missed[r] ? (missed[r].description || missed[r].when) : (matched[r] && matched[r].reason)) || r;
       const item = g => {
         const m = missed[g.rule] || {};
         return el("li", {},
@@ -157,17 +159,35 @@ function renderDecision(d, opts) {
               " \u2014 unknown: ask the lead or enrich" + (m.missing_fields && m.missing_fields.length ? " (" + fieldTitles(d, m.missing_fields) + ")" : "") :
               " \u2014 known, and not true" })));
       };
+      // A change of the lead's data: the field and the value to set, what
+      // the lead has now (or that it is unknown), and the rules it makes
+      // true and false, with the points it really adds after the ones
+      // listed before it.
+      const change = c => el("li", {},
+        el("span", { class: "points plus", text: signed(c.adds) }),
+        el("span", {},
+          el("strong", { text: (c.label || fieldTitles(d, [c.field])) + ": " + c.text }), " ",
+          el("span", { class: c.unknown ? "unknown" : "known", text: c.unknown ?
+            "(unknown: ask the lead or enrich)" : "(now " + c.from + ")" }),
+          c.adds === 0 ? el("span", { class: "help", text: " counts together with a change below" }) : null,
+          el("span", { class: "makes", text: " \u2014 makes true: " + c.makes_true.map(ruleText).join("; ") +
+            (c.makes_false && c.makes_false.length ? "; no longer: " + c.makes_false.map(ruleText).join("; ") : "") })));
       const changes = wq.changes || [];
+      const made = new Set(changes.flatMap(c => c.makes_true).concat(wq.verify || []));
       // Each missed rule on its own: what it would really add (a rule
       // that would add nothing is not offered).
       const rules = d.missed.filter(m => m.adds > 0).map(m => ({ rule: m.rule, points: m.points, adds: m.adds, unknown: !!(m.missing_fields && m.missing_fields.length) }));
       if (changes.length) {
         parts.append(el("p", { class: "help", text: changes.length === 1 ? "This change alone would qualify it:" : "These " + changes.length + " changes together would qualify it (no fewer would):" }),
-          el("ul", { class: "changes" }, ...changes.map(item)));
+          el("ul", { class: "changes" }, ...changes.map(change)));
       } else {
-        parts.append(el("p", { class: "callout", text: "No change to the rules it missed would qualify it." }));
+        parts.append(el("p", { class: "callout", text: "No change of the lead's data that leadq tried would qualify it." }));
       }
-      const others = rules.filter(g => !changes.some(c => c.rule === g.rule));
+      if (wq.verify && wq.verify.length) {
+        parts.append(el("p", { class: "help", text: "To check by hand (no value leadq can derive from the rules makes them true):" }),
+          el("ul", {}, ...rules.filter(g => wq.verify.includes(g.rule)).map(item)));
+      }
+      const others = rules.filter(g => !made.has(g.rule));
       if (others.length) {
         const top = 6;
         parts.append(el("p", { class: "help", text: "Other rules it missed, with the points each would really add:" }),

@@ -1,0 +1,391 @@
+package engine
+
+import (
+	"slices"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/leadq/leadq/rules"
+	"github.com/leadq/leadq/rules/eval"
+	"github.com/leadq/leadq/rules/rulefile"
+)
+
+// What the counterfactual (Decision.WouldQualify) needs of a ruleset, the
+// same for every lead: for each field a positive score rule reads, its
+// options, the values of the field that the rules tell apart.
+//
+// The compiler gives each condition its samples (eval.Sample: the
+// constants it compares a field with, and their neighbours). Here each
+// sample of a field is tried on a row that holds only that field, with the
+// ruleset's own conditions, and one value is kept for each distinct
+// outcome of the leaves of the rules that read the field: lead.employees
+// gets 9, 10, 50, 100, 1000 (say), one per band, and 999 is the same as
+// 100 to every rule. A value that fires a knockout reading only that field
+// is never an option. What an option does to the rules that read only its
+// field is the same for every lead and kept as a bit set; rules that read
+// other fields too, and every rule of a date (relative to the clock) or
+// list field (the lead's items plus the option's), are decided at decision
+// time with the value in the lead's row.
+
+// whatIf is a ruleset's options, by field.
+type whatIf struct {
+	fields []wiField
+	// verify[i] is true for a positive score rule (by Rule.Index) that no
+	// combination of options makes true: a rule the counterfactual cannot
+	// offer as a change of data (a pattern it cannot spell, a field
+	// compared with another), for a rep to check by hand.
+	verify []bool
+	clock  time.Time // the clock options are tried with
+	// dynamic are the score rules (Rule.Index) decided with a change in
+	// the row, the first 64 of them, and where their points go.
+	dynamic, dynBucket []int
+	// conds are the conditions of rules that read several fields (score
+	// rules and knockouts) that a change is decided with leaf by leaf:
+	// their leaves that do not read the changed field decide as they do
+	// for the lead, the ones that read only it as they do for the option
+	// (see wiOption.leaves), and Condition.Decide combines them.
+	conds []*eval.Condition
+}
+
+// wiField is one field that a positive score rule reads, and its options.
+type wiField struct {
+	field   *eval.Field
+	kind    wiKind
+	single  []wiRule // score rules that read only this field (static fields; at most 64)
+	dynamic []int    // score rules decided with the change in the row: Rule.Index
+	// dynIdx has, for each rule of dynamic, its index in whatIf.dynamic;
+	// -1 past the first 64.
+	dynIdx []int
+	knock  []*eval.Rule // knockouts decided with the change in the row
+	// subs has, for each rule of dynamic and then each of knock, how a
+	// change of this field is decided without changing the lead's row.
+	subs    []wiSub
+	options []wiOption
+	barred  []wiOption // values that fire a knockout reading only this field: never offered
+}
+
+// wiRule is a score rule, where its points go.
+type wiRule struct {
+	rule, points, bucket int // bucket: Rule.GroupIndex, or len(GroupNames) when ungrouped
+}
+
+// wiOption is one value of a field.
+type wiOption struct {
+	value any      // of the field's Go type; nil for dates and lists
+	ago   eval.Ago // a date: how long before the decision's clock
+	items []string // a list: the items to add to the lead's
+	truth uint64   // bit j when single[j] is true with this value (a list: with only its items)
+	// most is the most it could add to any lead, caps aside: its single
+	// rules' points where it makes a positive rule true or a negative one
+	// false, and all the points of the rules it is decided with for each
+	// lead.
+	most int
+	// dyn and knock are what the rules of dynamic and the knockouts of
+	// knock decide with only this field (a list: only its items): True or
+	// False whatever the other fields hold, else Unknown. (No option has
+	// a knockout True: those are barred.)
+	dyn, knock []eval.Truth
+	// leaves has, for each of the field's subs, the truths of the leaves
+	// it names with this value.
+	leaves [][]eval.Truth
+}
+
+// wiSub is how one condition is decided for a change of one field: cond
+// is its index in whatIf.conds, mine the leaves that read only this field;
+// cond is -1 when a leaf reads this field and another one too (the change
+// is then set in the row and the condition decided there).
+type wiSub struct {
+	cond int
+	mine []int
+}
+
+// wiKind says how far what an option does is the same for every lead.
+type wiKind int8
+
+const (
+	// wiStatic: its outcome for the rules is the same for every lead (a
+	// string, number or bool; a date that rules read only relative to the
+	// clock, days_since(x) <= 14, and whose options are relative too).
+	wiStatic wiKind = iota
+	// wiList: the same for every lead that lacks the list; a lead that has
+	// one gets the option's items added, decided with the real rules.
+	wiList
+	// wiClocked: a date read against a fixed date, decided with the real
+	// rules for every lead (the single rules are among the dynamic ones).
+	wiClocked
+)
+
+// kindOf returns field f's kind, given its samples and the rules that
+// read it: a date is static when each sample gives every leaf of those
+// rules the same truth at two clocks far apart.
+func (w *whatIf) kindOf(rs *rules.Ruleset, m *vm.VM, r *eval.Row, f *eval.Field, found []eval.Sample, readers []*eval.Rule) wiKind {
+	switch f.Type {
+	case rulefile.TypeList:
+		return wiList
+	case rulefile.TypeDate:
+	default:
+		return wiStatic
+	}
+	var at [2][]eval.Truth
+	for _, s := range found {
+		for i, now := range []time.Time{w.clock, w.clock.AddDate(3, 5, 11).Add(7 * time.Hour)} {
+			r.Reset(rs)
+			r.Now = now
+			r.SetTime(f, s.Ago.Before(now))
+			at[i] = at[i][:0]
+			for _, rule := range readers {
+				at[i] = rule.When.LeafTruths(at[i], m, r)
+			}
+		}
+		if s.Value != nil || !slices.Equal(at[0], at[1]) {
+			return wiClocked
+		}
+	}
+	return wiStatic
+}
+
+// maxReachTries bounds the combinations of options newWhatIf tries to make
+// one rule true before it takes the rule as reachable.
+const maxReachTries = 4096
+
+func newWhatIf(rs *rules.Ruleset) *whatIf {
+	w := &whatIf{verify: make([]bool, len(rs.Rules))}
+	m := new(vm.VM)
+	var r eval.Row
+	// Any clock: the options of dates are relative to it, and so is what
+	// they do.
+	w.clock = time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
+	nb := len(rs.GroupNames)
+	bucket := func(rule *eval.Rule) int {
+		if rule.GroupIndex < 0 {
+			return nb
+		}
+		return rule.GroupIndex
+	}
+	reads := func(rule *eval.Rule, f *eval.Field) bool {
+		return rule.When != nil && slices.Contains(rule.When.Fields(), f)
+	}
+	wanted := make([]bool, len(rs.Fields))
+	for _, rule := range rs.Rules {
+		if rule.Points > 0 && rule.When != nil {
+			for _, f := range rule.When.Fields() {
+				wanted[f.Index] = true
+			}
+		}
+	}
+	byField := make([]int, len(rs.Fields)) // index in w.fields + 1; 0 for none
+	for _, f := range rs.Fields {
+		if !wanted[f.Index] {
+			continue
+		}
+		var readers []*eval.Rule // every rule reading f
+		var found []eval.Sample
+		for _, rule := range slices.Concat(rs.Rules, rs.Knockouts) {
+			if !reads(rule, f) {
+				continue
+			}
+			readers = append(readers, rule)
+			for _, s := range rule.When.Samples() {
+				if s.Field == f && !slices.ContainsFunc(found, func(x eval.Sample) bool { return sameOption(x, s) }) {
+					found = append(found, s)
+				}
+			}
+		}
+		wf := wiField{field: f, kind: w.kindOf(rs, m, &r, f, found, readers)}
+		for _, rule := range readers {
+			single := len(rule.When.Fields()) == 1
+			switch {
+			case rule.Knockout:
+				wf.knock = append(wf.knock, rule)
+			case single && wf.kind != wiClocked && len(wf.single) < 64:
+				wf.single = append(wf.single, wiRule{rule: rule.Index, points: rule.Points, bucket: bucket(rule)})
+			default:
+				wf.dynamic = append(wf.dynamic, rule.Index)
+			}
+		}
+		for _, rule := range slices.Concat(w.rulesOf(rs, wf.dynamic), wf.knock) {
+			wf.subs = append(wf.subs, w.sub(rule.When, f))
+		}
+		seen := map[string]bool{}
+		var truths []eval.Truth
+	samples:
+		for _, s := range found {
+			o := wiOption{value: s.Value, ago: s.Ago, items: s.Items}
+			r.Reset(rs)
+			r.Now = w.clock
+			if !w.set(&r, &wf, &o) {
+				continue
+			}
+			// What the rules that read other fields too, and the
+			// knockouts, decide with only this field: true or false
+			// whatever the other fields hold, or unknown.
+			for _, k := range wf.knock {
+				t, err := k.When.Eval(m, &r)
+				if err != nil || (t == eval.False && !k.When.Total()) {
+					t = eval.Unknown
+				}
+				if t == eval.True {
+					wf.barred = append(wf.barred, o)
+					continue samples // never offered: it knocks the lead out
+				}
+				o.knock = append(o.knock, t)
+			}
+			truths = truths[:0]
+			for _, rule := range readers {
+				truths = rule.When.LeafTruths(truths, m, &r)
+			}
+			key := string(truthBytes(truths))
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			for j, sr := range wf.single {
+				if t, err := rs.Rules[sr.rule].When.Eval(m, &r); err == nil && t == eval.True {
+					o.truth |= 1 << j
+				}
+			}
+			for n, rule := range slices.Concat(w.rulesOf(rs, wf.dynamic), wf.knock) {
+				var mine []eval.Truth
+				if sub := wf.subs[n]; sub.cond >= 0 {
+					all := rule.When.LeafTruths(nil, m, &r)
+					for _, l := range sub.mine {
+						mine = append(mine, all[l])
+					}
+				}
+				o.leaves = append(o.leaves, mine)
+			}
+			for _, ri := range wf.dynamic {
+				t, err := rs.Rules[ri].When.Eval(m, &r)
+				if err != nil || wf.kind == wiClocked || !rs.Rules[ri].When.Total() {
+					t = eval.Unknown
+				}
+				o.dyn = append(o.dyn, t)
+			}
+			for j, sr := range wf.single {
+				if (sr.points > 0) == (o.truth&(1<<j) != 0) || wf.kind == wiList {
+					o.most += abs(sr.points)
+				}
+			}
+			for _, ri := range wf.dynamic {
+				o.most += abs(rs.Rules[ri].Points)
+			}
+			wf.options = append(wf.options, o)
+		}
+		for _, ri := range wf.dynamic {
+			j := slices.Index(w.dynamic, ri)
+			if j < 0 && len(w.dynamic) < 64 {
+				j, w.dynamic = len(w.dynamic), append(w.dynamic, ri)
+				w.dynBucket = append(w.dynBucket, bucket(rs.Rules[ri]))
+			}
+			wf.dynIdx = append(wf.dynIdx, j)
+		}
+		if len(wf.options)+len(wf.barred) > 0 {
+			w.fields = append(w.fields, wf)
+			byField[f.Index] = len(w.fields)
+		}
+	}
+	for _, rule := range rs.Rules {
+		if rule.Points > 0 && rule.When != nil {
+			w.verify[rule.Index] = !w.reachable(rs, m, &r, rule, byField)
+		}
+	}
+	return w
+}
+
+// reachable reports whether some combination of values of the fields the
+// rule reads (options, or values that a knockout bars; one or none each,
+// the other fields missing) makes it true; true also when there are too
+// many combinations to try. A rule only barred values make true is not
+// one to check by hand: it cannot count without knocking the lead out.
+func (w *whatIf) reachable(rs *rules.Ruleset, m *vm.VM, r *eval.Row, rule *eval.Rule, byField []int) bool {
+	var fs []*wiField
+	for _, f := range rule.When.Fields() {
+		if i := byField[f.Index]; i > 0 {
+			fs = append(fs, &w.fields[i-1])
+		}
+	}
+	if len(fs) == 0 {
+		return false
+	}
+	values := make([][]wiOption, len(fs))
+	for i, wf := range fs {
+		values[i] = slices.Concat(wf.options, wf.barred)
+	}
+	at := make([]int, len(fs)) // 0: missing; j: values[j-1]
+	for tries := 0; tries < maxReachTries; tries++ {
+		r.Reset(rs)
+		r.Now = w.clock
+		for i, wf := range fs {
+			if at[i] > 0 {
+				w.set(r, wf, &values[i][at[i]-1])
+			}
+		}
+		if t, err := rule.When.Eval(m, r); err == nil && t == eval.True {
+			return true
+		}
+		i := 0 // the next combination, as an odometer
+		for ; i < len(fs); i++ {
+			if at[i]++; at[i] <= len(values[i]) {
+				break
+			}
+			at[i] = 0
+		}
+		if i == len(fs) {
+			return false
+		}
+	}
+	return true
+}
+
+// set puts option o of field wf into a row (with the row's own items for a
+// list), as newWhatIf tries it: nothing to undo.
+func (w *whatIf) set(r *eval.Row, wf *wiField, o *wiOption) bool {
+	switch {
+	case wf.field.Type == rulefile.TypeDate && o.value == nil:
+		r.SetTime(wf.field, o.ago.Before(r.Now))
+		return true
+	case wf.field.Type == rulefile.TypeList:
+		r.SetList(wf.field, o.items)
+		return true
+	}
+	return r.Set(wf.field, o.value)
+}
+
+func sameOption(a, b eval.Sample) bool {
+	return a.Value == b.Value && a.Ago == b.Ago && slices.Equal(a.Items, b.Items)
+}
+
+func truthBytes(ts []eval.Truth) []byte {
+	b := make([]byte, len(ts))
+	for i, t := range ts {
+		b[i] = byte(t)
+	}
+	return b
+}
+
+func (w *whatIf) rulesOf(rs *rules.Ruleset, indexes []int) []*eval.Rule {
+	out := make([]*eval.Rule, len(indexes))
+	for i, ri := range indexes {
+		out[i] = rs.Rules[ri]
+	}
+	return out
+}
+
+// sub returns how condition c is decided for a change of field f (see
+// wiSub), adding c to w.conds if it is new there.
+func (w *whatIf) sub(c *eval.Condition, f *eval.Field) wiSub {
+	sub := wiSub{cond: slices.Index(w.conds, c)}
+	for l, reads := range c.Leaves() {
+		if !reads.Has(f.Index) {
+			continue
+		}
+		if reads.Len() > 1 {
+			return wiSub{cond: -1}
+		}
+		sub.mine = append(sub.mine, l)
+	}
+	if sub.cond < 0 {
+		sub.cond, w.conds = len(w.conds), append(w.conds, c)
+	}
+	return sub
+}
