@@ -23,7 +23,7 @@ import (
 // Defaults Open applies.
 const (
 	DefaultBuffer       = 16384            // entries waiting for the writer
-	DefaultBatch        = 2048             // entries per transaction or COPY, at most
+	DefaultBatch        = 8192             // entries per transaction or COPY, at most: half the buffer (larger transactions rewrite the indexes' pages less often)
 	DefaultPruneEvery   = time.Minute      // between retention passes
 	DefaultWarnEvery    = 10 * time.Second // between warnings about drops and failures
 	DefaultCloseTimeout = 20 * time.Second // Close's wait for a database that is down
