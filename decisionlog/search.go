@@ -78,7 +78,8 @@ func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
 // search answers a Query with Text: the decisions of the leads whose id,
 // email, email domain, company or a word of it starts with the text, in
-// any case, latest first; those whose stored email is the text's; and the
+// any case, latest first (for a key of many leads, such as a shared
+// domain, the latest decisions of any of them); those whose stored email is the text's; and the
 // decision whose id the text is.
 func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, error) {
 	text = clean(strings.TrimSpace(text))
@@ -91,27 +92,53 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 	if err != nil {
 		return nil, err
 	}
+	var common []string // keys of more than limit leads
+	fallback := map[string]bool{}
 	for _, k := range keys {
-		// The leads of a key: a domain may have many; the first limit of
-		// them (by lead id) are shown, and the rep types more.
-		rows, err := r.db.query(ctx, `SELECT lead_id FROM search_keys WHERE key = ? ORDER BY lead_id LIMIT ?`, k, limit)
+		// The leads of a key. A domain may have thousands: then the
+		// latest decisions of any of them are looked for below.
+		rows, err := r.db.query(ctx, `SELECT lead_id FROM search_keys WHERE key = ? ORDER BY lead_id LIMIT ?`, k, limit+1)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
+		var of []string
 		for rows.Next() {
 			var lead string
 			if err := rows.Scan(&lead); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("search: %w", err)
 			}
-			leads[lead] = true
+			of = append(of, lead)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
+		if len(of) > limit {
+			common = append(common, k)
+			for _, lead := range of[:limit] {
+				fallback[lead] = true
+			}
+			continue
+		}
+		for _, lead := range of {
+			leads[lead] = true
+		}
 	}
 	var found []storedRow
+	if len(common) > 0 {
+		n, err := r.latestOf(ctx, common, limit, &found)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if n < limit {
+			// Not enough among the latest decisions: the first leads of
+			// the keys (by lead id), as for the other keys.
+			for lead := range fallback {
+				leads[lead] = true
+			}
+		}
+	}
 	if u, err := uuid.Parse(text); err == nil && len(text) == 36 { // a decision id, as answered
 		var s storedRow
 		if err := s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(u))); err == nil {
@@ -157,6 +184,41 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// commonScan bounds the latest decisions a search for a common key reads
+// (a domain shared by thousands of leads).
+const commonScan = 50_000
+
+// latestOf appends to found the latest decisions, up to limit, of the leads
+// of keys, among the latest commonScan decisions of the log: it reads
+// decisions latest first and looks each one's lead up under the keys, so
+// that a key of many leads costs what it finds, not all of its leads. It
+// returns how many it found.
+func (r *Reader) latestOf(ctx context.Context, keys []string, limit int, found *[]storedRow) (int, error) {
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ")
+	args := []any{commonScan}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(args, limit)
+	rows, err := r.db.query(ctx, `SELECT `+recordColumns+` FROM (SELECT `+recordColumns+` FROM decisions ORDER BY id DESC LIMIT ?) d
+		WHERE EXISTS (SELECT 1 FROM search_keys k WHERE k.key IN (`+in+`) AND k.lead_id = d.lead_id)
+		ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var s storedRow
+		if err := s.scan(rows); err != nil {
+			return n, err
+		}
+		*found = append(*found, s)
+		n++
+	}
+	return n, rows.Err()
 }
 
 // matchingKeys are the first maxSearchKeys keys that start with p, in key

@@ -154,3 +154,27 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// TestSearchCommonKeyLatestFirst: a domain shared by more leads than the
+// limit shows the latest decisions of any of them, not those of the first
+// leads by id.
+func TestSearchCommonKeyLatestFirst(t *testing.T) { backends(t, testSearchCommonKeyLatestFirst) }
+
+func testSearchCommonKeyLatestFirst(t *testing.T, target string) {
+	l, _ := openAt(t, target)
+	ctx := context.Background()
+	var es []decisionlog.Entry
+	for i := range 30 { // L-00 first and oldest, L-29 last and latest
+		e := decided(fmt.Sprintf("L-%02d", i), t0.Add(time.Duration(i)*time.Minute), true, nil)
+		e.Input = []byte(fmt.Sprintf(`{"id": "L-%02d", "lead": {"email": "p%d@shared.example"}}`, i, i))
+		es = append(es, e)
+	}
+	mustLog(t, l, es...)
+	got, err := l.Find(ctx, decisionlog.Query{Text: "shared.example", Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"L-29@09:29", "L-28@09:28", "L-27@09:27", "L-26@09:26"}, ids(got)); diff != "" {
+		t.Errorf("Find(a domain of 30 leads, limit 4) mismatch (-want +got):\n%s", diff)
+	}
+}
