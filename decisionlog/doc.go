@@ -14,7 +14,9 @@
 // are stored once; reading it decides the stored input again with that
 // version at the decision's time, which gives back the decision exactly as
 // answered. Each lead's search keys are stored once, apart from its
-// decisions: in sorted chunks about a second later (store.go).
+// decisions: in sorted chunks about a second later (store.go). A SQLite
+// log written before decision ids is converted when a writer opens it
+// (legacy.go).
 //
 // Concurrency: Log.Log does no I/O: it masks and encodes the entry on the
 // caller's goroutine, straight from the request's JSON bytes (encodejson.go;
