@@ -21,6 +21,13 @@
 //   - Decided: eval.go (decide) runs knockouts and score rules, caps
 //     groups, picks the tier, decides qualification, renders the reasons
 //     and lists the missed rules and missing fields.
+//   - Counterfactual: a lead that did not qualify is told what it would
+//     take (counterfactual.go): a smallest set of changes of its data,
+//     each a field set to one of its options (whatif.go: per ruleset, one
+//     value per outcome of the rules reading the field, from the samples
+//     the compiler derives from their constants), found by branch and
+//     bound over the caps and decided with the real rules in the lead's
+//     row (Row.Swap, Restore) or leaf by leaf (Condition.Decide).
 //   - Encoded: Ruleset.AppendJSON (json.go) writes the decision's wire
 //     format from the table's prebuilt JSON where the decision still says
 //     what the table does; Decision.AppendJSON and MarshalJSON write the

@@ -5,7 +5,10 @@
 // with expr's checker, compiles it to an expr program and, for what it
 // covers, to native Go closures over an eval.Row, splits it into its
 // and/or/not structure for leads with missing fields, and lints the result
-// (unused names, constant conditions, unreachable tiers, ...).
+// (unused names, constant conditions, unreachable tiers, ...). Each
+// condition also gets its samples (samples.go, eval.Sample): the values of
+// a field its constants tell apart, which the engine tries when it says
+// what would qualify a lead.
 //
 // expr defines what a condition means; the native closures are an
 // optimisation held to it. Compiler.VMOnly compiles for expr's VM alone,
