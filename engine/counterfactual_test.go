@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/compiler"
@@ -321,5 +322,179 @@ func TestFlatLeadWithAccount(t *testing.T) {
 	// An account alone is still an envelope without a lead.
 	if d, err := rs.ScoreJSON(ctx, []byte(`{"id": "A", "account": {"is_customer": true}}`), engine.Options{Strict: true}); err != nil || len(d.Warnings) != 0 {
 		t.Errorf("an account alone: %v, warnings %v; want it scored without a word", err, d.Warnings)
+	}
+}
+
+// TestCounterfactualChanges: what a rep is told for the cases the
+// counterfactual exists for, each on a ruleset of a few rules.
+func TestCounterfactualChanges(t *testing.T) {
+	const fields = `
+fields:
+  lead.employees: {type: int, label: Employees}
+  lead.demo_requested: bool
+  lead.seniority: string
+  lead.title: string
+  lead.page_views: int
+  lead.a: int
+  lead.b: int
+  lead.c: int
+`
+	type change struct {
+		field      string
+		value      any
+		unknown    bool
+		from       string
+		adds       int
+		makesTrue  []string
+		makesFalse []string
+	}
+	for _, tc := range []struct {
+		name, rules string
+		lead        map[string]any
+		want        []change
+		knockouts   []string
+		verify      []string
+	}{{
+		name: "exclusive bands: one band, the one that qualifies",
+		rules: `
+score:
+  - {id: mid-market, group: fit, when: lead.employees >= 100 && lead.employees < 1000, points: 15}
+  - {id: enterprise, group: fit, when: lead.employees >= 1000, points: 20}
+tiers: [{name: A, min: 20}, {name: B}]`,
+		lead: map[string]any{"employees": 50},
+		want: []change{{field: "lead.employees", value: 1000, from: "50", adds: 20, makesTrue: []string{"enterprise"}}},
+	}, {
+		name: "a band replaces the matched one: it adds the difference",
+		rules: `
+score:
+  - {id: mid-market, group: fit, when: lead.employees >= 100 && lead.employees < 1000, points: 15}
+  - {id: enterprise, group: fit, when: lead.employees >= 1000, points: 20}
+tiers: [{name: A, min: 20}, {name: B}]`,
+		lead: map[string]any{"employees": 500},
+		want: []change{{field: "lead.employees", value: 1000, from: "500", adds: 5, makesTrue: []string{"enterprise"}, makesFalse: []string{"mid-market"}}},
+	}, {
+		name: "a value that fires a knockout is never offered",
+		rules: `
+knockouts:
+  - {id: too-small, when: lead.employees < 10, reason: Too small}
+score:
+  - {id: small-team, when: lead.employees < 50, points: 30}
+tiers: [{name: A, min: 30}, {name: B}]`,
+		lead: map[string]any{},
+		want: []change{{field: "lead.employees", value: 10, unknown: true, adds: 30, makesTrue: []string{"small-team"}}},
+	}, {
+		name: "a rule only barred values make true: nothing to offer, nothing to verify",
+		rules: `
+knockouts:
+  - {id: too-small, when: lead.employees < 10, reason: Too small}
+score:
+  - {id: tiny, when: lead.employees < 5, points: 50}
+tiers: [{name: A, min: 50}, {name: B}]`,
+		lead: map[string]any{"employees": 20},
+	}, {
+		name: "unknown: ask the lead or enrich",
+		rules: `
+score:
+  - {id: demo, when: lead.demo_requested, points: 25}
+tiers: [{name: A, min: 25}, {name: B}]`,
+		lead: map[string]any{},
+		want: []change{{field: "lead.demo_requested", value: true, unknown: true, adds: 25, makesTrue: []string{"demo"}}},
+	}, {
+		name: "known, and not true",
+		rules: `
+score:
+  - {id: demo, when: lead.demo_requested, points: 25}
+tiers: [{name: A, min: 25}, {name: B}]`,
+		lead: map[string]any{"demo_requested": false},
+		want: []change{{field: "lead.demo_requested", value: true, from: "no", adds: 25, makesTrue: []string{"demo"}}},
+	}, {
+		name: "a rule its group's cap leaves at 0 is not offered",
+		rules: `
+score:
+  - {id: fit-a, group: fit, when: lead.a >= 1, points: 20}
+  - {id: fit-b, group: fit, when: lead.b >= 1, points: 15}
+  - {id: other, when: lead.c >= 1, points: 10}
+groups:
+  fit: {max: 20}
+tiers: [{name: A, min: 30}, {name: B}]`,
+		lead: map[string]any{"a": 1, "b": 0, "c": 0},
+		want: []change{{field: "lead.c", value: 1, from: "0", adds: 10, makesTrue: []string{"other"}}},
+	}, {
+		name: "a rule of two fields takes two changes",
+		rules: `
+score:
+  - {id: engaged-exec, when: lead.seniority == "vp" && lead.demo_requested, points: 30}
+tiers: [{name: A, min: 30}, {name: B}]`,
+		lead: map[string]any{"seniority": "manager", "demo_requested": false},
+		want: []change{
+			{field: "lead.demo_requested", value: true, from: "no", adds: 0, makesTrue: []string{"engaged-exec"}},
+			{field: "lead.seniority", value: "vp", from: "manager", adds: 30, makesTrue: []string{"engaged-exec"}},
+		},
+	}, {
+		name: "a negative rule the change clears counts too",
+		rules: `
+score:
+  - {id: heavy, when: lead.page_views >= 20, points: 10}
+  - {id: cold, when: lead.page_views < 2, points: -10}
+tiers: [{name: A, min: 5}, {name: B}]`,
+		lead: map[string]any{"page_views": 0},
+		want: []change{{field: "lead.page_views", value: 20, from: "0", adds: 20, makesTrue: []string{"heavy"}, makesFalse: []string{"cold"}}},
+	}, {
+		name: "a pattern's literal parts spell the value",
+		rules: `
+score:
+  - {id: vp-title, when: 'lead.title matches "(?i)\\bvp\\b"', points: 10}
+tiers: [{name: A, min: 10}, {name: B}]`,
+		lead: map[string]any{"title": "Engineer"},
+		want: []change{{field: "lead.title", value: "vp", from: "Engineer", adds: 10, makesTrue: []string{"vp-title"}}},
+	}, {
+		name: "a field compared with another: to verify by hand",
+		rules: `
+score:
+  - {id: a-over-b, when: lead.a > lead.b, points: 30}
+tiers: [{name: A, min: 30}, {name: B}]`,
+		lead:   map[string]any{"a": 1, "b": 2},
+		verify: []string{"a-over-b"},
+	}, {
+		name: "a knocked-out lead is told its knockouts only",
+		rules: `
+knockouts:
+  - {id: too-small, when: lead.employees < 10, reason: Too small}
+score:
+  - {id: demo, when: lead.demo_requested, points: 25}
+tiers: [{name: A, min: 25}, {name: B}]`,
+		lead:      map[string]any{"employees": 5},
+		knockouts: []string{"too-small"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := rules.Parse("t.yaml", []byte("ruleset: t\n"+fields+tc.rules))
+			if err != nil {
+				t.Fatal(err)
+			}
+			compiled, err := rules.Compile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := engine.NewRuleset(compiled).Score(context.Background(), engine.Input{Lead: tc.lead}, engine.Options{Clock: func() time.Time { return fixedNow }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf := d.WouldQualify
+			var got []change
+			for _, c := range cf.Changes {
+				got = append(got, change{c.Field, c.Value, c.Unknown, c.From, c.Adds, c.MakesTrue, c.MakesFalse})
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(change{})); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+			if !slices.Equal(cf.Knockouts, tc.knockouts) || !slices.Equal(cf.Verify, tc.verify) {
+				t.Errorf("knockouts %v, verify %v; want %v, %v", cf.Knockouts, cf.Verify, tc.knockouts, tc.verify)
+			}
+			for _, c := range cf.Changes {
+				if c.Field == "lead.employees" && c.Label != "Employees" {
+					t.Errorf("change of %s: label %q; want the field's label", c.Field, c.Label)
+				}
+			}
+		})
 	}
 }

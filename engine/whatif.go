@@ -191,6 +191,17 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 				}
 			}
 		}
+		// Constants first: of two values alike to every rule, the one kept
+		// reads as a rule's own (10 for employees >= 10, not 49).
+		slices.SortStableFunc(found, func(a, b eval.Sample) int {
+			switch {
+			case a.Beside == b.Beside:
+				return 0
+			case b.Beside:
+				return -1
+			}
+			return 1
+		})
 		wf := wiField{field: f, kind: w.kindOf(rs, m, &r, f, found, readers)}
 		for _, rule := range readers {
 			single := len(rule.When.Fields()) == 1

@@ -29,6 +29,7 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 			}
 		}
 		if neighbour {
+			s.Beside = true
 			next = append(next, s)
 		} else {
 			first = append(first, s)
@@ -156,7 +157,7 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 	return slices.Concat(first, next)
 }
 
-func sameSample(a, b eval.Sample) bool {
+func sameSample(a, b eval.Sample) bool { // whether beside a constant or not
 	return a.Field == b.Field && a.Value == b.Value && a.Ago == b.Ago && slices.Equal(a.Items, b.Items)
 }
 

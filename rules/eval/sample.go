@@ -21,6 +21,10 @@ type Sample struct {
 	Value any
 	Ago   Ago
 	Items []string
+	// Beside is true for a value beside a constant (999 for >= 1000),
+	// false for a constant itself: callers that keep one value of a kind
+	// prefer a constant, which reads as the rule's own.
+	Beside bool
 }
 
 // Ago is a time before the clock, in whole days, months and years.
