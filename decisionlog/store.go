@@ -177,6 +177,7 @@ func (l *Log) storeKeys(ctx context.Context) error {
 		err = l.insertKeysSQLite(ctx, keys, leads)
 	}
 	if err != nil {
+		p.since = time.Now() // the next try a keyDelay later
 		l.cfg.log.Warn("decision log: storing search keys failed; retrying later", "keys", len(keys), "err", err, "log", l.db.target)
 		return err
 	}
