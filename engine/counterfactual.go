@@ -560,7 +560,13 @@ func (c *cfRun) dfs(from, k int) {
 			return
 		}
 		c.nodes++
-		if s.fieldIn[s.cands[i].field] || !c.refine(i) {
+		if s.fieldIn[s.cands[i].field] {
+			continue
+		}
+		// A candidate not refined yet counts at the most it could add:
+		// refining (deciding rules with the lead's values) waits until
+		// that passes.
+		if !s.cands[i].refined && (!c.passes(i, left) || !c.refine(i)) {
 			continue
 		}
 		x := s.cands[i]
@@ -584,6 +590,21 @@ func (c *cfRun) dfs(from, k int) {
 		}
 		c.push(i, -1)
 	}
+}
+
+// passes reports whether the set s.sel with candidate i, and left-1 more,
+// could still qualify the lead and beat the best set found.
+func (c *cfRun) passes(i, left int) bool {
+	s := c.s
+	var bound int
+	if len(s.sel) == 0 && left == 1 {
+		bound = s.cands[i].bound
+	} else {
+		c.push(i, 1)
+		bound = s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
+		c.push(i, -1)
+	}
+	return bound >= c.need && (!c.bestFound || bound > c.bestGain)
 }
 
 // push adds candidate i to s.acc (sign 1), or takes it out again (-1, in
