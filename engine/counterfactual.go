@@ -228,9 +228,19 @@ func (c *cfRun) candidates(least int) int {
 		// A list the lead has gets the option's items added: what that
 		// does is decided with the real rules, all of them.
 		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+		// The most the rules it is decided with could move for this lead.
+		most := 0
+		for _, j := range wf.dynIdx {
+			if j >= 0 {
+				most += s.dynGain[j]
+			}
+		}
+		for _, v := range s.own {
+			most += v
+		}
 		for oi := range wf.options {
 			o := &wf.options[oi]
-			if o.most < least || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, cur)) {
+			if o.most+most < least || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, cur)) {
 				continue // it can only lose points, or is the lead's own outcome
 			}
 			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth}

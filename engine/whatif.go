@@ -75,10 +75,9 @@ type wiOption struct {
 	ago   eval.Ago // a date: how long before the decision's clock
 	items []string // a list: the items to add to the lead's
 	truth uint64   // bit j when single[j] is true with this value (a list: with only its items)
-	// most is the most it could add to any lead, caps aside: its single
-	// rules' points where it makes a positive rule true or a negative one
-	// false, and all the points of the rules it is decided with for each
-	// lead.
+	// most is the most it could add to any lead through its single rules,
+	// caps aside: their points where it makes a positive rule true or a
+	// negative one false (for a list, all of them).
 	most int
 	// dyn and knock are what the rules of dynamic and the knockouts of
 	// knock decide with only this field (a list: only its items): True or
@@ -276,9 +275,6 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 				if (sr.points > 0) == (o.truth&(1<<j) != 0) || wf.kind == wiList {
 					o.most += abs(sr.points)
 				}
-			}
-			for _, ri := range wf.dynamic {
-				o.most += abs(rs.Rules[ri].Points)
 			}
 			wf.options = append(wf.options, o)
 		}
