@@ -300,8 +300,9 @@ func (c *cfRun) twin(x wiCand) bool {
 	return false
 }
 
-// order sorts the candidates, largest bound first (ties in the fields'
-// and options' order), and sums their bounds in s.prefix.
+// order sorts the candidates, largest bound first (ties: fields the lead
+// lacks first, then in the fields' and options' order), and sums their
+// bounds in s.prefix.
 func (c *cfRun) order() {
 	s := c.s
 	top := 0
@@ -311,6 +312,20 @@ func (c *cfRun) order() {
 	if top > 4096 {
 		slices.SortStableFunc(s.cands, func(a, b wiCand) int { return b.bound - a.bound })
 	} else { // a counting sort: bounds are small, and this runs for every lead
+		// Of equal bounds, a field the lead lacks first: asking the lead
+		// or enriching the record is a change a rep can make.
+		unknown := s.sorted[:0]
+		for _, x := range s.cands {
+			if !c.r.Present.Has(c.wi.fields[x.field].field.Index) {
+				unknown = append(unknown, x)
+			}
+		}
+		for _, x := range s.cands {
+			if c.r.Present.Has(c.wi.fields[x.field].field.Index) {
+				unknown = append(unknown, x)
+			}
+		}
+		s.cands, s.sorted = unknown, s.cands
 		count := resize(s.count, top+2)
 		for _, x := range s.cands {
 			count[top-x.bound+1]++

@@ -156,7 +156,7 @@ func TestRepsPageInBrowser(t *testing.T) {
 		"12 more points would make it tier B, which qualifies", "This change alone would qualify it",
 		// A change of the lead's data: the field, the value, what it has
 		// now, and the rules it makes true.
-		"+20\nlead.demo_requested: yes (now no) \u2014 makes true: Requested a demo",
+		"+20\nlead.trial_started: yes (unknown: ask the lead or enrich) \u2014 makes true: Started a free trial",
 		"unknown: ask the lead or enrich (Industry)") // the field's label, from GET /v1/rulesets
 	if got := p.text("#find-results .decision .parts"); strings.Contains(got, "lead.employees") || strings.Contains(got, "lead.industry") {
 		t.Errorf("explanation names a labelled field by its name:\n%s", got)
