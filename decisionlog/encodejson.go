@@ -72,11 +72,13 @@ func encodeDoc(e Entry, leadID string, dict *dictionary, m Mask) encodedInput {
 // result. It returns ok false for what it leaves to encodeDoc: input that
 // is not one valid JSON object, keys with escapes, deep nesting, and masks
 // of the lead or account object as a whole.
-func encodeJSON(e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
+// s is scratch space, reused from call to call (reset here).
+func encodeJSON(s *scanner, e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
 	if m.masks("", "lead") || m.masks("", "account") {
 		return encodedInput{}, false
 	}
-	s := scanner{data: e.Input, entries: make([]rawEntry, 0, 64)}
+	s.reset(e.Input)
+	defer s.reset(nil) // keep no views of the request
 	p := s.ws(0)
 	if p == len(s.data) || s.data[p] != '{' {
 		return encodedInput{}, false
@@ -138,10 +140,10 @@ func encodeJSON(e Entry, leadID string, dict *dictionary, m Mask) (encodedInput,
 	enc := encoder{dict: dict, leadID: leadID, email: out.email, b: make([]byte, 0, len(s.data)/2)}
 	if bare {
 		enc.b = append(enc.b, shapeBare)
-		ok = enc.entries(&s, top, "lead.")
+		ok = enc.entries(s, top, "lead.")
 	} else {
 		enc.b = append(enc.b, shapeWrapped)
-		ok = enc.entries(&s, top, "")
+		ok = enc.entries(s, top, "")
 	}
 	if !ok {
 		return encodedInput{}, false
@@ -166,7 +168,7 @@ type rawEntry struct {
 // sortEntries sorts entries by key, keeping the order of equal keys.
 // Requests have a few dozen keys: an insertion sort of their first eight
 // bytes and positions, then the entries moved once.
-func (s *scanner) sortEntries(entries []rawEntry) {
+func (s *scanner) sortEntries(entries []rawEntry, depth int) {
 	if len(entries) > 64 {
 		slices.SortStableFunc(entries, func(a, b rawEntry) int { return strings.Compare(a.key, b.key) })
 		return
@@ -203,12 +205,14 @@ func (s *scanner) sortEntries(entries []rawEntry) {
 			ords[j], ords[j-1] = ords[j-1], ords[j]
 		}
 	}
-	mark := len(s.entries)
+	arena := s.levels[depth] // its end as room to move them
+	mark := len(arena)
 	for _, o := range ords {
-		s.entries = append(s.entries, entries[o.i])
+		arena = append(arena, entries[o.i])
 	}
-	copy(entries, s.entries[mark:])
-	s.entries = s.entries[:mark]
+	copy(entries, arena[mark:])
+	clear(arena[mark:])
+	s.levels[depth] = arena[:mark]
 }
 
 // find is the index of key in entries sorted by key, or -1.
@@ -234,8 +238,19 @@ func setEntry(entries []rawEntry, e rawEntry) []rawEntry {
 // a value and returns where it ends, and ok false for anything
 // encoding/json would refuse (or that encodeJSON leaves to it).
 type scanner struct {
-	data    []byte
-	entries []rawEntry // the entries of every object read, one after another
+	data []byte
+	// The entries of the objects read, by depth: an object's entries are
+	// one run of its depth's arena, and the objects in it go to the next.
+	levels [][]rawEntry
+}
+
+// reset readies s for data, keeping its arenas.
+func (s *scanner) reset(data []byte) {
+	s.data = data
+	for i := range s.levels {
+		clear(s.levels[i]) // keys are views of the last request
+		s.levels[i] = s.levels[i][:0]
+	}
 }
 
 // maxRawNesting bounds the objects and arrays encodeJSON reads in one
@@ -251,7 +266,10 @@ func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
 		return nil, 0, false
 	}
 	p = s.ws(p + 1)
-	first := len(s.entries)
+	for len(s.levels) <= depth {
+		s.levels = append(s.levels, make([]rawEntry, 0, 32))
+	}
+	first := len(s.levels[depth])
 	if p < len(s.data) && s.data[p] == '}' {
 		return nil, p + 1, true
 	}
@@ -280,15 +298,11 @@ func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
 		case start == len(s.data):
 			return nil, 0, false
 		case s.data[start] == '{':
-			// Read once, here: the entries go after this object's.
-			var obj []rawEntry
-			mark := len(s.entries)
-			if obj, ent.end, ok = s.object(start, depth+1); !ok {
+			// Read once, here, into the next depth's arena.
+			if ent.obj, ent.end, ok = s.object(start, depth+1); !ok {
 				return nil, 0, false
 			}
-			obj = slices.Clone(obj)
-			s.entries = s.entries[:mark]
-			ent.obj, ent.isObj = obj, true
+			ent.isObj = true
 		case s.data[start] == '"':
 			ent.end, ent.simple = s.str(start)
 			ok = ent.end > 0
@@ -298,7 +312,7 @@ func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
 		if !ok {
 			return nil, 0, false
 		}
-		s.entries = append(s.entries, ent)
+		s.levels[depth] = append(s.levels[depth], ent)
 		p = s.ws(ent.end)
 		if p == len(s.data) {
 			return nil, 0, false
@@ -312,8 +326,9 @@ func (s *scanner) object(p, depth int) ([]rawEntry, int, bool) {
 		}
 		p = s.ws(p + 1)
 	}
-	entries := s.entries[first:len(s.entries):len(s.entries)]
-	s.sortEntries(entries)
+	arena := s.levels[depth]
+	entries := arena[first:len(arena):len(arena)]
+	s.sortEntries(entries, depth)
 	// Of a repeated key, the last one counts.
 	out := entries[:0]
 	for i, e := range entries {

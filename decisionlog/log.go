@@ -164,6 +164,7 @@ type Log struct {
 	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
 	versions map[string]int64 // version -> versions.id; the writer's own
+	scanners sync.Pool        // *scanner: encodeJSON's scratch space, for the callers of Log
 	pending  pendingKeys      // search keys to store; the writer's own
 	sqlite   *sqliteWriter    // the writer's SQLite connection; its own
 
@@ -211,6 +212,7 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
 		versions: map[string]int64{},
+		scanners: sync.Pool{New: func() any { return &scanner{} }},
 	}
 	if cfg.retention.set() {
 		// The first pass before the writer starts, so that what Open
@@ -660,7 +662,9 @@ func (l *Log) prepare(e Entry) row {
 	} else {
 		dict = newDictionary(nil)
 	}
-	in, ok := encodeJSON(e, d.LeadID, dict, m)
+	sc := l.scanners.Get().(*scanner)
+	in, ok := encodeJSON(sc, e, d.LeadID, dict, m)
+	l.scanners.Put(sc)
 	if !ok {
 		in = encodeDoc(e, d.LeadID, dict, m)
 	}
