@@ -699,6 +699,12 @@ func (c *cfRun) bound(left int) int {
 // restores the row. It returns what the set adds to the score, and
 // whether the lead then qualifies and no knockout fires.
 func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
+	if gain, ok := c.settled(sel); ok {
+		if gain < c.need {
+			return gain, false
+		}
+		return gain, c.qualifies(c.d.Score + gain)
+	}
 	c.apply(sel)
 	defer c.restore()
 	gain, knocked := c.score(sel, nil)
@@ -706,6 +712,65 @@ func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 		return gain, false
 	}
 	return gain, c.qualifies(c.d.Score + gain)
+}
+
+// settled returns what the set adds, with c.s.totals set, when what each
+// change does alone says it all: every candidate refined, no rule of two
+// changes' fields (each one's effect is then what it does alone), no
+// knockout left undecided, qualify reading no field of the lead. ok is
+// false otherwise: the set is decided in the row.
+func (c *cfRun) settled(sel []int) (gain int, ok bool) {
+	s := c.s
+	if c.wi.qualifyReads {
+		return 0, false
+	}
+	for n, i := range sel {
+		x := &s.cands[i]
+		wf := &c.wi.fields[x.field]
+		if !x.refined || wf.kind == wiList && c.r.Present.Has(wf.field.Index) || len(wf.dynIdx) > len(wf.dynamic) {
+			return 0, false
+		}
+		for _, t := range wf.options[x.option].knock {
+			if t != eval.False {
+				return 0, false
+			}
+		}
+		for _, j := range sel[:n] {
+			if c.shared(wf, &c.wi.fields[s.cands[j].field]) {
+				return 0, false
+			}
+		}
+	}
+	clear(s.delta)
+	for _, i := range sel {
+		x := &s.cands[i]
+		for b, v := range s.vecs[x.vec : x.vec+c.nb+1] {
+			s.delta[b] += v
+		}
+		wf := &c.wi.fields[x.field]
+		for p, j := range wf.dynIdx {
+			if j < 0 {
+				return 0, false // counted at the most it could move: not exact
+			}
+			s.delta[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
+		}
+	}
+	gain = s.delta[c.nb]
+	for g := range c.nb {
+		s.totals[g] = s.pre[g] + s.delta[g]
+		gain += min(max(s.totals[g], s.lo[g]), s.hi[g]) - s.base[g]
+	}
+	return gain, true
+}
+
+// shared reports whether a rule of whatIf.dynamic reads both fields.
+func (c *cfRun) shared(a, b *wiField) bool {
+	for _, j := range a.dynIdx {
+		if j >= 0 && slices.Contains(b.dynIdx, j) {
+			return true
+		}
+	}
+	return false
 }
 
 // apply sets the candidates' values in the lead's row; restore undoes it.

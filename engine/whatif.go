@@ -36,6 +36,9 @@ type whatIf struct {
 	// compared with another), for a rep to check by hand.
 	verify []bool
 	clock  time.Time // the clock options are tried with
+	// qualifyReads: the qualify condition reads fields of the lead, so a
+	// change is decided with it in the row.
+	qualifyReads bool
 	// dynamic are the score rules (Rule.Index) decided with a change in
 	// the row, the first 64 of them, and where their points go.
 	dynamic, dynBucket []int
@@ -148,7 +151,7 @@ func (w *whatIf) kindOf(rs *rules.Ruleset, m *vm.VM, r *eval.Row, f *eval.Field,
 const maxReachTries = 4096
 
 func newWhatIf(rs *rules.Ruleset) *whatIf {
-	w := &whatIf{verify: make([]bool, len(rs.Rules))}
+	w := &whatIf{verify: make([]bool, len(rs.Rules)), qualifyReads: rs.Qualify != nil && len(rs.Qualify.Fields()) > 0}
 	m := new(vm.VM)
 	var r eval.Row
 	// Any clock: the options of dates are relative to it, and so is what
