@@ -19,13 +19,16 @@ import (
 // sample of a field is tried on a row that holds only that field, with the
 // ruleset's own conditions, and one value is kept for each distinct
 // outcome of the leaves of the rules that read the field: lead.employees
-// gets 9, 10, 50, 100, 1000 (say), one per band, and 999 is the same as
-// 100 to every rule. A value that fires a knockout reading only that field
-// is never an option. What an option does to the rules that read only its
-// field is the same for every lead and kept as a bit set; rules that read
-// other fields too, and every rule of a date (relative to the clock) or
-// list field (the lead's items plus the option's), are decided at decision
-// time with the value in the lead's row.
+// gets 10, 50, 100, 1000 (say), one per band (9 fires the knockout
+// employees < 10: a value that fires a knockout reading only its field is
+// never an option), and 999 is the same as 100 to every rule. What an
+// option does to the rules that read only its field is the same for every
+// lead (kept as a bit set) but for a list the lead has (its items plus the
+// option's) and a date read against a fixed date. A rule that reads other
+// fields too is decided once here where the option alone settles it
+// (three-valued: false with the other fields unknown stays false), and
+// otherwise for each lead, leaf by leaf (wiSub) or with the value set in
+// the lead's row.
 
 // whatIf is a ruleset's options, by field.
 type whatIf struct {
