@@ -463,7 +463,8 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 		var qualified bool
 		var fired []byte
 		var n int
-		if err := rows.Scan(&vid, &qualified, &fired, &n); err == nil {
+		err := rows.Scan(&vid, &qualified, &fired, &n)
+		if err == nil {
 			err = add(vid, qualified, fired, nil, n)
 		}
 		if err != nil {
@@ -484,7 +485,8 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 		var vid int64
 		var qualified bool
 		var extra []byte
-		if err := rows.Scan(&vid, &qualified, &extra); err == nil {
+		err := rows.Scan(&vid, &qualified, &extra)
+		if err == nil {
 			err = add(vid, qualified, nil, extra, 1)
 		}
 		if err != nil {
