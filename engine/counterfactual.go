@@ -61,7 +61,8 @@ type cfScratch struct {
 	own, none, once   []int
 	reach, touch      []int // by whatIf.dynamic
 	touchE, dynGain   []int
-	zero, count       []int
+	dynMissed         []bool // by whatIf.dynamic: a missed positive rule or a matched negative one
+	zero, count, keys []int
 	sorted            []wiCand
 	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
 	leafBuf, leafTmp  []eval.Truth
@@ -182,10 +183,10 @@ func (c *cfRun) prepare() {
 	}
 	// What each rule of whatIf.dynamic could move: a missed positive rule
 	// made true, a matched negative one made false.
-	s.dynGain = resize(s.dynGain, len(wi.dynamic))
+	s.dynGain, s.dynMissed = resize(s.dynGain, len(wi.dynamic)), resize(s.dynMissed, len(wi.dynamic))
 	for j, i := range wi.dynamic {
 		if rule := c.rs.Rules[i]; (rule.Points > 0) != (c.truth[i] == eval.True) {
-			s.dynGain[j] = abs(rule.Points)
+			s.dynGain[j], s.dynMissed[j] = abs(rule.Points), true
 		}
 	}
 	for fi := range wi.fields {
@@ -213,30 +214,38 @@ func (c *cfRun) candidates(least int) int {
 	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
 	s.own = resize(s.own, buckets)
 	s.reach = resize(s.reach, len(wi.dynamic))
+	owned := false // s.own is not all zeros
 	for fi := range wi.fields {
 		wf := &wi.fields[fi]
 		cur := s.cur[fi]
 		// The rules decided with the change past the first 64 count at
 		// the most they could move: a missed positive rule made true, a
-		// matched negative one made false.
-		clear(s.own)
-		for p, i := range wf.dynamic {
-			if rule := c.rs.Rules[i]; wf.dynIdx[p] < 0 && (rule.Points > 0) != (c.truth[i] == eval.True) {
-				s.own[c.bucket(rule)] += abs(rule.Points)
+		// matched negative one made false. (Most fields have none: s.own
+		// stays zero, and is not summed.)
+		if owned || wf.overflow {
+			clear(s.own)
+			owned = false
+		}
+		most := 0
+		if wf.overflow {
+			for p, i := range wf.dynamic {
+				if rule := c.rs.Rules[i]; wf.dynIdx[p] < 0 && (rule.Points > 0) != (c.truth[i] == eval.True) {
+					s.own[c.bucket(rule)] += abs(rule.Points)
+				}
 			}
+			for _, v := range s.own {
+				most += v
+			}
+			owned = true
 		}
 		// A list the lead has gets the option's items added: what that
 		// does is decided with the real rules, all of them.
 		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
 		// The most the rules it is decided with could move for this lead.
-		most := 0
 		for _, j := range wf.dynIdx {
 			if j >= 0 {
 				most += s.dynGain[j]
 			}
-		}
-		for _, v := range s.own {
-			most += v
 		}
 		for oi := range wf.options {
 			o := &wf.options[oi]
@@ -244,7 +253,7 @@ func (c *cfRun) candidates(least int) int {
 				continue // it can only lose points, or is the lead's own outcome
 			}
 			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth}
-			s.vecs = append(s.vecs, s.own...)
+			s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets] // measure sets it
 			s.dynE = append(s.dynE, s.zeros(len(wf.dynamic))...)
 			// What it does alone, from what the ruleset decided of it,
 			// or at the most where the lead decides (refine finds out).
@@ -262,7 +271,8 @@ func (c *cfRun) candidates(least int) int {
 	// What two changes together could move beyond their own bounds: the
 	// points of each rule that the fields of two candidates read.
 	s.none, s.once = resize(s.none, buckets), resize(s.once, buckets)
-	for _, x := range cs {
+	for i := range cs {
+		x := &cs[i]
 		if s.fieldIn[x.field] {
 			continue
 		}
@@ -289,7 +299,7 @@ func (c *cfRun) twin(x wiCand) bool {
 	buckets := c.nb + 1
 	n := len(c.wi.fields[x.field].dynamic)
 	for i := len(s.cands) - 1; i >= 0; i-- {
-		y := s.cands[i]
+		y := &s.cands[i]
 		if y.field != x.field {
 			break // candidates are made field by field
 		}
@@ -306,43 +316,44 @@ func (c *cfRun) twin(x wiCand) bool {
 func (c *cfRun) order() {
 	s := c.s
 	top := 0
-	for _, x := range s.cands {
-		top = max(top, x.bound)
+	for i := range s.cands {
+		top = max(top, s.cands[i].bound)
 	}
 	if top > 4096 {
 		slices.SortStableFunc(s.cands, func(a, b wiCand) int { return b.bound - a.bound })
 	} else { // a counting sort: bounds are small, and this runs for every lead
 		// Of equal bounds, a field the lead lacks first: asking the lead
 		// or enriching the record is a change a rep can make.
-		unknown := s.sorted[:0]
-		for _, x := range s.cands {
-			if !c.r.Present.Has(c.wi.fields[x.field].field.Index) {
-				unknown = append(unknown, x)
-			}
-		}
-		for _, x := range s.cands {
+		// One pass of the counting sort, keyed by the bound and then by
+		// whether the lead has the field (candidates are 64 bytes: each
+		// pass copies them all).
+		key := func(x *wiCand) int {
+			k := 2 * (top - x.bound)
 			if c.r.Present.Has(c.wi.fields[x.field].field.Index) {
-				unknown = append(unknown, x)
+				k++
 			}
+			return k
 		}
-		s.cands, s.sorted = unknown, s.cands
-		count := resize(s.count, top+2)
-		for _, x := range s.cands {
-			count[top-x.bound+1]++
+		count := resize(s.count, 2*top+3)
+		s.keys = s.keys[:0]
+		for i := range s.cands {
+			k := key(&s.cands[i])
+			s.keys = append(s.keys, k)
+			count[k+1]++
 		}
 		for b := 1; b < len(count); b++ {
 			count[b] += count[b-1]
 		}
-		sorted := resize(s.sorted, len(s.cands))
-		for _, x := range s.cands {
-			sorted[count[top-x.bound]] = x
-			count[top-x.bound]++
+		sorted := slices.Grow(s.sorted[:0], len(s.cands))[:len(s.cands)]
+		for i, k := range s.keys {
+			sorted[count[k]] = s.cands[i]
+			count[k]++
 		}
 		s.cands, s.sorted, s.count = sorted, s.cands, count
 	}
 	s.prefix = resize(s.prefix, len(s.cands)+1)
-	for i, x := range s.cands {
-		s.prefix[i+1] = s.prefix[i] + x.bound
+	for i := range s.cands {
+		s.prefix[i+1] = s.prefix[i] + s.cands[i].bound
 	}
 }
 
@@ -376,12 +387,11 @@ func (c *cfRun) known(wf *wiField, o *wiOption, live bool, dynE []int) bool {
 			dynE[p], exact = c.s.dynGain[j], false
 			continue
 		}
-		rule := c.rs.Rules[i]
 		switch now, was := t == eval.True, c.truth[i] == eval.True; {
 		case now && !was:
-			dynE[p] = rule.Points
+			dynE[p] = c.wi.dynPoints[j]
 		case was && !now:
-			dynE[p] = -rule.Points
+			dynE[p] = -c.wi.dynPoints[j]
 		}
 	}
 	for _, t := range o.knock {
@@ -420,17 +430,17 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 	}
 	// The rules read with other fields too count what the change does
 	// alone, when that is a gain; vec keeps the single rules' effect.
-	for p, i := range wf.dynamic {
-		if wf.dynIdx[p] < 0 {
+	dynE := s.dynE[x.dynE : x.dynE+len(wf.dynIdx)]
+	for p, j := range wf.dynIdx {
+		if j < 0 {
 			continue
 		}
-		rule := c.rs.Rules[i]
-		if gain := s.dynE[x.dynE+p]; gain > 0 {
-			vec[c.bucket(rule)] += gain
-			if gain < abs(rule.Points) && (rule.Points > 0) != (c.truth[i] == eval.True) {
+		if gain := dynE[p]; gain > 0 {
+			vec[c.wi.dynBucket[j]] += gain
+			if gain < abs(c.wi.dynPoints[j]) && s.dynMissed[j] {
 				keep = true
 			}
-		} else if (rule.Points > 0) != (c.truth[i] == eval.True) {
+		} else if s.dynMissed[j] {
 			keep = true // with another change, it may yet move
 		}
 	}
@@ -438,9 +448,9 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 	for b, v := range vec {
 		x.bound += min(max(v, 0), s.room[b])
 	}
-	for p, i := range wf.dynamic {
-		if gain := s.dynE[x.dynE+p]; wf.dynIdx[p] >= 0 && gain > 0 {
-			vec[c.bucket(c.rs.Rules[i])] -= gain
+	for p, j := range wf.dynIdx {
+		if gain := dynE[p]; j >= 0 && gain > 0 {
+			vec[c.wi.dynBucket[j]] -= gain
 		}
 	}
 	return keep
@@ -541,7 +551,8 @@ func (c *cfRun) alone(wf *wiField, o *wiOption, live bool, dynE []int) (truth ui
 func (c *cfRun) search(from, to int) {
 	s := c.s
 	fields := 0 // the distinct fields among the candidates bound the set's size
-	for _, x := range s.cands {
+	for i := range s.cands {
+		x := &s.cands[i]
 		if !s.fieldIn[x.field] {
 			s.fieldIn[x.field] = true
 			fields++
@@ -594,7 +605,7 @@ func (c *cfRun) dfs(from, k int) {
 		if !s.cands[i].refined && (!c.passes(i, left) || !c.refine(i)) {
 			continue
 		}
-		x := s.cands[i]
+		x := &s.cands[i]
 		if len(s.sel) == 0 && left == 1 { // alone, a candidate is its own bound
 			if x.bound < c.need || (c.bestFound && x.bound <= c.bestGain) {
 				continue
@@ -642,7 +653,7 @@ func (c *cfRun) passes(i, left int) bool {
 // candidates' fields read.
 func (c *cfRun) push(i, sign int) {
 	s := c.s
-	x := s.cands[i]
+	x := &s.cands[i]
 	for b, v := range s.vecs[x.vec : x.vec+c.nb+1] {
 		s.acc[b] += sign * v
 	}
@@ -778,7 +789,7 @@ func (c *cfRun) apply(sel []int) {
 	s := c.s
 	s.undo = s.undo[:0]
 	for _, i := range sel {
-		x := s.cands[i]
+		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
 		if u, ok := c.r.Swap(wf.field, c.value(wf, &wf.options[x.option])); ok {
 			s.undo = append(s.undo, u)
@@ -850,7 +861,7 @@ func (c *cfRun) score(sel []int, flip func(change int, rule int, now bool)) (gai
 	s := c.s
 	clear(s.delta)
 	for n, i := range sel {
-		x := s.cands[i]
+		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
 		o := &wf.options[x.option]
 		live := wf.kind == wiList && s.undo[n].Had()
@@ -983,7 +994,7 @@ func (c *cfRun) describe(sel []int) []Change {
 		}
 	})
 	for n, i := range sel {
-		x := s.cands[i]
+		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
 		f := wf.field
 		v, _ := c.r.Value(f)

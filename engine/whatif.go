@@ -43,8 +43,9 @@ type whatIf struct {
 	// change is decided with it in the row.
 	qualifyReads bool
 	// dynamic are the score rules (Rule.Index) decided with a change in
-	// the row, the first 64 of them, and where their points go.
-	dynamic, dynBucket []int
+	// the row, the first 64 of them, where their points go and how many
+	// (kept here so that the search reads no rule for them).
+	dynamic, dynBucket, dynPoints []int
 	// conds are the conditions of rules that read several fields (score
 	// rules and knockouts) that a change is decided with leaf by leaf:
 	// their leaves that do not read the changed field decide as they do
@@ -62,7 +63,10 @@ type wiField struct {
 	// dynIdx has, for each rule of dynamic, its index in whatIf.dynamic;
 	// -1 past the first 64.
 	dynIdx []int
-	knock  []*eval.Rule // knockouts decided with the change in the row
+	// overflow: some rule of dynamic is past the first 64 (dynIdx -1);
+	// such rules count at the most they could move, for each lead.
+	overflow bool
+	knock    []*eval.Rule // knockouts decided with the change in the row
 	// subs has, for each rule of dynamic and then each of knock, how a
 	// change of this field is decided without changing the lead's row.
 	subs    []wiSub
@@ -289,8 +293,10 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 			if j < 0 && len(w.dynamic) < 64 {
 				j, w.dynamic = len(w.dynamic), append(w.dynamic, ri)
 				w.dynBucket = append(w.dynBucket, bucket(rs.Rules[ri]))
+				w.dynPoints = append(w.dynPoints, rs.Rules[ri].Points)
 			}
 			wf.dynIdx = append(wf.dynIdx, j)
+			wf.overflow = wf.overflow || j < 0
 		}
 		if len(wf.options)+len(wf.barred) > 0 {
 			w.fields = append(w.fields, wf)
