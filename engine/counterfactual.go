@@ -71,6 +71,7 @@ type cfScratch struct {
 	prefix            []int    // prefix sums of the candidates' bounds
 	lo, hi, base, pre []int
 	room, acc, delta  []int
+	lastAcc           []int // s.acc with the set's last change (see last)
 	totals            []int
 	sel, best         []int
 	undo              []eval.Undo
@@ -615,6 +616,14 @@ func (c *cfRun) dfs(from, k int) {
 			s.sel = s.sel[:0]
 			continue
 		}
+		if left == 1 { // the set's last change: it is tried, no more are added
+			if bound := c.last(i); bound >= c.need && (!c.bestFound || bound > c.bestGain) {
+				s.sel = append(s.sel, i)
+				c.dfs(i+1, k)
+				s.sel = s.sel[:len(s.sel)-1]
+			}
+			continue
+		}
 		c.push(i, 1)
 		bound := s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
 		if bound >= c.need && (!c.bestFound || bound > c.bestGain) {
@@ -633,9 +642,12 @@ func (c *cfRun) dfs(from, k int) {
 func (c *cfRun) passes(i, left int) bool {
 	s := c.s
 	var bound int
-	if len(s.sel) == 0 && left == 1 {
+	switch {
+	case len(s.sel) == 0 && left == 1:
 		bound = s.cands[i].bound
-	} else {
+	case left == 1:
+		bound = c.last(i)
+	default:
 		c.push(i, 1)
 		bound = s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
 		c.push(i, -1)
@@ -686,6 +698,36 @@ func (c *cfRun) push(i, sign int) {
 			s.touch[j]++
 		}
 	}
+}
+
+// last is what push(i, 1) and then bound(0) would give, the bound of the
+// set s.sel with candidate i as its last change, without the push and its
+// undoing: most sets the search bounds are pairs, and push keeps up what
+// only more changes need (s.once, s.none, s.touch).
+func (c *cfRun) last(i int) int {
+	s := c.s
+	x := &s.cands[i]
+	acc := append(s.lastAcc[:0], s.acc...)
+	s.lastAcc = acc
+	for b, v := range s.vecs[x.vec : x.vec+len(acc)] {
+		acc[b] += v
+	}
+	for p, j := range c.wi.fields[x.field].dynIdx {
+		if j < 0 {
+			continue
+		}
+		switch s.touch[j] {
+		case 0:
+			acc[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
+		case 1:
+			acc[c.wi.dynBucket[j]] += s.dynGain[j] - s.touchE[j]
+		}
+	}
+	bound := 0
+	for b, v := range acc {
+		bound += min(max(v, 0), s.room[b])
+	}
+	return bound
 }
 
 // bound is what the set in s.acc could add, under the caps, with what
@@ -972,9 +1014,7 @@ func (c *cfRun) describe(sel []int) []Change {
 		best, bestGain := n, math.MinInt
 		for m := n; m < len(sel); m++ {
 			sel[n], sel[m] = sel[m], sel[n]
-			c.apply(sel[:n+1])
-			gain, _ := c.score(sel[:n+1], nil)
-			c.restore()
+			gain := c.gain(sel[:n+1])
 			if gain > bestGain {
 				best, bestGain = m, gain
 			}
@@ -984,15 +1024,22 @@ func (c *cfRun) describe(sel []int) []Change {
 		out[n].Adds, prev = bestGain-prev, bestGain
 	}
 	out[len(sel)-1].Adds = c.bestGain - prev
-	c.apply(sel)
-	c.score(sel, func(n, rule int, now bool) {
+	record := func(n, rule int, now bool) {
 		id := c.rs.Rules[rule].ID
 		if now {
 			out[n].MakesTrue = append(out[n].MakesTrue, id)
 		} else {
 			out[n].MakesFalse = append(out[n].MakesFalse, id)
 		}
-	})
+	}
+	_, alone := c.settled(sel)
+	if alone {
+		c.flips(sel, record)
+	}
+	c.apply(sel) // for the values, as the row holds them
+	if !alone {
+		c.score(sel, record)
+	}
 	for n, i := range sel {
 		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
@@ -1010,6 +1057,39 @@ func (c *cfRun) describe(sel []int) []Change {
 	}
 	c.restore()
 	return out
+}
+
+// gain is what the changes of sel add to the score: from what each does
+// alone where that says it all (see settled), else decided in the row.
+func (c *cfRun) gain(sel []int) int {
+	if gain, ok := c.settled(sel); ok {
+		return gain
+	}
+	c.apply(sel)
+	defer c.restore()
+	gain, _ := c.score(sel, nil)
+	return gain
+}
+
+// flips calls flip as score would, for a set that settled decides: each
+// rule whose outcome a change alone changes (a rule of no other change's
+// field), in score's order. A rule of dynamic changes when the change
+// moves its points (dynE; points are never 0).
+func (c *cfRun) flips(sel []int, flip func(change int, rule int, now bool)) {
+	s := c.s
+	for n, i := range sel {
+		x := &s.cands[i]
+		wf := &c.wi.fields[x.field]
+		for flips := x.truth ^ s.cur[x.field]; flips != 0; flips &= flips - 1 {
+			j := bits.TrailingZeros64(flips)
+			flip(n, wf.single[j].rule, x.truth&(1<<j) != 0)
+		}
+		for p, ri := range wf.dynamic {
+			if s.dynE[x.dynE+p] != 0 {
+				flip(n, ri, c.truth[ri] != eval.True)
+			}
+		}
+	}
 }
 
 // wireValue is a value of field f as the lead's JSON carries it, owned by
