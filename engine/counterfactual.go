@@ -429,6 +429,13 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 			}
 		}
 	}
+	if len(wf.dynIdx) == 0 { // only single rules: vec is the bound's
+		x.bound = 0
+		for b, v := range vec {
+			x.bound += min(max(v, 0), s.room[b])
+		}
+		return false
+	}
 	// The rules read with other fields too count what the change does
 	// alone, when that is a gain; vec keeps the single rules' effect.
 	dynE := s.dynE[x.dynE : x.dynE+len(wf.dynIdx)]
