@@ -3,6 +3,8 @@ package eval
 import (
 	"math/bits"
 	"time"
+
+	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Row is one lead's field values, typed, as conditions read them. Values
@@ -249,8 +251,19 @@ func (u Undo) Value() any {
 	if !u.had {
 		return nil
 	}
-	if ft := typeOf(u.f.Type); ft != nil {
-		return ft.kept(&u)
+	switch u.f.Type {
+	case rulefile.TypeString:
+		return u.s
+	case rulefile.TypeInt:
+		return u.i
+	case rulefile.TypeFloat:
+		return u.x
+	case rulefile.TypeBool:
+		return u.b
+	case rulefile.TypeDate:
+		return u.t
+	case rulefile.TypeList:
+		return u.l
 	}
 	return nil
 }
@@ -275,8 +288,19 @@ func (r *Row) Restore(u Undo) {
 	if f == nil {
 		return
 	}
-	if ft := typeOf(f.Type); ft != nil {
-		ft.putBack(r, f.Slot, &u)
+	switch f.Type {
+	case rulefile.TypeString:
+		r.strs[f.Slot] = u.s
+	case rulefile.TypeInt:
+		r.ints[f.Slot] = u.i
+	case rulefile.TypeFloat:
+		r.floats[f.Slot] = u.x
+	case rulefile.TypeBool:
+		r.bools[f.Slot] = u.b
+	case rulefile.TypeDate:
+		r.times[f.Slot] = u.t
+	case rulefile.TypeList:
+		r.lists[f.Slot] = u.l
 	}
 	if u.had {
 		r.Present.Add(f.Index)
@@ -289,8 +313,19 @@ func (r *Row) Restore(u Undo) {
 
 func (r *Row) save(f *Field) Undo {
 	u := Undo{f: f, had: r.Present.Has(f.Index)}
-	if ft := typeOf(f.Type); ft != nil {
-		ft.keep(r, f.Slot, &u)
+	switch f.Type {
+	case rulefile.TypeString:
+		u.s = r.strs[f.Slot]
+	case rulefile.TypeInt:
+		u.i = r.ints[f.Slot]
+	case rulefile.TypeFloat:
+		u.x = r.floats[f.Slot]
+	case rulefile.TypeBool:
+		u.b = r.bools[f.Slot]
+	case rulefile.TypeDate:
+		u.t = r.times[f.Slot]
+	case rulefile.TypeList:
+		u.l = r.lists[f.Slot]
 	}
 	return u
 }

@@ -16,9 +16,8 @@ import (
 // fieldType is everything leadq does with the values of one field type,
 // described once: where a Row stores them, how they are converted from
 // decoded JSON and Go values, how reasons show them, what type expr's
-// checker sees, how native code reads them, and how Swap keeps a value to
-// put back. Adding a type is a rulefile.Type with its name, a column in
-// Row, a field of Undo, and a row of fieldTypes.
+// checker sees, and how native code reads them. Adding a type is a
+// rulefile.Type with its name, a column in Row, and a row of fieldTypes.
 type fieldType struct {
 	expr    exprtypes.Type
 	goType  reflect.Type
@@ -29,16 +28,13 @@ type fieldType struct {
 	convert func(raw any, strict bool) (any, string) // from decoded JSON (or Go) to the Go type; "" or what is wrong
 	native  func(slot int) any                       // a func(*Row) T reading the value
 	formats func(v any) (s string, ok bool)          // format a boxed value of the Go type
-	keep    func(r *Row, slot int, u *Undo)          // copy the value into u, for Restore
-	putBack func(r *Row, slot int, u *Undo)          // copy the value kept in u back
-	kept    func(u *Undo) any                        // the value kept in u, boxed
 }
 
 // column builds a fieldType from the column of the Row that holds values of
 // type T, a direct read of it for native code (what every native condition
 // calls: col would cost it one more indirect call), how a T is formatted
-// and how one is converted, and the field of Undo that keeps a T.
-func column[T any](col func(r *Row) *[]T, read func(slot int) func(*Row) T, format func(b []byte, x T) []byte, convert func(raw any, strict bool) (T, string), undo func(u *Undo) *T) fieldType {
+// and how one is converted.
+func column[T any](col func(r *Row) *[]T, read func(slot int) func(*Row) T, format func(b []byte, x T) []byte, convert func(raw any, strict bool) (T, string)) fieldType {
 	return fieldType{
 		expr:   exprtypes.TypeOf(*new(T)),
 		goType: reflect.TypeFor[T](),
@@ -67,32 +63,23 @@ func column[T any](col func(r *Row) *[]T, read func(slot int) func(*Row) T, form
 			}
 			return string(format(nil, x)), true
 		},
-		keep:    func(r *Row, slot int, u *Undo) { *undo(u) = (*col(r))[slot] },
-		putBack: func(r *Row, slot int, u *Undo) { (*col(r))[slot] = *undo(u) },
-		kept:    func(u *Undo) any { return *undo(u) },
 	}
 }
 
 // fieldTypes is the table, by rulefile.Type.
 var fieldTypes = [rulefile.NumTypes]fieldType{
 	rulefile.TypeString: column(func(r *Row) *[]string { return &r.strs },
-		func(s int) func(*Row) string { return func(r *Row) string { return r.strs[s] } }, appendString, convertString,
-		func(u *Undo) *string { return &u.s }),
+		func(s int) func(*Row) string { return func(r *Row) string { return r.strs[s] } }, appendString, convertString),
 	rulefile.TypeInt: column(func(r *Row) *[]int { return &r.ints },
-		func(s int) func(*Row) int { return func(r *Row) int { return r.ints[s] } }, appendInt, convertInt,
-		func(u *Undo) *int { return &u.i }),
+		func(s int) func(*Row) int { return func(r *Row) int { return r.ints[s] } }, appendInt, convertInt),
 	rulefile.TypeFloat: column(func(r *Row) *[]float64 { return &r.floats },
-		func(s int) func(*Row) float64 { return func(r *Row) float64 { return r.floats[s] } }, appendFloat, convertFloat,
-		func(u *Undo) *float64 { return &u.x }),
+		func(s int) func(*Row) float64 { return func(r *Row) float64 { return r.floats[s] } }, appendFloat, convertFloat),
 	rulefile.TypeBool: column(func(r *Row) *[]bool { return &r.bools },
-		func(s int) func(*Row) bool { return func(r *Row) bool { return r.bools[s] } }, appendBool, convertBool,
-		func(u *Undo) *bool { return &u.b }),
+		func(s int) func(*Row) bool { return func(r *Row) bool { return r.bools[s] } }, appendBool, convertBool),
 	rulefile.TypeDate: column(func(r *Row) *[]time.Time { return &r.times },
-		func(s int) func(*Row) time.Time { return func(r *Row) time.Time { return r.times[s] } }, appendDate, convertDate,
-		func(u *Undo) *time.Time { return &u.t }),
+		func(s int) func(*Row) time.Time { return func(r *Row) time.Time { return r.times[s] } }, appendDate, convertDate),
 	rulefile.TypeList: column(func(r *Row) *[][]string { return &r.lists },
-		func(s int) func(*Row) []string { return func(r *Row) []string { return r.lists[s] } }, appendList, convertList,
-		func(u *Undo) *[]string { return &u.l }),
+		func(s int) func(*Row) []string { return func(r *Row) []string { return r.lists[s] } }, appendList, convertList),
 }
 
 // typeOf returns the row of t; nil for a type that is not declared (a field
