@@ -80,14 +80,14 @@ type cfScratch struct {
 
 // cfRun is one counterfactual being computed.
 type cfRun struct {
-	s     *cfScratch
-	rs    *rules.Ruleset
-	wi    *whatIf
-	m     *vm.VM
-	r     *eval.Row
-	d     *Decision
-	truth []eval.Truth
-	nb    int // the groups; bucket nb holds the ungrouped rules
+	s      *cfScratch
+	rs     *rules.Ruleset
+	wi     *whatIf
+	m      *vm.VM
+	r      *eval.Row
+	score0 int // the lead's score, before any change (not the *Decision: that would move every decision to the heap)
+	truth  []eval.Truth
+	nb     int // the groups; bucket nb holds the ungrouped rules
 
 	need      int // the points the lead needs, at the least
 	nodes     int
@@ -126,7 +126,7 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 		}
 	}
 	s.groups = resize(s.groups, nb)
-	run := cfRun{s: s, rs: rs, wi: table.whatIf(), m: m, r: r, d: d, truth: truth, nb: nb}
+	run := cfRun{s: s, rs: rs, wi: table.whatIf(), m: m, r: r, score0: d.Score, truth: truth, nb: nb}
 
 	var cf Counterfactual
 	// The nearest tier above the lead's that qualifies, at its minimum.
@@ -763,7 +763,7 @@ func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 		if gain < c.need {
 			return gain, false
 		}
-		return gain, c.qualifies(c.d.Score + gain)
+		return gain, c.qualifies(c.score0 + gain)
 	}
 	c.apply(sel)
 	defer c.restore()
@@ -771,7 +771,7 @@ func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 	if knocked || gain < c.need {
 		return gain, false
 	}
-	return gain, c.qualifies(c.d.Score + gain)
+	return gain, c.qualifies(c.score0 + gain)
 }
 
 // settled returns what the set adds, with c.s.totals set, when what each
