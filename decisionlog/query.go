@@ -450,51 +450,27 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 		}
 		return nil
 	}
-	// The database counts the decisions stored compactly by version,
-	// verdict and fired rules (a few hundred groups for millions of
-	// decisions); the few stored whole are read one by one.
-	rows, err := r.db.query(ctx, `SELECT version_id, qualified, rules, COUNT(*) FROM decisions
-		WHERE id >= ? AND id < ? AND extra IS NULL GROUP BY version_id, qualified, rules`, r.db.idArg(from), r.db.idArg(to))
+	// The database counts the decisions by version, verdict and fired
+	// rules (a few hundred groups for millions of decisions); the few
+	// stored whole (extra) come one group each, their rules read from it.
+	rows, err := r.db.query(ctx, `SELECT version_id, qualified, rules, extra, COUNT(*) FROM decisions
+		WHERE id >= ? AND id < ? GROUP BY version_id, qualified, rules, extra`, r.db.idArg(from), r.db.idArg(to))
 	if err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var vid int64
 		var qualified bool
-		var fired []byte
+		var fired, extra []byte
 		var n int
-		err := rows.Scan(&vid, &qualified, &fired, &n)
-		if err == nil {
-			err = add(vid, qualified, fired, nil, n)
+		if err := rows.Scan(&vid, &qualified, &fired, &extra, &n); err != nil {
+			return st, fmt.Errorf("stats: %w", err)
 		}
-		if err != nil {
-			rows.Close()
+		if err := add(vid, qualified, fired, extra, n); err != nil {
 			return st, fmt.Errorf("stats: %w", err)
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	rows, err = r.db.query(ctx, `SELECT version_id, qualified, extra FROM decisions WHERE id >= ? AND id < ? AND extra IS NOT NULL`,
-		r.db.idArg(from), r.db.idArg(to))
-	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
-	}
-	for rows.Next() {
-		var vid int64
-		var qualified bool
-		var extra []byte
-		err := rows.Scan(&vid, &qualified, &extra)
-		if err == nil {
-			err = add(vid, qualified, nil, extra, 1)
-		}
-		if err != nil {
-			rows.Close()
-			return st, fmt.Errorf("stats: %w", err)
-		}
-	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return st, fmt.Errorf("stats: %w", err)
 	}
