@@ -223,10 +223,10 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 	}
 	go l.run()
 	l.bg.Add(1)
-	go l.warn()
+	go l.every(l.cfg.warnEvery, l.report)
 	if cfg.retention.set() {
 		l.bg.Add(1)
-		go l.retain()
+		go l.every(l.cfg.pruneEvery, l.retain)
 	}
 	return l, nil
 }
@@ -525,26 +525,28 @@ func (l *Log) recovered() {
 	}
 }
 
-// warn logs, every warnEvery, how many entries were dropped or failed
-// since the last warning, and whether writes are still failing.
-func (l *Log) warn() {
+// every runs f each d until the log stops: the background work beside
+// the writer (warnings, retention), one goroutine each.
+func (l *Log) every(d time.Duration, f func()) {
 	defer l.bg.Done()
-	t := time.NewTicker(l.cfg.warnEvery)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
-			l.report()
+			f()
 		}
 	}
 }
 
-// reported are the counts the last warning covered; only warn and Close
-// (after warn has stopped) touch them.
+// reported are the counts the last warning covered; only report touches
+// them, from its goroutine and from Close once that has stopped.
 type reported struct{ dropped, failed uint64 }
 
+// report logs how many entries were dropped or failed since the last
+// report, and whether writes are still failing.
 func (l *Log) report() {
 	l.health.Lock()
 	last := l.lastReport
@@ -566,26 +568,16 @@ func (l *Log) report() {
 	l.health.Unlock()
 }
 
-// retain applies the retention every pruneEvery, in bounded batches
-// beside the writer.
+// retain applies the retention once, in bounded batches beside the
+// writer.
 func (l *Log) retain() {
-	defer l.bg.Done()
-	t := time.NewTicker(l.cfg.pruneEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		l.pruneMu.Lock()
-		n, err := prune(context.Background(), l.db, l.cfg.retention, l.cfg.now(), l.cfg.pruneBatch, l.stop, &l.sweep)
-		l.pruneMu.Unlock()
-		if err != nil {
-			l.cfg.log.Error("decision log: pruning failed", "err", err)
-		} else if n > 0 {
-			l.cfg.log.Debug("decision log: pruned", "decisions", n, "retention", l.cfg.retention.String())
-		}
+	l.pruneMu.Lock()
+	n, err := prune(context.Background(), l.db, l.cfg.retention, l.cfg.now(), l.cfg.pruneBatch, l.stop, &l.sweep)
+	l.pruneMu.Unlock()
+	if err != nil {
+		l.cfg.log.Error("decision log: pruning failed", "err", err)
+	} else if n > 0 {
+		l.cfg.log.Debug("decision log: pruned", "decisions", n, "retention", l.cfg.retention.String())
 	}
 }
 
