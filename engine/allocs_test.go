@@ -1,0 +1,50 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/leadq/leadq/engine"
+)
+
+// What a decision allocates is part of its speed budget (issue 13): a
+// brief decision owns its hits, its group totals, its reasons' text and
+// its missing fields' names, and nothing else of it lives on the heap (a
+// pointer kept to the decision while deciding once moved every decision
+// there). Full decisions add their matched and missed rules and what it
+// would take to qualify.
+func TestDecisionAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops pooled records at random")
+	}
+	rss := decodeRulesets(t)
+	var rs *engine.Ruleset
+	for _, r := range rss {
+		if r.Name == "b2b-saas" {
+			rs = r
+		}
+	}
+	ctx := context.Background()
+	clock := func() time.Time { return fixedNow }
+	for _, tc := range []struct {
+		name   string
+		lead   string
+		detail engine.Detail
+		max    float64
+	}{
+		{"brief", `{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400, "industry": "fintech", "country": "US", "title": "VP Finance"}}`, engine.Brief, 4},
+		{"full", `{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400, "industry": "fintech", "country": "US", "title": "VP Finance"}}`, engine.Full, 10},
+	} {
+		opts := engine.Options{Clock: clock, Detail: tc.detail}
+		got := testing.AllocsPerRun(100, func() {
+			if _, err := rs.ScoreJSON(ctx, []byte(tc.lead), opts); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%s: %.1f allocations", tc.name, got)
+		if got > tc.max {
+			t.Errorf("%s decision: %.1f allocations; want at most %.0f", tc.name, got, tc.max)
+		}
+	}
+}
