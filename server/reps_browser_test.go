@@ -293,7 +293,11 @@ func TestRepsPageToken(t *testing.T) {
 	flush(t, l)
 	p.do(chromedp.Navigate(ts.URL+"/reps/?q=T-1"), // a link from the CRM
 		chromedp.WaitVisible(chromedp.ID("settings")))
-	contains(t, "status without a token", p.text("#find-status"), "needs an API token")
+	// The settings show on the first refused call, which may be the page's
+	// own ruleset list before the search: wait for the search's status.
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](`document.getElementById("find-status").textContent.includes("needs an API token")`)); err != nil {
+		t.Fatalf("status without a token: %v; it says %q", err, p.text("#find-status"))
+	}
 	p.do(chromedp.SendKeys(chromedp.ID("token"), "s3cret-t0ken\r"),
 		chromedp.WaitNotVisible(chromedp.ID("settings")),
 		chromedp.SendKeys(chromedp.ID("q"), "\r"),
