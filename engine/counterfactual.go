@@ -76,6 +76,14 @@ type cfScratch struct {
 	sel, best         []int
 	undo              []eval.Undo
 	groups            []int // totals after the caps, for qualify
+	verify            []int // the rules of Counterfactual.Verify
+	flipped           []cfFlip
+}
+
+// cfFlip is a rule whose outcome a change of the chosen set changes.
+type cfFlip struct {
+	change, rule int
+	now          bool
 }
 
 // cfRun is one counterfactual being computed.
@@ -139,11 +147,13 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 	}
 	// The missed rules that would add points but that no change of data
 	// leadq can spell makes true.
+	s.verify = s.verify[:0]
 	for _, i := range table.byPoints {
 		if truth[i] != eval.True && run.wi.verify[i] && table.adds(i, pre) > 0 {
-			cf.Verify = append(cf.Verify, rs.Rules[i].ID)
+			s.verify = append(s.verify, i)
 		}
 	}
+	s.flipped = s.flipped[:0]
 	if cf.Tier != "" {
 		run.need = cf.PointsNeeded
 		run.prepare()
@@ -159,6 +169,7 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 			cf.Changes = run.describe(s.best)
 		}
 	}
+	run.ids(&cf)
 	clear(s.undo[:cap(s.undo)])
 	d.WouldQualify = cf
 }
@@ -1008,8 +1019,8 @@ func (c *cfRun) qualifies(score int) bool {
 }
 
 // describe turns the chosen set into the decision's changes: each with
-// what it adds after the ones before it, and the rules it makes true and
-// false with the whole set. It reorders sel.
+// what it adds after the ones before it; the rules it makes true and false
+// with the whole set go to c.s.flipped, for ids. It reorders sel.
 func (c *cfRun) describe(sel []int) []Change {
 	s := c.s
 	out := make([]Change, len(sel))
@@ -1032,12 +1043,7 @@ func (c *cfRun) describe(sel []int) []Change {
 	}
 	out[len(sel)-1].Adds = c.bestGain - prev
 	record := func(n, rule int, now bool) {
-		id := c.rs.Rules[rule].ID
-		if now {
-			out[n].MakesTrue = append(out[n].MakesTrue, id)
-		} else {
-			out[n].MakesFalse = append(out[n].MakesFalse, id)
-		}
+		s.flipped = append(s.flipped, cfFlip{change: n, rule: rule, now: now})
 	}
 	_, alone := c.settled(sel)
 	if alone {
@@ -1050,20 +1056,61 @@ func (c *cfRun) describe(sel []int) []Change {
 	for n, i := range sel {
 		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
+		o := &wf.options[x.option]
 		f := wf.field
-		v, _ := c.r.Value(f)
 		if u := c.s.undo[n]; u.Had() {
 			out[n].From = eval.FormatValue(u.Value())
 		}
 		out[n].Field, out[n].Label = f.Name, f.Label
-		out[n].Value, out[n].Text = wireValue(f, v), eval.FormatValue(v)
-		out[n].Unknown = !c.s.undo[n].Had()
-		if out[n].MakesTrue == nil {
-			out[n].MakesTrue = []string{}
+		if o.wire != nil { // the same for every lead: made once (see wiOption)
+			out[n].Value, out[n].Text = o.wire, o.text
+		} else {
+			v, _ := c.r.Value(f)
+			out[n].Value, out[n].Text = wireValue(f, v), eval.FormatValue(v)
 		}
+		out[n].Unknown = !c.s.undo[n].Had()
 	}
 	c.restore()
 	return out
+}
+
+// ids fills cf.Verify (from c.s.verify) and each change's MakesTrue and
+// MakesFalse (from c.s.flipped) from one slice of rule ids, made to size:
+// the decision owns it, and it is one allocation, not one a list. Each
+// list is capped at its length, so that appending to one never writes
+// into the next.
+func (c *cfRun) ids(cf *Counterfactual) {
+	s := c.s
+	if len(s.verify)+len(s.flipped) == 0 {
+		for n := range cf.Changes {
+			cf.Changes[n].MakesTrue = []string{}
+		}
+		return
+	}
+	ids := make([]string, 0, len(s.verify)+len(s.flipped))
+	for _, i := range s.verify {
+		ids = append(ids, c.rs.Rules[i].ID)
+	}
+	if len(ids) > 0 {
+		cf.Verify = ids[:len(ids):len(ids)]
+	}
+	for n := range cf.Changes {
+		for _, now := range []bool{true, false} {
+			start := len(ids)
+			for _, f := range s.flipped {
+				if f.change == n && f.now == now {
+					ids = append(ids, c.rs.Rules[f.rule].ID)
+				}
+			}
+			list := ids[start:len(ids):len(ids)]
+			switch {
+			case now:
+				cf.Changes[n].MakesTrue = list
+			case len(list) > 0:
+				cf.Changes[n].MakesFalse = list
+			}
+		}
+	}
 }
 
 // gain is what the changes of sel add to the score: from what each does

@@ -81,7 +81,13 @@ type wiRule struct {
 
 // wiOption is one value of a field.
 type wiOption struct {
-	value any      // of the field's Go type; nil for dates and lists
+	value any // of the field's Go type; nil for dates and lists
+	// wire and text are value as a change carries it (Change.Value and
+	// Change.Text), made once here for a value that is the same for every
+	// lead (not a date or a list): immutable, so decisions can share them,
+	// and a change is written without boxing or formatting.
+	wire  any
+	text  string
 	ago   eval.Ago // a date: how long before the decision's clock
 	items []string // a list: the items to add to the lead's
 	truth uint64   // bit j when single[j] is true with this value (a list: with only its items)
@@ -235,6 +241,10 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 			r.Now = w.clock
 			if !w.set(&r, &wf, &o) {
 				continue
+			}
+			if f.Type != rulefile.TypeDate && f.Type != rulefile.TypeList {
+				v, _ := r.Value(f)
+				o.wire, o.text = wireValue(f, v), eval.FormatValue(v)
 			}
 			// What the rules that read other fields too, and the
 			// knockouts, decide with only this field: true or false
