@@ -51,6 +51,7 @@ type wiCand struct {
 	truth         uint64 // which of its field's single rules are true with it
 	refined       bool   // its effects are exact (see refine)
 	dead          bool   // it knocks the lead out
+	late          bool   // the lead has the field: it goes after the fields it lacks, of equal bounds
 }
 
 // cfScratch is the record's scratch space for the counterfactual; it holds
@@ -59,10 +60,11 @@ type cfScratch struct {
 	cands             []wiCand
 	vecs, dynE        []int
 	own, none, once   []int
+	owned             bool  // own is not all zeros
 	reach, touch      []int // by whatIf.dynamic
 	touchE, dynGain   []int
 	dynMissed         []bool // by whatIf.dynamic: a missed positive rule or a matched negative one
-	zero, count, keys []int
+	count, keys       []int
 	sorted            []wiCand
 	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
 	leafBuf, leafTmp  []eval.Truth
@@ -226,7 +228,7 @@ func (c *cfRun) candidates(least int) int {
 	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
 	s.own = resize(s.own, buckets)
 	s.reach = resize(s.reach, len(wi.dynamic))
-	owned := false // s.own is not all zeros
+	s.owned = false
 	for fi := range wi.fields {
 		wf := &wi.fields[fi]
 		cur := s.cur[fi]
@@ -234,9 +236,9 @@ func (c *cfRun) candidates(least int) int {
 		// the most they could move: a missed positive rule made true, a
 		// matched negative one made false. (Most fields have none: s.own
 		// stays zero, and is not summed.)
-		if owned || wf.overflow {
+		if s.owned || wf.overflow {
 			clear(s.own)
-			owned = false
+			s.owned = false
 		}
 		most := 0
 		if wf.overflow {
@@ -248,7 +250,7 @@ func (c *cfRun) candidates(least int) int {
 			for _, v := range s.own {
 				most += v
 			}
-			owned = true
+			s.owned = true
 		}
 		// A list the lead has gets the option's items added: what that
 		// does is decided with the real rules, all of them.
@@ -259,14 +261,19 @@ func (c *cfRun) candidates(least int) int {
 				most += s.dynGain[j]
 			}
 		}
+		if wf.most+most < least {
+			continue // no option could add enough
+		}
+		late := c.r.Present.Has(wf.field.Index)
 		for oi := range wf.options {
 			o := &wf.options[oi]
 			if o.most+most < least || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, cur)) {
 				continue // it can only lose points, or is the lead's own outcome
 			}
-			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth}
+			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, late: late}
 			s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets] // measure sets it
-			s.dynE = append(s.dynE, s.zeros(len(wf.dynamic))...)
+			s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
+			clear(s.dynE[x.dynE:])
 			// What it does alone, from what the ruleset decided of it,
 			// or at the most where the lead decides (refine finds out).
 			x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
@@ -341,7 +348,7 @@ func (c *cfRun) order() {
 		// pass copies them all).
 		key := func(x *wiCand) int {
 			k := 2 * (top - x.bound)
-			if c.r.Present.Has(c.wi.fields[x.field].field.Index) {
+			if x.late {
 				k++
 			}
 			return k
@@ -422,7 +429,11 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 	s := c.s
 	wf := &c.wi.fields[x.field]
 	vec := s.vecs[x.vec : x.vec+c.nb+1]
-	copy(vec, s.own)
+	if s.owned {
+		copy(vec, s.own)
+	} else {
+		clear(vec)
+	}
 	if guess {
 		for _, sr := range wf.single {
 			if (sr.points > 0) != (c.truth[sr.rule] == eval.True) {
@@ -903,14 +914,6 @@ func (c *cfRun) substitute(sub wiSub, mine []eval.Truth) eval.Truth {
 	}
 	s.leafTmp = leaves
 	return cond.Decide(leaves)
-}
-
-// zeros returns n zeros, from scratch space.
-func (s *cfScratch) zeros(n int) []int {
-	if cap(s.zero) < n {
-		s.zero = make([]int, n)
-	}
-	return s.zero[:n]
 }
 
 // score decides, with the changes of sel set in the row, what they add to

@@ -71,6 +71,7 @@ type wiField struct {
 	// change of this field is decided without changing the lead's row.
 	subs    []wiSub
 	options []wiOption
+	most    int        // the largest of the options' most
 	barred  []wiOption // values that fire a knockout reading only this field: never offered
 }
 
@@ -297,6 +298,7 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 				}
 			}
 			wf.options = append(wf.options, o)
+			wf.most = max(wf.most, o.most)
 		}
 		for _, ri := range wf.dynamic {
 			j := slices.Index(w.dynamic, ri)
