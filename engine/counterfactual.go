@@ -46,12 +46,14 @@ const (
 type wiCand struct {
 	field, option int    // in whatIf.fields, and the field's options
 	bound         int    // the most it could add, under the caps
+	bound0        int    // bound before refine (single's order)
 	vec           int    // its effect on the single rules by bucket: at vecs[vec:vec+buckets]
 	dynE          int    // its effect alone on each rule of its field's dynamic: at dynE[dynE:]
 	truth         uint64 // which of its field's single rules are true with it
 	refined       bool   // its effects are exact (see refine)
 	dead          bool   // it knocks the lead out
 	late          bool   // the lead has the field: it goes after the fields it lacks, of equal bounds
+	seen          bool   // single has decided it
 }
 
 // cfScratch is the record's scratch space for the counterfactual; it holds
@@ -65,6 +67,8 @@ type cfScratch struct {
 	touchE, dynGain   []int
 	dynMissed         []bool // by whatIf.dynamic: a missed positive rule or a matched negative one
 	count, keys       []int
+	pend              []wiPend
+	dynBy             []int // by bucket: what a field's rules of whatIf.dynamic could move
 	sorted            []wiCand
 	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
 	leafBuf, leafTmp  []eval.Truth
@@ -161,9 +165,7 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 		run.prepare()
 		// One change first, from the options that could add enough on
 		// their own; then sets of more, from all of them.
-		if run.candidates(run.need) > 0 {
-			run.search(1, 1)
-		}
+		run.single()
 		if !run.bestFound && run.candidates(1) > 0 {
 			run.search(2, maxChanges)
 		}
@@ -308,6 +310,164 @@ func (c *cfRun) candidates(least int) int {
 	}
 	clear(s.fieldIn)
 	return len(cs)
+}
+
+// wiPend is an option single may have to measure: ub bounds what it adds.
+type wiPend struct {
+	ub, field, option int
+	late              bool
+}
+
+// single finds the best set of one change: what candidates(need) and then
+// search(1, 1) would find, with the same count of sets considered and
+// tried, but measuring only the options that could come first. Each
+// option gets a cheap bound first (its mostBy and the most its field's
+// other rules could move, under the caps; never below what measure
+// finds), and is measured only when that bound reaches the best measured
+// candidate not yet decided: candidates are decided in the order search
+// takes them, largest measured bound first, and that stops early (most
+// single changes are among the first few).
+func (c *cfRun) single() {
+	s, wi := c.s, c.wi
+	buckets := c.nb + 1
+	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
+	s.own, s.owned = resize(s.own, buckets), false // no field overflows (else candidates)
+	s.dynBy = resize(s.dynBy, buckets)
+	s.pend = s.pend[:0]
+	top := 0
+	for fi := range wi.fields {
+		wf := &wi.fields[fi]
+		if wf.overflow { // measure would need the field's s.own: the whole list instead
+			if c.candidates(c.need) > 0 {
+				c.search(1, 1)
+			}
+			return
+		}
+		most := 0
+		clear(s.dynBy)
+		for _, j := range wf.dynIdx {
+			most += s.dynGain[j]
+			s.dynBy[wi.dynBucket[j]] += s.dynGain[j]
+		}
+		if wf.most+most < c.need {
+			continue // no option could add enough
+		}
+		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+		late := c.r.Present.Has(wf.field.Index)
+		for oi := range wf.options {
+			o := &wf.options[oi]
+			if o.most+most < c.need || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, s.cur[fi])) {
+				continue
+			}
+			ub := 0
+			for b, v := range o.mostBy {
+				ub += min(v+s.dynBy[b], s.room[b])
+			}
+			if ub >= c.need {
+				s.pend = append(s.pend, wiPend{ub: ub, field: fi, option: oi, late: late})
+				top = max(top, ub)
+			}
+		}
+	}
+	if top > 4096 { // order's other sort, which ignores late: the whole list
+		if c.candidates(c.need) > 0 {
+			c.search(1, 1)
+		}
+		return
+	}
+	slices.SortFunc(s.pend, func(a, b wiPend) int { return b.ub - a.ub })
+	next := 0
+	for c.nodes < maxNodes && c.tries < maxTries {
+		i := c.first()
+		for next < len(s.pend) && (i < 0 || s.pend[next].ub >= s.cands[i].bound0) {
+			c.measureOption(s.pend[next])
+			next++
+			i = c.first()
+		}
+		if i < 0 {
+			return
+		}
+		x := &s.cands[i]
+		if x.bound0 < c.need || (c.bestFound && x.bound0 <= c.bestGain) {
+			return // as search's prefix bound: no later candidate does better
+		}
+		c.nodes++
+		x.seen = true
+		if x.dead || !x.refined && !c.refine(i) {
+			continue
+		}
+		if x.bound < c.need || (c.bestFound && x.bound <= c.bestGain) {
+			continue
+		}
+		c.tries++
+		s.sel = append(s.sel[:0], i)
+		if gain, ok := c.try(s.sel); ok && (!c.bestFound || gain > c.bestGain) {
+			c.bestFound, c.bestGain = true, gain
+			s.best = append(s.best[:0], i)
+		}
+	}
+}
+
+// first returns the measured candidate single decides next (order's
+// order: largest bound, a field the lead lacks, the fields' and options'
+// order), or -1.
+func (c *cfRun) first() int {
+	s := c.s
+	best := -1
+	for i := range s.cands {
+		x := &s.cands[i]
+		if x.seen {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		y := &s.cands[best]
+		if x.bound0 > y.bound0 || x.bound0 == y.bound0 && (!x.late && y.late || x.late == y.late && (x.field < y.field || x.field == y.field && x.option < y.option)) {
+			best = i
+		}
+	}
+	return best
+}
+
+// measureOption measures an option for single as candidates does, and
+// adds it to the candidates unless it adds nothing or a candidate of an
+// earlier option of its field does the same (see twin; both ways, as
+// options are measured out of order: twins have the same bound, so both
+// are measured before either is decided).
+func (c *cfRun) measureOption(p wiPend) {
+	s, wi := c.s, c.wi
+	buckets := c.nb + 1
+	wf := &wi.fields[p.field]
+	o := &wf.options[p.option]
+	live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+	x := wiCand{field: p.field, option: p.option, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, late: p.late}
+	s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets]
+	s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
+	clear(s.dynE[x.dynE:])
+	x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
+	keep := c.measure(&x, live && !x.refined)
+	x.bound0 = x.bound
+	if x.bound <= 0 && !keep {
+		s.vecs, s.dynE = s.vecs[:x.vec], s.dynE[:x.dynE]
+		return
+	}
+	n := len(wf.dynamic)
+	for i := range s.cands {
+		y := &s.cands[i]
+		if y.seen || y.field != x.field || !slices.Equal(s.vecs[x.vec:x.vec+buckets], s.vecs[y.vec:y.vec+buckets]) || !slices.Equal(s.dynE[x.dynE:x.dynE+n], s.dynE[y.dynE:y.dynE+n]) {
+			continue
+		}
+		switch {
+		case y.option < x.option && x.refined: // x is y's twin
+			s.vecs, s.dynE = s.vecs[:x.vec], s.dynE[:x.dynE]
+			return
+		case x.option < y.option && y.refined: // y is x's twin
+			y.seen = true
+		}
+	}
+	s.cands = append(s.cands, x)
 }
 
 // twin reports whether an earlier candidate of the same field does for

@@ -96,6 +96,9 @@ type wiOption struct {
 	// caps aside: their points where it makes a positive rule true or a
 	// negative one false (for a list, all of them).
 	most int
+	// mostBy is most by bucket (GroupIndex, len(GroupNames) for the
+	// ungrouped rules): with the caps, a cheap bound of what it adds.
+	mostBy []int
 	// dyn and knock are what the rules of dynamic and the knockouts of
 	// knock decide with only this field (a list: only its items): True or
 	// False whatever the other fields hold, else Unknown. (No option has
@@ -292,9 +295,11 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 				}
 				o.dyn = append(o.dyn, t)
 			}
+			o.mostBy = make([]int, nb+1)
 			for j, sr := range wf.single {
 				if (sr.points > 0) == (o.truth&(1<<j) != 0) || wf.kind == wiList {
 					o.most += abs(sr.points)
+					o.mostBy[sr.bucket] += abs(sr.points)
 				}
 			}
 			wf.options = append(wf.options, o)
