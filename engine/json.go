@@ -59,7 +59,7 @@ func (d *Decision) appendJSON(b []byte, table *ruleTable) []byte {
 		b = d.WouldQualify.appendJSON(b)
 	}
 	b = append(b, `,"missing_fields":`...)
-	b = appendStrings(b, d.MissingFields)
+	b = table.appendFieldNames(b, d.MissingFields)
 	b = append(b, `,"errors":`...)
 	if d.Errors == nil {
 		b = append(b, "null"...)
@@ -228,7 +228,7 @@ func (t *ruleTable) appendMisses(b []byte, misses []Miss) []byte {
 		b = appendInt(b, m.Adds)
 		if len(m.MissingFields) > 0 {
 			b = append(b, `,"missing_fields":`...)
-			b = appendStrings(b, m.MissingFields)
+			b = t.appendFieldNames(b, m.MissingFields)
 		}
 		b = append(b, '}')
 	}
@@ -289,6 +289,27 @@ func appendStrings(b []byte, ss []string) []byte {
 			b = append(b, ',')
 		}
 		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendFieldNames appends names as appendStrings does, each a field of
+// the table's ruleset (as missing fields are) from its JSON built once.
+func (t *ruleTable) appendFieldNames(b []byte, names []string) []byte {
+	if t == nil || names == nil {
+		return appendStrings(b, names)
+	}
+	b = append(b, '[')
+	next := 0
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if j := t.fieldAt(name, &next); j >= 0 {
+			b = append(b, t.fieldJSON[j]...)
+		} else {
+			b = appendString(b, name)
+		}
 	}
 	return append(b, ']')
 }

@@ -115,6 +115,29 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 				t.Errorf("%s: shortened missing fields: AppendJSON =\n%s\nwant\n%s", f, got, want)
 			}
 		}
+		// Missing fields are written from the table's names; any other
+		// list (reordered, repeated, names of no field, names that need
+		// escaping) is written as encoding/json writes it.
+		next = 0
+		for _, name := range d2.MissingFields {
+			if table.fieldAt(name, &next) < 0 {
+				t.Errorf("%s: missing field %s of the table is encoded again", f, name)
+			}
+		}
+		reversed := slices.Clone(d2.MissingFields)
+		slices.Reverse(reversed)
+		for _, names := range [][]string{
+			reversed,
+			append(slices.Clone(d2.MissingFields), d2.MissingFields...),
+			{"lead.email", `lead."quoted"`, "lead.caf\u00e9\u2028", "lead.email", ""},
+			{},
+		} {
+			d5 := d2
+			d5.MissingFields = names
+			if got, want := second.AppendJSON(nil, &d5), reference(t, d5, false); !bytes.Equal(got, want) {
+				t.Errorf("%s: missing fields %q: AppendJSON =\n%s\nwant\n%s", f, names, got, want)
+			}
+		}
 		// Or change what a miss or a hit says of its rule, or reorder them.
 		if len(d2.Missed) > 1 && len(d2.Matched) > 1 {
 			d6 := d2

@@ -50,6 +50,12 @@ type ruleTable struct {
 	misses     []Miss   // each score rule's Miss, without MissingFields
 	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
 
+	// The ruleset's field names, and each quoted as JSON, in declaration
+	// order: missing fields are written from them (see fieldAt).
+	fieldNames []string
+	fieldJSON  [][]byte
+	fieldIndex map[string]int
+
 	whatIf func() *whatIf // the counterfactual's options, built on first use
 }
 
@@ -121,6 +127,25 @@ func (t *ruleTable) findMiss(m *Miss, next *int) int {
 	return i
 }
 
+// fieldAt returns the index of field name in t.fieldNames; -1 when the
+// ruleset has no such field. Decisions list missing fields in declaration
+// order, so it looks from *next on first, and then up the name; *next
+// moves past what it found.
+func (t *ruleTable) fieldAt(name string, next *int) int {
+	for i := *next; i < len(t.fieldNames); i++ {
+		if t.fieldNames[i] == name {
+			*next = i + 1
+			return i
+		}
+	}
+	i, ok := t.fieldIndex[name]
+	if !ok {
+		return -1
+	}
+	*next = i + 1
+	return i
+}
+
 func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	n := len(rs.Knockouts) + len(rs.Rules)
 	t := &ruleTable{
@@ -137,6 +162,12 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 		missedJSON: make([][]byte, len(rs.Rules)),
 	}
 	t.refJSON = appendRulesetRef(nil, t.ref)
+	t.fieldIndex = make(map[string]int, len(rs.Fields))
+	for i, f := range rs.Fields {
+		t.fieldNames = append(t.fieldNames, f.Name)
+		t.fieldJSON = append(t.fieldJSON, appendString(nil, f.Name))
+		t.fieldIndex[f.Name] = i
+	}
 	t.whatIf = sync.OnceValue(func() *whatIf { return newWhatIf(rs) })
 	t.lo, t.hi = make([]int, len(rs.GroupNames)), make([]int, len(rs.GroupNames))
 	for i, name := range rs.GroupNames {
