@@ -3,8 +3,6 @@ package eval
 import (
 	"math/bits"
 	"time"
-
-	"github.com/leadq/leadq/rules/rulefile"
 )
 
 // Row is one lead's field values, typed, as conditions read them. Values
@@ -251,21 +249,7 @@ func (u Undo) Value() any {
 	if !u.had {
 		return nil
 	}
-	switch u.f.Type {
-	case rulefile.TypeString:
-		return u.s
-	case rulefile.TypeInt:
-		return u.i
-	case rulefile.TypeFloat:
-		return u.x
-	case rulefile.TypeBool:
-		return u.b
-	case rulefile.TypeDate:
-		return u.t
-	case rulefile.TypeList:
-		return u.l
-	}
-	return nil
+	return typeOf(u.f.Type).saved(u)
 }
 
 // Swap sets field f to v (of the field's Go type), as Set does, and
@@ -288,20 +272,7 @@ func (r *Row) Restore(u Undo) {
 	if f == nil {
 		return
 	}
-	switch f.Type {
-	case rulefile.TypeString:
-		r.strs[f.Slot] = u.s
-	case rulefile.TypeInt:
-		r.ints[f.Slot] = u.i
-	case rulefile.TypeFloat:
-		r.floats[f.Slot] = u.x
-	case rulefile.TypeBool:
-		r.bools[f.Slot] = u.b
-	case rulefile.TypeDate:
-		r.times[f.Slot] = u.t
-	case rulefile.TypeList:
-		r.lists[f.Slot] = u.l
-	}
+	typeOf(f.Type).restore(r, f.Slot, u)
 	if u.had {
 		r.Present.Add(f.Index)
 	} else {
@@ -312,22 +283,7 @@ func (r *Row) Restore(u Undo) {
 }
 
 func (r *Row) save(f *Field) Undo {
-	u := Undo{f: f, had: r.Present.Has(f.Index)}
-	switch f.Type {
-	case rulefile.TypeString:
-		u.s = r.strs[f.Slot]
-	case rulefile.TypeInt:
-		u.i = r.ints[f.Slot]
-	case rulefile.TypeFloat:
-		u.x = r.floats[f.Slot]
-	case rulefile.TypeBool:
-		u.b = r.bools[f.Slot]
-	case rulefile.TypeDate:
-		u.t = r.times[f.Slot]
-	case rulefile.TypeList:
-		u.l = r.lists[f.Slot]
-	}
-	return u
+	return typeOf(f.Type).save(r, f.Slot, Undo{f: f, had: r.Present.Has(f.Index)})
 }
 
 // dropEnv empties the VM's view of the row, if one was built, so that the

@@ -28,6 +28,9 @@ type fieldType struct {
 	convert func(raw any, strict bool) (any, string) // from decoded JSON (or Go) to the Go type; "" or what is wrong
 	native  func(slot int) any                       // a func(*Row) T reading the value
 	formats func(v any) (s string, ok bool)          // format a boxed value of the Go type
+	save    func(r *Row, slot int, u Undo) Undo      // u keeping the value at slot (see Row.Swap)
+	restore func(r *Row, slot int, u Undo)           // put the value u keeps back at slot
+	saved   func(u Undo) any                         // the value u keeps, boxed
 }
 
 // column builds a fieldType from the column of the Row that holds values of
@@ -63,7 +66,36 @@ func column[T any](col func(r *Row) *[]T, read func(slot int) func(*Row) T, form
 			}
 			return string(format(nil, x)), true
 		},
+		save: func(r *Row, slot int, u Undo) Undo {
+			*undoCell[T](&u) = (*col(r))[slot]
+			return u
+		},
+		restore: func(r *Row, slot int, u Undo) { (*col(r))[slot] = *undoCell[T](&u) },
+		saved:   func(u Undo) any { return *undoCell[T](&u) },
 	}
+}
+
+// undoCell is the field of u that keeps a value of type T. Undo has one
+// field for each column type of Row, so that a swap stores the old value
+// unboxed: Swap and Restore run for every option the counterfactual tries,
+// and boxing a value would cost an allocation each.
+func undoCell[T any](u *Undo) *T {
+	var cell any
+	switch any(*new(T)).(type) {
+	case string:
+		cell = &u.s
+	case int:
+		cell = &u.i
+	case float64:
+		cell = &u.x
+	case bool:
+		cell = &u.b
+	case time.Time:
+		cell = &u.t
+	case []string:
+		cell = &u.l
+	}
+	return cell.(*T)
 }
 
 // fieldTypes is the table, by rulefile.Type.
