@@ -13,10 +13,17 @@
 // input (encode.go), under the ruleset version that made it, whose sources
 // are stored once; reading it decides the stored input again with that
 // version at the decision's time, which gives back the decision exactly as
-// answered. Each lead's search keys are stored once, apart from its
-// decisions: in sorted chunks about a second later (store.go). A SQLite
-// log written before decision ids is converted when a writer opens it
-// (legacy.go).
+// answered. The writer appends each batch of decisions to a journal, one
+// row a batch holding them already encoded, without any index (journal.go);
+// an indexer moves journal rows into the indexed decisions table and each
+// lead's search keys (once per lead) when the writer is idle, when the
+// journal grows past a bound (WithIndexing) or gets old, and at Close, in
+// transactions that also delete the rows they move, so that a decision is
+// always in exactly one place (on PostgreSQL the replicas of one database
+// share the work, each taking rows FOR UPDATE SKIP LOCKED). Every lookup
+// reads the journal too, decoded in memory; Health reports its backlog. A
+// SQLite log written before decision ids is converted when a writer opens
+// it (legacy.go), and a log written before the journal gets it then.
 //
 // Concurrency: Log.Log does no I/O: it masks and encodes the entry on the
 // caller's goroutine, straight from the request's JSON bytes (encodejson.go;

@@ -27,6 +27,8 @@ const (
 	DefaultPruneEvery   = time.Minute      // between retention passes
 	DefaultWarnEvery    = 10 * time.Second // between warnings about drops and failures
 	DefaultCloseTimeout = 20 * time.Second // Close's wait for a database that is down
+	DefaultIndexIdle    = 200 * time.Millisecond
+	DefaultMaxUnindexed = 1 << 17 // decisions in the journal (about 30 MB); a lookup scans them in about a millisecond
 )
 
 // ErrClosed is returned by Flush and Prune after Close.
@@ -96,6 +98,8 @@ type config struct {
 	overflow     Overflow
 	warnEvery    time.Duration
 	closeTimeout time.Duration
+	indexIdle    time.Duration
+	maxUnindexed int64
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -131,6 +135,16 @@ func WithWarnEvery(d time.Duration) Option { return func(c *config) { c.warnEver
 // database that is down (default DefaultCloseTimeout).
 func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }
 
+// WithIndexing sets when the writer moves the journal's decisions into the
+// indexed tables (journal.go): once it has been idle for idle (default
+// DefaultIndexIdle), and as it appends once the journal holds max
+// decisions (default DefaultMaxUnindexed). Lookups find the journal's
+// decisions either way; a larger max keeps bulk traffic faster for longer
+// and makes a lookup scan more of it.
+func WithIndexing(idle time.Duration, max int) Option {
+	return func(c *config) { c.indexIdle, c.maxUnindexed = idle, int64(max) }
+}
+
 // WithLogger sets the logger for write failures, drops and pruning. The
 // default discards.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
@@ -141,7 +155,7 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 func newConfig(opts []Option) config {
 	cfg := config{buffer: DefaultBuffer, batch: DefaultBatch, pruneEvery: DefaultPruneEvery, pruneBatch: 5000,
 		mask: Mask{Mode: MaskNone}, overflow: OverflowBlock, warnEvery: DefaultWarnEvery,
-		closeTimeout: DefaultCloseTimeout, log: slog.New(slog.DiscardHandler), now: time.Now}
+		closeTimeout: DefaultCloseTimeout, indexIdle: DefaultIndexIdle, maxUnindexed: DefaultMaxUnindexed, log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -163,10 +177,15 @@ type Log struct {
 	bg     sync.WaitGroup
 	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
-	versions map[string]int64 // version -> versions.id; the writer's own
-	scanners sync.Pool        // *scanner: encodeJSON's scratch space, for the callers of Log
-	pending  pendingKeys      // search keys to store; the writer's own
-	sqlite   *sqliteWriter    // the writer's SQLite connection; its own
+	versions    map[string]int64    // version -> versions.id; the writer's own
+	scanners    sync.Pool           // *scanner: encodeJSON's scratch space, for the callers of Log
+	sqlite      *sqliteWriter       // the writer's SQLite connection; its own
+	journalBuf  []byte              // the batch being appended; the writer's own
+	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
+	indexWarned time.Time           // the last warning about indexing; the writer's own
+
+	unindexed atomic.Int64 // decisions in the journal, as the writer last knew
+	appended  atomic.Int64 // unix millis when the oldest journal row was appended; 0 when none
 
 	pruneMu sync.Mutex // one retention pass at a time
 	sweep   keyCursor  // guarded by pruneMu
@@ -187,8 +206,9 @@ type Log struct {
 // Close must be called to write what is buffered and stop the writer.
 func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 	cfg := newConfig(opts)
-	if cfg.buffer <= 0 || cfg.batch <= 0 || cfg.pruneEvery <= 0 || cfg.warnEvery <= 0 {
-		return nil, fmt.Errorf("decision log: buffer, batch, prune and warning intervals must be positive (got %d, %d, %v, %v)", cfg.buffer, cfg.batch, cfg.pruneEvery, cfg.warnEvery)
+	if cfg.buffer <= 0 || cfg.batch <= 0 || cfg.pruneEvery <= 0 || cfg.warnEvery <= 0 || cfg.indexIdle <= 0 || cfg.maxUnindexed <= 0 {
+		return nil, fmt.Errorf("decision log: buffer, batch, prune and warning intervals, index idle time and journal bound must be positive (got %d, %d, %v, %v, %v, %d)",
+			cfg.buffer, cfg.batch, cfg.pruneEvery, cfg.warnEvery, cfg.indexIdle, cfg.maxUnindexed)
 	}
 	if cfg.overflow != OverflowBlock && cfg.overflow != OverflowDrop {
 		return nil, fmt.Errorf("decision log: overflow %q: use block or drop", cfg.overflow)
@@ -306,17 +326,22 @@ func (l *Log) Failed() uint64 { return l.failed.Load() }
 // Health is the state of the log's writer, for /v1/status, /readyz and
 // metrics.
 type Health struct {
-	Backend    string     `json:"backend"`  // sqlite or postgres
-	Overflow   Overflow   `json:"overflow"` // what a full buffer does
-	OK         bool       `json:"ok"`       // false while writes fail
-	Queued     int        `json:"queued"`   // entries waiting for the writer
-	Buffer     int        `json:"buffer"`   // room for that many
-	LagSeconds float64    `json:"lag_seconds"`
-	Written    uint64     `json:"written"`
-	Dropped    uint64     `json:"dropped"`
-	Failed     uint64     `json:"failed"`
-	LastError  string     `json:"last_error,omitempty"`
-	LastErrAt  *time.Time `json:"last_error_at,omitempty"`
+	Backend    string   `json:"backend"`  // sqlite or postgres
+	Overflow   Overflow `json:"overflow"` // what a full buffer does
+	OK         bool     `json:"ok"`       // false while writes fail
+	Queued     int      `json:"queued"`   // entries waiting for the writer
+	Buffer     int      `json:"buffer"`   // room for that many
+	LagSeconds float64  `json:"lag_seconds"`
+	// Unindexed decisions are stored in the journal and found by every
+	// lookup, but not yet moved into the indexed tables (journal.go);
+	// IndexLagSeconds is how long the oldest of them has waited.
+	Unindexed       int64      `json:"unindexed"`
+	IndexLagSeconds float64    `json:"index_lag_seconds"`
+	Written         uint64     `json:"written"`
+	Dropped         uint64     `json:"dropped"`
+	Failed          uint64     `json:"failed"`
+	LastError       string     `json:"last_error,omitempty"`
+	LastErrAt       *time.Time `json:"last_error_at,omitempty"`
 }
 
 // Health reports the writer's state.
@@ -328,6 +353,10 @@ func (l *Log) Health() Health {
 	}
 	if head := l.head.Load(); head != 0 {
 		h.LagSeconds = max(0, time.Since(time.Unix(0, head)).Seconds())
+	}
+	h.Unindexed = l.unindexed.Load()
+	if at := l.appended.Load(); at != 0 && h.Unindexed > 0 {
+		h.IndexLagSeconds = max(0, time.Since(time.UnixMilli(at)).Seconds())
 	}
 	l.health.Lock()
 	h.OK = !l.health.failing
@@ -363,9 +392,36 @@ func (l *Log) Flush(ctx context.Context) error {
 	}
 }
 
+// Index waits until every entry logged before the call is stored and
+// every decision of the journal (other replicas' included) is moved into
+// the indexed tables, or ctx ends. The writer does this by itself when
+// idle; Prune and tests call it to act on the indexed tables at once.
+func (l *Log) Index(ctx context.Context) error {
+	res := make(chan struct{})
+	op := func() {
+		l.drain()
+		l.index(func() bool { return true })
+		close(res)
+	}
+	select {
+	case l.ops <- op:
+	case <-l.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-res:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close stops accepting entries, stores every entry accepted (retrying a
 // database that is down for up to the close timeout, then counting what is
-// left as failed), waits for the writer and closes the database. Later Log
+// left as failed), indexes the journal (what it cannot index stays there,
+// for the next writer), waits for the writer and closes the database. Later Log
 // calls drop.
 func (l *Log) Close() error {
 	l.mu.Lock()
@@ -390,33 +446,42 @@ func (l *Log) Close() error {
 	return errors.Join(err, l.db.Close())
 }
 
-// run is the writer: it owns every insert.
+// run is the writer: it owns every insert. It appends batches to the
+// journal and indexes the journal when idle, when it grows past its bound
+// and at the end (journal.go).
 func (l *Log) run() {
 	defer close(l.done)
 	defer l.closeStatements()
+	if err := l.backlog(context.Background()); err != nil {
+		l.unindexed.Store(1) // look again when idle
+	}
 	batch := make([]row, 0, l.cfg.batch)
+	idle := time.NewTimer(l.cfg.indexIdle)
+	defer idle.Stop()
 	for {
-		var keysDue <-chan time.Time
-		if len(l.pending.keys) > 0 {
-			keysDue = time.After(time.Until(l.pending.since.Add(keyDelay)))
+		var idleC <-chan time.Time
+		if l.unindexed.Load() > 0 {
+			idle.Reset(l.cfg.indexIdle)
+			idleC = idle.C
 		}
 		select {
 		case e, ok := <-l.ch:
 			if !ok {
-				l.storeKeys(context.Background())
+				l.index(func() bool { return !l.giveUp.Load() })
 				return
 			}
 			batch = append(batch[:0], e)
 			batch, _ = l.fill(batch)
 			l.write(batch)
 			clear(batch) // let the rows go
-			if l.pending.due(time.Now()) {
-				l.storeKeys(context.Background())
+			if l.overBound() {
+				l.index(l.overBound)
 			}
 		case op := <-l.ops:
 			op()
-		case <-keysDue:
-			l.storeKeys(context.Background())
+		case <-idleC:
+			// Until entries come again.
+			l.index(func() bool { return len(l.ch) == 0 })
 		}
 	}
 }
@@ -438,9 +503,8 @@ func (l *Log) fill(batch []row) ([]row, bool) {
 	return batch, false
 }
 
-// drain writes everything queued now, in batches, and the search keys.
+// drain writes everything queued now, in batches.
 func (l *Log) drain() {
-	defer l.storeKeys(context.Background())
 	batch := make([]row, 0, l.cfg.batch)
 	for {
 		var closed bool
@@ -472,7 +536,7 @@ func (l *Log) write(rows []row) {
 	for {
 		err := l.resolveVersions(ctx, rows)
 		if err == nil {
-			err = l.insert(ctx, rows)
+			err = l.appendToJournal(ctx, rows)
 		}
 		if err == nil {
 			l.written.Add(uint64(len(rows)))
@@ -581,13 +645,16 @@ func (l *Log) retain() {
 	}
 }
 
-// Prune applies the retention now and returns how many decisions it
-// deleted.
+// Prune indexes the journal (Index), then applies the retention and
+// returns how many decisions it deleted.
 func (l *Log) Prune(ctx context.Context) (int64, error) {
 	select {
 	case <-l.stop:
 		return 0, ErrClosed
 	default:
+	}
+	if err := l.Index(ctx); err != nil {
+		return 0, err
 	}
 	l.pruneMu.Lock()
 	defer l.pruneMu.Unlock()

@@ -43,6 +43,9 @@ type Reader struct {
 
 	mu       sync.Mutex
 	versions map[int64]*version // by versions.id
+
+	jmu    sync.Mutex              // one read of the journal at a time
+	jcache map[int64]*journalBatch // the journal's rows decoded, by seq
 }
 
 func newReader(d *db, m Mask) *Reader {
@@ -132,14 +135,12 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 	case limit > MaxLimit:
 		limit = MaxLimit
 	}
-	var rows *sql.Rows
-	var err error
+	var column, value string
 	switch {
 	case q.Text != "" && q.LeadID == "" && q.Email == "":
 		return r.search(ctx, q.Text, limit)
 	case q.LeadID != "" && q.Email == "":
-		rows, err = r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions
-			WHERE lead_id = ? ORDER BY id DESC LIMIT ?`, clean(q.LeadID), limit)
+		column, value = "lead_id", clean(q.LeadID)
 	case q.Email != "" && q.LeadID == "":
 		if r.mask.masks("lead", "email") {
 			switch {
@@ -149,15 +150,25 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 				return nil, ErrNoKey
 			}
 		}
-		rows, err = r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions
-			WHERE email = ? ORDER BY id DESC LIMIT ?`, clean(r.mask.Email(q.Email)), limit)
+		column, value = "email", clean(r.mask.Email(q.Email))
 	default:
 		return nil, errors.New("find: give a lead id, an email or a text to search")
 	}
+	// The journal first, then the indexed table (journal.go).
+	stored, err := r.journalMatch(ctx, func(x *row) bool {
+		if column == "lead_id" {
+			return x.leadID == value
+		}
+		return x.email == value
+	})
 	if err != nil {
 		return nil, fmt.Errorf("find: %w", err)
 	}
-	var stored []storedRow
+	rows, err := r.db.query(ctx, `SELECT `+recordColumns+` FROM decisions
+		WHERE `+column+` = ? ORDER BY id DESC LIMIT ?`, value, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find: %w", err)
+	}
 	for rows.Next() {
 		var s storedRow
 		if err := s.scan(rows); err != nil {
@@ -171,7 +182,7 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 		return nil, fmt.Errorf("find: %w", err)
 	}
 	out := []Record{}
-	for _, s := range stored {
+	for _, s := range latestFirst(stored, limit) {
 		rec, err := r.record(ctx, s)
 		if err != nil {
 			return nil, err
@@ -187,6 +198,13 @@ func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("decision %q: %w", id, ErrNotFound)
 	}
+	inJournal, err := r.journalMatch(ctx, func(x *row) bool { return x.id == u })
+	if err != nil {
+		return Record{}, err
+	}
+	if len(inJournal) > 0 {
+		return r.record(ctx, inJournal[0])
+	}
 	var s storedRow
 	err = s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(u)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -198,11 +216,25 @@ func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
 	return r.record(ctx, s)
 }
 
-// Count is how many decisions the log holds.
+// Count is how many decisions the log holds, in the journal and indexed.
 func (r *Reader) Count(ctx context.Context) (int, error) {
-	var n int
-	err := r.db.queryRow(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
-	return n, err
+	for try := 0; ; try++ {
+		batches, err := r.journal(ctx)
+		if err != nil {
+			return 0, err
+		}
+		var n int
+		if err := r.db.queryRow(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n); err != nil {
+			return 0, err
+		}
+		for _, b := range batches {
+			n += len(b.rows)
+		}
+		// A journal row indexed between the two reads was counted twice.
+		if moved, err := r.moved(ctx, batches); err != nil || !moved || try == 3 {
+			return n, err
+		}
+	}
 }
 
 const recordColumns = `id, lead_id, email, version_id, qualified, tier, score, rules, input, extra`
@@ -401,7 +433,7 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 		rules map[firedRule]*count
 		order []firedRule
 	}
-	byName := map[string]*acc{}
+	var byName map[string]*acc
 	var names []string
 	versions := map[int64]*version{}
 	add := func(vid int64, qualified bool, fired []byte, extra []byte, n int) error {
@@ -450,29 +482,59 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 		}
 		return nil
 	}
-	// The database counts the decisions by version, verdict and fired
-	// rules (a few hundred groups for millions of decisions); the few
-	// stored whole (extra) come one group each, their rules read from it.
-	rows, err := r.db.query(ctx, `SELECT version_id, qualified, rules, extra, COUNT(*) FROM decisions
-		WHERE id >= ? AND id < ? GROUP BY version_id, qualified, rules, extra`, r.db.idArg(from), r.db.idArg(to))
-	if err != nil {
-		return st, fmt.Errorf("stats: %w", err)
+	tally := func() ([]*journalBatch, error) {
+		byName, names = map[string]*acc{}, nil
+		// The journal first, then the indexed table (journal.go).
+		batches, err := r.journal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range batches {
+			for i := range b.rows {
+				x := &b.rows[i]
+				if bytes.Compare(x.id[:], from[:]) >= 0 && bytes.Compare(x.id[:], to[:]) < 0 {
+					if err := add(x.versionID, x.qualified, x.rules, x.extra, 1); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		// The database counts the decisions by version, verdict and fired
+		// rules (a few hundred groups for millions of decisions); the few
+		// stored whole (extra) come one group each, their rules read from it.
+		rows, err := r.db.query(ctx, `SELECT version_id, qualified, rules, extra, COUNT(*) FROM decisions
+			WHERE id >= ? AND id < ? GROUP BY version_id, qualified, rules, extra`, r.db.idArg(from), r.db.idArg(to))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var vid int64
+			var qualified bool
+			var fired, extra []byte
+			var n int
+			if err := rows.Scan(&vid, &qualified, &fired, &extra, &n); err != nil {
+				return nil, err
+			}
+			if err := add(vid, qualified, fired, extra, n); err != nil {
+				return nil, err
+			}
+		}
+		return batches, rows.Err()
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var vid int64
-		var qualified bool
-		var fired, extra []byte
-		var n int
-		if err := rows.Scan(&vid, &qualified, &fired, &extra, &n); err != nil {
+	for try := 0; ; try++ {
+		batches, err := tally()
+		if err != nil {
 			return st, fmt.Errorf("stats: %w", err)
 		}
-		if err := add(vid, qualified, fired, extra, n); err != nil {
+		// A journal row indexed between the two reads was counted twice.
+		moved, err := r.moved(ctx, batches)
+		if err != nil {
 			return st, fmt.Errorf("stats: %w", err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("stats: %w", err)
+		if !moved || try == 3 {
+			break
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {

@@ -122,6 +122,19 @@ func prune(ctx context.Context, d *db, r Retention, now time.Time, batch int, st
 	if r.MaxAge > 0 {
 		bound = idFloor(now.Add(-r.MaxAge))
 	}
+	if keep := r.MaxCount; keep > 0 && !d.noJournal {
+		// The journal's decisions (journal.go) count among the newest;
+		// when they are as many as the count, this pass leaves the rest
+		// to the next one, after they are indexed.
+		var j int
+		if err := d.queryRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM journal`).Scan(&j); err != nil {
+			return 0, err
+		}
+		r.MaxCount = max(keep-j, 0)
+		if r.MaxCount == 0 && r.MaxAge == 0 {
+			return 0, nil
+		}
+	}
 	if r.MaxCount > 0 {
 		var keep scanID
 		err := d.queryRow(ctx, `SELECT id FROM decisions ORDER BY id DESC LIMIT 1 OFFSET ?`, r.MaxCount-1).Scan(&keep)

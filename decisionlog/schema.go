@@ -93,6 +93,29 @@ var migrations = []migration{
 			)`,
 		},
 	},
+	{
+		// The journal (journal.go): decisions appended in batches, one row
+		// a batch, before the indexer moves them into decisions.
+		sqlite: []string{
+			`CREATE TABLE journal (
+				seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+				n        INTEGER NOT NULL,
+				appended INTEGER NOT NULL,
+				data     BLOB    NOT NULL
+			)`,
+		},
+		postgres: []string{
+			`CREATE TABLE journal (
+				seq      BIGSERIAL PRIMARY KEY,
+				n        INTEGER NOT NULL,
+				appended BIGINT  NOT NULL,
+				data     BYTEA   NOT NULL
+			)`,
+			// Stored as it comes: compressing a batch costs more than
+			// the bytes it saves for the few seconds it stays.
+			`ALTER TABLE journal ALTER COLUMN data SET STORAGE EXTERNAL`,
+		},
+	},
 }
 
 // Kinds of rule in statistics.
@@ -104,8 +127,9 @@ const (
 // db is the log's database and its dialect.
 type db struct {
 	*sql.DB
-	postgres bool
-	target   string // the path or URL, with any password hidden
+	postgres  bool
+	target    string // the path or URL, with any password hidden
+	noJournal bool   // a log of schema 1 opened read-only: no journal table
 }
 
 // IsURL reports whether target names a PostgreSQL database
@@ -235,7 +259,7 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 			if err := convertLegacy(ctx, tx); err != nil {
 				return err
 			}
-			have = schemaVersion
+			have = 1 // the first migration's tables; the later ones follow
 		}
 		for i := have; i < schemaVersion; i++ {
 			stmts := migrations[i].sqlite
@@ -265,6 +289,9 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 		return fmt.Errorf("not a leadq decision log: %w", err)
 	case !ok:
 		return errors.New("not a leadq decision log (no schema version)")
+	case v == "1":
+		// Before the journal: readable as it is; a writer migrates it.
+		d.noJournal = true
 	case v != strconv.Itoa(schemaVersion):
 		return fmt.Errorf("written by another version of leadq (schema %s; this one reads %d)", v, schemaVersion)
 	}

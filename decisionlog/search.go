@@ -1,7 +1,6 @@
 package decisionlog
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,9 +19,9 @@ import (
 // lower-cased, go to the search_keys table once per lead (key, lead id;
 // clustered by key), so that a prefix is one range of one b-tree, and the
 // lead's decisions, latest first, are one range of the lead id index: a
-// lead decided many times costs its keys once. The writer stores keys
-// about a second after their decisions (store.go): until then a new lead
-// is found by its exact id, email or decision id.
+// lead decided many times costs its keys once. Keys are stored when the
+// indexer moves their decisions out of the journal (journal.go); until
+// then a search scans the journal's decisions and their keys in memory.
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
@@ -87,6 +86,28 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 	if p == "" {
 		return []Record{}, nil
 	}
+	// The journal first (journal.go): its decisions whose lead id is the
+	// text, whose keys start with it, whose email or id it is.
+	email := ""
+	if strings.Contains(text, "@") && !r.noKey {
+		email = clean(r.mask.Email(text))
+	}
+	id, idErr := uuid.Parse(text)
+	isID := idErr == nil && len(text) == 36 // a decision id, as answered
+	found, err := r.journalMatch(ctx, func(x *row) bool {
+		if x.leadID == text || email != "" && x.email == email || isID && x.id == id {
+			return true
+		}
+		for _, k := range x.keys {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
 	leads := map[string]bool{text: true} // an exact lead id, in its case
 	keys, err := r.matchingKeys(ctx, p)
 	if err != nil {
@@ -125,7 +146,6 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 			leads[lead] = true
 		}
 	}
-	var found []storedRow
 	if len(common) > 0 {
 		n, err := r.latestOf(ctx, common, limit, &found)
 		if err != nil {
@@ -139,9 +159,9 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 			}
 		}
 	}
-	if u, err := uuid.Parse(text); err == nil && len(text) == 36 { // a decision id, as answered
+	if isID {
 		var s storedRow
-		if err := s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(u))); err == nil {
+		if err := s.scan(r.db.queryRow(ctx, `SELECT `+recordColumns+` FROM decisions WHERE id = ?`, r.db.idArg(id))); err == nil {
 			found = append(found, s)
 		}
 	}
@@ -165,16 +185,12 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	if email := r.mask.Email(text); strings.Contains(text, "@") && email != "" && !r.noKey {
-		if err := add(`email = ?`, clean(email)); err != nil {
+	if email != "" {
+		if err := add(`email = ?`, email); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
-	slices.SortFunc(found, func(a, b storedRow) int { return bytes.Compare(b.id[:], a.id[:]) })
-	found = slices.CompactFunc(found, func(a, b storedRow) bool { return a.id == b.id })
-	if len(found) > limit {
-		found = found[:limit]
-	}
+	found = latestFirst(found, limit)
 	out := make([]Record, 0, len(found))
 	for _, s := range found {
 		rec, err := r.record(ctx, s)

@@ -5,13 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -100,139 +96,14 @@ func (l *Log) appendRowArgs(args []any, r *row) []any {
 	return append(args, id, r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int64(r.score), r.rules, r.input, extra)
 }
 
-// pendingKeys are search keys the writer has yet to store, as (key, lead
-// id) pairs, each lead's once; leads are the leads whose keys it has
-// stored or holds (reset when the set grows large: a key stored twice is
-// ignored by the database).
-type pendingKeys struct {
-	keys, leads []string
-	since       time.Time // when the first pending key came
-	seen        map[string]bool
-}
-
-// Search keys are stored apart from their decisions, in large sorted
-// chunks: at most keyDelay after they come, or as soon as maxPendingKeys
-// wait, and on Flush and Close. A lead's keys are rows spread over a
-// b-tree; written with each batch of decisions they cost most of the
-// writer's time (SQLite rewrites every page a transaction touches), and a
-// chunk of a second touches each page once. Until then a new lead is found
-// by its exact id and email, not yet by the start of them; a process
-// killed loses the keys it held (not the decisions).
-const (
-	keyDelay       = time.Second
-	maxPendingKeys = 1 << 18
-)
-
-// addKeys queues the search keys of rows whose leads are new.
-func (p *pendingKeys) add(rows []row) {
-	if p.seen == nil || len(p.seen) > 100_000 {
-		p.seen = make(map[string]bool, len(rows))
-	}
-	for i := range rows {
-		r := &rows[i]
-		if len(r.keys) == 0 || p.seen[r.leadID] {
-			continue
-		}
-		p.seen[r.leadID] = true
-		if len(p.keys) == 0 {
-			p.since = time.Now()
-		}
-		for _, k := range r.keys {
-			p.keys, p.leads = append(p.keys, k), append(p.leads, r.leadID)
-		}
-	}
-}
-
-// due reports whether the pending keys should be stored now.
-func (p *pendingKeys) due(now time.Time) bool {
-	return len(p.keys) >= maxPendingKeys || len(p.keys) > 0 && now.Sub(p.since) >= keyDelay
-}
-
-// storeKeys writes the pending search keys in one transaction, sorted so
-// that each page of the key b-tree is visited once. On failure they stay
-// pending, for the next try.
-func (l *Log) storeKeys(ctx context.Context) error {
-	p := &l.pending
-	if len(p.keys) == 0 {
-		return nil
-	}
-	order := make([]int, len(p.keys))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := strings.Compare(p.keys[a], p.keys[b]); c != 0 {
-			return c
-		}
-		return strings.Compare(p.leads[a], p.leads[b])
-	})
-	keys, leads := make([]string, len(order)), make([]string, len(order))
-	for i, j := range order {
-		keys[i], leads[i] = p.keys[j], p.leads[j]
-	}
-	var err error
-	if l.db.postgres {
-		err = l.copyKeys(ctx, keys, leads)
-	} else {
-		err = l.insertKeysSQLite(ctx, keys, leads)
-	}
-	if err != nil {
-		p.since = time.Now() // the next try a keyDelay later
-		l.cfg.log.Warn("decision log: storing search keys failed; retrying later", "keys", len(keys), "err", err, "log", l.db.target)
-		return err
-	}
-	clear(p.keys)
-	clear(p.leads)
-	p.keys, p.leads = p.keys[:0], p.leads[:0]
-	return nil
-}
-
-// insert writes rows in one transaction: a COPY on PostgreSQL, multi-row
-// INSERTs on SQLite. Their leads' search keys wait (storeKeys).
-func (l *Log) insert(ctx context.Context, rows []row) error {
-	var err error
-	if l.db.postgres {
-		err = l.copyRows(ctx, rows)
-	} else {
-		err = l.insertSQLite(ctx, rows)
-	}
-	if err == nil {
-		l.pending.add(rows)
-	}
-	return err
-}
-
-func (l *Log) insertSQLite(ctx context.Context, rows []row) error {
-	st, err := l.sqliteStatements(ctx)
-	if err != nil {
-		return err
-	}
-	err = st.insert(ctx, l, rows)
-	if err != nil {
-		l.closeStatements() // a fresh connection for the retry
-	}
-	return err
-}
-
-func (l *Log) insertKeysSQLite(ctx context.Context, keys, leads []string) error {
-	st, err := l.sqliteStatements(ctx)
-	if err != nil {
-		return err
-	}
-	err = st.insertKeys(ctx, keys, leads)
-	if err != nil {
-		l.closeStatements()
-	}
-	return err
-}
-
 // sqliteWriter is the writer's own SQLite connection and its statements,
-// prepared once: a full-size INSERT of decisions and one of search keys
-// (parsing a statement of a thousand parameters costs more than running
-// it). It belongs to the writer goroutine.
+// prepared once: the journal's INSERT, a full-size INSERT of decisions and
+// one of search keys for the indexer (parsing a statement of a thousand
+// parameters costs more than running it). It belongs to the writer
+// goroutine.
 type sqliteWriter struct {
-	conn       *sql.Conn
-	rows, keys *sql.Stmt
+	conn                *sql.Conn
+	journal, rows, keys *sql.Stmt
 }
 
 func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
@@ -244,8 +115,10 @@ func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
 		return nil, err
 	}
 	st := &sqliteWriter{conn: conn}
-	if st.rows, err = conn.PrepareContext(ctx, insertSQL(rowsPerInsert)); err == nil {
-		st.keys, err = conn.PrepareContext(ctx, keysSQL(keysPerInsert))
+	if st.journal, err = conn.PrepareContext(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`); err == nil {
+		if st.rows, err = conn.PrepareContext(ctx, insertSQL(rowsPerInsert)); err == nil {
+			st.keys, err = conn.PrepareContext(ctx, keysSQL(keysPerInsert))
+		}
 	}
 	if err != nil {
 		conn.Close()
@@ -260,46 +133,47 @@ func (l *Log) closeStatements() {
 	if l.sqlite == nil {
 		return
 	}
+	l.sqlite.journal.Close()
 	l.sqlite.rows.Close()
 	l.sqlite.keys.Close()
 	l.sqlite.conn.Close()
 	l.sqlite = nil
 }
 
-func (st *sqliteWriter) insert(ctx context.Context, l *Log, rows []row) error {
-	return st.inTx(ctx, func() error {
-		args := make([]any, 0, rowsPerInsert*len(decisionColumns))
-		for len(rows) > 0 {
-			n := min(len(rows), rowsPerInsert)
-			args = args[:0]
-			for i := range rows[:n] {
-				args = l.appendRowArgs(args, &rows[i])
-			}
-			if err := st.exec(ctx, st.rows, n, rowsPerInsert, insertSQL, args); err != nil {
-				return err
-			}
-			rows = rows[n:]
+// insertRowsTx inserts rows in the transaction the writer's connection
+// is in.
+func (st *sqliteWriter) insertRowsTx(ctx context.Context, l *Log, rows []row) error {
+	args := make([]any, 0, rowsPerInsert*len(decisionColumns))
+	for len(rows) > 0 {
+		n := min(len(rows), rowsPerInsert)
+		args = args[:0]
+		for i := range rows[:n] {
+			args = l.appendRowArgs(args, &rows[i])
 		}
-		return nil
-	})
+		if err := st.exec(ctx, st.rows, n, rowsPerInsert, insertSQL, args); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
-func (st *sqliteWriter) insertKeys(ctx context.Context, keys, leads []string) error {
-	return st.inTx(ctx, func() error {
-		args := make([]any, 0, 2*keysPerInsert)
-		for len(keys) > 0 {
-			n := min(len(keys), keysPerInsert)
-			args = args[:0]
-			for i := range n {
-				args = append(args, keys[i], leads[i])
-			}
-			if err := st.exec(ctx, st.keys, n, keysPerInsert, keysSQL, args); err != nil {
-				return err
-			}
-			keys, leads = keys[n:], leads[n:]
+// insertKeysTx inserts search keys in the transaction the writer's
+// connection is in.
+func (st *sqliteWriter) insertKeysTx(ctx context.Context, keys, leads []string) error {
+	args := make([]any, 0, 2*keysPerInsert)
+	for len(keys) > 0 {
+		n := min(len(keys), keysPerInsert)
+		args = args[:0]
+		for i := range n {
+			args = append(args, keys[i], leads[i])
 		}
-		return nil
-	})
+		if err := st.exec(ctx, st.keys, n, keysPerInsert, keysSQL, args); err != nil {
+			return err
+		}
+		keys, leads = keys[n:], leads[n:]
+	}
+	return nil
 }
 
 // inTx runs f in a transaction on the writer's connection. It begins and
@@ -362,54 +236,6 @@ func (l *Log) insertRows(ctx context.Context, rows []row) error {
 		}
 	}
 	return nil
-}
-
-// copyRows writes rows with PostgreSQL's COPY, in one transaction,
-// through the pgx connection under database/sql.
-func (l *Log) copyRows(ctx context.Context, rows []row) error {
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		c, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer c.Rollback(ctx)
-		i := 0
-		_, err = c.CopyFrom(ctx, pgx.Identifier{"decisions"}, decisionColumns, pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(rows) {
-				return nil, nil
-			}
-			r := &rows[i]
-			i++
-			var extra []byte
-			if r.extra != nil {
-				extra = r.extra
-			}
-			return []any{uuid.UUID(r.id), r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int32(r.score), r.rules, r.input, extra}, nil
-		}))
-		if err != nil {
-			return err
-		}
-		return c.Commit(ctx)
-	})
-}
-
-// copyKeys writes search keys with one INSERT of two arrays (COPY cannot
-// skip the keys stored already).
-func (l *Log) copyKeys(ctx context.Context, keys, leads []string) error {
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		_, err := dc.(*stdlib.Conn).Conn().Exec(ctx, `INSERT INTO search_keys (key, lead_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, keys, leads)
-		return err
-	})
 }
 
 // scanID reads a decision id as either database returns it.

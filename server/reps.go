@@ -120,6 +120,14 @@ func (s *Server) initReps() error {
 			Help: "Age of the oldest decision not yet written to the decision log; 0 when it is up to date.",
 		}, func() float64 { return l.Health().LagSeconds }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leadq_decision_log_unindexed",
+			Help: "Decisions stored in the decision log's journal and not yet indexed (lookups find them; the writer indexes them when idle).",
+		}, func() float64 { return float64(l.Health().Unindexed) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "leadq_decision_log_index_lag_seconds",
+			Help: "How long the oldest decision not yet indexed has waited in the journal; 0 when none waits.",
+		}, func() float64 { return l.Health().IndexLagSeconds }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "leadq_decision_log_up",
 			Help: "1 when the decision log's last write succeeded, 0 while writes fail (the database is down).",
 		}, func() float64 {

@@ -170,7 +170,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	body := map[string]any{"status": "ready", "rulesets": versions}
 	if s.decisionLog != nil {
 		h := s.decisionLog.Health()
-		body["decision_log"] = map[string]any{"ok": h.OK, "queued": h.Queued, "lag_seconds": h.LagSeconds, "dropped": h.Dropped, "failed": h.Failed}
+		body["decision_log"] = map[string]any{"ok": h.OK, "queued": h.Queued, "lag_seconds": h.LagSeconds, "unindexed": h.Unindexed, "index_lag_seconds": h.IndexLagSeconds, "dropped": h.Dropped, "failed": h.Failed}
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil

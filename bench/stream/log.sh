@@ -9,9 +9,11 @@
 #
 # Without LEADQ_BENCH_POSTGRES the PostgreSQL row is skipped. Prints each
 # run and the median leads/s of each log and detail, and the CPU time the
-# server used a lead (with the log on, until two seconds after the stream:
-# the writer's last batches and search keys), and PostgreSQL's (its
-# processes' CPU time, when it runs on this machine).
+# server used a lead until the writer has stored the stream's last
+# decision (in the journal), and PostgreSQL's (its processes' CPU time,
+# when it runs on this machine); then how long the indexer took to move
+# them into the indexed tables once the stream ended (the writer's idle
+# time included) and the CPU time that took, a lead of the stream.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -37,6 +39,20 @@ pgticks() {
   echo $t
 }
 hz=$(getconf CLK_TCK)
+# The decision log's health from /readyz: queued, lag_seconds, unindexed
+# (sed, not a JSON parser: polling must cost the machine little).
+health() {
+  curl -s "http://127.0.0.1:18083/readyz" | sed -n 's/.*"lag_seconds":\([0-9.e+-]*\).*"queued":\([0-9]*\).*"unindexed":\([0-9]*\).*/\2 \1 \3/p'
+}
+# waitfor COND: polls the health until COND (an awk condition on $1 queued,
+# $2 lag_seconds, $3 unindexed) holds, for up to five minutes.
+waitfor() {
+  for _ in $(seq 6000); do
+    health | awk "{exit !($1)}" && return
+    sleep 0.05
+  done
+  echo "timed out waiting for $1" >&2
+}
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $n leads ($(du -h "$tmp/leads.ndjson" | cut -f1)), $rounds rounds"
 
 logs="off sqlite"
@@ -63,12 +79,24 @@ for log in $logs; do
       before=$(ticks $server)
       [ "$log" = postgres ] && pgbefore=$(pgticks)
       out=$("$tmp/streampost" -url "http://127.0.0.1:18083/v1/score/stream?ruleset=b2b-saas&detail=$detail" "$tmp/leads.ndjson" 2>&1)
-      [ "$log" != off ] && sleep 2 # the writer's last batches and search keys
-      cpu=$(( ($(ticks $server) - before) * 1000000 / hz / n ))
-      pg=""
-      [ "$log" = postgres ] && pg=", PostgreSQL's $(( ($(pgticks) - pgbefore) * 1000000 / hz / n )) µs"
       rate=$(sed -n 's/.*: \([0-9]*\) leads\/s.*/\1/p' <<<"$out")
-      echo "$log $detail $rate leads/s, server CPU $cpu µs a lead$pg; $(head -1 <<<"$out")" | tee -a "$tmp/results"
+      if [ "$log" = off ]; then
+        cpu=$(( ($(ticks $server) - before) * 1000000 / hz / n ))
+        echo "$log $detail rate=$rate cpu=$cpu; $(head -1 <<<"$out")" | tee -a "$tmp/results"
+        continue
+      fi
+      waitfor '$1 == 0 && $2 == 0' # the writer has stored the last decision
+      stored=$(date +%s.%N)
+      mid=$(ticks $server)
+      cpu=$(( (mid - before) * 1000000 / hz / n ))
+      pg=""
+      [ "$log" = postgres ] && pgmid=$(pgticks) && pg=" pg=$(( (pgmid - pgbefore) * 1000000 / hz / n ))"
+      waitfor '$3 == 0' # the indexer has caught up
+      catchup=$(python3 -c "import time; print(f'{time.time() - $stored:.2f}')")
+      icpu=$(( ($(ticks $server) - mid) * 1000000 / hz / n ))
+      ipg=""
+      [ "$log" = postgres ] && ipg=" ipg=$(( ($(pgticks) - pgmid) * 1000000 / hz / n ))"
+      echo "$log $detail rate=$rate cpu=$cpu$pg catchup=$catchup icpu=$icpu$ipg; $(head -1 <<<"$out")" | tee -a "$tmp/results"
     done
   done
   kill -TERM $server; wait $server || true
@@ -80,8 +108,14 @@ for log in $logs; do
   fi
 done
 echo
+# med KEY LOG DETAIL: the median of KEY=value over the runs.
+med() { grep "^$2 $3 " "$tmp/results" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | median; }
 for log in $logs; do
   for detail in brief full; do
-    echo "$log $detail: median $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f3 | median) leads/s, server CPU $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f7 | median) µs a lead$([ "$log" = postgres ] && echo ", PostgreSQL's $(grep "^$log $detail " "$tmp/results" | cut -d' ' -f12 | median) µs")"
+    line="$log $detail: median $(med rate $log $detail) leads/s, server CPU $(med cpu $log $detail) µs a lead"
+    [ "$log" = postgres ] && line="$line, PostgreSQL's $(med pg $log $detail) µs"
+    [ "$log" != off ] && line="$line; indexed $(med catchup $log $detail) s later, server CPU $(med icpu $log $detail) µs a lead"
+    [ "$log" = postgres ] && line="$line, PostgreSQL's $(med ipg $log $detail) µs"
+    echo "$line"
   done
 done

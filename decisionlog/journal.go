@@ -1,0 +1,663 @@
+package decisionlog
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The journal: the writer appends each batch of decisions as one row of
+// the journal table (seq, n, appended, data), data holding the batch's
+// rows one after another (appendJournal), and writes nothing else for
+// them: no row of decisions, no index entry, no search key. Those cost a
+// new lead's decision about 20 µs on SQLite (each a random insert into a
+// b-tree) against about 1 µs for its share of a batch's blob.
+//
+// The indexer (index, on the writer goroutine) moves journal rows into
+// decisions and search_keys later, in bulk: when the writer has been idle
+// for a moment, as it appends once the journal holds a bound of decisions
+// (both WithIndexing) or its oldest row is maxJournalAge old (so that
+// sustained load slows to the pace of writing indexed rows, and no
+// further), and at Close. Each move is one transaction that inserts the rows' decisions and
+// keys and deletes the journal rows, so a decision is always in exactly
+// one of the two places; on PostgreSQL the journal rows are taken FOR
+// UPDATE SKIP LOCKED, so that the replicas of one database index at once
+// without waiting for each other or moving a row twice.
+//
+// Reads see both (Reader.journal): they read the journal first, then the
+// tables, so a decision moved in between is seen twice (and kept once),
+// never missed. The journal is small and short-lived, and each reader
+// keeps the batches it has decoded (a row never changes, only goes), so a
+// lookup reads only the batches appended since the last one and scans the
+// rest in memory: about a millisecond for DefaultMaxUnindexed decisions.
+const (
+	maxJournalAge = 30 * time.Second
+	indexChunk    = 16384 // decisions a transaction of the indexer moves, about
+)
+
+// appendJournal appends r, as the indexer and the readers decode it
+// (decodeJournal): id, lead id, email, version id, verdict, rules, input,
+// extra, search keys.
+func appendJournal(b []byte, r *row) []byte {
+	b = append(b, r.id[:]...)
+	b = appendString(b, r.leadID)
+	b = appendString(b, r.email)
+	b = binary.AppendUvarint(b, uint64(r.versionID))
+	var flags byte
+	if r.qualified {
+		flags |= 1
+	}
+	if r.extra != nil {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = appendString(b, clean(r.tier))
+	b = binary.AppendVarint(b, int64(r.score))
+	b = appendBlob(b, r.rules)
+	b = appendBlob(b, r.input)
+	if r.extra != nil {
+		b = appendBlob(b, r.extra)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.keys)))
+	for _, k := range r.keys {
+		b = appendString(b, k)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+func appendBlob(b, p []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
+}
+
+// journalReader reads what appendJournal wrote; the blobs it returns
+// share data.
+type journalReader struct {
+	data []byte
+	err  error
+}
+
+var errJournal = errors.New("journal: a corrupt batch")
+
+func (j *journalReader) uvarint() uint64 {
+	v, n := binary.Uvarint(j.data)
+	if n <= 0 {
+		j.err, j.data = errJournal, nil
+		return 0
+	}
+	j.data = j.data[n:]
+	return v
+}
+
+func (j *journalReader) blob() []byte {
+	n := j.uvarint()
+	if n > uint64(len(j.data)) {
+		j.err, j.data = errJournal, nil
+		return nil
+	}
+	b := j.data[:n:n]
+	j.data = j.data[n:]
+	return b
+}
+
+// decodeJournal decodes a batch. Its rows' blobs share data.
+func decodeJournal(data []byte, rows []row) ([]row, error) {
+	j := journalReader{data: data}
+	for len(j.data) > 0 && j.err == nil {
+		var r row
+		if len(j.data) < 17 {
+			return rows, errJournal
+		}
+		copy(r.id[:], j.data)
+		j.data = j.data[16:]
+		r.leadID = string(j.blob())
+		r.email = string(j.blob())
+		r.versionID = int64(j.uvarint())
+		if len(j.data) == 0 {
+			return rows, errJournal
+		}
+		flags := j.data[0]
+		j.data = j.data[1:]
+		r.qualified = flags&1 != 0
+		r.tier = string(j.blob())
+		score, n := binary.Varint(j.data)
+		if n <= 0 {
+			return rows, errJournal
+		}
+		j.data = j.data[n:]
+		r.score = int(score)
+		r.rules = j.blob()
+		r.input = j.blob()
+		if flags&2 != 0 {
+			r.extra = j.blob()
+		}
+		if k := j.uvarint(); k > 0 && k <= uint64(len(j.data)) {
+			r.keys = make([]string, k)
+			for i := range r.keys {
+				r.keys[i] = string(j.blob())
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, j.err
+}
+
+// stored is r as a row of decisions.
+func (r *row) stored() storedRow {
+	return storedRow{id: scanID(r.id), leadID: r.leadID, email: r.email, versionID: r.versionID, qualified: r.qualified,
+		tier: r.tier, score: r.score, rules: r.rules, input: r.input, ex: r.extra}
+}
+
+// appendToJournal appends rows to the journal as one row.
+func (l *Log) appendToJournal(ctx context.Context, rows []row) error {
+	data := l.journalBuf[:0]
+	for i := range rows {
+		data = appendJournal(data, &rows[i])
+	}
+	l.journalBuf = data
+	now := time.Now()
+	var err error
+	if l.db.postgres {
+		_, err = l.db.exec(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`, len(rows), now.UnixMilli(), data)
+	} else {
+		var st *sqliteWriter
+		if st, err = l.sqliteStatements(ctx); err == nil {
+			if _, err = st.journal.ExecContext(ctx, len(rows), now.UnixMilli(), data); err != nil {
+				l.closeStatements() // a fresh connection for the retry
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if l.unindexed.Add(int64(len(rows))) == int64(len(rows)) {
+		l.appended.CompareAndSwap(0, now.UnixMilli())
+	}
+	return nil
+}
+
+// backlog reads how many decisions the journal holds and when its oldest
+// row was appended (other replicas' rows included).
+func (l *Log) backlog(ctx context.Context) error {
+	var n, oldest int64
+	if err := l.db.queryRow(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(MIN(appended), 0) FROM journal`).Scan(&n, &oldest); err != nil {
+		return err
+	}
+	l.unindexed.Store(n)
+	l.appended.Store(oldest)
+	return nil
+}
+
+// overBound reports whether the journal has grown past its bound, in
+// decisions or in age: then the writer indexes as it appends.
+func (l *Log) overBound() bool {
+	if l.unindexed.Load() >= l.cfg.maxUnindexed {
+		return true
+	}
+	at := l.appended.Load()
+	return at != 0 && time.Since(time.UnixMilli(at)) >= maxJournalAge
+}
+
+// index moves journal rows into decisions and search_keys, a chunk at a
+// time, while more is true and the journal holds any it can take; then it
+// reads the backlog again. Errors are logged (at most one a warning
+// interval) and leave the journal for the next try.
+func (l *Log) index(more func() bool) {
+	ctx := context.Background()
+	for more() {
+		n, err := l.indexChunk(ctx)
+		if err != nil {
+			if l.db.PingContext(ctx) == nil {
+				// The database refuses the chunk: move the first row's
+				// decisions one by one, counting those it refuses.
+				err = l.indexOneByOne(ctx)
+			}
+			if err != nil {
+				if time.Since(l.indexWarned) >= l.cfg.warnEvery {
+					l.indexWarned = time.Now()
+					l.cfg.log.Warn("decision log: indexing the journal failed; retrying later (lookups read the journal meanwhile)", "err", err, "log", l.db.target)
+				}
+				break
+			}
+			continue
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := l.backlog(ctx); err != nil {
+		l.unindexed.Store(max(l.unindexed.Load(), 1)) // try again when idle
+	}
+}
+
+// pickJournal chooses the journal rows of the next chunk: the oldest ones,
+// up to about indexChunk decisions.
+func pickJournal(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]int64, error) {
+	var seqs []int64
+	total := int64(0)
+	for total < indexChunk && rows.Next() {
+		var seq, n int64
+		if err := rows.Scan(&seq, &n); err != nil {
+			return nil, err
+		}
+		seqs, total = append(seqs, seq), total+n
+	}
+	return seqs, rows.Err()
+}
+
+// chunk is what one transaction of the indexer moves: the decisions of
+// some journal rows, without duplicates (a batch appended twice after a
+// lost commit), and their leads' search keys, sorted.
+type chunk struct {
+	rows        []row
+	keys, leads []string
+}
+
+func (l *Log) newChunk(batches [][]byte) (chunk, error) {
+	var c chunk
+	for _, data := range batches {
+		var err error
+		if c.rows, err = decodeJournal(data, c.rows); err != nil {
+			return c, err
+		}
+	}
+	slices.SortFunc(c.rows, func(a, b row) int { return bytes.Compare(a.id[:], b.id[:]) })
+	c.rows = slices.CompactFunc(c.rows, func(a, b row) bool { return a.id == b.id })
+	type pair struct{ key, lead string }
+	var pairs []pair
+	for i := range c.rows {
+		r := &c.rows[i]
+		if _, ok := l.keyed[r.leadID]; ok {
+			continue // stored by this writer already
+		}
+		for _, k := range r.keys {
+			pairs = append(pairs, pair{k, r.leadID})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.lead, b.lead)
+	})
+	pairs = slices.Compact(pairs)
+	c.keys, c.leads = make([]string, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		c.keys[i], c.leads[i] = p.key, p.lead
+	}
+	return c, nil
+}
+
+// keyed remembers the leads of a committed chunk, whose keys need not be
+// stored again (reset when it grows large: a key stored twice is ignored
+// by the database).
+func (l *Log) rememberKeyed(c chunk) {
+	if l.keyed == nil || len(l.keyed) > 100_000 {
+		l.keyed = make(map[string]struct{}, len(c.rows))
+	}
+	for i := range c.rows {
+		l.keyed[c.rows[i].leadID] = struct{}{}
+	}
+}
+
+// indexChunk moves one chunk of the journal in one transaction and returns
+// how many decisions it moved: 0 when the journal is empty (or, on
+// PostgreSQL, when every row is being moved by another replica).
+func (l *Log) indexChunk(ctx context.Context) (int, error) {
+	if l.db.postgres {
+		return l.indexChunkPostgres(ctx)
+	}
+	st, err := l.sqliteStatements(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var c chunk
+	err = st.inTx(ctx, func() error {
+		rows, err := st.conn.QueryContext(ctx, `SELECT seq, n FROM journal ORDER BY seq LIMIT 4096`)
+		if err != nil {
+			return err
+		}
+		seqs, err := pickJournal(rows)
+		rows.Close()
+		if err != nil || len(seqs) == 0 {
+			return err
+		}
+		// The writer holds the write lock: the rows between the first
+		// and the last picked are the picked ones.
+		first, last := seqs[0], seqs[len(seqs)-1]
+		batches, err := journalData(ctx, st.conn, `SELECT data FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq`, first, last)
+		if err != nil {
+			return err
+		}
+		if c, err = l.newChunk(batches); err != nil {
+			return err
+		}
+		if err := st.insertRowsTx(ctx, l, c.rows); err != nil {
+			return err
+		}
+		if err := st.insertKeysTx(ctx, c.keys, c.leads); err != nil {
+			return err
+		}
+		_, err = st.conn.ExecContext(ctx, `DELETE FROM journal WHERE seq >= ? AND seq <= ?`, first, last)
+		return err
+	})
+	if err != nil {
+		l.closeStatements()
+		return 0, err
+	}
+	l.rememberKeyed(c)
+	return len(c.rows), nil
+}
+
+func journalData(ctx context.Context, conn *sql.Conn, q string, args ...any) ([][]byte, error) {
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		out = append(out, data)
+	}
+	return out, rows.Err()
+}
+
+// indexChunkPostgres is indexChunk on PostgreSQL: the journal rows are
+// taken FOR UPDATE SKIP LOCKED, the decisions copied (COPY), the keys
+// inserted from two arrays.
+func (l *Log) indexChunkPostgres(ctx context.Context) (int, error) {
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var c chunk
+	err = conn.Raw(func(dc any) error {
+		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		rows, err := tx.Query(ctx, `SELECT seq, n FROM journal ORDER BY seq LIMIT 4096`)
+		if err != nil {
+			return err
+		}
+		seqs, err := pickJournal(rows)
+		rows.Close()
+		if err != nil || len(seqs) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT seq, data FROM journal WHERE seq = ANY($1) ORDER BY seq FOR UPDATE SKIP LOCKED`, seqs)
+		if err != nil {
+			return err
+		}
+		seqs = seqs[:0]
+		var batches [][]byte
+		for rows.Next() {
+			var seq int64
+			var data []byte
+			if err := rows.Scan(&seq, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs, batches = append(seqs, seq), append(batches, data)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(seqs) == 0 {
+			return err
+		}
+		if c, err = l.newChunk(batches); err != nil {
+			return err
+		}
+		if err := copyDecisions(ctx, tx, c.rows); err != nil {
+			return err
+		}
+		if len(c.keys) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keys (key, lead_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, c.keys, c.leads); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM journal WHERE seq = ANY($1)`, seqs); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+	if err != nil {
+		return 0, err
+	}
+	l.rememberKeyed(c)
+	return len(c.rows), nil
+}
+
+// copyDecisions copies rows into decisions in tx. A decision stored
+// already (its journal row moved twice: a replica that lost its commit's
+// answer) is deleted first and copied again: the same id is the same
+// decision.
+func copyDecisions(ctx context.Context, tx pgx.Tx, rows []row) error {
+	copyRows := func(tx pgx.Tx) error {
+		i := 0
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"decisions"}, decisionColumns, pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(rows) {
+				return nil, nil
+			}
+			r := &rows[i]
+			i++
+			var extra []byte
+			if r.extra != nil {
+				extra = r.extra
+			}
+			return []any{uuid.UUID(r.id), r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int32(r.score), r.rules, r.input, extra}, nil
+		}))
+		return err
+	}
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return err
+	}
+	err = copyRows(sp)
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "23505" { // unique_violation
+		if err != nil {
+			sp.Rollback(ctx)
+			return err
+		}
+		return sp.Commit(ctx)
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return err
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].id
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM decisions WHERE id = ANY($1)`, ids); err != nil {
+		return err
+	}
+	return copyRows(tx)
+}
+
+// indexOneByOne moves the oldest journal row's decisions one at a time,
+// outside a transaction (each insert skips a decision stored already, so
+// that doing it twice does no harm), counting and logging those the
+// database refuses, then deletes the row.
+func (l *Log) indexOneByOne(ctx context.Context) error {
+	var seq int64
+	var data []byte
+	if err := l.db.queryRow(ctx, `SELECT seq, data FROM journal ORDER BY seq LIMIT 1`).Scan(&seq, &data); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	rows, err := decodeJournal(data, nil)
+	if err != nil {
+		l.cfg.log.Error("decision log: a journal batch is corrupt; the decisions it holds are lost", "seq", seq, "decisions", len(rows), "err", err)
+	}
+	for i := range rows {
+		if err := l.insertRows(ctx, rows[i:i+1]); err != nil {
+			if l.db.PingContext(ctx) != nil {
+				return err // the database went away: try again later
+			}
+			l.failed.Add(1)
+			l.cfg.log.Error("decision log: the database refused a decision; it is lost", "id", uuid.UUID(rows[i].id).String(), "lead_id", rows[i].leadID, "err", err)
+		}
+	}
+	_, err = l.db.exec(ctx, `DELETE FROM journal WHERE seq = ?`, seq)
+	return err
+}
+
+// journalBatch is a journal row as a reader decoded it.
+type journalBatch struct {
+	rows []row
+}
+
+// journal returns the decisions in the journal now, batch by batch. It
+// reads the rows appended since the last call and forgets the ones gone;
+// the batches are shared and read-only.
+func (r *Reader) journal(ctx context.Context) ([]*journalBatch, error) {
+	if r.db.noJournal {
+		return nil, nil
+	}
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
+	seqs, err := r.journalSeqs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var missing []any
+	for _, seq := range seqs {
+		if _, ok := r.jcache[seq]; !ok {
+			missing = append(missing, seq)
+		}
+	}
+	next := make(map[int64]*journalBatch, len(seqs))
+	for len(missing) > 0 {
+		n := min(len(missing), 500)
+		rows, err := r.db.query(ctx, `SELECT seq, data FROM journal WHERE seq IN (`+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+`)`, missing[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var seq int64
+			var data []byte
+			if err := rows.Scan(&seq, &data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			b := &journalBatch{}
+			if b.rows, err = decodeJournal(data, nil); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("journal row %d: %w", seq, err)
+			}
+			next[seq] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		missing = missing[n:]
+	}
+	out := make([]*journalBatch, 0, len(seqs))
+	for _, seq := range seqs {
+		b, ok := r.jcache[seq]
+		if !ok {
+			b, ok = next[seq]
+		}
+		if ok {
+			next[seq] = b
+			out = append(out, b)
+		}
+	}
+	r.jcache = next
+	return out, nil
+}
+
+func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {
+	rows, err := r.db.query(ctx, `SELECT seq FROM journal ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, rows.Err()
+}
+
+// journalMatch returns the decisions of the journal that match.
+func (r *Reader) journalMatch(ctx context.Context, match func(*row) bool) ([]storedRow, error) {
+	batches, err := r.journal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var out []storedRow
+	for _, b := range batches {
+		for i := range b.rows {
+			if match(&b.rows[i]) {
+				out = append(out, b.rows[i].stored())
+			}
+		}
+	}
+	return out, nil
+}
+
+// moved reports whether a journal row of batches was indexed since they
+// were read: a count that read them and then the tables may have counted
+// its decisions twice.
+func (r *Reader) moved(ctx context.Context, before []*journalBatch) (bool, error) {
+	if len(before) == 0 {
+		return false, nil
+	}
+	now, err := r.journal(ctx)
+	if err != nil {
+		return false, err
+	}
+	still := make(map[*journalBatch]bool, len(now))
+	for _, b := range now {
+		still[b] = true
+	}
+	for _, b := range before {
+		if !still[b] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// latestFirst sorts decisions latest first, without duplicates, and keeps
+// the first limit.
+func latestFirst(found []storedRow, limit int) []storedRow {
+	slices.SortFunc(found, func(a, b storedRow) int { return bytes.Compare(b.id[:], a.id[:]) })
+	found = slices.CompactFunc(found, func(a, b storedRow) bool { return a.id == b.id })
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	return found
+}

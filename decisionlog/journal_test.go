@@ -1,0 +1,146 @@
+package decisionlog_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/decisionlog"
+)
+
+// lookups are what the reps' page, `leadq why` and `leadq stats` ask of a
+// log, as text to compare.
+func lookups(t *testing.T, r *decisionlog.Reader, id string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	for _, q := range []decisionlog.Query{
+		{LeadID: "J-007"}, {Email: "p7@company0.example"}, {Text: "j-00"}, {Text: "company1"},
+		{Text: "holdings", Limit: 100}, {Text: "p12@company1.example"}, {Text: id},
+	} {
+		recs, err := r.Find(ctx, q)
+		if err != nil {
+			t.Fatalf("Find(%+v): %v", q, err)
+		}
+		out = append(out, fmt.Sprintf("%+v: %v", q, ids(recs)))
+	}
+	rec, err := r.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	out = append(out, "get: "+rec.LeadID+" "+rec.Decision.Tier)
+	n, err := r.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.Stats(ctx, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, fmt.Sprintf("count %d, stats %+v", n, st.Rulesets))
+	return out
+}
+
+// TestJournal: decisions in the journal are found as the indexed ones
+// are, by every lookup; Index moves them all, and the answers stay the
+// same.
+func TestJournal(t *testing.T) { backends(t, testJournal) }
+
+func testJournal(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	l, _ := openAt(t, target, decisionlog.WithIndexing(time.Hour, 1<<20))
+	var es []decisionlog.Entry
+	for i := range 40 {
+		es = append(es, s.entry(t, t0.Add(time.Duration(i)*time.Second),
+			fmt.Sprintf(`{"id": "J-%03d", "lead": {"email": "p%d@company%d.example", "company": "Company %d Holdings", "country": "DE", "employees": %d}}`, i, i, i/10, i/10, 10*i)))
+	}
+	mustLog(t, l, es[:25]...)
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, l, es[25:]...) // some leads indexed, some in the journal only
+	mustLog(t, l, es[5:10]...)
+	if h := l.Health(); h.Unindexed != 20 {
+		t.Errorf("Health().Unindexed = %d; want 20", h.Unindexed)
+	}
+	recs, err := l.Find(ctx, decisionlog.Query{LeadID: "J-030"})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Find(J-030) = %v, %v; want one decision", ids(recs), err)
+	}
+	before := lookups(t, l.Reader, recs[0].ID)
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := l.Health(); h.Unindexed != 0 || h.IndexLagSeconds != 0 {
+		t.Errorf("Health() after Index = %d unindexed, %v s lag; want 0, 0", h.Unindexed, h.IndexLagSeconds)
+	}
+	after := lookups(t, l.Reader, recs[0].ID)
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("lookups in the journal and indexed differ (-journal +indexed):\n%s", diff)
+	}
+	if n, _ := l.Count(ctx); n != 45 {
+		t.Errorf("Count() = %d; want 45", n)
+	}
+}
+
+// TestJournalIndexedByAnother: a writer that stops with decisions in the
+// journal (killed, or its database down at Close) leaves them to the next
+// one, which indexes them when idle.
+func TestJournalIndexedByAnother(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "decisions.db")
+	first, _ := openAt(t, path, decisionlog.WithIndexing(time.Hour, 1<<20))
+	mustLog(t, first, decided("L-1", t0, true, nil), decided("L-2", t0, false, nil))
+	second, _ := openAt(t, path, decisionlog.WithIndexing(10*time.Millisecond, 1<<20))
+	deadline := time.Now().Add(10 * time.Second)
+	for countRows(t, path, "journal") > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := countRows(t, path, "decisions"); n != 2 {
+		t.Errorf("decisions has %d rows; want 2 (the first writer's, indexed by the second)", n)
+	}
+	if got, err := second.Find(context.Background(), decisionlog.Query{Text: "l-"}); err != nil || len(got) != 2 {
+		t.Errorf("Find(l-) = %v, %v; want 2", ids(got), err)
+	}
+}
+
+// TestJournalMigrated: a log of schema 1 (before the journal) opens for
+// reading as it is, and a writer adds the journal.
+func TestJournalMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "decisions.db")
+	l, _ := openAt(t, path)
+	mustLog(t, l, decided("L-1", t0, true, nil))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE journal`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	r, err := decisionlog.OpenReader(context.Background(), path)
+	if err != nil {
+		t.Fatalf("OpenReader(schema 1) = %v", err)
+	}
+	if got, err := r.Find(context.Background(), decisionlog.Query{LeadID: "L-1"}); err != nil || len(got) != 1 {
+		t.Errorf("Find(L-1) in a log of schema 1 = %v, %v; want 1", ids(got), err)
+	}
+	r.Close()
+	l, _ = openAt(t, path, decisionlog.WithIndexing(time.Hour, 1<<20))
+	mustLog(t, l, decided("L-2", t0, true, nil))
+	if n := countRows(t, path, "journal"); n != 1 {
+		t.Errorf("journal has %d rows after a batch; want 1", n)
+	}
+	if n, err := l.Count(context.Background()); err != nil || n != 2 {
+		t.Errorf("Count() = %d, %v; want 2", n, err)
+	}
+}
