@@ -181,6 +181,7 @@ type Log struct {
 	scanners    sync.Pool           // *scanner: encodeJSON's scratch space, for the callers of Log
 	sqlite      *sqliteWriter       // the writer's SQLite connection; its own
 	journalBuf  []byte              // the batch being appended; the writer's own
+	journalZip  []byte              // journalBuf compressed; the writer's own
 	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
 	indexWarned time.Time           // the last warning about indexing; the writer's own
 
