@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -124,7 +125,20 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 	if err != nil {
 		return rows, fmt.Errorf("%w: %w", errJournal, err)
 	}
+	if len(data) == 0 {
+		return rows, nil
+	}
+	// The rows' texts share one string of the whole batch, whose bytes
+	// are never written again: one allocation a batch instead of a few a
+	// row (a reader's first lookup decodes the whole journal).
+	text := unsafe.String(&data[0], len(data))
 	j := journalReader{data: data}
+	str := func() string {
+		b := j.blob()
+		end := len(data) - len(j.data)
+		return text[end-len(b) : end]
+	}
+	var keys []string // the batch's keys; rows take slices of it
 	for len(j.data) > 0 && j.err == nil {
 		var r row
 		if len(j.data) < 17 {
@@ -132,8 +146,8 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 		}
 		copy(r.id[:], j.data)
 		j.data = j.data[16:]
-		r.leadID = string(j.blob())
-		r.email = string(j.blob())
+		r.leadID = str()
+		r.email = str()
 		r.versionID = int64(j.uvarint())
 		if len(j.data) == 0 {
 			return rows, errJournal
@@ -141,7 +155,7 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 		flags := j.data[0]
 		j.data = j.data[1:]
 		r.qualified = flags&1 != 0
-		r.tier = string(j.blob())
+		r.tier = str()
 		score, n := binary.Varint(j.data)
 		if n <= 0 {
 			return rows, errJournal
@@ -154,10 +168,14 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 			r.extra = j.blob()
 		}
 		if k := j.uvarint(); k > 0 && k <= uint64(len(j.data)) {
-			r.keys = make([]string, k)
-			for i := range r.keys {
-				r.keys[i] = string(j.blob())
+			if cap(keys)-len(keys) < int(k) {
+				keys = make([]string, 0, max(1024, int(k)))
 			}
+			from := len(keys)
+			for range k {
+				keys = append(keys, str())
+			}
+			r.keys = keys[from:len(keys):len(keys)]
 		}
 		rows = append(rows, r)
 	}
@@ -324,7 +342,7 @@ func (l *Log) rememberKeyed(c chunk) {
 		l.keyed = make(map[string]struct{}, len(c.rows))
 	}
 	for i := range c.rows {
-		l.keyed[c.rows[i].leadID] = struct{}{}
+		l.keyed[strings.Clone(c.rows[i].leadID)] = struct{}{} // not the whole batch's text
 	}
 }
 
@@ -621,8 +639,9 @@ func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {
 	return seqs, rows.Err()
 }
 
-// journalMatch returns the decisions of the journal that match.
-func (r *Reader) journalMatch(ctx context.Context, match func(*row) bool) ([]storedRow, error) {
+// journalMatch returns the latest limit decisions of the journal that
+// match, latest first.
+func (r *Reader) journalMatch(ctx context.Context, limit int, match func(*row) bool) ([]storedRow, error) {
 	batches, err := r.journal(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -632,10 +651,13 @@ func (r *Reader) journalMatch(ctx context.Context, match func(*row) bool) ([]sto
 		for i := range b.rows {
 			if match(&b.rows[i]) {
 				out = append(out, b.rows[i].stored())
+				if len(out) >= 2*limit+64 { // a short prefix matches most of the journal
+					out = latestFirst(out, limit)
+				}
 			}
 		}
 	}
-	return out, nil
+	return latestFirst(out, limit), nil
 }
 
 // moved reports whether a journal row of batches was indexed since they

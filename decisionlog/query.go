@@ -155,7 +155,7 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 		return nil, errors.New("find: give a lead id, an email or a text to search")
 	}
 	// The journal first, then the indexed table (journal.go).
-	stored, err := r.journalMatch(ctx, func(x *row) bool {
+	stored, err := r.journalMatch(ctx, limit, func(x *row) bool {
 		if column == "lead_id" {
 			return x.leadID == value
 		}
@@ -198,7 +198,7 @@ func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("decision %q: %w", id, ErrNotFound)
 	}
-	inJournal, err := r.journalMatch(ctx, func(x *row) bool { return x.id == u })
+	inJournal, err := r.journalMatch(ctx, 1, func(x *row) bool { return x.id == u })
 	if err != nil {
 		return Record{}, err
 	}

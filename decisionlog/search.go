@@ -94,7 +94,7 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 	}
 	id, idErr := uuid.Parse(text)
 	isID := idErr == nil && len(text) == 36 // a decision id, as answered
-	found, err := r.journalMatch(ctx, func(x *row) bool {
+	found, err := r.journalMatch(ctx, limit, func(x *row) bool {
 		if x.leadID == text || email != "" && x.email == email || isID && x.id == id {
 			return true
 		}

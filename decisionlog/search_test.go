@@ -178,3 +178,47 @@ func testSearchCommonKeyLatestFirst(t *testing.T, target string) {
 		t.Errorf("Find(a domain of 30 leads, limit 4) mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// BenchmarkSearchJournal looks leads up while the journal holds as many
+// decisions as it may before the writer indexes as it appends
+// (DefaultMaxUnindexed): the worst case of a lookup during bulk traffic.
+// "first" is a reader's first lookup, which decodes the whole journal;
+// the others reuse what it decoded.
+func BenchmarkSearchJournal(b *testing.B) {
+	l, _ := open(b, decisionlog.WithIndexing(time.Hour, 1<<30))
+	ctx := context.Background()
+	entries := distinctEntries(b, decisionlog.DefaultMaxUnindexed)
+	for _, e := range entries {
+		for !l.Log(ctx, e) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if h := l.Health(); h.Unindexed != decisionlog.DefaultMaxUnindexed {
+		b.Fatalf("Health().Unindexed = %d; want %d", h.Unindexed, decisionlog.DefaultMaxUnindexed)
+	}
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			r, err := decisionlog.OpenReader(ctx, l.Path())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got, err := r.Find(ctx, decisionlog.Query{LeadID: "00Q00000777"}); err != nil || len(got) != 1 {
+				b.Fatalf("Find = %d, %v", len(got), err)
+			}
+			r.Close()
+		}
+	})
+	for _, q := range []decisionlog.Query{{LeadID: "00Q00000777"}, {Text: "lead.777@"}, {Text: "company7"}, {Text: "c", Limit: 20}} {
+		b.Run(strings.NewReplacer("@", "_at_", ".", "_").Replace(q.LeadID+q.Text), func(b *testing.B) {
+			for b.Loop() {
+				got, err := l.Find(ctx, q)
+				if err != nil || len(got) == 0 {
+					b.Fatalf("Find(%+v) = %d, %v", q, len(got), err)
+				}
+			}
+		})
+	}
+}
