@@ -472,7 +472,13 @@ func (l *Log) run() {
 				return
 			}
 			batch = append(batch[:0], e)
-			batch, _ = l.fill(batch)
+			batch, closed := l.fill(batch)
+			if !closed && len(batch) < cap(batch)/2 {
+				// Let more come: a batch of a few rows costs a
+				// transaction, and each entry would wake the writer.
+				time.Sleep(batchLinger)
+				batch, _ = l.fill(batch)
+			}
 			l.write(batch)
 			clear(batch) // let the rows go
 			if l.overBound() {
@@ -486,6 +492,16 @@ func (l *Log) run() {
 		}
 	}
 }
+
+// batchLinger is how long the writer waits for a batch to fill once its
+// first entry has come (unless half of it came at once): bulk traffic
+// then comes in batches of thousands instead of a few rows, each of which
+// cost a transaction and woke the writer (a brief NDJSON stream logged to
+// SQLite, in process: 14 µs of CPU a lead without it, 8 µs with it, 6.4
+// with the log off). A single decision is stored this much later; with
+// OverflowDrop, a buffer that fills within it drops (16,384 entries fill
+// in 25 ms at 650,000 decisions a second).
+const batchLinger = 25 * time.Millisecond
 
 // fill adds queued entries to batch without waiting, up to its capacity.
 // closed reports that the channel is closed and empty.
