@@ -29,14 +29,18 @@
 // caller's goroutine, straight from the request's JSON bytes (encodejson.go;
 // decoding into a map is the reference it is fuzzed against), so that
 // callers encode in parallel, and the rows go through a bounded channel to
-// one writer goroutine that only stores them, in batches (a multi-row
-// transaction on SQLite, a COPY on PostgreSQL). When the channel is full
+// one writer goroutine that only stores them, a batch (up to 25 ms of
+// entries, or as many as wait) a journal row; the same goroutine indexes
+// the journal (multi-row transactions on SQLite, COPY on PostgreSQL)
+// between batches, when entries stop coming. When the channel is full
 // Log waits for room until the caller's context ends (OverflowBlock, the
 // default) or drops at once (OverflowDrop); drops are counted and logged as
 // periodic warnings. A failing database makes the writer hold its batch
 // and retry until the database is back; Health says so meanwhile. Close
-// stops accepting entries, writes everything accepted and waits for the
-// writer. Queries (Reader) run concurrently with the writer and with other
+// stops accepting entries, writes everything accepted, indexes the
+// journal and waits for the writer; a process killed keeps every batch it
+// appended (it loses at most what waited in the channel), and the next
+// writer indexes it. Queries (Reader) run concurrently with the writer and with other
 // processes writing the same database. Every method is safe for concurrent
 // use.
 package decisionlog
