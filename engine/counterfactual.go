@@ -84,6 +84,9 @@ type cfScratch struct {
 	groups            []int // totals after the caps, for qualify
 	verify            []int // the rules of Counterfactual.Verify
 	flipped           []cfFlip
+	lists             []string // the lists swap sets, one after the other
+	text              []byte   // describe's texts
+	textAt            []int    // by change: where its From starts and ends in text, then its Text
 }
 
 // cfFlip is a rule whose outcome a change of the chosen set changes.
@@ -159,7 +162,7 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 			s.verify = append(s.verify, i)
 		}
 	}
-	s.flipped = s.flipped[:0]
+	s.flipped, s.lists = s.flipped[:0], s.lists[:0]
 	if cf.Tier != "" {
 		run.need = cf.PointsNeeded
 		run.prepare()
@@ -678,7 +681,7 @@ func (c *cfRun) alone(wf *wiField, o *wiOption, live bool, dynE []int) (truth ui
 	swapped, undo := false, eval.Undo{}
 	decide := func(cond *eval.Condition) bool {
 		if !swapped {
-			u, ok := c.r.Swap(wf.field, c.value(wf, o))
+			u, ok := c.swap(wf, o)
 			if !ok {
 				return false
 			}
@@ -1022,7 +1025,7 @@ func (c *cfRun) apply(sel []int) {
 	for _, i := range sel {
 		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
-		if u, ok := c.r.Swap(wf.field, c.value(wf, &wf.options[x.option])); ok {
+		if u, ok := c.swap(wf, &wf.options[x.option]); ok {
 			s.undo = append(s.undo, u)
 		}
 	}
@@ -1035,25 +1038,26 @@ func (c *cfRun) restore() {
 	c.s.undo = c.s.undo[:0]
 }
 
-// value is what option o sets its field to in this lead's row: a date
-// before the decision's clock; the lead's list with the option's items.
-func (c *cfRun) value(wf *wiField, o *wiOption) any {
+// swap sets option o of field wf in the lead's row (see Row.Swap): a date
+// before the decision's clock; the lead's list with the option's items,
+// in scratch space (the row holds it until restore; describe copies it).
+func (c *cfRun) swap(wf *wiField, o *wiOption) (eval.Undo, bool) {
 	f := wf.field
 	switch f.Type {
 	case rulefile.TypeDate:
-		return o.ago.Before(c.r.Now)
+		return c.r.SwapTime(f, o.ago.Before(c.r.Now)), true
 	case rulefile.TypeList:
-		have, _ := c.r.Value(f)
-		out, _ := have.([]string)
-		out = slices.Clip(out) // appending copies: the lead's list stays as it is
+		s := c.s
+		at := len(s.lists)
+		s.lists = append(s.lists, c.r.List(f)...)
 		for _, it := range o.items {
-			if !slices.Contains(out, it) {
-				out = append(out, it)
+			if !slices.Contains(s.lists[at:], it) {
+				s.lists = append(s.lists, it)
 			}
 		}
-		return out
+		return c.r.SwapList(f, s.lists[at:len(s.lists):len(s.lists)]), true
 	}
-	return o.value
+	return c.r.Swap(f, o.value)
 }
 
 // substitute decides a condition for the lead with the leaves of sub set
@@ -1187,6 +1191,7 @@ func (c *cfRun) qualifies(score int) bool {
 func (c *cfRun) describe(sel []int) []Change {
 	s := c.s
 	out := make([]Change, len(sel))
+	s.textAt = resize(s.textAt, 4*len(sel))
 	// Each change in turn is the one that adds the most after the ones
 	// before it, so that a change adds nothing only when it counts with
 	// one after it (both feed a rule that reads both fields).
@@ -1208,6 +1213,18 @@ func (c *cfRun) describe(sel []int) []Change {
 	record := func(n, rule int, now bool) {
 		s.flipped = append(s.flipped, cfFlip{change: n, rule: rule, now: now})
 	}
+	// The texts of the lead's values (From) and of the values set that
+	// differ from lead to lead (Text) are written into one buffer and
+	// made one string, which the changes share: one allocation.
+	s.text = s.text[:0]
+	for n, i := range sel {
+		f := c.wi.fields[s.cands[i].field].field
+		s.textAt[4*n] = len(s.text)
+		if c.r.Present.Has(f.Index) {
+			s.text = c.r.AppendValue(s.text, f)
+		}
+		s.textAt[4*n+1] = len(s.text)
+	}
 	_, alone := c.settled(sel)
 	if alone {
 		c.flips(sel, record)
@@ -1219,17 +1236,25 @@ func (c *cfRun) describe(sel []int) []Change {
 	for n, i := range sel {
 		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
+		s.textAt[4*n+2] = len(s.text)
+		if wf.options[x.option].wire == nil {
+			s.text = c.r.AppendValue(s.text, wf.field)
+		}
+		s.textAt[4*n+3] = len(s.text)
+	}
+	text := string(s.text)
+	for n, i := range sel {
+		x := &s.cands[i]
+		wf := &c.wi.fields[x.field]
 		o := &wf.options[x.option]
 		f := wf.field
-		if u := c.s.undo[n]; u.Had() {
-			out[n].From = eval.FormatValue(u.Value())
-		}
+		out[n].From = text[s.textAt[4*n]:s.textAt[4*n+1]]
 		out[n].Field, out[n].Label = f.Name, f.Label
 		if o.wire != nil { // the same for every lead: made once (see wiOption)
 			out[n].Value, out[n].Text = o.wire, o.text
 		} else {
 			v, _ := c.r.Value(f)
-			out[n].Value, out[n].Text = wireValue(f, v), eval.FormatValue(v)
+			out[n].Value, out[n].Text = wireValue(f, v), text[s.textAt[4*n+2]:s.textAt[4*n+3]]
 		}
 		out[n].Unknown = !c.s.undo[n].Had()
 	}

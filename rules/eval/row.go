@@ -183,6 +183,10 @@ func (r *Row) Value(f *Field) (any, bool) {
 	return ft.get(r, f.Slot), true
 }
 
+// AppendValue appends field f's value as FormatValue formats it
+// ("unknown" when the lead lacks it), without boxing it.
+func (r *Row) AppendValue(b []byte, f *Field) []byte { return r.appendValue(b, f) }
+
 // appendValue formats the field's value as FormatValue does, without boxing.
 func (r *Row) appendValue(b []byte, f *Field) []byte {
 	ft := typeOf(f.Type)
@@ -263,6 +267,33 @@ func (r *Row) Swap(f *Field, v any) (u Undo, ok bool) {
 	}
 	r.dropEnv()
 	return u, true
+}
+
+// SwapTime and SwapList are Swap for a date and a list field, without
+// boxing the value (a time.Time or a slice in an any is an allocation,
+// and the counterfactual swaps values for many leads). The caller knows
+// f's type.
+func (r *Row) SwapTime(f *Field, x time.Time) Undo {
+	u := r.save(f)
+	r.SetTime(f, x)
+	r.dropEnv()
+	return u
+}
+
+// List returns list field f's items, nil when the lead lacks it: Value
+// without boxing.
+func (r *Row) List(f *Field) []string {
+	if !r.Present.Has(f.Index) {
+		return nil
+	}
+	return r.lists[f.Slot]
+}
+
+func (r *Row) SwapList(f *Field, x []string) Undo {
+	u := r.save(f)
+	r.SetList(f, x)
+	r.dropEnv()
+	return u
 }
 
 // Restore puts back what Swap changed. Changes are restored in the reverse
