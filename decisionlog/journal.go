@@ -249,10 +249,15 @@ func (l *Log) index(more func() bool) {
 	for more() {
 		n, err := l.indexChunk(ctx)
 		if err != nil {
-			if l.db.PingContext(ctx) == nil {
-				// The database refuses the chunk: move the first row's
-				// decisions one by one, counting those it refuses.
-				err = l.indexOneByOne(ctx)
+			l.indexFails++
+			if l.indexFails >= 3 && l.db.PingContext(ctx) == nil {
+				// The database answers but keeps refusing the chunk (not
+				// a lock held a while by another process): move the
+				// first row's decisions one by one, counting those it
+				// refuses.
+				if err = l.indexOneByOne(ctx); err == nil {
+					l.indexFails = 0
+				}
 			}
 			if err != nil {
 				if time.Since(l.indexWarned) >= l.cfg.warnEvery {
@@ -263,6 +268,7 @@ func (l *Log) index(more func() bool) {
 			}
 			continue
 		}
+		l.indexFails = 0
 		if n == 0 {
 			break
 		}

@@ -184,6 +184,7 @@ type Log struct {
 	journalZip  []byte              // journalBuf compressed; the writer's own
 	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
 	indexWarned time.Time           // the last warning about indexing; the writer's own
+	indexFails  int                 // indexing attempts failed in a row; the writer's own
 
 	unindexed atomic.Int64 // decisions in the journal, as the writer last knew
 	appended  atomic.Int64 // unix millis when the oldest journal row was appended; 0 when none
