@@ -13,7 +13,9 @@ import (
 // its missing fields' names, and nothing else of it lives on the heap (a
 // pointer kept to the decision while deciding once moved every decision
 // there). Full decisions add their matched and missed rules and what it
-// would take to qualify.
+// would take to qualify (this lead needs one change: its slice of changes
+// and one slice of rule ids; texts and values a change shares with every
+// lead allocate nothing).
 func TestDecisionAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops pooled records at random")
@@ -34,7 +36,7 @@ func TestDecisionAllocations(t *testing.T) {
 		max    float64
 	}{
 		{"brief", `{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400, "industry": "fintech", "country": "US", "title": "VP Finance"}}`, engine.Brief, 4},
-		{"full", `{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400, "industry": "fintech", "country": "US", "title": "VP Finance"}}`, engine.Full, 10},
+		{"full", `{"id": "1", "lead": {"email": "ana@northbank.example", "employees": 400, "industry": "fintech", "country": "US", "title": "VP Finance"}}`, engine.Full, 8},
 	} {
 		opts := engine.Options{Clock: clock, Detail: tc.detail}
 		got := testing.AllocsPerRun(100, func() {
