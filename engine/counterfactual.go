@@ -346,8 +346,13 @@ func (c *cfRun) single() {
 			}
 			return
 		}
+		if wf.most+wf.dynMost < c.need {
+			continue // no option could add enough, whatever the lead
+		}
 		most := 0
-		clear(s.dynBy)
+		if len(wf.dynIdx) > 0 { // s.dynBy is read for such fields only
+			clear(s.dynBy)
+		}
 		for _, j := range wf.dynIdx {
 			most += s.dynGain[j]
 			s.dynBy[wi.dynBucket[j]] += s.dynGain[j]
@@ -364,7 +369,10 @@ func (c *cfRun) single() {
 			}
 			ub := 0
 			for b, v := range o.mostBy {
-				ub += min(v+s.dynBy[b], s.room[b])
+				if len(wf.dynIdx) > 0 {
+					v += s.dynBy[b]
+				}
+				ub += min(v, s.room[b])
 			}
 			if ub >= c.need {
 				s.pend = append(s.pend, wiPend{ub: ub, field: fi, option: oi, late: late})
@@ -378,13 +386,24 @@ func (c *cfRun) single() {
 		}
 		return
 	}
-	slices.SortFunc(s.pend, func(a, b wiPend) int { return b.ub - a.ub })
-	next := 0
 	for c.nodes < maxNodes && c.tries < maxTries {
 		i := c.first()
-		for next < len(s.pend) && (i < 0 || s.pend[next].ub >= s.cands[i].bound0) {
-			c.measureOption(s.pend[next])
-			next++
+		// The pending options are few and most are never measured: the
+		// largest bound is found by a scan, not a sort.
+		for len(s.pend) > 0 {
+			k := 0
+			for n := range s.pend {
+				if s.pend[n].ub > s.pend[k].ub {
+					k = n
+				}
+			}
+			if i >= 0 && s.pend[k].ub < s.cands[i].bound0 {
+				break
+			}
+			p := s.pend[k]
+			s.pend[k] = s.pend[len(s.pend)-1]
+			s.pend = s.pend[:len(s.pend)-1]
+			c.measureOption(p)
 			i = c.first()
 		}
 		if i < 0 {

@@ -72,6 +72,7 @@ type wiField struct {
 	subs    []wiSub
 	options []wiOption
 	most    int        // the largest of the options' most
+	dynMost int        // the points of the rules of dynamic (the first 64): the most they move for any lead
 	barred  []wiOption // values that fire a knockout reading only this field: never offered
 }
 
@@ -314,6 +315,9 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 			}
 			wf.dynIdx = append(wf.dynIdx, j)
 			wf.overflow = wf.overflow || j < 0
+			if j >= 0 {
+				wf.dynMost += abs(rs.Rules[ri].Points)
+			}
 		}
 		if len(wf.options)+len(wf.barred) > 0 {
 			w.fields = append(w.fields, wf)
