@@ -1239,7 +1239,8 @@ func (c *cfRun) describe(sel []int) []Change {
 	for n, i := range sel {
 		f := c.wi.fields[s.cands[i].field].field
 		s.textAt[4*n] = len(s.text)
-		if c.r.Present.Has(f.Index) {
+		out[n].Unknown = !c.r.Present.Has(f.Index)
+		if !out[n].Unknown {
 			s.text = c.r.AppendValue(s.text, f)
 		}
 		s.textAt[4*n+1] = len(s.text)
@@ -1248,7 +1249,15 @@ func (c *cfRun) describe(sel []int) []Change {
 	if alone {
 		c.flips(sel, record)
 	}
-	c.apply(sel) // for the values, as the row holds them
+	// The row holds the set for score, and for the values that differ
+	// from lead to lead (a date, a list), as it holds them.
+	swapped := !alone
+	for _, i := range sel {
+		swapped = swapped || c.wi.fields[s.cands[i].field].options[s.cands[i].option].wire == nil
+	}
+	if swapped {
+		c.apply(sel)
+	}
 	if !alone {
 		c.score(sel, record)
 	}
@@ -1275,9 +1284,10 @@ func (c *cfRun) describe(sel []int) []Change {
 			v, _ := c.r.Value(f)
 			out[n].Value, out[n].Text = wireValue(f, v), text[s.textAt[4*n+2]:s.textAt[4*n+3]]
 		}
-		out[n].Unknown = !c.s.undo[n].Had()
 	}
-	c.restore()
+	if swapped {
+		c.restore()
+	}
 	return out
 }
 
