@@ -67,7 +67,7 @@ type cfScratch struct {
 	touchE, dynGain   []int
 	dynMissed         []bool // by whatIf.dynamic: a missed positive rule or a matched negative one
 	count, keys       []int
-	pend              []wiPend
+	pend, pendSorted  []wiPend
 	dynBy             []int // by bucket: what a field's rules of whatIf.dynamic could move
 	sorted            []wiCand
 	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
@@ -386,24 +386,26 @@ func (c *cfRun) single() {
 		}
 		return
 	}
+	// Largest bound first, by a counting sort (bounds are small).
+	count := resize(s.count, top+2)
+	for _, p := range s.pend {
+		count[top-p.ub+1]++
+	}
+	for b := 1; b < len(count); b++ {
+		count[b] += count[b-1]
+	}
+	pend := slices.Grow(s.pendSorted[:0], len(s.pend))[:len(s.pend)]
+	for _, p := range s.pend {
+		pend[count[top-p.ub]] = p
+		count[top-p.ub]++
+	}
+	s.count, s.pendSorted = count, pend
+	next := 0
 	for c.nodes < maxNodes && c.tries < maxTries {
 		i := c.first()
-		// The pending options are few and most are never measured: the
-		// largest bound is found by a scan, not a sort.
-		for len(s.pend) > 0 {
-			k := 0
-			for n := range s.pend {
-				if s.pend[n].ub > s.pend[k].ub {
-					k = n
-				}
-			}
-			if i >= 0 && s.pend[k].ub < s.cands[i].bound0 {
-				break
-			}
-			p := s.pend[k]
-			s.pend[k] = s.pend[len(s.pend)-1]
-			s.pend = s.pend[:len(s.pend)-1]
-			c.measureOption(p)
+		for next < len(pend) && (i < 0 || pend[next].ub >= s.cands[i].bound0) {
+			c.measureOption(pend[next])
+			next++
 			i = c.first()
 		}
 		if i < 0 {
