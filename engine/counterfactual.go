@@ -53,7 +53,7 @@ type wiCand struct {
 	refined       bool   // its effects are exact (see refine)
 	dead          bool   // it knocks the lead out
 	late          bool   // the lead has the field: it goes after the fields it lacks, of equal bounds
-	seen          bool   // single has decided it
+	seen          bool   // single has decided it, or dropped it as a twin
 }
 
 // cfScratch is the record's scratch space for the counterfactual; it holds
