@@ -28,7 +28,9 @@
 // Concurrency: Log.Log does no I/O: it masks and encodes the entry on the
 // caller's goroutine, straight from the request's JSON bytes (encodejson.go;
 // decoding into a map is the reference it is fuzzed against), so that
-// callers encode in parallel, and the rows go through a bounded channel to
+// callers encode in parallel; without a mask it leaves the lead's search
+// keys to whoever reads the journal (the indexer, lookups), and stores
+// the company they derive from. The rows go through a bounded channel to
 // one writer goroutine that only stores them, a batch (up to 25 ms of
 // entries, or as many as wait) a journal row; the same goroutine indexes
 // the journal (multi-row transactions on SQLite, COPY on PostgreSQL)

@@ -51,8 +51,9 @@ const (
 )
 
 // appendJournal appends r, as the indexer and the readers decode it
-// (decodeJournal): id, lead id, email, version id, verdict, rules, input,
-// extra, search keys.
+// (decodeJournal): id, lead id, email, version id, verdict (flags: 1
+// qualified, 2 extra follows, 4 keys computed when read), rules, input,
+// extra, search keys (with flag 4: the lead's company, or none).
 func appendJournal(b []byte, r *row) []byte {
 	b = append(b, r.id[:]...)
 	b = appendString(b, r.leadID)
@@ -65,6 +66,18 @@ func appendJournal(b []byte, r *row) []byte {
 	if r.extra != nil {
 		flags |= 2
 	}
+	keys := r.keys
+	if r.keysLater {
+		// The keys are computed when read: stored is the company only, as
+		// the one key (a reader of before this flag takes it for the
+		// lead's only key, in its case: a search by prefix misses the
+		// lead until that reader's indexer has moved it, and after).
+		flags |= 4
+		keys = nil
+		if r.company != "" {
+			keys = []string{r.company}
+		}
+	}
 	b = append(b, flags)
 	b = appendString(b, clean(r.tier))
 	b = binary.AppendVarint(b, int64(r.score))
@@ -73,8 +86,8 @@ func appendJournal(b []byte, r *row) []byte {
 	if r.extra != nil {
 		b = appendBlob(b, r.extra)
 	}
-	b = binary.AppendUvarint(b, uint64(len(r.keys)))
-	for _, k := range r.keys {
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
 		b = appendString(b, k)
 	}
 	return b
@@ -176,6 +189,14 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 				keys = append(keys, str())
 			}
 			r.keys = keys[from:len(keys):len(keys)]
+		}
+		if flags&4 != 0 {
+			// Keys computed now (appendJournal): the one stored is the company.
+			r.keysLater = true
+			if len(r.keys) > 0 {
+				r.company = r.keys[0]
+			}
+			r.fillKeys()
 		}
 		rows = append(rows, r)
 	}

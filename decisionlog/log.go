@@ -695,6 +695,26 @@ type row struct {
 	input         []byte
 	extra         []byte
 	keys          []string // search keys of the lead (search.go)
+	// keysLater says keys are not computed yet: they are the unmasked
+	// keys of leadID, email and company (fillKeys).
+	keysLater bool
+	company   string
+}
+
+// fillKeys computes the keys prepare left for later.
+func (r *row) fillKeys() {
+	if r.keysLater {
+		r.keys, r.keysLater = leadKeys(r.leadID, r.email, r.company, Mask{Mode: MaskNone}), false
+	}
+}
+
+// leadKeys are searchKeys, storable.
+func leadKeys(leadID, email string, company any, m Mask) []string {
+	keys := searchKeys(leadID, email, company, m)
+	for i := range keys {
+		keys[i] = clean(keys[i])
+	}
+	return keys
 }
 
 // newID returns a UUIDv7 of the time t: its first 48 bits are t in
@@ -753,9 +773,14 @@ func (l *Log) prepare(e Entry) row {
 	r.email = in.email
 	r.input = in.input
 	if r.leadID != "" {
-		r.keys = searchKeys(r.leadID, r.email, in.company, m)
-		for i := range r.keys {
-			r.keys[i] = clean(r.keys[i])
+		if m.on() {
+			r.keys = leadKeys(r.leadID, r.email, in.company, m)
+		} else {
+			// Nothing masked: the keys are a function of the lead id, the
+			// email and the company, left to the journal's readers and
+			// the indexer (journal.go), off the scoring goroutine.
+			r.company, _ = in.company.(string)
+			r.keysLater = true
 		}
 	}
 	if versioned {

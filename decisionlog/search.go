@@ -21,7 +21,9 @@ import (
 // lead's decisions, latest first, are one range of the lead id index: a
 // lead decided many times costs its keys once. Keys are stored when the
 // indexer moves their decisions out of the journal (journal.go); until
-// then a search scans the journal's decisions and their keys in memory.
+// then a search scans the journal's decisions and their keys in memory
+// (computed when the journal row is read when nothing is masked: Log
+// stores the company instead, off the scoring goroutine's path).
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
