@@ -825,12 +825,12 @@ func fieldNames(rs *rules.Ruleset) []string {
 func ruleIndexes(rs *rules.Ruleset, d engine.Decision) []byte {
 	var b []byte
 	for _, h := range d.Knockouts {
-		if i := ruleIndex(rs.Knockouts, h.Rule); i >= 0 {
+		if i := ruleIndexOf(rs, rs.Knockouts, h.Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i))
 		}
 	}
 	for _, h := range d.Matched {
-		if i := ruleIndex(rs.Rules, h.Rule); i >= 0 {
+		if i := ruleIndexOf(rs, rs.Rules, h.Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(len(rs.Knockouts)+i))
 		}
 	}
@@ -838,6 +838,16 @@ func ruleIndexes(rs *rules.Ruleset, d engine.Decision) []byte {
 		b = []byte{}
 	}
 	return b
+}
+
+// ruleIndexOf is ruleIndex through the ruleset's map of rules by id (ids
+// are unique across knockouts and score rules: Compile refuses a second),
+// when it points into list: a lookup instead of a scan of every rule.
+func ruleIndexOf(rs *rules.Ruleset, list []*eval.Rule, id string) int {
+	if r := rs.Rule(id); r != nil && r.Index < len(list) && list[r.Index] == r {
+		return r.Index
+	}
+	return ruleIndex(list, id)
 }
 
 func ruleIndex(rs []*eval.Rule, id string) int {
