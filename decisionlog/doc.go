@@ -25,12 +25,15 @@
 // SQLite log written before decision ids is converted when a writer opens
 // it (legacy.go), and a log written before the journal gets it then.
 //
-// Concurrency: Log.Log does no I/O: it masks and encodes the entry on the
-// caller's goroutine, straight from the request's JSON bytes (encodejson.go;
-// decoding into a map is the reference it is fuzzed against), so that
-// callers encode in parallel; without a mask it leaves the lead's search
-// keys to whoever reads the journal (the indexer, lookups), and stores
-// the company they derive from. The rows go through a bounded channel to
+// Concurrency: Log.Log does no I/O. With a mask (or an account the caller
+// resolved, or a request that is not one JSON object) it masks and encodes
+// the entry on the caller's goroutine, straight from the request's JSON
+// bytes (encodejson.go; decoding into a map is the reference it is fuzzed
+// against), so that callers encode in parallel; otherwise it keeps the
+// request's bytes as they came, and whoever reads the journal (the
+// indexer, lookups) encodes them and computes the lead's search keys the
+// same way (encodeRaw), off the scoring path: masked values are never
+// stored in clear, not even in the journal. The rows go through a bounded channel to
 // one writer goroutine that only stores them, a batch (up to 25 ms of
 // entries, or as many as wait) a journal row; the same goroutine indexes
 // the journal (multi-row transactions on SQLite, COPY on PostgreSQL)

@@ -52,8 +52,10 @@ const (
 
 // appendJournal appends r, as the indexer and the readers decode it
 // (decodeJournal): id, lead id, email, version id, verdict (flags: 1
-// qualified, 2 extra follows, 4 keys computed when read), rules, input,
-// extra, search keys (with flag 4: the lead's company, or none).
+// qualified, 2 extra follows, 4 keys computed when read, 8 input and
+// email as the entry gave them, to encode: encodeRaw), rules, input,
+// extra, search keys (with flag 4: the lead's company, or none; with 8
+// none).
 func appendJournal(b []byte, r *row) []byte {
 	b = append(b, r.id[:]...)
 	b = appendString(b, r.leadID)
@@ -66,8 +68,11 @@ func appendJournal(b []byte, r *row) []byte {
 	if r.extra != nil {
 		flags |= 2
 	}
+	if r.raw {
+		flags |= 8 // input and email to encode (encodeRaw); keys then
+	}
 	keys := r.keys
-	if r.keysLater {
+	if r.keysLater || r.raw {
 		// The keys are computed when read: stored is the company only, as
 		// the one key (a reader of before this flag takes it for the
 		// lead's only key, in its case: a search by prefix misses the
@@ -190,7 +195,10 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 			}
 			r.keys = keys[from:len(keys):len(keys)]
 		}
-		if flags&4 != 0 {
+		switch {
+		case flags&8 != 0:
+			r.raw, r.keys = true, nil // keys once encoded (encodeRaw)
+		case flags&4 != 0:
 			// Keys computed now (appendJournal): the one stored is the company.
 			r.keysLater = true
 			if len(r.keys) > 0 {
@@ -326,13 +334,16 @@ type chunk struct {
 	keys, leads []string
 }
 
-func (l *Log) newChunk(batches [][]byte) (chunk, error) {
+func (l *Log) newChunk(ctx context.Context, batches [][]byte) (chunk, error) {
 	var c chunk
 	for _, data := range batches {
 		var err error
 		if c.rows, err = decodeJournal(data, c.rows); err != nil {
 			return c, err
 		}
+	}
+	if err := l.encodeRaw(ctx, c.rows); err != nil {
+		return c, err
 	}
 	slices.SortFunc(c.rows, func(a, b row) int { return bytes.Compare(a.id[:], b.id[:]) })
 	c.rows = slices.CompactFunc(c.rows, func(a, b row) bool { return a.id == b.id })
@@ -402,7 +413,7 @@ func (l *Log) indexChunk(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		if c, err = l.newChunk(batches); err != nil {
+		if c, err = l.newChunk(ctx, batches); err != nil {
 			return err
 		}
 		if err := st.insertRowsTx(ctx, l, c.rows); err != nil {
@@ -483,7 +494,7 @@ func (l *Log) indexChunkPostgres(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil || len(seqs) == 0 {
 			return err
 		}
-		if c, err = l.newChunk(batches); err != nil {
+		if c, err = l.newChunk(ctx, batches); err != nil {
 			return err
 		}
 		if err := copyDecisions(ctx, tx, c.rows); err != nil {
@@ -570,6 +581,9 @@ func (l *Log) indexOneByOne(ctx context.Context) error {
 	if err != nil {
 		l.cfg.log.Error("decision log: a journal batch is corrupt; the decisions it holds are lost", "seq", seq, "decisions", len(rows), "err", err)
 	}
+	if err := l.encodeRaw(ctx, rows); err != nil {
+		return err // its version could not be read: try again later
+	}
 	for i := range rows {
 		if err := l.insertRows(ctx, rows[i:i+1]); err != nil {
 			if l.db.PingContext(ctx) != nil {
@@ -622,7 +636,10 @@ func (r *Reader) journal(ctx context.Context) ([]*journalBatch, error) {
 				return nil, err
 			}
 			b := &journalBatch{}
-			if b.rows, err = decodeJournal(data, nil); err != nil {
+			if b.rows, err = decodeJournal(data, nil); err == nil {
+				err = r.encodeRaw(ctx, b.rows)
+			}
+			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("journal row %d: %w", seq, err)
 			}

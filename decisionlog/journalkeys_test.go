@@ -1,10 +1,17 @@
 package decisionlog
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/s2"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
 )
 
 // TestJournalKeysLater holds a journal row whose search keys are computed
@@ -44,5 +51,91 @@ func TestJournalKeysLater(t *testing.T) {
 				t.Errorf("fillKeys (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRawEncodedAsPrepared holds what prepare leaves to the journal's
+// readers (a request without a mask, stored raw) to what it encoded
+// before: the same input, email and search keys once read back
+// (appendJournal, decodeJournal, encodeRaw).
+func TestRawEncodedAsPrepared(t *testing.T) {
+	sets, err := rules.LoadPaths("../examples/rulesets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs *engine.Ruleset
+	for _, s := range sets {
+		if s.Name == "b2b-saas" {
+			rs = engine.NewRuleset(s)
+		}
+	}
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	leads, err := filepath.Glob("../examples/leads/*.json")
+	if err != nil || len(leads) == 0 {
+		t.Fatalf("no example leads: %v", err)
+	}
+	inputs := []string{
+		`{"id": "L-1", "email": "ann@acme.example", "company": "Acme Widgets Holdings", "country": "DE", "employees": 120}`,
+		`{"lead": {"id": "L-2", "email": " Bob@Acme.example ", "company": "Acme"}, "account": {"employees": 50}}`,
+		`{"id": "L-3", "email": "c@\u00e9x.example", "company": "Caf\u00e9 \"Zed\"", "tags": ["a", {"b": 1}], "x": 1e400}`,
+		`{"id": "L-4", "id": "L-4b", "email": "d@x.example", "company": 42}`,
+		"{\"id\": \"L-5\", \"email\": \"e@x.example\", \"company\": \"bad \xff utf8\"}",
+		`{"email": "nolead@x.example"}`,
+	}
+	for _, f := range leads {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(b))
+	}
+	n := 0
+	for i, input := range inputs {
+		for _, email := range []string{"", "given@x.example"} {
+			d, err := rs.ScoreJSON(ctx, []byte(input), engine.Options{Detail: engine.Brief})
+			if err != nil {
+				continue // not a lead the engine scores
+			}
+			e := Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: []byte(input), Email: email}
+			n++
+			r := l.prepare(e)
+			if !r.raw {
+				t.Errorf("input %d: prepare did not leave it raw", i)
+				continue
+			}
+			dict := l.dictionary(rs.Ruleset)
+			want, ok := encodeJSON(&scanner{}, e, d.LeadID, dict, Mask{Mode: MaskNone})
+			if !ok {
+				want = encodeDoc(e, d.LeadID, dict, Mask{Mode: MaskNone})
+			}
+			var wantKeys []string
+			if d.LeadID != "" {
+				wantKeys = leadKeys(d.LeadID, want.email, want.company, Mask{Mode: MaskNone})
+			}
+			rows := []row{r}
+			if err := l.resolveVersions(ctx, rows); err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeJournal(s2.Encode(nil, appendJournal(nil, &rows[0])), nil)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("decodeJournal = %d rows, %v", len(got), err)
+			}
+			if err := l.encodeRaw(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			g := got[0]
+			if g.raw || !bytes.Equal(g.input, want.input) || g.email != want.email || !cmp.Equal(g.keys, wantKeys) || g.extra != nil {
+				t.Errorf("input %d, email %q: read back as input %x, email %q, keys %q; want %x, %q, %q",
+					i, email, g.input, g.email, g.keys, want.input, want.email, wantKeys)
+			}
+		}
+	}
+	if n < 2*len(inputs)-4 {
+		t.Errorf("%d of %d requests scored; want all but a few", n, 2*len(inputs))
 	}
 }

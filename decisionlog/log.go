@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/jsonscan"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
 )
@@ -699,6 +700,56 @@ type row struct {
 	// keys of leadID, email and company (fillKeys).
 	keysLater bool
 	company   string
+	// raw says input is the request's JSON bytes as they came, and email
+	// the entry's (Entry.Email), both to encode (encodeRaw).
+	raw bool
+}
+
+// rawObject reports whether data is one valid JSON object, which
+// encodeJSON or encodeDoc encodes whole, with nothing kept aside
+// (encodedInput.keepWhole false), and nesting encodeJSON reads.
+func rawObject(data []byte) bool {
+	p := jsonscan.Space(data, 0)
+	if p == len(data) || data[p] != '{' {
+		return false
+	}
+	end, ok := jsonscan.Skip(data, p, maxRawNesting)
+	return ok && jsonscan.Space(data, end) == len(data)
+}
+
+// encodeRaw encodes the raw rows of rows (prepare left them to the
+// journal's readers) as prepare encodes an entry without a mask, with the
+// dictionary of their version, and computes their keys.
+func (r *Reader) encodeRaw(ctx context.Context, rows []row) error {
+	var sc *scanner
+	var dicts map[int64]*dictionary
+	for i := range rows {
+		x := &rows[i]
+		if !x.raw {
+			continue
+		}
+		dict := dicts[x.versionID]
+		if dict == nil {
+			v, err := r.version(ctx, x.versionID)
+			if err != nil {
+				return err
+			}
+			if dicts == nil {
+				dicts, sc = map[int64]*dictionary{}, &scanner{}
+			}
+			dict, dicts[x.versionID] = v.dict, v.dict
+		}
+		e := Entry{Input: x.input, Email: x.email}
+		in, ok := encodeJSON(sc, e, x.leadID, dict, Mask{Mode: MaskNone})
+		if !ok {
+			in = encodeDoc(e, x.leadID, dict, Mask{Mode: MaskNone})
+		}
+		x.raw, x.input, x.email = false, in.input, in.email
+		x.company, _ = in.company.(string)
+		x.keysLater = x.leadID != ""
+		x.fillKeys()
+	}
+	return nil
 }
 
 // fillKeys computes the keys prepare left for later.
@@ -753,6 +804,15 @@ func (l *Log) prepare(e Entry) row {
 	}
 	var dict *dictionary
 	versioned := e.Ruleset != nil && e.Ruleset.Version == d.Ruleset.Version
+	if leadID := clean(d.LeadID); versioned && !m.on() && e.Account == nil && leadID == d.LeadID && rawObject(e.Input) {
+		// Nothing to mask or to add: the request's bytes are stored as
+		// they came and encoded by whoever reads the journal (the
+		// indexer, lookups: encodeRaw), as they would be encoded here.
+		r.sources = e.Ruleset.Ruleset
+		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, bytes.Clone(e.Input)
+		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
+		return r
+	}
 	if versioned {
 		r.sources = e.Ruleset.Ruleset
 		dict = l.dictionary(e.Ruleset.Ruleset)

@@ -225,6 +225,9 @@ func keysSQL(n int) string {
 
 // insertRows writes rows with plain INSERTs, for the one-by-one path.
 func (l *Log) insertRows(ctx context.Context, rows []row) error {
+	if err := l.encodeRaw(ctx, rows); err != nil {
+		return err
+	}
 	for i := range rows {
 		rows[i].fillKeys()
 		if _, err := l.db.exec(ctx, insertSQL(1), l.rowArgs(&rows[i])...); err != nil {
