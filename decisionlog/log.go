@@ -883,19 +883,18 @@ func fieldNames(rs *rules.Ruleset) []string {
 // ruleIndexes are the rules that fired in d as indexes into rs's knockouts
 // then score rules, as uvarints.
 func ruleIndexes(rs *rules.Ruleset, d engine.Decision) []byte {
-	var b []byte
-	for _, h := range d.Knockouts {
-		if i := ruleIndexOf(rs, rs.Knockouts, h.Rule); i >= 0 {
+	// Indexes below 16,384 take two bytes at most; hits are read by index
+	// (a hit is large).
+	b := make([]byte, 0, 2*(len(d.Knockouts)+len(d.Matched)))
+	for k := range d.Knockouts {
+		if i := ruleIndexOf(rs, rs.Knockouts, d.Knockouts[k].Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i))
 		}
 	}
-	for _, h := range d.Matched {
-		if i := ruleIndexOf(rs, rs.Rules, h.Rule); i >= 0 {
+	for k := range d.Matched {
+		if i := ruleIndexOf(rs, rs.Rules, d.Matched[k].Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(len(rs.Knockouts)+i))
 		}
-	}
-	if b == nil {
-		b = []byte{}
 	}
 	return b
 }
