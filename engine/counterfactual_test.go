@@ -144,130 +144,140 @@ func with(in engine.Input, field string, v any) engine.Input {
 // suggests none; a knocked-out lead is told only its knockouts; a
 // qualified lead nothing.
 func TestCounterfactualQualifies(t *testing.T) {
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	opts := engine.Options{Clock: func() time.Time { return now }}
 	leads := 1000
 	if testing.Short() {
 		leads = 200
 	}
 	for name, files := range exampleRulesets(t) {
 		t.Run(name, func(t *testing.T) {
-			compiled, err := compiler.Compiler{}.Compile(files...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs := engine.NewRuleset(compiled)
-			gen := newLeadGen(uint64(len(name)), files)
-			counts := map[string]int{}
-			for i := range leads {
-				in := gen.lead(rs.Ruleset, now)
-				d, err := rs.Score(ctx, in, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cf := d.WouldQualify
-				what := fmt.Sprintf("lead %d %v %v (tier %s, score %d)", i, in.Lead, in.Account, d.Tier, d.Score)
-				switch {
-				case d.Qualified:
-					counts["qualified"]++
-					if !cf.IsZero() {
-						t.Errorf("%s: qualified, yet told %+v", what, cf)
-					}
-					continue
-				case len(d.Knockouts) > 0:
-					counts["knocked out"]++
-					if len(cf.Knockouts) != len(d.Knockouts) || cf.Tier != "" || cf.Changes != nil || cf.Verify != nil {
-						t.Errorf("%s: knocked out by %d rules; told %+v, want only the knockouts", what, len(d.Knockouts), cf)
-					}
-					continue
-				}
-				if len(cf.Verify) > 0 {
-					counts["with rules to verify"]++
-				}
-				qualifiesAlone := func() string {
-					for field, values := range rs.WhatIfValues(in, now) {
-						for _, v := range values {
-							if one, _ := rs.Score(ctx, with(in, field, v), opts); one.Qualified {
-								return fmt.Sprintf("%s = %v", field, v)
-							}
-						}
-					}
-					return ""
-				}
-				if len(cf.Changes) == 0 {
-					counts["cannot qualify"]++
-					if one := qualifiesAlone(); one != "" && cf.Tier != "" {
-						t.Errorf("%s: no changes suggested, but %s alone qualifies it", what, one)
-					}
-					continue
-				}
-				counts[fmt.Sprintf("%d changes", len(cf.Changes))]++
-				after, adds := in, 0
-				for _, c := range cf.Changes {
-					after = with(after, c.Field, c.Value)
-					adds += c.Adds
-					key := strings.TrimPrefix(strings.TrimPrefix(c.Field, "lead."), "account.")
-					src := in.Lead
-					if strings.HasPrefix(c.Field, "account.") {
-						src = in.Account
-					}
-					if _, had := src[key]; had == c.Unknown {
-						t.Errorf("%s: change of %s says unknown=%v; the lead has it: %v", what, c.Field, c.Unknown, had)
-					}
-					if c.Adds < 0 {
-						t.Errorf("%s: change %+v takes points away", what, c)
-					}
-				}
-				got, err := rs.Score(ctx, after, opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !got.Qualified {
-					t.Errorf("%s: with %+v: tier %s, score %d, knockouts %v, not qualified", what, cf.Changes, got.Tier, got.Score, got.Knockouts)
-				}
-				if got.Score-d.Score != adds {
-					t.Errorf("%s: with %+v the score is %d (%+d), not %+d as the changes add", what, cf.Changes, got.Score, got.Score-d.Score, adds)
-				}
-				matched := map[string]bool{}
-				for _, h := range got.Matched {
-					matched[h.Rule] = true
-				}
-				for _, c := range cf.Changes {
-					for _, r := range c.MakesTrue {
-						if !matched[r] {
-							t.Errorf("%s: %s = %v says it makes %s true; it did not fire", what, c.Field, c.Value, r)
-						}
-					}
-					for _, r := range c.MakesFalse {
-						if matched[r] {
-							t.Errorf("%s: %s = %v says it makes %s false; it still fired", what, c.Field, c.Value, r)
-						}
-					}
-				}
-				// Each change counts: without it, the others add less (a
-				// change adds 0 after the ones before it only when it
-				// counts with one after it).
-				for j, c := range cf.Changes {
-					without := in
-					for k, o := range cf.Changes {
-						if k != j {
-							without = with(without, o.Field, o.Value)
-						}
-					}
-					if w, _ := rs.Score(ctx, without, opts); w.Score >= got.Score {
-						t.Errorf("%s: %+v: without %s the score is %d, not less than %d", what, cf.Changes, c.Field, w.Score, got.Score)
-					}
-				}
-				if len(cf.Changes) > 1 {
-					if one := qualifiesAlone(); one != "" {
-						t.Errorf("%s: %d changes suggested, but %s alone qualifies it", what, len(cf.Changes), one)
-					}
-				}
-			}
-			t.Logf("%s: %v", name, counts)
+			checkQualifies(t, files, uint64(len(name)), leads)
 		})
 	}
+}
+
+// checkQualifies checks the counterfactual's promise (see
+// TestCounterfactualQualifies) for leads random leads of the ruleset of
+// files, drawn from seed.
+func checkQualifies(t *testing.T, files []*rulefile.File, seed uint64, leads int) {
+	t.Helper()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	opts := engine.Options{Clock: func() time.Time { return now }}
+	compiled, err := compiler.Compiler{}.Compile(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := engine.NewRuleset(compiled)
+	gen := newLeadGen(seed, files)
+	counts := map[string]int{}
+	for i := range leads {
+		in := gen.lead(rs.Ruleset, now)
+		d, err := rs.Score(ctx, in, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf := d.WouldQualify
+		what := fmt.Sprintf("lead %d %v %v (tier %s, score %d)", i, in.Lead, in.Account, d.Tier, d.Score)
+		switch {
+		case d.Qualified:
+			counts["qualified"]++
+			if !cf.IsZero() {
+				t.Errorf("%s: qualified, yet told %+v", what, cf)
+			}
+			continue
+		case len(d.Knockouts) > 0:
+			counts["knocked out"]++
+			if len(cf.Knockouts) != len(d.Knockouts) || cf.Tier != "" || cf.Changes != nil || cf.Verify != nil {
+				t.Errorf("%s: knocked out by %d rules; told %+v, want only the knockouts", what, len(d.Knockouts), cf)
+			}
+			continue
+		}
+		if len(cf.Verify) > 0 {
+			counts["with rules to verify"]++
+		}
+		qualifiesAlone := func() string {
+			brief := opts // the verdict is all it reads
+			brief.Detail = engine.Brief
+			for field, values := range rs.WhatIfValues(in, now) {
+				for _, v := range values {
+					if one, _ := rs.Score(ctx, with(in, field, v), brief); one.Qualified {
+						return fmt.Sprintf("%s = %v", field, v)
+					}
+				}
+			}
+			return ""
+		}
+		if len(cf.Changes) == 0 {
+			counts["cannot qualify"]++
+			if one := qualifiesAlone(); one != "" && cf.Tier != "" {
+				t.Errorf("%s: no changes suggested, but %s alone qualifies it", what, one)
+			}
+			continue
+		}
+		counts[fmt.Sprintf("%d changes", len(cf.Changes))]++
+		after, adds := in, 0
+		for _, c := range cf.Changes {
+			after = with(after, c.Field, c.Value)
+			adds += c.Adds
+			key := strings.TrimPrefix(strings.TrimPrefix(c.Field, "lead."), "account.")
+			src := in.Lead
+			if strings.HasPrefix(c.Field, "account.") {
+				src = in.Account
+			}
+			if _, had := src[key]; had == c.Unknown {
+				t.Errorf("%s: change of %s says unknown=%v; the lead has it: %v", what, c.Field, c.Unknown, had)
+			}
+			if c.Adds < 0 {
+				t.Errorf("%s: change %+v takes points away", what, c)
+			}
+		}
+		got, err := rs.Score(ctx, after, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Qualified {
+			t.Errorf("%s: with %+v: tier %s, score %d, knockouts %v, not qualified", what, cf.Changes, got.Tier, got.Score, got.Knockouts)
+		}
+		if got.Score-d.Score != adds {
+			t.Errorf("%s: with %+v the score is %d (%+d), not %+d as the changes add", what, cf.Changes, got.Score, got.Score-d.Score, adds)
+		}
+		matched := map[string]bool{}
+		for _, h := range got.Matched {
+			matched[h.Rule] = true
+		}
+		for _, c := range cf.Changes {
+			for _, r := range c.MakesTrue {
+				if !matched[r] {
+					t.Errorf("%s: %s = %v says it makes %s true; it did not fire", what, c.Field, c.Value, r)
+				}
+			}
+			for _, r := range c.MakesFalse {
+				if matched[r] {
+					t.Errorf("%s: %s = %v says it makes %s false; it still fired", what, c.Field, c.Value, r)
+				}
+			}
+		}
+		// Each change counts: without it, the others add less (a
+		// change adds 0 after the ones before it only when it
+		// counts with one after it).
+		for j, c := range cf.Changes {
+			without := in
+			for k, o := range cf.Changes {
+				if k != j {
+					without = with(without, o.Field, o.Value)
+				}
+			}
+			if w, _ := rs.Score(ctx, without, opts); w.Score >= got.Score {
+				t.Errorf("%s: %+v: without %s the score is %d, not less than %d", what, cf.Changes, c.Field, w.Score, got.Score)
+			}
+		}
+		if len(cf.Changes) > 1 {
+			if one := qualifiesAlone(); one != "" {
+				t.Errorf("%s: %d changes suggested, but %s alone qualifies it", what, len(cf.Changes), one)
+			}
+		}
+	}
+	t.Logf("%s: %v", files[0].Ruleset.Value, counts)
 }
 
 // TestFlatLeadWithAccount: a lead sent with its fields at the top and an
