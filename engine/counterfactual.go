@@ -61,8 +61,7 @@ type wiCand struct {
 type cfScratch struct {
 	cands             []wiCand
 	vecs, dynE        []int
-	own, none, once   []int
-	owned             bool  // own is not all zeros
+	none, once        []int
 	reach, touch      []int // by whatIf.dynamic
 	touchE, dynGain   []int
 	dynMissed         []bool // by whatIf.dynamic: a missed positive rule or a matched negative one
@@ -231,40 +230,17 @@ func (c *cfRun) candidates(least int) int {
 	s, wi := c.s, c.wi
 	buckets := c.nb + 1
 	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
-	s.own = resize(s.own, buckets)
 	s.reach = resize(s.reach, len(wi.dynamic))
-	s.owned = false
 	for fi := range wi.fields {
 		wf := &wi.fields[fi]
 		cur := s.cur[fi]
-		// The rules decided with the change past the first 64 count at
-		// the most they could move: a missed positive rule made true, a
-		// matched negative one made false. (Most fields have none: s.own
-		// stays zero, and is not summed.)
-		if s.owned || wf.overflow {
-			clear(s.own)
-			s.owned = false
-		}
-		most := 0
-		if wf.overflow {
-			for p, i := range wf.dynamic {
-				if rule := c.rs.Rules[i]; wf.dynIdx[p] < 0 && (rule.Points > 0) != (c.truth[i] == eval.True) {
-					s.own[c.bucket(rule)] += abs(rule.Points)
-				}
-			}
-			for _, v := range s.own {
-				most += v
-			}
-			s.owned = true
-		}
 		// A list the lead has gets the option's items added: what that
 		// does is decided with the real rules, all of them.
 		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
 		// The most the rules it is decided with could move for this lead.
+		most := 0
 		for _, j := range wf.dynIdx {
-			if j >= 0 {
-				most += s.dynGain[j]
-			}
+			most += s.dynGain[j]
 		}
 		if wf.most+most < least {
 			continue // no option could add enough
@@ -303,9 +279,6 @@ func (c *cfRun) candidates(least int) int {
 		s.fieldIn[x.field] = true
 		wf := &wi.fields[x.field]
 		for _, j := range wf.dynIdx {
-			if j < 0 {
-				continue
-			}
 			if s.reach[j]++; s.reach[j] == 2 {
 				s.none[wi.dynBucket[j]] += s.dynGain[j]
 			}
@@ -334,18 +307,11 @@ func (c *cfRun) single() {
 	s, wi := c.s, c.wi
 	buckets := c.nb + 1
 	s.cands, s.vecs, s.dynE = s.cands[:0], s.vecs[:0], s.dynE[:0]
-	s.own, s.owned = resize(s.own, buckets), false // no field overflows (else candidates)
 	s.dynBy = resize(s.dynBy, buckets)
 	s.pend = s.pend[:0]
 	top := 0
 	for fi := range wi.fields {
 		wf := &wi.fields[fi]
-		if wf.overflow { // measure would need the field's s.own: the whole list instead
-			if c.candidates(c.need) > 0 {
-				c.search(1, 1)
-			}
-			return
-		}
 		if wf.most+wf.dynMost < c.need {
 			continue // no option could add enough, whatever the lead
 		}
@@ -480,7 +446,9 @@ func (c *cfRun) measureOption(p wiPend) {
 	n := len(wf.dynamic)
 	for i := range s.cands {
 		y := &s.cands[i]
-		if y.seen || y.field != x.field || !slices.Equal(s.vecs[x.vec:x.vec+buckets], s.vecs[y.vec:y.vec+buckets]) || !slices.Equal(s.dynE[x.dynE:x.dynE+n], s.dynE[y.dynE:y.dynE+n]) {
+		// Twins have the same effects, so the same bound: comparing
+		// bounds first keeps this cheap for fields of many options.
+		if y.seen || y.field != x.field || y.bound0 != x.bound0 || !slices.Equal(s.vecs[x.vec:x.vec+buckets], s.vecs[y.vec:y.vec+buckets]) || !slices.Equal(s.dynE[x.dynE:x.dynE+n], s.dynE[y.dynE:y.dynE+n]) {
 			continue
 		}
 		switch {
@@ -582,9 +550,6 @@ func (c *cfRun) known(wf *wiField, o *wiOption, live bool, dynE []int) bool {
 	exact := !live
 	for p, i := range wf.dynamic {
 		j := wf.dynIdx[p]
-		if j < 0 {
-			continue
-		}
 		t := o.dyn[p]
 		if live || t == eval.Unknown {
 			dynE[p], exact = c.s.dynGain[j], false
@@ -613,11 +578,7 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 	s := c.s
 	wf := &c.wi.fields[x.field]
 	vec := s.vecs[x.vec : x.vec+c.nb+1]
-	if s.owned {
-		copy(vec, s.own)
-	} else {
-		clear(vec)
-	}
+	clear(vec)
 	if guess {
 		for _, sr := range wf.single {
 			if (sr.points > 0) != (c.truth[sr.rule] == eval.True) {
@@ -646,9 +607,6 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 	// alone, when that is a gain; vec keeps the single rules' effect.
 	dynE := s.dynE[x.dynE : x.dynE+len(wf.dynIdx)]
 	for p, j := range wf.dynIdx {
-		if j < 0 {
-			continue
-		}
 		if gain := dynE[p]; gain > 0 {
 			vec[c.wi.dynBucket[j]] += gain
 			if gain < abs(c.wi.dynPoints[j]) && s.dynMissed[j] {
@@ -663,7 +621,7 @@ func (c *cfRun) measure(x *wiCand, guess bool) (keep bool) {
 		x.bound += min(max(v, 0), s.room[b])
 	}
 	for p, j := range wf.dynIdx {
-		if gain := dynE[p]; j >= 0 && gain > 0 {
+		if gain := dynE[p]; gain > 0 {
 			vec[c.wi.dynBucket[j]] -= gain
 		}
 	}
@@ -692,9 +650,8 @@ func (c *cfRun) refine(i int) bool {
 
 // alone decides what option o of field wf does alone to this lead: which
 // of the field's single rules it makes true, what it adds through each
-// rule of wf.dynamic (into dynE; left 0 past the first 64 of
-// whatIf.dynamic), and whether a knockout fires. live: the lead has the
-// list wf, and everything is decided with the real rules.
+// rule of wf.dynamic (into dynE), and whether a knockout fires. live:
+// the lead has the list wf, and everything is decided with the real rules.
 func (c *cfRun) alone(wf *wiField, o *wiOption, live bool, dynE []int) (truth uint64, knocked bool) {
 	truth = o.truth
 	// The row holds the option only when a rule must be decided with it:
@@ -720,9 +677,6 @@ func (c *cfRun) alone(wf *wiField, o *wiOption, live bool, dynE []int) (truth ui
 		}
 	}
 	for p, i := range wf.dynamic {
-		if wf.dynIdx[p] < 0 {
-			continue
-		}
 		rule := c.rs.Rules[i]
 		var now bool
 		switch t := o.dyn[p]; {
@@ -884,9 +838,6 @@ func (c *cfRun) push(i, sign int) {
 	}
 	wf := &c.wi.fields[x.field]
 	for p, j := range wf.dynIdx {
-		if j < 0 {
-			continue
-		}
 		b, gain := c.wi.dynBucket[j], s.dynGain[j]
 		shared := s.reach[j] >= 2
 		if sign < 0 {
@@ -926,9 +877,6 @@ func (c *cfRun) last(i int) int {
 		acc[b] += v
 	}
 	for p, j := range c.wi.fields[x.field].dynIdx {
-		if j < 0 {
-			continue
-		}
 		switch s.touch[j] {
 		case 0:
 			acc[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
@@ -993,7 +941,7 @@ func (c *cfRun) settled(sel []int) (gain int, ok bool) {
 	for n, i := range sel {
 		x := &s.cands[i]
 		wf := &c.wi.fields[x.field]
-		if !x.refined || wf.kind == wiList && c.r.Present.Has(wf.field.Index) || len(wf.dynIdx) > len(wf.dynamic) {
+		if !x.refined || wf.kind == wiList && c.r.Present.Has(wf.field.Index) {
 			return 0, false
 		}
 		for _, t := range wf.options[x.option].knock {
@@ -1015,9 +963,6 @@ func (c *cfRun) settled(sel []int) (gain int, ok bool) {
 		}
 		wf := &c.wi.fields[x.field]
 		for p, j := range wf.dynIdx {
-			if j < 0 {
-				return 0, false // counted at the most it could move: not exact
-			}
 			s.delta[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
 		}
 	}
@@ -1032,7 +977,7 @@ func (c *cfRun) settled(sel []int) (gain int, ok bool) {
 // shared reports whether a rule of whatIf.dynamic reads both fields.
 func (c *cfRun) shared(a, b *wiField) bool {
 	for _, j := range a.dynIdx {
-		if j >= 0 && slices.Contains(b.dynIdx, j) {
+		if slices.Contains(b.dynIdx, j) {
 			return true
 		}
 	}

@@ -508,3 +508,97 @@ tiers: [{name: A, min: 25}, {name: B}]`,
 		})
 	}
 }
+
+// TestCounterfactualLargeRulesets checks the counterfactual's promise on
+// generated rulesets larger than the examples: a field read by more than
+// 64 rules that read another field too, and by more than 64 rules that
+// read only it, with their points spread over a capped group, an uncapped
+// one and no group.
+func TestCounterfactualLargeRulesets(t *testing.T) {
+	leads := 300
+	if testing.Short() || raceEnabled {
+		leads = 100
+	}
+	for _, tc := range []struct {
+		name           string
+		pairs, singles int // rules employees >= N && page_views >= M; rules employees >= N
+	}{
+		{"pairs", 80, 0},
+		{"singles", 0, 80},
+		{"both", 70, 70},
+		{"many pairs", 200, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := largeRuleset(tc.pairs, tc.singles)
+			f, err := rulefile.Parse("large.yaml", []byte(src))
+			if err != nil {
+				t.Fatalf("%v\n%s", err, src)
+			}
+			checkQualifies(t, []*rulefile.File{f}, uint64(tc.pairs*1000+tc.singles), leads)
+		})
+	}
+}
+
+// largeRuleset returns the source of a ruleset with pairs rules that read
+// lead.employees and lead.page_views and singles rules that read only
+// lead.employees, and a few rules of other fields after them.
+func largeRuleset(pairs, singles int) string {
+	var b strings.Builder
+	b.WriteString(`ruleset: large
+fields:
+  lead.employees: int
+  lead.page_views: int
+  lead.country: string
+  lead.demo_requested: bool
+groups:
+  fit: {max: 120}
+  engagement: {min: -10}
+knockouts:
+  - id: too-small
+    when: lead.employees < 3
+    reason: too small
+score:
+`)
+	group := func(i int) string {
+		switch i % 3 {
+		case 0:
+			return "\n    group: fit"
+		case 1:
+			return "\n    group: engagement"
+		}
+		return ""
+	}
+	for i := range pairs {
+		points := 1 + i%4
+		if i%11 == 5 {
+			points = -2
+		}
+		fmt.Fprintf(&b, "  - id: pair-%d%s\n    when: lead.employees >= %d && lead.page_views >= %d\n    points: %d\n    reason: pair\n",
+			i, group(i), 5+7*i, (i*13)%60, points)
+	}
+	for i := range singles {
+		points := 1 + i%3
+		if i%9 == 4 {
+			points = -1
+		}
+		fmt.Fprintf(&b, "  - id: single-%d%s\n    when: lead.employees >= %d\n    points: %d\n    reason: single\n",
+			i, group(i+1), 4+11*i, points)
+	}
+	b.WriteString(`  - id: us
+    when: lead.country == "US"
+    points: 10
+    reason: us
+  - id: demo
+    group: engagement
+    when: lead.demo_requested
+    points: 15
+    reason: demo
+tiers:
+  - {name: A, min: 90}
+  - {name: B, min: 60}
+  - {name: C, min: 30}
+  - {name: D}
+qualify: tier in ["A", "B"]
+`)
+	return b.String()
+}

@@ -43,8 +43,10 @@ type whatIf struct {
 	// change is decided with it in the row.
 	qualifyReads bool
 	// dynamic are the score rules (Rule.Index) decided with a change in
-	// the row, the first 64 of them, where their points go and how many
-	// (kept here so that the search reads no rule for them).
+	// the row, where their points go and how many (kept here so that the
+	// search reads no rule for them). All of them: a rule left out would
+	// have to count at the most it could move, and the search, bounded in
+	// what it tries, would then miss changes that qualify the lead.
 	dynamic, dynBucket, dynPoints []int
 	// conds are the conditions of rules that read several fields (score
 	// rules and knockouts) that a change is decided with leaf by leaf:
@@ -56,23 +58,22 @@ type whatIf struct {
 
 // wiField is one field that a positive score rule reads, and its options.
 type wiField struct {
-	field   *eval.Field
-	kind    wiKind
-	single  []wiRule // score rules that read only this field (static fields; at most 64)
-	dynamic []int    // score rules decided with the change in the row: Rule.Index
-	// dynIdx has, for each rule of dynamic, its index in whatIf.dynamic;
-	// -1 past the first 64.
-	dynIdx []int
-	// overflow: some rule of dynamic is past the first 64 (dynIdx -1);
-	// such rules count at the most they could move, for each lead.
-	overflow bool
-	knock    []*eval.Rule // knockouts decided with the change in the row
+	field *eval.Field
+	kind  wiKind
+	// single are the score rules that read only this field (static
+	// fields), at most 64: an option's outcome for them is a bit set
+	// (wiOption.truth). More such rules go to dynamic, whose outcomes for
+	// an option were decided here all the same (wiOption.dyn).
+	single  []wiRule
+	dynamic []int        // score rules decided with the change in the row: Rule.Index
+	dynIdx  []int        // for each rule of dynamic, its index in whatIf.dynamic
+	knock   []*eval.Rule // knockouts decided with the change in the row
 	// subs has, for each rule of dynamic and then each of knock, how a
 	// change of this field is decided without changing the lead's row.
 	subs    []wiSub
 	options []wiOption
 	most    int        // the largest of the options' most
-	dynMost int        // the points of the rules of dynamic (the first 64): the most they move for any lead
+	dynMost int        // the points of the rules of dynamic: the most they move for any lead
 	barred  []wiOption // values that fire a knockout reading only this field: never offered
 }
 
@@ -308,16 +309,13 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 		}
 		for _, ri := range wf.dynamic {
 			j := slices.Index(w.dynamic, ri)
-			if j < 0 && len(w.dynamic) < 64 {
+			if j < 0 {
 				j, w.dynamic = len(w.dynamic), append(w.dynamic, ri)
 				w.dynBucket = append(w.dynBucket, bucket(rs.Rules[ri]))
 				w.dynPoints = append(w.dynPoints, rs.Rules[ri].Points)
 			}
 			wf.dynIdx = append(wf.dynIdx, j)
-			wf.overflow = wf.overflow || j < 0
-			if j >= 0 {
-				wf.dynMost += abs(rs.Rules[ri].Points)
-			}
+			wf.dynMost += abs(rs.Rules[ri].Points)
 		}
 		if len(wf.options)+len(wf.barred) > 0 {
 			w.fields = append(w.fields, wf)
