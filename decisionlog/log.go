@@ -375,24 +375,7 @@ func (l *Log) Health() Health {
 // Flush waits until every entry logged before the call is stored (or has
 // failed), or ctx ends.
 func (l *Log) Flush(ctx context.Context) error {
-	res := make(chan struct{})
-	op := func() {
-		l.drain()
-		close(res)
-	}
-	select {
-	case l.ops <- op:
-	case <-l.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-res:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return l.onWriter(ctx, l.drain)
 }
 
 // Index waits until every entry logged before the call is stored and
@@ -400,14 +383,18 @@ func (l *Log) Flush(ctx context.Context) error {
 // the indexed tables, or ctx ends. The writer does this by itself when
 // idle; Prune and tests call it to act on the indexed tables at once.
 func (l *Log) Index(ctx context.Context) error {
-	res := make(chan struct{})
-	op := func() {
+	return l.onWriter(ctx, func() {
 		l.drain()
 		l.index(func() bool { return true })
-		close(res)
-	}
+	})
+}
+
+// onWriter runs op on the writer goroutine, after the entries logged
+// before the call, and waits for it to finish, or for ctx to end.
+func (l *Log) onWriter(ctx context.Context, op func()) error {
+	res := make(chan struct{})
 	select {
-	case l.ops <- op:
+	case l.ops <- func() { op(); close(res) }:
 	case <-l.done:
 		return ErrClosed
 	case <-ctx.Done():
