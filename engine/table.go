@@ -128,11 +128,13 @@ func (t *ruleTable) findMiss(m *Miss, next *int) int {
 }
 
 // fieldAt returns the index of field name in t.fieldNames; -1 when the
-// ruleset has no such field. Decisions list missing fields in declaration
-// order, so it looks from *next on first, and then up the name; *next
-// moves past what it found.
+// ruleset has no such field. A decision lists its missing fields in
+// declaration order, a few apart, so it looks at the next few from *next
+// first; a missed rule lists its own in its condition's order, found by
+// the map. *next moves past what it found.
 func (t *ruleTable) fieldAt(name string, next *int) int {
-	for i := *next; i < len(t.fieldNames); i++ {
+	const ahead = 4
+	for i := *next; i < min(*next+ahead, len(t.fieldNames)); i++ {
 		if t.fieldNames[i] == name {
 			*next = i + 1
 			return i
