@@ -97,3 +97,83 @@ func referenceFormat(v any) string {
 	}
 	return "?"
 }
+
+// Swap sets a field of every type and Restore puts back exactly what the
+// row had, present or not, in reverse order; Undo keeps the old value
+// unboxed, so neither allocates (the counterfactual swaps for every option
+// it tries).
+func TestSwapRestoreEveryType(t *testing.T) {
+	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	types := []struct {
+		typ      rulefile.Type
+		old, new any
+	}{
+		{rulefile.TypeString, "old", "new"},
+		{rulefile.TypeInt, 3, 1000},
+		{rulefile.TypeFloat, 2.5, 1e6},
+		{rulefile.TypeBool, false, true},
+		{rulefile.TypeDate, at, at.AddDate(0, 1, 0)},
+		{rulefile.TypeList, []string{"a"}, []string{"a", "b"}},
+	}
+	if len(types) != int(rulefile.NumTypes)-1 {
+		t.Fatalf("the test covers %d field types; rulefile has %d", len(types), rulefile.NumTypes-1)
+	}
+	for _, had := range []bool{true, false} {
+		var fields []*Field
+		for i, tc := range types {
+			fields = append(fields, &Field{Name: tc.typ.String(), Type: tc.typ, Index: i})
+		}
+		var r Row
+		r.Present = NewFieldSet(len(fields))
+		r.strs, r.ints, r.floats, r.bools = make([]string, 1), make([]int, 1), make([]float64, 1), make([]bool, 1)
+		r.times, r.lists = make([]time.Time, 1), make([][]string, 1)
+		for i, tc := range types {
+			if had && !r.Set(fields[i], tc.old) {
+				t.Fatalf("Set %s %v refused", tc.typ, tc.old)
+			}
+		}
+		undo := make([]Undo, len(fields))
+		for i, tc := range types {
+			u, ok := r.Swap(fields[i], tc.new)
+			if !ok {
+				t.Fatalf("Swap %s %v refused", tc.typ, tc.new)
+			}
+			undo[i] = u
+			if v, ok := r.Value(fields[i]); !ok || FormatValue(v) != FormatValue(tc.new) {
+				t.Errorf("after Swap, %s = %v (%v), want %v", tc.typ, v, ok, tc.new)
+			}
+			if u.Had() != had {
+				t.Errorf("%s: Undo.Had = %v, want %v", tc.typ, u.Had(), had)
+			}
+			want := any(nil)
+			if had {
+				want = tc.old
+			}
+			if FormatValue(u.Value()) != FormatValue(want) {
+				t.Errorf("%s: Undo.Value = %v, want %v", tc.typ, u.Value(), want)
+			}
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			r.Restore(undo[i])
+		}
+		for i, tc := range types {
+			v, ok := r.Value(fields[i])
+			if ok != had || (had && FormatValue(v) != FormatValue(tc.old)) {
+				t.Errorf("after Restore, %s = %v (present %v), want %v (present %v)", tc.typ, v, ok, tc.old, had)
+			}
+		}
+		if _, ok := r.Swap(fields[1], "not an int"); ok {
+			t.Error("Swap of a string into an int field: ok, want refused")
+		}
+	}
+	var r Row
+	f := &Field{Name: "s", Type: rulefile.TypeString}
+	r.Present, r.strs = NewFieldSet(1), []string{"x"}
+	v := any("y")
+	if n := testing.AllocsPerRun(100, func() {
+		u, _ := r.Swap(f, v)
+		r.Restore(u)
+	}); n != 0 {
+		t.Errorf("Swap and Restore: %v allocations, want 0", n)
+	}
+}
