@@ -52,11 +52,7 @@ func BenchmarkLogParallel(b *testing.B) {
 func BenchmarkWrite(b *testing.B) {
 	for _, mask := range []string{"none", "hash"} {
 		b.Run("mask="+mask, func(b *testing.B) {
-			m, err := decisionlog.ParseMask(mask)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m.Key = []byte("a key of sixteen bytes or more")
+			m := benchMask(b, mask)
 			s := newScorer(b)
 			l, _ := open(b, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m))
 			e := s.entry(b, t0, readExample(b, "vp-fintech.json"))
@@ -128,11 +124,7 @@ func distinctEntriesOf(b *testing.B, n int, detail engine.Detail) []decisionlog.
 func BenchmarkLogLeads(b *testing.B) {
 	for _, mask := range []string{"none", "hash"} {
 		b.Run("mask="+mask, func(b *testing.B) {
-			m, err := decisionlog.ParseMask(mask)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m.Key = []byte("a key of sixteen bytes or more")
+			m := benchMask(b, mask)
 			entries := distinctEntriesOf(b, b.N, engine.Brief)
 			l, _ := open(b, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
 			ctx := context.Background()
@@ -163,11 +155,7 @@ func BenchmarkWriteLeads(b *testing.B) {
 				if backend == "postgres" {
 					target = pgtest.Database(b)
 				}
-				m, err := decisionlog.ParseMask(mask)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m.Key = []byte("a key of sixteen bytes or more")
+				m := benchMask(b, mask)
 				entries := distinctEntries(b, b.N)
 				l, _ := openAt(b, target, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
 				ctx := context.Background()
@@ -203,4 +191,15 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchMask is the mask a benchmark names (none, hash, drop), with a key.
+func benchMask(b *testing.B, name string) decisionlog.Mask {
+	b.Helper()
+	m, err := decisionlog.ParseMask(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Key = []byte("a key of sixteen bytes or more")
+	return m
 }
