@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/internal/pgtest"
 )
 
 // TestSearch: a rep finds a lead by whatever they have at hand, from its
@@ -181,11 +183,25 @@ func testSearchCommonKeyLatestFirst(t *testing.T, target string) {
 
 // BenchmarkSearchJournal looks leads up while the journal holds as many
 // decisions as it may before the writer indexes as it appends
-// (DefaultMaxUnindexed): the worst case of a lookup during bulk traffic.
-// "first" is a reader's first lookup, which decodes the whole journal;
-// the others reuse what it decoded.
+// (DefaultMaxUnindexed), on each backend: the worst case of a lookup
+// during bulk traffic. Each kind of lookup runs "first", a reader's first
+// lookup (a reader just opened: it has decoded nothing of the journal),
+// and "warm", the same lookup again from a reader that has read the
+// journal before.
 func BenchmarkSearchJournal(b *testing.B) {
-	l, _ := open(b, decisionlog.WithIndexing(time.Hour, 1<<30))
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			target := filepath.Join(b.TempDir(), "decisions.db")
+			if backend == "postgres" {
+				target = pgtest.Database(b)
+			}
+			benchmarkSearchJournal(b, target)
+		})
+	}
+}
+
+func benchmarkSearchJournal(b *testing.B, target string) {
+	l, _ := openAt(b, target, decisionlog.WithIndexing(time.Hour, 1<<30))
 	ctx := context.Background()
 	entries := distinctEntries(b, decisionlog.DefaultMaxUnindexed)
 	for _, e := range entries {
@@ -199,24 +215,53 @@ func BenchmarkSearchJournal(b *testing.B) {
 	if h := l.Health(); h.Unindexed != decisionlog.DefaultMaxUnindexed {
 		b.Fatalf("Health().Unindexed = %d; want %d", h.Unindexed, decisionlog.DefaultMaxUnindexed)
 	}
-	b.Run("first", func(b *testing.B) {
-		for b.Loop() {
-			r, err := decisionlog.OpenReader(ctx, l.Path())
-			if err != nil {
-				b.Fatal(err)
-			}
-			if got, err := r.Find(ctx, decisionlog.Query{LeadID: "00Q00000777"}); err != nil || len(got) != 1 {
-				b.Fatalf("Find = %d, %v", len(got), err)
-			}
-			r.Close()
+	got, err := l.Find(ctx, decisionlog.Query{LeadID: "00Q00000777"})
+	if err != nil || len(got) != 1 {
+		b.Fatalf("Find(00Q00000777) = %d, %v", len(got), err)
+	}
+	id := got[0].ID
+	type lookup struct {
+		name string
+		do   func(*decisionlog.Reader) (int, error)
+	}
+	find := func(q decisionlog.Query) func(*decisionlog.Reader) (int, error) {
+		return func(r *decisionlog.Reader) (int, error) {
+			got, err := r.Find(ctx, q)
+			return len(got), err
 		}
-	})
-	for _, q := range []decisionlog.Query{{LeadID: "00Q00000777"}, {Text: "lead.777@"}, {Text: "company7"}, {Text: "c", Limit: 20}} {
-		b.Run(strings.NewReplacer("@", "_at_", ".", "_").Replace(q.LeadID+q.Text), func(b *testing.B) {
+	}
+	lookups := []lookup{
+		{"id", func(r *decisionlog.Reader) (int, error) {
+			_, err := r.Get(ctx, id)
+			return 1, err
+		}},
+		{"lead_id", find(decisionlog.Query{LeadID: "00Q00000777"})},
+		{"email", find(decisionlog.Query{Email: "lead.777@company77.example"})},
+		{"text=email_start", find(decisionlog.Query{Text: "lead.777@"})},
+		{"text=company_word", find(decisionlog.Query{Text: "company7"})},
+		{"text=domain", find(decisionlog.Query{Text: "company77.example"})},
+		{"text=one_letter", find(decisionlog.Query{Text: "c", Limit: 20})},
+	}
+	for _, lk := range lookups {
+		b.Run(lk.name+"/first", func(b *testing.B) {
 			for b.Loop() {
-				got, err := l.Find(ctx, q)
-				if err != nil || len(got) == 0 {
-					b.Fatalf("Find(%+v) = %d, %v", q, len(got), err)
+				r, err := decisionlog.OpenReader(ctx, l.Path())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := lk.do(r); err != nil || n == 0 {
+					b.Fatalf("%s = %d, %v", lk.name, n, err)
+				}
+				r.Close()
+			}
+		})
+		b.Run(lk.name+"/warm", func(b *testing.B) {
+			if n, err := lk.do(l.Reader); err != nil || n == 0 {
+				b.Fatalf("%s = %d, %v", lk.name, n, err)
+			}
+			for b.Loop() {
+				if n, err := lk.do(l.Reader); err != nil || n == 0 {
+					b.Fatalf("%s = %d, %v", lk.name, n, err)
 				}
 			}
 		})
