@@ -29,7 +29,10 @@ import (
 // adds is at most the sum over its options of each one's bound: a search
 // by branch and bound over the options, largest bound first, tries sets of
 // one change, then two, and so on, and decides each set it cannot rule out
-// with the real rules, the changes set in the lead's row, then restored.
+// with the real rules: from what each change does alone, with the rules
+// and knockouts that several changes read decided from the lead's leaves
+// and the ones each option decides (see settled), or, where that cannot
+// be, with the changes set in the lead's row, then restored.
 // Among the smallest sets that qualify it keeps the one that adds the
 // most; ties go to the first found, in a fixed order.
 
@@ -913,8 +916,8 @@ func (c *cfRun) bound(left int) int {
 // restores the row. It returns what the set adds to the score, and
 // whether the lead then qualifies and no knockout fires.
 func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
-	if gain, ok := c.settled(sel); ok {
-		if gain < c.need {
+	if gain, knocked, ok := c.settled(sel, nil); ok {
+		if knocked || gain < c.need {
 			return gain, false
 		}
 		return gain, c.qualifies(c.score0 + gain)
@@ -928,42 +931,78 @@ func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 	return gain, c.qualifies(c.score0 + gain)
 }
 
-// settled returns what the set adds, with c.s.totals set, when what each
-// change does alone says it all: every candidate refined, no rule of two
-// changes' fields (each one's effect is then what it does alone), no
-// knockout left undecided, qualify reading no field of the lead. ok is
-// false otherwise: the set is decided in the row.
-func (c *cfRun) settled(sel []int) (gain int, ok bool) {
+// settled decides a set without changing the lead's row, when what each
+// change does to the rules reading its field says it all: every candidate
+// refined (what it does alone through each rule and knockout that reads
+// its field is decided for this lead, by the ruleset or by refine) and
+// alive, and qualify reads no field of the lead. A rule that one change
+// alone reads counts what that change does alone; a rule or knockout that
+// several read (and that one of them leaves to the other fields) is
+// decided from the lead's leaves with the leaves each change's option
+// decides (see wiSub). ok is false when that cannot be (a leaf reads two
+// fields, a list the lead has): the set is then decided in the row.
+// Otherwise it returns what the set adds (c.s.totals set, as score) and
+// whether a knockout fires; flip, when set, is called as score calls it.
+func (c *cfRun) settled(sel []int, flip func(change int, rule int, now bool)) (gain int, knocked, ok bool) {
 	s := c.s
 	if c.wi.qualifyReads {
-		return 0, false
+		return 0, false, false
 	}
 	for n, i := range sel {
 		x := &s.cands[i]
-		wf := &c.wi.fields[x.field]
-		if !x.refined || wf.kind == wiList && c.r.Present.Has(wf.field.Index) {
-			return 0, false
-		}
-		for _, t := range wf.options[x.option].knock {
-			if t != eval.False {
-				return 0, false
-			}
+		if !x.refined || x.dead {
+			return 0, false, false
 		}
 		for _, j := range sel[:n] {
-			if c.shared(wf, &c.wi.fields[s.cands[j].field]) {
-				return 0, false
+			if c.shared(i, j) && !c.substitutable(i, j) {
+				return 0, false, false
 			}
 		}
 	}
 	clear(s.delta)
-	for _, i := range sel {
+	for n, i := range sel {
 		x := &s.cands[i]
+		wf := &c.wi.fields[x.field]
 		for b, v := range s.vecs[x.vec : x.vec+c.nb+1] {
 			s.delta[b] += v
 		}
-		wf := &c.wi.fields[x.field]
+		if flip != nil {
+			for flips := x.truth ^ s.cur[x.field]; flips != 0; flips &= flips - 1 {
+				j := bits.TrailingZeros64(flips)
+				flip(n, wf.single[j].rule, x.truth&(1<<j) != 0)
+			}
+		}
 		for p, j := range wf.dynIdx {
-			s.delta[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
+			first, others := c.readers(sel, n, j)
+			if !others { // what it does alone
+				if e := s.dynE[x.dynE+p]; e != 0 {
+					s.delta[c.wi.dynBucket[j]] += e
+					if flip != nil {
+						flip(n, wf.dynamic[p], c.truth[wf.dynamic[p]] != eval.True)
+					}
+				}
+				continue
+			}
+			ri := wf.dynamic[p]
+			now, was := c.decide(sel, wf.subs[p].cond) == eval.True, c.truth[ri] == eval.True
+			if now == was {
+				continue
+			}
+			if first {
+				if now {
+					s.delta[c.wi.dynBucket[j]] += c.wi.dynPoints[j]
+				} else {
+					s.delta[c.wi.dynBucket[j]] -= c.wi.dynPoints[j]
+				}
+			}
+			if flip != nil {
+				flip(n, ri, now)
+			}
+		}
+		for k, rule := range wf.knock {
+			if !knocked && c.knockShared(sel, n, k, rule) {
+				knocked = c.decide(sel, wf.subs[len(wf.dynamic)+k].cond) == eval.True
+			}
 		}
 	}
 	gain = s.delta[c.nb]
@@ -971,17 +1010,117 @@ func (c *cfRun) settled(sel []int) (gain int, ok bool) {
 		s.totals[g] = s.pre[g] + s.delta[g]
 		gain += min(max(s.totals[g], s.lo[g]), s.hi[g]) - s.base[g]
 	}
-	return gain, true
+	return gain, knocked, true
 }
 
-// shared reports whether a rule of whatIf.dynamic reads both fields.
-func (c *cfRun) shared(a, b *wiField) bool {
-	for _, j := range a.dynIdx {
-		if slices.Contains(b.dynIdx, j) {
+// readers reports, of the changes of sel other than the n-th, whether one
+// reads rule j of whatIf.dynamic (others), and whether none before the
+// n-th does (first: the n-th counts its points).
+func (c *cfRun) readers(sel []int, n, j int) (first, others bool) {
+	first = true
+	for m, i := range sel {
+		if m != n && slices.Contains(c.wi.fields[c.s.cands[i].field].dynIdx, j) {
+			others = true
+			first = first && m > n
+		}
+	}
+	return first, others
+}
+
+// knockShared reports whether knockout k of the n-th change of sel is
+// read by another change of the set and one of them leaves it to the
+// other fields: the set decides it together (else it is as the change
+// alone decided it: not fired).
+func (c *cfRun) knockShared(sel []int, n, k int, rule *eval.Rule) bool {
+	x := &c.s.cands[sel[n]]
+	t := c.wi.fields[x.field].options[x.option].knock[k]
+	shared := false
+	for m, i := range sel {
+		y := &c.s.cands[i]
+		b := &c.wi.fields[y.field]
+		if l := slices.Index(b.knock, rule); m != n && l >= 0 {
+			shared = true
+			if b.options[y.option].knock[l] != eval.False {
+				t = eval.Unknown
+			}
+		}
+	}
+	return shared && t != eval.False
+}
+
+// shared reports whether candidates i and j (of two fields) may decide a
+// rule together: a rule of whatIf.dynamic that reads both fields, or a
+// knockout that reads both and that one of them leaves to the other
+// fields (not false whatever they hold; a list the lead has is decided
+// with its items).
+func (c *cfRun) shared(i, j int) bool {
+	x, y := &c.s.cands[i], &c.s.cands[j]
+	a, b := &c.wi.fields[x.field], &c.wi.fields[y.field]
+	for _, d := range a.dynIdx {
+		if slices.Contains(b.dynIdx, d) {
 			return true
 		}
 	}
+	if len(a.knock) == 0 || len(b.knock) == 0 {
+		return false
+	}
+	for k, rule := range a.knock {
+		if l := slices.Index(b.knock, rule); l >= 0 {
+			if c.live(a) || c.live(b) || a.options[x.option].knock[k] != eval.False || b.options[y.option].knock[l] != eval.False {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// substitutable reports whether every rule and knockout that candidates i
+// and j both read is decided leaf by leaf for both (see wiSub): no leaf
+// reads both fields, and neither is a list the lead has.
+func (c *cfRun) substitutable(i, j int) bool {
+	a, b := &c.wi.fields[c.s.cands[i].field], &c.wi.fields[c.s.cands[j].field]
+	if c.live(a) || c.live(b) {
+		return false
+	}
+	for p, d := range a.dynIdx {
+		if l := slices.Index(b.dynIdx, d); l >= 0 && (a.subs[p].cond < 0 || b.subs[l].cond < 0) {
+			return false
+		}
+	}
+	for k, rule := range a.knock {
+		if l := slices.Index(b.knock, rule); l >= 0 && (a.subs[len(a.dynamic)+k].cond < 0 || b.subs[len(b.dynamic)+l].cond < 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// live reports whether wf is a list the lead has: its options add their
+// items to the lead's, decided with the real rules.
+func (c *cfRun) live(wf *wiField) bool {
+	return wf.kind == wiList && c.r.Present.Has(wf.field.Index)
+}
+
+// decide decides condition cond (in whatIf.conds) for the lead with the
+// changes of sel: the lead's own leaves, but for those that read only a
+// changed field, decided by the change's option (see wiSub).
+func (c *cfRun) decide(sel []int, cond int) eval.Truth {
+	s := c.s
+	leaves := append(s.leafTmp[:0], c.leaves(cond)...)
+	for _, i := range sel {
+		x := &s.cands[i]
+		wf := &c.wi.fields[x.field]
+		for n, sub := range wf.subs {
+			if sub.cond == cond {
+				for m, l := range sub.mine {
+					leaves[l] = wf.options[x.option].leaves[n][m]
+				}
+				break
+			}
+		}
+	}
+	s.leafTmp = leaves
+	return c.wi.conds[cond].Decide(leaves)
 }
 
 // apply sets the candidates' values in the lead's row; restore undoes it.
@@ -1027,23 +1166,29 @@ func (c *cfRun) swap(wf *wiField, o *wiOption) (eval.Undo, bool) {
 }
 
 // substitute decides a condition for the lead with the leaves of sub set
-// to mine: the lead's own leaves, computed once a lead, for the others.
+// to mine.
 func (c *cfRun) substitute(sub wiSub, mine []eval.Truth) eval.Truth {
 	s := c.s
-	at := s.leafAt[sub.cond]
-	cond := c.wi.conds[sub.cond]
-	if at < 0 {
-		at = len(s.leafBuf)
-		s.leafBuf = cond.LeafTruths(s.leafBuf, c.m, c.r)
-		s.leafAt[sub.cond] = at
-		s.leafEnd[sub.cond] = len(s.leafBuf)
-	}
-	leaves := append(s.leafTmp[:0], s.leafBuf[at:s.leafEnd[sub.cond]]...)
+	leaves := append(s.leafTmp[:0], c.leaves(sub.cond)...)
 	for n, l := range sub.mine {
 		leaves[l] = mine[n]
 	}
 	s.leafTmp = leaves
-	return cond.Decide(leaves)
+	return c.wi.conds[sub.cond].Decide(leaves)
+}
+
+// leaves returns the lead's own leaves of condition cond (in
+// whatIf.conds), computed once a lead.
+func (c *cfRun) leaves(cond int) []eval.Truth {
+	s := c.s
+	at := s.leafAt[cond]
+	if at < 0 {
+		at = len(s.leafBuf)
+		s.leafBuf = c.wi.conds[cond].LeafTruths(s.leafBuf, c.m, c.r)
+		s.leafAt[cond] = at
+		s.leafEnd[cond] = len(s.leafBuf)
+	}
+	return s.leafBuf[at:s.leafEnd[cond]]
 }
 
 // score decides, with the changes of sel set in the row, what they add to
@@ -1192,10 +1337,7 @@ func (c *cfRun) describe(sel []int) []Change {
 		}
 		s.textAt[4*n+1] = len(s.text)
 	}
-	_, alone := c.settled(sel)
-	if alone {
-		c.flips(sel, record)
-	}
+	_, _, alone := c.settled(sel, record)
 	// The row holds the set for score, and for the values that differ
 	// from lead to lead (a date, a list), as it holds them.
 	swapped := !alone
@@ -1280,34 +1422,13 @@ func (c *cfRun) ids(cf *Counterfactual) {
 // gain is what the changes of sel add to the score: from what each does
 // alone where that says it all (see settled), else decided in the row.
 func (c *cfRun) gain(sel []int) int {
-	if gain, ok := c.settled(sel); ok {
+	if gain, _, ok := c.settled(sel, nil); ok {
 		return gain
 	}
 	c.apply(sel)
 	defer c.restore()
 	gain, _ := c.score(sel, nil)
 	return gain
-}
-
-// flips calls flip as score would, for a set that settled decides: each
-// rule whose outcome a change alone changes (a rule of no other change's
-// field), in score's order. A rule of dynamic changes when the change
-// moves its points (dynE; points are never 0).
-func (c *cfRun) flips(sel []int, flip func(change int, rule int, now bool)) {
-	s := c.s
-	for n, i := range sel {
-		x := &s.cands[i]
-		wf := &c.wi.fields[x.field]
-		for flips := x.truth ^ s.cur[x.field]; flips != 0; flips &= flips - 1 {
-			j := bits.TrailingZeros64(flips)
-			flip(n, wf.single[j].rule, x.truth&(1<<j) != 0)
-		}
-		for p, ri := range wf.dynamic {
-			if s.dynE[x.dynE+p] != 0 {
-				flip(n, ri, c.truth[ri] != eval.True)
-			}
-		}
-	}
 }
 
 // wireValue is a value of field f as the lead's JSON carries it, owned by
