@@ -79,7 +79,7 @@ type cfScratch struct {
 	prefix            []int    // prefix sums of the candidates' bounds
 	lo, hi, base, pre []int
 	room, acc, delta  []int
-	lastAcc           []int // s.acc with the set's last change (see last)
+	lastAcc           []int // s.acc with one more change (see peek)
 	totals            []int
 	sel, best         []int
 	undo              []eval.Undo
@@ -731,6 +731,7 @@ func (c *cfRun) search(from, to int) {
 	}
 	clear(s.fieldIn)
 	clear(s.acc)
+	s.lastAcc = resize(s.lastAcc, len(s.acc))
 	for k := from; k <= min(to, fields) && !c.bestFound; k++ {
 		s.sel = s.sel[:0]
 		c.dfs(0, k)
@@ -787,23 +788,23 @@ func (c *cfRun) dfs(from, k int) {
 			continue
 		}
 		if left == 1 { // the set's last change: it is tried, no more are added
-			if bound := c.last(i); bound >= c.need && (!c.bestFound || bound > c.bestGain) {
+			if bound := c.peek(i, 0); bound >= c.need && (!c.bestFound || bound > c.bestGain) {
 				s.sel = append(s.sel, i)
 				c.dfs(i+1, k)
 				s.sel = s.sel[:len(s.sel)-1]
 			}
 			continue
 		}
-		c.push(i, 1)
-		bound := s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
+		bound := s.prefix[i+left] - s.prefix[i+1] + c.peek(i, left-1)
 		if bound >= c.need && (!c.bestFound || bound > c.bestGain) {
+			c.push(i, 1)
 			s.sel = append(s.sel, i)
 			s.fieldIn[x.field] = true
 			c.dfs(i+1, k)
 			s.fieldIn[x.field] = false
 			s.sel = s.sel[:len(s.sel)-1]
+			c.push(i, -1)
 		}
-		c.push(i, -1)
 	}
 }
 
@@ -815,12 +816,8 @@ func (c *cfRun) passes(i, left int) bool {
 	switch {
 	case len(s.sel) == 0 && left == 1:
 		bound = s.cands[i].bound
-	case left == 1:
-		bound = c.last(i)
 	default:
-		c.push(i, 1)
-		bound = s.prefix[i+left] - s.prefix[i+1] + c.bound(left-1)
-		c.push(i, -1)
+		bound = s.prefix[i+left] - s.prefix[i+1] + c.peek(i, left-1)
 	}
 	return bound >= c.need && (!c.bestFound || bound > c.bestGain)
 }
@@ -867,24 +864,41 @@ func (c *cfRun) push(i, sign int) {
 	}
 }
 
-// last is what push(i, 1) and then bound(0) would give, the bound of the
-// set s.sel with candidate i as its last change, without the push and its
-// undoing: most sets the search bounds are pairs, and push keeps up what
-// only more changes need (s.once, s.none, s.touch).
-func (c *cfRun) last(i int) int {
+// peek is what push(i, 1) and then bound(more) would give, the bound of
+// the set s.sel with candidate i and more changes after it, without the
+// push and its undoing: most candidates the search bounds go no further.
+func (c *cfRun) peek(i, more int) int {
 	s := c.s
 	x := &s.cands[i]
-	acc := append(s.lastAcc[:0], s.acc...)
-	s.lastAcc = acc
+	acc := s.lastAcc[:len(s.acc)]
 	for b, v := range s.vecs[x.vec : x.vec+len(acc)] {
-		acc[b] += v
+		v += s.acc[b]
+		if more > 0 {
+			v += s.once[b]
+		}
+		if more > 1 {
+			v += s.none[b]
+		}
+		acc[b] = v
 	}
 	for p, j := range c.wi.fields[x.field].dynIdx {
+		b, gain := c.wi.dynBucket[j], s.dynGain[j]
+		shared := s.reach[j] >= 2
 		switch s.touch[j] {
-		case 0:
-			acc[c.wi.dynBucket[j]] += s.dynE[x.dynE+p]
-		case 1:
-			acc[c.wi.dynBucket[j]] += s.dynGain[j] - s.touchE[j]
+		case 0: // as push: counts what this change alone does
+			e := s.dynE[x.dynE+p]
+			acc[b] += e
+			if shared && more > 1 {
+				acc[b] -= gain // from none
+			}
+			if shared && more > 0 {
+				acc[b] += gain - e // to once
+			}
+		case 1: // read twice: counts the most it could move, no longer in once
+			acc[b] += gain - s.touchE[j]
+			if shared && more > 0 {
+				acc[b] -= gain - s.touchE[j]
+			}
 		}
 	}
 	bound := 0
