@@ -183,7 +183,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 			if base+i > 0 {
 				arena = append(arena, ',')
 			}
-			d, account, id, scored, err := s.decideData(ctx, rs, q, elem)
+			account, id, scored, err := s.decideData(ctx, rs, q, elem, &res.d)
 			if err != nil && ctx.Err() != nil {
 				broken.Store(true) // the time is up, or the client gone
 				return
@@ -194,7 +194,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 				res.code, arena = body.Code, appendItem(arena, rs, nil, &itemError{Index: &index, LeadID: id, Error: body})
 				continue
 			}
-			res.d, res.account, res.input, arena = d, account, scored, rs.AppendJSON(arena, &d)
+			res.account, res.input, arena = account, scored, rs.AppendJSON(arena, &res.d)
 		}
 		mu.Lock()
 		answers[from] = arena
@@ -225,7 +225,7 @@ func (s *Server) recordChunk(ctx context.Context, rs *engine.Ruleset, c *batchCh
 			continue
 		}
 		counts.add(s.metrics, &res.d)
-		s.logDecision(ctx, rs, res.d, res.input, res.account)
+		s.logDecision(ctx, rs, &res.d, res.input, res.account)
 	}
 	counts.flush(s.metrics)
 }

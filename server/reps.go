@@ -174,18 +174,20 @@ func (k *kept) Resolve(email string) (map[string]any, bool) {
 	return a, ok
 }
 
-// scoreResolving decides a request as opts say, and returns the account
-// the engine resolved for it (Options.Accounts), if any, for the decision
-// log; only a server that logs keeps it.
-func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte) (engine.Decision, map[string]any, error) {
+// scoreResolving decides a request into *d as opts say, and returns the
+// account the engine resolved for it (Options.Accounts), if any, for the
+// decision log; only a server that logs keeps it.
+func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte, d *engine.Decision) (map[string]any, error) {
 	if opts.Accounts == nil || s.decisionLog == nil {
-		d, err := rs.ScoreJSON(ctx, data, opts)
-		return d, nil, err
+		var err error
+		*d, err = rs.ScoreJSON(ctx, data, opts)
+		return nil, err
 	}
 	k := &kept{AccountResolver: opts.Accounts}
 	opts.Accounts = k
-	d, err := rs.ScoreJSON(ctx, data, opts)
-	return d, k.account, err
+	var err error
+	*d, err = rs.ScoreJSON(ctx, data, opts)
+	return k.account, err
 }
 
 // scoreWithAccount decides a request and says which account goes with it
@@ -225,11 +227,11 @@ func decodeObject(data []byte) (map[string]any, bool) {
 // request to the decision log, if any. With --log-overflow block it may
 // wait for room until ctx ends. Log is done with the request when it
 // returns (a stream reuses its buffer).
-func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d engine.Decision, data []byte, account map[string]any) {
+func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d *engine.Decision, data []byte, account map[string]any) {
 	if s.decisionLog == nil {
 		return
 	}
-	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: data, Account: account})
+	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: *d, Ruleset: rs, Input: data, Account: account})
 }
 
 // nextTierOf is how far a decision is from the next tier up; nil at the top.

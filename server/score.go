@@ -36,8 +36,8 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, _, err := s.scoreData(r.Context(), rs, q, data, nil)
-	if err != nil {
+	var d engine.Decision
+	if _, err := s.scoreData(r.Context(), rs, q, data, nil, &d); err != nil {
 		_, body := errorResponse(err)
 		s.metrics.refused(body.Code)
 		return err
@@ -404,7 +404,8 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
 			buf = appendItem(buf, nil, nil, &itemError{Line: l.n, Error: body})
 		} else {
-			rs, d, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t)
+			var d engine.Decision
+			rs, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t, &d)
 			if err != nil {
 				_, body := errorResponse(err)
 				buf = appendItem(buf, nil, nil, &itemError{Line: l.n, LeadID: id, Error: body})
@@ -441,42 +442,44 @@ func inParallel(n int, work func(from, to int)) {
 	wg.Wait()
 }
 
-// scoreLine decides one line of a stream with the version live now, which
-// it returns to encode the decision with.
-func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally) (*engine.Ruleset, engine.Decision, string, error) {
+// scoreLine decides one line of a stream into *d with the version live
+// now, which it returns to encode the decision with.
+func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally, d *engine.Decision) (*engine.Ruleset, string, error) {
 	rs, err := s.ruleset(q.ruleset)
 	if err != nil {
-		return nil, engine.Decision{}, "", err
+		return nil, "", err
 	}
-	d, id, err := s.scoreData(ctx, rs, q, line, t)
-	return rs, d, id, err
+	id, err := s.scoreData(ctx, rs, q, line, t, d)
+	return rs, id, err
 }
 
 // scoreData decides one lead's JSON (a body, a batch element, a stream
-// line) against rs, and counts and logs the decision. On error, id is the
-// lead's id when the JSON has one. Decisions are counted in t (nil: in the
-// shared counters).
-func (s *Server) scoreData(ctx context.Context, rs *engine.Ruleset, q query, data []byte, t *tally) (engine.Decision, string, error) {
-	d, account, id, scored, err := s.decideData(ctx, rs, q, data)
+// line) against rs into *d, and counts and logs the decision. On error, id
+// is the lead's id when the JSON has one. Decisions are counted in t (nil:
+// in the shared counters). The decision is written in place, not
+// returned: it is some 400 bytes, and each layer copied it.
+func (s *Server) scoreData(ctx context.Context, rs *engine.Ruleset, q query, data []byte, t *tally, d *engine.Decision) (string, error) {
+	account, id, scored, err := s.decideData(ctx, rs, q, data, d)
 	if err != nil {
-		return d, id, err
+		return id, err
 	}
-	t.add(s.metrics, &d)
+	t.add(s.metrics, d)
 	s.logDecision(ctx, rs, d, scored, account)
-	return d, "", nil
+	return "", nil
 }
 
-// decideData is scoreData without counting or logging: the decision, the
-// account it was resolved with, if any, and the request it scored (data,
-// or data read through an input map), or the error and the lead's id.
+// decideData is scoreData without counting or logging: it sets *d to the
+// decision and returns the account it was resolved with, if any, and the
+// request it scored (data, or data read through an input map), or the
+// error and the lead's id.
 // JSON nested deeper than maxDepth is refused; the engine checks it only
 // when its own decoder gives up on a request, which reads the declared
 // fields and stops at maxDepth, so the bytes of a lead are scanned once.
-func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, payload []byte) (d engine.Decision, account map[string]any, id string, data []byte, err error) {
+func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, payload []byte, d *engine.Decision) (account map[string]any, id string, data []byte, err error) {
 	if data, err = s.mapInput(rs.Ruleset, q, payload); err != nil {
-		return d, nil, "", nil, err
+		return nil, "", nil, err
 	}
-	d, account, err = s.scoreResolving(ctx, rs, s.options(q), data)
+	account, err = s.scoreResolving(ctx, rs, s.options(q), data, d)
 	if err == nil && ctx.Err() != nil {
 		// The request's time ran out, or its client went away, while
 		// deciding: the conditions' loops stopped and their rules
@@ -485,12 +488,12 @@ func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, pa
 	}
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
-			return d, nil, "", nil, err // deep nesting is not decoded, not even for the id
+			return nil, "", nil, err // deep nesting is not decoded, not even for the id
 		}
-		return d, nil, leadID(data), nil, err
+		return nil, leadID(data), nil, err
 	}
 	d.ID = s.newID()
-	return d, account, "", data, nil
+	return account, "", data, nil
 }
 
 // flush sends what is buffered to the client, within the timeout.
