@@ -79,7 +79,8 @@ type cfScratch struct {
 	prefix            []int    // prefix sums of the candidates' bounds
 	lo, hi, base, pre []int
 	room, acc, delta  []int
-	lastAcc           []int // s.acc with one more change (see peek)
+	lastAcc           []int    // s.acc with one more change (see peek)
+	held              [3][]int // by bucket: s.acc, then with s.once, then with s.none too (see bound)
 	totals            []int
 	sel, best         []int
 	undo              []eval.Undo
@@ -732,6 +733,10 @@ func (c *cfRun) search(from, to int) {
 	clear(s.fieldIn)
 	clear(s.acc)
 	s.lastAcc = resize(s.lastAcc, len(s.acc))
+	for m := range s.held {
+		s.held[m] = resize(s.held[m], len(s.acc))
+	}
+	c.held()
 	for k := from; k <= min(to, fields) && !c.bestFound; k++ {
 		s.sel = s.sel[:0]
 		c.dfs(0, k)
@@ -862,6 +867,18 @@ func (c *cfRun) push(i, sign int) {
 			s.touch[j]++
 		}
 	}
+	c.held()
+}
+
+// held keeps s.held current after s.acc, s.once or s.none change.
+func (c *cfRun) held() {
+	s := c.s
+	h0, h1, h2 := s.held[0], s.held[1], s.held[2]
+	for b, v := range s.acc {
+		h0[b] = v
+		h1[b] = v + s.once[b]
+		h2[b] = h1[b] + s.none[b]
+	}
 }
 
 // peek is what push(i, 1) and then bound(more) would give, the bound of
@@ -870,40 +887,42 @@ func (c *cfRun) push(i, sign int) {
 func (c *cfRun) peek(i, more int) int {
 	s := c.s
 	x := &s.cands[i]
-	acc := s.lastAcc[:len(s.acc)]
-	for b, v := range s.vecs[x.vec : x.vec+len(acc)] {
-		v += s.acc[b]
-		if more > 0 {
-			v += s.once[b]
-		}
-		if more > 1 {
-			v += s.none[b]
-		}
-		acc[b] = v
-	}
-	for p, j := range c.wi.fields[x.field].dynIdx {
-		b, gain := c.wi.dynBucket[j], s.dynGain[j]
-		shared := s.reach[j] >= 2
-		switch s.touch[j] {
-		case 0: // as push: counts what this change alone does
-			e := s.dynE[x.dynE+p]
-			acc[b] += e
-			if shared && more > 1 {
-				acc[b] -= gain // from none
-			}
-			if shared && more > 0 {
-				acc[b] += gain - e // to once
-			}
-		case 1: // read twice: counts the most it could move, no longer in once
-			acc[b] += gain - s.touchE[j]
-			if shared && more > 0 {
-				acc[b] -= gain - s.touchE[j]
-			}
-		}
-	}
+	held := s.held[min(more, 2)]
+	vec := s.vecs[x.vec : x.vec+len(held)]
+	room := s.room[:len(held)]
+	dyn := c.wi.fields[x.field].dynIdx
 	bound := 0
+	if len(dyn) == 0 { // its effect is all in vec
+		for b, v := range vec {
+			bound += min(max(held[b]+v, 0), room[b])
+		}
+		return bound
+	}
+	acc := s.lastAcc[:len(held)]
+	for b, v := range vec {
+		acc[b] = held[b] + v
+	}
+	// As push would count each rule read with other fields too, less
+	// what held counts of it already: the most it could move, in s.none
+	// (more > 1) or once a change reads it, in s.once (more > 0).
+	for p, j := range dyn {
+		shared := s.reach[j] >= 2
+		switch b := c.wi.dynBucket[j]; s.touch[j] {
+		case 0:
+			switch {
+			case !shared || more == 0:
+				acc[b] += s.dynE[x.dynE+p]
+			case more == 1:
+				acc[b] += s.dynGain[j]
+			}
+		case 1:
+			if !shared || more == 0 {
+				acc[b] += s.dynGain[j] - s.touchE[j]
+			}
+		}
+	}
 	for b, v := range acc {
-		bound += min(max(v, 0), s.room[b])
+		bound += min(max(v, 0), room[b])
 	}
 	return bound
 }
@@ -913,13 +932,7 @@ func (c *cfRun) peek(i, more int) int {
 func (c *cfRun) bound(left int) int {
 	s := c.s
 	bound := 0
-	for b, v := range s.acc {
-		if left > 0 {
-			v += s.once[b]
-		}
-		if left > 1 {
-			v += s.none[b]
-		}
+	for b, v := range s.held[min(left, 2)] {
 		bound += min(max(v, 0), s.room[b])
 	}
 	return bound
