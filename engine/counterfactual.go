@@ -211,14 +211,10 @@ func (c *cfRun) prepare() {
 			s.dynGain[j], s.dynMissed[j] = abs(rule.Points), true
 		}
 	}
-	for fi := range wi.fields {
-		var cur uint64
-		for j, sr := range wi.fields[fi].single {
-			if c.truth[sr.rule] == eval.True {
-				cur |= 1 << j
-			}
+	for _, sb := range wi.singles {
+		if c.truth[sb.rule] == eval.True {
+			s.cur[sb.field] |= sb.bit
 		}
-		s.cur[fi] = cur
 	}
 	s.touch, s.touchE = resize(s.touch, len(wi.dynamic)), resize(s.touchE, len(wi.dynamic))
 	s.fieldIn = resize(s.fieldIn, len(wi.fields))
@@ -237,7 +233,6 @@ func (c *cfRun) candidates(least int) int {
 	s.reach = resize(s.reach, len(wi.dynamic))
 	for fi := range wi.fields {
 		wf := &wi.fields[fi]
-		cur := s.cur[fi]
 		// A list the lead has gets the option's items added: what that
 		// does is decided with the real rules, all of them.
 		live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
@@ -250,9 +245,13 @@ func (c *cfRun) candidates(least int) int {
 			continue // no option could add enough
 		}
 		late := c.r.Present.Has(wf.field.Index)
+		if !live && len(wf.dynamic) == 0 {
+			c.plain(fi, least, late)
+			continue
+		}
 		for oi := range wf.options {
 			o := &wf.options[oi]
-			if o.most+most < least || (!live && len(wf.dynamic) == 0 && !c.gains(wf, o.truth, cur)) {
+			if o.most+most < least {
 				continue // it can only lose points, or is the lead's own outcome
 			}
 			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, late: late}
@@ -290,6 +289,54 @@ func (c *cfRun) candidates(least int) int {
 	}
 	clear(s.fieldIn)
 	return len(cs)
+}
+
+// plain adds the candidates of field fi as candidates(least) would, for a
+// field of no rule read with other fields whose options do the same to
+// every lead (no list the lead has): what an option does is the change of
+// its single rules, and it is refined when its knockouts are known. An
+// option that can only lose points, or is the lead's own outcome, adds
+// nothing under the caps and is dropped as such.
+func (c *cfRun) plain(fi, least int, late bool) {
+	s, wf := c.s, &c.wi.fields[fi]
+	for oi := range wf.options {
+		o := &wf.options[oi]
+		if o.most < least || o.truth == s.cur[fi] {
+			continue
+		}
+		x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, refined: o.knockKnown, late: late}
+		x.bound = c.plainVec(&x)
+		if x.bound <= 0 || (x.refined && c.twin(x)) {
+			s.vecs = s.vecs[:x.vec]
+			continue
+		}
+		s.cands = append(s.cands, x)
+	}
+}
+
+// plainVec is measure for an option of a field that plain takes: it
+// appends the option's effect on the single rules to s.vecs and returns
+// its bound.
+func (c *cfRun) plainVec(x *wiCand) int {
+	s, wf := c.s, &c.wi.fields[x.field]
+	buckets := c.nb + 1
+	s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets]
+	vec := s.vecs[x.vec:]
+	clear(vec)
+	cur := s.cur[x.field]
+	for flip := x.truth ^ cur; flip != 0; flip &= flip - 1 {
+		j := bits.TrailingZeros64(flip)
+		if sr := wf.single[j]; x.truth&(1<<j) != 0 {
+			vec[sr.bucket] += sr.points
+		} else {
+			vec[sr.bucket] -= sr.points
+		}
+	}
+	bound := 0
+	for b, v := range vec {
+		bound += min(max(v, 0), s.room[b])
+	}
+	return bound
 }
 
 // wiPend is an option single may have to measure: ub bounds what it adds.
@@ -437,11 +484,16 @@ func (c *cfRun) measureOption(p wiPend) {
 	o := &wf.options[p.option]
 	live := wf.kind == wiList && c.r.Present.Has(wf.field.Index)
 	x := wiCand{field: p.field, option: p.option, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, late: p.late}
-	s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets]
-	s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
-	clear(s.dynE[x.dynE:])
-	x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
-	keep := c.measure(&x, live && !x.refined)
+	keep := false
+	if !live && len(wf.dynamic) == 0 { // as plain
+		x.refined, x.bound = o.knockKnown, c.plainVec(&x)
+	} else {
+		s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets]
+		s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
+		clear(s.dynE[x.dynE:])
+		x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
+		keep = c.measure(&x, live && !x.refined)
+	}
 	x.bound0 = x.bound
 	if x.bound <= 0 && !keep {
 		s.vecs, s.dynE = s.vecs[:x.vec], s.dynE[:x.dynE]

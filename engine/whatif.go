@@ -54,6 +54,16 @@ type whatIf struct {
 	// for the lead, the ones that read only it as they do for the option
 	// (see wiOption.leaves), and Condition.Decide combines them.
 	conds []*eval.Condition
+	// singles are the single rules of every field, for the lead's
+	// outcomes of them as bit sets (cfScratch.cur) in one pass.
+	singles []wiSingleBit
+}
+
+// wiSingleBit is a single rule (Rule.Index), bit bit of field (in
+// whatIf.fields) in the bit sets of the lead's outcomes.
+type wiSingleBit struct {
+	rule, field int
+	bit         uint64
 }
 
 // wiField is one field that a positive score rule reads, and its options.
@@ -109,6 +119,10 @@ type wiOption struct {
 	// leaves has, for each of the field's subs, the truths of the leaves
 	// it names with this value.
 	leaves [][]eval.Truth
+	// knockKnown: no knockout of knock is Unknown with this value, so
+	// that what it does to a field without rules of dynamic is known for
+	// every lead that lacks the field or for which it is not a live list.
+	knockKnown bool
 }
 
 // wiSub is how one condition is decided for a change of one field: cond
@@ -266,6 +280,7 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 				}
 				o.knock = append(o.knock, t)
 			}
+			o.knockKnown = !slices.Contains(o.knock, eval.Unknown)
 			truths = truths[:0]
 			for _, rule := range readers {
 				truths = rule.When.LeafTruths(truths, m, &r)
@@ -318,6 +333,9 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 			wf.dynMost += abs(rs.Rules[ri].Points)
 		}
 		if len(wf.options)+len(wf.barred) > 0 {
+			for j, sr := range wf.single {
+				w.singles = append(w.singles, wiSingleBit{rule: sr.rule, field: len(w.fields), bit: 1 << j})
+			}
 			w.fields = append(w.fields, wf)
 			byField[f.Index] = len(w.fields)
 		}
