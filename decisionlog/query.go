@@ -155,12 +155,11 @@ func (r *Reader) Find(ctx context.Context, q Query) ([]Record, error) {
 		return nil, errors.New("find: give a lead id, an email or a text to search")
 	}
 	// The journal first, then the indexed table (journal.go).
-	stored, err := r.journalMatch(ctx, limit, func(x *row) bool {
-		if column == "lead_id" {
-			return x.leadID == value
-		}
-		return x.email == value
-	})
+	jq := journalQuery{email: value}
+	if column == "lead_id" {
+		jq = journalQuery{leadID: value}
+	}
+	stored, err := r.journalMatch(ctx, limit, jq)
 	if err != nil {
 		return nil, fmt.Errorf("find: %w", err)
 	}
@@ -198,7 +197,7 @@ func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("decision %q: %w", id, ErrNotFound)
 	}
-	inJournal, err := r.journalMatch(ctx, 1, func(x *row) bool { return x.id == u })
+	inJournal, err := r.journalMatch(ctx, 1, journalQuery{id: (*[16]byte)(&u)})
 	if err != nil {
 		return Record{}, err
 	}

@@ -96,17 +96,11 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 	}
 	id, idErr := uuid.Parse(text)
 	isID := idErr == nil && len(text) == 36 // a decision id, as answered
-	found, err := r.journalMatch(ctx, limit, func(x *row) bool {
-		if x.leadID == text || email != "" && x.email == email || isID && x.id == id {
-			return true
-		}
-		for _, k := range x.keys {
-			if strings.HasPrefix(k, p) {
-				return true
-			}
-		}
-		return false
-	})
+	q := journalQuery{leadID: text, email: email, prefix: p}
+	if isID {
+		q.id = (*[16]byte)(&id)
+	}
+	found, err := r.journalMatch(ctx, limit, q)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}

@@ -1,0 +1,569 @@
+package decisionlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/leadq/leadq/internal/swar"
+)
+
+// Reading the journal (journal.go) for lookups. A reader keeps the journal
+// rows it has decoded (a row never changes, only goes), but decodes only
+// what a lookup cannot do without: a request the writer kept as it came
+// (flag 8) is encoded (encodeRaw, about 3 µs) only when it may match, and
+// its search keys computed then. Encoding all of them took a reader's
+// first lookup 0.4-0.7 s with a full journal (DefaultMaxUnindexed
+// decisions); finding a lead by id, email or text now costs a pass over
+// compact columns:
+//
+//   - lead ids: one string of the batch's lead ids, each after a NUL, in
+//     which a lead id is one bytes.Index (the rows' lead ids lie one
+//     request apart in the decoded batch: comparing them row by row read
+//     a cache line a decision, 5 ms for 131,072);
+//   - emails and search keys of raw rows: one string of each row's lead
+//     id, email and request, lower-cased (ASCII), built once a batch when
+//     a search or an email lookup first needs it. Every search key is the
+//     lower-cased lead id, email, email domain, company or company word,
+//     so a key that starts with a text (a prefix: a filter of whole keys
+//     could not answer it) is the text found in the row's string, unless
+//     the row has what that string cannot show (an escape in the JSON, a
+//     byte outside ASCII, which may lower-case to ASCII: the Kelvin sign;
+//     such rows are always encoded). A text found inside a JSON key
+//     ("email": a name, not a value) is passed over. The rows where the
+//     text is found are candidates, encoded and then matched exactly, as
+//     before (journalQuery.matches);
+//   - decision ids: each batch's least and greatest id, so a lookup of an
+//     id skips the batches that cannot hold it.
+//
+// Batches are read latest id first, and a batch's rows latest first when
+// their ids ascend (a writer's do): once limit decisions have been found,
+// older batches and rows are not read, so a search for one letter encodes
+// a few dozen rows, not the journal.
+
+// journalBatch is a journal row as a reader decoded it. Its rows are
+// shared and read-only; raw ones are encoded into resolved.
+type journalBatch struct {
+	rows      []row
+	lo, hi    [16]byte // the least and greatest decision id
+	ascending bool     // the rows' ids ascend
+	leads     column   // each row's lead id, as stored
+	raw       []int32  // the rows still to encode (row.raw)
+	plain     []int32  // the others, encoded, their keys computed
+	resolved  []atomic.Pointer[row]
+
+	textOnce sync.Once
+	text     column  // of raw rows: lower-cased lead id, email, request
+	inputAt  []int32 // where each raw row's request starts in text.data
+	always   []int32 // raw rows text cannot rule out
+}
+
+// column holds one text a row (or of some rows), each after a NUL, and a
+// final NUL: "\x00a\x00b\x00"; starts[k] is where the k-th text's NUL is.
+type column struct {
+	data   []byte
+	starts []int32
+}
+
+func (c *column) add(parts ...string) {
+	c.starts = append(c.starts, int32(len(c.data)))
+	for _, p := range parts {
+		c.data = append(c.data, 0)
+		c.data = append(c.data, p...)
+	}
+}
+
+// entryAt is the entry whose text holds offset o.
+func (c *column) entryAt(o int) int {
+	return sort.Search(len(c.starts), func(k int) bool { return int(c.starts[k]) > o }) - 1
+}
+
+// exact appends to out the entries whose whole text is s (which holds no
+// NUL).
+func (c *column) exact(s string, out []int32) []int32 {
+	needle := make([]byte, 0, len(s)+2)
+	needle = append(append(append(needle, 0), s...), 0)
+	for o := 0; ; {
+		k := bytes.Index(c.data[o:], needle)
+		if k < 0 {
+			return out
+		}
+		o += k
+		out = append(out, int32(c.entryAt(o)))
+		o += len(needle) - 1
+	}
+}
+
+func newJournalBatch(rows []row) *journalBatch {
+	b := &journalBatch{rows: rows, ascending: true}
+	nul := false
+	size := 0
+	for i := range rows {
+		size += len(rows[i].leadID) + 1
+	}
+	b.leads.data = make([]byte, 0, size+1)
+	b.leads.starts = make([]int32, 0, len(rows))
+	for i := range rows {
+		x := &rows[i]
+		if i == 0 || bytes.Compare(x.id[:], b.lo[:]) < 0 {
+			b.lo = x.id
+		}
+		if i == 0 || bytes.Compare(x.id[:], b.hi[:]) > 0 {
+			b.hi = x.id
+		} else {
+			b.ascending = false
+		}
+		b.leads.add(x.leadID)
+		nul = nul || strings.IndexByte(x.leadID, 0) >= 0
+		if x.raw {
+			b.raw = append(b.raw, int32(i))
+		} else {
+			b.plain = append(b.plain, int32(i))
+		}
+	}
+	b.leads.data = append(b.leads.data, 0)
+	if nul {
+		b.leads = column{} // a lead id with a NUL (none since clean): rows compared one by one
+	}
+	if len(b.raw) > 0 {
+		b.resolved = make([]atomic.Pointer[row], len(rows))
+	}
+	return b
+}
+
+// buildText builds b.text, once.
+func (b *journalBatch) buildText() {
+	b.textOnce.Do(func() {
+		size := 0
+		for _, i := range b.raw {
+			x := &b.rows[i]
+			size += len(x.leadID) + len(x.email) + len(x.input) + 3
+		}
+		t := column{data: make([]byte, 0, size+1), starts: make([]int32, 0, len(b.raw))}
+		b.inputAt = make([]int32, 0, len(b.raw))
+		for _, i := range b.raw {
+			x := &b.rows[i]
+			t.starts = append(t.starts, int32(len(t.data)))
+			var high1, high2, high3, ctl1, ctl2 bool
+			t.data = append(t.data, 0)
+			t.data, high1, ctl1 = appendLower(t.data, x.leadID)
+			t.data = append(t.data, 0)
+			t.data, high2, ctl2 = appendLower(t.data, x.email)
+			t.data = append(t.data, 0)
+			b.inputAt = append(b.inputAt, int32(len(t.data)))
+			// (A valid request has control characters only as space
+			// between its tokens.)
+			t.data, high3, _ = appendLower(t.data, unsafe.String(unsafe.SliceData(x.input), len(x.input)))
+			if high1 || high2 || high3 || ctl1 || ctl2 || bytes.IndexByte(x.input, '\\') >= 0 {
+				b.always = append(b.always, i)
+			}
+		}
+		b.text = t
+		b.text.data = append(b.text.data, 0)
+	})
+}
+
+// appendLower appends s with ASCII letters lower-cased, and reports
+// whether s has bytes a search key may not show as they are: outside
+// ASCII (strings.ToLower maps some, such as the Kelvin sign, to ASCII
+// letters), and control characters (clean removes NULs, TrimSpace
+// others).
+func appendLower(b []byte, s string) (_ []byte, high, control bool) {
+	var hi, ctl uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := swar.LoadString(s, i)
+		hi |= x
+		ctl |= swar.InRange(x, 0, 0x1f)
+		b = binary.LittleEndian.AppendUint64(b, x|swar.InRange(x, 'A', 'Z')>>2)
+	}
+	hi &= 0x8080808080808080
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			hi = 1
+		} else if c < 0x20 {
+			ctl = 1
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b, hi != 0, ctl != 0
+}
+
+// textCandidates appends to out the raw rows whose keys or email may
+// start with or be s (lower-cased): those whose text holds it, outside a
+// JSON key, and those text cannot rule out; every raw row for a text
+// outside ASCII.
+func (b *journalBatch) textCandidates(s string, out []int32) []int32 {
+	if s == "" {
+		return out
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || s[i] == 0 {
+			return append(out, b.raw...)
+		}
+	}
+	b.buildText()
+	out = append(out, b.always...)
+	data, quote := b.text.data, strings.IndexByte(s, '"') >= 0
+	// The text is found by its rarest byte, which IndexByte finds many
+	// bytes at a time (bytes.Index looks for the first, often a common
+	// letter: 2.5 times slower on requests).
+	r := rarest(s)
+	for o := 0; o+len(s) <= len(data); {
+		k := bytes.IndexByte(data[o+r:len(data)-len(s)+r+1], s[r])
+		if k < 0 {
+			return out
+		}
+		o += k
+		if string(data[o:o+len(s)]) != s {
+			o++
+			continue
+		}
+		e := b.text.entryAt(o)
+		if !quote && o >= int(b.inputAt[e]) && jsonKey(data, o+len(s)) {
+			o++ // in a key of the request, not a value
+			continue
+		}
+		out = append(out, b.raw[e])
+		if e+1 == len(b.text.starts) {
+			break
+		}
+		o = int(b.text.starts[e+1])
+	}
+	return out
+}
+
+// rarest is the index of the byte of s least frequent in requests, by a
+// rough rank: '@' and most punctuation, then digits and rare letters, then
+// common letters, then what JSON is made of (quotes, colons, spaces).
+func rarest(s string) int {
+	const common = "\":, {}[]etaoinsrlhdc.umpgfy-wb_0123456789vkxjqz" // most frequent first
+	best, rank := 0, -1
+	for i := 0; i < len(s); i++ {
+		k := strings.IndexByte(common, s[i])
+		if k < 0 {
+			k = len(common)
+		}
+		if k >= rank {
+			best, rank = i, k
+		}
+	}
+	return best
+}
+
+// jsonKey reports whether the text that ends at end in a request without
+// escapes (and without quotes itself) is in an object's key: the next
+// quote ends the string it is in, and a colon follows. A text in a value
+// is followed by a comma or a closing bracket.
+func jsonKey(data []byte, end int) bool {
+	q := bytes.IndexByte(data[end:], '"')
+	if q < 0 {
+		return false
+	}
+	p := end + q + 1
+	for p < len(data) && (data[p] == ' ' || data[p] == '\t' || data[p] == '\n' || data[p] == '\r') {
+		p++
+	}
+	return p < len(data) && data[p] == ':'
+}
+
+// journalQuery selects decisions of the journal: those with the id, the
+// lead id, the email (as stored), or a search key that starts with prefix
+// (any that is set).
+type journalQuery struct {
+	id     *[16]byte
+	leadID string
+	email  string
+	prefix string
+}
+
+// matches is the query's reference, on an encoded row.
+func (q journalQuery) matches(x *row) bool {
+	if q.id != nil && x.id == *q.id || q.leadID != "" && x.leadID == q.leadID || q.email != "" && x.email == q.email {
+		return true
+	}
+	if q.prefix != "" {
+		for _, k := range x.keys {
+			if strings.HasPrefix(k, q.prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// candidates are the rows of b that may match q, ascending: all that
+// match, and some that do not.
+func (b *journalBatch) candidates(q journalQuery) []int32 {
+	var c []int32
+	if q.id != nil && bytes.Compare(q.id[:], b.lo[:]) >= 0 && bytes.Compare(q.id[:], b.hi[:]) <= 0 {
+		for i := range b.rows {
+			if b.rows[i].id == *q.id {
+				c = append(c, int32(i))
+			}
+		}
+	}
+	if q.leadID != "" {
+		if b.leads.data != nil && strings.IndexByte(q.leadID, 0) < 0 {
+			c = b.leads.exact(q.leadID, c)
+		} else {
+			for i := range b.rows {
+				if b.rows[i].leadID == q.leadID {
+					c = append(c, int32(i))
+				}
+			}
+		}
+	}
+	if q.email != "" || q.prefix != "" {
+		c = append(c, b.plain...) // their keys and emails are at hand
+		if !strings.HasPrefix(q.email, q.prefix) || q.prefix == "" {
+			// (A row whose text holds the email holds a prefix of it.)
+			c = b.textCandidates(q.email, c)
+		}
+		c = b.textCandidates(q.prefix, c)
+	}
+	slices.Sort(c)
+	return slices.Compact(c)
+}
+
+// resolve encodes the raw rows among rows not encoded yet.
+func (b *journalBatch) resolve(ctx context.Context, r *Reader, rows []int32) error {
+	var todo []row
+	var at []int32
+	for _, i := range rows {
+		if b.rows[i].raw && b.resolved[i].Load() == nil {
+			todo, at = append(todo, b.rows[i]), append(at, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if err := r.encodeRaw(ctx, todo); err != nil {
+		return err
+	}
+	for k, i := range at {
+		b.resolved[i].Store(&todo[k])
+	}
+	return nil
+}
+
+// row is row i, encoded (resolve first for a raw one).
+func (b *journalBatch) row(i int32) *row {
+	if b.rows[i].raw {
+		return b.resolved[i].Load()
+	}
+	return &b.rows[i]
+}
+
+// journal returns the decisions in the journal now, batch by batch. It
+// reads the rows appended since the last call and forgets the ones gone;
+// the batches are shared and read-only.
+func (r *Reader) journal(ctx context.Context) ([]*journalBatch, error) {
+	if r.db.noJournal {
+		return nil, nil
+	}
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
+	seqs, err := r.journalSeqs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var missing []any
+	for _, seq := range seqs {
+		if _, ok := r.jcache[seq]; !ok {
+			missing = append(missing, seq)
+		}
+	}
+	next := make(map[int64]*journalBatch, len(seqs))
+	if err := r.decodeJournal(ctx, missing, next); err != nil {
+		return nil, err
+	}
+	out := make([]*journalBatch, 0, len(seqs))
+	for _, seq := range seqs {
+		b, ok := r.jcache[seq]
+		if !ok {
+			b, ok = next[seq]
+		}
+		if ok {
+			next[seq] = b
+			out = append(out, b)
+		}
+	}
+	r.jcache = next
+	return out, nil
+}
+
+// decodeJournal reads the journal rows seqs and decodes them into next:
+// as many readers at once as cores, each reading and decoding its share
+// (a PostgreSQL server reads each share's rows, kept out of line, on a
+// core of its own).
+func (r *Reader) decodeJournal(ctx context.Context, seqs []any, next map[int64]*journalBatch) error {
+	workers := min(runtime.GOMAXPROCS(0), len(seqs))
+	shares := make([][]any, workers)
+	for i, seq := range seqs {
+		shares[i%workers] = append(shares[i%workers], seq)
+	}
+	errs := make([]error, workers)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w, share := range shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = r.readJournal(ctx, share, func(seq int64, b *journalBatch) {
+				mu.Lock()
+				next[seq] = b
+				mu.Unlock()
+			})
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// readJournal reads and decodes the journal rows seqs, and hands each to
+// add.
+func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *journalBatch)) error {
+	for len(seqs) > 0 {
+		n := min(len(seqs), 500)
+		rows, err := r.db.query(ctx, `SELECT seq, n, data FROM journal WHERE seq IN (`+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+`)`, seqs[:n]...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var seq, count int64
+			var data []byte
+			if err := rows.Scan(&seq, &count, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			decoded, err := decodeJournal(data, make([]row, 0, min(max(count, 0), 1<<20)))
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("journal row %d: %w", seq, err)
+			}
+			add(seq, newJournalBatch(decoded))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		seqs = seqs[n:]
+	}
+	return nil
+}
+
+func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {
+	rows, err := r.db.query(ctx, `SELECT seq FROM journal ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, rows.Err()
+}
+
+// journalMatch returns the latest limit decisions of the journal that
+// match q, latest first.
+func (r *Reader) journalMatch(ctx context.Context, limit int, q journalQuery) ([]storedRow, error) {
+	batches, err := r.journal(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	batches = slices.Clone(batches)
+	slices.SortFunc(batches, func(a, b *journalBatch) int { return bytes.Compare(b.hi[:], a.hi[:]) })
+	var out []storedRow
+	// Once out holds limit decisions, floor is the least of them: older
+	// ones are not in the answer.
+	var floor *[16]byte
+	trim := func() {
+		out = latestFirst(out, limit)
+		if len(out) == limit {
+			f := [16]byte(out[limit-1].id)
+			floor = &f
+		}
+	}
+	const chunk = 32 // rows encoded at once
+	for _, b := range batches {
+		if floor != nil && bytes.Compare(b.hi[:], floor[:]) < 0 {
+			break
+		}
+		c := b.candidates(q)
+		for end := len(c); end > 0; {
+			part := c[max(0, end-chunk):end]
+			end -= len(part)
+			if b.ascending && floor != nil && bytes.Compare(b.rows[part[len(part)-1]].id[:], floor[:]) < 0 {
+				break
+			}
+			if err := b.resolve(ctx, r, part); err != nil {
+				return nil, fmt.Errorf("journal: %w", err)
+			}
+			for j := len(part) - 1; j >= 0; j-- {
+				if x := b.row(part[j]); q.matches(x) {
+					out = append(out, x.stored())
+				}
+			}
+			if len(out) >= limit && (floor == nil || len(out) >= 2*limit+64) {
+				trim()
+			}
+		}
+		if len(out) >= limit {
+			trim()
+		}
+	}
+	return latestFirst(out, limit), nil
+}
+
+// moved reports whether a journal row of batches was indexed since they
+// were read: a count that read them and then the tables may have counted
+// its decisions twice.
+func (r *Reader) moved(ctx context.Context, before []*journalBatch) (bool, error) {
+	if len(before) == 0 {
+		return false, nil
+	}
+	now, err := r.journal(ctx)
+	if err != nil {
+		return false, err
+	}
+	still := make(map[*journalBatch]bool, len(now))
+	for _, b := range now {
+		still[b] = true
+	}
+	for _, b := range before {
+		if !still[b] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// latestFirst sorts decisions latest first, without duplicates, and keeps
+// the first limit.
+func latestFirst(found []storedRow, limit int) []storedRow {
+	slices.SortFunc(found, func(a, b storedRow) int { return bytes.Compare(b.id[:], a.id[:]) })
+	found = slices.CompactFunc(found, func(a, b storedRow) bool { return a.id == b.id })
+	if len(found) > limit {
+		found = found[:limit]
+	}
+	return found
+}

@@ -1,0 +1,99 @@
+package decisionlog
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// FuzzJournalCandidates holds a batch's candidates, the fast path of a
+// journal lookup, to the reference, journalQuery.matches on every row
+// encoded: every row that matches a lookup by lead id, email or text is
+// a candidate, whatever the request, its case, escapes and characters.
+func FuzzJournalCandidates(f *testing.F) {
+	files, _ := filepath.Glob("../examples/leads/*.json")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "00Q5e00001AbCdE", "", "acme")
+		f.Add(b, "00Q5e00001AbCdE", "", "00q5e")
+	}
+	for _, c := range []struct{ input, leadID, email, text string }{
+		{`{"id": "L-1", "lead": {"email": "Ann@Acme.Example", "company": "Acme Corp"}}`, "L-1", "", "ann@acme.example"},
+		{`{"lead": {"email": "a@b.example", "company": "\u0041cme Co"}}`, "L-2", "", "acme"},
+		{`{"lead": {"email": "a@b.example", "company": "` + "\u212a" + `elvin Labs"}}`, "L-3", "", "kelvin"},
+		{`{"lead": {"email": "a@b.example", "company": "` + "\u0130" + `stanbul Ltd"}}`, "L-4", "", "istanbul"},
+		{"{\n  \"lead\": {\n    \"email\": \"x@y.example\",\n    \"company\": \"Pretty Printed\"\n  }\n}", "L-5", "", "printed"},
+		{`{"lead": {"email": "x@y.example", "company": "Keys", "compass": 1}}`, "L-6", "", "comp"},
+		{`{"email": "bare@lead.example", "company": "Bare Lead"}`, "L-7", "", "lead"},
+		{`{"lead": {"email": "inside@req.example"}}`, "L-8", "Given@Entry.Example", "given@entry.example"},
+		{`{"lead": {"email": "  spaced@req.example  ", "company": "  Spaced  Out  "}}`, "L-9", "", "out"},
+		{`{"lead": {"email": "a@b.example", "company": 42}}`, "L-10", "", "42"},
+		{`{"lead": {"email": "a@b.example", "company": "Müller–Bau GmbH"}}`, "L-11", "", "bau"},
+		{`{"lead": {"email": "a@b.example", "company": "Dup"}, "lead": {"email": "c@d.example", "company": "Second"}}`, "L-12", "", "second"},
+		{`{"lead": {"email": "a@\tb.example"}}`, "L-13", "", "b.example"},
+		{`{"lead": {"email": "q\"uote@b.example"}}`, "L-14", "", `q"uote`},
+	} {
+		f.Add([]byte(c.input), c.leadID, c.email, c.text)
+	}
+	dict := newDictionary([]string{"lead.email", "lead.company", "lead.employees", "lead.title"})
+	r := &Reader{versions: map[int64]*version{1: {dict: dict}}}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, input []byte, leadID, email, text string) {
+		if !rawObject(input) || leadID != clean(leadID) {
+			return // Log keeps no such request as it came (prepare)
+		}
+		var rows []row
+		add := func(in []byte, leadID, email string) {
+			x := row{leadID: leadID, email: email, versionID: 1, input: in, raw: true}
+			x.id[0], x.id[15] = byte(len(rows)>>8), byte(len(rows))
+			rows = append(rows, x)
+		}
+		add([]byte(`{"lead": {"email": "other@else.example", "company": "Other Inc"}}`), "L-0", "")
+		add(input, leadID, email)
+		add([]byte(`{"id": 1}`), "", "")
+		add(input, strings.ToUpper(leadID), "")
+		b := newJournalBatch(rows)
+		if err := b.resolve(ctx, r, []int32{0, 1, 2, 3}); err != nil {
+			t.Fatal(err)
+		}
+		t2 := clean(strings.TrimSpace(text))
+		queries := []journalQuery{{leadID: t2}, {email: clean(Mask{Mode: MaskNone}.Email(text))}, {prefix: strings.ToLower(t2)},
+			{leadID: t2, email: clean(Mask{Mode: MaskNone}.Email(text)), prefix: strings.ToLower(t2)}}
+		for _, q := range queries {
+			if q == (journalQuery{}) {
+				continue
+			}
+			var want, got []int32
+			c := b.candidates(q)
+			for i := range rows {
+				if q.matches(b.row(int32(i))) {
+					want = append(want, int32(i))
+					if slices.Contains(c, int32(i)) {
+						got = append(got, int32(i))
+					}
+				}
+			}
+			if !slices.Equal(got, want) {
+				x := b.row(1)
+				t.Errorf("candidates(%+v) miss matching rows: %v of %v (row 1: email %q, keys %q)", q, got, want, x.email, x.keys)
+			}
+		}
+	})
+}
+
+func TestRarest(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want int
+	}{{"lead.777@", 8}, {"acme", 2}, {"c", 0}, {"company7", 7}, {"zeta", 0}} {
+		if got := rarest(c.s); got != c.want {
+			t.Errorf("rarest(%q) = %d; want %d", c.s, got, c.want)
+		}
+	}
+}
