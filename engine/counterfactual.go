@@ -385,11 +385,17 @@ func (c *cfRun) single() {
 				continue
 			}
 			ub := 0
-			for b, v := range o.mostBy {
-				if len(wf.dynIdx) > 0 {
-					v += s.dynBy[b]
+			switch {
+			case len(wf.dynIdx) > 0:
+				for b, v := range o.mostBy {
+					ub += min(v+s.dynBy[b], s.room[b])
 				}
-				ub += min(v, s.room[b])
+			case o.mostIn >= 0: // the rooms are never negative
+				ub = min(o.most, s.room[o.mostIn])
+			default:
+				for b, v := range o.mostBy {
+					ub += min(v, s.room[b])
+				}
 			}
 			if ub >= c.need {
 				s.pend = append(s.pend, wiPend{ub: ub, field: fi, option: oi, late: late})

@@ -110,7 +110,9 @@ type wiOption struct {
 	most int
 	// mostBy is most by bucket (GroupIndex, len(GroupNames) for the
 	// ungrouped rules): with the caps, a cheap bound of what it adds.
+	// mostIn is the one bucket of mostBy that is not 0, or -1.
 	mostBy []int
+	mostIn int
 	// dyn and knock are what the rules of dynamic and the knockouts of
 	// knock decide with only this field (a list: only its items): True or
 	// False whatever the other fields hold, else Unknown. (No option has
@@ -318,6 +320,10 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 					o.most += abs(sr.points)
 					o.mostBy[sr.bucket] += abs(sr.points)
 				}
+			}
+			o.mostIn = -1
+			if b := slices.IndexFunc(o.mostBy, func(v int) bool { return v != 0 }); b >= 0 && o.mostBy[b] == o.most {
+				o.mostIn = b // all of it: no bucket is negative
 			}
 			wf.options = append(wf.options, o)
 			wf.most = max(wf.most, o.most)
