@@ -74,9 +74,10 @@ type cfScratch struct {
 	sorted            []wiCand
 	leafAt, leafEnd   []int // by whatIf.conds: the lead's leaves at leafBuf[leafAt:leafEnd]; -1 before they are needed
 	leafBuf, leafTmp  []eval.Truth
-	fieldIn           []bool   // by whatIf field: whether the set has a change of it
-	cur               []uint64 // by whatIf field: which of its single rules the lead matched
-	prefix            []int    // prefix sums of the candidates' bounds
+	fieldIn           []bool       // by whatIf field: whether the set has a change of it
+	together          []eval.Truth // by whatIf.dynamic: what a set settled decides of a rule several changes read; -1 between sets
+	cur               []uint64     // by whatIf field: which of its single rules the lead matched
+	prefix            []int        // prefix sums of the candidates' bounds
 	lo, hi, base, pre []int
 	room, acc, delta  []int
 	lastAcc           []int    // s.acc with one more change (see peek)
@@ -160,8 +161,8 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 	// The missed rules that would add points but that no change of data
 	// leadq can spell makes true.
 	s.verify = s.verify[:0]
-	for _, i := range table.byPoints {
-		if truth[i] != eval.True && run.wi.verify[i] && table.adds(i, pre) > 0 {
+	for _, i := range run.wi.toVerify {
+		if truth[i] != eval.True && table.adds(i, pre) > 0 {
 			s.verify = append(s.verify, i)
 		}
 	}
@@ -217,6 +218,10 @@ func (c *cfRun) prepare() {
 		}
 	}
 	s.touch, s.touchE = resize(s.touch, len(wi.dynamic)), resize(s.touchE, len(wi.dynamic))
+	s.together = resize(s.together, len(wi.dynamic))
+	for j := range s.together {
+		s.together[j] = -1
+	}
 	s.fieldIn = resize(s.fieldIn, len(wi.fields))
 }
 
@@ -1069,7 +1074,12 @@ func (c *cfRun) settled(sel []int, flip func(change int, rule int, now bool)) (g
 				continue
 			}
 			ri := wf.dynamic[p]
-			now, was := c.decide(sel, wf.subs[p].cond) == eval.True, c.truth[ri] == eval.True
+			t := s.together[j] // decided by an earlier reader, or undecided (-1)
+			if t < 0 {
+				t = c.decide(sel, wf.subs[p].cond)
+				s.together[j] = t
+			}
+			now, was := t == eval.True, c.truth[ri] == eval.True
 			if now == was {
 				continue
 			}
@@ -1088,6 +1098,11 @@ func (c *cfRun) settled(sel []int, flip func(change int, rule int, now bool)) (g
 			if !knocked && c.knockShared(sel, n, k, rule) {
 				knocked = c.decide(sel, wf.subs[len(wf.dynamic)+k].cond) == eval.True
 			}
+		}
+	}
+	for _, i := range sel {
+		for _, j := range c.wi.fields[s.cands[i].field].dynIdx {
+			s.together[j] = -1
 		}
 	}
 	gain = s.delta[c.nb]

@@ -33,12 +33,13 @@ import (
 // whatIf is a ruleset's options, by field.
 type whatIf struct {
 	fields []wiField
-	// verify[i] is true for a positive score rule (by Rule.Index) that no
-	// combination of options makes true: a rule the counterfactual cannot
-	// offer as a change of data (a pattern it cannot spell, a field
-	// compared with another), for a rep to check by hand.
-	verify []bool
-	clock  time.Time // the clock options are tried with
+	// toVerify are the positive score rules (by Rule.Index, in
+	// rules.Ruleset.ByPoints' order) that no combination of options makes
+	// true: rules the counterfactual cannot offer as a change of data (a
+	// pattern it cannot spell, a field compared with another), for a rep
+	// to check by hand.
+	toVerify []int
+	clock    time.Time // the clock options are tried with
 	// qualifyReads: the qualify condition reads fields of the lead, so a
 	// change is decided with it in the row.
 	qualifyReads bool
@@ -186,7 +187,7 @@ func (w *whatIf) kindOf(rs *rules.Ruleset, m *vm.VM, r *eval.Row, f *eval.Field,
 const maxReachTries = 4096
 
 func newWhatIf(rs *rules.Ruleset) *whatIf {
-	w := &whatIf{verify: make([]bool, len(rs.Rules)), qualifyReads: rs.Qualify != nil && len(rs.Qualify.Fields()) > 0}
+	w := &whatIf{qualifyReads: rs.Qualify != nil && len(rs.Qualify.Fields()) > 0}
 	m := new(vm.VM)
 	var r eval.Row
 	// Any clock: the options of dates are relative to it, and so is what
@@ -346,9 +347,15 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 			byField[f.Index] = len(w.fields)
 		}
 	}
+	verify := make([]bool, len(rs.Rules))
 	for _, rule := range rs.Rules {
 		if rule.Points > 0 && rule.When != nil {
-			w.verify[rule.Index] = !w.reachable(rs, m, &r, rule, byField)
+			verify[rule.Index] = !w.reachable(rs, m, &r, rule, byField)
+		}
+	}
+	for _, rule := range rs.ByPoints {
+		if verify[rule.Index] {
+			w.toVerify = append(w.toVerify, rule.Index)
 		}
 	}
 	return w
