@@ -139,12 +139,19 @@ func (j *journalReader) blob() []byte {
 // decodeJournal decodes a batch as stored (compressed). Its rows' blobs
 // share a buffer of their own.
 func decodeJournal(stored []byte, rows []row) ([]row, error) {
+	rows, _, err := decodeJournalData(stored, rows)
+	return rows, err
+}
+
+// decodeJournalData is decodeJournal that also returns the decoded batch,
+// whose bytes the rows' texts and blobs are.
+func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 	data, err := s2.Decode(nil, stored)
 	if err != nil {
-		return rows, fmt.Errorf("%w: %w", errJournal, err)
+		return rows, nil, fmt.Errorf("%w: %w", errJournal, err)
 	}
 	if len(data) == 0 {
-		return rows, nil
+		return rows, data, nil
 	}
 	// The rows' texts share one string of the whole batch, whose bytes
 	// are never written again: one allocation a batch instead of a few a
@@ -160,7 +167,7 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 	for len(j.data) > 0 && j.err == nil {
 		var r row
 		if len(j.data) < 17 {
-			return rows, errJournal
+			return rows, data, errJournal
 		}
 		copy(r.id[:], j.data)
 		j.data = j.data[16:]
@@ -168,7 +175,7 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 		r.email = str()
 		r.versionID = int64(j.uvarint())
 		if len(j.data) == 0 {
-			return rows, errJournal
+			return rows, data, errJournal
 		}
 		flags := j.data[0]
 		j.data = j.data[1:]
@@ -176,7 +183,7 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 		r.tier = str()
 		score, n := binary.Varint(j.data)
 		if n <= 0 {
-			return rows, errJournal
+			return rows, data, errJournal
 		}
 		j.data = j.data[n:]
 		r.score = int(score)
@@ -208,7 +215,7 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 		}
 		rows = append(rows, r)
 	}
-	return rows, j.err
+	return rows, data, j.err
 }
 
 // stored is r as a row of decisions.

@@ -3,7 +3,6 @@ package decisionlog
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -30,18 +29,17 @@ import (
 //     which a lead id is one bytes.Index (the rows' lead ids lie one
 //     request apart in the decoded batch: comparing them row by row read
 //     a cache line a decision, 5 ms for 131,072);
-//   - emails and search keys of raw rows: one string of each row's lead
-//     id, email and request, lower-cased (ASCII), built once a batch when
-//     a search or an email lookup first needs it. Every search key is the
+//   - emails and search keys of raw rows: every search key is the
 //     lower-cased lead id, email, email domain, company or company word,
 //     so a key that starts with a text (a prefix: a filter of whole keys
-//     could not answer it) is the text found in the row's string, unless
-//     the row has what that string cannot show (an escape in the JSON, a
-//     byte outside ASCII, which may lower-case to ASCII: the Kelvin sign;
-//     such rows are always encoded). A text found inside a JSON key
-//     ("email": a name, not a value) is passed over. The rows where the
-//     text is found are candidates, encoded and then matched exactly, as
-//     before (journalQuery.matches);
+//     could not answer it) is the text found, in any ASCII case, in the
+//     row's lead id, email or request, in the decoded batch as it is,
+//     unless the row has what a search of its bytes cannot show (an
+//     escape in the JSON, a byte outside ASCII, which may lower-case to
+//     ASCII: the Kelvin sign; such rows are always encoded). A text found
+//     inside a JSON key ("email": a name, not a value) is passed over.
+//     The rows where the text is found are candidates, encoded and then
+//     matched exactly, as before (journalQuery.matches);
 //   - decision ids: each batch's least and greatest id, so a lookup of an
 //     id skips the batches that cannot hold it.
 //
@@ -61,11 +59,15 @@ type journalBatch struct {
 	plain     []int32  // the others, encoded, their keys computed
 	resolved  []atomic.Pointer[row]
 
-	textOnce sync.Once
-	text     column  // of raw rows: lower-cased lead id, email, request
-	inputAt  []int32 // where each raw row's request starts in text.data
-	always   []int32 // raw rows text cannot rule out
+	data      []byte // the batch decoded, which the rows' texts are views of
+	spansOnce sync.Once
+	spans     []span  // of each raw row
+	always    []int32 // raw rows a search of data cannot rule out
 }
+
+// span is where a raw row's lead id, email and request are in its
+// batch's data, [from, to) each.
+type span struct{ lead, email, input [2]int32 }
 
 // column holds one text a row (or of some rows), each after a NUL, and a
 // final NUL: "\x00a\x00b\x00"; starts[k] is where the k-th text's NUL is.
@@ -103,8 +105,8 @@ func (c *column) exact(s string, out []int32) []int32 {
 	}
 }
 
-func newJournalBatch(rows []row) *journalBatch {
-	b := &journalBatch{rows: rows, ascending: true}
+func newJournalBatch(rows []row, data []byte) *journalBatch {
+	b := &journalBatch{rows: rows, data: data, ascending: true}
 	nul := false
 	size := 0
 	for i := range rows {
@@ -140,72 +142,72 @@ func newJournalBatch(rows []row) *journalBatch {
 	return b
 }
 
-// buildText builds b.text, once.
-func (b *journalBatch) buildText() {
-	b.textOnce.Do(func() {
-		size := 0
-		for _, i := range b.raw {
+// buildSpans finds the raw rows' spans, and those a search cannot rule
+// out, once.
+func (b *journalBatch) buildSpans() {
+	b.spansOnce.Do(func() {
+		b.spans = make([]span, len(b.raw))
+		end := int32(0)
+		for k, i := range b.raw {
 			x := &b.rows[i]
-			size += len(x.leadID) + len(x.email) + len(x.input) + 3
-		}
-		t := column{data: make([]byte, 0, size+1), starts: make([]int32, 0, len(b.raw))}
-		b.inputAt = make([]int32, 0, len(b.raw))
-		for _, i := range b.raw {
-			x := &b.rows[i]
-			t.starts = append(t.starts, int32(len(t.data)))
-			var high1, high2, high3, ctl1, ctl2 bool
-			t.data = append(t.data, 0)
-			t.data, high1, ctl1 = appendLower(t.data, x.leadID)
-			t.data = append(t.data, 0)
-			t.data, high2, ctl2 = appendLower(t.data, x.email)
-			t.data = append(t.data, 0)
-			b.inputAt = append(b.inputAt, int32(len(t.data)))
+			lead, ok1 := b.at(x.leadID)
+			email, ok2 := b.at(x.email)
+			input, ok3 := b.at(unsafe.String(unsafe.SliceData(x.input), len(x.input)))
+			if !ok1 || !ok2 || !ok3 || input[1] < end {
+				// (Not a view of data: not written so.) Searched by its
+				// keys only, ordered still.
+				b.spans[k] = span{lead: [2]int32{end, end}, email: [2]int32{end, end}, input: [2]int32{end, end}}
+				b.always = append(b.always, i)
+				continue
+			}
+			b.spans[k], end = span{lead, email, input}, input[1]
 			// (A valid request has control characters only as space
 			// between its tokens.)
-			t.data, high3, _ = appendLower(t.data, unsafe.String(unsafe.SliceData(x.input), len(x.input)))
-			if high1 || high2 || high3 || ctl1 || ctl2 || bytes.IndexByte(x.input, '\\') >= 0 {
+			if odd(x.leadID, true) || odd(x.email, true) || odd(unsafe.String(unsafe.SliceData(x.input), len(x.input)), false) || bytes.IndexByte(x.input, '\\') >= 0 {
 				b.always = append(b.always, i)
 			}
 		}
-		b.text = t
-		b.text.data = append(b.text.data, 0)
 	})
 }
 
-// appendLower appends s with ASCII letters lower-cased, and reports
-// whether s has bytes a search key may not show as they are: outside
-// ASCII (strings.ToLower maps some, such as the Kelvin sign, to ASCII
-// letters), and control characters (clean removes NULs, TrimSpace
-// others).
-func appendLower(b []byte, s string) (_ []byte, high, control bool) {
-	var hi, ctl uint64
+// at is where s, a view of b.data, is in it.
+func (b *journalBatch) at(s string) ([2]int32, bool) {
+	if len(s) == 0 || len(b.data) == 0 {
+		return [2]int32{}, len(s) == 0
+	}
+	off := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(&b.data[0]))
+	if off >= uintptr(len(b.data)) || uintptr(len(b.data))-off < uintptr(len(s)) {
+		return [2]int32{}, false
+	}
+	return [2]int32{int32(off), int32(off) + int32(len(s))}, true
+}
+
+// odd reports whether s has bytes a search key may not show as they are:
+// outside ASCII (strings.ToLower maps some, such as the Kelvin sign, to
+// ASCII letters), and with controls, control characters (clean removes
+// NULs, TrimSpace others).
+func odd(s string, controls bool) bool {
+	var m uint64
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := swar.LoadString(s, i)
-		hi |= x
-		ctl |= swar.InRange(x, 0, 0x1f)
-		b = binary.LittleEndian.AppendUint64(b, x|swar.InRange(x, 'A', 'Z')>>2)
+		m |= x & 0x8080808080808080
+		if controls {
+			m |= swar.InRange(x, 0, 0x1f)
+		}
 	}
-	hi &= 0x8080808080808080
 	for ; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 {
-			hi = 1
-		} else if c < 0x20 {
-			ctl = 1
+		if s[i] >= 0x80 || controls && s[i] < 0x20 {
+			return true
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
 	}
-	return b, hi != 0, ctl != 0
+	return m != 0
 }
 
 // textCandidates appends to out the raw rows whose keys or email may
-// start with or be s (lower-cased): those whose text holds it, outside a
-// JSON key, and those text cannot rule out; every raw row for a text
-// outside ASCII.
+// start with or be s (lower-cased): those where s is found, in any case,
+// in the lead id, email or request outside a JSON key, and those a search
+// cannot rule out; every raw row for a text outside ASCII.
 func (b *journalBatch) textCandidates(s string, out []int32) []int32 {
 	if s == "" {
 		return out
@@ -215,39 +217,52 @@ func (b *journalBatch) textCandidates(s string, out []int32) []int32 {
 			return append(out, b.raw...)
 		}
 	}
-	b.buildText()
+	b.buildSpans()
 	out = append(out, b.always...)
-	data, quote := b.text.data, strings.IndexByte(s, '"') >= 0
-	// The text is found by its rarest byte, which IndexByte finds many
-	// bytes at a time (bytes.Index looks for the first, often a common
-	// letter: 2.5 times slower on requests).
+	// s is found by its rarest byte, which IndexByte finds many bytes at
+	// a time (bytes.Index looks for the first, often a common letter),
+	// in both cases.
 	r := rarest(s)
+	out = b.find(s, r, s[r], out)
+	if c := s[r]; 'a' <= c && c <= 'z' {
+		out = b.find(s, r, c-'a'+'A', out)
+	}
+	return out
+}
+
+// find is textCandidates for the occurrences of s whose byte r is c.
+func (b *journalBatch) find(s string, r int, c byte, out []int32) []int32 {
+	data, quote := b.data, strings.IndexByte(s, '"') >= 0
 	for o := 0; o+len(s) <= len(data); {
-		k := bytes.IndexByte(data[o+r:len(data)-len(s)+r+1], s[r])
+		k := bytes.IndexByte(data[o+r:len(data)-len(s)+r+1], c)
 		if k < 0 {
-			return out
+			break
 		}
 		o += k
-		if string(data[o:o+len(s)]) != s {
+		if !equalFold(data[o:o+len(s)], s) {
 			o++
 			continue
 		}
-		e := b.text.entryAt(o)
-		if !quote && o >= int(b.inputAt[e]) && jsonKey(data, o+len(s)) {
-			o++ // in a key of the request, not a value
-			continue
-		}
-		out = append(out, b.raw[e])
-		if e+1 == len(b.text.starts) {
+		e := sort.Search(len(b.spans), func(k int) bool { return int(b.spans[k].input[1]) > o })
+		if e == len(b.spans) {
 			break
 		}
-		o = int(b.text.starts[e+1])
+		sp, end := &b.spans[e], o+len(s)
+		in := func(f [2]int32) bool { return o >= int(f[0]) && end <= int(f[1]) }
+		// A text in a request without escapes is in a value, or in an
+		// object's key, which no search key comes from.
+		if in(sp.lead) || in(sp.email) || in(sp.input) && (quote || !jsonKey(data[:sp.input[1]], end)) {
+			out = append(out, b.raw[e])
+			o = int(sp.input[1]) // the next row
+			continue
+		}
+		o++
 	}
 	return out
 }
 
 // rarest is the index of the byte of s least frequent in requests, by a
-// rough rank: '@' and most punctuation, then digits and rare letters, then
+// rough rank: '@' and most punctuation, then rare letters and digits, then
 // common letters, then what JSON is made of (quotes, colons, spaces).
 func rarest(s string) int {
 	const common = "\":, {}[]etaoinsrlhdc.umpgfy-wb_0123456789vkxjqz" // most frequent first
@@ -264,10 +279,24 @@ func rarest(s string) int {
 	return best
 }
 
+// equalFold reports whether d is s (lower-case) in any ASCII case.
+func equalFold(d []byte, s string) bool {
+	for i := range len(s) {
+		c := d[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // jsonKey reports whether the text that ends at end in a request without
-// escapes (and without quotes itself) is in an object's key: the next
-// quote ends the string it is in, and a colon follows. A text in a value
-// is followed by a comma or a closing bracket.
+// escapes (data ends with the request; the text has no quote) is in an
+// object's key: the next quote ends the string it is in, and a colon
+// follows. A text in a value is followed by a comma or a closing bracket.
 func jsonKey(data []byte, end int) bool {
 	q := bytes.IndexByte(data[end:], '"')
 	if q < 0 {
@@ -450,12 +479,12 @@ func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *j
 				rows.Close()
 				return err
 			}
-			decoded, err := decodeJournal(data, make([]row, 0, min(max(count, 0), 1<<20)))
+			decoded, batch, err := decodeJournalData(data, make([]row, 0, min(max(count, 0), 1<<20)))
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("journal row %d: %w", seq, err)
 			}
-			add(seq, newJournalBatch(decoded))
+			add(seq, newJournalBatch(decoded, batch))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

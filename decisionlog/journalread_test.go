@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // FuzzJournalCandidates holds a batch's candidates, the fast path of a
@@ -58,7 +60,15 @@ func FuzzJournalCandidates(f *testing.F) {
 		add(input, leadID, email)
 		add([]byte(`{"id": 1}`), "", "")
 		add(input, strings.ToUpper(leadID), "")
-		b := newJournalBatch(rows)
+		var data []byte
+		for i := range rows {
+			data = appendJournal(data, &rows[i])
+		}
+		rows, batch, err := decodeJournalData(s2.Encode(nil, data), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newJournalBatch(rows, batch)
 		if err := b.resolve(ctx, r, []int32{0, 1, 2, 3}); err != nil {
 			t.Fatal(err)
 		}
