@@ -224,23 +224,49 @@ func (r *row) stored() storedRow {
 		tier: r.tier, score: r.score, rules: r.rules, input: r.input, ex: r.extra}
 }
 
-// appendToJournal appends rows to the journal as one row.
-func (l *Log) appendToJournal(ctx context.Context, rows []row) error {
-	data := l.journalBuf[:0]
-	for i := range rows {
-		data = appendJournal(data, &rows[i])
+// journalPart bounds the bytes of decisions (before compression) one
+// journal row holds: a batch larger than that is appended as several
+// rows. The writer's two buffers (the part and its compressed form) stay
+// about this size instead of a whole batch's (5 MB of brief decisions at
+// the default batch, 40 MB of full ones with a mask), live memory the
+// collector multiplies by GOGC into heap; S2 compresses a part as well as
+// a batch (its matches are short-range).
+const journalPart = 1 << 20
+
+// appendToJournal appends rows to the journal, as one row a part of at
+// most about journalPart bytes, and returns how many of rows it stored
+// (those before the part that failed, on error).
+func (l *Log) appendToJournal(ctx context.Context, rows []*row) (int, error) {
+	stored := 0
+	for stored < len(rows) {
+		data, n := l.journalBuf[:0], 0
+		for _, r := range rows[stored:] {
+			if n > 0 && len(data) >= journalPart {
+				break
+			}
+			data, n = appendJournal(data, r), n+1
+		}
+		l.journalBuf = data
+		if err := l.appendPart(ctx, n, data); err != nil {
+			return stored, err
+		}
+		stored += n
 	}
-	l.journalBuf = data
+	return stored, nil
+}
+
+// appendPart appends data, n decisions, to the journal as one row.
+func (l *Log) appendPart(ctx context.Context, n int, data []byte) error {
 	data = s2.Encode(l.journalZip[:cap(l.journalZip)], data)
 	l.journalZip = data
 	now := time.Now()
 	var err error
 	if l.db.postgres {
-		_, err = l.db.exec(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`, len(rows), now.UnixMilli(), data)
+		_, err = l.db.exec(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`, n, now.UnixMilli(), data)
 	} else {
 		var st *sqliteWriter
 		if st, err = l.sqliteStatements(ctx); err == nil {
-			if _, err = st.journal.ExecContext(ctx, len(rows), now.UnixMilli(), data); err != nil {
+			if _, err = st.journal.ExecContext(ctx, n, now.UnixMilli(), data); err != nil {
 				l.closeStatements() // a fresh connection for the retry
 			}
 		}
@@ -248,7 +274,7 @@ func (l *Log) appendToJournal(ctx context.Context, rows []row) error {
 	if err != nil {
 		return err
 	}
-	if l.unindexed.Add(int64(len(rows))) == int64(len(rows)) {
+	if l.unindexed.Add(int64(n)) == int64(n) {
 		l.appended.CompareAndSwap(0, now.UnixMilli())
 	}
 	return nil

@@ -117,11 +117,10 @@ func TestRawEncodedAsPrepared(t *testing.T) {
 			if d.LeadID != "" {
 				wantKeys = leadKeys(d.LeadID, want.email, want.company, Mask{Mode: MaskNone})
 			}
-			rows := []row{r}
-			if err := l.resolveVersions(ctx, rows); err != nil {
+			if err := l.resolveVersions(ctx, []*row{&r}); err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeJournal(s2.Encode(nil, appendJournal(nil, &rows[0])), nil)
+			got, err := decodeJournal(s2.Encode(nil, appendJournal(nil, &r)), nil)
 			if err != nil || len(got) != 1 {
 				t.Fatalf("decodeJournal = %d rows, %v", len(got), err)
 			}

@@ -171,7 +171,11 @@ type Log struct {
 
 	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
 	closed bool
-	ch     chan row    // entries prepared by Log, for the writer
+	// ch carries entries prepared by Log to the writer, by pointer: a row
+	// is about 260 bytes, and a buffer of rows by value (4 MB at the
+	// default size, with the writer's batch another 2) is live memory the
+	// collector multiplies by GOGC into heap the first burst must fault in.
+	ch     chan *row
 	ops    chan func() // run by the writer between batches: flushes
 	done   chan struct{}
 	stop   chan struct{} // closed by Close: retention and warnings stop
@@ -230,7 +234,7 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 	l := &Log{
 		Reader:   newReader(d, cfg.mask),
 		cfg:      cfg,
-		ch:       make(chan row, cfg.buffer),
+		ch:       make(chan *row, cfg.buffer),
 		ops:      make(chan func()),
 		done:     make(chan struct{}),
 		stop:     make(chan struct{}),
@@ -293,7 +297,8 @@ func (l *Log) Log(ctx context.Context, e Entry) bool {
 	}
 	// Masking and encoding happen here, on the caller's goroutine: callers
 	// run in parallel, so that the one writer only writes.
-	r := l.prepare(e)
+	p := l.prepare(e)
+	r := &p
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if !l.closed {
@@ -445,7 +450,7 @@ func (l *Log) run() {
 	if err := l.backlog(context.Background()); err != nil {
 		l.unindexed.Store(1) // look again when idle
 	}
-	batch := make([]row, 0, l.cfg.batch)
+	batch := make([]*row, 0, l.cfg.batch)
 	idle := time.NewTimer(l.cfg.indexIdle)
 	defer idle.Stop()
 	for {
@@ -494,7 +499,7 @@ const batchLinger = 25 * time.Millisecond
 
 // fill adds queued entries to batch without waiting, up to its capacity.
 // closed reports that the channel is closed and empty.
-func (l *Log) fill(batch []row) ([]row, bool) {
+func (l *Log) fill(batch []*row) ([]*row, bool) {
 	for len(batch) < cap(batch) {
 		select {
 		case e, ok := <-l.ch:
@@ -511,7 +516,7 @@ func (l *Log) fill(batch []row) ([]row, bool) {
 
 // drain writes everything queued now, in batches.
 func (l *Log) drain() {
-	batch := make([]row, 0, l.cfg.batch)
+	batch := make([]*row, 0, l.cfg.batch)
 	for {
 		var closed bool
 		batch, closed = l.fill(batch[:0])
@@ -530,7 +535,7 @@ func (l *Log) drain() {
 // the database is back. When the database answers but refuses the batch,
 // the rows are written one by one and the ones it refuses are counted as
 // failed and logged.
-func (l *Log) write(rows []row) {
+func (l *Log) write(rows []*row) {
 	l.head.Store(rows[0].at.UnixNano())
 	defer func() {
 		if len(l.ch) == 0 {
@@ -542,10 +547,13 @@ func (l *Log) write(rows []row) {
 	for {
 		err := l.resolveVersions(ctx, rows)
 		if err == nil {
-			err = l.appendToJournal(ctx, rows)
+			// Stored journal rows stay stored: a retry appends the rest.
+			var n int
+			n, err = l.appendToJournal(ctx, rows)
+			l.written.Add(uint64(n))
+			rows = rows[n:]
 		}
 		if err == nil {
-			l.written.Add(uint64(len(rows)))
 			l.recovered()
 			return
 		}
@@ -563,9 +571,9 @@ func (l *Log) write(rows []row) {
 	}
 }
 
-func (l *Log) insertOneByOne(ctx context.Context, rows []row) {
+func (l *Log) insertOneByOne(ctx context.Context, rows []*row) {
 	for i := range rows {
-		if err := l.insertRows(ctx, rows[i:i+1]); err != nil {
+		if err := l.insertRows(ctx, []row{*rows[i]}); err != nil {
 			l.failed.Add(1)
 			l.cfg.log.Error("decision log: the database refused a decision; it is lost", "id", uuid.UUID(rows[i].id).String(), "lead_id", rows[i].leadID, "err", err)
 			continue

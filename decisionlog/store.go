@@ -31,9 +31,8 @@ type sourceFile struct {
 // resolveVersions gives every row its versions.id, storing each version the
 // first time the writer meets it (once per version and database: a replica
 // that finds the row another one stored uses it).
-func (l *Log) resolveVersions(ctx context.Context, rows []row) error {
-	for i := range rows {
-		r := &rows[i]
+func (l *Log) resolveVersions(ctx context.Context, rows []*row) error {
+	for _, r := range rows {
 		if id, ok := l.versions[r.version]; ok {
 			r.versionID = id
 			continue
