@@ -112,11 +112,17 @@ func (m Mask) masks(ns, key string) bool {
 		return false
 	}
 	for _, f := range m.Fields {
-		if f == key || (ns != "" && f == ns+"."+key) {
+		if f == key || ns != "" && qualified(f, ns, key) {
 			return true
 		}
 	}
 	return false
+}
+
+// qualified reports whether f is ns + "." + key, without building that
+// string: masks runs for every key of every logged request.
+func qualified(f, ns, key string) bool {
+	return len(f) == len(ns)+1+len(key) && f[len(ns)] == '.' && f[:len(ns)] == ns && f[len(ns)+1:] == key
 }
 
 // Email is email as the log stores it in its email column, and so as a
