@@ -53,7 +53,9 @@ const (
 // appendJournal appends r, as the indexer and the readers decode it
 // (decodeJournal): id, lead id, email, version id, verdict (flags: 1
 // qualified, 2 extra follows, 4 keys computed when read, 8 input and
-// email as the entry gave them, to encode: encodeRaw), rules, input,
+// email as the entry gave them, to encode: encodeRaw; 16 extra is the
+// masked decision until the indexer checks that the input rebuilds it,
+// settleExtra, and 32 it was brief), rules, input,
 // extra, search keys (with flag 4: the lead's company, or none; with 8
 // none).
 func appendJournal(b []byte, r *row) []byte {
@@ -70,6 +72,12 @@ func appendJournal(b []byte, r *row) []byte {
 	}
 	if r.raw {
 		flags |= 8 // input and email to encode (encodeRaw); keys then
+	}
+	if r.settle && r.extra != nil {
+		flags |= 16
+		if r.brief {
+			flags |= 32
+		}
 	}
 	keys := r.keys
 	if r.keysLater || r.raw {
@@ -191,6 +199,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 		r.input = j.blob()
 		if flags&2 != 0 {
 			r.extra = j.blob()
+			r.settle, r.brief = flags&16 != 0, flags&32 != 0
 		}
 		if k := j.uvarint(); k > 0 && k <= uint64(len(j.data)) {
 			if cap(keys)-len(keys) < int(k) {
@@ -221,7 +230,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 // stored is r as a row of decisions.
 func (r *row) stored() storedRow {
 	return storedRow{id: scanID(r.id), leadID: r.leadID, email: r.email, versionID: r.versionID, qualified: r.qualified,
-		tier: r.tier, score: r.score, rules: r.rules, input: r.input, ex: r.extra}
+		tier: r.tier, score: r.score, rules: r.rules, input: r.input, ex: r.extra, settle: r.settle, brief: r.brief}
 }
 
 // journalPart bounds the bytes of decisions (before compression) one
@@ -376,6 +385,9 @@ func (l *Log) newChunk(ctx context.Context, batches [][]byte) (chunk, error) {
 		}
 	}
 	if err := l.encodeRaw(ctx, c.rows); err != nil {
+		return c, err
+	}
+	if err := l.settleExtra(ctx, c.rows); err != nil {
 		return c, err
 	}
 	slices.SortFunc(c.rows, func(a, b row) int { return bytes.Compare(a.id[:], b.id[:]) })
@@ -614,7 +626,11 @@ func (l *Log) indexOneByOne(ctx context.Context) error {
 	if err != nil {
 		l.cfg.log.Error("decision log: a journal batch is corrupt; the decisions it holds are lost", "seq", seq, "decisions", len(rows), "err", err)
 	}
-	if err := l.encodeRaw(ctx, rows); err != nil {
+	err = l.encodeRaw(ctx, rows)
+	if err == nil {
+		err = l.settleExtra(ctx, rows)
+	}
+	if err != nil {
 		return err // its version could not be read: try again later
 	}
 	for i := range rows {

@@ -698,6 +698,10 @@ type row struct {
 	// raw says input is the request's JSON bytes as they came, and email
 	// the entry's (Entry.Email), both to encode (encodeRaw).
 	raw bool
+	// settle says extra is the masked decision kept until the indexer
+	// has checked whether the masked input rebuilds it (settleExtra);
+	// brief, that the decision was brief.
+	settle, brief bool
 }
 
 // rawObject reports whether data is one valid JSON object, which
@@ -840,8 +844,13 @@ func (l *Log) prepare(e Entry) row {
 	}
 	if versioned {
 		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
-		if in.keepWhole || masked && !rebuilds(e.Ruleset, r, dict, d, idTime(r.id)) {
+		if in.keepWhole || masked {
 			r.extra = d.AppendJSON(nil)
+			// Whether the masked input rebuilds the masked decision (then
+			// extra need not be stored) is checked by the indexer: the
+			// check decides the lead again, and doubled the masked path's
+			// cost on the scoring goroutine.
+			r.settle, r.brief = masked && !in.keepWhole, d.Brief
 		}
 	} else {
 		r.extra = d.AppendJSON(nil)
@@ -913,19 +922,41 @@ func ruleIndex(rs []*eval.Rule, id string) int {
 	return -1
 }
 
-// rebuilds reports whether the stored input rebuilds d exactly (as
-// brief as d, for the comparison).
-func rebuilds(rs *engine.Ruleset, r row, dict *dictionary, d engine.Decision, at time.Time) bool {
-	input, err := decodeInput(r.input, dict, r.leadID, r.email)
+// settleExtra drops the extra of the rows prepare left to settle whose
+// stored (masked) input rebuilds it exactly, with the version that
+// decided: reading such a row then rebuilds the decision, as reading any
+// row without extra does. The others keep it.
+func (r *Reader) settleExtra(ctx context.Context, rows []row) error {
+	for i := range rows {
+		x := &rows[i]
+		if !x.settle {
+			continue
+		}
+		v, err := r.version(ctx, x.versionID)
+		if err != nil {
+			return err
+		}
+		if v.rs != nil && rebuilds(v.rs, x.input, v.dict, x.leadID, x.email, x.id, x.brief, x.extra) {
+			x.extra = nil
+		}
+		x.settle = false
+	}
+	return nil
+}
+
+// rebuilds reports whether a stored input (encoded) rebuilds the
+// decision extra exactly, as brief as it was.
+func rebuilds(rs *engine.Ruleset, stored []byte, dict *dictionary, leadID, email string, id [16]byte, brief bool, extra []byte) bool {
+	input, err := decodeInput(stored, dict, leadID, email)
 	if err != nil {
 		return false
 	}
-	again, err := rebuild(rs, input, at, d.Brief)
+	again, err := rebuild(rs, input, idTime(id), brief)
 	if err != nil {
 		return false
 	}
-	again.ID = d.ID
-	return bytes.Equal(again.AppendJSON(nil), d.AppendJSON(nil))
+	again.ID = uuid.UUID(id).String()
+	return bytes.Equal(again.AppendJSON(nil), extra)
 }
 
 // rebuild decides a stored input again with the version that decided it,

@@ -247,6 +247,11 @@ type storedRow struct {
 	tier             string
 	score            int
 	rules, input, ex []byte
+	// settle, brief: ex is a journal row's masked decision, which the
+	// indexer drops when the input rebuilds it (settleExtra); a read
+	// checks the same, so that the decision reads the same before and
+	// after.
+	settle, brief bool
 }
 
 func (s *storedRow) scan(sc interface{ Scan(...any) error }) error {
@@ -266,6 +271,9 @@ func (r *Reader) record(ctx context.Context, s storedRow) (Record, error) {
 	}
 	if rec.Input, err = decodeInput(s.input, v.dict, s.leadID, s.email); err != nil {
 		return Record{}, fmt.Errorf("decision %s: %w", id, err)
+	}
+	if s.ex != nil && s.settle && v.rs != nil && rebuilds(v.rs, s.input, v.dict, s.leadID, s.email, s.id, s.brief, s.ex) {
+		s.ex = nil
 	}
 	if s.ex != nil {
 		if err := json.Unmarshal(s.ex, &rec.Decision); err != nil {
