@@ -260,13 +260,9 @@ func (c *cfRun) candidates(least int) int {
 				continue // it can only lose points, or is the lead's own outcome
 			}
 			x := wiCand{field: fi, option: oi, vec: len(s.vecs), dynE: len(s.dynE), truth: o.truth, late: late}
-			s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets] // measure sets it
-			s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
-			clear(s.dynE[x.dynE:])
 			// What it does alone, from what the ruleset decided of it,
 			// or at the most where the lead decides (refine finds out).
-			x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
-			keep := c.measure(&x, live && !x.refined)
+			keep := c.known(&x, live)
 			if (x.bound <= 0 && !keep) || (x.refined && c.twin(x)) {
 				s.vecs, s.dynE = s.vecs[:x.vec], s.dynE[:x.dynE]
 				continue
@@ -499,11 +495,7 @@ func (c *cfRun) measureOption(p wiPend) {
 	if !live && len(wf.dynamic) == 0 { // as plain
 		x.refined, x.bound = o.knockKnown, c.plainVec(&x)
 	} else {
-		s.vecs = slices.Grow(s.vecs, buckets)[:x.vec+buckets]
-		s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
-		clear(s.dynE[x.dynE:])
-		x.refined = c.known(wf, o, live, s.dynE[x.dynE:])
-		keep = c.measure(&x, live && !x.refined)
+		keep = c.known(&x, live)
 	}
 	x.bound0 = x.bound
 	if x.bound <= 0 && !keep {
@@ -608,31 +600,36 @@ func (c *cfRun) gains(wf *wiField, truth, cur uint64) bool {
 	return false
 }
 
-// known fills dynE with what option o of field wf does alone through the
-// rules of wf.dynamic where the ruleset decided it whatever the other
-// fields hold, and with the most it could do elsewhere; it reports
-// whether that is all exact (no rule or knockout left for the lead to
-// decide).
-func (c *cfRun) known(wf *wiField, o *wiOption, live bool, dynE []int) bool {
-	exact := !live
+// known measures candidate x, new, as far as the ruleset decided what
+// its option does: it appends its effects to s.vecs and s.dynE (through
+// the rules of its field's dynamic, at the most they could move where the
+// lead decides; all of them for a list the lead has), sets x.refined when
+// that is all exact (no rule or knockout left for the lead to decide) and
+// x.bound, and reports what measure reports. One pass: candidates and
+// single measure most options of most leads this way.
+func (c *cfRun) known(x *wiCand, live bool) (keep bool) {
+	s, wi := c.s, c.wi
+	wf := &wi.fields[x.field]
+	o := &wf.options[x.option]
+	n := c.nb + 1
+	s.vecs = slices.Grow(s.vecs, n)[:x.vec+n]
+	s.dynE = slices.Grow(s.dynE, len(wf.dynamic))[:x.dynE+len(wf.dynamic)]
+	x.refined = !live && o.knockKnown
+	dynE := s.dynE[x.dynE:]
 	for p, i := range wf.dynamic {
 		j := wf.dynIdx[p]
-		t := o.dyn[p]
-		if live || t == eval.Unknown {
-			dynE[p], exact = c.s.dynGain[j], false
-			continue
-		}
-		switch now, was := t == eval.True, c.truth[i] == eval.True; {
+		e := 0
+		switch now, was := o.dyn[p] == eval.True, c.truth[i] == eval.True; {
+		case live || o.dyn[p] == eval.Unknown:
+			e, x.refined = s.dynGain[j], false
 		case now && !was:
-			dynE[p] = c.wi.dynPoints[j]
+			e = wi.dynPoints[j]
 		case was && !now:
-			dynE[p] = -c.wi.dynPoints[j]
+			e = -wi.dynPoints[j]
 		}
+		dynE[p] = e
 	}
-	for _, t := range o.knock {
-		exact = exact && t != eval.Unknown
-	}
-	return exact
+	return c.measure(x, live && !x.refined)
 }
 
 // measure sets x.bound from its effects (vecs, dynE, truth), and reports
