@@ -7,7 +7,10 @@
 #
 #   LEADQ_BENCH_POSTGRES=postgres://... bash stream/log.sh [LEADS] [ROUNDS]
 #
-# Without LEADQ_BENCH_POSTGRES the PostgreSQL row is skipped. Prints each
+# Without LEADQ_BENCH_POSTGRES the PostgreSQL row is skipped. With
+# LEADQ_BENCH_MASK set (hash, drop, or either with :fields, as
+# --log-mask reads it) both logs mask personal data, hashing with a key
+# made for the run. Prints each
 # run and the median leads/s of each log and detail, and the CPU time the
 # server used a lead until the writer has stored the stream's last
 # decision (in the journal), and PostgreSQL's (its processes' CPU time,
@@ -53,20 +56,25 @@ waitfor() {
   done
   echo "timed out waiting for $1" >&2
 }
-echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $n leads ($(du -h "$tmp/leads.ndjson" | cut -f1)), $rounds rounds"
+mask=()
+if [ -n "${LEADQ_BENCH_MASK:-}" ]; then
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/mask.key"
+  mask=(--log-mask "$LEADQ_BENCH_MASK" --log-mask-key-file "$tmp/mask.key")
+fi
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg); $n leads ($(du -h "$tmp/leads.ndjson" | cut -f1)), $rounds rounds; mask ${LEADQ_BENCH_MASK:-none}"
 
 logs="off sqlite"
 [ -n "${LEADQ_BENCH_POSTGRES:-}" ] && logs="$logs postgres"
 for log in $logs; do
   args=()
   case $log in
-  sqlite) args=(--log-db "$tmp/decisions.db") ;;
+  sqlite) args=(--log-db "$tmp/decisions.db" "${mask[@]}") ;;
   postgres)
     # A database of its own, dropped at the end.
     db="leadq_bench_$$"
     psql -q "$LEADQ_BENCH_POSTGRES" -c "CREATE DATABASE $db" >/dev/null
     url=$(sed -E "s#(postgres(ql)?://[^/]*/)[^?]*#\1$db#" <<<"$LEADQ_BENCH_POSTGRES")
-    args=(--log-db "$url") ;;
+    args=(--log-db "$url" "${mask[@]}") ;;
   esac
   "$tmp/leadq" serve --rules ../examples/rulesets --addr 127.0.0.1:18083 "${args[@]}" 2>"$tmp/leadq-$log.log" &
   server=$!
