@@ -405,6 +405,10 @@ func (s *scanner) value(e rawEntry) (any, bool) {
 	if e.set {
 		return e.val, true
 	}
+	if !e.isObj && s.data[e.start] == '"' {
+		// Most masked values are strings (emails, names): no decoder.
+		return s.stringAt(e.start, e.end, e.simple), true
+	}
 	dec := json.NewDecoder(bytes.NewReader(s.data[e.start:e.end]))
 	dec.UseNumber()
 	var v any

@@ -263,6 +263,40 @@ func texts(v any) []string {
 	return nil
 }
 
+// maskPair is a value masked and what stands in for it.
+type maskPair struct{ old, new string }
+
+// quotesAny reports whether a reason, warning or error of d holds an old
+// value of ps.
+func quotesAny(d engine.Decision, ps []maskPair) bool {
+	holds := func(s string) bool {
+		for _, p := range ps {
+			if strings.Contains(s, p.old) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, hs := range [][]engine.Hit{d.Knockouts, d.Matched} {
+		for _, h := range hs {
+			if holds(h.Reason) {
+				return true
+			}
+		}
+	}
+	for _, w := range d.Warnings {
+		if holds(w.Message) {
+			return true
+		}
+	}
+	for _, e := range d.Errors {
+		if holds(e.Message) {
+			return true
+		}
+	}
+	return false
+}
+
 // scrub returns d with every masked value replaced in its reasons, warnings
 // and errors. The slices are copied: d's own may be shared with the caller
 // that logged it.
@@ -271,12 +305,14 @@ func scrub(d engine.Decision, pairs []string) engine.Decision {
 		return d
 	}
 	// Longest first, so that an address is replaced before a part of it.
-	type pair struct{ old, new string }
-	ps := make([]pair, 0, len(pairs)/2)
+	ps := make([]maskPair, 0, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if len(pairs[i]) >= 3 { // shorter values would mangle unrelated words
-			ps = append(ps, pair{pairs[i], pairs[i+1]})
+			ps = append(ps, maskPair{pairs[i], pairs[i+1]})
 		}
+	}
+	if !quotesAny(d, ps) {
+		return d // nothing to replace: no replacer to build (a brief decision has no reasons)
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
 	args := make([]string, 0, 2*len(ps))
