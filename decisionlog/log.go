@@ -223,6 +223,7 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 	if err := cfg.mask.check(); err != nil {
 		return nil, fmt.Errorf("decision log: %w", err)
 	}
+	cfg.mask = cfg.mask.withMACs()
 	d, err := openDB(ctx, target, false)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 )
@@ -41,7 +42,7 @@ func TestParseMask(t *testing.T) {
 			t.Errorf("ParseMask(%q) error = %v; want error %v", tc.in, err, tc.err)
 			continue
 		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
+		if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreUnexported(decisionlog.Mask{})); diff != "" {
 			t.Errorf("ParseMask(%q) mismatch (-want +got):\n%s", tc.in, diff)
 		}
 	}
