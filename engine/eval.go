@@ -160,7 +160,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 			d.Missed[len(d.Missed)-1].Adds = adds
 			if truth[i] == eval.Unknown {
 				start := len(names)
-				names = rs.Rules[i].When.AppendMissingNames(names, r.Present)
+				names = table.appendMissingNames(names, i, r.Present)
 				l.spans = append(l.spans, span{len(d.Missed) - 1, start, len(names)})
 			}
 		}
@@ -207,27 +207,32 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	if !d.Qualified && !brief {
 		l.counterfactual(rs, table, m, r, &d, truth, pre)
 	}
-	for w, word := range missing { // the fields' indexes are their declaration order
-		for ; word != 0; word &= word - 1 {
-			l.names = append(l.names, rs.Fields[w*64+bits.TrailingZeros64(word)].Name)
-		}
-	}
-	l.ownNames(&d)
+	l.ownNames(&d, table, missing)
 	return d
 }
 
-// ownNames copies the names of missing fields gathered in the record (each
-// missed rule's, at l.spans, then the decision's) into one array of the
-// decision's, each list capped to its part.
-func (l *record) ownNames(d *Decision) {
-	all := slices.Clone(l.names)
-	end := 0
+// ownNames gives the decision the names of its missing fields in one array
+// of its own, each list capped to its part: each missed rule's, gathered in
+// the record (l.names, at l.spans), then the decision's, the fields in
+// missing. The names are the table's strings (see fieldOf).
+func (l *record) ownNames(d *Decision, table *ruleTable, missing eval.FieldSet) {
+	n := len(l.names) + missing.Len()
+	if n == 0 && len(l.spans) == 0 {
+		return
+	}
+	all := make([]string, n)
+	k := copy(all, l.names)
 	for _, sp := range l.spans {
 		d.Missed[sp.miss].MissingFields = all[sp.start:sp.end:sp.end]
-		end = sp.end
 	}
-	if end < len(all) {
-		d.MissingFields = all[end:]
+	if k < n {
+		d.MissingFields = all[k:]
+		for w, word := range missing { // the fields' indexes are their declaration order
+			for ; word != 0; word &= word - 1 {
+				all[k] = table.fieldNames[w*64+bits.TrailingZeros64(word)]
+				k++
+			}
+		}
 	}
 	l.names, l.spans = l.names[:0], l.spans[:0]
 }

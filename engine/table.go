@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
@@ -38,6 +39,9 @@ type ruleTable struct {
 	// The score rules of positive points by Rule.Index, in
 	// rules.Ruleset.ByPoints' order.
 	byPoints []int
+	// The fields each score rule's condition needs, by Rule.Index: what it
+	// lacks of them leaves it undecided (appendMissingNames).
+	needs [][]int32
 
 	hits      []Hit    // each rule's Hit, its Reason the static one (or "")
 	firedJSON [][]byte // hits[i] as AppendJSON writes it, up to "reason":
@@ -50,11 +54,16 @@ type ruleTable struct {
 	misses     []Miss   // each score rule's Miss, without MissingFields
 	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
 
-	// The ruleset's field names, and each quoted as JSON, in declaration
-	// order: missing fields are written from them (see fieldAt).
+	// The ruleset's field names and each as JSON, in declaration order.
+	// fieldText is the JSON of them all, one after the other; a name that
+	// JSON writes as it is, between quotes, is the slice of fieldText
+	// between its own quotes. Decisions take their missing fields' names
+	// from fieldNames, and the encoder knows them by their address
+	// (fieldOf): no comparing or hashing of names.
 	fieldNames []string
-	fieldJSON  [][]byte
-	fieldIndex map[string]int
+	fieldJSON  []string
+	fieldText  string
+	nameAt     []int32 // by offset in fieldText: the index of the field whose name starts there; -1 elsewhere
 
 	whatIf func() *whatIf // the counterfactual's options, built on first use
 }
@@ -127,25 +136,35 @@ func (t *ruleTable) findMiss(m *Miss, next *int) int {
 	return i
 }
 
-// fieldAt returns the index of field name in t.fieldNames; -1 when the
-// ruleset has no such field. A decision lists its missing fields in
-// declaration order, a few apart, so it looks at the next few from *next
-// first; a missed rule lists its own in its condition's order, found by
-// the map. *next moves past what it found.
-func (t *ruleTable) fieldAt(name string, next *int) int {
-	const ahead = 4
-	for i := *next; i < min(*next+ahead, len(t.fieldNames)); i++ {
-		if t.fieldNames[i] == name {
-			*next = i + 1
-			return i
-		}
-	}
-	i, ok := t.fieldIndex[name]
-	if !ok {
+// fieldOf returns the index of the field name is, when name is that
+// field's string of t.fieldNames itself (the same bytes at the same
+// address, as in a decision of this table), found from its address; -1
+// for any other string, even an equal one, which is encoded as usual.
+func (t *ruleTable) fieldOf(name string) int {
+	if name == "" {
 		return -1
 	}
-	*next = i + 1
-	return i
+	off := uintptr(unsafe.Pointer(unsafe.StringData(name))) - uintptr(unsafe.Pointer(unsafe.StringData(t.fieldText)))
+	if off >= uintptr(len(t.nameAt)) {
+		return -1
+	}
+	if j := t.nameAt[off]; j >= 0 && len(t.fieldNames[j]) == len(name) {
+		return int(j)
+	}
+	return -1
+}
+
+// appendMissingNames appends the names of the fields that score rule i's
+// condition needs and present lacks, in the condition's order, as
+// Condition.AppendMissingNames does, in the table's own strings (see
+// fieldOf).
+func (t *ruleTable) appendMissingNames(dst []string, i int, present eval.FieldSet) []string {
+	for _, f := range t.needs[i] {
+		if !present.Has(int(f)) {
+			dst = append(dst, t.fieldNames[f])
+		}
+	}
+	return dst
 }
 
 func newRuleTable(rs *rules.Ruleset) *ruleTable {
@@ -164,11 +183,28 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 		missedJSON: make([][]byte, len(rs.Rules)),
 	}
 	t.refJSON = appendRulesetRef(nil, t.ref)
-	t.fieldIndex = make(map[string]int, len(rs.Fields))
+	var text []byte
+	ends := make([]int, len(rs.Fields))
 	for i, f := range rs.Fields {
-		t.fieldNames = append(t.fieldNames, f.Name)
-		t.fieldJSON = append(t.fieldJSON, appendString(nil, f.Name))
-		t.fieldIndex[f.Name] = i
+		text = appendString(text, f.Name)
+		ends[i] = len(text)
+	}
+	t.fieldText = string(text)
+	t.nameAt = make([]int32, len(text))
+	for i := range t.nameAt {
+		t.nameAt[i] = -1
+	}
+	start := 0
+	for i, f := range rs.Fields {
+		enc := t.fieldText[start:ends[i]]
+		name := f.Name
+		if len(enc) == len(name)+2 { // written as it is: escaping only lengthens
+			name = enc[1 : len(enc)-1]
+			t.nameAt[start+1] = int32(i)
+		}
+		t.fieldNames = append(t.fieldNames, name)
+		t.fieldJSON = append(t.fieldJSON, enc)
+		start = ends[i]
 	}
 	t.whatIf = sync.OnceValue(func() *whatIf { return newWhatIf(rs) })
 	t.lo, t.hi = make([]int, len(rs.GroupNames)), make([]int, len(rs.GroupNames))
@@ -201,6 +237,14 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 	}
 	for _, rule := range rs.ByPoints {
 		t.byPoints = append(t.byPoints, rule.Index)
+	}
+	none := eval.NewFieldSet(len(rs.Fields))
+	for _, rule := range rs.Rules {
+		var needs []int32
+		for _, f := range rule.When.Missing(none) {
+			needs = append(needs, int32(f.Index))
+		}
+		t.needs = append(t.needs, needs)
 	}
 	for _, rule := range rs.Knockouts {
 		t.addHit(rule, Hit{Rule: rule.ID}) // a knockout's group and points say nothing
