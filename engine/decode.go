@@ -310,9 +310,6 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			key, f, idKey = s, d.rs.FieldByKey(ns, s), idKeyOf(s)
 			next = order.learn(d.data[start:d.pos], key, f, next)
 		}
-		if f == nil && !d.undeclared(ns, key) { // ids are not warned of: see envelopeKey
-			return false
-		}
 		if d.pos < len(d.data) && d.data[d.pos] == ':' { // compact JSON
 			d.pos++
 		} else if d.peek() == ':' {
@@ -320,7 +317,12 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 		} else {
 			return false
 		}
-		if id != nil && (idKey == keyID || idKey == keyLeadID) {
+		switch {
+		case f != nil && idKey == 0: // a declared field: most keys
+			if !d.field(f) {
+				return false
+			}
+		case id != nil && (idKey == keyID || idKey == keyLeadID):
 			if f != nil {
 				return false // both an id and a field: rare, leave it to ParseInput
 			}
@@ -331,7 +333,10 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			if !d.idValue(c) {
 				return false
 			}
-		} else {
+		default:
+			if f == nil && !d.undeclared(ns, key) { // ids are not warned of: see envelopeKey
+				return false
+			}
 			start := d.pos
 			if !d.field(f) {
 				return false
