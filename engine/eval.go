@@ -28,8 +28,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	}
 	brief := opts.Detail == Brief
 
-	m := compiled.vms.Get().(*vm.VM)
-	defer compiled.vms.Put(m)
+	m := &l.vm
 	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
@@ -293,6 +292,7 @@ type rendered struct {
 // records: a decision copies out everything it keeps.
 type record struct {
 	row      eval.Row
+	vm       vm.VM       // reusable, and its stack is worth keeping
 	budget   eval.Budget // the decision's, see budgeted
 	warnings []Warning
 	seen     eval.FieldSet // scratch for decodeJSON

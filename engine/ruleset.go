@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
 )
@@ -21,7 +20,6 @@ type Ruleset struct {
 	ruleTable    func() *ruleTable // built on first use: a server may hold rulesets that get no traffic
 	readsAccount bool              // some declared field is an account's
 	records      sync.Pool         // *record: one decision's scratch space
-	vms          sync.Pool         // *vm.VM: reusable, and its stack is worth keeping
 }
 
 // NewRuleset prepares rs for deciding leads.
@@ -31,7 +29,6 @@ func NewRuleset(rs *rules.Ruleset) *Ruleset {
 		r.readsAccount = r.readsAccount || f.Namespace == "account"
 	}
 	r.records.New = func() any { return new(record) }
-	r.vms.New = func() any { return new(vm.VM) }
 	return r
 }
 
