@@ -147,19 +147,18 @@ func (j *journalReader) blob() []byte {
 // decodeJournal decodes a batch as stored (compressed). Its rows' blobs
 // share a buffer of their own.
 func decodeJournal(stored []byte, rows []row) ([]row, error) {
-	rows, _, err := decodeJournalData(stored, rows)
-	return rows, err
-}
-
-// decodeJournalData is decodeJournal that also returns the decoded batch,
-// whose bytes the rows' texts and blobs are.
-func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 	data, err := s2.Decode(nil, stored)
 	if err != nil {
-		return rows, nil, fmt.Errorf("%w: %w", errJournal, err)
+		return rows, fmt.Errorf("%w: %w", errJournal, err)
 	}
+	return decodeRows(data, rows)
+}
+
+// decodeRows decodes the rows of a batch decompressed; their texts and
+// blobs are views of data.
+func decodeRows(data []byte, rows []row) ([]row, error) {
 	if len(data) == 0 {
-		return rows, data, nil
+		return rows, nil
 	}
 	// The rows' texts share one string of the whole batch, whose bytes
 	// are never written again: one allocation a batch instead of a few a
@@ -175,7 +174,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 	for len(j.data) > 0 && j.err == nil {
 		var r row
 		if len(j.data) < 17 {
-			return rows, data, errJournal
+			return rows, errJournal
 		}
 		copy(r.id[:], j.data)
 		j.data = j.data[16:]
@@ -183,7 +182,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 		r.email = str()
 		r.versionID = int64(j.uvarint())
 		if len(j.data) == 0 {
-			return rows, data, errJournal
+			return rows, errJournal
 		}
 		flags := j.data[0]
 		j.data = j.data[1:]
@@ -191,7 +190,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 		r.tier = str()
 		score, n := binary.Varint(j.data)
 		if n <= 0 {
-			return rows, data, errJournal
+			return rows, errJournal
 		}
 		j.data = j.data[n:]
 		r.score = int(score)
@@ -224,7 +223,7 @@ func decodeJournalData(stored []byte, rows []row) ([]row, []byte, error) {
 		}
 		rows = append(rows, r)
 	}
-	return rows, data, j.err
+	return rows, j.err
 }
 
 // stored is r as a row of decisions.

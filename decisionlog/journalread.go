@@ -3,8 +3,10 @@ package decisionlog
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/leadq/leadq/internal/swar"
 )
@@ -48,26 +52,128 @@ import (
 // older batches and rows are not read, so a search for one letter encodes
 // a few dozen rows, not the journal.
 
-// journalBatch is a journal row as a reader decoded it. Its rows are
-// shared and read-only; raw ones are encoded into resolved.
+// journalBatch is a journal row as a reader decoded it: its rows where
+// they are in its data (jrow), each decoded (decodeRows) and, raw, encoded
+// into resolved when a lookup needs it; rows not raw are so from the
+// start. resolved is shared and written once a row.
 type journalBatch struct {
-	rows      []row
+	rows      []jrow
+	data      []byte   // the batch decompressed
 	lo, hi    [16]byte // the least and greatest decision id
 	ascending bool     // the rows' ids ascend
 	leads     column   // each row's lead id, as stored
 	raw       []int32  // the rows still to encode (row.raw)
 	plain     []int32  // the others, encoded, their keys computed
 	resolved  []atomic.Pointer[row]
-
-	data      []byte // the batch decoded, which the rows' texts are views of
 	spansOnce sync.Once
-	spans     []span  // of each raw row
 	always    []int32 // raw rows a search of data cannot rule out
 }
 
-// span is where a raw row's lead id, email and request are in its
-// batch's data, [from, to) each.
-type span struct{ lead, email, input [2]int32 }
+// jrow is a row of a batch as a reader keeps it: where its fields are in
+// the batch's data, [from, to), and no pointer. As row structs (views of
+// data, a dozen pointers each) a full journal's rows were 35 MB that the
+// garbage collector traced, about a third of a first lookup's CPU.
+type jrow struct {
+	id                               [16]byte
+	at                               int32 // where the row starts
+	lead, email, rules, input, extra [2]int32
+	versionID                        int64
+	flags                            byte // as appendJournal wrote them
+}
+
+// scanJournal finds the rows of a batch decompressed as decodeRows reads
+// them (FuzzScanJournal holds the two together), without decoding them.
+func scanJournal(data []byte, out []jrow) ([]jrow, error) {
+	if len(data) > math.MaxInt32 {
+		return out, errJournal
+	}
+	p := 0
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(data[p:])
+		p += max(n, 0)
+		return v, n > 0
+	}
+	blob := func() ([2]int32, bool) {
+		n, ok := uvarint()
+		if !ok || n > uint64(len(data)-p) {
+			return [2]int32{}, false
+		}
+		f := [2]int32{int32(p), int32(p + int(n))}
+		p += int(n)
+		return f, true
+	}
+	for p < len(data) {
+		x := jrow{at: int32(p)}
+		if len(data)-p < 17 {
+			return out, errJournal
+		}
+		copy(x.id[:], data[p:])
+		p += 16
+		var ok1, ok2, ok3, ok4, ok5, ok6 bool
+		x.lead, ok1 = blob()
+		x.email, ok2 = blob()
+		v, ok3 := uvarint()
+		if !ok1 || !ok2 || !ok3 || p == len(data) {
+			return out, errJournal
+		}
+		x.versionID, x.flags = int64(v), data[p]
+		p++
+		_, ok4 = blob() // tier
+		if _, n := binary.Varint(data[p:]); n <= 0 || !ok4 {
+			return out, errJournal
+		} else {
+			p += n
+		}
+		x.rules, ok5 = blob()
+		x.input, ok6 = blob()
+		if !ok5 || !ok6 {
+			return out, errJournal
+		}
+		if x.flags&2 != 0 {
+			var ok bool
+			if x.extra, ok = blob(); !ok {
+				return out, errJournal
+			}
+		}
+		k, ok := uvarint()
+		if !ok {
+			return out, errJournal
+		}
+		if k > 0 && k <= uint64(len(data)-p) {
+			for range k {
+				if _, ok := blob(); !ok {
+					return out, errJournal
+				}
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// text is the text at f in b.data, a view.
+func (b *journalBatch) text(f [2]int32) string {
+	if f[0] == f[1] {
+		return ""
+	}
+	return unsafe.String(&b.data[f[0]], int(f[1]-f[0]))
+}
+
+// bytes is the blob at f in b.data, a view.
+func (b *journalBatch) bytes(f [2]int32) []byte { return b.data[f[0]:f[1]:f[1]] }
+
+// decodeRow decodes row i (decodeRows); its texts are views of b.data.
+func (b *journalBatch) decodeRow(i int32) (row, error) {
+	end := len(b.data)
+	if int(i)+1 < len(b.rows) {
+		end = int(b.rows[i+1].at)
+	}
+	rows, err := decodeRows(b.data[b.rows[i].at:end], nil)
+	if err != nil || len(rows) != 1 {
+		return row{}, errJournal
+	}
+	return rows[0], nil
+}
 
 // column holds one text a row (or of some rows), each after a NUL, and a
 // final NUL: "\x00a\x00b\x00"; starts[k] is where the k-th text's NUL is.
@@ -105,12 +211,12 @@ func (c *column) exact(s string, out []int32) []int32 {
 	}
 }
 
-func newJournalBatch(rows []row, data []byte) *journalBatch {
-	b := &journalBatch{rows: rows, data: data, ascending: true}
+func newJournalBatch(rows []jrow, data []byte) (*journalBatch, error) {
+	b := &journalBatch{rows: rows, data: data, ascending: true, resolved: make([]atomic.Pointer[row], len(rows))}
 	nul := false
 	size := 0
 	for i := range rows {
-		size += len(rows[i].leadID) + 1
+		size += int(rows[i].lead[1]-rows[i].lead[0]) + 1
 	}
 	b.leads.data = make([]byte, 0, size+1)
 	b.leads.starts = make([]int32, 0, len(rows))
@@ -124,62 +230,53 @@ func newJournalBatch(rows []row, data []byte) *journalBatch {
 		} else {
 			b.ascending = false
 		}
-		b.leads.add(x.leadID)
-		nul = nul || strings.IndexByte(x.leadID, 0) >= 0
-		if x.raw {
+		lead := b.text(x.lead)
+		b.leads.add(lead)
+		nul = nul || strings.IndexByte(lead, 0) >= 0
+		if x.flags&8 != 0 {
 			b.raw = append(b.raw, int32(i))
-		} else {
-			b.plain = append(b.plain, int32(i))
+			continue
+		}
+		b.plain = append(b.plain, int32(i))
+	}
+	// Rows not raw are decoded now, one by one when few (decodeRows
+	// allocates room for a thousand keys at once), else the batch.
+	if len(b.plain) > 16 {
+		all, err := decodeRows(data, make([]row, 0, len(rows)))
+		if err != nil || len(all) != len(rows) {
+			return nil, errJournal
+		}
+		for _, i := range b.plain {
+			b.resolved[i].Store(&all[i])
+		}
+	} else {
+		for _, i := range b.plain {
+			d, err := b.decodeRow(i)
+			if err != nil {
+				return nil, err
+			}
+			b.resolved[i].Store(&d)
 		}
 	}
 	b.leads.data = append(b.leads.data, 0)
 	if nul {
 		b.leads = column{} // a lead id with a NUL (none since clean): rows compared one by one
 	}
-	if len(b.raw) > 0 {
-		b.resolved = make([]atomic.Pointer[row], len(rows))
-	}
-	return b
+	return b, nil
 }
 
-// buildSpans finds the raw rows' spans, and those a search cannot rule
-// out, once.
+// buildSpans finds the raw rows a search cannot rule out, once.
 func (b *journalBatch) buildSpans() {
 	b.spansOnce.Do(func() {
-		b.spans = make([]span, len(b.raw))
-		end := int32(0)
-		for k, i := range b.raw {
+		for _, i := range b.raw {
 			x := &b.rows[i]
-			lead, ok1 := b.at(x.leadID)
-			email, ok2 := b.at(x.email)
-			input, ok3 := b.at(unsafe.String(unsafe.SliceData(x.input), len(x.input)))
-			if !ok1 || !ok2 || !ok3 || input[1] < end {
-				// (Not a view of data: not written so.) Searched by its
-				// keys only, ordered still.
-				b.spans[k] = span{lead: [2]int32{end, end}, email: [2]int32{end, end}, input: [2]int32{end, end}}
-				b.always = append(b.always, i)
-				continue
-			}
-			b.spans[k], end = span{lead, email, input}, input[1]
 			// (A valid request has control characters only as space
 			// between its tokens.)
-			if odd(x.leadID, true) || odd(x.email, true) || odd(unsafe.String(unsafe.SliceData(x.input), len(x.input)), false) || bytes.IndexByte(x.input, '\\') >= 0 {
+			if odd(b.text(x.lead), true) || odd(b.text(x.email), true) || odd(b.text(x.input), false) || bytes.IndexByte(b.bytes(x.input), '\\') >= 0 {
 				b.always = append(b.always, i)
 			}
 		}
 	})
-}
-
-// at is where s, a view of b.data, is in it.
-func (b *journalBatch) at(s string) ([2]int32, bool) {
-	if len(s) == 0 || len(b.data) == 0 {
-		return [2]int32{}, len(s) == 0
-	}
-	off := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(&b.data[0]))
-	if off >= uintptr(len(b.data)) || uintptr(len(b.data))-off < uintptr(len(s)) {
-		return [2]int32{}, false
-	}
-	return [2]int32{int32(off), int32(off) + int32(len(s))}, true
 }
 
 // odd reports whether s has bytes a search key may not show as they are:
@@ -243,17 +340,17 @@ func (b *journalBatch) find(s string, r int, c byte, out []int32) []int32 {
 			o++
 			continue
 		}
-		e := sort.Search(len(b.spans), func(k int) bool { return int(b.spans[k].input[1]) > o })
-		if e == len(b.spans) {
+		e := sort.Search(len(b.raw), func(k int) bool { return int(b.rows[b.raw[k]].input[1]) > o })
+		if e == len(b.raw) {
 			break
 		}
-		sp, end := &b.spans[e], o+len(s)
+		x, end := &b.rows[b.raw[e]], o+len(s)
 		in := func(f [2]int32) bool { return o >= int(f[0]) && end <= int(f[1]) }
 		// A text in a request without escapes is in a value, or in an
 		// object's key, which no search key comes from.
-		if in(sp.lead) || in(sp.email) || in(sp.input) && (quote || !jsonKey(data[:sp.input[1]], end)) {
+		if in(x.lead) || in(x.email) || in(x.input) && (quote || !jsonKey(data[:x.input[1]], end)) {
 			out = append(out, b.raw[e])
-			o = int(sp.input[1]) // the next row
+			o = int(x.input[1]) // the next row
 			continue
 		}
 		o++
@@ -350,7 +447,7 @@ func (b *journalBatch) candidates(q journalQuery) []int32 {
 			c = b.leads.exact(q.leadID, c)
 		} else {
 			for i := range b.rows {
-				if b.rows[i].leadID == q.leadID {
+				if b.text(b.rows[i].lead) == q.leadID {
 					c = append(c, int32(i))
 				}
 			}
@@ -368,13 +465,17 @@ func (b *journalBatch) candidates(q journalQuery) []int32 {
 	return slices.Compact(c)
 }
 
-// resolve encodes the raw rows among rows not encoded yet.
+// resolve decodes and encodes the raw rows among rows not encoded yet.
 func (b *journalBatch) resolve(ctx context.Context, r *Reader, rows []int32) error {
 	var todo []row
 	var at []int32
 	for _, i := range rows {
-		if b.rows[i].raw && b.resolved[i].Load() == nil {
-			todo, at = append(todo, b.rows[i]), append(at, i)
+		if b.resolved[i].Load() == nil {
+			x, err := b.decodeRow(i)
+			if err != nil {
+				return err
+			}
+			todo, at = append(todo, x), append(at, i)
 		}
 	}
 	if len(todo) == 0 {
@@ -389,13 +490,8 @@ func (b *journalBatch) resolve(ctx context.Context, r *Reader, rows []int32) err
 	return nil
 }
 
-// row is row i, encoded (resolve first for a raw one).
-func (b *journalBatch) row(i int32) *row {
-	if b.rows[i].raw {
-		return b.resolved[i].Load()
-	}
-	return &b.rows[i]
-}
+// row is row i, encoded (resolve it first).
+func (b *journalBatch) row(i int32) *row { return b.resolved[i].Load() }
 
 // journal returns the decisions in the journal now, batch by batch. It
 // reads the rows appended since the last call and forgets the ones gone;
@@ -479,12 +575,12 @@ func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *j
 				rows.Close()
 				return err
 			}
-			decoded, batch, err := decodeJournalData(data, make([]row, 0, min(max(count, 0), 1<<20)))
+			b, err := newBatch(data, count)
 			if err != nil {
 				rows.Close()
 				return fmt.Errorf("journal row %d: %w", seq, err)
 			}
-			add(seq, newJournalBatch(decoded, batch))
+			add(seq, b)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -493,6 +589,19 @@ func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *j
 		seqs = seqs[n:]
 	}
 	return nil
+}
+
+// newBatch decodes a journal row's data, of n decisions.
+func newBatch(stored []byte, n int64) (*journalBatch, error) {
+	data, err := s2.Decode(nil, stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errJournal, err)
+	}
+	rows, err := scanJournal(data, make([]jrow, 0, min(max(n, 0), 1<<20)))
+	if err != nil {
+		return nil, err
+	}
+	return newJournalBatch(rows, data)
 }
 
 func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {

@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -64,11 +65,10 @@ func FuzzJournalCandidates(f *testing.F) {
 		for i := range rows {
 			data = appendJournal(data, &rows[i])
 		}
-		rows, batch, err := decodeJournalData(s2.Encode(nil, data), nil)
+		b, err := newBatch(s2.Encode(nil, data), int64(len(rows)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := newJournalBatch(rows, batch)
 		if err := b.resolve(ctx, r, []int32{0, 1, 2, 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +92,56 @@ func FuzzJournalCandidates(f *testing.F) {
 			if !slices.Equal(got, want) {
 				x := b.row(1)
 				t.Errorf("candidates(%+v) miss matching rows: %v of %v (row 1: email %q, keys %q)", q, got, want, x.email, x.keys)
+			}
+		}
+	})
+}
+
+// FuzzScanJournal holds scanJournal, a reader's scan of a batch, to
+// decodeRows, which decodes it: the same rows, each field where the
+// decoded row has it, and an error for the same batches.
+func FuzzScanJournal(f *testing.F) {
+	var valid []byte
+	for i, x := range []row{
+		{leadID: "L-1", email: "a@b.example", versionID: 3, qualified: true, tier: "A", score: -7, rules: []byte{1, 2}, input: []byte(`{"id": "L-1"}`), raw: true},
+		{leadID: "L-2", email: "c@d.example", versionID: 1, rules: []byte{}, input: []byte{9, 8}, extra: []byte(`{}`), keys: []string{"l-2", "c@d.example"}},
+		{leadID: "L-3", versionID: 1, input: []byte{1}, keysLater: true, company: "Acme"},
+	} {
+		x.id[15] = byte(i)
+		valid = appendJournal(valid, &x)
+	}
+	f.Add(valid)
+	f.Add(valid[:len(valid)-3])
+	f.Add([]byte{})
+	f.Add(append(bytes.Clone(valid[:40]), 0xff, 0xff))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := decodeRows(data, nil)
+		got, gerr := scanJournal(data, nil)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("scanJournal error %v; decodeRows error %v", gerr, werr)
+		}
+		if werr != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("scanJournal found %d rows; decodeRows %d", len(got), len(want))
+		}
+		b := &journalBatch{rows: got, data: data}
+		for i, x := range got {
+			w := want[i]
+			var extra []byte
+			if x.flags&2 != 0 {
+				extra = b.bytes(x.extra)
+			}
+			if x.id != w.id || b.text(x.lead) != w.leadID || x.versionID != w.versionID || x.flags&1 != 0 != w.qualified ||
+				!bytes.Equal(b.bytes(x.rules), w.rules) || !bytes.Equal(extra, w.extra) || (extra == nil) != (w.extra == nil) || x.flags&8 != 0 != w.raw {
+				t.Errorf("row %d: scanJournal %+v; decodeRows %+v", i, x, w)
+			}
+			if w.raw && (b.text(x.email) != w.email || !bytes.Equal(b.bytes(x.input), w.input)) {
+				t.Errorf("raw row %d: scanJournal email %q input %q; decodeRows %q %q", i, b.text(x.email), b.bytes(x.input), w.email, w.input)
+			}
+			if d, err := b.decodeRow(int32(i)); err != nil || d.id != w.id || d.leadID != w.leadID || !slices.Equal(d.keys, w.keys) {
+				t.Errorf("decodeRow(%d) = %+v, %v; want %+v", i, d, err, w)
 			}
 		}
 	})

@@ -500,7 +500,11 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 			for i := range b.rows {
 				x := &b.rows[i]
 				if bytes.Compare(x.id[:], from[:]) >= 0 && bytes.Compare(x.id[:], to[:]) < 0 {
-					if err := add(x.versionID, x.qualified, x.rules, x.extra, 1); err != nil {
+					var extra []byte
+					if x.flags&2 != 0 {
+						extra = b.bytes(x.extra)
+					}
+					if err := add(x.versionID, x.flags&1 != 0, b.bytes(x.rules), extra, 1); err != nil {
 						return nil, err
 					}
 				}
