@@ -347,8 +347,9 @@ func (b *journalBatch) find(s string, r int, c byte, out []int32) []int32 {
 		x, end := &b.rows[b.raw[e]], o+len(s)
 		in := func(f [2]int32) bool { return o >= int(f[0]) && end <= int(f[1]) }
 		// A text in a request without escapes is in a value, or in an
-		// object's key, which no search key comes from.
-		if in(x.lead) || in(x.email) || in(x.input) && (quote || !jsonKey(data[:x.input[1]], end)) {
+		// object's key, which no search key comes from; a key starts
+		// an email or its domain, or a word of a company.
+		if in(x.lead) || in(x.email) || in(x.input) && (quote || !jsonKey(data[:x.input[1]], end) && keyStart(data, int(x.input[0]), o)) {
 			out = append(out, b.raw[e])
 			o = int(x.input[1]) // the next row
 			continue
@@ -356,6 +357,48 @@ func (b *journalBatch) find(s string, r int, c byte, out []int32) []int32 {
 		o++
 	}
 	return out
+}
+
+// keyStart reports whether the text at o in a request without escapes,
+// in a string that is not an object's key, may start a search key: in the
+// value of a key "email", at its start or its domain's (after the '@',
+// spaces trimmed); in the value of a key "company", at a word's start.
+// A value elsewhere (an array's element, a number) gives no key.
+func keyStart(data []byte, from, o int) bool {
+	q := bytes.LastIndexByte(data[from:o], '"')
+	if q < 0 {
+		return false
+	}
+	p := from + q - 1 // before the value's opening quote
+	for p >= from && isSpace(data[p]) {
+		p--
+	}
+	if p < from || data[p] != ':' {
+		return false
+	}
+	p--
+	for p >= from && isSpace(data[p]) {
+		p--
+	}
+	if p < from || data[p] != '"' {
+		return false
+	}
+	k := bytes.LastIndexByte(data[from:p], '"')
+	if k < 0 {
+		return false
+	}
+	prev := data[o-1]
+	switch string(data[from+k+1 : p]) {
+	case "email":
+		return prev == '"' || prev == '@' || isSpace(prev)
+	case "company":
+		return !('a' <= prev|0x20 && prev|0x20 <= 'z' || '0' <= prev && prev <= '9')
+	}
+	return false
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
 // rarest is the index of the byte of s least frequent in requests, by a

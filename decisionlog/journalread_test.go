@@ -41,6 +41,11 @@ func FuzzJournalCandidates(f *testing.F) {
 		{`{"lead": {"email": "a@b.example", "company": "Dup"}, "lead": {"email": "c@d.example", "company": "Second"}}`, "L-12", "", "second"},
 		{`{"lead": {"email": "a@\tb.example"}}`, "L-13", "", "b.example"},
 		{`{"lead": {"email": "q\"uote@b.example"}}`, "L-14", "", `q"uote`},
+		{`{"lead": {"email": "first.last@mail.example", "company": "Foo.Bar-Baz 9 Qux"}}`, "L-15", "", "last"},
+		{`{"lead": {"email": "first.last@mail.example", "company": "Foo.Bar-Baz 9 Qux"}}`, "L-16", "", "bar"},
+		{`{"lead": {"email": "a@ spaced.example", "company": "x"}, "tags": ["acme", "spaced"]}`, "L-17", "", "spaced"},
+		{`{"company": "Top Co", "lead": {"email": "a@b.example", "company": "Inner Co"}, "account": {"company": "Acct Co"}}`, "L-18", "", "inner"},
+		{`{"lead": {"email" : "Spaced@Colon.Example" , "company" :"Tight"}}`, "L-19", "", "colon.example"},
 	} {
 		f.Add([]byte(c.input), c.leadID, c.email, c.text)
 	}
