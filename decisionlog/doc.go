@@ -21,7 +21,8 @@
 // transactions that also delete the rows they move, so that a decision is
 // always in exactly one place (on PostgreSQL the replicas of one database
 // share the work, each taking rows FOR UPDATE SKIP LOCKED). Every lookup
-// reads the journal too, decoded in memory; Health reports its backlog. A
+// reads the journal too, decoded in memory, encoding only the decisions
+// that may match it (journalread.go); Health reports its backlog. A
 // SQLite log written before decision ids is converted when a writer opens
 // it (legacy.go), and a log written before the journal gets it then.
 //

@@ -21,9 +21,10 @@ import (
 // lead's decisions, latest first, are one range of the lead id index: a
 // lead decided many times costs its keys once. Keys are stored when the
 // indexer moves their decisions out of the journal (journal.go); until
-// then a search scans the journal's decisions and their keys in memory
-// (computed when the journal row is read when nothing is masked: Log
-// stores the company instead, off the scoring goroutine's path).
+// then a search finds the journal's decisions in memory (computed when a
+// lookup needs them when nothing is masked: Log stores the request as it
+// came, off the scoring goroutine's path; journalread.go finds the rows
+// whose keys may start with the text without computing the others').
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
