@@ -304,18 +304,24 @@ func odd(s string, controls bool) bool {
 // textCandidates appends to out the raw rows whose keys or email may
 // start with or be s (lower-cased): those where s is found, in any case,
 // in the lead id, email or request outside a JSON key, and those a search
-// cannot rule out; every raw row for a text outside ASCII.
+// cannot rule out, which are all the candidates of a text outside ASCII.
 func (b *journalBatch) textCandidates(s string, out []int32) []int32 {
 	if s == "" {
 		return out
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 || s[i] == 0 {
-			return append(out, b.raw...)
-		}
-	}
 	b.buildSpans()
 	out = append(out, b.always...)
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == 0:
+			return append(out, b.raw...)
+		case s[i] >= 0x80:
+			// A key with a character outside ASCII has it from its
+			// source, as itself or escaped: only the rows with such
+			// bytes or escapes (always) may have it.
+			return out
+		}
+	}
 	// s is found by its rarest byte, which IndexByte finds many bytes at
 	// a time (bytes.Index looks for the first, often a common letter),
 	// in both cases.

@@ -46,6 +46,10 @@ func FuzzJournalCandidates(f *testing.F) {
 		{`{"lead": {"email": "a@ spaced.example", "company": "x"}, "tags": ["acme", "spaced"]}`, "L-17", "", "spaced"},
 		{`{"company": "Top Co", "lead": {"email": "a@b.example", "company": "Inner Co"}, "account": {"company": "Acct Co"}}`, "L-18", "", "inner"},
 		{`{"lead": {"email" : "Spaced@Colon.Example" , "company" :"Tight"}}`, "L-19", "", "colon.example"},
+		{`{"lead": {"email": "a@b.example", "company": "MÜLLER Bau"}}`, "L-20", "", "müller"},
+		{`{"lead": {"email": "a@b.example", "company": "\u00c9cole Normale"}}`, "L-21", "", "école"},
+		{`{"lead": {"email": "ÉLODIE@B.EXAMPLE"}}`, "L-22", "", "élodie@b.example"},
+		{`{"lead": {"email": "a@b.example", "company": "Straße"}}`, "ß-L-23", "", "ß-l"},
 	} {
 		f.Add([]byte(c.input), c.leadID, c.email, c.text)
 	}

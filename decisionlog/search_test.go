@@ -247,6 +247,8 @@ func benchmarkSearchJournal(b *testing.B, target string) {
 		{"text=one_letter", find(decisionlog.Query{Text: "c", Limit: 20}), false},
 		// In every request, in no key: the domains' last part.
 		{"text=in_no_key", find(decisionlog.Query{Text: "example"}), true},
+		// Outside ASCII, in no request.
+		{"text=outside_ascii", find(decisionlog.Query{Text: "müller"}), true},
 	}
 	b.Run("open", func(b *testing.B) {
 		for b.Loop() {
