@@ -143,26 +143,29 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	if brief {
 		d.Missed = make([]Miss, 0)
 	} else {
-		d.Missed = make([]Miss, 0, len(rs.ByPoints)-positive)
+		missed := make([]Miss, len(rs.ByPoints)-positive) // exact: the positive rules that did not fire
+		k := 0
 		names := l.names[:0]               // the missed rules' missing fields, then the decision's
 		for _, i := range table.byPoints { // positive rules, largest first, then file order
 			if truth[i] == eval.True {
 				continue
 			}
-			d.Missed = append(d.Missed, table.misses[i])
+			m := &missed[k]
+			*m = table.misses[i]
 			// What it would add: raw is before the caps here.
-			adds := quick[i].points
+			m.Adds = quick[i].points
 			if g := quick[i].group; g >= 0 {
 				lo, hi := table.lo[g], table.hi[g]
-				adds = min(max(raw[g]+adds, lo), hi) - min(max(raw[g], lo), hi)
+				m.Adds = min(max(raw[g]+m.Adds, lo), hi) - min(max(raw[g], lo), hi)
 			}
-			d.Missed[len(d.Missed)-1].Adds = adds
 			if truth[i] == eval.Unknown {
 				start := len(names)
 				names = table.appendMissingNames(names, i, r.Present)
-				l.spans = append(l.spans, span{len(d.Missed) - 1, start, len(names)})
+				l.spans = append(l.spans, span{k, start, len(names)})
 			}
+			k++
 		}
+		d.Missed = missed[:k]
 		l.names = names
 	}
 	d.Score = ungrouped
