@@ -136,7 +136,7 @@ func encodeJSON(s *scanner, e Entry, leadID string, dict *dictionary, m Mask) (e
 			}
 		}
 	}
-	out.email = clean(m.Email(email))
+	out.email = clean(m.emailOf(email, out.pairs))
 	enc := encoder{dict: dict, leadID: leadID, email: out.email, b: make([]byte, 0, len(s.data)/2)}
 	if bare {
 		enc.b = append(enc.b, shapeBare)

@@ -162,6 +162,21 @@ func (m Mask) Email(email string) string {
 	return m.hashEmail(email)
 }
 
+// emailOf is Email(email), without hashing the address a second time
+// when the request's value of it was hashed already: pairs are the old,
+// new pairs of the values masked, and a hashed value with an @ is
+// hashEmail of it, which trims and lower-cases as Email does.
+func (m Mask) emailOf(email string, pairs []string) string {
+	if m.Mode == MaskHash && strings.Contains(email, "@") && m.masks("lead", "email") {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if strings.TrimSpace(pairs[i]) == email {
+				return pairs[i+1]
+			}
+		}
+	}
+	return m.Email(email)
+}
+
 func (m Mask) mac(s string) string {
 	var sum [sha256.Size]byte
 	if m.macs == nil {
