@@ -38,11 +38,17 @@ import (
 
 // Bounds of the search: sets of more changes, or searches that would try
 // more sets, are not looked for (a lead so far from qualifying gets no
-// changes), so that a decision costs a bounded time.
+// changes), so that a decision costs a bounded time. A set decided from
+// what each change does alone (see settled) is cheap arithmetic and counts
+// only as a node; maxTries bounds the sets decided in the lead's row. No
+// search of the golden leads (counterfactual_golden_test.go) meets either
+// bound, and TestCounterfactualSmallest checks the answers up to 3
+// changes against a brute-force enumeration; TestCounterfactualBounded
+// checks the bounds hold for a ruleset built to explode the search.
 const (
 	maxChanges = 12
-	maxNodes   = 1024 // sets considered, whole or partial
-	maxTries   = 16   // sets decided with the real rules
+	maxNodes   = 4096 // sets considered, whole or partial
+	maxTries   = 16   // sets decided in the lead's row (see try)
 )
 
 // wiCand is an option of a field that could add points to this lead.
@@ -91,6 +97,7 @@ type cfScratch struct {
 	lists             []string // the lists swap sets, one after the other
 	text              []byte   // describe's texts
 	textAt            []int    // by change: where its From starts and ends in text, then its Text
+	nodes, tries      int      // the last search's counts (cfRun's), which the tests bound
 }
 
 // cfFlip is a rule whose outcome a change of the chosen set changes.
@@ -180,6 +187,7 @@ func (l *record) counterfactual(rs *rules.Ruleset, table *ruleTable, m *vm.VM, r
 			cf.Changes = run.describe(s.best)
 		}
 	}
+	s.nodes, s.tries = run.nodes, run.tries
 	run.ids(&cf)
 	clear(s.undo[:cap(s.undo)])
 	d.WouldQualify = cf
@@ -447,7 +455,6 @@ func (c *cfRun) single() {
 		if x.bound < c.need || (c.bestFound && x.bound <= c.bestGain) {
 			continue
 		}
-		c.tries++
 		s.sel = append(s.sel[:0], i)
 		if gain, ok := c.try(s.sel); ok && (!c.bestFound || gain > c.bestGain) {
 			c.bestFound, c.bestGain = true, gain
@@ -813,7 +820,6 @@ func (c *cfRun) dfs(from, k int) {
 	s := c.s
 	left := k - len(s.sel)
 	if left == 0 {
-		c.tries++
 		gain, ok := c.try(s.sel)
 		if ok && (!c.bestFound || gain > c.bestGain) {
 			c.bestFound, c.bestGain = true, gain
@@ -998,10 +1004,11 @@ func (c *cfRun) bound(left int) int {
 	return bound
 }
 
-// try decides a set of candidates with the real rules: it sets their
-// values in the lead's row, decides the rules that read them, and
-// restores the row. It returns what the set adds to the score, and
-// whether the lead then qualifies and no knockout fires.
+// try decides a set of candidates with the real rules: from what each
+// change does alone where that says it all (see settled), else with
+// their values set in the lead's row, then restored; only the latter
+// counts against maxTries. It returns what the set adds to the score,
+// and whether the lead then qualifies and no knockout fires.
 func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 	if gain, knocked, ok := c.settled(sel, nil); ok {
 		if knocked || gain < c.need {
@@ -1009,6 +1016,7 @@ func (c *cfRun) try(sel []int) (gain int, qualifies bool) {
 		}
 		return gain, c.qualifies(c.score0 + gain)
 	}
+	c.tries++
 	c.apply(sel)
 	defer c.restore()
 	gain, knocked := c.score(sel, nil)
