@@ -216,7 +216,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 // ownNames gives the decision the names of its missing fields in one array
 // of its own, each list capped to its part: each missed rule's, gathered in
 // the record (l.names, at l.spans), then the decision's, the fields in
-// missing. The names are the table's strings (see fieldOf).
+// missing. The names are the table's strings.
 func (l *record) ownNames(d *Decision, table *ruleTable, missing eval.FieldSet) {
 	n := len(l.names) + missing.Len()
 	if n == 0 && len(l.spans) == 0 {

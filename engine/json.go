@@ -293,19 +293,19 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// appendFieldNames appends names as appendStrings does, each name that is
-// one of the table's (as a decision's missing fields are: see fieldOf)
-// from its JSON built once.
+// appendFieldNames appends names as appendStrings does, each a field of
+// the table's ruleset (as missing fields are) from its JSON built once.
 func (t *ruleTable) appendFieldNames(b []byte, names []string) []byte {
 	if t == nil || names == nil {
 		return appendStrings(b, names)
 	}
 	b = append(b, '[')
+	next := 0
 	for i, name := range names {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if j := t.fieldOf(name); j >= 0 {
+		if j := t.fieldAt(name, &next); j >= 0 {
 			b = append(b, t.fieldJSON[j]...)
 		} else {
 			b = appendString(b, name)

@@ -118,14 +118,16 @@ func TestAppendJSONOfMissedRulesFromTheirTable(t *testing.T) {
 		// Missing fields are written from the table's names; any other
 		// list (reordered, repeated, names of no field, names that need
 		// escaping) is written as encoding/json writes it.
+		next = 0
 		for _, name := range d2.MissingFields {
-			if table.fieldOf(name) < 0 {
+			if table.fieldAt(name, &next) < 0 {
 				t.Errorf("%s: missing field %s of the table is encoded again", f, name)
 			}
 		}
 		for _, m := range d2.Missed {
+			next := 0
 			for _, name := range m.MissingFields {
-				if table.fieldOf(name) < 0 {
+				if table.fieldAt(name, &next) < 0 {
 					t.Errorf("%s: missing field %s of missed rule %s is encoded again", f, name, m.Rule)
 				}
 			}

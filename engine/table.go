@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/leadq/leadq/rules"
@@ -54,16 +53,11 @@ type ruleTable struct {
 	misses     []Miss   // each score rule's Miss, without MissingFields
 	missedJSON [][]byte // misses[i] as AppendJSON writes it, up to its missing fields
 
-	// The ruleset's field names and each as JSON, in declaration order.
-	// fieldText is the JSON of them all, one after the other; a name that
-	// JSON writes as it is, between quotes, is the slice of fieldText
-	// between its own quotes. Decisions take their missing fields' names
-	// from fieldNames, and the encoder knows them by their address
-	// (fieldOf): no comparing or hashing of names.
+	// The ruleset's field names, and each quoted as JSON, in declaration
+	// order: missing fields are written from them (see fieldAt).
 	fieldNames []string
 	fieldJSON  []string
-	fieldText  string
-	nameAt     []int32 // by offset in fieldText: the index of the field whose name starts there; -1 elsewhere
+	fieldIndex map[string]int
 
 	whatIf func() *whatIf // the counterfactual's options, built on first use
 }
@@ -136,28 +130,31 @@ func (t *ruleTable) findMiss(m *Miss, next *int) int {
 	return i
 }
 
-// fieldOf returns the index of the field name is, when name is that
-// field's string of t.fieldNames itself (the same bytes at the same
-// address, as in a decision of this table), found from its address; -1
-// for any other string, even an equal one, which is encoded as usual.
-func (t *ruleTable) fieldOf(name string) int {
-	if name == "" {
+// fieldAt returns the index of field name in t.fieldNames; -1 when the
+// ruleset has no such field. A decision lists its missing fields in
+// declaration order, a few apart, so it looks at the next few from *next
+// first; a missed rule lists its own in its condition's order, found by
+// the map. *next moves past what it found. Names are compared, not their
+// addresses: a decision is its caller's, who may put any string there.
+func (t *ruleTable) fieldAt(name string, next *int) int {
+	const ahead = 4
+	for i := *next; i < min(*next+ahead, len(t.fieldNames)); i++ {
+		if t.fieldNames[i] == name {
+			*next = i + 1
+			return i
+		}
+	}
+	i, ok := t.fieldIndex[name]
+	if !ok {
 		return -1
 	}
-	off := uintptr(unsafe.Pointer(unsafe.StringData(name))) - uintptr(unsafe.Pointer(unsafe.StringData(t.fieldText)))
-	if off >= uintptr(len(t.nameAt)) {
-		return -1
-	}
-	if j := t.nameAt[off]; j >= 0 && len(t.fieldNames[j]) == len(name) {
-		return int(j)
-	}
-	return -1
+	*next = i + 1
+	return i
 }
 
 // appendMissingNames appends the names of the fields that score rule i's
 // condition needs and present lacks, in the condition's order, as
-// Condition.AppendMissingNames does, in the table's own strings (see
-// fieldOf).
+// Condition.AppendMissingNames does, in the table's own strings.
 func (t *ruleTable) appendMissingNames(dst []string, i int, present eval.FieldSet) []string {
 	for _, f := range t.needs[i] {
 		if !present.Has(int(f)) {
@@ -183,28 +180,11 @@ func newRuleTable(rs *rules.Ruleset) *ruleTable {
 		missedJSON: make([][]byte, len(rs.Rules)),
 	}
 	t.refJSON = appendRulesetRef(nil, t.ref)
-	var text []byte
-	ends := make([]int, len(rs.Fields))
+	t.fieldIndex = make(map[string]int, len(rs.Fields))
 	for i, f := range rs.Fields {
-		text = appendString(text, f.Name)
-		ends[i] = len(text)
-	}
-	t.fieldText = string(text)
-	t.nameAt = make([]int32, len(text))
-	for i := range t.nameAt {
-		t.nameAt[i] = -1
-	}
-	start := 0
-	for i, f := range rs.Fields {
-		enc := t.fieldText[start:ends[i]]
-		name := f.Name
-		if len(enc) == len(name)+2 { // written as it is: escaping only lengthens
-			name = enc[1 : len(enc)-1]
-			t.nameAt[start+1] = int32(i)
-		}
-		t.fieldNames = append(t.fieldNames, name)
-		t.fieldJSON = append(t.fieldJSON, enc)
-		start = ends[i]
+		t.fieldNames = append(t.fieldNames, f.Name)
+		t.fieldJSON = append(t.fieldJSON, string(appendString(nil, f.Name)))
+		t.fieldIndex[f.Name] = i
 	}
 	t.whatIf = sync.OnceValue(func() *whatIf { return newWhatIf(rs) })
 	t.lo, t.hi = make([]int, len(rs.GroupNames)), make([]int, len(rs.GroupNames))
