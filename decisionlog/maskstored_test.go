@@ -109,15 +109,7 @@ func findAll(t *testing.T, l *decisionlog.Log, n int) []decisionlog.Record {
 // decompressed), decisions or search_keys of the log at target.
 func scanClear(t *testing.T, target string, secrets []string) {
 	t.Helper()
-	driver := "sqlite"
-	if strings.Contains(target, "://") {
-		driver = "pgx"
-	}
-	db, err := sql.Open(driver, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := rawDB(t, target)
 	for _, table := range []string{"journal", "decisions", "search_keys"} {
 		rows, err := db.Query(`SELECT * FROM ` + table)
 		if err != nil {
@@ -159,6 +151,18 @@ func scanClear(t *testing.T, target string, secrets []string) {
 
 func countRowsAt(t *testing.T, target, table string) int {
 	t.Helper()
+	db := rawDB(t, target)
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// rawDB opens the database of the log at target as it is, past the log's
+// API, closed when the test ends.
+func rawDB(t *testing.T, target string) *sql.DB {
+	t.Helper()
 	driver := "sqlite"
 	if strings.Contains(target, "://") {
 		driver = "pgx"
@@ -167,10 +171,6 @@ func countRowsAt(t *testing.T, target, table string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	t.Cleanup(func() { db.Close() })
+	return db
 }
