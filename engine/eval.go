@@ -13,10 +13,9 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// decide runs the ruleset over the normalised row and sets *d to the
-// decision (written in place: a Decision is some 400 bytes). A borrowed id
-// is a view of the caller's input: the decision gets a copy.
-func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options, d *Decision) {
+// decide runs the ruleset over the normalised row. A borrowed id is a
+// view of the caller's input: the decision gets a copy.
+func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options) Decision {
 	rs, table := compiled.Ruleset, compiled.ruleTable()
 	r := &l.row
 	r.Now = now
@@ -30,7 +29,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	brief := opts.Detail == Brief
 
 	m := &l.vm
-	*d = Decision{
+	d := Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
 		Knockouts:     []Hit{},
@@ -208,9 +207,10 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		d.Qualified = t == eval.True
 	}
 	if !d.Qualified && !brief {
-		l.counterfactual(rs, table, m, r, d, truth, pre)
+		l.counterfactual(rs, table, m, r, &d, truth, pre)
 	}
-	l.ownNames(d, table, missing)
+	l.ownNames(&d, table, missing)
+	return d
 }
 
 // ownNames gives the decision the names of its missing fields in one array

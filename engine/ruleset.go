@@ -91,9 +91,7 @@ func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision,
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
-	var d Decision
-	l.decide(rs, in.ID, false, in.Now, opts, &d)
-	return d, nil
+	return l.decide(rs, in.ID, false, in.Now, opts), nil
 }
 
 // ScoreJSON decides one lead given as a JSON request (see ParseInput), as
@@ -128,9 +126,7 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
-	var d Decision
-	l.decide(rs, id, borrowed, time.Time{}, opts, &d)
-	return d, nil
+	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
 }
 
 // budgeted points the record's row at a budget for one decision (see
