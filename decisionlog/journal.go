@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -154,76 +153,18 @@ func decodeJournal(stored []byte, rows []row) ([]row, error) {
 	return decodeRows(data, rows)
 }
 
-// decodeRows decodes the rows of a batch decompressed; their texts and
-// blobs are views of data.
+// decodeRows decodes the rows of a batch decompressed: scanJournal finds
+// them (the one walk of the format), and each is built from where its
+// fields are (journalBatch.build); their texts and blobs are views of data.
+// A corrupt batch gives the rows before the corruption and the error.
 func decodeRows(data []byte, rows []row) ([]row, error) {
-	if len(data) == 0 {
-		return rows, nil
-	}
-	// The rows' texts share one string of the whole batch, whose bytes
-	// are never written again: one allocation a batch instead of a few a
-	// row (a reader's first lookup decodes the whole journal).
-	text := unsafe.String(&data[0], len(data))
-	j := journalReader{data: data}
-	str := func() string {
-		b := j.blob()
-		end := len(data) - len(j.data)
-		return text[end-len(b) : end]
-	}
+	found, err := scanJournal(data, nil)
+	b := journalBatch{data: data}
 	var keys []string // the batch's keys; rows take slices of it
-	for len(j.data) > 0 && j.err == nil {
-		var r row
-		if len(j.data) < 17 {
-			return rows, errJournal
-		}
-		copy(r.id[:], j.data)
-		j.data = j.data[16:]
-		r.leadID = str()
-		r.email = str()
-		r.versionID = int64(j.uvarint())
-		if len(j.data) == 0 {
-			return rows, errJournal
-		}
-		flags := j.data[0]
-		j.data = j.data[1:]
-		r.qualified = flags&1 != 0
-		r.tier = str()
-		score, n := binary.Varint(j.data)
-		if n <= 0 {
-			return rows, errJournal
-		}
-		j.data = j.data[n:]
-		r.score = int(score)
-		r.rules = j.blob()
-		r.input = j.blob()
-		if flags&2 != 0 {
-			r.extra = j.blob()
-			r.settle, r.brief = flags&16 != 0, flags&32 != 0
-		}
-		if k := j.uvarint(); k > 0 && k <= uint64(len(j.data)) {
-			if cap(keys)-len(keys) < int(k) {
-				keys = make([]string, 0, max(1024, int(k)))
-			}
-			from := len(keys)
-			for range k {
-				keys = append(keys, str())
-			}
-			r.keys = keys[from:len(keys):len(keys)]
-		}
-		switch {
-		case flags&8 != 0:
-			r.raw, r.keys = true, nil // keys once encoded (encodeRaw)
-		case flags&4 != 0:
-			// Keys computed now (appendJournal): the one stored is the company.
-			r.keysLater = true
-			if len(r.keys) > 0 {
-				r.company = r.keys[0]
-			}
-			r.fillKeys()
-		}
-		rows = append(rows, r)
+	for i := range found {
+		rows = append(rows, b.build(&found[i], &keys))
 	}
-	return rows, j.err
+	return rows, err
 }
 
 // stored is r as a row of decisions.

@@ -74,15 +74,18 @@ type journalBatch struct {
 // data, a dozen pointers each) a full journal's rows were 35 MB that the
 // garbage collector traced, about a third of a first lookup's CPU.
 type jrow struct {
-	id                               [16]byte
-	at                               int32 // where the row starts
-	lead, email, rules, input, extra [2]int32
-	versionID                        int64
-	flags                            byte // as appendJournal wrote them
+	id                                     [16]byte
+	at                                     int32 // where the row starts
+	lead, email, tier, rules, input, extra [2]int32
+	keys                                   int32 // where the count of its search keys is
+	versionID                              int64
+	flags                                  byte // as appendJournal wrote them
 }
 
-// scanJournal finds the rows of a batch decompressed as decodeRows reads
-// them (FuzzScanJournal holds the two together), without decoding them.
+// scanJournal finds the rows of a batch decompressed, as appendJournal
+// wrote them, without decoding them: the one walk of the journal's format
+// (decodeRows builds rows from what it finds). A corrupt batch gives the
+// rows before the corruption and errJournal.
 func scanJournal(data []byte, out []jrow) ([]jrow, error) {
 	if len(data) > math.MaxInt32 {
 		return out, errJournal
@@ -118,7 +121,7 @@ func scanJournal(data []byte, out []jrow) ([]jrow, error) {
 		}
 		x.versionID, x.flags = int64(v), data[p]
 		p++
-		_, ok4 = blob() // tier
+		x.tier, ok4 = blob()
 		if _, n := binary.Varint(data[p:]); n <= 0 || !ok4 {
 			return out, errJournal
 		} else {
@@ -135,6 +138,7 @@ func scanJournal(data []byte, out []jrow) ([]jrow, error) {
 				return out, errJournal
 			}
 		}
+		x.keys = int32(p)
 		k, ok := uvarint()
 		if !ok {
 			return out, errJournal
@@ -162,17 +166,56 @@ func (b *journalBatch) text(f [2]int32) string {
 // bytes is the blob at f in b.data, a view.
 func (b *journalBatch) bytes(f [2]int32) []byte { return b.data[f[0]:f[1]:f[1]] }
 
-// decodeRow decodes row i (decodeRows); its texts are views of b.data.
+// decodeRow decodes row i; its texts are views of b.data.
 func (b *journalBatch) decodeRow(i int32) (row, error) {
-	end := len(b.data)
-	if int(i)+1 < len(b.rows) {
-		end = int(b.rows[i+1].at)
-	}
-	rows, err := decodeRows(b.data[b.rows[i].at:end], nil)
-	if err != nil || len(rows) != 1 {
+	if int(i) >= len(b.rows) {
 		return row{}, errJournal
 	}
-	return rows[0], nil
+	var keys []string
+	return b.build(&b.rows[i], &keys), nil
+}
+
+// build builds the row x, which scanJournal found in b.data (so that what it
+// reads again, the score and the keys, is known to be well formed). Its
+// search keys are appended to *keys, whose array rows share: one
+// allocation for a thousand keys, not one a row.
+func (b *journalBatch) build(x *jrow, keys *[]string) row {
+	r := row{id: x.id, leadID: b.text(x.lead), email: b.text(x.email), versionID: x.versionID, qualified: x.flags&1 != 0,
+		tier: b.text(x.tier), rules: b.bytes(x.rules), input: b.bytes(x.input)}
+	score, _ := binary.Varint(b.data[x.tier[1]:])
+	r.score = int(score)
+	if x.flags&2 != 0 {
+		r.extra = b.bytes(x.extra)
+		r.settle, r.brief = x.flags&16 != 0, x.flags&32 != 0
+	}
+	p := int(x.keys)
+	k, n := binary.Uvarint(b.data[p:])
+	p += n
+	if k > 0 && k <= uint64(len(b.data)-p) { // as scanJournal: a count past the end is no keys
+		if cap(*keys)-len(*keys) < int(k) {
+			*keys = make([]string, 0, max(1024, int(k)))
+		}
+		from := len(*keys)
+		for range k {
+			l, n := binary.Uvarint(b.data[p:])
+			p += n
+			*keys = append(*keys, b.text([2]int32{int32(p), int32(p + int(l))}))
+			p += int(l)
+		}
+		r.keys = (*keys)[from:len(*keys):len(*keys)]
+	}
+	switch {
+	case x.flags&8 != 0:
+		r.raw, r.keys = true, nil // keys once encoded (encodeRaw)
+	case x.flags&4 != 0:
+		// Keys computed now (appendJournal): the one stored is the company.
+		r.keysLater = true
+		if len(r.keys) > 0 {
+			r.company = r.keys[0]
+		}
+		r.fillKeys()
+	}
+	return r
 }
 
 // column holds one text a row (or of some rows), each after a NUL, and a
