@@ -47,7 +47,8 @@ func TestCounterfactualBounded(t *testing.T) {
 			if err := l.normalise(rs.Ruleset, Input{Lead: tc.lead, Now: now}, false); err != nil {
 				t.Fatal(err)
 			}
-			d := l.decide(rs, "", false, now, Options{})
+			var d Decision
+			l.decide(&d, rs, "", false, now, Options{})
 			if d.Qualified || d.WouldQualify.Tier == "" {
 				t.Fatalf("tier %s, qualified %v, %+v: want a lead the search runs for", d.Tier, d.Qualified, d.WouldQualify)
 			}

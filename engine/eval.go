@@ -13,9 +13,12 @@ import (
 	"github.com/leadq/leadq/rules/rulefile"
 )
 
-// decide runs the ruleset over the normalised row. A borrowed id is a
-// view of the caller's input: the decision gets a copy.
-func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options) Decision {
+// decide runs the ruleset over the normalised row and sets *d to the
+// decision. A borrowed id is a view of the caller's input: the decision
+// gets a copy. Everything d said before is overwritten; the arrays of its
+// slices are reused where they are large enough (Ruleset.ScoreJSONInto),
+// so a zero d reuses nothing.
+func (l *record) decide(d *Decision, compiled *Ruleset, id string, borrowed bool, now time.Time, opts Options) {
 	rs, table := compiled.Ruleset, compiled.ruleTable()
 	r := &l.row
 	r.Now = now
@@ -29,12 +32,13 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 	brief := opts.Detail == Brief
 
 	m := &l.vm
-	d := Decision{
+	old := *d // its arrays, to reuse
+	*d = Decision{
 		LeadID:        id,
 		Ruleset:       RulesetRef{Name: rs.Name, Version: rs.Version},
 		Knockouts:     []Hit{},
-		MissingFields: []string{},
-		Errors:        []RuleError{},
+		MissingFields: emptied(old.MissingFields),
+		Errors:        emptied(old.Errors),
 		Warnings:      l.warnings,
 		Brief:         brief,
 	}
@@ -111,11 +115,8 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		}
 	}
 
-	// Knockouts and matched rules in one array, each list capped to its
-	// part: appending to one never writes into the other. The reasons
-	// rendered below point into it until flushReasons.
-	hits := make([]Hit, len(fired)+matched)
-	d.Knockouts, d.Matched = hits[:len(fired):len(fired)], hits[len(fired):]
+	// The reasons rendered below point into the hits until flushReasons.
+	d.Knockouts, d.Matched = hitLists(old.Knockouts, old.Matched, len(fired), matched)
 	for i, rule := range fired {
 		d.Knockouts[i] = table.hits[rule.Index]
 		l.reason(rule, r, &d.Knockouts[i].Reason)
@@ -141,9 +142,9 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		d.LeadID = s[:len(id)]
 	}
 	if brief {
-		d.Missed = make([]Miss, 0)
+		d.Missed = emptied(old.Missed)
 	} else {
-		missed := make([]Miss, len(rs.ByPoints)-positive) // exact: the positive rules that did not fire
+		missed := reuse(old.Missed, len(rs.ByPoints)-positive) // exact: the positive rules that did not fire
 		k := 0
 		names := l.names[:0]               // the missed rules' missing fields, then the decision's
 		for _, i := range table.byPoints { // positive rules, largest first, then file order
@@ -183,7 +184,7 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		raw[g] = total
 		d.Score += total
 	}
-	d.Groups = make(Groups, len(raw))
+	d.Groups = reuse(old.Groups, len(raw))
 	for g, total := range raw {
 		d.Groups[g] = GroupTotal{Name: rs.GroupNames[g], Total: total}
 	}
@@ -207,33 +208,73 @@ func (l *record) decide(compiled *Ruleset, id string, borrowed bool, now time.Ti
 		d.Qualified = t == eval.True
 	}
 	if !d.Qualified && !brief {
-		l.counterfactual(rs, table, m, r, &d, truth, pre)
+		l.counterfactual(rs, table, m, r, d, truth, pre)
 	}
-	l.ownNames(&d, table, missing)
-	return d
+	l.ownNames(d, table, missing)
 }
 
-// ownNames gives the decision the names of its missing fields in one array
-// of its own, each list capped to its part: each missed rule's, gathered in
-// the record (l.names, at l.spans), then the decision's, the fields in
-// missing. The names are the table's strings.
+// hitLists returns a decision's knockouts and matched rules, k and m of
+// them, in one array, each list capped to its part: appending to one
+// never writes into the other. A reused decision's two parts (knockouts,
+// matched) are reused when both are large enough; else a new array has
+// parts at least as large as the old ones, so that a decision reused for
+// a stream of leads stops allocating once it has held its largest lists.
+func hitLists(knockouts, matched []Hit, k, m int) ([]Hit, []Hit) {
+	if k <= cap(knockouts) && m <= cap(matched) && knockouts != nil && matched != nil {
+		return knockouts[:k], matched[:m]
+	}
+	kc := max(k, cap(knockouts))
+	hits := make([]Hit, kc+max(m, cap(matched)))
+	return hits[:k:kc], hits[kc : kc+m]
+}
+
+// reuse returns s's array resliced to n elements, or a new one when it is
+// too small (or nil: a decision's lists are never nil); the caller sets
+// every element.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n || s == nil {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// emptied is s emptied, keeping its array, and never nil: a decision's
+// lists are never null in its JSON.
+func emptied[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s[:0]
+}
+
+// ownNames gives the decision the names of its missing fields, each list
+// capped to its part: each missed rule's, gathered in the record (l.names,
+// at l.spans), then the decision's, the fields in missing. They share one
+// new array, but for a reused decision whose own list (d.MissingFields,
+// empty here) has room for the decision's names: those are written there.
+// The names are the table's strings.
 func (l *record) ownNames(d *Decision, table *ruleTable, missing eval.FieldSet) {
-	n := len(l.names) + missing.Len()
-	if n == 0 && len(l.spans) == 0 {
+	nm, nd := len(l.names), missing.Len()
+	if nm+nd == 0 && len(l.spans) == 0 {
 		return
 	}
-	all := make([]string, n)
-	k := copy(all, l.names)
+	var all []string
+	if nd <= cap(d.MissingFields) {
+		all = make([]string, nm)
+		d.MissingFields = d.MissingFields[:nd]
+	} else {
+		all = make([]string, nm+nd)
+		d.MissingFields = all[nm:]
+	}
+	copy(all, l.names)
 	for _, sp := range l.spans {
 		d.Missed[sp.miss].MissingFields = all[sp.start:sp.end:sp.end]
 	}
-	if k < n {
-		d.MissingFields = all[k:]
-		for w, word := range missing { // the fields' indexes are their declaration order
-			for ; word != 0; word &= word - 1 {
-				all[k] = table.fieldNames[w*64+bits.TrailingZeros64(word)]
-				k++
-			}
+	k := 0
+	for w, word := range missing { // the fields' indexes are their declaration order
+		for ; word != 0; word &= word - 1 {
+			d.MissingFields[k] = table.fieldNames[w*64+bits.TrailingZeros64(word)]
+			k++
 		}
 	}
 	l.names, l.spans = l.names[:0], l.spans[:0]

@@ -91,7 +91,9 @@ func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision,
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
-	return l.decide(rs, in.ID, false, in.Now, opts), nil
+	var d Decision
+	l.decide(&d, rs, in.ID, false, in.Now, opts)
+	return d, nil
 }
 
 // ScoreJSON decides one lead given as a JSON request (see ParseInput), as
@@ -100,6 +102,29 @@ func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision,
 // keys, escapes it leaves to encoding/json) take the ParseInput path, with
 // the same result. Errors are InputError and InputErrors.
 func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (Decision, error) {
+	var d Decision
+	err := rs.ScoreJSONInto(ctx, data, opts, &d)
+	return d, err
+}
+
+// ScoreJSONInto is ScoreJSON writing the decision into *d, for a caller
+// that is done with each decision before it decides the next (a stream
+// encoding and logging one lead at a time): the arrays of d's slices are
+// reused where they are large enough, the way append(buf[:0], ...) and
+// json.Unmarshal into a used value reuse memory, instead of a new set per
+// lead. It exists because those arrays (the hits, the missed rules, the
+// groups, the missing fields) are most of the bytes a decision allocates,
+// and on a busy server allocating them cost more than deciding.
+//
+// Everything *d said is overwritten, and so are the elements of the arrays
+// its slices point to: a caller that keeps a decision while reusing d
+// keeps a copy of its slices (slices.Clone), not d or a copy of the struct.
+// d's slices must be ones nothing else reads: a zero Decision, or one that
+// ScoreJSON or ScoreJSONInto made and that no other decision was copied
+// from. The decision is ScoreJSON's, field for field, and its JSON the
+// same bytes; its strings are new or the ruleset's, never views of reused
+// memory. On error *d is the zero Decision.
+func (rs *Ruleset) ScoreJSONInto(ctx context.Context, data []byte, opts Options, d *Decision) error {
 	l := rs.records.Get().(*record)
 	defer rs.records.Put(l)
 	id, ok, err := l.decodeJSON(rs, data, opts)
@@ -109,12 +134,14 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 		// only this path checks it.
 		if opts.MaxDepth > 0 {
 			if err := CheckDepth(data, opts.MaxDepth); err != nil {
-				return Decision{}, err
+				*d = Decision{}
+				return err
 			}
 		}
 		in, perr := ParseInput(data)
 		if perr != nil {
-			return Decision{}, perr
+			*d = Decision{}
+			return perr
 		}
 		rs.joinAccount(&in, opts.Accounts)
 		if err = l.normalise(rs.Ruleset, in, opts.Strict); err == nil {
@@ -122,11 +149,13 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 		}
 	}
 	if err != nil {
-		return Decision{}, err
+		*d = Decision{}
+		return err
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
-	return l.decide(rs, id, borrowed, time.Time{}, opts), nil
+	l.decide(d, rs, id, borrowed, time.Time{}, opts)
+	return nil
 }
 
 // budgeted points the record's row at a budget for one decision (see

@@ -1,0 +1,213 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules/compiler"
+)
+
+// reuseLeads are JSON requests for every example ruleset: random leads
+// (leadGen), with the engine's example leads for b2b-saas, and a line that
+// is not a lead now and then (ScoreJSONInto then zeroes the decision).
+func reuseLeads(t *testing.T, name string, rs *engine.Ruleset, n int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if name == "b2b-saas" {
+		files, err := filepath.Glob("testdata/decisions/*.lead.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, data)
+		}
+	}
+	gen := newLeadGen(uint64(len(name))+7, exampleRulesets(t)[name])
+	for i := range n {
+		in := gen.lead(rs.Ruleset, fixedNow)
+		req := map[string]any{"id": fmt.Sprintf("lead-%d", i), "lead": in.Lead}
+		if len(in.Account) > 0 {
+			req["account"] = in.Account
+		}
+		data, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data)
+		if i%97 == 13 {
+			out = append(out, []byte(`{"lead": [}`))
+		}
+	}
+	return out
+}
+
+// cloneDecision is what a caller that keeps a decision while reusing d
+// keeps: d with every slice copied.
+func cloneDecision(d engine.Decision) engine.Decision {
+	d.Groups = slices.Clone(d.Groups)
+	d.Knockouts, d.Matched = slices.Clone(d.Knockouts), slices.Clone(d.Matched)
+	d.Missed = slices.Clone(d.Missed)
+	for i := range d.Missed {
+		d.Missed[i].MissingFields = slices.Clone(d.Missed[i].MissingFields)
+	}
+	d.MissingFields = slices.Clone(d.MissingFields)
+	d.Errors, d.Warnings = slices.Clone(d.Errors), slices.Clone(d.Warnings)
+	return d
+}
+
+// A decision reused for lead after lead (ScoreJSONInto) is, for every
+// lead of every example ruleset and in both details, the decision
+// ScoreJSON makes: equal field for field (nil and empty alike told
+// apart), with the same JSON from Ruleset.AppendJSON, Decision.AppendJSON
+// and encoding/json's reflection. Appending to any of its lists changes no
+// other. A copy the caller kept of the previous decision, and the fresh
+// decision, are unchanged by the next scoring into d.
+func TestScoreJSONIntoReuses(t *testing.T) {
+	ctx := context.Background()
+	n := 150
+	if testing.Short() {
+		n = 40
+	}
+	for name, files := range exampleRulesets(t) {
+		compiled, err := compiler.Compiler{}.Compile(files...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := engine.NewRuleset(compiled)
+		leads := reuseLeads(t, name, rs, n)
+		for _, detail := range []engine.Detail{engine.Full, engine.Brief} {
+			t.Run(fmt.Sprintf("%s/detail=%d", name, detail), func(t *testing.T) {
+				opts := engine.Options{Detail: detail, Clock: func() time.Time { return fixedNow }}
+				var d engine.Decision
+				var kept, fresh engine.Decision
+				var keptJSON, freshJSON []byte
+				for i, data := range leads {
+					want, wantErr := rs.ScoreJSON(ctx, data, opts)
+					err := rs.ScoreJSONInto(ctx, data, opts, &d)
+					if (err != nil) != (wantErr != nil) {
+						t.Fatalf("lead %d: ScoreJSONInto error %v; ScoreJSON's %v", i, err, wantErr)
+					}
+					if diff := cmp.Diff(want, d); diff != "" {
+						t.Fatalf("lead %d %s: reused decision differs from a fresh one (-fresh +reused):\n%s", i, data, diff)
+					}
+					if i > 0 {
+						if got := kept.AppendJSON(nil); !bytes.Equal(got, keptJSON) {
+							t.Fatalf("lead %d: the copy kept of the previous decision changed:\n%s\nwas\n%s", i, got, keptJSON)
+						}
+						if got := fresh.AppendJSON(nil); !bytes.Equal(got, freshJSON) {
+							t.Fatalf("lead %d: the previous fresh decision changed:\n%s\nwas\n%s", i, got, freshJSON)
+						}
+					}
+					if err != nil {
+						continue
+					}
+					wantJSON := rs.AppendJSON(nil, &want)
+					for how, got := range map[string][]byte{"Ruleset.AppendJSON": rs.AppendJSON(nil, &d), "Decision.AppendJSON": d.AppendJSON(nil)} {
+						if !bytes.Equal(got, wantJSON) {
+							t.Fatalf("lead %d: %s of the reused decision:\n%s\nwant\n%s", i, how, got, wantJSON)
+						}
+					}
+					if detail == engine.Full { // brief JSON leaves fields out
+						plain, err := json.Marshal(plainDecision(d))
+						if err != nil {
+							t.Fatal(err)
+						}
+						encoded, err := json.Marshal(d)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(plain, encoded) {
+							t.Fatalf("lead %d: the reused decision's fields say\n%s\nits JSON\n%s", i, plain, encoded)
+						}
+					}
+					appendToEach(t, d, fmt.Sprintf("lead %d", i))
+					kept, keptJSON = cloneDecision(d), d.AppendJSON(nil)
+					fresh, freshJSON = want, wantJSON
+				}
+			})
+		}
+	}
+}
+
+// appendToEach appends to each list of d, in turn, and checks that no
+// other list of d changed: the lists that share an array are capped to
+// their parts, reused or not.
+func appendToEach(t *testing.T, d engine.Decision, what string) {
+	t.Helper()
+	before := cloneDecision(d)
+	check := func(list string) {
+		t.Helper()
+		if diff := cmp.Diff(before, d); diff != "" {
+			t.Fatalf("%s: appending to %s changed the decision (-before +after):\n%s", what, list, diff)
+		}
+	}
+	_ = append(d.Knockouts, engine.Hit{Rule: "appended"})
+	check("Knockouts")
+	_ = append(d.Matched, engine.Hit{Rule: "appended"})
+	check("Matched")
+	_ = append(d.Missed, engine.Miss{Rule: "appended"})
+	check("Missed")
+	_ = append(d.MissingFields, "appended")
+	check("MissingFields")
+	_ = append(d.Groups, engine.GroupTotal{Name: "appended"})
+	check("Groups")
+	for i := range d.Missed {
+		_ = append(d.Missed[i].MissingFields, "appended")
+		check(fmt.Sprintf("Missed[%d].MissingFields", i))
+	}
+}
+
+// Decisions reused on several goroutines at once, one each, over one
+// Ruleset (whose scratch space is pooled) are each the fresh decision:
+// the engine keeps nothing of a reused decision. Run with -race.
+func TestScoreJSONIntoConcurrent(t *testing.T) {
+	ctx := context.Background()
+	files := exampleRulesets(t)["b2b-saas"]
+	compiled, err := compiler.Compiler{}.Compile(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := engine.NewRuleset(compiled)
+	leads := reuseLeads(t, "b2b-saas", rs, 100)
+	opts := engine.Options{Clock: func() time.Time { return fixedNow }}
+	want := make([][]byte, len(leads))
+	for i, data := range leads {
+		if d, err := rs.ScoreJSON(ctx, data, opts); err == nil {
+			want[i] = rs.AppendJSON(nil, &d)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var d engine.Decision
+			for k := range 3 * len(leads) {
+				i := (k*(g+1) + g) % len(leads)
+				if err := rs.ScoreJSONInto(ctx, leads[i], opts, &d); err != nil {
+					if want[i] != nil {
+						t.Errorf("goroutine %d, lead %d: %v", g, i, err)
+					}
+					continue
+				}
+				if got := rs.AppendJSON(nil, &d); !bytes.Equal(got, want[i]) {
+					t.Errorf("goroutine %d, lead %d:\n%s\nwant\n%s", g, i, got, want[i])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
