@@ -36,7 +36,8 @@ const (
 var ErrClosed = errors.New("decision log closed")
 
 // Entry is one decision to log. Log is done with it when it returns: the
-// caller may reuse the input's buffer.
+// caller may reuse the input's buffer and the decision's memory
+// (engine.Ruleset.ScoreJSONInto).
 type Entry struct {
 	// Time is when the lead was scored; zero means when Log is called. A
 	// decision without an id gets a UUIDv7 of this time.

@@ -102,7 +102,7 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 	if !sp.finished() && !sp.shapeOK() {
 		return false
 	}
-	c, ok := s.decideElems(ctx, rs, q, data, first, 0)
+	c, ok := s.decideElems(ctx, rs, q, data, first, 0, nil)
 	if !ok {
 		return false
 	}
@@ -135,7 +135,7 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 		if first, ok = sp.next(first[:0], batchChunk); !ok {
 			panic(errBatchShape) // a bug: the array's shape was checked
 		}
-		if c, ok = s.decideElems(ctx, rs, q, data, first, n); !ok {
+		if c, ok = s.decideElems(ctx, rs, q, data, first, n, c); !ok {
 			panic(http.ErrAbortHandler) // the request's context ended
 		}
 	}
@@ -144,7 +144,9 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 }
 
 // batchChunkResult is a chunk of a batch, decided: its answer in parts to
-// write in turn, and what to count and log.
+// write in turn, and what to count and log. The next chunk of the batch is
+// decided into it once it is written, counted and logged: its decisions
+// are reused (engine.Ruleset.ScoreJSONInto), one for each place in a chunk.
 type batchChunkResult struct {
 	parts   [][]byte
 	results []batchResult
@@ -159,10 +161,17 @@ type batchResult struct {
 }
 
 // decideElems decides the elements of a batch's chunk on every core; base is
-// the index of the first in the batch. ok is false when ctx ends.
-func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, data []byte, elems []element, base int) (c *batchChunkResult, ok bool) {
-	c = &batchChunkResult{results: make([]batchResult, len(elems))}
-	results := c.results
+// the index of the first in the batch. It reuses reuse, the batch's
+// previous chunk, once that is written, counted and logged (nil for the
+// first). ok is false when ctx ends.
+func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, data []byte, elems []element, base int, reuse *batchChunkResult) (c *batchChunkResult, ok bool) {
+	c = reuse
+	if c == nil || cap(c.results) < len(elems) {
+		c = &batchChunkResult{results: make([]batchResult, len(elems))}
+	}
+	c.parts, c.failed = c.parts[:0], 0
+	results := c.results[:len(elems)]
+	c.results = results
 	// Each range of elements encodes its answers, comma-separated, into a
 	// buffer of its own: the buffers in order are the answer's decisions.
 	var mu sync.Mutex
@@ -179,6 +188,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 				return
 			}
 			e, res := elems[i], &results[i]
+			res.account, res.code, res.input = nil, "", nil // the decision, res.d, is reused
 			elem := data[e.start:e.end]
 			if base+i > 0 {
 				arena = append(arena, ',')

@@ -25,7 +25,10 @@ import (
 // it decided. Log may wait for room until ctx ends (the request's time
 // limit), never longer, and then drop; Health reports what it wrote,
 // dropped and failed, for /v1/rulesets, /readyz and the
-// leadq_decision_log_* metrics. *decisionlog.Log is one.
+// leadq_decision_log_* metrics. Log is done with the entry when it
+// returns: streams and batches decide their next leads into the same
+// decision and request buffers, so a logger copies what it keeps.
+// *decisionlog.Log is one.
 type DecisionLogger interface {
 	Log(context.Context, decisionlog.Entry) bool
 	Health() decisionlog.Health
@@ -174,19 +177,17 @@ func (k *kept) Resolve(email string) (map[string]any, bool) {
 	return a, ok
 }
 
-// scoreResolving decides a request into *d as opts say, and returns the
-// account the engine resolved for it (Options.Accounts), if any, for the
-// decision log; only a server that logs keeps it.
+// scoreResolving decides a request into *d as opts say, reusing d's
+// arrays (engine.Ruleset.ScoreJSONInto), and returns the account the
+// engine resolved for it (Options.Accounts), if any, for the decision
+// log; only a server that logs keeps it.
 func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte, d *engine.Decision) (map[string]any, error) {
 	if opts.Accounts == nil || s.decisionLog == nil {
-		var err error
-		*d, err = rs.ScoreJSON(ctx, data, opts)
-		return nil, err
+		return nil, rs.ScoreJSONInto(ctx, data, opts, d)
 	}
 	k := &kept{AccountResolver: opts.Accounts}
 	opts.Accounts = k
-	var err error
-	*d, err = rs.ScoreJSON(ctx, data, opts)
+	err := rs.ScoreJSONInto(ctx, data, opts, d)
 	return k.account, err
 }
 

@@ -391,12 +391,16 @@ func (c *streamChunk) add(n int, line []byte, tooLong bool) {
 }
 
 // decideChunk decides every line of c into c.outs, splitting the work
-// across GOMAXPROCS goroutines when there is enough of it.
+// across GOMAXPROCS goroutines when there is enough of it. Each goroutine
+// decides its lines into one Decision, reused from line to line: a line's
+// decision is encoded, counted and logged before the next is decided, and
+// none of those keeps any of it (the tally and the log keep strings, the
+// log's row its own copies).
 func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 	for len(c.outs) < len(c.lines) {
 		c.outs = append(c.outs, nil)
 	}
-	one := func(i int, t *tally) {
+	one := func(i int, t *tally, d *engine.Decision) {
 		l := c.lines[i]
 		buf := c.outs[i][:0]
 		if l.tooLong {
@@ -404,22 +408,22 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
 			buf = appendItem(buf, nil, nil, &itemError{Line: l.n, Error: body})
 		} else {
-			var d engine.Decision
-			rs, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t, &d)
+			rs, id, err := s.scoreLine(ctx, q, c.arena[l.start:l.end], t, d)
 			if err != nil {
 				_, body := errorResponse(err)
 				buf = appendItem(buf, nil, nil, &itemError{Line: l.n, LeadID: id, Error: body})
 				s.metrics.refused(body.Code)
 			} else {
-				buf = appendItem(buf, rs, &d, nil)
+				buf = appendItem(buf, rs, d, nil)
 			}
 		}
 		c.outs[i] = append(buf, '\n')
 	}
 	inParallel(len(c.lines), func(from, to int) {
 		var t tally
+		var d engine.Decision
 		for i := from; i < to; i++ {
-			one(i, &t)
+			one(i, &t, &d)
 		}
 		t.flush(s.metrics)
 	})
