@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/internal/pgtest"
@@ -75,7 +76,8 @@ func BenchmarkWrite(b *testing.B) {
 
 // distinctEntries are n decisions about n different leads (the example
 // leads with their id, email and company numbered; ten leads a company),
-// as a stream of new leads logs them.
+// as a stream of new leads logs them: each with a UUIDv7 id, as the
+// server gives its decisions.
 func distinctEntries(b *testing.B, n int) []decisionlog.Entry {
 	return distinctEntriesOf(b, n, engine.Full)
 }
@@ -111,6 +113,7 @@ func distinctEntriesOf(b *testing.B, n int, detail engine.Detail) []decisionlog.
 		if err != nil {
 			b.Fatal(err)
 		}
+		d.ID = uuid.Must(uuid.NewV7()).String()
 		out[i] = decisionlog.Entry{Time: at, Decision: d, Ruleset: s.rs, Input: input}
 	}
 	return out

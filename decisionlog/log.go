@@ -177,6 +177,7 @@ type Log struct {
 	// default size, with the writer's batch another 2) is live memory the
 	// collector multiplies by GOGC into heap the first burst must fault in.
 	ch     chan *row
+	rows   sync.Pool   // *row: rows the writer has written, for Log to fill again (recycle)
 	ops    chan func() // run by the writer between batches: flushes
 	done   chan struct{}
 	stop   chan struct{} // closed by Close: retention and warnings stop
@@ -299,8 +300,8 @@ func (l *Log) Log(ctx context.Context, e Entry) bool {
 	}
 	// Masking and encoding happen here, on the caller's goroutine: callers
 	// run in parallel, so that the one writer only writes.
-	p := l.prepare(e)
-	r := &p
+	r := l.newRow()
+	l.prepare(e, r)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if !l.closed {
@@ -318,7 +319,35 @@ func (l *Log) Log(ctx context.Context, e Entry) bool {
 		}
 	}
 	l.dropped.Add(1)
+	l.recycle(r)
 	return false
+}
+
+// newRow is a row for prepare: one the writer is done with, or a new one.
+func (l *Log) newRow() *row {
+	if r, ok := l.rows.Get().(*row); ok {
+		return r
+	}
+	return &row{}
+}
+
+// maxRecycled bounds the input buffer a recycled row keeps: a rare large
+// request's buffer is left to the collector rather than kept in the pool.
+const maxRecycled = 16 << 10
+
+// recycle gives rows back to Log once nothing reads them any more (write
+// has returned: they are in the journal, or failed): the rows and their
+// input and rules buffers are garbage the callers would otherwise make a
+// decision (about 800 bytes), which this machine pays for in collections
+// and in faults on fresh heap. Only the buffers' capacity is kept.
+func (l *Log) recycle(rows ...*row) {
+	for _, r := range rows {
+		if cap(r.input) > maxRecycled {
+			continue
+		}
+		*r = row{input: r.input[:0], rules: r.rules[:0]}
+		l.rows.Put(r)
+	}
 }
 
 // Dropped is how many entries Log dropped because the buffer was full or
@@ -476,7 +505,8 @@ func (l *Log) run() {
 				batch, _ = l.fill(batch)
 			}
 			l.write(batch)
-			clear(batch) // let the rows go
+			l.recycle(batch...)
+			clear(batch)
 			if l.overBound() {
 				l.index(l.overBound)
 			}
@@ -524,6 +554,7 @@ func (l *Log) drain() {
 		batch, closed = l.fill(batch[:0])
 		if len(batch) > 0 {
 			l.write(batch)
+			l.recycle(batch...)
 			clear(batch)
 		}
 		if closed || len(batch) < cap(batch) {
@@ -792,11 +823,16 @@ func idTime(u [16]byte) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-// prepare masks an entry and encodes it for its row.
-func (l *Log) prepare(e Entry) row {
+// prepare masks an entry and encodes it into r, a row new or recycled:
+// only the capacity of its input and rules buffers is reused.
+func (l *Log) prepare(e Entry, r *row) {
 	m := l.cfg.mask
 	d := e.Decision
-	r := row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score, rules: []byte{}}
+	*r = row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score,
+		input: r.input[:0], rules: r.rules[:0]}
+	if r.rules == nil {
+		r.rules = []byte{} // stored as an empty blob, not NULL
+	}
 	if u, err := uuid.Parse(d.ID); err == nil && d.ID != "" {
 		r.id = u
 	} else {
@@ -810,9 +846,9 @@ func (l *Log) prepare(e Entry) row {
 		// they came and encoded by whoever reads the journal (the
 		// indexer, lookups: encodeRaw), as they would be encoded here.
 		r.sources = e.Ruleset.Ruleset
-		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, bytes.Clone(e.Input)
-		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
-		return r
+		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, append(r.input, e.Input...)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
+		return
 	}
 	if versioned {
 		r.sources = e.Ruleset.Ruleset
@@ -845,7 +881,7 @@ func (l *Log) prepare(e Entry) row {
 		}
 	}
 	if versioned {
-		r.rules = ruleIndexes(e.Ruleset.Ruleset, d)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		if in.keepWhole || masked {
 			r.extra = d.AppendJSON(nil)
 			// Whether the masked input rebuilds the masked decision (then
@@ -857,7 +893,6 @@ func (l *Log) prepare(e Entry) row {
 	} else {
 		r.extra = d.AppendJSON(nil)
 	}
-	return r
 }
 
 // clean makes a text storable in a PostgreSQL TEXT column, which refuses
@@ -886,12 +921,9 @@ func fieldNames(rs *rules.Ruleset) []string {
 	return out
 }
 
-// ruleIndexes are the rules that fired in d as indexes into rs's knockouts
-// then score rules, as uvarints.
-func ruleIndexes(rs *rules.Ruleset, d engine.Decision) []byte {
-	// Indexes below 16,384 take two bytes at most; hits are read by index
-	// (a hit is large).
-	b := make([]byte, 0, 2*(len(d.Knockouts)+len(d.Matched)))
+// appendRuleIndexes appends the rules that fired in d to b as indexes
+// into rs's knockouts then score rules, as uvarints.
+func appendRuleIndexes(b []byte, rs *rules.Ruleset, d engine.Decision) []byte {
 	for k := range d.Knockouts {
 		if i := ruleIndexOf(rs, rs.Knockouts, d.Knockouts[k].Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i))
