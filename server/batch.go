@@ -146,11 +146,13 @@ func (s *Server) writeBatch(ctx context.Context, w http.ResponseWriter, rs *engi
 // batchChunkResult is a chunk of a batch, decided: its answer in parts to
 // write in turn, and what to count and log. The next chunk of the batch is
 // decided into it once it is written, counted and logged: its decisions
-// are reused (engine.Ruleset.ScoreJSONInto), one for each place in a chunk.
+// are reused (engine.Ruleset.ScoreJSONInto), one for each place in a chunk,
+// and so are the buffers its answer was encoded in.
 type batchChunkResult struct {
 	parts   [][]byte
 	results []batchResult
 	failed  int
+	arenas  map[int][]byte // parts by the first element of their range of the chunk
 }
 
 type batchResult struct {
@@ -174,11 +176,19 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 	c.results = results
 	// Each range of elements encodes its answers, comma-separated, into a
 	// buffer of its own: the buffers in order are the answer's decisions.
+	// A range reuses the buffer of the range that began at the same
+	// element of the previous chunk: a full answer outgrows
+	// answerSizeHint, and growing a new buffer for each chunk cost more
+	// bytes than the decisions.
 	var mu sync.Mutex
-	answers := map[int][]byte{} // by the range's first element
+	previous := c.arenas                           // read, never written, while the ranges run
+	answers := make(map[int][]byte, len(previous)) // by the range's first element
 	var broken atomic.Bool
 	inParallel(len(elems), func(from, to int) {
-		arena := make([]byte, 0, (to-from)*answerSizeHint)
+		arena := previous[from][:0]
+		if cap(arena) < (to-from)*answerSizeHint {
+			arena = make([]byte, 0, (to-from)*answerSizeHint)
+		}
 		for i := from; i < to; i++ {
 			if broken.Load() {
 				return
@@ -213,6 +223,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 	if broken.Load() {
 		return nil, false
 	}
+	c.arenas = answers
 	for _, from := range slices.Sorted(maps.Keys(answers)) {
 		c.parts = append(c.parts, answers[from])
 	}
