@@ -185,6 +185,9 @@ func TestParseInput(t *testing.T) {
 		{"not an object", `[1, 2]`, "", false, "expected a JSON object"},
 		{"lead not an object", `{"lead": 3}`, "", false, "lead: expected an object"},
 		{"trailing data", `{"a": 1} {"b": 2}`, "", false, "unexpected data after"},
+		{"trailing brace", `{"id": 1}}`, "", false, "unexpected data after"},
+		{"trailing bracket", `{"id": 1} ]`, "", false, "unexpected data after"},
+		{"trailing space", "{\"id\": \"L3\"} \n", "L3", true, ""},
 		{"empty", ``, "", false, "empty body"},
 	}
 	for _, tc := range tests {

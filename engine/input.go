@@ -105,7 +105,9 @@ func ParseInput(data []byte) (Input, error) {
 	if dec.More() {
 		return Input{}, &InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON object"}
 	}
-	if _, err := dec.Token(); err == nil {
+	// Anything but the end after the object is refused: a closing
+	// bracket or brace too, which Token reports as an error, not a token.
+	if _, err := dec.Token(); err != io.EOF {
 		return Input{}, &InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON object"}
 	}
 	return InputFromMap(doc)
