@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 // leadEntries are n decisions about n different leads of the example
 // leads (id, email and company numbered), with a UUIDv7 id each, as a
-// stream logs them.
+// server logs them (Decided).
 func leadEntries(t testing.TB, n int, detail engine.Detail) []Entry {
 	t.Helper()
 	sets, err := rules.LoadPaths("../examples/rulesets")
@@ -58,12 +59,12 @@ func leadEntries(t testing.TB, n int, detail engine.Detail) []Entry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := rs.ScoreJSON(context.Background(), input, engine.Options{Clock: func() time.Time { return at }, Detail: detail})
+		d, err := rs.ScoreJSON(context.Background(), input, engine.Options{Clock: func() time.Time { return at }, Detail: detail, MaxDepth: DecidedDepth})
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.ID = uuid.Must(uuid.NewV7()).String()
-		out[i] = Entry{Time: at, Decision: d, Ruleset: rs, Input: input}
+		out[i] = Entry{Time: at, Decision: d, Ruleset: rs, Input: input, Decided: true}
 	}
 	return out
 }
@@ -87,4 +88,29 @@ func BenchmarkPrepare(b *testing.B) {
 		l.prepare(entries[i%len(entries)], kept[k])
 		i++
 	}
+}
+
+// FuzzDecidedIsRawObject holds the engine to what Entry.Decided tells
+// Log: a request ScoreJSON decides with Options.MaxDepth up to
+// DecidedDepth is one JSON object as rawObject reads it.
+func FuzzDecidedIsRawObject(f *testing.F) {
+	entries := leadEntries(f, 7, engine.Brief)
+	for _, e := range entries {
+		f.Add(e.Input)
+	}
+	nested := func(n int) string { return `{"a": ` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}` }
+	for _, s := range []string{`{}`, ` {"lead": {}} `, `{"id": "x"} {}`, `{"id": 1}}`, `{"id": 1}]`, `{"a": [[[[1]]]]}`,
+		`{"lead": {"email": "a@b.example", "x": {"y": [1, 2, {"z": null}]}}}`, `{"employees": 1e400}`, "{\"title\": \"\xff\"}",
+		`{"a": "\ud800"}`, `{"a": 01}`, `{"a": -}`, `{"a": tru}`, `{"a" : [1,]}`, "{\"a\": \"\t\"}", `{"a": 1,}`,
+		nested(DecidedDepth), nested(DecidedDepth + 1), `{"lead": ` + nested(DecidedDepth-1) + `}`} {
+		f.Add([]byte(s))
+	}
+	rs := entries[0].Ruleset
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, depth := range []int{DecidedDepth, 4} {
+			if _, err := rs.ScoreJSON(context.Background(), data, engine.Options{MaxDepth: depth}); err == nil && !rawObject(data) {
+				t.Errorf("ScoreJSON(%q) with MaxDepth %d decided it; rawObject = false", data, depth)
+			}
+		}
+	})
 }

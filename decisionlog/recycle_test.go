@@ -20,7 +20,7 @@ import (
 // with later decisions (Log.recycle): a decision must never be stored with
 // anything of an earlier one. Thousands of distinct decisions (brief and
 // full, inputs of every length, some above the size a row keeps, some
-// stored whole without their version) are logged from several goroutines
+// stored whole without their version, some Decided) are logged from several goroutines
 // through a small buffer, so that rows go round many times, and each is
 // read back exactly, from the journal and from the indexed tables.
 func TestRecycledRowsKeepNothing(t *testing.T) { backends(t, testRecycledRowsKeepNothing) }
@@ -85,6 +85,7 @@ func testRecycledRowsKeepNothing(t *testing.T, target string) {
 		if i%5 == 2 {
 			e.Email = fmt.Sprintf("given.%d@x.example", i)
 		}
+		e.Decided = i%3 == 0 // ScoreJSON decided it: stored as it came, unscanned
 		entries[i] = e
 	}
 	l, _ := openAt(t, target, decisionlog.WithBuffer(32), decisionlog.WithBatch(8), decisionlog.WithIndexing(time.Hour, 1<<30))

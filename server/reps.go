@@ -227,12 +227,14 @@ func decodeObject(data []byte) (map[string]any, bool) {
 // logDecision hands a decision, the ruleset version that made it and its
 // request to the decision log, if any. With --log-overflow block it may
 // wait for room until ctx ends. Log is done with the request when it
-// returns (a stream reuses its buffer).
+// returns (a stream reuses its buffer). Every decision logged was decided
+// by decideData, with s.options' MaxDepth: the log is told (Decided).
 func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d *engine.Decision, data []byte, account map[string]any) {
 	if s.decisionLog == nil {
 		return
 	}
-	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: *d, Ruleset: rs, Input: data, Account: account})
+	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: *d, Ruleset: rs, Input: data, Account: account,
+		Decided: maxDepth <= decisionlog.DecidedDepth})
 }
 
 // nextTierOf is how far a decision is from the next tier up; nil at the top.
