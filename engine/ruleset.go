@@ -114,11 +114,14 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 // json.Unmarshal into a used value reuse memory, instead of a new set per
 // lead. It exists because those arrays (the hits, the missed rules, the
 // groups, the missing fields) are most of the bytes a decision allocates,
-// and on a busy server allocating them cost more than deciding.
+// and on a busy server allocating them cost more than deciding. It is the
+// one addition to the one way of scoring JSON bytes, ScoreJSON, which is
+// ScoreJSONInto into a new Decision: one code path, no options of its own.
 //
 // Everything *d said is overwritten, and so are the elements of the arrays
 // its slices point to: a caller that keeps a decision while reusing d
-// keeps a copy of its slices (slices.Clone), not d or a copy of the struct.
+// keeps a copy of its slices (slices.Clone, the missed rules'
+// MissingFields too), not d or a copy of the struct.
 // d's slices must be ones nothing else reads: a zero Decision, or one that
 // ScoreJSON or ScoreJSONInto made and that no other decision was copied
 // from. The decision is ScoreJSON's, field for field, and its JSON the
