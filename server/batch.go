@@ -251,5 +251,9 @@ func (s *Server) recordChunk(ctx context.Context, rs *engine.Ruleset, c *batchCh
 	counts.flush(s.metrics)
 }
 
-// answerSizeHint is about the size of a full decision's JSON.
-const answerSizeHint = 5 << 10
+// answerSizeHint is about the size of a full decision's JSON,
+// briefAnswerSizeHint of a brief one's.
+const (
+	answerSizeHint      = 5 << 10
+	briefAnswerSizeHint = 1 << 10
+)

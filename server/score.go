@@ -278,7 +278,8 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 		_ = rc.SetReadDeadline(time.Now().Add(drainDiscard))
 		io.Copy(io.Discard, lines.br)
 	}
-	var c streamChunk
+	c := s.streamChunk()
+	defer s.putStreamChunk(c) // out has copied every answer it was given
 	for n := 1; ctx.Err() == nil; {
 		if s.isDraining() {
 			shutDown(n)
@@ -318,7 +319,7 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 		// The decision log may hold a chunk (--log-overflow block) for up
 		// to the time limit of a line, never longer.
 		cctx, cancel := context.WithTimeout(ctx, s.timeout)
-		s.decideChunk(cctx, q, &c)
+		s.decideChunk(cctx, q, c)
 		cancel()
 		// Writing the answers (the buffer fills and goes out) gets its own
 		// time limit: deciding may have waited for the log, past the
@@ -367,7 +368,11 @@ func errShuttingDown(n int) error {
 const streamChunkMax = 512
 
 // streamChunk is a run of stream lines and their encoded answers. Lines are
-// copied into one arena, since the reader reuses its buffer.
+// copied into one arena, since the reader reuses its buffer. A stream
+// reuses one from chunk to chunk, and the next stream reuses it
+// (Server.streamChunks): each answer's buffer grows to a decision's size
+// (4-8 KB in full) once, and growing 512 of them was half the bytes a
+// 10,000-lead stream allocated.
 type streamChunk struct {
 	arena []byte
 	lines []streamLine
@@ -379,6 +384,27 @@ type streamLine struct {
 	start, end int // in arena
 	tooLong    bool
 }
+
+// streamChunk returns a stream's chunk, one a finished stream left if any.
+func (s *Server) streamChunk() *streamChunk {
+	if c, ok := s.streamChunks.Get().(*streamChunk); ok {
+		return c
+	}
+	return new(streamChunk)
+}
+
+// putStreamChunk keeps c for the next stream, unless a line made its
+// arena large (a line may be up to maxBody).
+func (s *Server) putStreamChunk(c *streamChunk) {
+	if cap(c.arena) <= maxPooledArena {
+		c.reset()
+		s.streamChunks.Put(c)
+	}
+}
+
+// maxPooledArena is the largest line arena kept for the next stream: 512
+// lines of leads are 250-500 KB.
+const maxPooledArena = 4 << 20
 
 func (c *streamChunk) reset() {
 	c.arena, c.lines = c.arena[:0], c.lines[:0]
@@ -397,8 +423,12 @@ func (c *streamChunk) add(n int, line []byte, tooLong bool) {
 // none of those keeps any of it (the tally and the log keep strings, the
 // log's row its own copies).
 func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
+	hint := answerSizeHint // a new answer's buffer is sized once, not grown
+	if q.brief {
+		hint = briefAnswerSizeHint
+	}
 	for len(c.outs) < len(c.lines) {
-		c.outs = append(c.outs, nil)
+		c.outs = append(c.outs, make([]byte, 0, hint))
 	}
 	one := func(i int, t *tally, d *engine.Decision) {
 		l := c.lines[i]

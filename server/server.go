@@ -43,6 +43,8 @@ type Server struct {
 
 	newID func() string // a decision's id
 
+	streamChunks sync.Pool // *streamChunk: a finished stream's buffers, for the next
+
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once
 
