@@ -113,35 +113,7 @@ func appendBlob(b, p []byte) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
 }
 
-// journalReader reads what appendJournal wrote; the blobs it returns
-// share data.
-type journalReader struct {
-	data []byte
-	err  error
-}
-
 var errJournal = errors.New("journal: a corrupt batch")
-
-func (j *journalReader) uvarint() uint64 {
-	v, n := binary.Uvarint(j.data)
-	if n <= 0 {
-		j.err, j.data = errJournal, nil
-		return 0
-	}
-	j.data = j.data[n:]
-	return v
-}
-
-func (j *journalReader) blob() []byte {
-	n := j.uvarint()
-	if n > uint64(len(j.data)) {
-		j.err, j.data = errJournal, nil
-		return nil
-	}
-	b := j.data[:n:n]
-	j.data = j.data[n:]
-	return b
-}
 
 // decodeJournal decodes a batch as stored (compressed). Its rows' blobs
 // share a buffer of their own.
