@@ -3,8 +3,6 @@ package decisionlog_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"maps"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -95,15 +93,7 @@ func distinctEntriesOf(b *testing.B, n int, detail engine.Detail) []decisionlog.
 	}
 	out := make([]decisionlog.Entry, n)
 	for i := range out {
-		doc := maps.Clone(docs[i%len(docs)])
-		lead := doc
-		if l, ok := doc["lead"].(map[string]any); ok {
-			lead = maps.Clone(l)
-			doc["lead"] = lead
-		}
-		doc["id"] = fmt.Sprintf("00Q%08d", i)
-		lead["email"] = fmt.Sprintf("lead.%d@company%d.example", i, i/10)
-		lead["company"] = fmt.Sprintf("Company %d Holdings", i/10)
+		doc, _ := decisionlog.DistinctLead(docs[i%len(docs)], i)
 		input, err := json.Marshal(doc)
 		if err != nil {
 			b.Fatal(err)

@@ -3,7 +3,6 @@ package decisionlog
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,15 +45,7 @@ func leadEntries(t testing.TB, n int, detail engine.Detail) []Entry {
 	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	out := make([]Entry, n)
 	for i := range out {
-		doc := cloneMap(docs[i%len(docs)])
-		lead := doc
-		if l, ok := doc["lead"].(map[string]any); ok {
-			lead = cloneMap(l)
-			doc["lead"] = lead
-		}
-		doc["id"] = fmt.Sprintf("00Q%08d", i)
-		lead["email"] = fmt.Sprintf("lead.%d@company%d.example", i, i/10)
-		lead["company"] = fmt.Sprintf("Company %d Holdings", i/10)
+		doc, _ := DistinctLead(docs[i%len(docs)], i)
 		input, err := json.Marshal(doc)
 		if err != nil {
 			t.Fatal(err)

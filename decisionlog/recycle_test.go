@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -43,15 +42,7 @@ func testRecycledRowsKeepNothing(t *testing.T, target string) {
 	entries := make([]decisionlog.Entry, n)
 	answers := make([][]byte, n) // as read back: brief decisions are rebuilt in full
 	for i := range entries {
-		doc := maps.Clone(docs[i%len(docs)])
-		lead := doc
-		if l, ok := doc["lead"].(map[string]any); ok {
-			lead = maps.Clone(l)
-			doc["lead"] = lead
-		}
-		doc["id"] = fmt.Sprintf("00Q%08d", i)
-		lead["email"] = fmt.Sprintf("lead.%d@company%d.example", i, i/10)
-		lead["company"] = fmt.Sprintf("Company %d Holdings", i/10)
+		doc, lead := decisionlog.DistinctLead(docs[i%len(docs)], i)
 		lead["notes"] = strings.Repeat("n", i*37%500) // unread: inputs of every length
 		if i%97 == 0 {
 			lead["notes"] = strings.Repeat("large ", 4000) // larger than a recycled row keeps
