@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/s2"
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/rules"
 )
 
 // TestJournalKeysLater holds a journal row whose search keys are computed
@@ -59,16 +58,7 @@ func TestJournalKeysLater(t *testing.T) {
 // before: the same input, email and search keys once read back
 // (appendJournal, decodeJournal, encodeRaw).
 func TestRawEncodedAsPrepared(t *testing.T) {
-	sets, err := rules.LoadPaths("../examples/rulesets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs *engine.Ruleset
-	for _, s := range sets {
-		if s.Name == "b2b-saas" {
-			rs = engine.NewRuleset(s)
-		}
-	}
+	rs := B2BSaaS(t)
 	ctx := context.Background()
 	l, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"))
 	if err != nil {

@@ -1,6 +1,29 @@
 package decisionlog
 
-import "fmt"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// B2BSaaS is examples/rulesets' b2b-saas, compiled: the ruleset the
+// tests and benchmarks of both test packages log decisions of.
+func B2BSaaS(t testing.TB) *engine.Ruleset {
+	t.Helper()
+	sets, err := rules.LoadPaths("../examples/rulesets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range sets {
+		if rs.Name == "b2b-saas" {
+			return engine.NewRuleset(rs)
+		}
+	}
+	t.Fatal("no b2b-saas ruleset in examples/rulesets")
+	return nil
+}
 
 // DistinctLead makes doc, a request of examples/leads, the request of lead
 // i of its own: lead id 00Q%08d, email lead.i@company(i/10).example and

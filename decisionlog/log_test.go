@@ -19,7 +19,6 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/internal/pgtest"
-	"github.com/leadq/leadq/rules"
 )
 
 var (
@@ -34,17 +33,7 @@ type scorer struct {
 
 func newScorer(t testing.TB) scorer {
 	t.Helper()
-	sets, err := rules.LoadPaths("../examples/rulesets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rs := range sets {
-		if rs.Name == "b2b-saas" {
-			return scorer{engine.NewRuleset(rs)}
-		}
-	}
-	t.Fatal("no b2b-saas ruleset in examples")
-	return scorer{}
+	return scorer{decisionlog.B2BSaaS(t)}
 }
 
 // entry scores the request and returns the entry a server would log.

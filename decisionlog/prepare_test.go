@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
-	"github.com/leadq/leadq/rules"
 )
 
 // leadEntries are n decisions about n different leads of the example
@@ -19,16 +18,7 @@ import (
 // server logs them (Decided).
 func leadEntries(t testing.TB, n int, detail engine.Detail) []Entry {
 	t.Helper()
-	sets, err := rules.LoadPaths("../examples/rulesets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rs *engine.Ruleset
-	for _, s := range sets {
-		if s.Name == "b2b-saas" {
-			rs = engine.NewRuleset(s)
-		}
-	}
+	rs := B2BSaaS(t)
 	files, _ := filepath.Glob("../examples/leads/*.json")
 	var docs []map[string]any
 	for _, f := range files {
