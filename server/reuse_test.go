@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -58,19 +57,11 @@ func TestStreamAndBatchReuseDecisions(t *testing.T) {
 
 	post := func(path, ctype, body string) string {
 		t.Helper()
-		resp, err := ts.Client().Post(ts.URL+path, ctype, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		resp := do(t, ts, httpCase{method: "POST", path: path, ctype: ctype, body: body})
+		if resp.status != http.StatusOK {
+			t.Fatalf("POST %s = %d: %s", path, resp.status, resp.body)
 		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("POST %s = %d: %s", path, resp.StatusCode, data)
-		}
-		return strings.TrimSuffix(string(data), "\n")
+		return strings.TrimSuffix(string(resp.body), "\n")
 	}
 	// What a fresh decision says of each lead, and the counts it adds.
 	want := map[string][]string{} // by detail
