@@ -933,17 +933,41 @@ func fieldNames(rs *rules.Ruleset) []string {
 // appendRuleIndexes appends the rules that fired in d to b as indexes
 // into rs's knockouts then score rules, as uvarints.
 func appendRuleIndexes(b []byte, rs *rules.Ruleset, d engine.Decision) []byte {
+	knockouts := ruleCursor{rs: rs, list: rs.Knockouts}
 	for k := range d.Knockouts {
-		if i := ruleIndexOf(rs, rs.Knockouts, d.Knockouts[k].Rule); i >= 0 {
+		if i := knockouts.find(d.Knockouts[k].Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i))
 		}
 	}
+	scores := ruleCursor{rs: rs, list: rs.Rules}
 	for k := range d.Matched {
-		if i := ruleIndexOf(rs, rs.Rules, d.Matched[k].Rule); i >= 0 {
+		if i := scores.find(d.Matched[k].Rule); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(len(rs.Knockouts)+i))
 		}
 	}
 	return b
+}
+
+// ruleCursor finds rules of list by id, for ids that come in list's order
+// (a decision lists its hits in the order the ruleset declares the rules):
+// it compares the rules after the last one it found first, so that a
+// decision's hits cost one pass over list (engine's findHit does the
+// same), and looks an id that is not there up in the ruleset's map of
+// rules by id (ruleIndexOf).
+type ruleCursor struct {
+	rs   *rules.Ruleset
+	list []*eval.Rule
+	next int // the position after the last rule found
+}
+
+func (c *ruleCursor) find(id string) int {
+	for i := c.next; i < len(c.list); i++ {
+		if c.list[i].ID == id {
+			c.next = i + 1
+			return i
+		}
+	}
+	return ruleIndexOf(c.rs, c.list, id)
 }
 
 // ruleIndexOf is ruleIndex through the ruleset's map of rules by id (ids
