@@ -80,7 +80,7 @@ func distinctEntries(b *testing.B, n int) []decisionlog.Entry {
 	return distinctEntriesOf(b, n, engine.Full)
 }
 
-func distinctEntriesOf(b *testing.B, n int, detail engine.Detail) []decisionlog.Entry {
+func distinctEntriesOf(b testing.TB, n int, detail engine.Detail) []decisionlog.Entry {
 	b.Helper()
 	s := newScorer(b)
 	var docs []map[string]any
@@ -187,7 +187,7 @@ func cpuTime() time.Duration {
 }
 
 // benchMask is the mask a benchmark names (none, hash, drop), with a key.
-func benchMask(b *testing.B, name string) decisionlog.Mask {
+func benchMask(b testing.TB, name string) decisionlog.Mask {
 	b.Helper()
 	m, err := decisionlog.ParseMask(name)
 	if err != nil {

@@ -22,7 +22,10 @@
 // always in exactly one place (on PostgreSQL the replicas of one database
 // share the work, each taking rows FOR UPDATE SKIP LOCKED). Every lookup
 // reads the journal too, decoded in memory, encoding only the decisions
-// that may match it (journalread.go); Health reports its backlog. A
+// that may match it (journalread.go); a lookup by decision id, lead id or
+// email reads only the journal rows whose summaries (id range, a filter of
+// lead ids and emails) say they may hold it (journalparts.go); Health
+// reports its backlog. A
 // SQLite log written before decision ids is converted when a writer opens
 // it (legacy.go), and a log written before the journal gets it then.
 //

@@ -42,7 +42,8 @@ import (
 // tables, so a decision moved in between is seen twice (and kept once),
 // never missed. The journal is small and short-lived, and each reader
 // keeps the batches it has decoded (a row never changes, only goes), so a
-// lookup reads only the batches appended since the last one, and encodes
+// lookup reads only the batches appended since the last one that may hold
+// what it looks for (by each row's summary, journalparts.go), and encodes
 // only the decisions that may match it (journalread.go).
 const (
 	maxJournalAge = 30 * time.Second
@@ -159,16 +160,19 @@ const journalPart = 1 << 20
 // (those before the part that failed, on error).
 func (l *Log) appendToJournal(ctx context.Context, rows []*row) (int, error) {
 	stored := 0
+	var sum partWriter // the part's summary (journalparts.go)
 	for stored < len(rows) {
 		data, n := l.journalBuf[:0], 0
+		sum.reset()
 		for _, r := range rows[stored:] {
 			if n > 0 && len(data) >= journalPart {
 				break
 			}
 			data, n = appendJournal(data, r), n+1
+			sum.add(r)
 		}
 		l.journalBuf = data
-		if err := l.appendPart(ctx, n, data); err != nil {
+		if err := l.appendPart(ctx, n, data, sum.summary()); err != nil {
 			return stored, err
 		}
 		stored += n
@@ -176,19 +180,25 @@ func (l *Log) appendToJournal(ctx context.Context, rows []*row) (int, error) {
 	return stored, nil
 }
 
-// appendPart appends data, n decisions, to the journal as one row.
-func (l *Log) appendPart(ctx context.Context, n int, data []byte) error {
+// appendPart appends data, n decisions, to the journal as one row, and
+// its summary.
+func (l *Log) appendPart(ctx context.Context, n int, data []byte, sum partSummary) error {
 	data = s2.Encode(l.journalZip[:cap(l.journalZip)], data)
 	l.journalZip = data
 	now := time.Now()
 	var err error
 	if l.db.postgres {
-		_, err = l.db.exec(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`, n, now.UnixMilli(), data)
+		_, err = l.db.exec(ctx, `WITH j AS (INSERT INTO journal (n, appended, data) VALUES (?, ?, ?) RETURNING seq)
+			INSERT INTO journal_parts (seq, lo, hi, filter) SELECT seq, ?, ?, ? FROM j`, n, now.UnixMilli(), data, sum.lo[:], sum.hi[:], sum.filter)
 	} else {
 		var st *sqliteWriter
 		if st, err = l.sqliteStatements(ctx); err == nil {
 			if _, err = st.journal.ExecContext(ctx, n, now.UnixMilli(), data); err != nil {
 				l.closeStatements() // a fresh connection for the retry
+			} else {
+				// On the same connection, right after: a row whose
+				// summary is missing is read by every lookup, no more.
+				st.parts.ExecContext(ctx, sum.lo[:], sum.hi[:], sum.filter)
 			}
 		}
 	}
@@ -379,7 +389,10 @@ func (l *Log) indexChunk(ctx context.Context) (int, error) {
 		if err := st.insertKeysTx(ctx, c.keys, c.leads); err != nil {
 			return err
 		}
-		_, err = st.conn.ExecContext(ctx, `DELETE FROM journal WHERE seq >= ? AND seq <= ?`, first, last)
+		if _, err := st.conn.ExecContext(ctx, `DELETE FROM journal WHERE seq >= ? AND seq <= ?`, first, last); err != nil {
+			return err
+		}
+		_, err = st.conn.ExecContext(ctx, `DELETE FROM journal_parts WHERE seq <= ? AND seq NOT IN (SELECT seq FROM journal)`, last)
 		return err
 	})
 	if err != nil {
@@ -463,6 +476,9 @@ func (l *Log) indexChunkPostgres(ctx context.Context) (int, error) {
 			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM journal WHERE seq = ANY($1)`, seqs); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM journal_parts WHERE seq = ANY($1)`, seqs); err != nil {
 			return err
 		}
 		return tx.Commit(ctx)
@@ -554,6 +570,9 @@ func (l *Log) indexOneByOne(ctx context.Context) error {
 			l.cfg.log.Error("decision log: the database refused a decision; it is lost", "id", uuid.UUID(rows[i].id).String(), "lead_id", rows[i].leadID, "err", err)
 		}
 	}
-	_, err = l.db.exec(ctx, `DELETE FROM journal WHERE seq = ?`, seq)
+	if _, err = l.db.exec(ctx, `DELETE FROM journal WHERE seq = ?`, seq); err != nil {
+		return err
+	}
+	_, err = l.db.exec(ctx, `DELETE FROM journal_parts WHERE seq = ?`, seq)
 	return err
 }

@@ -108,39 +108,64 @@ func TestJournalIndexedByAnother(t *testing.T) {
 	}
 }
 
-// TestJournalMigrated: a log of schema 1 (before the journal) opens for
-// reading as it is, and a writer adds the journal.
+// TestJournalMigrated: a log of schema 1 (before the journal) or 2
+// (before its summaries) opens for reading as it is, and a writer adds
+// what it lacks.
 func TestJournalMigrated(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "decisions.db")
-	l, _ := openAt(t, path)
-	mustLog(t, l, decided("L-1", t0, true, nil))
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE journal`, `UPDATE meta SET value = '1' WHERE key = 'schema_version'`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	r, err := decisionlog.OpenReader(context.Background(), path)
-	if err != nil {
-		t.Fatalf("OpenReader(schema 1) = %v", err)
-	}
-	if got, err := r.Find(context.Background(), decisionlog.Query{LeadID: "L-1"}); err != nil || len(got) != 1 {
-		t.Errorf("Find(L-1) in a log of schema 1 = %v, %v; want 1", ids(got), err)
-	}
-	r.Close()
-	l, _ = openAt(t, path, decisionlog.WithIndexing(time.Hour, 1<<20))
-	mustLog(t, l, decided("L-2", t0, true, nil))
-	if n := countRows(t, path, "journal"); n != 1 {
-		t.Errorf("journal has %d rows after a batch; want 1", n)
-	}
-	if n, err := l.Count(context.Background()); err != nil || n != 2 {
-		t.Errorf("Count() = %d, %v; want 2", n, err)
+	for _, c := range []struct {
+		schema string
+		drop   []string
+	}{
+		{"1", []string{`DROP TABLE journal`, `DROP TABLE journal_parts`}},
+		{"2", []string{`DROP TABLE journal_parts`}},
+	} {
+		t.Run("schema="+c.schema, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "decisions.db")
+			l, _ := openAt(t, path, decisionlog.WithIndexing(time.Hour, 1<<20))
+			mustLog(t, l, decided("L-1", t0, true, nil))
+			if c.schema == "1" {
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			} // else L-1 stays in the journal (l closes at the end), without a summary once dropped
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range append(c.drop, `UPDATE meta SET value = '`+c.schema+`' WHERE key = 'schema_version'`) {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			r, err := decisionlog.OpenReader(context.Background(), path)
+			if err != nil {
+				t.Fatalf("OpenReader(schema %s) = %v", c.schema, err)
+			}
+			if got, err := r.Find(context.Background(), decisionlog.Query{LeadID: "L-1"}); err != nil || len(got) != 1 {
+				t.Errorf("Find(L-1) in a log of schema %s = %v, %v; want 1", c.schema, ids(got), err)
+			}
+			r.Close()
+			l, _ = openAt(t, path, decisionlog.WithIndexing(time.Hour, 1<<20))
+			mustLog(t, l, decided("L-2", t0, true, nil))
+			want := 1
+			if c.schema == "2" {
+				want = 2 // L-1's row, without a summary, and L-2's
+			}
+			if n := countRows(t, path, "journal"); n != want {
+				t.Errorf("journal has %d rows after a batch; want %d", n, want)
+			}
+			if n := countRows(t, path, "journal_parts"); n != 1 {
+				t.Errorf("journal_parts has %d rows after a batch; want 1", n)
+			}
+			for _, lead := range []string{"L-1", "L-2"} {
+				if got, err := l.Find(context.Background(), decisionlog.Query{LeadID: lead}); err != nil || len(got) != 1 {
+					t.Errorf("Find(%s) = %v, %v; want 1", lead, ids(got), err)
+				}
+			}
+			if n, err := l.Count(context.Background()); err != nil || n != 2 {
+				t.Errorf("Count() = %d, %v; want 2", n, err)
+			}
+		})
 	}
 }

@@ -47,6 +47,10 @@ import (
 //   - decision ids: each batch's least and greatest id, so a lookup of an
 //     id skips the batches that cannot hold it.
 //
+// Before any of that, a lookup by decision id, lead id or email fetches
+// only the journal rows whose summaries say they may hold it
+// (journalparts.go): a first lookup reads a row or two, not the journal.
+//
 // Batches are read latest id first, and a batch's rows latest first when
 // their ids ascend (a writer's do): once limit decisions have been found,
 // older batches and rows are not read, so a search for one letter encodes
@@ -585,10 +589,12 @@ func (b *journalBatch) resolve(ctx context.Context, r *Reader, rows []int32) err
 // row is row i, encoded (resolve it first).
 func (b *journalBatch) row(i int32) *row { return b.resolved[i].Load() }
 
-// journal returns the decisions in the journal now, batch by batch. It
-// reads the rows appended since the last call and forgets the ones gone;
-// the batches are shared and read-only.
-func (r *Reader) journal(ctx context.Context) ([]*journalBatch, error) {
+// journal returns the decisions in the journal now, batch by batch: all
+// of them (q nil), or those of the journal rows that may hold what q
+// selects, by their summaries (journalparts.go). It reads the summaries
+// and the rows it needs that it has not read before, and forgets the
+// rows gone; the batches are shared and read-only.
+func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch, error) {
 	if r.db.noJournal {
 		return nil, nil
 	}
@@ -598,28 +604,43 @@ func (r *Reader) journal(ctx context.Context) ([]*journalBatch, error) {
 	if err != nil {
 		return nil, err
 	}
+	next := make(map[int64]*jpart, len(seqs))
+	var unsummed []any
+	for _, seq := range seqs {
+		p := r.jparts[seq]
+		if p == nil {
+			p = &jpart{}
+		}
+		next[seq] = p
+		if q != nil && !p.summed {
+			unsummed = append(unsummed, seq)
+		}
+	}
+	if err := r.readSummaries(ctx, unsummed, next); err != nil {
+		return nil, err
+	}
+	wanted := func(p *jpart) bool { return q == nil || p.sum.mayHold(*q) }
 	var missing []any
 	for _, seq := range seqs {
-		if _, ok := r.jcache[seq]; !ok {
+		if p := next[seq]; p.batch == nil && wanted(p) {
 			missing = append(missing, seq)
 		}
 	}
-	next := make(map[int64]*journalBatch, len(seqs))
-	if err := r.decodeJournal(ctx, missing, next); err != nil {
+	decoded := make(map[int64]*journalBatch, len(missing))
+	if err := r.decodeJournal(ctx, missing, decoded); err != nil {
 		return nil, err
 	}
 	out := make([]*journalBatch, 0, len(seqs))
 	for _, seq := range seqs {
-		b, ok := r.jcache[seq]
-		if !ok {
-			b, ok = next[seq]
+		p := next[seq]
+		if b, ok := decoded[seq]; ok {
+			p.batch = b
 		}
-		if ok {
-			next[seq] = b
-			out = append(out, b)
+		if p.batch != nil && wanted(p) {
+			out = append(out, p.batch)
 		}
 	}
-	r.jcache = next
+	r.jparts = next
 	return out, nil
 }
 
@@ -667,6 +688,8 @@ func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *j
 				rows.Close()
 				return err
 			}
+			r.journalRead.Add(1)
+			r.journalBytes.Add(int64(len(data)))
 			b, err := newBatch(data, count)
 			if err != nil {
 				rows.Close()
@@ -716,7 +739,7 @@ func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {
 // journalMatch returns the latest limit decisions of the journal that
 // match q, latest first.
 func (r *Reader) journalMatch(ctx context.Context, limit int, q journalQuery) ([]storedRow, error) {
-	batches, err := r.journal(ctx)
+	batches, err := r.journal(ctx, &q)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -771,7 +794,7 @@ func (r *Reader) moved(ctx context.Context, before []*journalBatch) (bool, error
 	if len(before) == 0 {
 		return false, nil
 	}
-	now, err := r.journal(ctx)
+	now, err := r.journal(ctx, nil)
 	if err != nil {
 		return false, err
 	}

@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,9 +72,12 @@ func FuzzJournalCandidates(f *testing.F) {
 		add([]byte(`{"id": 1}`), "", "")
 		add(input, strings.ToUpper(leadID), "")
 		var data []byte
+		var pw partWriter
 		for i := range rows {
 			data = appendJournal(data, &rows[i])
+			pw.add(&rows[i])
 		}
+		sum := pw.summary()
 		b, err := newBatch(s2.Encode(nil, data), int64(len(rows)))
 		if err != nil {
 			t.Fatal(err)
@@ -101,6 +105,20 @@ func FuzzJournalCandidates(f *testing.F) {
 			if !slices.Equal(got, want) {
 				x := b.row(1)
 				t.Errorf("candidates(%+v) miss matching rows: %v of %v (row 1: email %q, keys %q)", q, got, want, x.email, x.keys)
+			}
+			// The summary of the journal row (journalparts.go) must not
+			// rule out a row a lookup finds.
+			if len(want) > 0 && !sum.mayHold(q) {
+				t.Errorf("the summary rules out %+v, which rows %v match", q, want)
+			}
+		}
+		// Nor a lookup of each row's id, lead id and email as stored.
+		for i := range rows {
+			x := b.row(int32(i))
+			for _, q := range []journalQuery{{id: &x.id}, {leadID: x.leadID}, {email: x.email}} {
+				if q != (journalQuery{}) && !sum.mayHold(q) {
+					t.Errorf("the summary rules out %+v, which row %d matches", q, i)
+				}
 			}
 		}
 	})
@@ -182,5 +200,33 @@ func TestRarest(t *testing.T) {
 		if got := rarest(c.s); got != c.want {
 			t.Errorf("rarest(%q) = %d; want %d", c.s, got, c.want)
 		}
+	}
+}
+
+// TestPartFilter: a summary's filter holds every key added, and about 1%
+// of the others (10 bits a key, 7 probes: 0.8% in theory).
+func TestPartFilter(t *testing.T) {
+	var w partWriter
+	const n = 10000
+	for i := range n {
+		w.add(&row{leadID: fmt.Sprintf("L-%d", i), email: fmt.Sprintf("l.%d@x.example", i)})
+	}
+	s := w.summary()
+	for i := range n {
+		if !s.has(filterLeadID, fmt.Sprintf("L-%d", i)) || !s.has(filterEmail, fmt.Sprintf("l.%d@x.example", i)) {
+			t.Fatalf("the filter lost lead L-%d", i)
+		}
+	}
+	wrong := 0
+	for i := n; i < 2*n; i++ {
+		if s.has(filterLeadID, fmt.Sprintf("L-%d", i)) {
+			wrong++
+		}
+		if s.has(filterEmail, fmt.Sprintf("L-%d", i-n)) { // a lead id taken for an email
+			wrong++
+		}
+	}
+	if rate := float64(wrong) / (2 * n); rate > 0.02 {
+		t.Errorf("false positives: %.2f%%; want about 1%%", 100*rate)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,8 +45,12 @@ type Reader struct {
 	mu       sync.Mutex
 	versions map[int64]*version // by versions.id
 
-	jmu    sync.Mutex              // one read of the journal at a time
-	jcache map[int64]*journalBatch // the journal's rows decoded, by seq
+	jmu    sync.Mutex       // one read of the journal at a time
+	jparts map[int64]*jpart // the journal's rows known, by seq
+
+	// journal rows fetched and decoded, and their bytes as stored, and
+	// the bytes of summaries read: for tests and benchmarks
+	journalRead, journalBytes, summaryBytes atomic.Int64
 }
 
 func newReader(d *db, m Mask) *Reader {
@@ -218,7 +223,7 @@ func (r *Reader) Get(ctx context.Context, id string) (Record, error) {
 // Count is how many decisions the log holds, in the journal and indexed.
 func (r *Reader) Count(ctx context.Context) (int, error) {
 	for try := 0; ; try++ {
-		batches, err := r.journal(ctx)
+		batches, err := r.journal(ctx, nil)
 		if err != nil {
 			return 0, err
 		}
@@ -492,7 +497,7 @@ func (r *Reader) Stats(ctx context.Context, since, until time.Time) (Stats, erro
 	tally := func() ([]*journalBatch, error) {
 		byName, names = map[string]*acc{}, nil
 		// The journal first, then the indexed table (journal.go).
-		batches, err := r.journal(ctx)
+		batches, err := r.journal(ctx, nil)
 		if err != nil {
 			return nil, err
 		}

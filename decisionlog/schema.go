@@ -116,6 +116,29 @@ var migrations = []migration{
 			`ALTER TABLE journal ALTER COLUMN data SET STORAGE EXTERNAL`,
 		},
 	},
+	{
+		// Each journal row's summary (journalparts.go), apart from its
+		// data: SQLite would read a row's data (overflow pages) to reach
+		// a column after it.
+		sqlite: []string{
+			`CREATE TABLE journal_parts (
+				seq    INTEGER PRIMARY KEY,
+				lo     BLOB NOT NULL,
+				hi     BLOB NOT NULL,
+				filter BLOB NOT NULL
+			)`,
+		},
+		postgres: []string{
+			`CREATE TABLE journal_parts (
+				seq    BIGINT PRIMARY KEY,
+				lo     BYTEA NOT NULL,
+				hi     BYTEA NOT NULL,
+				filter BYTEA NOT NULL
+			)`,
+			// A Bloom filter does not compress.
+			`ALTER TABLE journal_parts ALTER COLUMN filter SET STORAGE EXTERNAL`,
+		},
+	},
 }
 
 // Kinds of rule in statistics.
@@ -130,6 +153,7 @@ type db struct {
 	postgres  bool
 	target    string // the path or URL, with any password hidden
 	noJournal bool   // a log of schema 1 opened read-only: no journal table
+	noParts   bool   // a log of schema 2 opened read-only: no journal summaries
 }
 
 // IsURL reports whether target names a PostgreSQL database
@@ -291,7 +315,10 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 		return errors.New("not a leadq decision log (no schema version)")
 	case v == "1":
 		// Before the journal: readable as it is; a writer migrates it.
-		d.noJournal = true
+		d.noJournal, d.noParts = true, true
+	case v == "2":
+		// Before the journal's summaries: readable, every journal row read.
+		d.noParts = true
 	case v != strconv.Itoa(schemaVersion):
 		return fmt.Errorf("written by another version of leadq (schema %s; this one reads %d)", v, schemaVersion)
 	}

@@ -190,7 +190,9 @@ func testSearchCommonKeyLatestFirst(t *testing.T, target string) {
 // opening it is timed apart, "open"), and "warm", the same lookup again
 // from a reader that has read the journal before; cpu-ms/op is the
 // process's CPU time (a PostgreSQL server's not included), which a
-// shared machine moves less than the time.
+// shared machine moves less than the time; journal-rows/op and
+// journal-KiB/op what a first lookup fetched of the journal (its rows'
+// data as stored, and their summaries).
 func BenchmarkSearchJournal(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
@@ -262,6 +264,7 @@ func benchmarkSearchJournal(b *testing.B, target string) {
 	for _, lk := range lookups {
 		b.Run(lk.name+"/first", func(b *testing.B) {
 			var cpu time.Duration
+			var rows, read int64 // journal rows fetched, and bytes (as stored, summaries included)
 			for b.Loop() {
 				// Opening the reader (above: a connection, the schema
 				// and mask read) is not timed: a server's reader is open.
@@ -278,10 +281,14 @@ func benchmarkSearchJournal(b *testing.B, target string) {
 				}
 				cpu += cpuTime() - cpu0
 				b.StopTimer()
+				n, data, sums := decisionlog.JournalRead(r)
+				rows, read = rows+n, read+data+sums
 				r.Close()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(rows)/float64(b.N), "journal-rows/op")
+			b.ReportMetric(float64(read)/1024/float64(b.N), "journal-KiB/op")
 		})
 		b.Run(lk.name+"/warm", func(b *testing.B) {
 			if n, err := lk.do(l.Reader); err != nil || (n == 0) != lk.none {

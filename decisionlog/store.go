@@ -101,8 +101,8 @@ func (l *Log) appendRowArgs(args []any, r *row) []any {
 // parameters costs more than running it). It belongs to the writer
 // goroutine.
 type sqliteWriter struct {
-	conn                *sql.Conn
-	journal, rows, keys *sql.Stmt
+	conn                       *sql.Conn
+	journal, parts, rows, keys *sql.Stmt
 }
 
 func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
@@ -116,7 +116,9 @@ func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
 	st := &sqliteWriter{conn: conn}
 	if st.journal, err = conn.PrepareContext(ctx, `INSERT INTO journal (n, appended, data) VALUES (?, ?, ?)`); err == nil {
 		if st.rows, err = conn.PrepareContext(ctx, insertSQL(rowsPerInsert)); err == nil {
-			st.keys, err = conn.PrepareContext(ctx, keysSQL(keysPerInsert))
+			if st.keys, err = conn.PrepareContext(ctx, keysSQL(keysPerInsert)); err == nil {
+				st.parts, err = conn.PrepareContext(ctx, `INSERT INTO journal_parts (seq, lo, hi, filter) VALUES (last_insert_rowid(), ?, ?, ?)`)
+			}
 		}
 	}
 	if err != nil {
@@ -133,6 +135,7 @@ func (l *Log) closeStatements() {
 		return
 	}
 	l.sqlite.journal.Close()
+	l.sqlite.parts.Close()
 	l.sqlite.rows.Close()
 	l.sqlite.keys.Close()
 	l.sqlite.conn.Close()

@@ -1,0 +1,257 @@
+package decisionlog
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"unicode/utf8"
+)
+
+// Summaries of the journal's rows ("parts"): with each journal row the
+// writer stores, in journal_parts, the least and greatest decision id of
+// its decisions and a Bloom filter of their lead ids and emails (as a
+// lookup compares them), a few bytes a decision. A reader's lookup by
+// decision id, lead id or email reads the summaries, then the data of the
+// journal rows that may hold the answer only: before, a reader's first
+// lookup fetched, decompressed and decoded the whole journal (6 MB from
+// PostgreSQL's TOAST and 45 MB decoded for 131,072 decisions). A search
+// by text (a prefix, which a filter of whole keys cannot answer), Count
+// and Stats still read every row.
+//
+// A summary is only ever a shortcut: a journal row without one (appended
+// before summaries, by an older writer, or whose summary insert failed) is
+// read by every lookup, and a deleted summary costs a read, never an
+// answer.
+
+// partSummary is what journal_parts holds of a journal row.
+type partSummary struct {
+	lo, hi [16]byte // the least and greatest decision id
+	// filter is a Bloom filter: byte 0 is flags (filterEmailsUnknown),
+	// the rest its bits, 10 a key.
+	filter []byte
+}
+
+// filterEmailsUnknown: the row holds a request whose email the writer
+// could not read cheaply (an escape, invalid UTF-8): every lookup by email
+// reads the row.
+const filterEmailsUnknown = 1
+
+// Kinds of key in the filter, hashed with the key so that a lead id is
+// never taken for an email.
+const (
+	filterLeadID = 'l'
+	filterEmail  = 'e'
+)
+
+// filterProbes is how many bits a key sets, for 10 bits a key: about 1%
+// of false positives.
+const filterProbes = 7
+
+// filterHash is the stable 64-bit hash of a key of a kind (FNV-1a, then
+// SplitMix64's finalizer to spread its low bits): stored filters depend
+// on it, so it never changes.
+func filterHash(kind byte, s string) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(kind)) * prime
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * prime
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
+
+// probe is the i-th bit a hash sets in a filter of bits bits: double
+// hashing (Kirsch and Mitzenmacher), mapped onto the bits by a multiply
+// (Lemire's reduction) rather than a modulo.
+func probe(h uint64, i, bits int) int {
+	x := uint32(h) + uint32(i)*(uint32(h>>32)|1)
+	return int(uint64(x) * uint64(bits) >> 32)
+}
+
+// partWriter builds a journal row's summary as the writer appends its
+// decisions (appendToJournal). It belongs to the writer goroutine.
+type partWriter struct {
+	n      int
+	lo, hi [16]byte
+	hashes []uint64
+	flags  byte
+}
+
+func (w *partWriter) reset() { *w = partWriter{hashes: w.hashes[:0]} }
+
+// add adds a decision, as appendJournal stores it.
+func (w *partWriter) add(r *row) {
+	if w.n == 0 || bytes.Compare(r.id[:], w.lo[:]) < 0 {
+		w.lo = r.id
+	}
+	if w.n == 0 || bytes.Compare(r.id[:], w.hi[:]) > 0 {
+		w.hi = r.id
+	}
+	w.n++
+	if r.leadID != "" {
+		w.hashes = append(w.hashes, filterHash(filterLeadID, r.leadID))
+	}
+	if !r.raw {
+		if r.email != "" {
+			w.hashes = append(w.hashes, filterHash(filterEmail, r.email))
+		}
+		return
+	}
+	// A raw row's email is encoded when read (encodeRaw): the entry's, or
+	// the lead's in the request, lower-cased and trimmed (Mask.Email).
+	if r.email != "" {
+		w.addEmail(r.email)
+		return
+	}
+	if !requestEmails(r.input, w.addEmail) {
+		w.flags |= filterEmailsUnknown
+	}
+}
+
+func (w *partWriter) addEmail(s string) {
+	if e := clean(Mask{Mode: MaskNone}.Email(s)); e != "" {
+		w.hashes = append(w.hashes, filterHash(filterEmail, e))
+	}
+}
+
+// summary is the summary of the decisions added since reset.
+func (w *partWriter) summary() partSummary {
+	bits := max(64, (10*len(w.hashes)+7)/8*8) // 10 bits a key
+	s := partSummary{lo: w.lo, hi: w.hi, filter: make([]byte, 1+bits/8)}
+	s.filter[0] = w.flags
+	set := s.filter[1:]
+	for _, h := range w.hashes {
+		for i := range filterProbes {
+			p := probe(h, i, bits)
+			set[p/8] |= 1 << (p % 8)
+		}
+	}
+	return s
+}
+
+// has reports whether the filter may hold the key.
+func (s *partSummary) has(kind byte, key string) bool {
+	set := s.filter[1:]
+	bits := 8 * len(set)
+	if bits < 64 {
+		return true // not a filter this code wrote
+	}
+	h := filterHash(kind, key)
+	for i := range filterProbes {
+		p := probe(h, i, bits)
+		if set[p/8]&(1<<(p%8)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHold reports whether the journal row s summarises may hold decisions
+// that q selects. A row without a summary (nil) may hold any.
+func (s *partSummary) mayHold(q journalQuery) bool {
+	switch {
+	case s == nil || len(s.filter) == 0 || q.prefix != "":
+		return true
+	case q.id != nil && bytes.Compare(q.id[:], s.lo[:]) >= 0 && bytes.Compare(q.id[:], s.hi[:]) <= 0:
+		return true
+	case q.leadID != "" && s.has(filterLeadID, q.leadID):
+		return true
+	case q.email != "" && (s.filter[0]&filterEmailsUnknown != 0 || s.has(filterEmail, q.email)):
+		return true
+	}
+	return false
+}
+
+// requestEmails calls add with the value of every key "email" of a
+// request (a valid JSON object), at any depth: a superset of the lead's
+// email, which encodeRaw reads from the lead object or the top. It
+// returns false when it cannot tell: the request has an escape (a key or
+// value spelt with one), or an email value is not valid UTF-8 (which
+// decoding would change).
+func requestEmails(input []byte, add func(string)) bool {
+	if bytes.IndexByte(input, '\\') >= 0 {
+		return false
+	}
+	// Without escapes every quote opens or closes a string, so `"email"`
+	// is a whole string, and a key when a colon follows it.
+	const key = `"email"`
+	for o := 0; ; {
+		k := bytes.Index(input[o:], []byte(key))
+		if k < 0 {
+			return true
+		}
+		p := o + k + len(key)
+		o = p
+		for p < len(input) && isSpace(input[p]) {
+			p++
+		}
+		if p == len(input) || input[p] != ':' {
+			continue
+		}
+		p++
+		for p < len(input) && isSpace(input[p]) {
+			p++
+		}
+		if p == len(input) || input[p] != '"' {
+			continue // not a string: no email
+		}
+		end := bytes.IndexByte(input[p+1:], '"')
+		if end < 0 {
+			return false
+		}
+		v := input[p+1 : p+1+end]
+		if !utf8.Valid(v) {
+			return false
+		}
+		add(string(v))
+		o = p + 1 + end + 1
+	}
+}
+
+// readSummaries reads the summaries of the journal rows seqs into parts
+// (a row without one keeps a nil summary) and marks them read.
+func (r *Reader) readSummaries(ctx context.Context, seqs []any, parts map[int64]*jpart) error {
+	for _, seq := range seqs {
+		parts[seq.(int64)].summed = true
+	}
+	if r.db.noParts {
+		return nil
+	}
+	for len(seqs) > 0 {
+		n := min(len(seqs), 500)
+		rows, err := r.db.query(ctx, `SELECT seq, lo, hi, filter FROM journal_parts WHERE seq IN (`+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+`)`, seqs[:n]...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var seq int64
+			var lo, hi, filter []byte
+			if err := rows.Scan(&seq, &lo, &hi, &filter); err != nil {
+				rows.Close()
+				return err
+			}
+			r.summaryBytes.Add(int64(len(lo) + len(hi) + len(filter)))
+			if p := parts[seq]; p != nil && len(lo) == 16 && len(hi) == 16 && len(filter) > 0 {
+				p.sum = &partSummary{lo: [16]byte(lo), hi: [16]byte(hi), filter: filter}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		seqs = seqs[n:]
+	}
+	return nil
+}
+
+// jpart is a journal row as a reader knows it: its summary, once read
+// (nil when it has none), and its decisions, once a lookup needed them.
+type jpart struct {
+	summed bool
+	sum    *partSummary
+	batch  *journalBatch
+}

@@ -1,0 +1,114 @@
+package decisionlog_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/engine"
+)
+
+// TestFirstLookupReadsWhatItNeeds: a reader's first lookup by decision id,
+// lead id or email fetches the journal rows whose summaries say they may
+// hold the answer, not the whole journal; without summaries (a journal
+// written before them) it reads every row, and answers the same.
+func TestFirstLookupReadsWhatItNeeds(t *testing.T) {
+	for _, mask := range []string{"none", "hash"} {
+		t.Run("mask="+mask, func(t *testing.T) {
+			backends(t, func(t *testing.T, target string) { testFirstLookupReadsWhatItNeeds(t, target, mask) })
+		})
+	}
+}
+
+func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
+	{
+		{
+			m := benchMask(t, mask)
+			const parts, per = 16, 25
+			entries := distinctEntriesOf(t, parts*per, engine.Brief)
+			l, _ := openAt(t, target, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
+			for i := range parts {
+				mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each
+			}
+			if n := countRowsAt(t, target, "journal"); n != parts {
+				t.Fatalf("journal has %d rows; want %d", n, parts)
+			}
+			type lookup struct {
+				name string
+				do   func(r *decisionlog.Reader) ([]decisionlog.Record, error)
+			}
+			var lookups []lookup
+			for _, i := range []int{0, 7*per + 3, parts*per - 1} {
+				e := entries[i]
+				lookups = append(lookups,
+					lookup{"id " + e.Decision.ID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+						rec, err := r.Get(context.Background(), e.Decision.ID)
+						return []decisionlog.Record{rec}, err
+					}},
+					lookup{"lead " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+						return r.Find(context.Background(), decisionlog.Query{LeadID: e.Decision.LeadID})
+					}},
+					// As a rep types it: another case, spaces around.
+					lookup{"email of " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+						email := fmt.Sprintf(" Lead.%d@COMPANY%d.example ", i, i/10)
+						return r.Find(context.Background(), decisionlog.Query{Email: email})
+					}},
+				)
+			}
+			// A lead id in no decision: no row need be read.
+			lookups = append(lookups, lookup{"lead nobody", func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+				return r.Find(context.Background(), decisionlog.Query{LeadID: "nobody"})
+			}})
+			answers := map[string]string{}
+			for _, lk := range lookups {
+				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := lk.do(r)
+				if err != nil {
+					t.Fatalf("%s: %v", lk.name, err)
+				}
+				answers[lk.name] = strings.Join(ids(got), ",")
+				want := 1
+				if lk.name == "lead nobody" {
+					want = 0
+				}
+				if len(got) != want {
+					t.Errorf("%s: %d decisions (%v); want %d", lk.name, len(got), ids(got), want)
+				}
+				// One row, and one more when a filter answers "maybe"
+				// wrongly (about 1% a row).
+				if rows, _, _ := decisionlog.JournalRead(r); rows > int64(want)+1 {
+					t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, parts, want+1)
+				}
+				r.Close()
+			}
+			// Without the summaries every row is read, and the answers are
+			// the same.
+			if _, err := rawDB(t, target).Exec(`DELETE FROM journal_parts`); err != nil {
+				t.Fatal(err)
+			}
+			for _, lk := range lookups {
+				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := lk.do(r)
+				if err != nil {
+					t.Fatalf("%s: %v", lk.name, err)
+				}
+				if g := strings.Join(ids(got), ","); g != answers[lk.name] {
+					t.Errorf("%s without summaries = %s; with them %s", lk.name, g, answers[lk.name])
+				}
+				if rows, _, _ := decisionlog.JournalRead(r); rows != parts {
+					t.Errorf("%s without summaries read %d journal rows; want all %d", lk.name, rows, parts)
+				}
+				r.Close()
+			}
+		}
+	}
+}
