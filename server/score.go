@@ -43,24 +43,29 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("X-Decision-Id", d.ID)
-	writeDecision(w, rs, &d)
+	s.writeDecision(w, rs, &d)
 	return nil
 }
 
-// writeDecision answers with one decision of rs, encoded without reflection.
-func writeDecision(w http.ResponseWriter, rs *engine.Ruleset, d *engine.Decision) {
-	bp := responseBufs.Get().(*[]byte)
+// writeDecision answers with one decision of rs, encoded without
+// reflection into a buffer an earlier answer left (Server.responseBufs).
+func (s *Server) writeDecision(w http.ResponseWriter, rs *engine.Ruleset, d *engine.Decision) {
+	bp, ok := s.responseBufs.Get().(*[]byte)
+	if !ok {
+		bp = new([]byte)
+	}
 	buf := append(rs.AppendJSON((*bp)[:0], d), '\n')
 	writeBody(w, buf) // copies into the connection's buffer: buf can be reused
-	if cap(buf) <= 64<<10 {
+	if cap(buf) <= maxPooledResponse {
 		*bp = buf
-		responseBufs.Put(bp)
+		s.responseBufs.Put(bp)
 	}
 }
 
-// responseBufs are the buffers single decisions are encoded in (4-5 KB
-// for a full decision), reused instead of allocated per request.
-var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+// maxPooledResponse is the largest answer buffer kept for the next single
+// decision (a full decision is 4-5 KB; one with a huge lead is left to the
+// collector).
+const maxPooledResponse = 64 << 10
 
 // appendItem appends a batch element or stream line: a decision of rs, or
 // an itemError, encoded as encoding/json would without HTML escaping.

@@ -44,6 +44,7 @@ type Server struct {
 	newID func() string // a decision's id
 
 	streamChunks sync.Pool // *streamChunk: a finished stream's buffers, for the next
+	responseBufs sync.Pool // *[]byte: a single decision's encoded answer, for the next
 
 	draining  chan struct{} // closed by Drain
 	drainOnce sync.Once

@@ -20,8 +20,6 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { subcommands = append(subcommands, newBacktestCmd) }
-
 type backtestOptions struct {
 	rules      []string
 	ruleset    string

@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newCheckCmd) }
-
 type checkOptions struct {
 	paths         []string
 	format        string

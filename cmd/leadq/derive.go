@@ -19,8 +19,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-func init() { subcommands = append(subcommands, newDeriveCmd) }
-
 type deriveOptions struct {
 	data       string
 	best       string

@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newDiffCmd) }
-
 type diffOptions struct {
 	old, new string
 	leads    string

@@ -13,8 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newFmtCmd) }
-
 type fmtOptions struct {
 	paths []string
 	write bool

@@ -93,15 +93,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see leadq %s --help)", err, c.Name())}
 	})
-	for _, add := range subcommands {
+	for _, add := range []func(*env) *cobra.Command{
+		newServeCmd, newScoreCmd, newCheckCmd, newTestCmd, newFmtCmd, newSchemaCmd,
+		newDiffCmd, newBacktestCmd, newDeriveCmd, newWhyCmd, newStatsCmd, newVersionCmd,
+	} {
 		root.AddCommand(add(e))
 	}
 	return root.ExecuteContext(ctx)
 }
-
-// subcommands lists the constructors of every subcommand; each file of this
-// package adds its own in an init function.
-var subcommands []func(*env) *cobra.Command
 
 // exactArgs and rangeArgs are cobra's argument checks as usage errors.
 func rangeArgs(min, max int) cobra.PositionalArgs {

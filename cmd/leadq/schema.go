@@ -5,8 +5,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newSchemaCmd) }
-
 func newSchemaCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",

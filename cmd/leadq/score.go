@@ -20,8 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newScoreCmd) }
-
 type scoreOptions struct {
 	rules   []string
 	ruleset string

@@ -23,8 +23,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newServeCmd) }
-
 type serveOptions struct {
 	rules     []string
 	addr      string

@@ -17,8 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newStatsCmd) }
-
 type statsOptions struct {
 	log    string
 	since  string

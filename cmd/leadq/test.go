@@ -14,8 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newTestCmd) }
-
 type testOptions struct {
 	paths     []string
 	format    string

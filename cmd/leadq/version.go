@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newVersionCmd) }
-
 // linkedVersion and linkedRevision are set when a release build links the
 // binary (-ldflags "-X main.linkedVersion=v1.4.0 -X main.linkedRevision=…",
 // as the Dockerfile does, whose build sees no .git); they win over what Go

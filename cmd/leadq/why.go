@@ -17,8 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newWhyCmd) }
-
 type whyOptions struct {
 	who     string // lead id, or email when it has an @
 	log     string
