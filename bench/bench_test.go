@@ -176,6 +176,31 @@ func BenchmarkJSONBrief(b *testing.B) {
 	})
 }
 
+// pathJSONReused is leadq's JSON path deciding each lead into the decision
+// the previous lead's answer left (Ruleset.ScoreJSONInto): what a caller
+// that is done with each decision before the next does, as the server's
+// streams and batches do. The other engines have no such call.
+const pathJSONReused = "json, reused"
+
+// BenchmarkJSONReused decides one lead per op from its JSON bytes into one
+// reused decision, in full detail (leadq only).
+func BenchmarkJSONReused(b *testing.B) {
+	e := compiled(b)
+	rs, err := e.Leadq.Ruleset(bench.Ruleset)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bench.Requests(bench.Generate(bench.Leads))
+	ctx := context.Background()
+	opts := e.Leadq.Options()
+	var d engine.Decision
+	b.Run(bench.EngineLeadq, func(b *testing.B) {
+		timeDecisions(b, pathJSONReused, bench.EngineLeadq, func(i int) error {
+			return rs.ScoreJSONInto(ctx, data[i], opts, &d)
+		})
+	})
+}
+
 // timeDecisions times decide over the leads in turn, one per op, and
 // records the result for the table.
 func timeDecisions(b *testing.B, path, eng string, decide func(int) error) {
@@ -243,7 +268,7 @@ func writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nb2b-saas ruleset, %d leads, one lead per op (median of %s)\n\n", bench.Leads, runsNote())
 	fmt.Fprintln(w, "| input | engine | ns/lead | allocs/lead | B/lead | × hand-written |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
-	for _, path := range []string{bench.PathDecoded, bench.PathJSON, pathJSONBrief} {
+	for _, path := range []string{bench.PathDecoded, bench.PathJSON, pathJSONReused, pathJSONBrief} {
 		base, haveBase := results[[2]string{path, bench.EngineHand}]
 		for _, eng := range []string{bench.EngineHand, bench.EngineLeadq, bench.EngineOPA, bench.EngineCEL} {
 			rs, ok := results[[2]string{path, eng}]
@@ -266,6 +291,9 @@ func writeTable(w io.Writer) {
 	}
 	if js, ok := results[[2]string{bench.PathJSON, bench.EngineLeadq}]; ok {
 		fmt.Fprintf(w, "leadq JSON bytes → decision: %.2f µs/lead (target ≤ 3 µs)\n", median(js).ns/1000)
+	}
+	if js, ok := results[[2]string{pathJSONReused, bench.EngineLeadq}]; ok {
+		fmt.Fprintf(w, "leadq JSON bytes → decision, reusing the last one: %.2f µs/lead\n", median(js).ns/1000)
 	}
 	if js, ok := results[[2]string{pathJSONBrief, bench.EngineLeadq}]; ok {
 		fmt.Fprintf(w, "leadq JSON bytes → brief decision (no reasons): %.2f µs/lead\n", median(js).ns/1000)
