@@ -74,6 +74,12 @@ func encodeDoc(e Entry, leadID string, dict *dictionary, m Mask) encodedInput {
 // of the lead or account object as a whole.
 // s is scratch space, reused from call to call (reset here).
 func encodeJSON(s *scanner, e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
+	return encodeJSONInto(s, nil, e, leadID, dict, m)
+}
+
+// encodeJSONInto is encodeJSON encoding into dst's array (a recycled
+// row's input buffer) when it is large enough.
+func encodeJSONInto(s *scanner, dst []byte, e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
 	if m.masks("", "lead") || m.masks("", "account") {
 		return encodedInput{}, false
 	}
@@ -137,7 +143,10 @@ func encodeJSON(s *scanner, e Entry, leadID string, dict *dictionary, m Mask) (e
 		}
 	}
 	out.email = clean(m.emailOf(email, out.pairs))
-	enc := encoder{dict: dict, leadID: leadID, email: out.email, b: make([]byte, 0, len(s.data)/2)}
+	if cap(dst) < len(s.data)/2 {
+		dst = make([]byte, 0, len(s.data)/2)
+	}
+	enc := encoder{dict: dict, leadID: leadID, email: out.email, b: dst[:0]}
 	if bare {
 		enc.b = append(enc.b, shapeBare)
 		ok = enc.entries(s, top, "lead.")

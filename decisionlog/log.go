@@ -354,7 +354,11 @@ func (l *Log) recycle(rows ...*row) {
 		if cap(r.input) > maxRecycled {
 			continue
 		}
-		*r = row{input: r.input[:0], rules: r.rules[:0]}
+		extra := r.extra
+		if extra == nil || cap(extra) > maxRecycled {
+			extra = r.extraBuf
+		}
+		*r = row{input: r.input[:0], rules: r.rules[:0], extraBuf: extra[:0]}
 		l.rows.Put(r)
 	}
 }
@@ -732,6 +736,7 @@ type row struct {
 	rules         []byte
 	input         []byte
 	extra         []byte
+	extraBuf      []byte   // a buffer for extra, kept by recycle (extra is nil when there is none)
 	keys          []string // search keys of the lead (search.go)
 	// keysLater says keys are not computed yet: they are the unmasked
 	// keys of leadID, email and company (fillKeys).
@@ -838,7 +843,7 @@ func (l *Log) prepare(e Entry, r *row) {
 	m := l.cfg.mask
 	d := e.Decision
 	*r = row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score,
-		input: r.input[:0], rules: r.rules[:0]}
+		input: r.input[:0], rules: r.rules[:0], extraBuf: r.extraBuf}
 	if r.rules == nil {
 		r.rules = []byte{} // stored as an empty blob, not NULL
 	}
@@ -866,7 +871,7 @@ func (l *Log) prepare(e Entry, r *row) {
 		dict = newDictionary(nil)
 	}
 	sc := l.scanners.Get().(*scanner)
-	in, ok := encodeJSON(sc, e, d.LeadID, dict, m)
+	in, ok := encodeJSONInto(sc, r.input, e, d.LeadID, dict, m)
 	l.scanners.Put(sc)
 	if !ok {
 		in = encodeDoc(e, d.LeadID, dict, m)
@@ -892,7 +897,7 @@ func (l *Log) prepare(e Entry, r *row) {
 	if versioned {
 		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		if in.keepWhole || masked {
-			r.extra = d.AppendJSON(nil)
+			r.extra = d.AppendJSON(r.extraBuf[:0])
 			// Whether the masked input rebuilds the masked decision (then
 			// extra need not be stored) is checked by the indexer: the
 			// check decides the lead again, and doubled the masked path's

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules/eval"
@@ -70,7 +70,7 @@ func (m Mask) withMACs() Mask {
 		m.macs = &sync.Pool{New: func() any {
 			h := hmac.New(sha256.New, key)
 			h.Reset() // keeps the pads' states from now on
-			return h
+			return &macState{h: h}
 		}}
 	}
 	return m
@@ -177,28 +177,54 @@ func (m Mask) emailOf(email string, pairs []string) string {
 	return m.Email(email)
 }
 
-func (m Mask) mac(s string) string {
-	var sum [sha256.Size]byte
+func (m Mask) mac(s string) string { return m.hashed("", s, "") }
+
+// macState is an HMAC of the key and room for its sum, which a call
+// through the hash.Hash interface would otherwise allocate each time.
+type macState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// appendMAC appends to b the hex of the first 16 bytes of s's
+// HMAC-SHA256 with the key.
+func (m Mask) appendMAC(b []byte, s string) []byte {
+	var st *macState
 	if m.macs == nil {
-		h := hmac.New(sha256.New, m.Key)
-		io.WriteString(h, s)
-		return hex.EncodeToString(h.Sum(sum[:0])[:16])
+		st = &macState{h: hmac.New(sha256.New, m.Key)}
+	} else {
+		st = m.macs.Get().(*macState)
 	}
-	h := m.macs.Get().(hash.Hash)
-	io.WriteString(h, s)
-	out := hex.EncodeToString(h.Sum(sum[:0])[:16])
-	h.Reset()
-	m.macs.Put(h)
-	return out
+	// Written as bytes without a copy (io.WriteString would make one:
+	// an HMAC has no WriteString); the hash keeps no reference.
+	st.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	b = hex.AppendEncode(b, st.h.Sum(st.sum[:0])[:16])
+	if m.macs != nil {
+		st.h.Reset()
+		m.macs.Put(st)
+	}
+	return b
+}
+
+// hashed is prefix, s's MAC and, with a domain, "@" and it: the masked
+// value built in one allocation (a masked request has several).
+func (m Mask) hashed(prefix, s, domain string) string {
+	var buf [128]byte
+	b := append(buf[:0], prefix...)
+	b = m.appendMAC(b, s)
+	if domain != "" {
+		b = append(append(b, '@'), domain...)
+	}
+	return string(b)
 }
 
 // hashEmail hashes the lower-cased address and keeps its domain.
 func (m Mask) hashEmail(email string) string {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if d := eval.Domain(email); d != "" {
-		return m.mac(email) + "@" + d
+		return m.hashed("", email, d)
 	}
-	return "masked:" + m.mac(email)
+	return m.hashed("masked:", email, "")
 }
 
 // hashString hashes one value: emails keep their domain.
@@ -206,7 +232,7 @@ func (m Mask) hashString(s string) string {
 	if strings.Contains(s, "@") {
 		return m.hashEmail(s)
 	}
-	return "masked:" + m.mac(s)
+	return m.hashed("masked:", s, "")
 }
 
 // dropped stands in for a removed value in reasons and messages.
@@ -277,6 +303,11 @@ func (m Mask) hashValue(v any, pairs *[]string) any {
 	if v == nil {
 		return nil
 	}
+	if x, ok := v.(string); ok && x != "" { // texts(x) without its slice
+		h := m.hashString(x)
+		*pairs = append(*pairs, x, h)
+		return h
+	}
 	ts := texts(v)
 	if len(ts) == 1 {
 		h := m.hashString(ts[0])
@@ -284,7 +315,7 @@ func (m Mask) hashValue(v any, pairs *[]string) any {
 		return h
 	}
 	b, _ := json.Marshal(v)
-	return "masked:" + m.mac(string(b))
+	return m.hashed("masked:", string(b), "")
 }
 
 // texts are the strings a value may show up as in a reason: a scalar's text,
