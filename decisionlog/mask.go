@@ -61,10 +61,34 @@ type Mask struct {
 	// logging went to them. Open sets it on its own copy; without it each
 	// value gets a new HMAC.
 	macs *sync.Pool
+	// shapes has bit shape(key) set for every key that may be masked (a
+	// field, or a qualified one's part after a dot): most keys of a
+	// request have no such length and first byte, and masks answers them
+	// without comparing names. Set with macs; all zero means not set.
+	shapes [4]uint64
 }
 
-// withMACs is m with macs set, for a log that hashes with it.
+// shape is a key's length and first byte, as a bit of Mask.shapes.
+func shape(key string) uint {
+	if key == "" {
+		return 0
+	}
+	return (uint(len(key))*29 + uint(key[0])) & 255
+}
+
+// withMACs is m with macs set, for a log that hashes with it, and shapes.
 func (m Mask) withMACs() Mask {
+	m.shapes = [4]uint64{1} // set: shape("") (the empty key is never looked up by shape)
+	for _, f := range m.Fields {
+		b := shape(f)
+		m.shapes[b/64] |= 1 << (b % 64)
+		for j := range len(f) {
+			if f[j] == '.' {
+				b := shape(f[j+1:])
+				m.shapes[b/64] |= 1 << (b % 64)
+			}
+		}
+	}
 	if m.Mode == MaskHash && len(m.Key) > 0 {
 		key := m.Key
 		m.macs = &sync.Pool{New: func() any {
@@ -131,7 +155,7 @@ func (m Mask) on() bool { return (m.Mode == MaskHash || m.Mode == MaskDrop) && l
 // masks reports whether key in namespace ns ("lead", "account", or "" for
 // the top of a request) is masked.
 func (m Mask) masks(ns, key string) bool {
-	if !m.on() {
+	if b := shape(key); m.shapes[0] != 0 && m.shapes[b/64]&(1<<(b%64)) == 0 || !m.on() {
 		return false
 	}
 	for _, f := range m.Fields {
@@ -375,6 +399,51 @@ func quotesAny(d engine.Decision, ps []maskPair) bool {
 	return false
 }
 
+// replacer replaces the old values of ps (longest first) by their new
+// ones as strings.NewReplacer(old, new, ...) does: left to right, at each
+// place the first of ps that matches, without overlaps. Building that
+// replacer (a trie) cost more than a decision's few reasons need: a
+// masked request has a handful of values.
+type replacer []maskPair
+
+func (ps replacer) Replace(s string) string {
+	quotes := false // most texts quote no value: a search each, done
+	for _, p := range ps {
+		if strings.Contains(s, p.old) {
+			quotes = true
+			break
+		}
+	}
+	if !quotes {
+		return s
+	}
+	var b []byte
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); {
+		k := -1
+		for j := range ps {
+			if s[i] == ps[j].old[0] && strings.HasPrefix(s[i:], ps[j].old) {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			i++
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s)+64)
+		}
+		b = append(append(b, s[done:i]...), ps[k].new...)
+		i += len(ps[k].old)
+		done = i
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[done:]...))
+}
+
 // scrub returns d with every masked value replaced in its reasons, warnings
 // and errors. The slices are copied: d's own may be shared with the caller
 // that logged it.
@@ -393,11 +462,7 @@ func scrub(d engine.Decision, pairs []string) engine.Decision {
 		return d // nothing to replace: no replacer to build (a brief decision has no reasons)
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
-	args := make([]string, 0, 2*len(ps))
-	for _, p := range ps {
-		args = append(args, p.old, p.new)
-	}
-	r := strings.NewReplacer(args...)
+	r := replacer(ps)
 	hits := func(hs []engine.Hit) []engine.Hit {
 		out := make([]engine.Hit, len(hs))
 		for i, h := range hs {
