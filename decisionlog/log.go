@@ -23,8 +23,8 @@ import (
 
 // Defaults Open applies.
 const (
-	DefaultBuffer       = 16384            // entries waiting for the writer
-	DefaultBatch        = 8192             // entries per transaction or COPY, at most: half the buffer (larger transactions rewrite the indexes' pages less often)
+	DefaultBuffer       = 4096             // entries waiting for the writer: see queueing
+	DefaultBatch        = 1024             // entries the writer takes at once, at most: see queueing
 	DefaultPruneEvery   = time.Minute      // between retention passes
 	DefaultWarnEvery    = 10 * time.Second // between warnings about drops and failures
 	DefaultCloseTimeout = 20 * time.Second // Close's wait for a database that is down
@@ -173,6 +173,21 @@ func newConfig(opts []Option) config {
 	return cfg
 }
 
+// queueing: the rows waiting for the writer (the buffer), the batch it is
+// writing and the rows it has written, kept for Log to fill again (about
+// as many as a batch), are live memory: a brief decision's row is about
+// 680 bytes, its request (as it came) two thirds of that. The collector
+// lets the heap grow to five times what is live before it collects
+// (leadq serve's GOGC of 400), and a fresh server's first burst faults
+// all of that heap in: a buffer of 16,384 and batches of 8,192 (about
+// 20 MB of rows) made a 100,000-lead brief stream's first round fault in
+// about 11,000 more pages of heap than the later ones (each some
+// microseconds on a paravirtualised machine: a tenth of the round's CPU).
+// Under bulk traffic the buffer stays full (the writer is slower than
+// scoring), so a larger one only holds more; and a batch of 1,024 brief
+// decisions is about one journal part (journalPart), one insert, already.
+// TestQueueMemory bounds it.
+
 // Log writes decisions to the log's database off the scoring path. Create
 // it with Open; it embeds a Reader for lookups and statistics.
 type Log struct {
@@ -181,10 +196,8 @@ type Log struct {
 
 	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
 	closed bool
-	// ch carries entries prepared by Log to the writer, by pointer: a row
-	// is about 260 bytes, and a buffer of rows by value (4 MB at the
-	// default size, with the writer's batch another 2) is live memory the
-	// collector multiplies by GOGC into heap the first burst must fault in.
+	// ch carries entries prepared by Log to the writer, by pointer (see
+	// queueing).
 	ch     chan *row
 	rows   sync.Pool   // *row: rows the writer has written, for Log to fill again (recycle)
 	ops    chan func() // run by the writer between batches: flushes
@@ -538,8 +551,9 @@ func (l *Log) run() {
 // cost a transaction and woke the writer (a brief NDJSON stream logged to
 // SQLite, in process: 14 µs of CPU a lead without it, 8 µs with it, 6.4
 // with the log off). A single decision is stored this much later; with
-// OverflowDrop, a buffer that fills within it drops (16,384 entries fill
-// in 25 ms at 650,000 decisions a second).
+// OverflowDrop, a buffer that fills within it drops (the default 4,096
+// entries fill in 25 ms at 164,000 decisions a second: a larger
+// --log-buffer suits drop with bursts faster than that).
 const batchLinger = 25 * time.Millisecond
 
 // fill adds queued entries to batch without waiting, up to its capacity.

@@ -1,0 +1,57 @@
+package decisionlog
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/leadq/leadq/engine"
+)
+
+// TestQueueMemory bounds the live memory of a full queue at the default
+// sizes (queueing): the buffer's rows of brief decisions about the
+// example leads, each holding its request, with the writer held, and the
+// rows the writer would hold besides (a batch written, as many kept for
+// Log to fill again), estimated from the buffer's cost a row.
+func TestQueueMemory(t *testing.T) {
+	entries := leadEntries(t, 1000, engine.Brief)
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "decisions.db"), WithOverflow(OverflowDrop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held, release := make(chan struct{}), make(chan struct{})
+	go l.onWriter(ctx, func() { close(held); <-release })
+	<-held
+	defer close(release)
+
+	before := liveHeap()
+	n := 0
+	for l.Log(ctx, entries[n%len(entries)]) {
+		n++
+	}
+	queued := liveHeap() - before
+	runtime.KeepAlive(entries) // live at before: not to be counted as freed
+	if n != DefaultBuffer {
+		t.Fatalf("the buffer took %d entries; want DefaultBuffer (%d)", n, DefaultBuffer)
+	}
+	perRow := queued / uint64(n)
+	total := queued + 2*DefaultBatch*perRow
+	t.Logf("%d entries queued: %d bytes live (%d a row); with a batch written and as many kept: %d", n, queued, perRow, total)
+	const limit = 8 << 20
+	if total > limit {
+		t.Errorf("a full queue holds %d bytes; want at most %d", total, limit)
+	}
+}
+
+// liveHeap is the heap's live bytes after two collections (the second
+// frees what sync.Pools held at the first).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
