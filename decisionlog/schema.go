@@ -192,13 +192,17 @@ func (d *db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return d.QueryRowContext(ctx, d.rebind(q), args...)
 }
 
+// cacheKiB is the page cache of a SQLite connection of the log (the
+// writer's has its own size: writerCacheKiB).
+const cacheKiB = 64 << 10
+
 // dsn builds the SQLite driver's data source name: a file: URI (so that
 // mode=ro works) with the path escaped, WAL for concurrent readers, and a
 // busy timeout so that a reader's checkpoint or a second process waits
 // instead of failing.
 func dsn(path string, readOnly bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := "_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
+	q := fmt.Sprintf("_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-%d)", cacheKiB)
 	if readOnly {
 		return "file:" + esc + "?mode=ro&" + q
 	}
