@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -10,13 +11,16 @@ import (
 // Summaries of the journal's rows ("parts"): with each journal row the
 // writer stores, in journal_parts, the least and greatest decision id of
 // its decisions and a Bloom filter of their lead ids and emails (as a
-// lookup compares them), a few bytes a decision. A reader's lookup by
-// decision id, lead id or email reads the summaries, then the data of the
-// journal rows that may hold the answer only: before, a reader's first
-// lookup fetched, decompressed and decoded the whole journal (6 MB from
-// PostgreSQL's TOAST and 45 MB decoded for 131,072 decisions). A search
-// by text (a prefix, which a filter of whole keys cannot answer), Count
-// and Stats still read every row.
+// lookup compares them), about 2.5 bytes a decision. A lookup by decision
+// id, lead id or email tests the summaries (PostgreSQL in its query,
+// mayHold, so that nothing of the journal but the answer's rows crosses
+// the network; on SQLite the reader, which reads the summaries of rows
+// new to it), then reads the data of the journal rows that may hold the
+// answer only: before, a reader's first lookup fetched, decompressed and
+// decoded the whole journal (6 MB from PostgreSQL's TOAST and 45 MB
+// decoded for 131,072 decisions). A search by text (a prefix, which a
+// filter of whole keys cannot answer), Count and Stats still read every
+// row.
 //
 // A summary is only ever a shortcut: a journal row without one (appended
 // before summaries, by an older writer, or whose summary insert failed) is
@@ -246,6 +250,63 @@ func (r *Reader) readSummaries(ctx context.Context, seqs []any, parts map[int64]
 		seqs = seqs[n:]
 	}
 	return nil
+}
+
+// mayHold lists the journal's rows, as journalSeqs, and those whose
+// summaries say they may hold what q selects (q has no prefix), on
+// PostgreSQL, which tests the summaries itself (partSummary.mayHold in
+// SQL): a lookup reads no summary, however long the journal.
+func (r *Reader) mayHold(ctx context.Context, q journalQuery) ([]int64, map[int64]bool, error) {
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	// has: the filter's bits of the key are set (probe), or it is not a
+	// filter this code wrote.
+	has := func(kind byte, key string) string {
+		h := filterHash(kind, key)
+		tests := make([]string, filterProbes)
+		for i := range filterProbes {
+			x := uint32(h) + uint32(i)*(uint32(h>>32)|1)
+			tests[i] = `get_bit(p.filter, 8 + ((` + arg(int64(x)) + `::bigint * ((length(p.filter) - 1) * 8)) >> 32)::int) = 1`
+		}
+		return `(length(p.filter) < 9 OR ` + strings.Join(tests, ` AND `) + `)`
+	}
+	if q.id != nil {
+		id := arg(q.id[:])
+		conds = append(conds, `(p.lo <= `+id+` AND p.hi >= `+id+`)`)
+	}
+	if q.leadID != "" {
+		conds = append(conds, has(filterLeadID, q.leadID))
+	}
+	if q.email != "" {
+		conds = append(conds, `(get_byte(p.filter, 0) & `+strconv.Itoa(filterEmailsUnknown)+` <> 0 OR `+has(filterEmail, q.email)+`)`)
+	}
+	if len(conds) == 0 {
+		conds = []string{`false`}
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT j.seq, p.seq IS NULL OR `+strings.Join(conds, ` OR `)+`
+		FROM journal j LEFT JOIN journal_parts p ON p.seq = j.seq ORDER BY j.seq`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var seqs []int64
+	may := map[int64]bool{}
+	for rows.Next() {
+		var seq int64
+		var in bool
+		if err := rows.Scan(&seq, &in); err != nil {
+			return nil, nil, err
+		}
+		seqs = append(seqs, seq)
+		if in {
+			may[seq] = true
+		}
+	}
+	return seqs, may, rows.Err()
 }
 
 // jpart is a journal row as a reader knows it: its summary, once read

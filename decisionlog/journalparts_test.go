@@ -3,6 +3,7 @@ package decisionlog_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,10 +32,11 @@ func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
 			entries := distinctEntriesOf(t, parts*per, engine.Brief)
 			l, _ := openAt(t, target, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
 			for i := range parts {
-				mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each
+				mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each, or more when the writer splits a flush
 			}
-			if n := countRowsAt(t, target, "journal"); n != parts {
-				t.Fatalf("journal has %d rows; want %d", n, parts)
+			rowsIn := countRowsAt(t, target, "journal")
+			if rowsIn < parts {
+				t.Fatalf("journal has %d rows; want %d or more", rowsIn, parts)
 			}
 			type lookup struct {
 				name string
@@ -62,6 +64,26 @@ func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
 			lookups = append(lookups, lookup{"lead nobody", func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
 				return r.Find(context.Background(), decisionlog.Query{LeadID: "nobody"})
 			}})
+			if decisionlog.IsURL(target) {
+				// PostgreSQL tests the summaries itself: as Go does.
+				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range parts*per + 20 { // and 20 leads in none
+					lead, email := fmt.Sprintf("00Q%08d", i), fmt.Sprintf("lead.%d@company%d.example", i, i/10)
+					for _, q := range [][2]string{{lead, ""}, {"", m.Email(email)}} {
+						inSQL, inGo, err := decisionlog.JournalCandidates(context.Background(), r, q[0], q[1])
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !slices.Equal(inSQL, inGo) || i < parts*per && len(inGo) == 0 {
+							t.Errorf("journal rows that may hold %q: PostgreSQL %v, Go %v", q, inSQL, inGo)
+						}
+					}
+				}
+				r.Close()
+			}
 			answers := map[string]string{}
 			for _, lk := range lookups {
 				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
@@ -83,7 +105,7 @@ func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
 				// One row, and one more when a filter answers "maybe"
 				// wrongly (about 1% a row).
 				if rows, _, _ := decisionlog.JournalRead(r); rows > int64(want)+1 {
-					t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, parts, want+1)
+					t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, rowsIn, want+1)
 				}
 				r.Close()
 			}
@@ -104,8 +126,8 @@ func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
 				if g := strings.Join(ids(got), ","); g != answers[lk.name] {
 					t.Errorf("%s without summaries = %s; with them %s", lk.name, g, answers[lk.name])
 				}
-				if rows, _, _ := decisionlog.JournalRead(r); rows != parts {
-					t.Errorf("%s without summaries read %d journal rows; want all %d", lk.name, rows, parts)
+				if rows, _, _ := decisionlog.JournalRead(r); rows != int64(rowsIn) {
+					t.Errorf("%s without summaries read %d journal rows; want all %d", lk.name, rows, rowsIn)
 				}
 				r.Close()
 			}

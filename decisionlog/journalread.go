@@ -600,7 +600,14 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 	}
 	r.jmu.Lock()
 	defer r.jmu.Unlock()
-	seqs, err := r.journalSeqs(ctx)
+	var seqs []int64
+	var may map[int64]bool // the rows PostgreSQL found q may be in
+	var err error
+	if q != nil && r.db.postgres && !r.db.noParts && q.prefix == "" {
+		seqs, may, err = r.mayHold(ctx, *q)
+	} else {
+		seqs, err = r.journalSeqs(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -612,17 +619,25 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 			p = &jpart{}
 		}
 		next[seq] = p
-		if q != nil && !p.summed {
+		if q != nil && may == nil && !p.summed {
 			unsummed = append(unsummed, seq)
 		}
 	}
 	if err := r.readSummaries(ctx, unsummed, next); err != nil {
 		return nil, err
 	}
-	wanted := func(p *jpart) bool { return q == nil || p.sum.mayHold(*q) }
+	wanted := func(seq int64, p *jpart) bool {
+		switch {
+		case q == nil:
+			return true
+		case may != nil:
+			return may[seq]
+		}
+		return p.sum.mayHold(*q)
+	}
 	var missing []any
 	for _, seq := range seqs {
-		if p := next[seq]; p.batch == nil && wanted(p) {
+		if p := next[seq]; p.batch == nil && wanted(seq, p) {
 			missing = append(missing, seq)
 		}
 	}
@@ -636,7 +651,7 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 		if b, ok := decoded[seq]; ok {
 			p.batch = b
 		}
-		if p.batch != nil && wanted(p) {
+		if p.batch != nil && wanted(seq, p) {
 			out = append(out, p.batch)
 		}
 	}
