@@ -61,6 +61,37 @@ func filterHash(kind byte, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h = (h ^ uint64(s[i])) * prime
 	}
+	return mixHash(h)
+}
+
+// emailHash is filterHash(filterEmail, clean(Mask{}.Email(string(v))))
+// for v in ASCII without NUL (ok false otherwise), without making the
+// string: trimmed of spaces and lower-cased as it is hashed.
+func emailHash(v []byte) (uint64, bool) {
+	i, j := 0, len(v)
+	for i < j && isSpace(v[i]) {
+		i++
+	}
+	for j > i && isSpace(v[j-1]) {
+		j--
+	}
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(filterEmail)) * prime
+	for _, c := range v[i:j] {
+		switch {
+		case c >= 0x80 || c == 0:
+			return 0, false
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		h = (h ^ uint64(c)) * prime
+	}
+	return mixHash(h), j > i
+}
+
+// mixHash is SplitMix64's finalizer.
+func mixHash(h uint64) uint64 {
 	h ^= h >> 30
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 27
@@ -111,7 +142,7 @@ func (w *partWriter) add(r *row) {
 		w.addEmail(r.email)
 		return
 	}
-	if !requestEmails(r.input, w.addEmail) {
+	if !requestEmails(r.input, w.addEmailBytes) {
 		w.flags |= filterEmailsUnknown
 	}
 }
@@ -120,6 +151,26 @@ func (w *partWriter) addEmail(s string) {
 	if e := clean(Mask{Mode: MaskNone}.Email(s)); e != "" {
 		w.hashes = append(w.hashes, filterHash(filterEmail, e))
 	}
+}
+
+// addEmailBytes is addEmail(string(v)), without the string for ASCII.
+func (w *partWriter) addEmailBytes(v []byte) {
+	h, ok := emailHash(v)
+	switch {
+	case ok:
+		w.hashes = append(w.hashes, h)
+	case len(bytes.TrimSpace(v)) > 0 && !isASCII(v):
+		w.addEmail(string(v))
+	}
+}
+
+func isASCII(v []byte) bool {
+	for _, c := range v {
+		if c >= 0x80 || c == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // summary is the summary of the decisions added since reset.
@@ -170,25 +221,30 @@ func (s *partSummary) mayHold(q journalQuery) bool {
 	return false
 }
 
-// requestEmails calls add with the value of every key "email" of a
+// requestEmails calls add with the value (a view) of every key "email" of a
 // request (a valid JSON object), at any depth: a superset of the lead's
 // email, which encodeRaw reads from the lead object or the top. It
 // returns false when it cannot tell: the request has an escape (a key or
 // value spelt with one), or an email value is not valid UTF-8 (which
 // decoding would change).
-func requestEmails(input []byte, add func(string)) bool {
+func requestEmails(input []byte, add func([]byte)) bool {
 	if bytes.IndexByte(input, '\\') >= 0 {
 		return false
 	}
 	// Without escapes every quote opens or closes a string, so `"email"`
-	// is a whole string, and a key when a colon follows it.
-	const key = `"email"`
+	// is a whole string, and a key when a colon follows it. It is found
+	// by its 'm' (bytes.Index stops at every quote, JSON's commonest byte).
 	for o := 0; ; {
-		k := bytes.Index(input[o:], []byte(key))
+		k := bytes.IndexByte(input[o:], 'm')
 		if k < 0 {
 			return true
 		}
-		p := o + k + len(key)
+		m := o + k
+		o = m + 1
+		if m < 2 || m+5 > len(input) || string(input[m-2:m+5]) != `"email"` {
+			continue
+		}
+		p := m + 5
 		o = p
 		for p < len(input) && isSpace(input[p]) {
 			p++
@@ -211,7 +267,7 @@ func requestEmails(input []byte, add func(string)) bool {
 		if !utf8.Valid(v) {
 			return false
 		}
-		add(string(v))
+		add(v)
 		o = p + 1 + end + 1
 	}
 }

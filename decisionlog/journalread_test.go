@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/leadq/leadq/engine"
 )
 
 // FuzzJournalCandidates holds a batch's candidates, the fast path of a
@@ -229,4 +230,46 @@ func TestPartFilter(t *testing.T) {
 	if rate := float64(wrong) / (2 * n); rate > 0.02 {
 		t.Errorf("false positives: %.2f%%; want about 1%%", 100*rate)
 	}
+}
+
+// BenchmarkPartSummary is what a journal row's summary costs the writer a
+// decision (partWriter.add, and the filter built once a row of 1,000): a
+// raw row's request is searched for its emails.
+func BenchmarkPartSummary(b *testing.B) {
+	entries := leadEntries(b, 1000, engine.Brief)
+	rows := make([]row, len(entries))
+	for i, e := range entries {
+		rows[i] = row{leadID: e.Decision.LeadID, input: e.Input, raw: true}
+		rows[i].id[15] = byte(i)
+	}
+	var w partWriter
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%len(rows) == 0 {
+			w.summary()
+			w.reset()
+		}
+		w.add(&rows[i%len(rows)])
+		i++
+	}
+}
+
+// FuzzEmailHash holds the writer's hash of a request's email (emailHash,
+// addEmailBytes) to the hash of the email as encodeRaw stores it.
+func FuzzEmailHash(f *testing.F) {
+	for _, s := range []string{"Ann@Acme.Example", "  spaced@req.example\t", "", " ", "ÉLODIE@B.EXAMPLE", "a\x00b@c", "\u00a0x@y\u00a0", "plain"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		want := clean(Mask{Mode: MaskNone}.Email(string(v)))
+		var w partWriter
+		w.addEmailBytes(v)
+		switch {
+		case want == "" && len(w.hashes) != 0:
+			t.Errorf("addEmailBytes(%q) added a key; the stored email is empty", v)
+		case want != "" && (len(w.hashes) != 1 || w.hashes[0] != filterHash(filterEmail, want)):
+			t.Errorf("addEmailBytes(%q) = %x; want the hash of %q", v, w.hashes, want)
+		}
+	})
 }
