@@ -664,7 +664,10 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 // (a PostgreSQL server reads each share's rows, kept out of line, on a
 // core of its own).
 func (r *Reader) decodeJournal(ctx context.Context, seqs []any, next map[int64]*journalBatch) error {
-	workers := min(runtime.GOMAXPROCS(0), len(seqs))
+	// A few rows are read on one connection: another reader would open
+	// a connection of its own (on PostgreSQL a new server process, as
+	// long as reading the rows) for a lookup's row or two.
+	workers := min(runtime.GOMAXPROCS(0), (len(seqs)+3)/4)
 	shares := make([][]any, workers)
 	for i, seq := range seqs {
 		shares[i%workers] = append(shares[i%workers], seq)
