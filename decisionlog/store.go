@@ -131,16 +131,16 @@ func (l *Log) sqliteStatements(ctx context.Context) (*sqliteWriter, error) {
 	return st, nil
 }
 
-// writerCacheKiB is the page cache of the writer's SQLite connection,
-// against cacheKiB for the others. The writer appends the journal's
-// blobs, which it reads once more to index them; in a cache of cacheKiB
-// each of those pages took a fresh page of memory until the cache was full
-// (the first 64 MiB a process wrote: a fresh server's first bulk stream
-// faulted them in, about 6,000 faults and a tenth of its CPU, on this
-// machine). The indexer's inserts into the tables and their indexes
-// (random, by lead id, email and search key) need little more (BENCHMARKS.md,
-// sixth session).
-const writerCacheKiB = 8 << 10
+// writerCacheKiB is the page cache of the writer's SQLite connection
+// (about SQLite's own default), against cacheKiB for the others. The
+// writer appends the journal's blobs, which it reads once more to index
+// them; in a cache of cacheKiB each of those pages took a fresh page of
+// memory until the cache was full (the first 64 MiB a process wrote: a
+// fresh server's first bulk streams faulted them in, about 5,500 faults a
+// round and a tenth of its CPU, on this machine). The indexer's inserts
+// into the tables and their indexes are no slower for it at a million
+// decisions (BENCHMARKS.md, sixth session).
+const writerCacheKiB = 2 << 10
 
 // closeStatements closes the writer's SQLite connection, if open. The
 // connection goes back to the pool with its page cache as the others'.
