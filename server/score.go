@@ -354,11 +354,15 @@ func (s *Server) scoreStream(w http.ResponseWriter, r *http.Request) error {
 }
 
 // drainDiscard is how long a stream ended by shutdown keeps reading and
-// dropping what the client still sends, so that its answer arrives whole;
+// dropping what the client still sends, so that its answer arrives whole:
+// a client stops sending once it has read the last line, and one that
+// reads slowly may have megabytes of answers before it (2 s cut the fleet
+// test's answer short on a loaded machine); a client that never stops
+// holds the exit this long, well within the grace period.
 // drainWait is how long Drain leaves a stream to stop by itself before it
 // ends a read that waits for the client.
 const (
-	drainDiscard = 2 * time.Second
+	drainDiscard = 5 * time.Second
 	drainWait    = 200 * time.Millisecond
 )
 
