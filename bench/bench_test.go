@@ -159,20 +159,9 @@ const pathJSONBrief = "json, brief"
 // BenchmarkJSONBrief decides one lead per op from its JSON bytes with
 // Brief set (leadq only).
 func BenchmarkJSONBrief(b *testing.B) {
-	e := compiled(b)
-	rs, err := e.Leadq.Ruleset(bench.Ruleset)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := bench.Requests(bench.Generate(bench.Leads))
-	ctx := context.Background()
-	opts := e.Leadq.Options()
-	opts.Detail = engine.Brief
-	b.Run(bench.EngineLeadq, func(b *testing.B) {
-		timeDecisions(b, pathJSONBrief, bench.EngineLeadq, func(i int) error {
-			_, err := rs.ScoreJSON(ctx, data[i], opts)
-			return err
-		})
+	benchLeadqJSON(b, pathJSONBrief, engine.Brief, func(rs *engine.Ruleset, data []byte, opts engine.Options) error {
+		_, err := rs.ScoreJSON(context.Background(), data, opts)
+		return err
 	})
 }
 
@@ -185,18 +174,26 @@ const pathJSONReused = "json, reused"
 // BenchmarkJSONReused decides one lead per op from its JSON bytes into one
 // reused decision, in full detail (leadq only).
 func BenchmarkJSONReused(b *testing.B) {
+	var d engine.Decision
+	benchLeadqJSON(b, pathJSONReused, engine.Full, func(rs *engine.Ruleset, data []byte, opts engine.Options) error {
+		return rs.ScoreJSONInto(context.Background(), data, opts, &d)
+	})
+}
+
+// benchLeadqJSON times decide on each generated lead's JSON bytes with
+// leadq's example ruleset, in detail: the leadq-only paths.
+func benchLeadqJSON(b *testing.B, path string, detail engine.Detail, decide func(*engine.Ruleset, []byte, engine.Options) error) {
 	e := compiled(b)
 	rs, err := e.Leadq.Ruleset(bench.Ruleset)
 	if err != nil {
 		b.Fatal(err)
 	}
 	data := bench.Requests(bench.Generate(bench.Leads))
-	ctx := context.Background()
 	opts := e.Leadq.Options()
-	var d engine.Decision
+	opts.Detail = detail
 	b.Run(bench.EngineLeadq, func(b *testing.B) {
-		timeDecisions(b, pathJSONReused, bench.EngineLeadq, func(i int) error {
-			return rs.ScoreJSONInto(ctx, data[i], opts, &d)
+		timeDecisions(b, path, bench.EngineLeadq, func(i int) error {
+			return decide(rs, data[i], opts)
 		})
 	})
 }

@@ -70,18 +70,7 @@ func BenchmarkPrepareMasked(b *testing.B) {
 			}
 			m.Key = []byte("a key of sixteen bytes or more")
 			l := &Log{cfg: newConfig([]Option{WithMask(m.withMACs())}), scanners: sync.Pool{New: func() any { return &scanner{} }}}
-			kept := make([]*row, 64) // rows in flight to the writer, who recycles them
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				k := i % len(kept)
-				if kept[k] != nil {
-					l.recycle(kept[k])
-				}
-				kept[k] = l.newRow()
-				l.prepare(entries[i%len(entries)], kept[k])
-				i++
-			}
+			preparing(b, l, entries)
 		})
 	}
 }
