@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/leadq/leadq/engine"
 	"github.com/leadq/leadq/rules/eval"
@@ -203,11 +202,14 @@ func (m Mask) emailOf(email string, pairs []string) string {
 
 func (m Mask) mac(s string) string { return m.hashed("", s, "") }
 
-// macState is an HMAC of the key and room for its sum, which a call
-// through the hash.Hash interface would otherwise allocate each time.
+// macState is an HMAC of the key, room for its sum (which a call through
+// the hash.Hash interface would otherwise allocate each time) and for the
+// value hashed (an HMAC has no WriteString: io.WriteString would copy
+// each value into a new slice).
 type macState struct {
 	h   hash.Hash
 	sum [sha256.Size]byte
+	in  []byte
 }
 
 // appendMAC appends to b the hex of the first 16 bytes of s's
@@ -219,9 +221,8 @@ func (m Mask) appendMAC(b []byte, s string) []byte {
 	} else {
 		st = m.macs.Get().(*macState)
 	}
-	// Written as bytes without a copy (io.WriteString would make one:
-	// an HMAC has no WriteString); the hash keeps no reference.
-	st.h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	st.in = append(st.in[:0], s...)
+	st.h.Write(st.in)
 	b = hex.AppendEncode(b, st.h.Sum(st.sum[:0])[:16])
 	if m.macs != nil {
 		st.h.Reset()
