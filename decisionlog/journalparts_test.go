@@ -25,112 +25,108 @@ func TestFirstLookupReadsWhatItNeeds(t *testing.T) {
 }
 
 func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
-	{
-		{
-			m := benchMask(t, mask)
-			const parts, per = 16, 25
-			entries := distinctEntriesOf(t, parts*per, engine.Brief)
-			l, _ := openAt(t, target, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
-			for i := range parts {
-				mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each, or more when the writer splits a flush
-			}
-			rowsIn := countRowsAt(t, target, "journal")
-			if rowsIn < parts {
-				t.Fatalf("journal has %d rows; want %d or more", rowsIn, parts)
-			}
-			type lookup struct {
-				name string
-				do   func(r *decisionlog.Reader) ([]decisionlog.Record, error)
-			}
-			var lookups []lookup
-			for _, i := range []int{0, 7*per + 3, parts*per - 1} {
-				e := entries[i]
-				lookups = append(lookups,
-					lookup{"id " + e.Decision.ID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
-						rec, err := r.Get(context.Background(), e.Decision.ID)
-						return []decisionlog.Record{rec}, err
-					}},
-					lookup{"lead " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
-						return r.Find(context.Background(), decisionlog.Query{LeadID: e.Decision.LeadID})
-					}},
-					// As a rep types it: another case, spaces around.
-					lookup{"email of " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
-						email := fmt.Sprintf(" Lead.%d@COMPANY%d.example ", i, i/10)
-						return r.Find(context.Background(), decisionlog.Query{Email: email})
-					}},
-				)
-			}
-			// A lead id in no decision: no row need be read.
-			lookups = append(lookups, lookup{"lead nobody", func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
-				return r.Find(context.Background(), decisionlog.Query{LeadID: "nobody"})
-			}})
-			if decisionlog.IsURL(target) {
-				// PostgreSQL tests the summaries itself: as Go does.
-				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+	m := benchMask(t, mask)
+	const parts, per = 16, 25
+	entries := distinctEntriesOf(t, parts*per, engine.Brief)
+	l, _ := openAt(t, target, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
+	for i := range parts {
+		mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each, or more when the writer splits a flush
+	}
+	rowsIn := countRowsAt(t, target, "journal")
+	if rowsIn < parts {
+		t.Fatalf("journal has %d rows; want %d or more", rowsIn, parts)
+	}
+	type lookup struct {
+		name string
+		do   func(r *decisionlog.Reader) ([]decisionlog.Record, error)
+	}
+	var lookups []lookup
+	for _, i := range []int{0, 7*per + 3, parts*per - 1} {
+		e := entries[i]
+		lookups = append(lookups,
+			lookup{"id " + e.Decision.ID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+				rec, err := r.Get(context.Background(), e.Decision.ID)
+				return []decisionlog.Record{rec}, err
+			}},
+			lookup{"lead " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+				return r.Find(context.Background(), decisionlog.Query{LeadID: e.Decision.LeadID})
+			}},
+			// As a rep types it: another case, spaces around.
+			lookup{"email of " + e.Decision.LeadID, func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+				email := fmt.Sprintf(" Lead.%d@COMPANY%d.example ", i, i/10)
+				return r.Find(context.Background(), decisionlog.Query{Email: email})
+			}},
+		)
+	}
+	// A lead id in no decision: no row need be read.
+	lookups = append(lookups, lookup{"lead nobody", func(r *decisionlog.Reader) ([]decisionlog.Record, error) {
+		return r.Find(context.Background(), decisionlog.Query{LeadID: "nobody"})
+	}})
+	if decisionlog.IsURL(target) {
+		// PostgreSQL tests the summaries itself: as Go does.
+		r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range parts*per + 20 { // and 20 leads in none
+			lead, email := fmt.Sprintf("00Q%08d", i), fmt.Sprintf("lead.%d@company%d.example", i, i/10)
+			for _, q := range [][2]string{{lead, ""}, {"", m.Email(email)}} {
+				inSQL, inGo, err := decisionlog.JournalCandidates(context.Background(), r, q[0], q[1])
 				if err != nil {
 					t.Fatal(err)
 				}
-				for i := range parts*per + 20 { // and 20 leads in none
-					lead, email := fmt.Sprintf("00Q%08d", i), fmt.Sprintf("lead.%d@company%d.example", i, i/10)
-					for _, q := range [][2]string{{lead, ""}, {"", m.Email(email)}} {
-						inSQL, inGo, err := decisionlog.JournalCandidates(context.Background(), r, q[0], q[1])
-						if err != nil {
-							t.Fatal(err)
-						}
-						if !slices.Equal(inSQL, inGo) || i < parts*per && len(inGo) == 0 {
-							t.Errorf("journal rows that may hold %q: PostgreSQL %v, Go %v", q, inSQL, inGo)
-						}
-					}
+				if !slices.Equal(inSQL, inGo) || i < parts*per && len(inGo) == 0 {
+					t.Errorf("journal rows that may hold %q: PostgreSQL %v, Go %v", q, inSQL, inGo)
 				}
-				r.Close()
-			}
-			answers := map[string]string{}
-			for _, lk := range lookups {
-				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := lk.do(r)
-				if err != nil {
-					t.Fatalf("%s: %v", lk.name, err)
-				}
-				answers[lk.name] = strings.Join(ids(got), ",")
-				want := 1
-				if lk.name == "lead nobody" {
-					want = 0
-				}
-				if len(got) != want {
-					t.Errorf("%s: %d decisions (%v); want %d", lk.name, len(got), ids(got), want)
-				}
-				// One row, and one more when a filter answers "maybe"
-				// wrongly (about 1% a row).
-				if rows, _, _ := decisionlog.JournalRead(r); rows > int64(want)+1 {
-					t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, rowsIn, want+1)
-				}
-				r.Close()
-			}
-			// Without the summaries every row is read, and the answers are
-			// the same.
-			if _, err := rawDB(t, target).Exec(`DELETE FROM journal_parts`); err != nil {
-				t.Fatal(err)
-			}
-			for _, lk := range lookups {
-				r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := lk.do(r)
-				if err != nil {
-					t.Fatalf("%s: %v", lk.name, err)
-				}
-				if g := strings.Join(ids(got), ","); g != answers[lk.name] {
-					t.Errorf("%s without summaries = %s; with them %s", lk.name, g, answers[lk.name])
-				}
-				if rows, _, _ := decisionlog.JournalRead(r); rows != int64(rowsIn) {
-					t.Errorf("%s without summaries read %d journal rows; want all %d", lk.name, rows, rowsIn)
-				}
-				r.Close()
 			}
 		}
+		r.Close()
 	}
+	// first is lk's answer from a fresh reader, and the journal rows it
+	// read.
+	first := func(lk lookup) ([]decisionlog.Record, int64) {
+		r, err := decisionlog.OpenReader(context.Background(), target, decisionlog.WithMask(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		got, err := lk.do(r)
+		if err != nil {
+			t.Fatalf("%s: %v", lk.name, err)
+		}
+		rows, _, _ := decisionlog.JournalRead(r)
+		return got, rows
+	}
+	answers := map[string]string{}
+	for _, lk := range lookups {
+		got, rows := first(lk)
+		answers[lk.name] = strings.Join(ids(got), ",")
+		want := 1
+		if lk.name == "lead nobody" {
+			want = 0
+		}
+		if len(got) != want {
+			t.Errorf("%s: %d decisions (%v); want %d", lk.name, len(got), ids(got), want)
+		}
+		// One row, and one more when a filter answers "maybe"
+		// wrongly (about 1% a row).
+		if rows > int64(want)+1 {
+			t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, rowsIn, want+1)
+		}
+	}
+	// Without the summaries every row is read, and the answers are
+	// the same.
+	if _, err := rawDB(t, target).Exec(`DELETE FROM journal_parts`); err != nil {
+		t.Fatal(err)
+	}
+	for _, lk := range lookups {
+		got, rows := first(lk)
+		if g := strings.Join(ids(got), ","); g != answers[lk.name] {
+			t.Errorf("%s without summaries = %s; with them %s", lk.name, g, answers[lk.name])
+		}
+		if rows != int64(rowsIn) {
+			t.Errorf("%s without summaries read %d journal rows; want all %d", lk.name, rows, rowsIn)
+		}
+	}
+
 }
