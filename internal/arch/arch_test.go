@@ -155,9 +155,9 @@ func TestImportsPointOneWay(t *testing.T) {
 }
 
 // TestNoPackageLevelState checks that no package-level variable of the
-// module is state: each is fixed at its declaration (an initialiser, a
-// go:embed, or the linker's -X, which its comment must say), is no lock,
-// pool, atomic, channel or the like, and is
+// module is state: each is fixed at its declaration (an initialiser, an
+// embed directive, or the linker's -X, which its comment must say), is no
+// lock, pool, atomic, channel or the like, and is
 // never assigned to, incremented, or written through an index or field,
 // by its package or its tests or any other package of the module.
 func TestNoPackageLevelState(t *testing.T) {
