@@ -93,17 +93,12 @@ func encodeJSONInto(s *scanner, dst []byte, e Entry, leadID string, dict *dictio
 	if !ok || s.ws(end) != len(s.data) {
 		return encodedInput{}, false
 	}
-	li, ai := find(top, "lead"), find(top, "account")
-	bare := li < 0 && ai < 0
-	lead := top // as leadEmail finds the lead: the lead object, or the top
-	if li >= 0 && top[li].isObj {
-		lead = top[li].obj
-	}
+	ai := find(top, "account")
+	bare := ai < 0 && find(top, "lead") < 0
+	lead := leadOf(top)
 	email := e.Email
 	if email == "" {
-		if v, ok := s.stringValue(lead, "email"); ok {
-			email = strings.TrimSpace(v)
-		}
+		email = s.emailOf(lead)
 	}
 	var out encodedInput
 	if v, ok := s.stringValue(lead, "company"); ok {
@@ -159,6 +154,44 @@ func encodeJSONInto(s *scanner, dst []byte, e Entry, leadID string, dict *dictio
 	}
 	out.input = enc.b
 	return out, true
+}
+
+// leadOf is the entries of the lead in a request's top-level entries, as
+// leadEmail finds the lead: the lead object, or the top.
+func leadOf(top []rawEntry) []rawEntry {
+	if li := find(top, "lead"); li >= 0 && top[li].isObj {
+		return top[li].obj
+	}
+	return top
+}
+
+// emailOf is the email of a lead's entries, as leadEmail reads it.
+func (s *scanner) emailOf(lead []rawEntry) string {
+	v, _ := s.stringValue(lead, "email")
+	return strings.TrimSpace(v)
+}
+
+// leadEmailOf is the lead's email in a request (one JSON object), as
+// encodeJSON reads it, for a raw row that came without one; ok is false
+// when encodeJSON leaves the request to encodeDoc (keys with escapes, deep
+// nesting), whose email it cannot tell as cheaply.
+func (s *scanner) leadEmailOf(input []byte) (email string, ok bool) {
+	// A request that does not spell the key (nor escapes, which could
+	// spell it otherwise) has no email: a search of its bytes, not a read.
+	if !bytes.Contains(input, []byte(`"email"`)) && bytes.IndexByte(input, '\\') < 0 {
+		return "", true
+	}
+	s.reset(input)
+	defer s.reset(nil) // keep no views of the request
+	p := s.ws(0)
+	if p == len(s.data) || s.data[p] != '{' {
+		return "", false
+	}
+	top, end, ok := s.object(p, 0)
+	if !ok || s.ws(end) != len(s.data) {
+		return "", false
+	}
+	return s.emailOf(leadOf(top)), true
 }
 
 // rawEntry is a key of an object in the request and its value: its bytes

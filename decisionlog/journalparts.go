@@ -5,7 +5,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Summaries of the journal's rows ("parts"): with each journal row the
@@ -35,9 +34,9 @@ type partSummary struct {
 	filter []byte
 }
 
-// filterEmailsUnknown: the row holds a request whose email the writer
-// could not read cheaply (an escape, invalid UTF-8): every lookup by email
-// reads the row.
+// filterEmailsUnknown: the row holds a request whose lead's email the
+// writer could not read cheaply (keys with escapes: see leadEmailOf):
+// every lookup by email reads the row.
 const filterEmailsUnknown = 1
 
 // Kinds of key in the filter, hashed with the key so that a lead id is
@@ -64,10 +63,10 @@ func filterHash(kind byte, s string) uint64 {
 	return mixHash(h)
 }
 
-// emailHash is filterHash(filterEmail, clean(Mask{}.Email(string(v))))
-// for v in ASCII without NUL (ok false otherwise), without making the
+// emailHash is filterHash(filterEmail, clean(Mask{}.Email(v))) for v in
+// ASCII without NUL (ok false otherwise), in one pass without a new
 // string: trimmed of spaces and lower-cased as it is hashed.
-func emailHash(v []byte) (uint64, bool) {
+func emailHash(v string) (uint64, bool) {
 	i, j := 0, len(v)
 	for i < j && isSpace(v[i]) {
 		i++
@@ -78,11 +77,12 @@ func emailHash(v []byte) (uint64, bool) {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	h = (h ^ uint64(filterEmail)) * prime
-	for _, c := range v[i:j] {
-		switch {
-		case c >= 0x80 || c == 0:
+	for k := i; k < j; k++ {
+		c := v[k]
+		if c >= 0x80 || c == 0 {
 			return 0, false
-		case 'A' <= c && c <= 'Z':
+		}
+		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		h = (h ^ uint64(c)) * prime
@@ -114,9 +114,10 @@ type partWriter struct {
 	lo, hi [16]byte
 	hashes []uint64
 	flags  byte
+	sc     *scanner // for the requests of raw rows without an email (leadEmailOf)
 }
 
-func (w *partWriter) reset() { *w = partWriter{hashes: w.hashes[:0]} }
+func (w *partWriter) reset() { *w = partWriter{hashes: w.hashes[:0], sc: w.sc} }
 
 // add adds a decision, as appendJournal stores it.
 func (w *partWriter) add(r *row) {
@@ -136,37 +137,41 @@ func (w *partWriter) add(r *row) {
 		}
 		return
 	}
-	// A raw row's email is encoded when read (encodeRaw): the entry's, or
-	// the lead's in the request, lower-cased and trimmed (Mask.Email).
-	if r.email != "" {
-		w.addEmail(r.email)
-		return
+	// A raw row's email is encoded when read (encodeRaw): the entry's
+	// (the server's is the one the engine read deciding the lead), or the
+	// lead's in the request, lower-cased and trimmed (Mask.Email).
+	email := r.email
+	if email == "" {
+		if w.sc == nil {
+			w.sc = &scanner{}
+		}
+		var ok bool
+		if email, ok = w.sc.leadEmailOf(r.input); !ok {
+			w.flags |= filterEmailsUnknown
+			return
+		}
 	}
-	if !requestEmails(r.input, w.addEmailBytes) {
-		w.flags |= filterEmailsUnknown
-	}
+	w.addEmail(email)
 }
 
+// addEmail adds the key of an email as encodeRaw stores it:
+// clean(Mask{}.Email(s)), hashed without a new string when s is ASCII.
 func (w *partWriter) addEmail(s string) {
+	if h, ok := emailHash(s); ok {
+		w.hashes = append(w.hashes, h)
+		return
+	}
+	if isASCII(s) {
+		return // empty, or spaces only
+	}
 	if e := clean(Mask{Mode: MaskNone}.Email(s)); e != "" {
 		w.hashes = append(w.hashes, filterHash(filterEmail, e))
 	}
 }
 
-// addEmailBytes is addEmail(string(v)), without the string for ASCII.
-func (w *partWriter) addEmailBytes(v []byte) {
-	h, ok := emailHash(v)
-	switch {
-	case ok:
-		w.hashes = append(w.hashes, h)
-	case len(bytes.TrimSpace(v)) > 0 && !isASCII(v):
-		w.addEmail(string(v))
-	}
-}
-
-func isASCII(v []byte) bool {
-	for _, c := range v {
-		if c >= 0x80 || c == 0 {
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c == 0 {
 			return false
 		}
 	}
@@ -219,57 +224,6 @@ func (s *partSummary) mayHold(q journalQuery) bool {
 		return true
 	}
 	return false
-}
-
-// requestEmails calls add with the value (a view) of every key "email" of a
-// request (a valid JSON object), at any depth: a superset of the lead's
-// email, which encodeRaw reads from the lead object or the top. It
-// returns false when it cannot tell: the request has an escape (a key or
-// value spelt with one), or an email value is not valid UTF-8 (which
-// decoding would change).
-func requestEmails(input []byte, add func([]byte)) bool {
-	if bytes.IndexByte(input, '\\') >= 0 {
-		return false
-	}
-	// Without escapes every quote opens or closes a string, so `"email"`
-	// is a whole string, and a key when a colon follows it. It is found
-	// by its 'm' (bytes.Index stops at every quote, JSON's commonest byte).
-	for o := 0; ; {
-		k := bytes.IndexByte(input[o:], 'm')
-		if k < 0 {
-			return true
-		}
-		m := o + k
-		o = m + 1
-		if m < 2 || m+5 > len(input) || string(input[m-2:m+5]) != `"email"` {
-			continue
-		}
-		p := m + 5
-		o = p
-		for p < len(input) && isSpace(input[p]) {
-			p++
-		}
-		if p == len(input) || input[p] != ':' {
-			continue
-		}
-		p++
-		for p < len(input) && isSpace(input[p]) {
-			p++
-		}
-		if p == len(input) || input[p] != '"' {
-			continue // not a string: no email
-		}
-		end := bytes.IndexByte(input[p+1:], '"')
-		if end < 0 {
-			return false
-		}
-		v := input[p+1 : p+1+end]
-		if !utf8.Valid(v) {
-			return false
-		}
-		add(v)
-		o = p + 1 + end + 1
-	}
 }
 
 // readSummaries reads the summaries of the journal rows seqs into parts

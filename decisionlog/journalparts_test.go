@@ -15,19 +15,33 @@ import (
 // TestFirstLookupReadsWhatItNeeds: a reader's first lookup by decision id,
 // lead id or email fetches the journal rows whose summaries say they may
 // hold the answer, not the whole journal; without summaries (a journal
-// written before them) it reads every row, and answers the same.
+// written before them) it reads every row, and answers the same. Entries
+// come with the lead's email as the engine read it (the server's) or
+// without (the log reads the request for it).
 func TestFirstLookupReadsWhatItNeeds(t *testing.T) {
 	for _, mask := range []string{"none", "hash"} {
-		t.Run("mask="+mask, func(t *testing.T) {
-			backends(t, func(t *testing.T, target string) { testFirstLookupReadsWhatItNeeds(t, target, mask) })
-		})
+		for _, email := range []bool{true, false} {
+			t.Run(fmt.Sprintf("mask=%s/email=%v", mask, email), func(t *testing.T) {
+				backends(t, func(t *testing.T, target string) { testFirstLookupReadsWhatItNeeds(t, target, mask, email) })
+			})
+		}
 	}
 }
 
-func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string) {
+func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string, email bool) {
 	m := benchMask(t, mask)
 	const parts, per = 16, 25
 	entries := distinctEntriesOf(t, parts*per, engine.Brief)
+	if email {
+		for i := range entries {
+			e := &entries[i]
+			var d engine.Decision
+			var err error
+			if e.Email, err = e.Ruleset.ScoreJSONEmail(context.Background(), e.Input, engine.Options{Detail: engine.Brief}, &d); err != nil || e.Email == "" {
+				t.Fatalf("ScoreJSONEmail(%s) = %q, %v; want the lead's email", e.Input, e.Email, err)
+			}
+		}
+	}
 	l, _ := openAt(t, target, decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
 	for i := range parts {
 		mustLog(t, l, entries[i*per:(i+1)*per]...) // a journal row each, or more when the writer splits a flush

@@ -233,43 +233,119 @@ func TestPartFilter(t *testing.T) {
 }
 
 // BenchmarkPartSummary is what a journal row's summary costs the writer a
-// decision (partWriter.add, and the filter built once a row of 1,000): a
-// raw row's request is searched for its emails.
+// decision (partWriter.add, and the filter built once a row of 1,000): of
+// raw rows with the lead's email (as the server logs them: the engine read
+// it), and without (the request is read for it).
 func BenchmarkPartSummary(b *testing.B) {
 	entries := leadEntries(b, 1000, engine.Brief)
-	rows := make([]row, len(entries))
-	for i, e := range entries {
-		rows[i] = row{leadID: e.Decision.LeadID, input: e.Input, raw: true}
-		rows[i].id[15] = byte(i)
-	}
-	var w partWriter
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if i%len(rows) == 0 {
-			w.summary()
-			w.reset()
-		}
-		w.add(&rows[i%len(rows)])
-		i++
+	for _, withEmail := range []bool{true, false} {
+		b.Run(fmt.Sprintf("email=%v", withEmail), func(b *testing.B) {
+			rows := make([]row, len(entries))
+			for i, e := range entries {
+				rows[i] = row{leadID: e.Decision.LeadID, input: e.Input, raw: true}
+				if withEmail {
+					rows[i].email = requestEmail(b, e)
+				}
+				rows[i].id[15] = byte(i)
+			}
+			var w partWriter
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i%len(rows) == 0 {
+					w.summary()
+					w.reset()
+				}
+				w.add(&rows[i%len(rows)])
+				i++
+			}
+		})
 	}
 }
 
-// FuzzEmailHash holds the writer's hash of a request's email (emailHash,
-// addEmailBytes) to the hash of the email as encodeRaw stores it.
+// requestEmail is the lead's email in an entry's request, as the engine
+// reads it deciding the lead.
+func requestEmail(t testing.TB, e Entry) string {
+	t.Helper()
+	var d engine.Decision
+	email, err := e.Ruleset.ScoreJSONEmail(context.Background(), e.Input, engine.Options{Detail: engine.Brief}, &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return email
+}
+
+// FuzzEmailHash holds the writer's hash of an email (emailHash, addEmail)
+// to the hash of the email as encodeRaw stores it.
 func FuzzEmailHash(f *testing.F) {
 	for _, s := range []string{"Ann@Acme.Example", "  spaced@req.example\t", "", " ", "ÉLODIE@B.EXAMPLE", "a\x00b@c", "\u00a0x@y\u00a0", "plain"} {
-		f.Add([]byte(s))
+		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, v []byte) {
-		want := clean(Mask{Mode: MaskNone}.Email(string(v)))
+	f.Fuzz(func(t *testing.T, v string) {
+		want := clean(Mask{Mode: MaskNone}.Email(v))
 		var w partWriter
-		w.addEmailBytes(v)
+		w.addEmail(v)
 		switch {
 		case want == "" && len(w.hashes) != 0:
-			t.Errorf("addEmailBytes(%q) added a key; the stored email is empty", v)
+			t.Errorf("addEmail(%q) added a key; the stored email is empty", v)
 		case want != "" && (len(w.hashes) != 1 || w.hashes[0] != filterHash(filterEmail, want)):
-			t.Errorf("addEmailBytes(%q) = %x; want the hash of %q", v, w.hashes, want)
+			t.Errorf("addEmail(%q) = %x; want the hash of %q", v, w.hashes, want)
+		}
+	})
+}
+
+// FuzzLeadEmail holds the emails the writer hashes into a journal row's
+// filter for a raw row, the engine's (ScoreJSONEmail: the server logs it
+// as Entry.Email) or, for an entry without one, the request's
+// (leadEmailOf), to the email encodeRaw stores, by the reference
+// (encodeDoc); and an entry with the engine's email is stored as the same
+// bytes as one without, masked or not.
+func FuzzLeadEmail(f *testing.F) {
+	for _, s := range []string{
+		`{"id": "1", "lead": {"email": " Ann@Acme.Example ", "employees": 5}, "account": {"email": "x@y.example"}}`,
+		`{"email": "bare@acme.example", "employees": 5}`,
+		`{"lead": null, "email": "top@acme.example"}`,
+		`{"lead": 5, "email": "top@acme.example"}`,
+		`{"email": "flat@acme.example", "account": {"ltv": 5}}`,
+		`{"lead": {"email": "a@b.example", "email": "c@d.example"}}`,
+		`{"lead": {"email": "ann\u0040acme.example"}}`,
+		`{"lead": {"em\u0061il": "escaped@key.example"}}`,
+		`{"lead": {"email": 5}, "email": "top@acme.example"}`,
+		`{"lead": {"company": "Acme"}}`,
+		"{\"lead\": {\"email\": \"a\xff@b.example\"}}",
+		`{"lead": {"email": "\u00c9lodie@B.example"}, "lead": {"email": "last@lead.example"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	rs := B2BSaaS(f)
+	none := Mask{Mode: MaskNone}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		if !rawObject(input) {
+			return // a raw row's request is one JSON object
+		}
+		want := encodeDoc(Entry{Input: input}, "", newDictionary(nil), none).email
+		if email, ok := (&scanner{}).leadEmailOf(input); ok && clean(none.Email(email)) != want {
+			t.Errorf("leadEmailOf(%q) = %q; encodeRaw stores %q", input, email, want)
+		}
+		var d engine.Decision
+		email, err := rs.ScoreJSONEmail(context.Background(), input, engine.Options{MaxDepth: DecidedDepth}, &d)
+		if err != nil || email == "" {
+			return
+		}
+		if clean(none.Email(email)) != want {
+			t.Errorf("ScoreJSONEmail(%q) = %q; encodeRaw stores %q", input, email, want)
+		}
+		dict := newDictionary([]string{"lead.email", "lead.company", "lead.employees"})
+		for _, m := range []Mask{none, {Mode: MaskHash, Fields: DefaultMaskFields, Key: []byte("a key of sixteen bytes or more")}} {
+			var sc scanner
+			without, ok1 := encodeJSON(&sc, Entry{Input: input}, "L", dict, m)
+			with, ok2 := encodeJSON(&sc, Entry{Input: input, Email: email}, "L", dict, m)
+			if !ok1 || !ok2 {
+				without, with = encodeDoc(Entry{Input: input}, "L", dict, m), encodeDoc(Entry{Input: input, Email: email}, "L", dict, m)
+			}
+			if !bytes.Equal(with.input, without.input) || with.email != without.email {
+				t.Errorf("%s: %q with the engine's email %q is stored as %q, %q; without, %q, %q", m, input, email, with.input, with.email, without.input, without.email)
+			}
 		}
 	})
 }

@@ -54,7 +54,9 @@ type Entry struct {
 	// when the input has none, marked with AccountSource, so that a
 	// re-explanation sees it or resolves it anew.
 	Account map[string]any
-	Email   string // the lead's email; read from Input when empty
+	// Email is the lead's email (engine.Ruleset.ScoreJSONEmail says it as
+	// it decides); read from Input when empty.
+	Email string
 	// Decided says that Ruleset's ScoreJSON (or ScoreJSONInto) decided
 	// Input, with Options.MaxDepth from 1 to DecidedDepth: Input is then
 	// one JSON object nested no deeper, which Log need not scan again to

@@ -23,8 +23,9 @@ import (
 // JSON, duplicate keys, objects where fields should be, lone surrogates,
 // invalid UTF-8, deep nesting) it returns ok == false and the caller takes
 // the ParseInput path, which produces the same decision or the precise
-// error. FuzzDecodeJSON checks that both paths agree.
-func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options) (id string, ok bool, err error) {
+// error. FuzzDecodeJSON checks that both paths agree. With wantEmail it
+// returns the lead's email too (readEmail), a view of data like id.
+func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options, wantEmail bool) (id, email string, ok bool, err error) {
 	rs := compiled.Ruleset
 	l.row.Reset(rs)
 	l.warnings = []Warning{}
@@ -34,14 +35,15 @@ func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options) (id st
 	if maxDepth <= 0 || maxDepth > maxSkipDepth {
 		maxDepth = maxSkipDepth
 	}
+	resolve := opts.Accounts != nil && compiled.readsAccount
 	d := jsonDecoder{data: data, rs: rs, l: l, strict: opts.Strict, maxDepth: maxDepth,
-		wantEmail: opts.Accounts != nil && compiled.readsAccount}
+		wantEmail: resolve || wantEmail}
 	d.seen = resizeSet(l.seen, len(rs.Fields))
 	l.seen = d.seen
 	if !d.request() {
-		return "", false, nil
+		return "", "", false, nil
 	}
-	if d.wantEmail && !d.account && d.email != "" {
+	if resolve && !d.account && d.email != "" {
 		// As joinAccount does for a decoded request.
 		if a, found := opts.Accounts.Resolve(d.email); found {
 			errs, _ := l.setFields(rs, "account", a, opts.Strict) // a joined account's other columns are not warned of
@@ -50,15 +52,15 @@ func (l *record) decodeJSON(compiled *Ruleset, data []byte, opts Options) (id st
 	}
 	if len(d.errs) > 0 {
 		slices.SortFunc(d.errs, func(a, b *InputError) int { return strings.Compare(a.Field, b.Field) })
-		return "", true, d.errs
+		return "", "", true, d.errs
 	}
 	slices.SortStableFunc(l.warnings, func(a, b Warning) int { return strings.Compare(a.Field, b.Field) })
 	for _, c := range []idCandidate{d.docID, d.docLeadID, d.leadID, d.leadLeadID} {
 		if c.ok && c.value != "" { // an empty id is no id, as in ParseInput
-			return c.value, true, nil // a view of data: decide copies it
+			return c.value, d.email, true, nil // a view of data: decide copies it
 		}
 	}
-	return "", true, nil
+	return "", d.email, true, nil
 }
 
 func resizeSet(s eval.FieldSet, n int) eval.FieldSet {
@@ -93,8 +95,8 @@ type jsonDecoder struct {
 
 	docID, docLeadID, leadID, leadLeadID idCandidate
 
-	// For Options.Accounts: whether the request has an account, and the
-	// lead's email (a view of data), read when wantEmail.
+	// For Options.Accounts and ScoreJSONEmail: whether the request has an
+	// account, and the lead's email (a view of data), read when wantEmail.
 	wantEmail, account bool
 	email              string
 }
@@ -230,8 +232,8 @@ func (d *jsonDecoder) request() bool {
 			if !d.field(f) {
 				return false
 			}
-			if d.wantEmail && key == "email" {
-				d.readEmail(start)
+			if d.wantEmail && key == "email" && !d.readEmail(start) {
+				return false
 			}
 		}
 		first = false
@@ -341,8 +343,8 @@ func (d *jsonDecoder) object(ns string, id, leadID *idCandidate) bool {
 			if !d.field(f) {
 				return false
 			}
-			if id != nil && idKey == keyEmail && d.wantEmail {
-				d.readEmail(start)
+			if id != nil && idKey == keyEmail && d.wantEmail && !d.readEmail(start) {
+				return false
 			}
 		}
 		if d.pos < len(d.data) && d.data[d.pos] == ',' { // compact JSON
@@ -433,17 +435,22 @@ func (d *jsonDecoder) undeclared(ns, key string) bool {
 
 // readEmail keeps the lead's email, the string value that starts at
 // start (just after its key's colon), as Ruleset.joinAccount reads it
-// from a map: anything but a string is no email.
-func (d *jsonDecoder) readEmail(start int) {
+// from a map: anything but a string is no email. An email that is not
+// valid UTF-8, which encoding/json would repair, sends the request to the
+// slow path (false), so that both paths read the same email.
+func (d *jsonDecoder) readEmail(start int) bool {
 	end := d.pos
 	d.pos = start
 	d.email = ""
 	if d.peek() == '"' {
-		if s, ok := d.str(); ok {
-			d.email = s
+		s, ok := d.str()
+		if !ok || !d.validUTF8(s) {
+			return false
 		}
+		d.email = s
 	}
 	d.pos = end
+	return true
 }
 
 func newKnownKey(key string, f *eval.Field) knownKey {

@@ -60,6 +60,16 @@ func decodeSeeds() [][]byte {
 		[]byte(`{"id": "L", "countri": "DE", "employees": 5, "account_source": "request"}`),
 		[]byte(`{"countri": "DE", "lead": {"employees": "x", "industri": "software"}}`),
 		[]byte("{\"lead\": {\"emi\xffal\": 1}, \"account\": {\"\\u00e9\": 2}}"),
+		// The lead's email (ScoreJSONEmail), wherever a request puts it.
+		[]byte(`{"email": " Ann@Acme.Example ", "employees": 5}`),
+		[]byte(`{"lead": {"email": "ann\u0040acme.example"}, "email": "top@acme.example"}`),
+		[]byte(`{"lead": {"email": 5, "employees": 5}}`),
+		[]byte(`{"lead": {"email": "a@b.example", "email": "c@d.example"}}`),
+		[]byte(`{"lead": null, "email": "top@acme.example"}`),
+		[]byte(`{"email": "flat@acme.example", "account": {"ltv": 5}}`),
+		[]byte(`{"lead": {"email": "x@y.example"}, "account": {"email": "acct@acme.example"}}`),
+		[]byte("{\"lead\": {\"email\": \"a\xff@b.example\"}}"),
+		[]byte("{\"email\": \"\xe9@b.example\", \"employees\": 1}"),
 	}
 	files, _ := filepath.Glob("testdata/decisions/*.lead.json")
 	for _, f := range files {
@@ -104,6 +114,23 @@ func checkSameDecisionWith(t *testing.T, rs *engine.Ruleset, data []byte, opts e
 	}
 	if diff := cmp.Diff(slow, fast); diff != "" {
 		t.Fatalf("%s strict=%v max depth %d %q: ScoreJSON differs from ParseInput+Score (-slow +fast):\n%s", rs.Name, opts.Strict, opts.MaxDepth, data, diff)
+	}
+	// ScoreJSONEmail decides the same, and says the email of the lead
+	// ParseInput reads.
+	var withEmail engine.Decision
+	email, errE := rs.ScoreJSONEmail(context.Background(), data, opts, &withEmail)
+	if (errE == nil) != (errF == nil) || (errE != nil && errE.Error() != errF.Error()) {
+		t.Fatalf("%s strict=%v max depth %d %q:\nScoreJSONEmail error %v\nScoreJSON error      %v", rs.Name, opts.Strict, opts.MaxDepth, data, errE, errF)
+	}
+	if diff := cmp.Diff(fast, withEmail); diff != "" {
+		t.Fatalf("%s strict=%v max depth %d %q: ScoreJSONEmail differs from ScoreJSON (-ScoreJSON +ScoreJSONEmail):\n%s", rs.Name, opts.Strict, opts.MaxDepth, data, diff)
+	}
+	want := ""
+	if in, err := engine.ParseInput(data); err == nil && errS == nil {
+		want, _ = in.Lead["email"].(string)
+	}
+	if email != want {
+		t.Fatalf("%s strict=%v max depth %d %q: ScoreJSONEmail's email = %q; want %q", rs.Name, opts.Strict, opts.MaxDepth, data, email, want)
 	}
 }
 

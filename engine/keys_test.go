@@ -88,7 +88,7 @@ func TestUndeclaredKeys(t *testing.T) {
 			for _, strict := range []bool{false, true} {
 				opts := Options{Strict: strict}
 				l := new(record)
-				_, ok, _ := l.decodeJSON(rs, []byte(tc.req), opts)
+				_, _, ok, _ := l.decodeJSON(rs, []byte(tc.req), opts, false)
 				if ok != tc.fast {
 					t.Errorf("strict=%v: the fast decoder read it: %v; want %v", strict, ok, tc.fast)
 				}

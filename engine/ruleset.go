@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,7 +117,8 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 // groups, the missing fields) are most of the bytes a decision allocates,
 // and on a busy server allocating them cost more than deciding. It is the
 // one addition to the one way of scoring JSON bytes, ScoreJSON, which is
-// ScoreJSONInto into a new Decision: one code path, no options of its own.
+// ScoreJSONInto into a new Decision: one code path, no options of its own
+// (ScoreJSONEmail is the same path, saying the lead's email as well).
 //
 // Everything *d said is overwritten, and so are the elements of the arrays
 // its slices point to: a caller that keeps a decision while reusing d
@@ -128,9 +130,30 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 // same bytes; its strings are new or the ruleset's, never views of reused
 // memory. On error *d is the zero Decision.
 func (rs *Ruleset) ScoreJSONInto(ctx context.Context, data []byte, opts Options, d *Decision) error {
+	_, err := rs.scoreJSON(ctx, data, opts, d, false)
+	return err
+}
+
+// ScoreJSONEmail is ScoreJSONInto that also returns the lead's email as
+// the request gives it: the string value of the "email" key of the lead
+// deciding read (Input.Lead: the "lead" object, or the request's top for
+// a bare lead), "" when there is none or it is not a string. Deciding
+// reads it anyway; a caller that records decisions by lead (the decision
+// log, which keeps the lead's email in a column of its own and in the
+// summaries that lead lookups to a decision) then need not read the
+// request again. The email is a new string (one allocation when there is
+// one), not a view of data.
+func (rs *Ruleset) ScoreJSONEmail(ctx context.Context, data []byte, opts Options, d *Decision) (email string, err error) {
+	email, err = rs.scoreJSON(ctx, data, opts, d, true)
+	return strings.Clone(email), err
+}
+
+// scoreJSON is ScoreJSONInto; with wantEmail it returns the lead's email
+// too, a view of data when the fast decoder read it.
+func (rs *Ruleset) scoreJSON(ctx context.Context, data []byte, opts Options, d *Decision, wantEmail bool) (email string, err error) {
 	l := rs.records.Get().(*record)
 	defer rs.records.Put(l)
-	id, ok, err := l.decodeJSON(rs, data, opts)
+	id, email, ok, err := l.decodeJSON(rs, data, opts, wantEmail)
 	borrowed := ok // the fast decoder's id is a view of data
 	if !ok {
 		// The fast decoder gives up on input nested deeper than MaxDepth, so
@@ -138,27 +161,30 @@ func (rs *Ruleset) ScoreJSONInto(ctx context.Context, data []byte, opts Options,
 		if opts.MaxDepth > 0 {
 			if err := CheckDepth(data, opts.MaxDepth); err != nil {
 				*d = Decision{}
-				return err
+				return "", err
 			}
 		}
 		in, perr := ParseInput(data)
 		if perr != nil {
 			*d = Decision{}
-			return perr
+			return "", perr
 		}
 		rs.joinAccount(&in, opts.Accounts)
 		if err = l.normalise(rs.Ruleset, in, opts.Strict); err == nil {
 			id = in.ID
 		}
+		if wantEmail {
+			email, _ = in.Lead["email"].(string)
+		}
 	}
 	if err != nil {
 		*d = Decision{}
-		return err
+		return "", err
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
 	l.decide(d, rs, id, borrowed, time.Time{}, opts)
-	return nil
+	return email, nil
 }
 
 // budgeted points the record's row at a budget for one decision (see

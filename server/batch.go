@@ -156,10 +156,9 @@ type batchChunkResult struct {
 }
 
 type batchResult struct {
-	d       engine.Decision
-	account map[string]any
-	code    string // the error's code, when refused
-	input   []byte // the request scored (mapped, with an input map)
+	d    engine.Decision
+	code string  // the error's code, when refused
+	req  decided // what the log keeps of the request
 }
 
 // decideElems decides the elements of a batch's chunk on every core; base is
@@ -198,12 +197,12 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 				return
 			}
 			e, res := elems[i], &results[i]
-			res.account, res.code, res.input = nil, "", nil // the decision, res.d, is reused
+			res.code, res.req = "", decided{} // the decision, res.d, is reused
 			elem := data[e.start:e.end]
 			if base+i > 0 {
 				arena = append(arena, ',')
 			}
-			account, id, scored, err := s.decideData(ctx, rs, q, elem, &res.d)
+			req, id, err := s.decideData(ctx, rs, q, elem, &res.d)
 			if err != nil && ctx.Err() != nil {
 				broken.Store(true) // the time is up, or the client gone
 				return
@@ -214,7 +213,7 @@ func (s *Server) decideElems(ctx context.Context, rs *engine.Ruleset, q query, d
 				res.code, arena = body.Code, appendItem(arena, rs, nil, &itemError{Index: &index, LeadID: id, Error: body})
 				continue
 			}
-			res.account, res.input, arena = account, scored, rs.AppendJSON(arena, &res.d)
+			res.req, arena = req, rs.AppendJSON(arena, &res.d)
 		}
 		mu.Lock()
 		answers[from] = arena
@@ -246,7 +245,7 @@ func (s *Server) recordChunk(ctx context.Context, rs *engine.Ruleset, c *batchCh
 			continue
 		}
 		counts.add(s.metrics, &res.d)
-		s.logDecision(ctx, rs, &res.d, res.input, res.account)
+		s.logDecision(ctx, rs, &res.d, res.req)
 	}
 	counts.flush(s.metrics)
 }

@@ -178,17 +178,25 @@ func (k *kept) Resolve(email string) (map[string]any, bool) {
 }
 
 // scoreResolving decides a request into *d as opts say, reusing d's
-// arrays (engine.Ruleset.ScoreJSONInto), and returns the account the
-// engine resolved for it (Options.Accounts), if any, for the decision
-// log; only a server that logs keeps it.
-func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte, d *engine.Decision) (map[string]any, error) {
-	if opts.Accounts == nil || s.decisionLog == nil {
-		return nil, rs.ScoreJSONInto(ctx, data, opts, d)
+// arrays (engine.Ruleset.ScoreJSONInto), and, for the decision log, returns
+// the request with the account the engine resolved for it (Options.Accounts),
+// if any, and the lead's email the engine read (ScoreJSONEmail): only a
+// server that logs asks for them.
+func (s *Server) scoreResolving(ctx context.Context, rs *engine.Ruleset, opts engine.Options, data []byte, d *engine.Decision) (decided, error) {
+	if s.decisionLog == nil {
+		return decided{input: data}, rs.ScoreJSONInto(ctx, data, opts, d)
 	}
-	k := &kept{AccountResolver: opts.Accounts}
-	opts.Accounts = k
-	err := rs.ScoreJSONInto(ctx, data, opts, d)
-	return k.account, err
+	var k *kept
+	if opts.Accounts != nil {
+		k = &kept{AccountResolver: opts.Accounts}
+		opts.Accounts = k
+	}
+	email, err := rs.ScoreJSONEmail(ctx, data, opts, d)
+	req := decided{input: data, email: email}
+	if k != nil {
+		req.account = k.account
+	}
+	return req, err
 }
 
 // scoreWithAccount decides a request and says which account goes with it
@@ -224,17 +232,17 @@ func decodeObject(data []byte) (map[string]any, bool) {
 	return doc, true
 }
 
-// logDecision hands a decision, the ruleset version that made it and its
-// request to the decision log, if any. With --log-overflow block it may
+// logDecision hands a decision, the ruleset version that made it and what
+// the log keeps of its request (decided) to the decision log, if any. With --log-overflow block it may
 // wait for room until ctx ends. Log is done with the request when it
 // returns (a stream reuses its buffer). Every decision logged was decided
 // by decideData, with s.options' MaxDepth: the log is told (Decided).
-func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d *engine.Decision, data []byte, account map[string]any) {
+func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d *engine.Decision, req decided) {
 	if s.decisionLog == nil {
 		return
 	}
-	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: *d, Ruleset: rs, Input: data, Account: account,
-		Decided: maxDepth <= decisionlog.DecidedDepth})
+	s.decisionLog.Log(ctx, decisionlog.Entry{Time: time.Now(), Decision: *d, Ruleset: rs, Input: req.input, Account: req.account,
+		Email: req.email, Decided: maxDepth <= decisionlog.DecidedDepth})
 }
 
 // nextTierOf is how far a decision is from the next tier up; nil at the top.

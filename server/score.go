@@ -502,27 +502,35 @@ func (s *Server) scoreLine(ctx context.Context, q query, line []byte, t *tally, 
 // in the shared counters). The decision is written in place, not
 // returned: it is some 400 bytes, and each layer copied it.
 func (s *Server) scoreData(ctx context.Context, rs *engine.Ruleset, q query, data []byte, t *tally, d *engine.Decision) (string, error) {
-	account, id, scored, err := s.decideData(ctx, rs, q, data, d)
+	req, id, err := s.decideData(ctx, rs, q, data, d)
 	if err != nil {
 		return id, err
 	}
 	t.add(s.metrics, d)
-	s.logDecision(ctx, rs, d, scored, account)
+	s.logDecision(ctx, rs, d, req)
 	return "", nil
 }
 
+// decided is what the decision log keeps of a decided request beside the
+// decision (decisionlog.Entry).
+type decided struct {
+	input   []byte         // the request scored: the body, or the body read through an input map
+	account map[string]any // the account the engine resolved for it, if any
+	email   string         // the lead's email, as the engine read it
+}
+
 // decideData is scoreData without counting or logging: it sets *d to the
-// decision and returns the account it was resolved with, if any, and the
-// request it scored (data, or data read through an input map), or the
-// error and the lead's id.
+// decision and returns what the log keeps of the request, or the error and
+// the lead's id.
 // JSON nested deeper than maxDepth is refused; the engine checks it only
 // when its own decoder gives up on a request, which reads the declared
 // fields and stops at maxDepth, so the bytes of a lead are scanned once.
-func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, payload []byte, d *engine.Decision) (account map[string]any, id string, data []byte, err error) {
-	if data, err = s.mapInput(rs.Ruleset, q, payload); err != nil {
-		return nil, "", nil, err
+func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, payload []byte, d *engine.Decision) (req decided, id string, err error) {
+	data, err := s.mapInput(rs.Ruleset, q, payload)
+	if err != nil {
+		return decided{}, "", err
 	}
-	account, err = s.scoreResolving(ctx, rs, s.options(q), data, d)
+	req, err = s.scoreResolving(ctx, rs, s.options(q), data, d)
 	if err == nil && ctx.Err() != nil {
 		// The request's time ran out, or its client went away, while
 		// deciding: the conditions' loops stopped and their rules
@@ -531,12 +539,12 @@ func (s *Server) decideData(ctx context.Context, rs *engine.Ruleset, q query, pa
 	}
 	if err != nil {
 		if engine.CheckDepth(data, maxDepth) != nil {
-			return nil, "", nil, err // deep nesting is not decoded, not even for the id
+			return decided{}, "", err // deep nesting is not decoded, not even for the id
 		}
-		return nil, leadID(data), nil, err
+		return decided{}, leadID(data), err
 	}
 	d.ID = s.newID()
-	return account, "", data, nil
+	return req, "", nil
 }
 
 // flush sends what is buffered to the client, within the timeout.
