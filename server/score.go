@@ -403,12 +403,20 @@ func (s *Server) streamChunk() *streamChunk {
 }
 
 // putStreamChunk keeps c for the next stream, unless a line made its
-// arena large (a line may be up to maxBody).
+// arena large (a line may be up to maxBody); of its answers' buffers it
+// keeps those no larger than maxPooledResponse (a huge lead's answer, its
+// id echoed, is left to the collector, as writeDecision leaves it).
 func (s *Server) putStreamChunk(c *streamChunk) {
-	if cap(c.arena) <= maxPooledArena {
-		c.reset()
-		s.streamChunks.Put(c)
+	if cap(c.arena) > maxPooledArena {
+		return
 	}
+	for i := range c.outs {
+		if cap(c.outs[i]) > maxPooledResponse {
+			c.outs[i] = nil // decideChunk sizes a new one
+		}
+	}
+	c.reset()
+	s.streamChunks.Put(c)
 }
 
 // maxPooledArena is the largest line arena kept for the next stream: 512
@@ -442,6 +450,9 @@ func (s *Server) decideChunk(ctx context.Context, q query, c *streamChunk) {
 	one := func(i int, t *tally, d *engine.Decision) {
 		l := c.lines[i]
 		buf := c.outs[i][:0]
+		if buf == nil { // dropped by putStreamChunk
+			buf = make([]byte, 0, hint)
+		}
 		if l.tooLong {
 			_, body := errorResponse(&httpError{status: http.StatusRequestEntityTooLarge, code: "line_too_long",
 				msg: fmt.Sprintf("line %d is longer than the limit of %d bytes", l.n, s.maxBody)})
