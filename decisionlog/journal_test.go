@@ -169,3 +169,75 @@ func TestJournalMigrated(t *testing.T) {
 		})
 	}
 }
+
+// TestCountDuringIndexing: Count and Stats read the journal and the
+// indexed tables while the indexer moves rows from one to the other (a
+// replica's reader, or `leadq stats`, beside a writer): every answer
+// counts each decision once. Count reads no journal row's data, and Stats
+// only the rows whose decisions may be in its window.
+func TestCountDuringIndexing(t *testing.T) { backends(t, testCountDuringIndexing) }
+
+func testCountDuringIndexing(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	l, _ := openAt(t, target, decisionlog.WithIndexing(time.Hour, 1<<20))
+	r, err := decisionlog.OpenReader(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	decisions := func(st decisionlog.Stats) int {
+		n := 0
+		for _, rs := range st.Rulesets {
+			n += rs.Decisions
+		}
+		return n
+	}
+	const rounds, per, row = 4, 200, 50
+	total := 0
+	for round := range rounds {
+		at := t0.Add(time.Duration(round) * time.Hour)
+		for k := 0; k < per; k += row { // a journal row each
+			var es []decisionlog.Entry
+			for i := k; i < k+row; i++ {
+				es = append(es, s.entry(t, at.Add(time.Duration(i)*time.Millisecond),
+					fmt.Sprintf(`{"id": "C-%d-%d", "lead": {"email": "c%d@company%d.example", "country": "DE", "employees": %d}}`, round, i, i, round, 10*i)))
+			}
+			mustLog(t, l, es...)
+		}
+		total += per
+
+		// Count reads no journal row; Stats of this round's hour reads
+		// this round's rows only.
+		rows, _, _ := decisionlog.JournalRead(r)
+		if n, err := r.Count(ctx); err != nil || n != total {
+			t.Fatalf("round %d: Count() = %d, %v; want %d", round, n, err, total)
+		}
+		if st, err := r.Stats(ctx, at, at.Add(time.Hour)); err != nil || decisions(st) != per {
+			t.Fatalf("round %d: Stats of its hour = %d decisions, %v; want %d", round, decisions(st), err, per)
+		}
+		if after, _, _ := decisionlog.JournalRead(r); after-rows != per/row {
+			t.Errorf("round %d: Count and Stats of its hour read %d journal rows; want %d (this round's)", round, after-rows, per/row)
+		}
+
+		done := make(chan error, 1)
+		go func() { done <- l.Index(ctx) }()
+		for indexing := true; indexing; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				indexing = false
+			default:
+			}
+			if n, err := r.Count(ctx); err != nil || n != total {
+				t.Fatalf("round %d, indexing: Count() = %d, %v; want %d", round, n, err, total)
+			}
+			st, err := r.Stats(ctx, t0, t0.Add(rounds*time.Hour))
+			if err != nil || decisions(st) != total {
+				t.Fatalf("round %d, indexing: Stats() = %d decisions, %v; want %d", round, decisions(st), err, total)
+			}
+		}
+	}
+}

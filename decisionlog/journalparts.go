@@ -17,9 +17,10 @@ import (
 // new to it), then reads the data of the journal rows that may hold the
 // answer only: before, a reader's first lookup fetched, decompressed and
 // decoded the whole journal (6 MB from PostgreSQL's TOAST and 45 MB
-// decoded for 131,072 decisions). A search by text (a prefix, which a
-// filter of whole keys cannot answer), Count and Stats still read every
-// row.
+// decoded for 131,072 decisions). Stats reads the rows whose decision
+// ids may fall in its window (lo and hi), Count none (each row says how
+// many decisions it holds); a search by text (a prefix, which a filter of
+// whole keys cannot answer) still reads every row.
 //
 // A summary is only ever a shortcut: a journal row without one (appended
 // before summaries, by an older writer, or whose summary insert failed) is
@@ -218,6 +219,8 @@ func (s *partSummary) mayHold(q journalQuery) bool {
 		return true
 	case q.id != nil && bytes.Compare(q.id[:], s.lo[:]) >= 0 && bytes.Compare(q.id[:], s.hi[:]) <= 0:
 		return true
+	case q.within != nil && q.within.overlaps(s.lo, s.hi):
+		return true
 	case q.leadID != "" && s.has(filterLeadID, q.leadID):
 		return true
 	case q.email != "" && (s.filter[0]&filterEmailsUnknown != 0 || s.has(filterEmail, q.email)):
@@ -287,6 +290,9 @@ func (r *Reader) mayHold(ctx context.Context, q journalQuery) ([]int64, map[int6
 	if q.id != nil {
 		id := arg(q.id[:])
 		conds = append(conds, `(p.lo <= `+id+` AND p.hi >= `+id+`)`)
+	}
+	if q.within != nil {
+		conds = append(conds, `(p.lo < `+arg(q.within.to[:])+` AND p.hi >= `+arg(q.within.from[:])+`)`)
 	}
 	if q.leadID != "" {
 		conds = append(conds, has(filterLeadID, q.leadID))

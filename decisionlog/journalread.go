@@ -61,6 +61,7 @@ import (
 // into resolved when a lookup needs it; rows not raw are so from the
 // start. resolved is shared and written once a row.
 type journalBatch struct {
+	seq       int64 // the journal row's
 	rows      []jrow
 	data      []byte   // the batch decompressed
 	lo, hi    [16]byte // the least and greatest decision id
@@ -503,18 +504,36 @@ func jsonKey(data []byte, end int) bool {
 }
 
 // journalQuery selects decisions of the journal: those with the id, the
-// lead id, the email (as stored), or a search key that starts with prefix
-// (any that is set).
+// lead id, the email (as stored), a search key that starts with prefix, or
+// an id within a range (any that is set).
 type journalQuery struct {
 	id     *[16]byte
 	leadID string
 	email  string
 	prefix string
+	within *idRange // Stats' window
+}
+
+// idRange is the decision ids from from up to, and without, to: the
+// decisions of a time window (UUIDv7s begin with their time).
+type idRange struct{ from, to [16]byte }
+
+func (w *idRange) has(id [16]byte) bool {
+	return bytes.Compare(id[:], w.from[:]) >= 0 && bytes.Compare(id[:], w.to[:]) < 0
+}
+
+// overlaps reports whether the ids from lo to hi, both included, may be
+// in the range.
+func (w *idRange) overlaps(lo, hi [16]byte) bool {
+	return bytes.Compare(lo[:], w.to[:]) < 0 && bytes.Compare(hi[:], w.from[:]) >= 0
 }
 
 // matches is the query's reference, on an encoded row.
 func (q journalQuery) matches(x *row) bool {
 	if q.id != nil && x.id == *q.id || q.leadID != "" && x.leadID == q.leadID || q.email != "" && x.email == q.email {
+		return true
+	}
+	if q.within != nil && q.within.has(x.id) {
 		return true
 	}
 	if q.prefix != "" {
@@ -534,6 +553,13 @@ func (b *journalBatch) candidates(q journalQuery) []int32 {
 	if q.id != nil && bytes.Compare(q.id[:], b.lo[:]) >= 0 && bytes.Compare(q.id[:], b.hi[:]) <= 0 {
 		for i := range b.rows {
 			if b.rows[i].id == *q.id {
+				c = append(c, int32(i))
+			}
+		}
+	}
+	if q.within != nil && q.within.overlaps(b.lo, b.hi) {
+		for i := range b.rows {
+			if q.within.has(b.rows[i].id) {
 				c = append(c, int32(i))
 			}
 		}
@@ -589,12 +615,12 @@ func (b *journalBatch) resolve(ctx context.Context, r *Reader, rows []int32) err
 // row is row i, encoded (resolve it first).
 func (b *journalBatch) row(i int32) *row { return b.resolved[i].Load() }
 
-// journal returns the decisions in the journal now, batch by batch: all
-// of them (q nil), or those of the journal rows that may hold what q
-// selects, by their summaries (journalparts.go). It reads the summaries
-// and the rows it needs that it has not read before, and forgets the
-// rows gone; the batches are shared and read-only.
-func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch, error) {
+// journal returns the decisions in the journal now, batch by batch: those
+// of the journal rows that may hold what q selects, by their summaries
+// (journalparts.go). It reads the summaries and the rows it needs that it
+// has not read before, and forgets the rows gone; the batches are shared
+// and read-only.
+func (r *Reader) journal(ctx context.Context, q journalQuery) ([]*journalBatch, error) {
 	if r.db.noJournal {
 		return nil, nil
 	}
@@ -603,8 +629,8 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 	var seqs []int64
 	var may map[int64]bool // the rows PostgreSQL found q may be in
 	var err error
-	if q != nil && r.db.postgres && !r.db.noParts && q.prefix == "" {
-		seqs, may, err = r.mayHold(ctx, *q)
+	if r.db.postgres && !r.db.noParts && q.prefix == "" {
+		seqs, may, err = r.mayHold(ctx, q)
 	} else {
 		seqs, err = r.journalSeqs(ctx)
 	}
@@ -619,7 +645,7 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 			p = &jpart{}
 		}
 		next[seq] = p
-		if q != nil && may == nil && !p.summed {
+		if may == nil && !p.summed {
 			unsummed = append(unsummed, seq)
 		}
 	}
@@ -627,13 +653,10 @@ func (r *Reader) journal(ctx context.Context, q *journalQuery) ([]*journalBatch,
 		return nil, err
 	}
 	wanted := func(seq int64, p *jpart) bool {
-		switch {
-		case q == nil:
-			return true
-		case may != nil:
+		if may != nil {
 			return may[seq]
 		}
-		return p.sum.mayHold(*q)
+		return p.sum.mayHold(q)
 	}
 	var missing []any
 	for _, seq := range seqs {
@@ -713,6 +736,7 @@ func (r *Reader) readJournal(ctx context.Context, seqs []any, add func(int64, *j
 				rows.Close()
 				return fmt.Errorf("journal row %d: %w", seq, err)
 			}
+			b.seq = seq
 			add(seq, b)
 		}
 		rows.Close()
@@ -757,7 +781,7 @@ func (r *Reader) journalSeqs(ctx context.Context) ([]int64, error) {
 // journalMatch returns the latest limit decisions of the journal that
 // match q, latest first.
 func (r *Reader) journalMatch(ctx context.Context, limit int, q journalQuery) ([]storedRow, error) {
-	batches, err := r.journal(ctx, &q)
+	batches, err := r.journal(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -807,21 +831,17 @@ func (r *Reader) journalMatch(ctx context.Context, limit int, q journalQuery) ([
 
 // moved reports whether a journal row of batches was indexed since they
 // were read: a count that read them and then the tables may have counted
-// its decisions twice.
+// its decisions twice. It reads the journal's row numbers, no data.
 func (r *Reader) moved(ctx context.Context, before []*journalBatch) (bool, error) {
 	if len(before) == 0 {
 		return false, nil
 	}
-	now, err := r.journal(ctx, nil)
+	seqs, err := r.journalSeqs(ctx)
 	if err != nil {
 		return false, err
 	}
-	still := make(map[*journalBatch]bool, len(now))
-	for _, b := range now {
-		still[b] = true
-	}
 	for _, b := range before {
-		if !still[b] {
+		if _, still := slices.BinarySearch(seqs, b.seq); !still {
 			return true, nil
 		}
 	}
