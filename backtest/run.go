@@ -75,7 +75,10 @@ func Run(ctx context.Context, rs *rules.Ruleset, src Source, opts Options) (*Rep
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			eo := engine.Options{Strict: opts.Strict, Clock: func() time.Time { return now }}
+			// The tally reads verdicts, hits, warnings and errors: brief
+			// decisions have them all, without the reasons of matched
+			// rules, the missed rules and what it would take to qualify.
+			eo := engine.Options{Detail: engine.Brief, Strict: opts.Strict, Clock: func() time.Time { return now }}
 			for batch := range batches {
 				for _, rec := range batch {
 					t.score(ctx, scorer, b, opts.Outcome, eo, rec)
@@ -181,6 +184,10 @@ type tally struct {
 	ruleIdx  map[string]int
 	koIdx    map[string]int
 	fieldIdx map[string]int
+
+	// decision is each row's, reused for the next (Ruleset.ScoreInto):
+	// the tally keeps counts and strings, none of its slices.
+	decision engine.Decision
 }
 
 // knockedOutKey ranks knocked-out rows below every score in histDecision.
@@ -226,8 +233,8 @@ func (t *tally) score(ctx context.Context, rs *engine.Ruleset, b *Binder, o Outc
 		return
 	}
 	in := b.Input(rec)
-	d, err := rs.Score(ctx, in, eo)
-	if err != nil {
+	d := &t.decision
+	if err := rs.ScoreInto(ctx, in, eo, d); err != nil {
 		t.failed++
 		t.failedEx = addExample(t.failedEx, example{rec.Line, err.Error()})
 		return

@@ -180,20 +180,41 @@ func BenchmarkJSONReused(b *testing.B) {
 	})
 }
 
-// benchLeadqJSON times decide on each generated lead's JSON bytes with
-// leadq's example ruleset, in detail: the leadq-only paths.
+// pathDecodedReused is leadq's decoded path deciding each lead into one
+// reused decision (Ruleset.ScoreInto), as a backtest does.
+const pathDecodedReused = "decoded, reused"
+
+// BenchmarkDecodedReused decides one lead per op from its maps into one
+// reused decision, in full detail (leadq only).
+func BenchmarkDecodedReused(b *testing.B) {
+	in := bench.Inputs(bench.Generate(bench.Leads))
+	var d engine.Decision
+	benchLeadq(b, pathDecodedReused, engine.Full, func(rs *engine.Ruleset, i int, opts engine.Options) error {
+		return rs.ScoreInto(context.Background(), in[i], opts, &d)
+	})
+}
+
+// benchLeadqJSON times decide on each generated lead's JSON bytes.
 func benchLeadqJSON(b *testing.B, path string, detail engine.Detail, decide func(*engine.Ruleset, []byte, engine.Options) error) {
+	data := bench.Requests(bench.Generate(bench.Leads))
+	benchLeadq(b, path, detail, func(rs *engine.Ruleset, i int, opts engine.Options) error {
+		return decide(rs, data[i], opts)
+	})
+}
+
+// benchLeadq times decide on each generated lead in turn with leadq's
+// example ruleset, in detail: the leadq-only paths.
+func benchLeadq(b *testing.B, path string, detail engine.Detail, decide func(rs *engine.Ruleset, i int, opts engine.Options) error) {
 	e := compiled(b)
 	rs, err := e.Leadq.Ruleset(bench.Ruleset)
 	if err != nil {
 		b.Fatal(err)
 	}
-	data := bench.Requests(bench.Generate(bench.Leads))
 	opts := e.Leadq.Options()
 	opts.Detail = detail
 	b.Run(bench.EngineLeadq, func(b *testing.B) {
 		timeDecisions(b, path, bench.EngineLeadq, func(i int) error {
-			return decide(rs, data[i], opts)
+			return decide(rs, i, opts)
 		})
 	})
 }
@@ -265,7 +286,7 @@ func writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nb2b-saas ruleset, %d leads, one lead per op (median of %s)\n\n", bench.Leads, runsNote())
 	fmt.Fprintln(w, "| input | engine | ns/lead | allocs/lead | B/lead | × hand-written |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|")
-	for _, path := range []string{bench.PathDecoded, bench.PathJSON, pathJSONReused, pathJSONBrief} {
+	for _, path := range []string{bench.PathDecoded, pathDecodedReused, bench.PathJSON, pathJSONReused, pathJSONBrief} {
 		base, haveBase := results[[2]string{path, bench.EngineHand}]
 		for _, eng := range []string{bench.EngineHand, bench.EngineLeadq, bench.EngineOPA, bench.EngineCEL} {
 			rs, ok := results[[2]string{path, eng}]
@@ -288,6 +309,9 @@ func writeTable(w io.Writer) {
 	}
 	if js, ok := results[[2]string{bench.PathJSON, bench.EngineLeadq}]; ok {
 		fmt.Fprintf(w, "leadq JSON bytes → decision: %.2f µs/lead (target ≤ 3 µs)\n", median(js).ns/1000)
+	}
+	if js, ok := results[[2]string{pathDecodedReused, bench.EngineLeadq}]; ok {
+		fmt.Fprintf(w, "leadq decoded input → decision, reusing the last one: %.2f µs/lead\n", median(js).ns/1000)
 	}
 	if js, ok := results[[2]string{pathJSONReused, bench.EngineLeadq}]; ok {
 		fmt.Fprintf(w, "leadq JSON bytes → decision, reusing the last one: %.2f µs/lead\n", median(js).ns/1000)

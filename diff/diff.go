@@ -112,7 +112,9 @@ func Compare(old, new *rules.Ruleset, leads []Lead, opts Options) (*Report, erro
 		now = time.Now()
 	}
 	clock := func() time.Time { return now }
-	eo := engine.Options{Strict: opts.Strict, Clock: clock}
+	// The report reads verdicts and the rules that fired: brief decisions
+	// have them, without reasons, missed rules or what it would take.
+	eo := engine.Options{Detail: engine.Brief, Strict: opts.Strict, Clock: clock}
 	oldRs, newRs := engine.NewRuleset(old), engine.NewRuleset(new)
 	rep := &Report{
 		Old: side(old), New: side(new), Now: now,
@@ -129,11 +131,12 @@ func Compare(old, new *rules.Ruleset, leads []Lead, opts Options) (*Report, erro
 	}
 	changes := ruleChanges(old, new)
 	var movers []Mover
+	var a, b engine.Decision // each lead's, reused for the next (ScoreInto)
 	for _, l := range leads {
 		in := l.Input
 		in.Now = time.Time{} // one clock for both sides, whatever the input says
-		a, errA := oldRs.Score(context.Background(), declaredOnly(in, old), eo)
-		b, errB := newRs.Score(context.Background(), declaredOnly(in, new), eo)
+		errA := oldRs.ScoreInto(context.Background(), declaredOnly(in, old), eo, &a)
+		errB := newRs.ScoreInto(context.Background(), declaredOnly(in, new), eo, &b)
 		if errA != nil || errB != nil {
 			if errA != nil {
 				rep.Refused = append(rep.Refused, Refused{l.Name(), l.Where, "old", errA.Error()})

@@ -44,13 +44,14 @@
 // rule's hit and miss, and their JSON built once) stays inside the
 // Ruleset's table: decide copies from it, and the encoder writes what was
 // built only after checking that the decision still says the same.
-// Ruleset.ScoreJSONInto is the one way to make a decision in memory the
-// caller already has: it overwrites a Decision the caller is done with,
-// reusing the arrays of its slices, for a caller that decides a stream of
-// leads one after another (the server's streams and batches), where
-// allocating each decision's arrays cost more than deciding. Reuse is the
-// caller's choice, as with append(buf[:0], ...); the decision is still
-// the caller's alone, and ScoreJSON is ScoreJSONInto into a new one.
+// Ruleset.ScoreJSONInto and ScoreInto (for maps) make a decision in
+// memory the caller already has: they overwrite a Decision the caller is
+// done with, reusing the arrays of its slices, for a caller that decides
+// leads one after another (the server's streams and batches, a backtest),
+// where allocating each decision's arrays cost more than deciding. Reuse
+// is the caller's choice, as with append(buf[:0], ...); the decision is
+// still the caller's alone, and ScoreJSON and Score are the same calls
+// into a new one.
 //
 // Concurrency: Engine.Score, Engine.Ruleset and a Ruleset's methods take
 // no locks; Reload builds a new immutable snapshot and swaps it

@@ -69,15 +69,53 @@ func cloneDecision(d engine.Decision) engine.Decision {
 	return d
 }
 
-// A decision reused for lead after lead (ScoreJSONInto) is, for every
-// lead of every example ruleset and in both details, the decision
-// ScoreJSON makes: equal field for field (nil and empty alike told
-// apart), with the same JSON from Ruleset.AppendJSON, Decision.AppendJSON
-// and encoding/json's reflection. Appending to any of its lists changes no
-// other. A copy the caller kept of the previous decision, and the fresh
-// decision, are unchanged by the next scoring into d.
-func TestScoreJSONIntoReuses(t *testing.T) {
-	ctx := context.Background()
+// reuseWay is a way of scoring a JSON request afresh and into a reused
+// decision: JSON bytes (ScoreJSON, ScoreJSONInto) or the maps ParseInput
+// makes of them (Score, ScoreInto).
+type reuseWay struct {
+	name  string
+	fresh func(rs *engine.Ruleset, ctx context.Context, data []byte, opts engine.Options) (engine.Decision, error)
+	into  func(rs *engine.Ruleset, ctx context.Context, data []byte, opts engine.Options, d *engine.Decision) error
+}
+
+// reuseWays are the two ways of scoring, in the order the test tries them.
+func reuseWays() []reuseWay {
+	return []reuseWay{
+		{
+			name:  "json",
+			fresh: (*engine.Ruleset).ScoreJSON,
+			into:  (*engine.Ruleset).ScoreJSONInto,
+		},
+		{
+			name: "maps",
+			fresh: func(rs *engine.Ruleset, ctx context.Context, data []byte, opts engine.Options) (engine.Decision, error) {
+				in, err := engine.ParseInput(data)
+				if err != nil {
+					return engine.Decision{}, err
+				}
+				return rs.Score(ctx, in, opts)
+			},
+			into: func(rs *engine.Ruleset, ctx context.Context, data []byte, opts engine.Options, d *engine.Decision) error {
+				in, err := engine.ParseInput(data)
+				if err != nil {
+					*d = engine.Decision{} // as ScoreInto leaves it on error
+					return err
+				}
+				return rs.ScoreInto(ctx, in, opts, d)
+			},
+		},
+	}
+}
+
+// A decision reused for lead after lead (ScoreJSONInto, ScoreInto) is,
+// for every lead of every example ruleset and in both details, the
+// decision ScoreJSON (Score) makes: equal field for field (nil and empty
+// alike told apart), with the same JSON from Ruleset.AppendJSON,
+// Decision.AppendJSON and encoding/json's reflection. Appending to any of
+// its lists changes no other. A copy the caller kept of the previous
+// decision, and the fresh decision, are unchanged by the next scoring
+// into d.
+func TestScoreIntoReuses(t *testing.T) {
 	n := 150
 	if testing.Short() {
 		n = 40
@@ -89,57 +127,65 @@ func TestScoreJSONIntoReuses(t *testing.T) {
 		}
 		rs := engine.NewRuleset(compiled)
 		leads := reuseLeads(t, name, rs, n)
-		for _, detail := range []engine.Detail{engine.Full, engine.Brief} {
-			t.Run(fmt.Sprintf("%s/detail=%d", name, detail), func(t *testing.T) {
-				opts := engine.Options{Detail: detail, Clock: func() time.Time { return fixedNow }}
-				var d engine.Decision
-				var kept, fresh engine.Decision
-				var keptJSON, freshJSON []byte
-				for i, data := range leads {
-					want, wantErr := rs.ScoreJSON(ctx, data, opts)
-					err := rs.ScoreJSONInto(ctx, data, opts, &d)
-					if (err != nil) != (wantErr != nil) {
-						t.Fatalf("lead %d: ScoreJSONInto error %v; ScoreJSON's %v", i, err, wantErr)
-					}
-					if diff := cmp.Diff(want, d); diff != "" {
-						t.Fatalf("lead %d %s: reused decision differs from a fresh one (-fresh +reused):\n%s", i, data, diff)
-					}
-					if i > 0 {
-						if got := kept.AppendJSON(nil); !bytes.Equal(got, keptJSON) {
-							t.Fatalf("lead %d: the copy kept of the previous decision changed:\n%s\nwas\n%s", i, got, keptJSON)
-						}
-						if got := fresh.AppendJSON(nil); !bytes.Equal(got, freshJSON) {
-							t.Fatalf("lead %d: the previous fresh decision changed:\n%s\nwas\n%s", i, got, freshJSON)
-						}
-					}
-					if err != nil {
-						continue
-					}
-					wantJSON := rs.AppendJSON(nil, &want)
-					for how, got := range map[string][]byte{"Ruleset.AppendJSON": rs.AppendJSON(nil, &d), "Decision.AppendJSON": d.AppendJSON(nil)} {
-						if !bytes.Equal(got, wantJSON) {
-							t.Fatalf("lead %d: %s of the reused decision:\n%s\nwant\n%s", i, how, got, wantJSON)
-						}
-					}
-					if detail == engine.Full { // brief JSON leaves fields out
-						plain, err := json.Marshal(plainDecision(d))
-						if err != nil {
-							t.Fatal(err)
-						}
-						encoded, err := json.Marshal(d)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if !bytes.Equal(plain, encoded) {
-							t.Fatalf("lead %d: the reused decision's fields say\n%s\nits JSON\n%s", i, plain, encoded)
-						}
-					}
-					appendToEach(t, d, fmt.Sprintf("lead %d", i))
-					kept, keptJSON = cloneDecision(d), d.AppendJSON(nil)
-					fresh, freshJSON = want, wantJSON
-				}
-			})
+		for _, way := range reuseWays() {
+			for _, detail := range []engine.Detail{engine.Full, engine.Brief} {
+				t.Run(fmt.Sprintf("%s/%s/detail=%d", name, way.name, detail), func(t *testing.T) {
+					t.Parallel()
+					testReuse(t, way, rs, leads, engine.Options{Detail: detail, Clock: func() time.Time { return fixedNow }})
+				})
+			}
 		}
+	}
+}
+
+func testReuse(t *testing.T, way reuseWay, rs *engine.Ruleset, leads [][]byte, opts engine.Options) {
+	t.Helper()
+	ctx := context.Background()
+	var d engine.Decision
+	var kept, fresh engine.Decision
+	var keptJSON, freshJSON []byte
+	for i, data := range leads {
+		want, wantErr := way.fresh(rs, ctx, data, opts)
+		err := way.into(rs, ctx, data, opts, &d)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("lead %d: scoring into a reused decision: error %v; afresh: %v", i, err, wantErr)
+		}
+		if diff := cmp.Diff(want, d); diff != "" {
+			t.Fatalf("lead %d %s: reused decision differs from a fresh one (-fresh +reused):\n%s", i, data, diff)
+		}
+		if i > 0 {
+			if got := kept.AppendJSON(nil); !bytes.Equal(got, keptJSON) {
+				t.Fatalf("lead %d: the copy kept of the previous decision changed:\n%s\nwas\n%s", i, got, keptJSON)
+			}
+			if got := fresh.AppendJSON(nil); !bytes.Equal(got, freshJSON) {
+				t.Fatalf("lead %d: the previous fresh decision changed:\n%s\nwas\n%s", i, got, freshJSON)
+			}
+		}
+		if err != nil {
+			continue
+		}
+		wantJSON := rs.AppendJSON(nil, &want)
+		for how, got := range map[string][]byte{"Ruleset.AppendJSON": rs.AppendJSON(nil, &d), "Decision.AppendJSON": d.AppendJSON(nil)} {
+			if !bytes.Equal(got, wantJSON) {
+				t.Fatalf("lead %d: %s of the reused decision:\n%s\nwant\n%s", i, how, got, wantJSON)
+			}
+		}
+		if opts.Detail == engine.Full { // brief JSON leaves fields out
+			plain, err := json.Marshal(plainDecision(d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			encoded, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(plain, encoded) {
+				t.Fatalf("lead %d: the reused decision's fields say\n%s\nits JSON\n%s", i, plain, encoded)
+			}
+		}
+		appendToEach(t, d, fmt.Sprintf("lead %d", i))
+		kept, keptJSON = cloneDecision(d), d.AppendJSON(nil)
+		fresh, freshJSON = want, wantJSON
 	}
 }
 

@@ -84,17 +84,30 @@ type AccountResolver interface {
 // score rules, cap groups, pick the tier, decide qualification and render
 // the reasons (eval.go). Errors are InputErrors in strict mode.
 func (rs *Ruleset) Score(ctx context.Context, in Input, opts Options) (Decision, error) {
+	var d Decision
+	err := rs.ScoreInto(ctx, in, opts, &d)
+	return d, err
+}
+
+// ScoreInto is Score writing the decision into *d, reusing the arrays of
+// its slices, for a loop over leads given as maps (a backtest, a diff of
+// two rulesets) that is done with each decision before it decides the
+// next. It is to Score what ScoreJSONInto is to ScoreJSON, under the same
+// rules (see there): everything *d said is overwritten, a decision kept
+// while d is reused is kept as a copy of its slices, and on error *d is
+// the zero Decision.
+func (rs *Ruleset) ScoreInto(ctx context.Context, in Input, opts Options, d *Decision) error {
 	l := rs.records.Get().(*record)
 	defer rs.records.Put(l)
 	rs.joinAccount(&in, opts.Accounts)
 	if err := l.normalise(rs.Ruleset, in, opts.Strict); err != nil {
-		return Decision{}, err
+		*d = Decision{}
+		return err
 	}
 	l.budgeted(ctx, opts)
 	defer l.unbudget()
-	var d Decision
-	l.decide(&d, rs, in.ID, false, in.Now, opts)
-	return d, nil
+	l.decide(d, rs, in.ID, false, in.Now, opts)
+	return nil
 }
 
 // ScoreJSON decides one lead given as a JSON request (see ParseInput), as
@@ -115,10 +128,10 @@ func (rs *Ruleset) ScoreJSON(ctx context.Context, data []byte, opts Options) (De
 // json.Unmarshal into a used value reuse memory, instead of a new set per
 // lead. It exists because those arrays (the hits, the missed rules, the
 // groups, the missing fields) are most of the bytes a decision allocates,
-// and on a busy server allocating them cost more than deciding. It is the
-// one addition to the one way of scoring JSON bytes, ScoreJSON, which is
-// ScoreJSONInto into a new Decision: one code path, no options of its own
-// (ScoreJSONEmail is the same path, saying the lead's email as well).
+// and on a busy server allocating them cost more than deciding. ScoreJSON
+// is ScoreJSONInto into a new Decision: one code path, no options of its
+// own (ScoreJSONEmail is the same path, saying the lead's email as well;
+// ScoreInto is the same for maps).
 //
 // Everything *d said is overwritten, and so are the elements of the arrays
 // its slices point to: a caller that keeps a decision while reusing d
