@@ -6,8 +6,8 @@
 //	go run ./cmd/profile -engine leadq -path json -n 200000 -cpuprofile cpu.out
 //	go tool pprof -top cpu.out
 //
-// -reuse decides each lead into one reused decision (leadq only), as the
-// server's streams and a backtest do.
+// -reuse decides each lead into one reused decision, as the server's
+// streams and a backtest do; -brief makes brief decisions (leadq only).
 //
 // Instructions per lead, steady whatever the neighbours on the machine do
 // (run twice and subtract, so that loading the rules cancels out):
@@ -47,6 +47,7 @@ func run(args []string, stdout io.Writer) error {
 	n := fs.Int("n", 100_000, "leads to decide (cycling through the set)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the deciding loop to this file")
 	reuse := fs.Bool("reuse", false, "leadq only: decide each lead into one reused decision (ScoreJSONInto, ScoreInto), as the server's streams and a backtest do")
+	brief := fs.Bool("brief", false, "leadq only: brief decisions (no reasons of matched rules, no missed rules)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,11 +56,11 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	var decide func(i int) error
-	if *reuse {
+	if *reuse || *brief {
 		if *engineName != bench.EngineLeadq {
-			return fmt.Errorf("-reuse is for %s only", bench.EngineLeadq)
+			return fmt.Errorf("-reuse and -brief are for %s only", bench.EngineLeadq)
 		}
-		if decide, err = reused(engines, *path); err != nil {
+		if decide, err = leadq(engines, *path, *reuse, *brief); err != nil {
 			return err
 		}
 	}
@@ -97,21 +98,31 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// reused decides lead i on path into one decision, reused for the next.
-func reused(engines *bench.Engines, path string) (func(i int) error, error) {
+// leadq decides lead i on path with leadq's ruleset, brief or in full,
+// into a new decision or into one reused for the next.
+func leadq(engines *bench.Engines, path string, reuse, brief bool) (func(i int) error, error) {
 	ctx := context.Background()
 	rs, err := engines.Leadq.Ruleset(bench.Ruleset)
 	if err != nil {
 		return nil, err
 	}
 	opts := engines.Leadq.Options()
+	if brief {
+		opts.Detail = engine.Brief
+	}
 	var d engine.Decision
 	switch path {
 	case bench.PathJSON:
 		data := bench.Requests(bench.Generate(bench.Leads))
+		if !reuse {
+			return func(i int) error { _, err := rs.ScoreJSON(ctx, data[i], opts); return err }, nil
+		}
 		return func(i int) error { return rs.ScoreJSONInto(ctx, data[i], opts, &d) }, nil
 	case bench.PathDecoded:
 		in := bench.Inputs(bench.Generate(bench.Leads))
+		if !reuse {
+			return func(i int) error { _, err := rs.Score(ctx, in[i], opts); return err }, nil
+		}
 		return func(i int) error { return rs.ScoreInto(ctx, in[i], opts, &d) }, nil
 	}
 	return nil, fmt.Errorf("no path %q", path)
