@@ -213,6 +213,7 @@ type Log struct {
 	sqlite      *sqliteWriter       // the writer's SQLite connection; its own
 	journalBuf  []byte              // the batch being appended; the writer's own
 	journalZip  []byte              // journalBuf compressed; the writer's own
+	journalSum  partWriter          // journalBuf's summary; the writer's own
 	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
 	indexWarned time.Time           // the last warning about indexing; the writer's own
 	indexFails  int                 // indexing attempts failed in a row; the writer's own
