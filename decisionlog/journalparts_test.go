@@ -122,10 +122,14 @@ func testFirstLookupReadsWhatItNeeds(t *testing.T, target, mask string, email bo
 		if len(got) != want {
 			t.Errorf("%s: %d decisions (%v); want %d", lk.name, len(got), ids(got), want)
 		}
-		// One row, and one more when a filter answers "maybe"
-		// wrongly (about 1% a row).
-		if rows > int64(want)+1 {
-			t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, rowsIn, want+1)
+		// The rows that hold it, and those whose filters answer "maybe"
+		// wrongly: about 1% of rows each (10 bits and 7 probes a key).
+		// Of 16 other rows, one or more is read in about 12% of lookups,
+		// two or more in under 1% (which failed CI once), four or more
+		// in about 1 of 100,000: the slack that keeps this test from
+		// failing by chance, still far below every row.
+		if slack := int64(3); rows > int64(want)+slack {
+			t.Errorf("%s: a first lookup read %d journal rows of %d; want at most %d", lk.name, rows, rowsIn, int64(want)+slack)
 		}
 	}
 	// Without the summaries every row is read, and the answers are
