@@ -114,3 +114,58 @@ func TestDecisionsShareNothing(t *testing.T) {
 		}
 	}
 }
+
+// A decision whose missed rules still say what the ruleset says, but whose
+// missing fields the caller changed (reordered, another declared field, a
+// name the ruleset does not have), is written as its fields say by the
+// ruleset's encoder (which writes a missed rule from its prebuilt JSON and
+// its missing fields from the declared names') and by the decision's own.
+func TestChangedMissingFieldsJSON(t *testing.T) {
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, engine.Paths("testdata/rulesets"), engine.WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := eng.Ruleset("b2b-saas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/decisions/missing-firmographics.lead.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := map[string]func([]string) []string{
+		"reversed":   func(names []string) []string { slices.Reverse(names); return names },
+		"declared":   func(names []string) []string { return append([]string{"lead.industry"}, names...) },
+		"undeclared": func(names []string) []string { return append(names[:len(names):len(names)], `lead."nope"`) },
+		"replaced":   func(names []string) []string { return []string{"lead.title", names[0]} },
+	}
+	for name, change := range changes {
+		d, err := rs.ScoreJSON(ctx, data, eng.Options())
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := 0
+		for i := range d.Missed {
+			if m := &d.Missed[i]; len(m.MissingFields) > 0 {
+				m.MissingFields = change(slices.Clone(m.MissingFields))
+				changed++
+			}
+		}
+		if changed == 0 {
+			t.Fatal("the lead misses no rule for lack of data; pick another")
+		}
+		var plain bytes.Buffer // what the fields say, as the engine writes JSON: no HTML escapes
+		enc := json.NewEncoder(&plain)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(plainDecision(d)); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.TrimSuffix(plain.Bytes(), []byte("\n"))
+		for how, got := range map[string][]byte{"Ruleset.AppendJSON": rs.AppendJSON(nil, &d), "Decision.AppendJSON": d.AppendJSON(nil)} {
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: %s of a decision with its missing fields %s:\n%s\nwant\n%s", name, how, name, got, want)
+			}
+		}
+	}
+}
