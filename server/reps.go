@@ -233,10 +233,11 @@ func decodeObject(data []byte) (map[string]any, bool) {
 }
 
 // logDecision hands a decision, the ruleset version that made it and what
-// the log keeps of its request (decided) to the decision log, if any. With --log-overflow block it may
-// wait for room until ctx ends. Log is done with the request when it
-// returns (a stream reuses its buffer). Every decision logged was decided
-// by decideData, with s.options' MaxDepth: the log is told (Decided).
+// the log keeps of its request (decided) to the decision log, if any.
+// With --log-overflow block it may wait for room until ctx ends. Log is
+// done with the request when it returns (a stream reuses its buffer).
+// Every decision logged was decided by decideData, with s.options'
+// MaxDepth: the log is told (Decided).
 func (s *Server) logDecision(ctx context.Context, rs *engine.Ruleset, d *engine.Decision, req decided) {
 	if s.decisionLog == nil {
 		return
