@@ -214,10 +214,7 @@ func TestParseInput(t *testing.T) {
 // example rulesets and compares the wire format with *.decision.json.
 func TestDecisionsGolden(t *testing.T) {
 	ctx := context.Background()
-	eng, err := engine.Open(ctx, engine.Paths("testdata/rulesets"), engine.WithClock(func() time.Time { return fixedNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := exampleEngine(t)
 	inputs, _ := filepath.Glob("testdata/decisions/*.lead.json")
 	if len(inputs) == 0 {
 		t.Fatal("no inputs")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"testing"
 	"time"
 )
 
@@ -45,3 +46,8 @@ func (rs *Ruleset) WhatIfValues(in Input, now time.Time) map[string][]any {
 	}
 	return out
 }
+
+// PlainJSON is what d's fields say, as encoding/json's reflection writes
+// them with the engine's escaping (no HTML escapes): reference, for the
+// external tests.
+func PlainJSON(t testing.TB, d Decision) []byte { return reference(t, d, false) }

@@ -17,16 +17,23 @@ import (
 // reflection says what the fields say.
 type plainDecision engine.Decision
 
+// exampleEngine is an engine over testdata/rulesets at fixedNow.
+func exampleEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	eng, err := engine.Open(context.Background(), engine.Paths("testdata/rulesets"), engine.WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
 // A decision is its caller's: changing every map, slice and struct in one
 // changes nothing in another decision of the same lead, made before or
 // after, nor in their JSON; and the changed decision's JSON says what its
 // fields now say. The scenario of issue 13, with the README's API.
 func TestDecisionsShareNothing(t *testing.T) {
 	ctx := context.Background()
-	eng, err := engine.Open(ctx, engine.Paths("testdata/rulesets"), engine.WithClock(func() time.Time { return fixedNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := exampleEngine(t)
 	for _, f := range []string{"competitor", "missing-firmographics", "vp-fintech", "student-intern"} {
 		data, err := os.ReadFile("testdata/decisions/" + f + ".lead.json")
 		if err != nil {
@@ -122,10 +129,7 @@ func TestDecisionsShareNothing(t *testing.T) {
 // its missing fields from the declared names') and by the decision's own.
 func TestChangedMissingFieldsJSON(t *testing.T) {
 	ctx := context.Background()
-	eng, err := engine.Open(ctx, engine.Paths("testdata/rulesets"), engine.WithClock(func() time.Time { return fixedNow }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := exampleEngine(t)
 	rs, err := eng.Ruleset("b2b-saas")
 	if err != nil {
 		t.Fatal(err)
@@ -155,13 +159,7 @@ func TestChangedMissingFieldsJSON(t *testing.T) {
 		if changed == 0 {
 			t.Fatal("the lead misses no rule for lack of data; pick another")
 		}
-		var plain bytes.Buffer // what the fields say, as the engine writes JSON: no HTML escapes
-		enc := json.NewEncoder(&plain)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(plainDecision(d)); err != nil {
-			t.Fatal(err)
-		}
-		want := bytes.TrimSuffix(plain.Bytes(), []byte("\n"))
+		want := engine.PlainJSON(t, d)
 		for how, got := range map[string][]byte{"Ruleset.AppendJSON": rs.AppendJSON(nil, &d), "Decision.AppendJSON": d.AppendJSON(nil)} {
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s: %s of a decision with its missing fields %s:\n%s\nwant\n%s", name, how, name, got, want)
