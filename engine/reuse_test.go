@@ -257,3 +257,29 @@ func TestScoreJSONIntoConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A decision scored into and then refused (strict mode, a field of the
+// wrong type) is the zero Decision, whichever way it was scored: nothing
+// of the previous lead is left in it.
+func TestScoreIntoRefusedIsZero(t *testing.T) {
+	ctx := context.Background()
+	rs, err := exampleEngine(t).Ruleset("b2b-saas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"id": "good", "lead": {"employees": 500, "industry": "fintech"}}`)
+	bad := []byte(`{"id": "bad", "lead": {"employees": "many"}}`)
+	opts := engine.Options{Strict: true}
+	for _, way := range reuseWays() {
+		var d engine.Decision
+		if err := way.into(rs, ctx, good, opts, &d); err != nil || d.LeadID != "good" {
+			t.Fatalf("%s: the good lead: %v, lead id %q", way.name, err, d.LeadID)
+		}
+		if err := way.into(rs, ctx, bad, opts, &d); err == nil {
+			t.Fatalf("%s: strict mode took employees \"many\"", way.name)
+		}
+		if diff := cmp.Diff(engine.Decision{}, d); diff != "" {
+			t.Errorf("%s: a refused lead left (-zero +left):\n%s", way.name, diff)
+		}
+	}
+}
