@@ -186,8 +186,10 @@ type tally struct {
 	fieldIdx map[string]int
 
 	// decision is each row's, reused for the next (Ruleset.ScoreInto):
-	// the tally keeps counts and strings, none of its slices.
+	// the tally keeps counts and strings, none of its slices; fired is
+	// which score rules it matched, by index, reused the same way.
 	decision engine.Decision
+	fired    []bool
 }
 
 // knockedOutKey ranks knocked-out rows below every score in histDecision.
@@ -199,6 +201,7 @@ func newTally(rs *rules.Ruleset) *tally {
 		hist:         map[int]*[2]int64{},
 		histDecision: map[int]*[2]int64{},
 		rules:        make([][2][2]int64, len(rs.Rules)),
+		fired:        make([]bool, len(rs.Rules)),
 		kos:          make([][2]int64, len(rs.Knockouts)),
 		koOnly:       make([][2]int64, len(rs.Knockouts)),
 		present:      make([]int64, len(rs.Fields)),
@@ -266,7 +269,8 @@ func (t *tally) score(ctx context.Context, rs *engine.Ruleset, b *Binder, o Outc
 		t.ruleErr[i]++
 		t.ruleErrEx[i] = first(t.ruleErrEx[i], example{rec.Line, e.Message})
 	}
-	fired := make([]bool, len(rs.Rules))
+	fired := t.fired
+	clear(fired)
 	for _, m := range d.Matched {
 		if i, ok := t.ruleIdx[m.Rule]; ok {
 			fired[i] = true
