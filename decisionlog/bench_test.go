@@ -74,8 +74,8 @@ func BenchmarkWrite(b *testing.B) {
 
 // distinctEntries are n decisions about n different leads (the example
 // leads with their id, email and company numbered; ten leads a company),
-// as a stream of new leads logs them: each with a UUIDv7 id, as the
-// server gives its decisions.
+// as a stream of new leads logs them: each with a UUIDv7 id, its email and
+// Decided, as the server gives them.
 func distinctEntries(b *testing.B, n int) []decisionlog.Entry {
 	return distinctEntriesOf(b, n, engine.Full)
 }
@@ -99,12 +99,16 @@ func distinctEntriesOf(b testing.TB, n int, detail engine.Detail) []decisionlog.
 			b.Fatal(err)
 		}
 		at := t0.Add(time.Duration(i) * time.Millisecond)
-		d, err := s.rs.ScoreJSON(context.Background(), input, engine.Options{Clock: clock, Detail: detail})
+		// As the server decides and logs: the email the decoder read, and
+		// Decided (the depth it checked is the one Log relies on).
+		var d engine.Decision
+		opts := engine.Options{Clock: clock, Detail: detail, MaxDepth: decisionlog.DecidedDepth}
+		email, err := s.rs.ScoreJSONEmail(context.Background(), input, opts, &d)
 		if err != nil {
 			b.Fatal(err)
 		}
 		d.ID = uuid.Must(uuid.NewV7()).String()
-		out[i] = decisionlog.Entry{Time: at, Decision: d, Ruleset: s.rs, Input: input}
+		out[i] = decisionlog.Entry{Time: at, Decision: d, Ruleset: s.rs, Input: input, Email: email, Decided: true}
 	}
 	return out
 }
@@ -139,43 +143,54 @@ func BenchmarkLogLeads(b *testing.B) {
 // not a PostgreSQL server's) while it stores b.N decisions prepared
 // beforehand in the journal, as cpu-µs/decision, and its pace as
 // decisions/s; then the indexer's, moving them into the indexed tables
-// (Index), as index-cpu-µs/decision.
+// (Index), as index-cpu-µs/decision. Brief decisions are the stream's
+// case (detail=brief); they store the same input, and a masked one keeps
+// a shorter decision aside.
 func BenchmarkWriteLeads(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		for _, mask := range []string{"none", "hash"} {
-			b.Run(backend+"/mask="+mask, func(b *testing.B) {
-				target := filepath.Join(b.TempDir(), "decisions.db")
-				if backend == "postgres" {
-					target = pgtest.Database(b)
-				}
-				m := benchMask(b, mask)
-				entries := distinctEntries(b, b.N)
-				l, _ := openAt(b, target, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
-				ctx := context.Background()
-				runtime.GC()
-				cpu0 := cpuTime()
-				b.ResetTimer()
-				start := time.Now()
-				for _, e := range entries {
-					l.Log(ctx, e)
-				}
-				if err := l.Flush(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				elapsed := time.Since(start)
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/decision")
-				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "decisions/s")
-				cpu0 = cpuTime()
-				if err := l.Index(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "index-cpu-µs/decision")
-				if got := l.Written(); got != uint64(b.N) {
-					b.Fatalf("written %d of %d", got, b.N)
-				}
-			})
+			for _, detail := range []struct {
+				name   string
+				detail engine.Detail
+			}{{"full", engine.Full}, {"brief", engine.Brief}} {
+				b.Run(backend+"/mask="+mask+"/detail="+detail.name, func(b *testing.B) {
+					writeLeads(b, backend, mask, detail.detail)
+				})
+			}
 		}
+	}
+}
+
+func writeLeads(b *testing.B, backend, mask string, detail engine.Detail) {
+	target := filepath.Join(b.TempDir(), "decisions.db")
+	if backend == "postgres" {
+		target = pgtest.Database(b)
+	}
+	m := benchMask(b, mask)
+	entries := distinctEntriesOf(b, b.N, detail)
+	l, _ := openAt(b, target, decisionlog.WithBuffer(1<<16), decisionlog.WithMask(m), decisionlog.WithIndexing(time.Hour, 1<<30))
+	ctx := context.Background()
+	runtime.GC()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	start := time.Now()
+	for _, e := range entries {
+		l.Log(ctx, e)
+	}
+	if err := l.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/decision")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "decisions/s")
+	cpu0 = cpuTime()
+	if err := l.Index(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "index-cpu-µs/decision")
+	if got := l.Written(); got != uint64(b.N) {
+		b.Fatalf("written %d of %d", got, b.N)
 	}
 }
 

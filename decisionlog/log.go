@@ -544,8 +544,22 @@ func (l *Log) run() {
 		case <-idleC:
 			// Until entries come again.
 			l.index(func() bool { return len(l.ch) == 0 })
+			l.checkpoint()
 		}
 	}
+}
+
+// checkpoint copies SQLite's write-ahead log back into the database file
+// once the writer has indexed the whole journal and nothing waits, so that
+// the next burst of entries starts with an empty write-ahead log and pays
+// for no checkpoint (walCheckpointPages). PASSIVE: it neither waits for
+// readers nor holds them up; what a reader still uses is copied later. A
+// failure is left to the next checkpoint.
+func (l *Log) checkpoint() {
+	if l.db.postgres || l.sqlite == nil || l.unindexed.Load() > 0 || len(l.ch) > 0 {
+		return
+	}
+	l.sqlite.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 // batchLinger is how long the writer waits for a batch to fill once its
@@ -878,7 +892,7 @@ func (l *Log) prepare(e Entry, r *row) {
 		// indexer, lookups: encodeRaw), as they would be encoded here.
 		r.sources = e.Ruleset.Ruleset
 		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, append(r.input, e.Input...)
-		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, &d)
 		return
 	}
 	if versioned {
@@ -912,7 +926,7 @@ func (l *Log) prepare(e Entry, r *row) {
 		}
 	}
 	if versioned {
-		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, &d)
 		if in.keepWhole || masked {
 			r.extra = d.AppendJSON(r.extraBuf[:0])
 			// Whether the masked input rebuilds the masked decision (then
@@ -954,7 +968,7 @@ func fieldNames(rs *rules.Ruleset) []string {
 
 // appendRuleIndexes appends the rules that fired in d to b as indexes
 // into rs's knockouts then score rules, as uvarints.
-func appendRuleIndexes(b []byte, rs *rules.Ruleset, d engine.Decision) []byte {
+func appendRuleIndexes(b []byte, rs *rules.Ruleset, d *engine.Decision) []byte {
 	knockouts := ruleCursor{rs: rs, list: rs.Knockouts}
 	for k := range d.Knockouts {
 		if i := knockouts.find(d.Knockouts[k].Rule); i >= 0 {

@@ -306,7 +306,7 @@ func (r *Reader) record(ctx context.Context, s storedRow) (Record, error) {
 		return rec, nil
 	}
 	d.ID = id
-	if d.Qualified != s.qualified || d.Tier != s.tier || d.Score != s.score || !bytes.Equal(appendRuleIndexes(nil, v.rs.Ruleset, d), s.rules) {
+	if d.Qualified != s.qualified || d.Tier != s.tier || d.Score != s.score || !bytes.Equal(appendRuleIndexes(nil, v.rs.Ruleset, &d), s.rules) {
 		rec.Decision = summary("the stored input does not decide as the answer did (a masked value a rule reads?): only the verdict and the rules that fired are shown")
 		return rec, nil
 	}

@@ -79,7 +79,7 @@ func TestRuleCursorAgreesWithMap(t *testing.T) {
 			decisions = append(decisions, all, everyOther, reversed, odd)
 			for i := range decisions {
 				d := &decisions[i]
-				got, want := appendRuleIndexes(nil, rs, *d), byMap(nil, rs, d)
+				got, want := appendRuleIndexes(nil, rs, d), byMap(nil, rs, d)
 				if !slices.Equal(got, want) {
 					t.Errorf("decision %d (knockouts %v, matched %v): appendRuleIndexes = %v; want %v", i, d.Knockouts, d.Matched, got, want)
 				}
