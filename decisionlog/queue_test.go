@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/leadq/leadq/engine"
 )
@@ -54,4 +55,44 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestLingerEndsWithABatch: the writer, lingering for a batch to fill
+// once its first entry has come, takes the batch as soon as Log has
+// queued it, not when its wait is over (a wait of an hour here): under
+// bulk traffic the buffer filled during the wait and callers waited for
+// room.
+func TestLingerEndsWithABatch(t *testing.T) {
+	entries := leadEntries(t, 9, engine.Brief)
+	ctx := context.Background()
+	hour := func(c *config) { c.linger = time.Hour }
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "decisions.db"), WithBatch(8), WithBuffer(64), hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Log(ctx, entries[0])
+	// The writer takes the first entry alone, and lingers until a batch
+	// (8) waits besides.
+	for len(l.ch) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, e := range entries[1:] {
+		l.Log(ctx, e)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for l.Written() < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after a batch was queued the writer has written %d entries; want the first and the batch (8): it is still lingering", l.Written())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The last entry is a batch of its own: the writer lingers for more,
+	// and Close ends the wait and writes it.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Written() != uint64(len(entries)) {
+		t.Errorf("written %d of %d after Close", l.Written(), len(entries))
+	}
 }
