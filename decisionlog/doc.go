@@ -39,9 +39,11 @@
 // same way (encodeRaw), off the scoring path: masked values are never
 // stored in clear, not even in the journal. The rows go through a bounded channel to
 // one writer goroutine that only stores them, a batch (up to 25 ms of
-// entries, or as many as wait) a journal row; the same goroutine indexes
-// the journal (multi-row transactions on SQLite, COPY on PostgreSQL)
-// between batches, when entries stop coming. When the channel is full
+// entries, less once a batch's worth waits, or as many as wait) a journal
+// row; the same goroutine indexes the journal (multi-row transactions on
+// SQLite, COPY on PostgreSQL) between batches, when entries stop coming,
+// and then checkpoints SQLite's write-ahead log, so that a burst of
+// entries does not pay for that as it goes. When the channel is full
 // Log waits for room until the caller's context ends (OverflowBlock, the
 // default) or drops at once (OverflowDrop); drops are counted and logged as
 // periodic warnings. A failing database makes the writer hold its batch
