@@ -94,7 +94,7 @@ func TestRawEncodedAsPrepared(t *testing.T) {
 			e := Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: []byte(input), Email: email}
 			n++
 			var r row
-			l.prepare(e, &r)
+			l.prepare(&e, &r)
 			if !r.raw {
 				t.Errorf("input %d: prepare did not leave it raw", i)
 				continue

@@ -332,7 +332,7 @@ func (l *Log) Log(ctx context.Context, e Entry) bool {
 	// Masking and encoding happen here, on the caller's goroutine: callers
 	// run in parallel, so that the one writer only writes.
 	r := l.newRow()
-	l.prepare(e, r)
+	l.prepare(&e, r)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if !l.closed {
@@ -904,10 +904,13 @@ func idTime(u [16]byte) time.Time {
 }
 
 // prepare masks an entry and encodes it into r, a row new or recycled:
-// only the capacity of its input and rules buffers is reused.
-func (l *Log) prepare(e Entry, r *row) {
+// only the capacity of its input and rules buffers is reused. It may set
+// e's decision id. The entry (about 500 bytes) comes by pointer, and its
+// decision is read in place: Log's own copy of the entry is the only one
+// (the two more took about 80 instructions a decision, under callgrind).
+func (l *Log) prepare(e *Entry, r *row) {
 	m := l.cfg.mask
-	d := e.Decision
+	d := &e.Decision
 	*r = row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score,
 		input: r.input[:0], rules: r.rules[:0], extraBuf: r.extraBuf}
 	if r.rules == nil {
@@ -927,7 +930,7 @@ func (l *Log) prepare(e Entry, r *row) {
 		// indexer, lookups: encodeRaw), as they would be encoded here.
 		r.sources = e.Ruleset.Ruleset
 		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, append(r.input, e.Input...)
-		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, &d)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		return
 	}
 	if versioned {
@@ -937,14 +940,15 @@ func (l *Log) prepare(e Entry, r *row) {
 		dict = newDictionary(nil)
 	}
 	sc := l.scanners.Get().(*scanner)
-	in, ok := encodeJSONInto(sc, r.input, e, d.LeadID, dict, m)
+	in, ok := encodeJSONInto(sc, r.input, *e, d.LeadID, dict, m)
 	l.scanners.Put(sc)
 	if !ok {
-		in = encodeDoc(e, d.LeadID, dict, m)
+		in = encodeDoc(*e, d.LeadID, dict, m)
 	}
 	masked := len(in.pairs) > 0
 	if masked {
-		d = scrub(d, in.pairs)
+		scrubbed := scrub(*d, in.pairs)
+		d = &scrubbed
 	}
 	r.leadID = clean(d.LeadID)
 	r.email = in.email
@@ -961,7 +965,7 @@ func (l *Log) prepare(e Entry, r *row) {
 		}
 	}
 	if versioned {
-		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, &d)
+		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		if in.keepWhole || masked {
 			r.extra = d.AppendJSON(r.extraBuf[:0])
 			// Whether the masked input rebuilds the masked decision (then

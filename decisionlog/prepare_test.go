@@ -71,7 +71,8 @@ func preparing(b *testing.B, l *Log, entries []Entry) {
 			l.recycle(kept[k])
 		}
 		kept[k] = l.newRow()
-		l.prepare(entries[i%len(entries)], kept[k])
+		e := entries[i%len(entries)] // Log's copy
+		l.prepare(&e, kept[k])
 		i++
 	}
 }
