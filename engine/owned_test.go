@@ -17,6 +17,22 @@ import (
 // reflection says what the fields say.
 type plainDecision engine.Decision
 
+// fieldsAndJSON are d as its fields say (plainDecision, through
+// encoding/json's reflection) and as its MarshalJSON writes it: the two
+// must be equal.
+func fieldsAndJSON(t *testing.T, d engine.Decision) (fields, encoded []byte) {
+	t.Helper()
+	fields, err := json.Marshal(plainDecision(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoded, err = json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fields, encoded
+}
+
 // exampleEngine is an engine over testdata/rulesets at fixedNow.
 func exampleEngine(t *testing.T) *engine.Engine {
 	t.Helper()
@@ -104,14 +120,7 @@ func TestDecisionsShareNothing(t *testing.T) {
 					t.Errorf("%s %s: the JSON of the decision made %s changing another:\n%s\nwant\n%s", f, path, name, got, before)
 				}
 			}
-			want, err := json.Marshal(plainDecision(d1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := json.Marshal(d1)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want, got := fieldsAndJSON(t, d1)
 			if !bytes.Equal(got, want) {
 				t.Errorf("%s %s: the changed decision's JSON does not say what its fields say:\n%s\nwant\n%s", f, path, got, want)
 			}

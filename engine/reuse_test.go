@@ -171,14 +171,7 @@ func testReuse(t *testing.T, way reuseWay, rs *engine.Ruleset, leads [][]byte, o
 			}
 		}
 		if opts.Detail == engine.Full { // brief JSON leaves fields out
-			plain, err := json.Marshal(plainDecision(d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			encoded, err := json.Marshal(d)
-			if err != nil {
-				t.Fatal(err)
-			}
+			plain, encoded := fieldsAndJSON(t, d)
 			if !bytes.Equal(plain, encoded) {
 				t.Fatalf("lead %d: the reused decision's fields say\n%s\nits JSON\n%s", i, plain, encoded)
 			}
