@@ -37,21 +37,21 @@
 // request's bytes as they came, and whoever reads the journal (the
 // indexer, lookups) encodes them and computes the lead's search keys the
 // same way (encodeRaw), off the scoring path: masked values are never
-// stored in clear, not even in the journal. The rows go through a bounded channel to
-// one writer goroutine that only stores them, a batch (up to 25 ms of
-// entries, less once a batch's worth waits, or as many as wait) a journal
-// row; the same goroutine indexes the journal (multi-row transactions on
-// SQLite, COPY on PostgreSQL) between batches, when entries stop coming,
-// and then checkpoints SQLite's write-ahead log, so that a burst of
-// entries does not pay for that as it goes. When the channel is full
-// Log waits for room until the caller's context ends (OverflowBlock, the
-// default) or drops at once (OverflowDrop); drops are counted and logged as
-// periodic warnings. A failing database makes the writer hold its batch
-// and retry until the database is back; Health says so meanwhile. Close
-// stops accepting entries, writes everything accepted, indexes the
-// journal and waits for the writer; a process killed keeps every batch it
-// appended (it loses at most what waited in the channel), and the next
-// writer indexes it. Queries (Reader) run concurrently with the writer and with other
+// stored in clear, not even in the journal. Log appends each entry to a
+// journal row in the making, a part (parts.go), which one writer goroutine
+// compresses and stores as it is: a batch of entries, journalPart bytes,
+// or what came in 25 ms, a journal row. The same goroutine indexes the
+// journal (multi-row transactions on SQLite, COPY on PostgreSQL) between
+// parts, when entries stop coming, and then checkpoints SQLite's
+// write-ahead log, so that a burst of entries does not pay for that as it
+// goes. When every part is full Log waits for one until the caller's
+// context ends (OverflowBlock, the default) or drops at once
+// (OverflowDrop); drops are counted and logged as periodic warnings. A
+// failing database makes the writer hold its part and retry until the
+// database is back; Health says so meanwhile. Close stops accepting
+// entries, writes everything accepted, indexes the journal and waits for
+// the writer; a process killed keeps every part it appended (it loses at
+// most what waited in parts), and the next writer indexes it. Queries (Reader) run concurrently with the writer and with other
 // processes writing the same database. Every method is safe for concurrent
 // use.
 package decisionlog

@@ -77,8 +77,8 @@ func encodeJSON(s *scanner, e Entry, leadID string, dict *dictionary, m Mask) (e
 	return encodeJSONInto(s, nil, e, leadID, dict, m)
 }
 
-// encodeJSONInto is encodeJSON encoding into dst's array (a recycled
-// row's input buffer) when it is large enough.
+// encodeJSONInto is encodeJSON encoding into dst's array (Log's scratch
+// space) when it is large enough.
 func encodeJSONInto(s *scanner, dst []byte, e Entry, leadID string, dict *dictionary, m Mask) (encodedInput, bool) {
 	if m.masks("", "lead") || m.masks("", "account") {
 		return encodedInput{}, false

@@ -147,52 +147,24 @@ func (r *row) stored() storedRow {
 }
 
 // journalPart bounds the bytes of decisions (before compression) one
-// journal row holds: a batch larger than that is appended as several
-// rows. The writer's two buffers (the part and its compressed form) stay
-// about this size instead of a whole batch's (5 MB of brief decisions at
-// the default batch, 40 MB of full ones with a mask), live memory the
-// collector multiplies by GOGC into heap; S2 compresses a part as well as
-// a batch (its matches are short-range).
+// journal row holds: a part (parts.go) goes to the writer once it holds
+// that much, even if less than a batch. The parts and the writer's
+// compressed copy stay about this size instead of a whole batch's (5 MB
+// of brief decisions at the default batch, 40 MB of full ones with a
+// mask), live memory the collector multiplies by GOGC into heap; S2
+// compresses a part as well as a batch (its matches are short-range).
 const journalPart = 1 << 20
-
-// appendToJournal appends rows to the journal, as one row a part of at
-// most about journalPart bytes, and returns how many of rows it stored
-// (those before the part that failed, on error).
-func (l *Log) appendToJournal(ctx context.Context, rows []*row) (int, error) {
-	stored := 0
-	sum := &l.journalSum
-	if cap(l.journalBuf) < journalPart {
-		// Their size once, rather than grown by copies from nothing
-		// (the summary's keys too: journalSum is kept): each copy is a
-		// fresh block of heap, which a new server's first burst pays for
-		// in page faults.
-		l.journalBuf = make([]byte, 0, journalPart+journalPart/8)
-		l.journalZip = make([]byte, s2.MaxEncodedLen(cap(l.journalBuf)))
-	}
-	for stored < len(rows) {
-		data, n := l.journalBuf[:0], 0
-		sum.reset()
-		for _, r := range rows[stored:] {
-			if n > 0 && len(data) >= journalPart {
-				break
-			}
-			data, n = appendJournal(data, r), n+1
-			sum.add(r)
-		}
-		l.journalBuf = data
-		if err := l.appendPart(ctx, n, data, sum.summary()); err != nil {
-			return stored, err
-		}
-		stored += n
-	}
-	return stored, nil
-}
 
 // appendPart appends data, n decisions, to the journal as one row, and
 // its summary.
 func (l *Log) appendPart(ctx context.Context, n int, data []byte, sum partSummary) error {
-	data = s2.Encode(l.journalZip[:cap(l.journalZip)], data)
-	l.journalZip = data
+	if l.journalZip == nil {
+		// Once, at a part's size, rather than grown with each larger part.
+		l.journalZip = make([]byte, s2.MaxEncodedLen(journalPart+journalPart/8))
+	}
+	// S2 makes its own buffer for a larger part (a rare large entry's),
+	// which is not kept.
+	data = s2.Encode(l.journalZip, data)
 	now := time.Now()
 	var err error
 	if l.db.postgres {

@@ -94,7 +94,7 @@ func TestRawEncodedAsPrepared(t *testing.T) {
 			e := Entry{Time: time.Now(), Decision: d, Ruleset: rs, Input: []byte(input), Email: email}
 			n++
 			var r row
-			l.prepare(&e, &r)
+			l.prepare(&e, &r, &scratch{})
 			if !r.raw {
 				t.Errorf("input %d: prepare did not leave it raw", i)
 				continue
@@ -108,9 +108,11 @@ func TestRawEncodedAsPrepared(t *testing.T) {
 			if d.LeadID != "" {
 				wantKeys = leadKeys(d.LeadID, want.email, want.company, Mask{Mode: MaskNone})
 			}
-			if err := l.resolveVersions(ctx, []*row{&r}); err != nil {
+			id, err := l.storeVersion(ctx, partVersion{name: r.ruleset, version: r.version, sources: r.sources})
+			if err != nil {
 				t.Fatal(err)
 			}
+			r.versionID = id
 			got, err := decodeJournal(s2.Encode(nil, appendJournal(nil, &r)), nil)
 			if err != nil || len(got) != 1 {
 				t.Fatalf("decodeJournal = %d rows, %v", len(got), err)

@@ -24,7 +24,7 @@ import (
 // Defaults Open applies.
 const (
 	DefaultBuffer       = 4096             // entries waiting for the writer: see queueing
-	DefaultBatch        = 1024             // entries the writer takes at once, at most: see queueing
+	DefaultBatch        = 1024             // entries the writer stores at once, at most: see queueing
 	DefaultPruneEvery   = time.Minute      // between retention passes
 	DefaultWarnEvery    = 10 * time.Second // between warnings about drops and failures
 	DefaultCloseTimeout = 20 * time.Second // Close's wait for a database that is down
@@ -118,8 +118,9 @@ type config struct {
 	now          func() time.Time
 }
 
-// WithBuffer sets how many entries may wait for the writer (default
-// DefaultBuffer).
+// WithBuffer sets how many entries may wait for the writer while it
+// writes a batch (default DefaultBuffer): they wait in parts of a batch
+// (or journalPart bytes) each, so large entries wait in fewer (queueing).
 func WithBuffer(n int) Option { return func(c *config) { c.buffer = n } }
 
 // WithBatch sets the most entries written in one transaction (default
@@ -177,19 +178,18 @@ func newConfig(opts []Option) config {
 	return cfg
 }
 
-// queueing: the rows waiting for the writer (the buffer), the batch it is
-// writing and the rows it has written, kept for Log to fill again (about
-// as many as a batch), are live memory: a brief decision's row is about
-// 680 bytes, its request (as it came) two thirds of that. The collector
+// queueing: the parts Log fills and the writer writes (parts.go) are
+// live memory: ceil(buffer/batch)+1 of them, each about a batch of brief
+// decisions (some 600 KB) or journalPart bytes at most. The collector
 // lets the heap grow to five times what is live before it collects
 // (leadq serve's GOGC of 400), and a fresh server's first burst faults
 // all of that heap in: a buffer of 16,384 and batches of 8,192 (about
-// 20 MB of rows) made a 100,000-lead brief stream's first round fault in
-// about 11,000 more pages of heap than the later ones (each some
-// microseconds on a paravirtualised machine: a tenth of the round's CPU).
-// Under bulk traffic the buffer stays full (the writer is slower than
-// scoring), so a larger one only holds more; and a batch of 1,024 brief
-// decisions is about one journal part (journalPart), one insert, already.
+// 20 MB of queued decisions) made a 100,000-lead brief stream's first
+// round fault in about 11,000 more pages of heap than the later ones
+// (each some microseconds on a paravirtualised machine: a tenth of the
+// round's CPU). Under bulk traffic the buffer stays full when the writer
+// is slower than scoring, so a larger one only holds more; and a batch of
+// 1,024 brief decisions is about one journal part, one insert, already.
 // TestQueueMemory bounds it.
 
 // Log writes decisions to the log's database off the scoring path. Create
@@ -198,26 +198,25 @@ type Log struct {
 	*Reader
 	cfg config
 
-	mu     sync.RWMutex // Log holds it shared to send; Close exclusively to close ch
-	closed bool
-	// ch carries entries prepared by Log to the writer, by pointer (see
-	// queueing).
-	ch     chan *row
-	rows   sync.Pool     // *row: rows the writer has written, for Log to fill again (recycle)
-	ops    chan func()   // run by the writer between batches: flushes
-	wake   chan struct{} // Log tells the lingering writer that a batch waits (linger)
-	wakeAt int           // entries queued that end the linger: a batch, or half the buffer if less
-	done   chan struct{}
-	stop   chan struct{} // closed by Close: retention and warnings stop
+	// The parts (parts.go): Log fills one at a time, under fill.
+	fill    sync.Mutex
+	cur     *part                    // the part being filled; nil until an entry comes
+	stored  map[string]storedVersion // versions the writer has stored, by version
+	closed  bool                     // set by Close: Log drops from then on
+	free    chan *part               // parts to fill; room for every part
+	full    chan *part               // parts for the writer, in order; room for every part
+	started chan struct{}            // Log began a part: the writer lingers for it to fill
+	queued  atomic.Int64             // entries in parts not yet written
+	scratch sync.Pool                // *scratch: prepare's space, for the callers of Log
+
+	ops    chan func()   // run by the writer between parts: flushes
+	done   chan struct{} // closed when the writer has stopped
+	stop   chan struct{} // closed by Close: the writer writes what is left; retention and warnings stop
 	bg     sync.WaitGroup
 	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
-	versions    map[string]int64    // version -> versions.id; the writer's own
-	scanners    sync.Pool           // *scanner: encodeJSON's scratch space, for the callers of Log
 	sqlite      *sqliteWriter       // the writer's SQLite connection; its own
-	journalBuf  []byte              // the batch being appended; the writer's own
-	journalZip  []byte              // journalBuf compressed; the writer's own
-	journalSum  partWriter          // journalBuf's summary; the writer's own
+	journalZip  []byte              // a part compressed; the writer's own
 	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
 	indexWarned time.Time           // the last warning about indexing; the writer's own
 	indexFails  int                 // indexing attempts failed in a row; the writer's own
@@ -264,16 +263,21 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 		return nil, fmt.Errorf("decision log %s: %w", d.target, err)
 	}
 	l := &Log{
-		Reader:   newReader(d, cfg.mask),
-		cfg:      cfg,
-		ch:       make(chan *row, cfg.buffer),
-		ops:      make(chan func()),
-		wake:     make(chan struct{}, 1),
-		wakeAt:   max(1, min(cfg.batch, cfg.buffer/2)),
-		done:     make(chan struct{}),
-		stop:     make(chan struct{}),
-		versions: map[string]int64{},
-		scanners: sync.Pool{New: func() any { return &scanner{} }},
+		Reader:  newReader(d, cfg.mask),
+		cfg:     cfg,
+		stored:  map[string]storedVersion{},
+		started: make(chan struct{}, 1),
+		scratch: sync.Pool{New: func() any { return &scratch{} }},
+		ops:     make(chan func()),
+		done:    make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+	// One part for the writer to write, and the buffer's worth to fill
+	// meanwhile (queueing).
+	parts := (cfg.buffer+cfg.batch-1)/cfg.batch + 1
+	l.free, l.full = make(chan *part, parts), make(chan *part, parts)
+	for range parts {
+		l.free <- &part{}
 	}
 	if cfg.retention.set() {
 		// The first pass before the writer starts, so that what Open
@@ -320,76 +324,25 @@ func storeMask(ctx context.Context, d *db, m Mask) error {
 // its HMAC reveals nothing a guess at a lead's value could use.
 const keyCheck = "leadq decision log key check"
 
-// Log masks and encodes an entry (a few microseconds) and queues it for the
-// writer. It never does I/O. When the buffer is full it waits for room
-// until ctx ends (OverflowBlock) or not at all (OverflowDrop); an entry
-// that finds no room, or comes after Close, is dropped, counted in Dropped
-// and reported in the next warning, and Log returns false.
+// Log masks and encodes an entry (a few microseconds) and appends it to
+// the journal part the writer takes next (parts.go). It never does I/O.
+// When no part is free it waits for one until ctx ends (OverflowBlock) or
+// not at all (OverflowDrop); an entry that finds no room, or comes after
+// Close, is dropped, counted in Dropped and reported in the next warning,
+// and Log returns false.
 func (l *Log) Log(ctx context.Context, e Entry) bool {
 	if e.Time.IsZero() {
 		e.Time = l.cfg.now()
 	}
 	// Masking and encoding happen here, on the caller's goroutine: callers
 	// run in parallel, so that the one writer only writes.
-	r := l.newRow()
-	l.prepare(&e, r)
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if !l.closed {
-		select {
-		case l.ch <- r:
-			if len(l.ch) >= l.wakeAt {
-				// A batch waits: end the writer's linger, if it lingers.
-				select {
-				case l.wake <- struct{}{}:
-				default:
-				}
-			}
-			return true
-		default:
-		}
-		if l.cfg.overflow == OverflowBlock {
-			select {
-			case l.ch <- r:
-				return true
-			case <-ctx.Done():
-			}
-		}
-	}
-	l.dropped.Add(1)
-	l.recycle(r)
-	return false
-}
-
-// newRow is a row for prepare: one the writer is done with, or a new one.
-func (l *Log) newRow() *row {
-	if r, ok := l.rows.Get().(*row); ok {
-		return r
-	}
-	return &row{}
-}
-
-// maxRecycled bounds the input buffer a recycled row keeps: a rare large
-// request's buffer is left to the collector rather than kept in the pool.
-const maxRecycled = 16 << 10
-
-// recycle gives rows back to Log once nothing reads them any more (write
-// has returned: they are in the journal, or failed): the rows and their
-// input and rules buffers are garbage the callers would otherwise make a
-// decision (about 800 bytes), which this machine pays for in collections
-// and in faults on fresh heap. Only the buffers' capacity is kept.
-func (l *Log) recycle(rows ...*row) {
-	for _, r := range rows {
-		if cap(r.input) > maxRecycled {
-			continue
-		}
-		extra := r.extra
-		if extra == nil || cap(extra) > maxRecycled {
-			extra = r.extraBuf
-		}
-		*r = row{input: r.input[:0], rules: r.rules[:0], extraBuf: extra[:0]}
-		l.rows.Put(r)
-	}
+	s := l.scratch.Get().(*scratch)
+	var r row
+	l.prepare(&e, &r, s)
+	ok := l.append(ctx, &r)
+	s.keep(&r)
+	l.scratch.Put(s)
+	return ok
 }
 
 // Dropped is how many entries Log dropped because the buffer was full or
@@ -427,7 +380,7 @@ type Health struct {
 
 // Health reports the writer's state.
 func (l *Log) Health() Health {
-	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: len(l.ch), Buffer: cap(l.ch),
+	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: int(l.queued.Load()), Buffer: l.cfg.buffer,
 		Written: l.written.Load(), Dropped: l.dropped.Load(), Failed: l.failed.Load()}
 	if l.db.postgres {
 		h.Backend = "postgres"
@@ -492,16 +445,15 @@ func (l *Log) onWriter(ctx context.Context, op func()) error {
 // for the next writer), waits for the writer and closes the database. Later Log
 // calls drop.
 func (l *Log) Close() error {
-	l.mu.Lock()
+	l.fill.Lock()
 	if l.closed {
-		l.mu.Unlock()
+		l.fill.Unlock()
 		<-l.done
 		return nil
 	}
 	l.closed = true
-	close(l.ch)
 	close(l.stop)
-	l.mu.Unlock()
+	l.fill.Unlock()
 	timer := time.AfterFunc(l.cfg.closeTimeout, func() { l.giveUp.Store(true) })
 	<-l.done
 	timer.Stop()
@@ -514,7 +466,7 @@ func (l *Log) Close() error {
 	return errors.Join(err, l.db.Close())
 }
 
-// run is the writer: it owns every insert. It appends batches to the
+// run is the writer: it owns every insert. It appends parts to the
 // journal and indexes the journal when idle, when it grows past its bound
 // and at the end (journal.go).
 func (l *Log) run() {
@@ -523,41 +475,43 @@ func (l *Log) run() {
 	if err := l.backlog(context.Background()); err != nil {
 		l.unindexed.Store(1) // look again when idle
 	}
-	batch := make([]*row, 0, l.cfg.batch)
 	idle := time.NewTimer(l.cfg.indexIdle)
 	defer idle.Stop()
+	linger := time.NewTimer(l.cfg.linger)
+	defer linger.Stop()
 	for {
-		var idleC <-chan time.Time
-		if l.unindexed.Load() > 0 {
+		var idleC, lingerC <-chan time.Time
+		if begun, ok := l.filling(); ok {
+			// Let the part fill: a part of a few rows costs a
+			// transaction, and each entry would wake the writer. Log
+			// hands it over as soon as it is full.
+			linger.Reset(time.Until(begun.Add(l.cfg.linger)))
+			lingerC = linger.C
+		} else if l.unindexed.Load() > 0 {
 			idle.Reset(l.cfg.indexIdle)
 			idleC = idle.C
 		}
 		select {
-		case e, ok := <-l.ch:
-			if !ok {
-				l.index(func() bool { return !l.giveUp.Load() })
-				return
-			}
-			batch = append(batch[:0], e)
-			batch, closed := l.fill(batch)
-			if !closed && len(batch) < cap(batch)/2 {
-				// Let more come: a batch of a few rows costs a
-				// transaction, and each entry would wake the writer.
-				l.linger()
-				batch, _ = l.fill(batch)
-			}
-			l.write(batch)
-			l.recycle(batch...)
-			clear(batch)
-			if l.overBound() {
-				l.index(l.overBound)
+		case p := <-l.full:
+			l.write(p)
+		case <-l.started: // a part began: wait for it to fill (above)
+		case <-lingerC:
+			if p := l.takeCur(); p != nil {
+				l.write(p)
 			}
 		case op := <-l.ops:
 			op()
 		case <-idleC:
 			// Until entries come again.
-			l.index(func() bool { return len(l.ch) == 0 })
+			l.index(func() bool { return l.queued.Load() == 0 })
 			l.checkpoint()
+		case <-l.stop:
+			l.drain()
+			l.index(func() bool { return !l.giveUp.Load() })
+			return
+		}
+		if l.overBound() {
+			l.index(l.overBound)
 		}
 	}
 }
@@ -569,123 +523,89 @@ func (l *Log) run() {
 // readers nor holds them up; what a reader still uses is copied later. A
 // failure is left to the next checkpoint.
 func (l *Log) checkpoint() {
-	if l.db.postgres || l.sqlite == nil || l.unindexed.Load() > 0 || len(l.ch) > 0 {
+	if l.db.postgres || l.sqlite == nil || l.unindexed.Load() > 0 || l.queued.Load() > 0 {
 		return
 	}
 	l.sqlite.conn.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
-// batchLinger is how long the writer waits for a batch to fill once its
-// first entry has come (unless half of it came at once): bulk traffic
-// then comes in batches of thousands instead of a few rows, each of which
-// cost a transaction and woke the writer (a brief NDJSON stream logged to
-// SQLite, in process: 14 µs of CPU a lead without it, 8 µs with it, 6.4
-// with the log off). A single decision is stored this much later. Log
-// ends the wait as soon as a batch is queued (linger).
+// batchLinger is how long the writer waits for a part to fill once its
+// first entry has come: bulk traffic then comes in parts of thousands of
+// entries instead of a few, each of which cost a transaction and woke the
+// writer (a brief NDJSON stream logged to SQLite, in process: 14 µs of
+// CPU a lead without it, 8 µs with it, 6.4 with the log off). A single
+// decision is stored this much later. A part that fills up (a batch)
+// goes to the writer at once: a fixed wait held the writer while bulk
+// traffic filled the whole buffer (the default 4,096 entries fill in
+// 16 ms at 250,000 decisions a second), and the callers then waited for
+// room (OverflowBlock: 70-85 waits, 0.4-0.6 s in all, over three
+// 100,000-lead brief streams) or dropped (OverflowDrop).
 const batchLinger = 25 * time.Millisecond
 
-// linger waits for a batch to fill: batchLinger, or until Log says that a
-// batch's worth of entries waits (wake; half the buffer, if less), or
-// Close. A fixed wait held the writer while bulk traffic filled the whole
-// buffer (the default 4,096 entries fill in 16 ms at 250,000 decisions a
-// second), and the callers then waited for room (OverflowBlock: 70-85
-// waits, 0.4-0.6 s in all, over three 100,000-lead brief streams) or
-// dropped (OverflowDrop).
-func (l *Log) linger() {
-	select {
-	case <-l.wake: // a wake from before the wait is stale
-	default:
-	}
-	if len(l.ch) >= l.wakeAt {
-		return
-	}
-	t := time.NewTimer(l.cfg.linger)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-l.wake:
-	case <-l.stop: // Close: no more entries come
-	}
-}
-
-// fill adds queued entries to batch without waiting, up to its capacity.
-// closed reports that the channel is closed and empty.
-func (l *Log) fill(batch []*row) ([]*row, bool) {
-	for len(batch) < cap(batch) {
-		select {
-		case e, ok := <-l.ch:
-			if !ok {
-				return batch, true
-			}
-			batch = append(batch, e)
-		default:
-			return batch, false
-		}
-	}
-	return batch, false
-}
-
-// drain writes everything queued now, in batches.
+// drain writes every part Log has filled or begun.
 func (l *Log) drain() {
-	batch := make([]*row, 0, l.cfg.batch)
 	for {
-		var closed bool
-		batch, closed = l.fill(batch[:0])
-		if len(batch) > 0 {
-			l.write(batch)
-			l.recycle(batch...)
-			clear(batch)
-		}
-		if closed || len(batch) < cap(batch) {
+		select {
+		case p := <-l.full:
+			l.write(p)
+		default:
+			if p := l.takeCur(); p != nil {
+				l.write(p)
+			}
 			return
 		}
 	}
 }
 
-// write stores a batch, retrying while the database is unreachable: an
-// outage holds the batch (and, through the full buffer, the callers) until
-// the database is back. When the database answers but refuses the batch,
-// the rows are written one by one and the ones it refuses are counted as
-// failed and logged.
-func (l *Log) write(rows []*row) {
-	l.head.Store(rows[0].at.UnixNano())
-	defer func() {
-		if len(l.ch) == 0 {
-			l.head.Store(0)
-		}
-	}()
+// write stores a part, retrying while the database is unreachable: an
+// outage holds the part (and, once every part is full, the callers)
+// until the database is back. When the database answers but refuses the
+// part, its rows are written one by one and the ones it refuses are
+// counted as failed and logged. The part then goes back to Log.
+func (l *Log) write(p *part) {
+	l.head.Store(p.oldest.UnixNano())
 	ctx := context.Background()
 	backoff := 100 * time.Millisecond
 	for {
-		err := l.resolveVersions(ctx, rows)
+		err := l.resolveLocal(ctx, p)
 		if err == nil {
-			// Stored journal rows stay stored: a retry appends the rest.
-			var n int
-			n, err = l.appendToJournal(ctx, rows)
-			l.written.Add(uint64(n))
-			rows = rows[n:]
+			err = l.appendPart(ctx, p.n, p.data, p.sum.summary())
 		}
 		if err == nil {
+			l.written.Add(uint64(p.n))
 			l.recovered()
-			return
+			break
 		}
 		l.failing(err)
-		if l.db.PingContext(ctx) == nil && l.resolveVersions(ctx, rows) == nil {
-			l.insertOneByOne(ctx, rows)
-			return
+		if l.db.PingContext(ctx) == nil && l.resolveLocal(ctx, p) == nil {
+			l.insertOneByOne(ctx, p)
+			break
 		}
 		if l.giveUp.Load() {
-			l.failed.Add(uint64(len(rows)))
-			return
+			l.failed.Add(uint64(p.n))
+			break
 		}
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 2*time.Second)
 	}
+	if l.queued.Add(-int64(p.n)) == 0 {
+		l.head.Store(0)
+	}
+	l.reuse(p)
 }
 
-func (l *Log) insertOneByOne(ctx context.Context, rows []*row) {
+// insertOneByOne writes the rows of a part the database refused as a
+// journal row one at a time into the indexed tables, counting those it
+// refuses too.
+func (l *Log) insertOneByOne(ctx context.Context, p *part) {
+	rows, err := decodeRows(p.data, nil)
+	if err != nil {
+		// Log encoded them: this is a bug, not bad input.
+		l.failed.Add(uint64(p.n - len(rows)))
+		l.cfg.log.Error("decision log: a part is corrupt; decisions after its first ones are lost", "lost", p.n-len(rows), "err", err)
+	}
 	for i := range rows {
-		if err := l.insertRows(ctx, []row{*rows[i]}); err != nil {
+		if err := l.insertRows(ctx, rows[i:i+1]); err != nil {
 			l.failed.Add(1)
 			l.cfg.log.Error("decision log: the database refused a decision; it is lost", "id", uuid.UUID(rows[i].id).String(), "lead_id", rows[i].leadID, "err", err)
 			continue
@@ -751,7 +671,7 @@ func (l *Log) report() {
 		l.cfg.log.Warn("decision log: decisions not written", "failed", failed-last.failed, "failed_total", failed, "err", lastErr, "log", l.db.target)
 	}
 	if failing {
-		l.cfg.log.Warn("decision log: the database is still failing; decisions wait in the buffer", "queued", len(l.ch), "err", lastErr, "log", l.db.target)
+		l.cfg.log.Warn("decision log: the database is still failing; decisions wait in the buffer", "queued", l.queued.Load(), "err", lastErr, "log", l.db.target)
 	}
 	l.health.Lock()
 	l.lastReport = reported{dropped, failed}
@@ -792,7 +712,7 @@ type row struct {
 	at            time.Time // when the lead was scored
 	id            [16]byte
 	leadID, email string
-	version       string         // until resolveVersions sets versionID
+	version       string         // until Log sets versionID (setVersion)
 	ruleset       string         // the version's ruleset name
 	sources       *rules.Ruleset // the version, when the entry gave it
 	versionID     int64
@@ -801,8 +721,7 @@ type row struct {
 	score         int
 	rules         []byte
 	input         []byte
-	extra         []byte
-	extraBuf      []byte   // a buffer for extra, kept by recycle (extra is nil when there is none)
+	extra         []byte   // nil when there is none
 	keys          []string // search keys of the lead (search.go)
 	// keysLater says keys are not computed yet: they are the unmasked
 	// keys of leadID, email and company (fillKeys).
@@ -903,19 +822,17 @@ func idTime(u [16]byte) time.Time {
 	return time.UnixMilli(ms).UTC()
 }
 
-// prepare masks an entry and encodes it into r, a row new or recycled:
-// only the capacity of its input and rules buffers is reused. It may set
-// e's decision id. The entry (about 500 bytes) comes by pointer, and its
-// decision is read in place: Log's own copy of the entry is the only one
-// (the two more took about 80 instructions a decision, under callgrind).
-func (l *Log) prepare(e *Entry, r *row) {
+// prepare masks an entry and encodes it into r, in s's buffers; a raw
+// row's input is e's own, which Log copies into the part before it
+// returns. It may set e's decision id. The entry (about 500 bytes) comes
+// by pointer, and its decision is read in place: Log's own copy of the
+// entry is the only one (the two more took about 80 instructions a
+// decision, under callgrind).
+func (l *Log) prepare(e *Entry, r *row, s *scratch) {
 	m := l.cfg.mask
 	d := &e.Decision
 	*r = row{at: e.Time, version: d.Ruleset.Version, ruleset: d.Ruleset.Name, qualified: d.Qualified, tier: d.Tier, score: d.Score,
-		input: r.input[:0], rules: r.rules[:0], extraBuf: r.extraBuf}
-	if r.rules == nil {
-		r.rules = []byte{} // stored as an empty blob, not NULL
-	}
+		input: s.input[:0], rules: s.rules[:0]}
 	if u, err := uuid.Parse(d.ID); err == nil && d.ID != "" {
 		r.id = u
 	} else {
@@ -929,7 +846,7 @@ func (l *Log) prepare(e *Entry, r *row) {
 		// they came and encoded by whoever reads the journal (the
 		// indexer, lookups: encodeRaw), as they would be encoded here.
 		r.sources = e.Ruleset.Ruleset
-		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, append(r.input, e.Input...)
+		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, e.Input
 		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		return
 	}
@@ -939,9 +856,7 @@ func (l *Log) prepare(e *Entry, r *row) {
 	} else {
 		dict = newDictionary(nil)
 	}
-	sc := l.scanners.Get().(*scanner)
-	in, ok := encodeJSONInto(sc, r.input, *e, d.LeadID, dict, m)
-	l.scanners.Put(sc)
+	in, ok := encodeJSONInto(&s.sc, r.input, *e, d.LeadID, dict, m)
 	if !ok {
 		in = encodeDoc(*e, d.LeadID, dict, m)
 	}
@@ -967,7 +882,7 @@ func (l *Log) prepare(e *Entry, r *row) {
 	if versioned {
 		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
 		if in.keepWhole || masked {
-			r.extra = d.AppendJSON(r.extraBuf[:0])
+			r.extra = d.AppendJSON(s.extra[:0])
 			// Whether the masked input rebuilds the masked decision (then
 			// extra need not be stored) is checked by the indexer: the
 			// check decides the lead again, and doubled the masked path's
@@ -975,7 +890,7 @@ func (l *Log) prepare(e *Entry, r *row) {
 			r.settle, r.brief = masked && !in.keepWhole, d.Brief
 		}
 	} else {
-		r.extra = d.AppendJSON(nil)
+		r.extra = d.AppendJSON(s.extra[:0])
 	}
 }
 

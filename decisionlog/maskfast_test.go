@@ -3,7 +3,6 @@ package decisionlog
 import (
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/leadq/leadq/engine"
@@ -69,7 +68,7 @@ func BenchmarkPrepareMasked(b *testing.B) {
 				b.Fatal(err)
 			}
 			m.Key = []byte("a key of sixteen bytes or more")
-			l := &Log{cfg: newConfig([]Option{WithMask(m.withMACs())}), scanners: sync.Pool{New: func() any { return &scanner{} }}}
+			l := &Log{cfg: newConfig([]Option{WithMask(m.withMACs())})}
 			preparing(b, l, entries)
 		})
 	}

@@ -51,28 +51,25 @@ func leadEntries(t testing.TB, n int, detail engine.Detail) []Entry {
 }
 
 // BenchmarkPrepare is what Log costs the scoring goroutine for a brief
-// decision about a new lead, short of the send: the row and its encoding
-// (without a mask), and the writer's recycling of the row. Its
-// instructions are counted under callgrind.
+// decision about a new lead, short of the append to a part: the row and
+// its encoding (without a mask) in Log's scratch space. Its instructions
+// are counted under callgrind.
 func BenchmarkPrepare(b *testing.B) {
 	entries := leadEntries(b, 1000, engine.Brief)
 	preparing(b, &Log{cfg: newConfig(nil)}, entries)
 }
 
-// preparing times l.prepare on the entries in turn, a row each, with 64
-// rows in flight to the writer, who recycles them.
+// preparing times l.prepare on the entries in turn, in one scratch space,
+// as Log calls it.
 func preparing(b *testing.B, l *Log, entries []Entry) {
-	kept := make([]*row, 64)
+	s := &scratch{}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		k := i % len(kept)
-		if kept[k] != nil {
-			l.recycle(kept[k])
-		}
-		kept[k] = l.newRow()
 		e := entries[i%len(entries)] // Log's copy
-		l.prepare(&e, kept[k])
+		var r row
+		l.prepare(&e, &r, s)
+		s.keep(&r)
 		i++
 	}
 }

@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/leadq/leadq/engine"
 )
 
 // TestQueueMemory bounds the live memory of a full queue at the default
-// sizes (queueing): the buffer's rows of brief decisions about the
-// example leads, each holding its request, with the writer held, and the
-// rows the writer would hold besides (a batch written, as many kept for
-// Log to fill again), estimated from the buffer's cost a row.
+// sizes (queueing): every part filled with brief decisions about the
+// example leads, with the writer held, and the writer's compressed copy
+// of a part.
 func TestQueueMemory(t *testing.T) {
 	entries := leadEntries(t, 1000, engine.Brief)
 	ctx := context.Background()
@@ -35,12 +35,12 @@ func TestQueueMemory(t *testing.T) {
 	}
 	queued := liveHeap() - before
 	runtime.KeepAlive(entries) // live at before: not to be counted as freed
-	if n != DefaultBuffer {
-		t.Fatalf("the buffer took %d entries; want DefaultBuffer (%d)", n, DefaultBuffer)
+	// The buffer, and the part the writer would be writing meanwhile.
+	if want := DefaultBuffer + DefaultBatch; n != want {
+		t.Fatalf("the parts took %d entries; want DefaultBuffer and a batch (%d)", n, want)
 	}
-	perRow := queued / uint64(n)
-	total := queued + 2*DefaultBatch*perRow
-	t.Logf("%d entries queued: %d bytes live (%d a row); with a batch written and as many kept: %d", n, queued, perRow, total)
+	total := queued + uint64(s2.MaxEncodedLen(journalPart+journalPart/8))
+	t.Logf("%d entries queued: %d bytes live (%d an entry); with the writer's compressed part: %d", n, queued, queued/uint64(n), total)
 	const limit = 8 << 20
 	if total > limit {
 		t.Errorf("a full queue holds %d bytes; want at most %d", total, limit)
@@ -57,16 +57,14 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// TestLingerEndsWithABatch: the writer, lingering for a batch to fill
-// once its first entry has come, takes the batch as soon as Log has
-// queued it, not when its wait is over (a wait of an hour here): under
+// TestLingerEndsWithABatch: the writer, lingering for a part to fill
+// once its first entry has come, takes the part as soon as Log has filled
+// it (a batch), not when its wait is over (a wait of an hour here): under
 // bulk traffic the buffer filled during the wait and callers waited for
 // room.
 func TestLingerEndsWithABatch(t *testing.T) {
-	// The first entry, then ten: whether the writer lingers with the
-	// first alone or took one or two more first (it lingers with fewer
-	// than half a batch, 4), the channel then holds a batch (8), which
-	// must end the linger.
+	// The first entry, then ten: the part the first began then holds a
+	// batch (8), which must end the linger.
 	entries := leadEntries(t, 11, engine.Brief)
 	ctx := context.Background()
 	hour := func(c *config) { c.linger = time.Hour }
@@ -76,9 +74,6 @@ func TestLingerEndsWithABatch(t *testing.T) {
 	}
 	defer l.Close()
 	l.Log(ctx, entries[0])
-	for len(l.ch) > 0 {
-		time.Sleep(time.Millisecond)
-	}
 	time.Sleep(10 * time.Millisecond) // most often, the writer lingers by now
 	for _, e := range entries[1:] {
 		l.Log(ctx, e)

@@ -28,28 +28,6 @@ type sourceFile struct {
 	Src  string `json:"src"`
 }
 
-// resolveVersions gives every row its versions.id, storing each version the
-// first time the writer meets it (once per version and database: a replica
-// that finds the row another one stored uses it).
-func (l *Log) resolveVersions(ctx context.Context, rows []*row) error {
-	for _, r := range rows {
-		if id, ok := l.versions[r.version]; ok {
-			r.versionID = id
-			continue
-		}
-		rs := r.sources
-		id, err := storeVersion(ctx, l.db, r.ruleset, r.version, rs)
-		if err != nil {
-			return fmt.Errorf("store ruleset version %s: %w", r.version, err)
-		}
-		if rs != nil {
-			l.versions[r.version] = id // a version without sources is looked up again, to store them when they come
-		}
-		r.versionID = id
-	}
-	return nil
-}
-
 func storeVersion(ctx context.Context, d *db, name, version string, rs *rules.Ruleset) (int64, error) {
 	fields, vr, sources := []byte("[]"), versionRules{Knockouts: []string{}, Score: []string{}}, []byte(nil)
 	if rs != nil {

@@ -15,16 +15,18 @@ import (
 	"github.com/leadq/leadq/engine"
 )
 
-// The writer gives the rows it has written back to Log, which fills them
-// with later decisions (Log.recycle): a decision must never be stored with
-// anything of an earlier one. Thousands of distinct decisions (brief and
-// full, inputs of every length, some above the size a row keeps, some
-// stored whole without their version, some Decided) are logged from several goroutines
-// through a small buffer, so that rows go round many times, and each is
-// read back exactly, from the journal and from the indexed tables.
-func TestRecycledRowsKeepNothing(t *testing.T) { backends(t, testRecycledRowsKeepNothing) }
+// The writer gives the parts it has written back to Log, which fills them
+// with later decisions, and Log encodes each entry in buffers it keeps for
+// the next (parts.go): a decision must never be stored with anything of an
+// earlier one. Thousands of distinct decisions (brief and full, inputs of
+// every length, some above the size Log's buffers keep, some stored whole
+// without their version, some Decided) are logged from several goroutines
+// through a small buffer, so that parts and buffers go round many times,
+// and each is read back exactly, from the journal and from the indexed
+// tables.
+func TestReusedBuffersKeepNothing(t *testing.T) { backends(t, testReusedBuffersKeepNothing) }
 
-func testRecycledRowsKeepNothing(t *testing.T, target string) {
+func testReusedBuffersKeepNothing(t *testing.T, target string) {
 	n := 1000
 	if testing.Short() {
 		n = 400
@@ -45,7 +47,7 @@ func testRecycledRowsKeepNothing(t *testing.T, target string) {
 		doc, lead := decisionlog.DistinctLead(docs[i%len(docs)], i)
 		lead["notes"] = strings.Repeat("n", i*37%500) // unread: inputs of every length
 		if i%97 == 0 {
-			lead["notes"] = strings.Repeat("large ", 4000) // larger than a recycled row keeps
+			lead["notes"] = strings.Repeat("large ", 4000) // larger than Log's buffers keep
 		}
 		input, err := json.Marshal(doc)
 		if err != nil {

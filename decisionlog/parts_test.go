@@ -1,0 +1,127 @@
+package decisionlog
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules"
+)
+
+// TestRelabel: the rows of a part of local versions carry positions in
+// the part's versions, which the writer replaces by the versions' ids
+// (relabel): ids of several bytes as uvarints, where the positions took
+// one, and the rest of every row as it was.
+func TestRelabel(t *testing.T) {
+	rows := []row{
+		{id: [16]byte{1}, leadID: "L-1", email: "a@x.example", versionID: 0, tier: "A", score: 70, rules: []byte{1, 2}, input: []byte(`{"a":1}`), raw: true},
+		{id: [16]byte{2}, leadID: "L-2", email: "", versionID: 1, qualified: true, tier: "B", score: -3, rules: []byte{}, input: []byte(`{}`), extra: []byte(`{"x":2}`)},
+		{id: [16]byte{3}, leadID: "", email: "c@x.example", versionID: 0, tier: "", input: []byte(`{"c":3}`), keys: []string{"k1", "k2"}},
+	}
+	var data []byte
+	for i := range rows {
+		data = appendJournal(data, &rows[i])
+	}
+	ids := []int64{300, 1 << 40}
+	got, err := relabel(data, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for i := range rows {
+		r := rows[i]
+		r.versionID = ids[r.versionID]
+		want = appendJournal(want, &r)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("relabel =\n%x\nwant\n%x", got, want)
+	}
+	if _, err := relabel(data, ids[:1]); err == nil {
+		t.Error("relabel with a position past the ids: no error")
+	}
+}
+
+// TestVersionsStoredWhileFilling: an entry of a ruleset version the writer
+// has not stored yet, after entries of a stored one in the part being
+// filled, starts a part of its own whose rows point at the version by
+// position until the writer stores it (parts.go). The writer is held
+// while versions alternate, so that every entry waits in a part; each
+// decision is then read back as decided by its own version.
+func TestVersionsStoredWhileFilling(t *testing.T) {
+	ctx := context.Background()
+	v1, v2 := B2BSaaS(t), anotherVersion(t)
+	if v1.Version == v2.Version {
+		t.Fatal("the two versions are one")
+	}
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"), WithBatch(16), WithBuffer(256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entries := leadEntries(t, 40, engine.Brief)
+	mustLogOne := func(e Entry) {
+		t.Helper()
+		if !l.Log(ctx, e) {
+			t.Fatal("dropped")
+		}
+	}
+	mustLogOne(entries[0])
+	if err := l.Flush(ctx); err != nil { // v1 is stored
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	go l.onWriter(ctx, func() { close(held); <-release })
+	<-held
+	want := map[string]string{entries[0].Decision.ID: v1.Version}
+	for i, e := range entries[1:] {
+		if i%5 >= 3 { // runs of three of v1, two of v2
+			d, err := v2.ScoreJSON(ctx, e.Input, engine.Options{Clock: func() time.Time { return e.Time }, Detail: engine.Brief})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.ID = uuid.Must(uuid.NewV7()).String()
+			e.Decision, e.Ruleset = d, v2
+		}
+		want[e.Decision.ID] = e.Ruleset.Version
+		mustLogOne(e)
+	}
+	close(release)
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, version := range want {
+		rec, err := l.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("decision %s: %v", id, err)
+		}
+		if rec.Decision.Ruleset.Version != version {
+			t.Errorf("decision %s read back as of version %.12s; want %.12s", id, rec.Decision.Ruleset.Version, version)
+		}
+	}
+}
+
+// anotherVersion is examples/rulesets' b2b-saas with a comment added to
+// its file: the same rules, another version.
+func anotherVersion(t *testing.T) *engine.Ruleset {
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../examples/rulesets/b2b-saas*.yaml")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), append(data, "\n# another version\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sets, err := rules.LoadPaths(dir)
+	if err != nil || len(sets) != 1 {
+		t.Fatalf("LoadPaths = %d rulesets, %v", len(sets), err)
+	}
+	return engine.NewRuleset(sets[0])
+}
