@@ -108,7 +108,7 @@ func TestRawEncodedAsPrepared(t *testing.T) {
 			if d.LeadID != "" {
 				wantKeys = leadKeys(d.LeadID, want.email, want.company, Mask{Mode: MaskNone})
 			}
-			id, err := l.storeVersion(ctx, partVersion{name: r.ruleset, version: r.version, sources: r.sources})
+			id, err := l.versionID(ctx, partVersion{name: r.ruleset, version: r.version, sources: r.sources})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -256,7 +256,7 @@ func (l *Log) resolveLocal(ctx context.Context, p *part) error {
 	}
 	ids := make([]int64, len(p.versions))
 	for i, v := range p.versions {
-		id, err := l.storeVersion(ctx, v)
+		id, err := l.versionID(ctx, v)
 		if err != nil {
 			return err
 		}
@@ -270,9 +270,9 @@ func (l *Log) resolveLocal(ctx context.Context, p *part) error {
 	return nil
 }
 
-// storeVersion stores v, unless the writer has (with its sources, when v
+// versionID stores v, unless the writer has (with its sources, when v
 // has them), and returns its id.
-func (l *Log) storeVersion(ctx context.Context, v partVersion) (int64, error) {
+func (l *Log) versionID(ctx context.Context, v partVersion) (int64, error) {
 	l.fill.Lock()
 	known, ok := l.stored[v.version]
 	l.fill.Unlock()
