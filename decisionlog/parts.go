@@ -94,13 +94,13 @@ func (l *Log) append(ctx context.Context, r *row) bool {
 	l.fill.Lock()
 	defer l.fill.Unlock()
 	p := l.partToFill(ctx)
-	if p != nil && !l.setVersion(p, r) {
+	for p != nil && !l.setVersion(p, r) {
 		// A version not stored yet, after rows of stored ones: those go
-		// as they are, and this one starts a part of its own.
+		// as they are, and this one starts a part of its own (or joins
+		// one that another caller began while this one waited, if it
+		// can: the loop ends at a part with no rows at the latest).
 		l.handOff(p)
-		if p = l.partToFill(ctx); p != nil {
-			l.setVersion(p, r)
-		}
+		p = l.partToFill(ctx)
 	}
 	if p == nil {
 		l.dropped.Add(1)
