@@ -125,3 +125,53 @@ func anotherVersion(t *testing.T) *engine.Ruleset {
 	}
 	return engine.NewRuleset(sets[0])
 }
+
+// TestNewVersionAfterWait: an entry of a version not stored yet, whose
+// caller hands the part being filled over and waits for a free part, may
+// find on waking a part another caller began meanwhile with rows of
+// stored versions. It must not join that part (its rows carry ids, and
+// the entry has none): it hands that one over too and begins its own.
+func TestNewVersionAfterWait(t *testing.T) {
+	l := &Log{
+		cfg:     newConfig([]Option{WithBatch(16)}),
+		stored:  map[string]storedVersion{"v1": {id: 7}},
+		free:    make(chan *part, 3),
+		full:    make(chan *part, 3),
+		started: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}
+	stored := func() *part { // a part holding one row of v1, as Log fills it
+		r := row{version: "v1", versionID: 7, input: []byte(`{}`)}
+		return &part{data: appendJournal(nil, &r), n: 1}
+	}
+	first, other := stored(), stored()
+	l.cur = first
+	done := make(chan bool)
+	go func() { done <- l.append(context.Background(), &row{version: "v2", input: []byte(`{}`)}) }()
+	// The caller has handed the first part over and waits for a free one
+	// (none is free): another caller begins a part of v1, and a part is
+	// freed.
+	for {
+		l.fill.Lock()
+		if len(l.full) == 1 {
+			break
+		}
+		l.fill.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	l.cur = other
+	l.free <- &part{}
+	l.fill.Unlock()
+	if !<-done {
+		t.Fatal("the entry was dropped")
+	}
+	if other.n != 1 || other.versions != nil {
+		t.Errorf("the entry joined the part of stored versions another caller began (%d rows)", other.n)
+	}
+	if p := l.cur; p == nil || p == other || p.n != 1 || len(p.versions) != 1 || p.versions[0].version != "v2" {
+		t.Errorf("the part being filled is not one of the entry's own, with its version by position")
+	}
+	if len(l.full) != 2 {
+		t.Errorf("%d parts handed over; want the first and the other caller's", len(l.full))
+	}
+}
