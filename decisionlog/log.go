@@ -186,8 +186,8 @@ func newConfig(opts []Option) config {
 // all of that heap in: a buffer of 16,384 and batches of 8,192 (about
 // 20 MB of queued decisions) made a 100,000-lead brief stream's first
 // round fault in about 11,000 more pages of heap than the later ones
-// (each some microseconds on a paravirtualised machine: a tenth of the
-// round's CPU). Under bulk traffic the buffer stays full when the writer
+// (each 13-17 µs on this paravirtualised machine: a tenth of the round's
+// CPU). Under bulk traffic the buffer stays full when the writer
 // is slower than scoring, so a larger one only holds more; and a batch of
 // 1,024 brief decisions is about one journal part, one insert, already.
 // TestQueueMemory bounds it.
@@ -363,8 +363,8 @@ type Health struct {
 	Backend    string   `json:"backend"`  // sqlite or postgres
 	Overflow   Overflow `json:"overflow"` // what a full buffer does
 	OK         bool     `json:"ok"`       // false while writes fail
-	Queued     int      `json:"queued"`   // entries waiting for the writer
-	Buffer     int      `json:"buffer"`   // room for that many
+	Queued     int      `json:"queued"`   // entries not yet written, the part being written included
+	Buffer     int      `json:"buffer"`   // room for that many, at most: the parts hold a batch each (fewer large entries)
 	LagSeconds float64  `json:"lag_seconds"`
 	// Unindexed decisions are stored in the journal and found by every
 	// lookup, but not yet moved into the indexed tables (journal.go);
@@ -380,7 +380,7 @@ type Health struct {
 
 // Health reports the writer's state.
 func (l *Log) Health() Health {
-	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: int(l.queued.Load()), Buffer: l.cfg.buffer,
+	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: int(l.queued.Load()), Buffer: cap(l.free) * l.cfg.batch,
 		Written: l.written.Load(), Dropped: l.dropped.Load(), Failed: l.failed.Load()}
 	if l.db.postgres {
 		h.Backend = "postgres"

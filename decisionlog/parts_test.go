@@ -74,9 +74,7 @@ func TestVersionsStoredWhileFilling(t *testing.T) {
 	if err := l.Flush(ctx); err != nil { // v1 is stored
 		t.Fatal(err)
 	}
-	held, release := make(chan struct{}), make(chan struct{})
-	go l.onWriter(ctx, func() { close(held); <-release })
-	<-held
+	release := holdWriter(l)
 	want := map[string]string{entries[0].Decision.ID: v1.Version}
 	for i, e := range entries[1:] {
 		if i%5 >= 3 { // runs of three of v1, two of v2
@@ -90,7 +88,7 @@ func TestVersionsStoredWhileFilling(t *testing.T) {
 		want[e.Decision.ID] = e.Ruleset.Version
 		mustLogOne(e)
 	}
-	close(release)
+	release()
 	if err := l.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

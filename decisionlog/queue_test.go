@@ -23,10 +23,7 @@ func TestQueueMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	held, release := make(chan struct{}), make(chan struct{})
-	go l.onWriter(ctx, func() { close(held); <-release })
-	<-held
-	defer close(release)
+	defer holdWriter(l)()
 
 	before := liveHeap()
 	n := 0
@@ -39,12 +36,24 @@ func TestQueueMemory(t *testing.T) {
 	if want := DefaultBuffer + DefaultBatch; n != want {
 		t.Fatalf("the parts took %d entries; want DefaultBuffer and a batch (%d)", n, want)
 	}
+	if h := l.Health(); h.Queued != n || h.Buffer != n {
+		t.Errorf("Health says %d queued, room for %d; want both %d: the parts are full", h.Queued, h.Buffer, n)
+	}
 	total := queued + uint64(s2.MaxEncodedLen(journalPart+journalPart/8))
 	t.Logf("%d entries queued: %d bytes live (%d an entry); with the writer's compressed part: %d", n, queued, queued/uint64(n), total)
 	const limit = 8 << 20
 	if total > limit {
 		t.Errorf("a full queue holds %d bytes; want at most %d", total, limit)
 	}
+}
+
+// holdWriter holds l's writer between two parts until release is called:
+// what Log is given meanwhile waits in parts.
+func holdWriter(l *Log) (release func()) {
+	held, done := make(chan struct{}), make(chan struct{})
+	go l.onWriter(context.Background(), func() { close(held); <-done })
+	<-held
+	return func() { close(done) }
 }
 
 // liveHeap is the heap's live bytes after two collections (the second
