@@ -173,3 +173,72 @@ func TestNewVersionAfterWait(t *testing.T) {
 		t.Errorf("%d parts handed over; want the first and the other caller's", len(l.full))
 	}
 }
+
+// TestPartsWrittenWithoutFlush: a part that does not fill is written once
+// the writer has lingered for it, with no Flush or Close, also when Log
+// began it while the writer had yet to see the signal of an earlier part
+// (eleven entries at once with batches of eight: one full part, handed
+// over, and one of three, begun right after).
+func TestPartsWrittenWithoutFlush(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"), WithBatch(8), WithBuffer(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entries := leadEntries(t, 11, engine.Brief)
+	for _, e := range entries {
+		if !l.Log(ctx, e) {
+			t.Fatal("dropped")
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); l.Written() < uint64(len(entries)); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after Log the writer has written %d of %d entries; the part that did not fill waits", l.Written(), len(entries))
+		}
+	}
+}
+
+// TestRefusedPartWrittenOneByOne: when the database answers but refuses a
+// part (here a trigger refuses every journal row), the writer stores its
+// decisions one at a time in the indexed tables, and counts and logs the
+// ones refused too; the others are found.
+func TestRefusedPartWrittenOneByOne(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "d.db")
+	l, err := Open(ctx, path, WithBatch(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	entries := leadEntries(t, 5, engine.Brief)
+	refused := entries[2].Decision.LeadID
+	for _, trigger := range []string{
+		`CREATE TRIGGER refuse_parts BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'no journal'); END`,
+		`CREATE TRIGGER refuse_lead BEFORE INSERT ON decisions WHEN NEW.lead_id = '` + refused + `' BEGIN SELECT RAISE(ABORT, 'not this lead'); END`,
+	} {
+		if _, err := l.db.ExecContext(ctx, trigger); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range entries {
+		if !l.Log(ctx, e) {
+			t.Fatal("dropped")
+		}
+	}
+	if err := l.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l.Written() != 4 || l.Failed() != 1 {
+		t.Fatalf("written %d, failed %d; want 4 and the refused lead's 1", l.Written(), l.Failed())
+	}
+	for _, e := range entries {
+		_, err := l.Get(ctx, e.Decision.ID)
+		if found := err == nil; found != (e.Decision.LeadID != refused) {
+			t.Errorf("lead %s: found %v (%v)", e.Decision.LeadID, found, err)
+		}
+	}
+	if h := l.Health(); !h.OK || h.Queued != 0 {
+		t.Errorf("Health after the part = ok %v, %d queued; want ok, none", h.OK, h.Queued)
+	}
+}
