@@ -108,65 +108,89 @@ func probe(h uint64, i, bits int) int {
 	return int(uint64(x) * uint64(bits) >> 32)
 }
 
-// partWriter builds a journal row's summary as the writer appends its
-// decisions (appendToJournal). It belongs to the writer goroutine.
+// partWriter builds a journal row's summary as Log appends its
+// decisions (parts.go), under Log's mutex: each row's keys are hashed
+// before (filterKeysOf), so that the mutex is held for a copy and a few
+// compares.
 type partWriter struct {
 	n      int
 	lo, hi [16]byte
 	hashes []uint64
 	flags  byte
-	sc     *scanner // for the requests of raw rows without an email (leadEmailOf)
 }
 
-func (w *partWriter) reset() { *w = partWriter{hashes: w.hashes[:0], sc: w.sc} }
+func (w *partWriter) reset() { *w = partWriter{hashes: w.hashes[:0]} }
 
-// add adds a decision, as appendJournal stores it.
-func (w *partWriter) add(r *row) {
-	if w.n == 0 || bytes.Compare(r.id[:], w.lo[:]) < 0 {
-		w.lo = r.id
-	}
-	if w.n == 0 || bytes.Compare(r.id[:], w.hi[:]) > 0 {
-		w.hi = r.id
-	}
-	w.n++
+// filterKeys are the hashes a row adds to its part's filter: its lead
+// id's and its email's, as a lookup compares them.
+type filterKeys struct {
+	hash [2]uint64
+	n    int // how many of hash are set
+	// emailUnknown: the row is a request whose lead's email could not be
+	// read cheaply (filterEmailsUnknown).
+	emailUnknown bool
+}
+
+func (k *filterKeys) add(h uint64) {
+	k.hash[k.n] = h
+	k.n++
+}
+
+// filterKeysOf hashes the keys of r, as appendJournal stores it; sc reads
+// the email of a raw row's request when the entry gave none (leadEmailOf).
+func filterKeysOf(r *row, sc *scanner) filterKeys {
+	var k filterKeys
 	if r.leadID != "" {
-		w.hashes = append(w.hashes, filterHash(filterLeadID, r.leadID))
+		k.add(filterHash(filterLeadID, r.leadID))
 	}
 	if !r.raw {
 		if r.email != "" {
-			w.hashes = append(w.hashes, filterHash(filterEmail, r.email))
+			k.add(filterHash(filterEmail, r.email))
 		}
-		return
+		return k
 	}
 	// A raw row's email is encoded when read (encodeRaw): the entry's
 	// (the server's is the one the engine read deciding the lead), or the
 	// lead's in the request, lower-cased and trimmed (Mask.Email).
 	email := r.email
 	if email == "" {
-		if w.sc == nil {
-			w.sc = &scanner{}
-		}
 		var ok bool
-		if email, ok = w.sc.leadEmailOf(r.input); !ok {
-			w.flags |= filterEmailsUnknown
-			return
+		if email, ok = sc.leadEmailOf(r.input); !ok {
+			k.emailUnknown = true
+			return k
 		}
 	}
-	w.addEmail(email)
+	k.addEmail(email)
+	return k
+}
+
+// add adds a decision: its id and its keys.
+func (w *partWriter) add(id [16]byte, k *filterKeys) {
+	if w.n == 0 || bytes.Compare(id[:], w.lo[:]) < 0 {
+		w.lo = id
+	}
+	if w.n == 0 || bytes.Compare(id[:], w.hi[:]) > 0 {
+		w.hi = id
+	}
+	w.n++
+	w.hashes = append(w.hashes, k.hash[:k.n]...)
+	if k.emailUnknown {
+		w.flags |= filterEmailsUnknown
+	}
 }
 
 // addEmail adds the key of an email as encodeRaw stores it:
 // clean(Mask{}.Email(s)), hashed without a new string when s is ASCII.
-func (w *partWriter) addEmail(s string) {
+func (k *filterKeys) addEmail(s string) {
 	if h, ok := emailHash(s); ok {
-		w.hashes = append(w.hashes, h)
+		k.add(h)
 		return
 	}
 	if isASCII(s) {
 		return // empty, or spaces only
 	}
 	if e := clean(Mask{Mode: MaskNone}.Email(s)); e != "" {
-		w.hashes = append(w.hashes, filterHash(filterEmail, e))
+		k.add(filterHash(filterEmail, e))
 	}
 }
 

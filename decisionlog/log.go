@@ -734,6 +734,9 @@ type row struct {
 	// has checked whether the masked input rebuilds it (settleExtra);
 	// brief, that the decision was brief.
 	settle, brief bool
+	// filter is its keys for its part's summary, hashed before Log takes
+	// the part (its mutex).
+	filter filterKeys
 }
 
 // rawObject reports whether data is one valid JSON object, which
@@ -848,6 +851,7 @@ func (l *Log) prepare(e *Entry, r *row, s *scratch) {
 		r.sources = e.Ruleset.Ruleset
 		r.raw, r.leadID, r.email, r.input = true, leadID, e.Email, e.Input
 		r.rules = appendRuleIndexes(r.rules, e.Ruleset.Ruleset, d)
+		r.filter = filterKeysOf(r, &s.sc)
 		return
 	}
 	if versioned {
@@ -892,6 +896,7 @@ func (l *Log) prepare(e *Entry, r *row, s *scratch) {
 	} else {
 		r.extra = d.AppendJSON(s.extra[:0])
 	}
+	r.filter = filterKeysOf(r, &s.sc)
 }
 
 // clean makes a text storable in a PostgreSQL TEXT column, which refuses

@@ -110,7 +110,7 @@ func (l *Log) append(ctx context.Context, r *row) bool {
 		p.oldest = r.at
 	}
 	p.data = appendJournal(p.data, r)
-	p.sum.add(r)
+	p.sum.add(r.id, &r.filter)
 	p.n++
 	l.queued.Add(1)
 	if p.n >= l.cfg.batch || len(p.data) >= journalPart {
