@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/pgtest"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -204,20 +205,38 @@ func TestPartsWrittenWithoutFlush(t *testing.T) {
 // decisions one at a time in the indexed tables, and counts and logs the
 // ones refused too; the others are found.
 func TestRefusedPartWrittenOneByOne(t *testing.T) {
+	entries := leadEntries(t, 5, engine.Brief)
+	refused := entries[2].Decision.LeadID
+	t.Run("sqlite", func(t *testing.T) {
+		refusedPartWrittenOneByOne(t, filepath.Join(t.TempDir(), "d.db"), entries,
+			`CREATE TRIGGER refuse_parts BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'no journal'); END`,
+			`CREATE TRIGGER refuse_lead BEFORE INSERT ON decisions WHEN NEW.lead_id = '`+refused+`' BEGIN SELECT RAISE(ABORT, 'not this lead'); END`)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		refusedPartWrittenOneByOne(t, pgtest.Database(t), entries,
+			`CREATE FUNCTION refuse_parts() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'no journal'; END$$`,
+			`CREATE TRIGGER refuse_parts BEFORE INSERT ON journal FOR EACH ROW EXECUTE FUNCTION refuse_parts()`,
+			`CREATE FUNCTION refuse_lead() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN
+				IF NEW.lead_id = '`+refused+`' THEN RAISE EXCEPTION 'not this lead'; END IF;
+				RETURN NEW;
+			END$$`,
+			`CREATE TRIGGER refuse_lead BEFORE INSERT ON decisions FOR EACH ROW EXECUTE FUNCTION refuse_lead()`)
+	})
+}
+
+// refusedPartWrittenOneByOne logs entries in parts of 8 to the log at
+// target, after the statements that make its database refuse every
+// journal row and the decision of entries[2]'s lead.
+func refusedPartWrittenOneByOne(t *testing.T, target string, entries []Entry, refuse ...string) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "d.db")
-	l, err := Open(ctx, path, WithBatch(8))
+	l, err := Open(ctx, target, WithBatch(8))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	entries := leadEntries(t, 5, engine.Brief)
 	refused := entries[2].Decision.LeadID
-	for _, trigger := range []string{
-		`CREATE TRIGGER refuse_parts BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'no journal'); END`,
-		`CREATE TRIGGER refuse_lead BEFORE INSERT ON decisions WHEN NEW.lead_id = '` + refused + `' BEGIN SELECT RAISE(ABORT, 'not this lead'); END`,
-	} {
-		if _, err := l.db.ExecContext(ctx, trigger); err != nil {
+	for _, stmt := range refuse {
+		if _, err := l.db.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
