@@ -35,9 +35,9 @@ type partSummary struct {
 	filter []byte
 }
 
-// filterEmailsUnknown: the row holds a request whose lead's email the
-// writer could not read cheaply (keys with escapes: see leadEmailOf):
-// every lookup by email reads the row.
+// filterEmailsUnknown: the row holds a request whose lead's email Log
+// could not read cheaply (keys with escapes: see leadEmailOf): every
+// lookup by email reads the row.
 const filterEmailsUnknown = 1
 
 // Kinds of key in the filter, hashed with the key so that a lead id is

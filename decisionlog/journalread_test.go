@@ -281,7 +281,7 @@ func requestEmail(t testing.TB, e Entry) string {
 	return email
 }
 
-// FuzzEmailHash holds the writer's hash of an email (emailHash, addEmail)
+// FuzzEmailHash holds Log's hash of an email (emailHash, addEmail)
 // to the hash of the email as encodeRaw stores it.
 func FuzzEmailHash(f *testing.F) {
 	for _, s := range []string{"Ann@Acme.Example", "  spaced@req.example\t", "", " ", "ÉLODIE@B.EXAMPLE", "a\x00b@c", "\u00a0x@y\u00a0", "plain"} {
@@ -300,7 +300,7 @@ func FuzzEmailHash(f *testing.F) {
 	})
 }
 
-// FuzzLeadEmail holds the emails the writer hashes into a journal row's
+// FuzzLeadEmail holds the emails Log hashes into a journal row's
 // filter for a raw row, the engine's (ScoreJSONEmail: the server logs it
 // as Entry.Email) or, for an entry without one, the request's
 // (leadEmailOf), to the email encodeRaw stores, by the reference
