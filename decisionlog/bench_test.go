@@ -83,14 +83,7 @@ func distinctEntries(b *testing.B, n int) []decisionlog.Entry {
 func distinctEntriesOf(b testing.TB, n int, detail engine.Detail) []decisionlog.Entry {
 	b.Helper()
 	s := newScorer(b)
-	var docs []map[string]any
-	for _, lead := range exampleLeads(b) {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(lead), &doc); err != nil {
-			b.Fatal(err)
-		}
-		docs = append(docs, doc)
-	}
+	docs := exampleDocs(b)
 	out := make([]decisionlog.Entry, n)
 	for i := range out {
 		doc, _ := decisionlog.DistinctLead(docs[i%len(docs)], i)

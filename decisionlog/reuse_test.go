@@ -32,14 +32,7 @@ func testReusedBuffersKeepNothing(t *testing.T, target string) {
 		n = 400
 	}
 	s := newScorer(t)
-	var docs []map[string]any
-	for _, lead := range exampleLeads(t) {
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(lead), &doc); err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, doc)
-	}
+	docs := exampleDocs(t)
 	ctx := context.Background()
 	entries := make([]decisionlog.Entry, n)
 	answers := make([][]byte, n) // as read back: brief decisions are rebuilt in full

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,6 +22,21 @@ func exampleLeads(t testing.TB) []string {
 		out = append(out, readExample(t, filepath.Base(f)))
 	}
 	return out
+}
+
+// exampleDocs is exampleLeads decoded, for tests that make distinct leads
+// of them (DistinctLead).
+func exampleDocs(t testing.TB) []map[string]any {
+	t.Helper()
+	var docs []map[string]any
+	for _, lead := range exampleLeads(t) {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(lead), &doc); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
+	}
+	return docs
 }
 
 // A decision is stored as its input and version, and read back rebuilt:
