@@ -355,3 +355,37 @@ func FuzzLeadEmail(f *testing.F) {
 		}
 	})
 }
+
+// TestEmailUnknownReadByEmailLookups: a raw row whose request Log cannot
+// read an email from (not one JSON object: a Decided entry never is,
+// but Log does not trust that) marks its part's filter, so that every
+// lookup by email reads the part, while lookups by lead id still use the
+// filter; a part without such a row is skipped for an email it lacks.
+func TestEmailUnknownReadByEmailLookups(t *testing.T) {
+	summary := func(rows ...row) partSummary {
+		var w partWriter
+		for i := range rows {
+			addRow(&w, &rows[i])
+		}
+		return w.summary()
+	}
+	known := row{raw: true, leadID: "L-1", input: []byte(`{"lead": {"email": "a@b.example"}}`)}
+	unknown := row{raw: true, leadID: "L-2", input: []byte(`["email"]`)}
+	if k := filterKeysOf(&unknown, &scanner{}); !k.emailUnknown || k.n != 1 {
+		t.Fatalf("keys of a request not an object = %+v; want its lead id's and the email unknown", k)
+	}
+	plain, marked := summary(known), summary(known, unknown)
+	q := journalQuery{email: "other@b.example"}
+	if plain.mayHold(q) {
+		t.Error("a part of known emails may hold another email")
+	}
+	if !marked.mayHold(q) {
+		t.Error("a part with an unknown email is skipped by a lookup by email")
+	}
+	if marked.mayHold(journalQuery{leadID: "L-3"}) {
+		t.Error("an unknown email opened the part to a lookup by lead id")
+	}
+	if !marked.mayHold(journalQuery{email: "a@b.example"}) || !marked.mayHold(journalQuery{leadID: "L-2"}) {
+		t.Error("the part's own keys are not found")
+	}
+}
