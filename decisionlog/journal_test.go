@@ -88,6 +88,46 @@ func testJournal(t *testing.T, target string) {
 	}
 }
 
+// TestJournalBound: once the journal holds the bound's decisions
+// (WithIndexing, leadq serve --log-journal), the writer indexes as it
+// writes, without waiting to be idle; below it, the journal keeps them
+// until then.
+func TestJournalBound(t *testing.T) { backends(t, testJournalBound) }
+
+func testJournalBound(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	const rows, per = 6, 50
+	for _, tc := range []struct {
+		bound        int
+		most, fewest int64 // decisions left unindexed
+	}{
+		{bound: 100, most: 99, fewest: 0},
+		{bound: 1 << 20, most: rows * per, fewest: rows * per},
+	} {
+		l, _ := openAt(t, target, decisionlog.WithIndexing(time.Hour, tc.bound))
+		for k := range rows {
+			var es []decisionlog.Entry
+			for i := range per {
+				es = append(es, s.entry(t, t0.Add(time.Duration(k*per+i)*time.Second),
+					fmt.Sprintf(`{"id": "B-%d-%d-%d", "lead": {"email": "b%d@company%d.example", "country": "DE", "employees": %d}}`, tc.bound, k, i, i, k, 10*i)))
+			}
+			mustLog(t, l, es...) // a journal row each
+		}
+		// The writer checks the bound after each row it writes, before it
+		// runs the next Flush.
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if h := l.Health(); h.Unindexed > tc.most || h.Unindexed < tc.fewest {
+			t.Errorf("bound %d: %d decisions written, %d left unindexed; want %d to %d", tc.bound, rows*per, h.Unindexed, tc.fewest, tc.most)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestJournalIndexedByAnother: a writer that stops with decisions in the
 // journal (killed, or its database down at Close) leaves them to the next
 // one, which indexes them when idle.

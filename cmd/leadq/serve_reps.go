@@ -22,6 +22,7 @@ type repsOptions struct {
 	logKeyFile   string
 	logBuffer    int
 	logBatch     int
+	logJournal   int
 	logOverflow  string
 	accounts     string
 }
@@ -33,6 +34,7 @@ func addRepsFlags(f *pflag.FlagSet, o *repsOptions) {
 	f.StringVar(&o.logKeyFile, "log-mask-key-file", "", "file holding the key --log-mask hash hashes with (16 bytes or more; or set "+maskKeyEnv+"); the log never stores it")
 	f.IntVar(&o.logBuffer, "log-buffer", decisionlog.DefaultBuffer, "decisions waiting for the log's writer")
 	f.IntVar(&o.logBatch, "log-batch", decisionlog.DefaultBatch, "decisions the log's writer stores in one transaction (SQLite) or COPY (PostgreSQL)")
+	f.IntVar(&o.logJournal, "log-journal", decisionlog.DefaultMaxUnindexed, "decisions the log may hold unindexed (in its journal, which every lookup reads) before its writer indexes as it writes: a longer bulk stream slows to the indexer's pace; more keeps bulk loads fast, and lookups meanwhile slower")
 	f.StringVar(&o.logOverflow, "log-overflow", string(decisionlog.OverflowBlock), "when the log's buffer is full: block (wait for room, up to the request's --timeout, then drop) or drop (at once); drops are counted and logged")
 	f.StringVar(&o.accounts, "accounts", "", "account file (CSV with a header or JSONL, with a domain column): leads sent without an account are scored with the account of their email domain")
 }
@@ -64,6 +66,12 @@ func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) 
 		if o.logBatch == 0 {
 			o.logBatch = decisionlog.DefaultBatch
 		}
+		if o.logJournal == 0 {
+			o.logJournal = decisionlog.DefaultMaxUnindexed
+		}
+		if o.logJournal < 0 {
+			return nil, nil, nil, &usageError{fmt.Errorf("--log-journal: %d is not a number of decisions", o.logJournal)}
+		}
 		overflow, err := decisionlog.ParseOverflow(o.logOverflow)
 		if err != nil {
 			return nil, nil, nil, &usageError{fmt.Errorf("--log-overflow: %w", err)}
@@ -75,7 +83,8 @@ func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) 
 			return nil, nil, nil, &usageError{fmt.Errorf("--log-mask hash needs a key kept outside the log: --log-mask-key-file FILE or %s", maskKeyEnv)}
 		}
 		dl, err := decisionlog.Open(ctx, o.logDB, decisionlog.WithRetention(retention), decisionlog.WithMask(mask),
-			decisionlog.WithBuffer(o.logBuffer), decisionlog.WithBatch(o.logBatch), decisionlog.WithOverflow(overflow), decisionlog.WithLogger(log))
+			decisionlog.WithBuffer(o.logBuffer), decisionlog.WithBatch(o.logBatch), decisionlog.WithOverflow(overflow), decisionlog.WithLogger(log),
+			decisionlog.WithIndexing(decisionlog.DefaultIndexIdle, o.logJournal))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -85,7 +94,7 @@ func openReps(ctx context.Context, o repsOptions, watch bool, log *slog.Logger) 
 			}
 			log.Info("decision log closed", "log", dl.Path(), "written", dl.Written(), "dropped", dl.Dropped(), "failed", dl.Failed())
 		})
-		log.Info("logging decisions", "log", dl.Path(), "retention", retention.String(), "mask", mask.String(), "overflow", overflow, "buffer", o.logBuffer)
+		log.Info("logging decisions", "log", dl.Path(), "retention", retention.String(), "mask", mask.String(), "overflow", overflow, "buffer", o.logBuffer, "journal", o.logJournal)
 		opts = append(opts, server.WithDecisionLog(dl), server.WithDecisionStore(dl))
 	}
 	if o.accounts != "" {

@@ -42,7 +42,10 @@ tiers:`, 1)
 		t.Fatal(err)
 	}
 	url, _, stderr, stop := testServe(t, serveOptions{rules: []string{rulesDir}, watch: true,
-		reps: repsOptions{logDB: db, logRetention: "30d", logMask: "hash:email", logKeyFile: keyFile, logBuffer: 1024, accounts: accountsFile}})
+		reps: repsOptions{logDB: db, logRetention: "30d", logMask: "hash:email", logKeyFile: keyFile, logBuffer: 1024, logJournal: 5000, accounts: accountsFile}})
+	if code, body := request(t, "GET", url+"/v1/rulesets", "", ""); code != 200 || !strings.Contains(body, `"journal":5000`) {
+		t.Errorf("GET /v1/rulesets: %d %s; want the decision log's journal bound, 5000", code, body)
+	}
 
 	const n = 50
 	for i := range n {
@@ -97,6 +100,7 @@ func TestServeRepsUsage(t *testing.T) {
 		{"bad retention", repsOptions{logDB: filepath.Join(dir, "a.db"), logRetention: "soon", logMask: "none", logBuffer: 10}, "--log-retention"},
 		{"bad mask", repsOptions{logDB: filepath.Join(dir, "b.db"), logRetention: "forever", logMask: "encrypt", logBuffer: 10}, "--log-mask"},
 		{"hash without a key", repsOptions{logDB: filepath.Join(dir, "c.db"), logRetention: "forever", logMask: "hash", logBuffer: 10}, "--log-mask-key-file"},
+		{"negative journal", repsOptions{logDB: filepath.Join(dir, "e.db"), logRetention: "forever", logMask: "none", logBuffer: 10, logJournal: -1}, "--log-journal"},
 		{"bad overflow", repsOptions{logDB: filepath.Join(dir, "d.db"), logRetention: "forever", logMask: "none", logBuffer: 10, logOverflow: "wait"}, "--log-overflow"},
 		{"missing accounts", repsOptions{accounts: filepath.Join(dir, "none.csv")}, "none.csv"},
 	}
