@@ -371,20 +371,21 @@ type Health struct {
 	// IndexLagSeconds is how long the oldest of them has waited.
 	Unindexed       int64   `json:"unindexed"`
 	IndexLagSeconds float64 `json:"index_lag_seconds"`
-	// Journal is the journal's bound (WithIndexing): past it the writer
-	// indexes as it writes, and bulk traffic slows to the indexer's pace.
-	Journal   int64      `json:"journal"`
-	Written   uint64     `json:"written"`
-	Dropped   uint64     `json:"dropped"`
-	Failed    uint64     `json:"failed"`
-	LastError string     `json:"last_error,omitempty"`
-	LastErrAt *time.Time `json:"last_error_at,omitempty"`
+	// JournalBound is the journal's bound (WithIndexing): past it the
+	// writer indexes as it writes, and bulk traffic slows to the
+	// indexer's pace.
+	JournalBound int64      `json:"journal_bound"`
+	Written      uint64     `json:"written"`
+	Dropped      uint64     `json:"dropped"`
+	Failed       uint64     `json:"failed"`
+	LastError    string     `json:"last_error,omitempty"`
+	LastErrAt    *time.Time `json:"last_error_at,omitempty"`
 }
 
 // Health reports the writer's state.
 func (l *Log) Health() Health {
 	h := Health{Backend: "sqlite", Overflow: l.cfg.overflow, Queued: int(l.queued.Load()), Buffer: cap(l.free) * l.cfg.batch,
-		Journal: l.cfg.maxUnindexed, Written: l.written.Load(), Dropped: l.dropped.Load(), Failed: l.failed.Load()}
+		JournalBound: l.cfg.maxUnindexed, Written: l.written.Load(), Dropped: l.dropped.Load(), Failed: l.failed.Load()}
 	if l.db.postgres {
 		h.Backend = "postgres"
 	}

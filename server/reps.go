@@ -131,9 +131,9 @@ func (s *Server) initReps() error {
 			Help: "How long the oldest decision not yet indexed has waited in the journal; 0 when none waits.",
 		}, func() float64 { return l.Health().IndexLagSeconds }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "leadq_decision_log_journal",
+			Name: "leadq_decision_log_journal_bound",
 			Help: "The journal's bound (--log-journal): past that many unindexed decisions the writer indexes as it writes, and bulk traffic slows to the indexer's pace.",
-		}, func() float64 { return float64(l.Health().Journal) }),
+		}, func() float64 { return float64(l.Health().JournalBound) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "leadq_decision_log_up",
 			Help: "1 when the decision log's last write succeeded, 0 while writes fail (the database is down).",

@@ -265,7 +265,7 @@ type blockedLog struct{ dropped int }
 
 func (b *blockedLog) Log(context.Context, decisionlog.Entry) bool { b.dropped++; return false }
 func (b *blockedLog) Health() decisionlog.Health {
-	return decisionlog.Health{Backend: "test", Dropped: uint64(b.dropped), Queued: 7, Buffer: 7, LagSeconds: 2.5, Unindexed: 40, Journal: 100, LastError: "database down"}
+	return decisionlog.Health{Backend: "test", Dropped: uint64(b.dropped), Queued: 7, Buffer: 7, LagSeconds: 2.5, Unindexed: 40, JournalBound: 100, LastError: "database down"}
 }
 
 func TestDroppedMetric(t *testing.T) {
@@ -283,7 +283,7 @@ func TestDroppedMetric(t *testing.T) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{"leadq_decision_log_dropped_total 3", "leadq_decision_log_queued 7", "leadq_decision_log_lag_seconds 2.5",
-		"leadq_decision_log_unindexed 40", "leadq_decision_log_journal 100", "leadq_decision_log_up 0"} {
+		"leadq_decision_log_unindexed 40", "leadq_decision_log_journal_bound 100", "leadq_decision_log_up 0"} {
 		if !strings.Contains(string(data), "\n"+want+"\n") {
 			t.Errorf("/metrics has no %s:\n%s", want, grepLines(string(data), "decision_log"))
 		}

@@ -43,7 +43,7 @@ tiers:`, 1)
 	}
 	url, _, stderr, stop := testServe(t, serveOptions{rules: []string{rulesDir}, watch: true,
 		reps: repsOptions{logDB: db, logRetention: "30d", logMask: "hash:email", logKeyFile: keyFile, logBuffer: 1024, logJournal: 5000, accounts: accountsFile}})
-	if code, body := request(t, "GET", url+"/v1/rulesets", "", ""); code != 200 || !strings.Contains(body, `"journal":5000`) {
+	if code, body := request(t, "GET", url+"/v1/rulesets", "", ""); code != 200 || !strings.Contains(body, `"journal_bound":5000`) {
 		t.Errorf("GET /v1/rulesets: %d %s; want the decision log's journal bound, 5000", code, body)
 	}
 
