@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/klauspost/compress/s2"
 )
@@ -529,7 +530,10 @@ func copyDecisions(ctx context.Context, tx pgx.Tx, rows []row) error {
 			if r.extra != nil {
 				extra = r.extra
 			}
-			return []any{uuid.UUID(r.id), r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int32(r.score), r.rules, r.input, extra}, nil
+			// pgtype.UUID, not uuid.UUID: pgx would encode the latter
+			// through its text form, after failing the binary one and
+			// building an error (about 1.5 µs a decision).
+			return []any{pgtype.UUID{Bytes: r.id, Valid: true}, r.leadID, r.email, r.versionID, r.qualified, clean(r.tier), int32(r.score), r.rules, r.input, extra}, nil
 		}))
 		return err
 	}
@@ -549,9 +553,9 @@ func copyDecisions(ctx context.Context, tx pgx.Tx, rows []row) error {
 	if err := sp.Rollback(ctx); err != nil {
 		return err
 	}
-	ids := make([]uuid.UUID, len(rows))
+	ids := make([]pgtype.UUID, len(rows))
 	for i := range rows {
-		ids[i] = rows[i].id
+		ids[i] = pgtype.UUID{Bytes: rows[i].id, Valid: true}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM decisions WHERE id = ANY($1)`, ids); err != nil {
 		return err
