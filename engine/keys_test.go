@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -170,3 +171,40 @@ func TestUndeclaredKeysOfJoinedAccounts(t *testing.T) {
 type resolverFunc func(string) (map[string]any, bool)
 
 func (f resolverFunc) Resolve(email string) (map[string]any, bool) { return f(email) }
+
+// Past a few undeclared keys the decoder indexes the fields it reported:
+// a key repeated among many still warns once (and a repeated key beside
+// the lead still sends the request to the slow path), as with a few.
+func TestManyUndeclaredKeys(t *testing.T) {
+	rs := keysRuleset(t)
+	var keys []string
+	for i := range 40 {
+		keys = append(keys, fmt.Sprintf(`"x%02d": 1`, i))
+	}
+	lead := strings.Join(keys, ", ")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, req string
+		fast      bool
+	}{
+		{"lead keys repeated", `{"lead": {` + lead + `, ` + lead + `}}`, true},
+		{"keys beside the lead repeated", `{"lead": {}, ` + lead + `, ` + lead + `}`, false},
+	} {
+		for _, strict := range []bool{false, true} {
+			opts := Options{Strict: strict}
+			_, _, ok, _ := new(record).decodeJSON(rs, []byte(tc.req), opts, false)
+			if ok != tc.fast {
+				t.Errorf("%s, strict=%v: the fast decoder read it: %v; want %v", tc.name, strict, ok, tc.fast)
+			}
+			d, err := rs.ScoreJSON(ctx, []byte(tc.req), opts)
+			n := len(d.Warnings)
+			var errs InputErrors
+			if strict && errors.As(err, &errs) {
+				n = len(errs)
+			}
+			if n != 40 {
+				t.Errorf("%s, strict=%v: %d warnings or errors (error %v); want one for each of the 40 keys", tc.name, strict, n, err)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package rulefile
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // DidYouMean returns " (did you mean X?)" for the candidate closest to s, or
@@ -13,7 +14,13 @@ import (
 func DidYouMean(s string, candidates []string) string {
 	best, bestDist := "", len(s)/2+2
 	lower := strings.ToLower(s)
+	n := utf8.RuneCountInString(lower)
 	for _, c := range candidates {
+		// The difference of the lengths is a lower bound of the distance:
+		// a long key (an input's keys are anyone's) costs nothing to refuse.
+		if m := utf8.RuneCountInString(c); n-m > bestDist || m-n > bestDist {
+			continue
+		}
 		if d := editDistance(lower, strings.ToLower(c)); d < bestDist || (d == bestDist && c < best) {
 			best, bestDist = c, d
 		}
@@ -25,10 +32,17 @@ func DidYouMean(s string, candidates []string) string {
 }
 
 // editDistance is the Levenshtein distance between a and b, by characters.
+// Its rows are on the stack for the short strings it mostly compares (a key
+// of a lead against the fields' names, once per undeclared key).
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var buf [2 * 48]int
+	var prev, cur []int
+	if len(rb) < 48 {
+		prev, cur = buf[:len(rb)+1], buf[48:48+len(rb)+1]
+	} else {
+		prev, cur = make([]int, len(rb)+1), make([]int, len(rb)+1)
+	}
 	for j := range prev {
 		prev[j] = j
 	}
