@@ -86,7 +86,7 @@ func convertLegacy(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	versions := map[string]int64{} // version -> versions.id
-	keyed := map[string]bool{}
+	keyed := map[[2]string]bool{}  // lead id, key: stored
 	ruleLists := map[int64]versionRules{}
 	empty := newDictionary(nil)
 	var last int64 = -1
@@ -116,11 +116,14 @@ func convertLegacy(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, insertSQL(1), id[:], clean(o.leadID), clean(o.email), vid, o.qualified, clean(o.tier), int64(o.score), rules, in.input, []byte(o.decision)); err != nil {
 				return fmt.Errorf("convert the log written before decision ids: decision %d: %w", o.id, err)
 			}
-			if o.leadID == "" || keyed[o.leadID] {
+			if o.leadID == "" {
 				continue
 			}
-			keyed[o.leadID] = true
 			for _, k := range searchKeys(clean(o.leadID), clean(o.email), in.company, m) {
+				if keyed[[2]string{o.leadID, k}] {
+					continue
+				}
+				keyed[[2]string{o.leadID, k}] = true
 				if _, err := tx.ExecContext(ctx, keysSQL(1), clean(k), clean(o.leadID)); err != nil {
 					return fmt.Errorf("convert the log written before decision ids: %w", err)
 				}

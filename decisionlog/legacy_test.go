@@ -71,6 +71,19 @@ func TestLegacyLogConverted(t *testing.T) {
 			want[d.LeadID] = string(d.AppendJSON(nil))
 		}
 	}
+	// A lead decided twice, with another company the second time: found
+	// by both.
+	for i, company := range []string{"Firstname Ltd", "Renamed Group"} {
+		lead := `{"id": "L-TWICE", "email": "x@twice.example", "company": "` + company + `"}`
+		d := s.entry(t, t0, lead).Decision
+		at := t0.Add(-time.Duration(2-i) * time.Minute)
+		if _, err := old.ExecContext(ctx, `INSERT INTO decisions (id, time, lead_id, email, ruleset, version, qualified, tier, score, decision, input)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(leads)+i+1, at.UnixNano(), d.LeadID, "x@twice.example",
+			d.Ruleset.Name, d.Ruleset.Version, d.Qualified, d.Tier, d.Score, string(d.AppendJSON(nil)), lead); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const twice = 2
 	old.Close()
 
 	if _, err := decisionlog.OpenReader(ctx, path); err == nil || !strings.Contains(err.Error(), "leadq serve --log-db "+path) {
@@ -78,8 +91,13 @@ func TestLegacyLogConverted(t *testing.T) {
 	}
 	l, _ := openAt(t, path)
 	n, err := l.Count(ctx)
-	if err != nil || n != len(leads) {
-		t.Fatalf("Count after conversion = %d, %v; want %d", n, err, len(leads))
+	if err != nil || n != len(leads)+twice {
+		t.Fatalf("Count after conversion = %d, %v; want %d", n, err, len(leads)+twice)
+	}
+	for _, q := range []string{"firstname", "renamed"} {
+		if recs, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(recs) != twice {
+			t.Errorf("Find(Text: %q) after conversion = %d records, %v; want both of L-TWICE", q, len(recs), err)
+		}
 	}
 	for lead, decision := range want {
 		recs, err := l.Find(ctx, decisionlog.Query{LeadID: lead})
@@ -104,8 +122,8 @@ func TestLegacyLogConverted(t *testing.T) {
 		t.Errorf("Find(email) after conversion = %v, %v; want one", recs, err)
 	}
 	stats, err := l.Stats(ctx, t0.Add(-time.Hour), t0.Add(time.Hour))
-	if err != nil || len(stats.Rulesets) != 1 || stats.Rulesets[0].Decisions != len(leads) || len(stats.Rulesets[0].Rules) == 0 {
-		t.Fatalf("Stats after conversion = %+v, %v; want the %d decisions and their rules", stats, err, len(leads))
+	if err != nil || len(stats.Rulesets) != 1 || stats.Rulesets[0].Decisions != len(leads)+twice || len(stats.Rulesets[0].Rules) == 0 {
+		t.Fatalf("Stats after conversion = %+v, %v; want the %d decisions and their rules", stats, err, len(leads)+twice)
 	}
 	// Logged after the conversion, beside the converted decisions.
 	mustLog(t, l, s.entry(t, t0.Add(time.Hour), readExample(t, "vp-fintech.json")))

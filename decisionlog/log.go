@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -215,11 +216,12 @@ type Log struct {
 	bg     sync.WaitGroup
 	giveUp atomic.Bool // set when Close's time is up: the writer stops retrying
 
-	sqlite      *sqliteWriter       // the writer's SQLite connection; its own
-	journalZip  []byte              // a part compressed; the writer's own
-	keyed       map[string]struct{} // leads whose search keys the indexer stored; the writer's own
-	indexWarned time.Time           // the last warning about indexing; the writer's own
-	indexFails  int                 // indexing attempts failed in a row; the writer's own
+	sqlite      *sqliteWriter     // the writer's SQLite connection; its own
+	journalZip  []byte            // a part compressed; the writer's own
+	keyed       map[string]uint64 // leads whose search keys the indexer stored, and their keysSum; the writer's own
+	keyedSeed   maphash.Seed      // keysSum's
+	indexWarned time.Time         // the last warning about indexing; the writer's own
+	indexFails  int               // indexing attempts failed in a row; the writer's own
 
 	unindexed atomic.Int64 // decisions in the journal, as the writer last knew
 	appended  atomic.Int64 // unix millis when the oldest journal row was appended; 0 when none
@@ -271,6 +273,8 @@ func Open(ctx context.Context, target string, opts ...Option) (*Log, error) {
 		ops:     make(chan func()),
 		done:    make(chan struct{}),
 		stop:    make(chan struct{}),
+
+		keyedSeed: maphash.MakeSeed(),
 	}
 	// One part for the writer to write, and the buffer's worth to fill
 	// meanwhile (queueing).

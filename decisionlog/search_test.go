@@ -304,3 +304,120 @@ func benchmarkSearchJournal(b *testing.B, target string) {
 		})
 	}
 }
+
+// TestSearchKeysOfARepeatedLead: a lead decided again with another email
+// or company is found by the new ones as by the old, whether the writer
+// that stored its first keys is the same (it remembers the leads it keyed)
+// or another one (a replica, a restart).
+func TestSearchKeysOfARepeatedLead(t *testing.T) { backends(t, testSearchKeysOfARepeatedLead) }
+
+func testSearchKeysOfARepeatedLead(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	lead := func(email, company string) string {
+		return `{"id": "L-1", "email": "` + email + `", "company": "` + company + `", "employees": 120}`
+	}
+	index := func(l *decisionlog.Log) {
+		t.Helper()
+		if err := l.Index(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if h := l.Health(); h.Unindexed != 0 {
+			t.Fatalf("Health().Unindexed = %d after Index; want 0", h.Unindexed)
+		}
+	}
+	first, err := decisionlog.Open(ctx, target, decisionlog.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLog(t, first, s.entry(t, t0.Add(-3*time.Hour), lead("ann@acme.example", "Acme Widgets")))
+	index(first)
+	mustLog(t, first, s.entry(t, t0.Add(-2*time.Hour), lead("ann@newco.example", "Newco Labs")))
+	index(first)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := openAt(t, target)
+	mustLog(t, second,
+		s.entry(t, t0.Add(-1*time.Hour), lead("ann@third.example", "Third Works")),
+		s.entry(t, t0, `{"id": "L-2", "email": "bo@acme.example", "company": "Acme Widgets"}`),
+	)
+	index(second)
+	all := []string{"L-1@08:00", "L-1@07:00", "L-1@06:00"}
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"ann@acme", all},
+		{"newco", all}, // a key of the second decision, by the same writer
+		{"ann@newco.example", all},
+		{"third", all}, // by another writer
+		{"ann@third", all},
+		{"acme", append([]string{"L-2@09:00"}, all...)},
+		{"bo@", []string{"L-2@09:00"}},
+	} {
+		got, err := second.Find(ctx, decisionlog.Query{Text: tc.q})
+		if err != nil {
+			t.Fatalf("Find(%q): %v", tc.q, err)
+		}
+		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
+			t.Errorf("Find(Text: %q) mismatch (-want +got):\n%s", tc.q, diff)
+		}
+	}
+}
+
+// TestSearchKeysRace: another replica inserts a key of the same lead while
+// the indexer moves its decision (the lead sent twice, to two replicas;
+// here a transaction that commits the key while the indexer waits for it):
+// the indexer skips that key instead of failing the chunk.
+func TestSearchKeysRace(t *testing.T) {
+	target := pgtest.Database(t)
+	s := newScorer(t)
+	ctx := context.Background()
+	l, _ := openAt(t, target, decisionlog.WithIndexing(time.Hour, 1<<20))
+	mustLog(t, l, s.entry(t, t0, `{"id": "L-9", "email": "cy@race.example", "company": "Race Co"}`))
+	db, err := sql.Open("pgx", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.ExecContext(ctx, `INSERT INTO search_keys (key, lead_id) VALUES ('race.example', 'L-9')`); err != nil {
+		t.Fatal(err)
+	}
+	indexed := make(chan error, 1)
+	go func() { indexed <- l.Index(ctx) }()
+	// The indexer's insert waits for the other transaction's key.
+	for waiting := 0; waiting == 0; {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-indexed:
+			t.Fatalf("Index returned (%v) before the other transaction committed", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-indexed; err != nil {
+		t.Fatalf("Index: %v", err)
+	}
+	if h := l.Health(); h.Unindexed != 0 {
+		t.Errorf("Health().Unindexed = %d; want 0", h.Unindexed)
+	}
+	for _, q := range []string{"race.example", "cy@race", "race co", "l-9"} {
+		if got, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(got) != 1 {
+			t.Errorf("Find(Text: %q) = %v, %v; want L-9's decision", q, ids(got), err)
+		}
+	}
+	var keys int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM search_keys WHERE lead_id = 'L-9'`).Scan(&keys); err != nil || keys != 5 {
+		t.Errorf("L-9 has %d search keys (%v); want 5", keys, err)
+	}
+}
