@@ -88,7 +88,17 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if _, err := buf.ReadFrom(body); err != nil {
 		return nil, bodyError(err, r.ContentLength)
 	}
-	return buf.Bytes(), nil
+	return blankBOM(buf.Bytes()), nil
+}
+
+// blankBOM turns a UTF-8 byte order mark at the start of data, which
+// Windows tools write and leadq score skips, into spaces, which JSON
+// ignores: the offsets in error messages stay those of the bytes sent.
+func blankBOM(data []byte) []byte {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		copy(data, "   ")
+	}
+	return data
 }
 
 // bodyError says why a request body could not be read. A body over the
@@ -111,15 +121,25 @@ func bodyError(err error, length int64) error {
 // lineReader reads NDJSON lines of at most max bytes; a longer line is
 // skipped to its end and reported, so one bad line does not end the stream.
 type lineReader struct {
-	br  *bufio.Reader
-	max int64
-	buf []byte
+	br      *bufio.Reader
+	max     int64
+	buf     []byte
+	started bool // a line was read: a byte order mark is blanked only in the first
 }
 
 // next returns the next line without its line ending; it may be the
 // reader's buffer, valid until the next call. tooLong reports a line over
 // the limit (line is then empty); err is io.EOF after the last line.
 func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
+	line, tooLong, err = lr.read()
+	if !lr.started {
+		lr.started = true
+		line = blankBOM(line)
+	}
+	return line, tooLong, err
+}
+
+func (lr *lineReader) read() (line []byte, tooLong bool, err error) {
 	lr.buf = lr.buf[:0]
 	// Most lines are whole in the reader's buffer: return them from it,
 	// without a copy.
