@@ -134,6 +134,13 @@ func TestParseRetention(t *testing.T) {
 		{"-3d", decisionlog.Retention{}, true},
 		{"30d,40d", decisionlog.Retention{}, true},
 		{"soon", decisionlog.Retention{}, true},
+		// Past 292 years a count of days overflowed into a short age:
+		// 213503983d kept 16 hours and deleted the rest.
+		{"213503983d", decisionlog.Retention{}, true},
+		{"30000000000w", decisionlog.Retention{}, true},
+		{"106751d,1000", decisionlog.Retention{MaxAge: 106751 * 24 * time.Hour, MaxCount: 1000}, false},
+		{"106751d24h", decisionlog.Retention{}, true},
+		{"1d-5h", decisionlog.Retention{}, true},
 	}
 	for _, tc := range tests {
 		got, err := decisionlog.ParseRetention(tc.in)
@@ -143,6 +150,35 @@ func TestParseRetention(t *testing.T) {
 	}
 	if got := (decisionlog.Retention{MaxAge: 30 * 24 * time.Hour, MaxCount: 10}).String(); got != "30d,10" {
 		t.Errorf("String() = %q; want 30d,10", got)
+	}
+}
+
+// An age is positive and within time.Duration's range: leadq stats
+// --since -5h and GET /v1/stats?since=-5h counted a window that ended
+// before it started.
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"90m", 90 * time.Minute, false},
+		{"7d", 7 * 24 * time.Hour, false},
+		{"1w2d3h", 9*24*time.Hour + 3*time.Hour, false},
+		{"0s", 0, false},
+		{"-5h", 0, true},
+		{"1d-5h", 0, true},
+		{"-1d", 0, true},
+		{"213503983d", 0, true},
+		{"30000000000w", 0, true},
+		{"106751d24h", 0, true},
+		{"", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := decisionlog.ParseDuration(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -64,9 +65,12 @@ func ParseRetention(s string) (Retention, error) {
 }
 
 // ParseDuration is time.ParseDuration that also reads days and weeks
-// ("30d", "2w", "1d12h").
+// ("30d", "2w", "1d12h"). An age is never negative, and one past
+// time.Duration's range (292 years) is an error, not a wrapped number.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	orig := s
+	tooLong := fmt.Errorf("invalid duration %q: longer than %v", orig, time.Duration(math.MaxInt64).Truncate(time.Hour))
 	var total time.Duration
 	for _, unit := range []struct {
 		suffix string
@@ -78,7 +82,10 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		n, err := strconv.Atoi(s[:i])
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid duration %q", s)
+			return 0, fmt.Errorf("invalid duration %q", orig)
+		}
+		if time.Duration(n) > (math.MaxInt64-total)/unit.d {
+			return 0, tooLong
 		}
 		total += time.Duration(n) * unit.d
 		s = s[i+1:]
@@ -91,7 +98,13 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (use 90m, 24h, 7d or 2w)", s)
+		return 0, fmt.Errorf("invalid duration %q (use 90m, 24h, 7d or 2w)", orig)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("invalid duration %q: an age is not negative", orig)
+	}
+	if d > math.MaxInt64-total {
+		return 0, tooLong
 	}
 	return total + d, nil
 }
