@@ -462,6 +462,11 @@ func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
 				details: []any{paramError{"since", "an age back from until (24h, 7d) or a date; default 24h"}}}
 		}
 	}
+	if !since.Before(until) { // as leadq stats refuses it
+		return &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+			msg:     fmt.Sprintf("since=%s is not before until=%s", since.Format(time.RFC3339), until.Format(time.RFC3339)),
+			details: []any{paramError{"since", "a start before until"}}}
+	}
 	st, err := s.decisionStore.Stats(r.Context(), since, until)
 	if err != nil {
 		return err

@@ -143,6 +143,8 @@ func TestRepsGolden(t *testing.T) {
 		{name: "reps-explain", method: "GET", path: "/v1/decisions/" + ids[1] + "/explain"},
 		{name: "reps-stats", method: "GET", path: "/v1/stats?since=2h"},
 		{name: "reps-stats-bad-since", method: "GET", path: "/v1/stats?since=recently"},
+		{name: "reps-stats-negative-since", method: "GET", path: "/v1/stats?since=-5h"},
+		{name: "reps-stats-since-after-until", method: "GET", path: "/v1/stats?since=2026-12-01&until=2026-11-01"},
 		{name: "reps-preview-resolved-account", method: "POST", path: "/v1/preview?ruleset=b2b-saas", body: contact},
 		{name: "reps-preview-request-account", method: "POST", path: "/v1/preview?ruleset=b2b-saas",
 			body: `{"id": "x", "lead": {"email": "eva@polderverzekering.example", "country": "NL"}, "account": {"is_customer": false}}`},
