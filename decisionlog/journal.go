@@ -379,6 +379,24 @@ func (l *Log) rememberKeyed(c chunk) {
 	}
 }
 
+// keySweepsSQL reads the count of sweeps of search keys (sweepKeys).
+const keySweepsSQL = `SELECT value FROM meta WHERE key = 'key_sweeps'`
+
+// checkSweeps reads the count of sweeps of search keys, at the start of
+// an indexer's transaction (locked, on PostgreSQL), and forgets the leads
+// the writer keyed when a sweep came since it last read it: their keys
+// may be gone.
+func (l *Log) checkSweeps(row interface{ Scan(...any) error }) error {
+	var sweeps string
+	if err := row.Scan(&sweeps); err != nil && !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if sweeps == "" || sweeps != l.keyedSweeps {
+		l.keyed, l.keyedSweeps = nil, sweeps
+	}
+	return nil
+}
+
 // keysSum is a digest of a lead's search keys, to tell the keys stored
 // for a lead from new ones.
 func keysSum(seed maphash.Seed, keys []string) uint64 {
@@ -404,6 +422,9 @@ func (l *Log) indexChunk(ctx context.Context) (int, error) {
 	}
 	var c chunk
 	err = st.inTx(ctx, func() error {
+		if err := l.checkSweeps(st.conn.QueryRowContext(ctx, keySweepsSQL)); err != nil {
+			return err
+		}
 		rows, err := st.conn.QueryContext(ctx, `SELECT seq, n FROM journal ORDER BY seq LIMIT 4096`)
 		if err != nil {
 			return err
@@ -476,6 +497,9 @@ func (l *Log) indexChunkPostgres(ctx context.Context) (int, error) {
 			return err
 		}
 		defer tx.Rollback(ctx)
+		if err := l.checkSweeps(tx.QueryRow(ctx, keySweepsSQL+` FOR SHARE`)); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `SELECT seq, n FROM journal ORDER BY seq LIMIT 4096`)
 		if err != nil {
 			return err

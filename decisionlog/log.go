@@ -220,6 +220,7 @@ type Log struct {
 	journalZip  []byte            // a part compressed; the writer's own
 	keyed       map[string]uint64 // leads whose search keys the indexer stored, and their keysSum; the writer's own
 	keyedSeed   maphash.Seed      // keysSum's
+	keyedSweeps string            // the count of sweeps of search keys (sweepKeys) keyed goes with; the writer's own
 	indexWarned time.Time         // the last warning about indexing; the writer's own
 	indexFails  int               // indexing attempts failed in a row; the writer's own
 

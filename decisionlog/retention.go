@@ -195,31 +195,59 @@ type keyCursor struct{ key, lead string }
 // statement, for at most windows statements; cur wraps to the start at
 // the end. Keys of pruned leads thus go within a few passes, each pass
 // bounded, whatever the table's size.
+//
+// Each statement counts a sweep (meta's key_sweeps) first, in its
+// transaction: an indexer skips the keys of leads it stored before
+// (Log.keyed) only while the count it locked is the one it knew, so that
+// a lead whose keys a sweep deleted, by any writer of the log, gets them
+// again when decided again; the lock orders a sweep and an indexer's
+// transaction, so that neither deletes keys the other is about to skip.
 func sweepKeys(ctx context.Context, d *db, cur *keyCursor, batch, windows int) error {
 	for range windows {
-		var end keyCursor
-		err := d.queryRow(ctx, `SELECT key, lead_id FROM search_keys WHERE (key, lead_id) > (?, ?)
-			ORDER BY key, lead_id LIMIT 1 OFFSET ?`, cur.key, cur.lead, batch-1).Scan(&end.key, &end.lead)
-		last := errors.Is(err, sql.ErrNoRows)
-		if err != nil && !last {
+		last, err := sweepWindow(ctx, d, cur, batch)
+		if err != nil || last {
 			return err
 		}
-		q := `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?) AND (key, lead_id) <= (?, ?)
-			AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
-		args := []any{cur.key, cur.lead, end.key, end.lead}
-		if last {
-			q = `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?)
-				AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
-			args = args[:2]
-		}
-		if _, err := d.exec(ctx, q, args...); err != nil {
-			return err
-		}
-		if last {
-			*cur = keyCursor{}
-			return nil
-		}
-		*cur = end
 	}
 	return nil
+}
+
+// sweepWindow is one statement of sweepKeys, from cur; last reports that
+// it reached the end of the table (cur is back at the start).
+func sweepWindow(ctx context.Context, d *db, cur *keyCursor, batch int) (last bool, err error) {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'key_sweeps'`); err != nil {
+		return false, err
+	}
+	var end keyCursor
+	err = tx.QueryRowContext(ctx, d.rebind(`SELECT key, lead_id FROM search_keys WHERE (key, lead_id) > (?, ?)
+		ORDER BY key, lead_id LIMIT 1 OFFSET ?`), cur.key, cur.lead, batch-1).Scan(&end.key, &end.lead)
+	last = errors.Is(err, sql.ErrNoRows)
+	if err != nil && !last {
+		return false, err
+	}
+	q := `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?) AND (key, lead_id) <= (?, ?)
+		AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
+	args := []any{cur.key, cur.lead, end.key, end.lead}
+	if last {
+		q = `DELETE FROM search_keys WHERE (key, lead_id) > (?, ?)
+			AND NOT EXISTS (SELECT 1 FROM decisions WHERE decisions.lead_id = search_keys.lead_id)`
+		args = args[:2]
+	}
+	if _, err := tx.ExecContext(ctx, d.rebind(q), args...); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	if last {
+		*cur = keyCursor{}
+	} else {
+		*cur = end
+	}
+	return last, nil
 }

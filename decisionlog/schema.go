@@ -315,6 +315,11 @@ func (d *db) migrate(ctx context.Context, readOnly bool) error {
 				}
 			}
 		}
+		// The count of sweeps of search keys (sweepKeys), which the
+		// writers' indexers lock as they skip keys they stored before.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_sweeps', '0') ON CONFLICT (key) DO NOTHING`); err != nil {
+			return err
+		}
 		if have < schemaVersion || legacy {
 			if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`), strconv.Itoa(schemaVersion)); err != nil {

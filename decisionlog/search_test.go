@@ -103,6 +103,66 @@ func TestSearchAfterPruning(t *testing.T) {
 	}
 }
 
+// TestSearchAfterPruningAndAgain: a lead whose decisions the retention
+// deleted, with its keys, is found again once decided again, by the same
+// writer that stored its keys the first time.
+func TestSearchAfterPruningAndAgain(t *testing.T) { backends(t, testSearchAfterPruningAndAgain) }
+
+func testSearchAfterPruningAndAgain(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	l, _ := openAt(t, target, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour}))
+	lead := `{"id": "L-7", "email": "dee@back.example", "company": "Back Again Ltd"}`
+	mustLog(t, l, s.entry(t, t0.Add(-48*time.Hour), lead))
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v; want the old decision deleted", n, err)
+	}
+	if got, err := l.Find(ctx, decisionlog.Query{Text: "back again"}); err != nil || len(got) != 0 {
+		t.Fatalf("Find(pruned) = %v, %v; want none", ids(got), err)
+	}
+	mustLog(t, l, s.entry(t, t0, lead))
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"back again", "dee@", "l-7"} {
+		if got, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(got) != 1 {
+			t.Errorf("Find(Text: %q) = %v, %v; want L-7@09:00", q, ids(got), err)
+		}
+	}
+}
+
+// TestSearchAfterAnotherPrunes: the same when another writer of the log
+// (a replica) runs the retention.
+func TestSearchAfterAnotherPrunes(t *testing.T) { backends(t, testSearchAfterAnotherPrunes) }
+
+func testSearchAfterAnotherPrunes(t *testing.T, target string) {
+	s := newScorer(t)
+	ctx := context.Background()
+	l, _ := openAt(t, target)
+	lead := `{"id": "L-8", "email": "eve@back.example", "company": "Back Again Ltd"}`
+	mustLog(t, l, s.entry(t, t0.Add(-48*time.Hour), lead))
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The other writer prunes as it opens.
+	openAt(t, target, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour}))
+	if got, err := l.Find(ctx, decisionlog.Query{Text: "back again"}); err != nil || len(got) != 0 {
+		t.Fatalf("Find(pruned) = %v, %v; want none", ids(got), err)
+	}
+	mustLog(t, l, s.entry(t, t0, lead))
+	if err := l.Index(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"back again", "eve@", "l-8"} {
+		if got, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(got) != 1 {
+			t.Errorf("Find(Text: %q) = %v, %v; want L-8@09:00", q, ids(got), err)
+		}
+	}
+}
+
 // BenchmarkSearch looks leads up in a log of a million decisions (set
 // LEADQ_SEARCH_BENCH_N to change it; building the log takes a minute or
 // two): by a whole id, an email's start, a domain shared by a thousand
