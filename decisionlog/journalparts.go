@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -250,7 +251,7 @@ func (s *partSummary) mayHold(q journalQuery) bool {
 	case q.email != "" && (s.filter[0]&filterEmailsUnknown != 0 || s.has(filterEmail, q.email)):
 		return true
 	}
-	return false
+	return slices.ContainsFunc(q.leads, func(lead string) bool { return s.has(filterLeadID, lead) })
 }
 
 // readSummaries reads the summaries of the journal rows seqs into parts

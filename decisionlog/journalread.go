@@ -509,6 +509,7 @@ func jsonKey(data []byte, end int) bool {
 type journalQuery struct {
 	id     *[16]byte
 	leadID string
+	leads  []string // any of these lead ids, sorted, not empty (search: every decision of the leads found)
 	email  string
 	prefix string
 	within *idRange // Stats' window
@@ -531,6 +532,9 @@ func (w *idRange) overlaps(lo, hi [16]byte) bool {
 // matches is the query's reference, on an encoded row.
 func (q journalQuery) matches(x *row) bool {
 	if q.id != nil && x.id == *q.id || q.leadID != "" && x.leadID == q.leadID || q.email != "" && x.email == q.email {
+		return true
+	}
+	if _, ok := slices.BinarySearch(q.leads, x.leadID); ok {
 		return true
 	}
 	if q.within != nil && q.within.has(x.id) {
@@ -565,15 +569,10 @@ func (b *journalBatch) candidates(q journalQuery) []int32 {
 		}
 	}
 	if q.leadID != "" {
-		if b.leads.data != nil && strings.IndexByte(q.leadID, 0) < 0 {
-			c = b.leads.exact(q.leadID, c)
-		} else {
-			for i := range b.rows {
-				if b.text(b.rows[i].lead) == q.leadID {
-					c = append(c, int32(i))
-				}
-			}
-		}
+		c = b.leadRows(q.leadID, c)
+	}
+	for _, lead := range q.leads {
+		c = b.leadRows(lead, c)
 	}
 	if q.email != "" || q.prefix != "" {
 		c = append(c, b.plain...) // their keys and emails are at hand
@@ -585,6 +584,19 @@ func (b *journalBatch) candidates(q journalQuery) []int32 {
 	}
 	slices.Sort(c)
 	return slices.Compact(c)
+}
+
+// leadRows appends the rows of b about lead to c.
+func (b *journalBatch) leadRows(lead string, c []int32) []int32 {
+	if b.leads.data != nil && strings.IndexByte(lead, 0) < 0 {
+		return b.leads.exact(lead, c)
+	}
+	for i := range b.rows {
+		if b.text(b.rows[i].lead) == lead {
+			c = append(c, int32(i))
+		}
+	}
+	return c
 }
 
 // resolve decodes and encodes the raw rows among rows not encoded yet.
@@ -629,7 +641,7 @@ func (r *Reader) journal(ctx context.Context, q journalQuery) ([]*journalBatch, 
 	var seqs []int64
 	var may map[int64]bool // the rows PostgreSQL found q may be in
 	var err error
-	if r.db.postgres && !r.db.noParts && q.prefix == "" {
+	if r.db.postgres && !r.db.noParts && q.prefix == "" && len(q.leads) == 0 {
 		seqs, may, err = r.mayHold(ctx, q)
 	} else {
 		seqs, err = r.journalSeqs(ctx)

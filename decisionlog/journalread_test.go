@@ -88,9 +88,10 @@ func FuzzJournalCandidates(f *testing.F) {
 		}
 		t2 := clean(strings.TrimSpace(text))
 		queries := []journalQuery{{leadID: t2}, {email: clean(Mask{Mode: MaskNone}.Email(text))}, {prefix: strings.ToLower(t2)},
-			{leadID: t2, email: clean(Mask{Mode: MaskNone}.Email(text)), prefix: strings.ToLower(t2)}}
+			{leadID: t2, email: clean(Mask{Mode: MaskNone}.Email(text)), prefix: strings.ToLower(t2)},
+			{leads: slices.DeleteFunc(slices.Sorted(slices.Values([]string{t2, b.row(2).leadID})), func(s string) bool { return s == "" })}}
 		for _, q := range queries {
-			if q == (journalQuery{}) {
+			if zeroQuery(q) {
 				continue
 			}
 			var want, got []int32
@@ -116,8 +117,8 @@ func FuzzJournalCandidates(f *testing.F) {
 		// Nor a lookup of each row's id, lead id and email as stored.
 		for i := range rows {
 			x := b.row(int32(i))
-			for _, q := range []journalQuery{{id: &x.id}, {leadID: x.leadID}, {email: x.email}} {
-				if q != (journalQuery{}) && !sum.mayHold(q) {
+			for _, q := range []journalQuery{{id: &x.id}, {leadID: x.leadID}, {email: x.email}, {leads: slices.DeleteFunc([]string{x.leadID}, func(s string) bool { return s == "" })}} {
+				if !zeroQuery(q) && !sum.mayHold(q) {
 					t.Errorf("the summary rules out %+v, which row %d matches", q, i)
 				}
 			}
@@ -388,4 +389,9 @@ func TestEmailUnknownReadByEmailLookups(t *testing.T) {
 	if !marked.mayHold(journalQuery{email: "a@b.example"}) || !marked.mayHold(journalQuery{leadID: "L-2"}) {
 		t.Error("the part's own keys are not found")
 	}
+}
+
+// zeroQuery reports whether q selects nothing.
+func zeroQuery(q journalQuery) bool {
+	return q.id == nil && q.leadID == "" && len(q.leads) == 0 && q.email == "" && q.prefix == "" && q.within == nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -90,22 +91,33 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 		return []Record{}, nil
 	}
 	// The journal first (journal.go): its decisions whose lead id is the
-	// text, whose keys start with it, whose email or id it is.
+	// text or whose keys start with it, whose leads are found as those of
+	// the keys stored; and those whose email or id it is.
 	email := ""
 	if strings.Contains(text, "@") && !r.noKey {
 		email = clean(r.mask.Email(text))
 	}
 	id, idErr := uuid.Parse(text)
 	isID := idErr == nil && len(text) == 36 // a decision id, as answered
-	q := journalQuery{leadID: text, email: email, prefix: p}
-	if isID {
-		q.id = (*[16]byte)(&id)
-	}
-	found, err := r.journalMatch(ctx, limit, q)
+	found, err := r.journalMatch(ctx, limit, journalQuery{leadID: text, prefix: p})
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	leads := map[string]bool{text: true} // an exact lead id, in its case
+	for _, s := range found {
+		leads[s.leadID] = true
+	}
+	if email != "" || isID {
+		q := journalQuery{email: email}
+		if isID {
+			q.id = (*[16]byte)(&id)
+		}
+		more, err := r.journalMatch(ctx, limit, q)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		found = append(found, more...)
+	}
 	keys, err := r.matchingKeys(ctx, p)
 	if err != nil {
 		return nil, err
@@ -155,6 +167,17 @@ func (r *Reader) search(ctx context.Context, text string, limit int) ([]Record, 
 				leads[lead] = true
 			}
 		}
+	}
+	// Every decision of the leads found: in the journal, those whose keys
+	// do not start with the text (a lead decided again with another email
+	// or company), then in the table.
+	delete(leads, "") // (a decision without a lead id is no lead's)
+	if len(leads) > 0 {
+		more, err := r.journalMatch(ctx, limit, journalQuery{leads: slices.Sorted(maps.Keys(leads))})
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		found = append(found, more...)
 	}
 	if isID {
 		var s storedRow
