@@ -11,13 +11,15 @@ import (
 	"unicode"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"github.com/leadq/leadq/decisionlog"
 )
 
 // TestSearchModel holds search to a model of what a rep is promised: the
 // text finds every decision of each lead that any of its decisions made
 // findable by the start of its id, email, email domain, company or a word
-// of the company, in any case, latest first. Leads change email and
+// of the company, in any case, latest first; a lead id or an email finds
+// the decisions that had it (an email in any case). Leads change email and
 // company between decisions; the log is searched with decisions in the
 // journal and indexed, and its writer replaced (a restart, another
 // replica), at random points.
@@ -32,13 +34,17 @@ func testSearchModel(t *testing.T, target string) {
 	type decided struct {
 		lead, email, company string
 		at                   time.Time
+		id, answer           string // the decision as answered, as JSON
 	}
 	var model []decided
 	keysOf := make(map[string]map[string]bool) // lead -> its keys, lower-cased
 	l, _ := openAt(t, target)
 	for i := range 120 {
-		d := decided{fmt.Sprintf("L-%d", rng.IntN(12)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))], t0.Add(time.Duration(i-120) * time.Minute)}
-		mustLog(t, l, s.entry(t, d.at, fmt.Sprintf(`{"id": %q, "email": %q, "company": %q}`, d.lead, d.email, d.company)))
+		d := decided{fmt.Sprintf("L-%d", rng.IntN(12)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))], t0.Add(time.Duration(i-120) * time.Minute), "", ""}
+		e := s.entry(t, d.at, fmt.Sprintf(`{"id": %q, "email": %q, "company": %q, "employees": %d}`, d.lead, d.email, d.company, rng.IntN(3000)))
+		e.Decision.ID = idAt(d.at)
+		d.id, d.answer = e.Decision.ID, string(e.Decision.AppendJSON(nil))
+		mustLog(t, l, e)
 		model = append(model, d)
 		if keysOf[d.lead] == nil {
 			keysOf[d.lead] = map[string]bool{}
@@ -77,6 +83,34 @@ func testSearchModel(t *testing.T, target string) {
 				t.Fatalf("after %d decisions: Find(Text: %q) mismatch (-want +got):\n%s", i+1, q, diff)
 			}
 		}
+		// By id: the decision as answered.
+		for range 5 {
+			m := model[rng.IntN(len(model))]
+			rec, err := l.Get(ctx, m.id)
+			if err != nil {
+				t.Fatalf("after %d decisions: Get(%s): %v", i+1, m.id, err)
+			}
+			if got := string(rec.Decision.AppendJSON(nil)); got != m.answer {
+				t.Fatalf("after %d decisions: Get(%s) =\n%s\nwant, as answered,\n%s", i+1, m.id, got, m.answer)
+			}
+		}
+		// By lead id and by email: the decisions that had it.
+		for _, q := range []decisionlog.Query{{LeadID: "L-1"}, {LeadID: "L-7"}, {Email: "ann@acme.example"}, {Email: "ann.lee@acme.example"}, {Email: "EVE@umbrella.example"}} {
+			var want []string
+			for j := len(model) - 1; j >= 0; j-- {
+				if m := model[j]; m.lead == q.LeadID || q.Email != "" && strings.EqualFold(m.email, q.Email) {
+					want = append(want, fmt.Sprintf("%s@%s", m.lead, m.at.Format("15:04")))
+				}
+			}
+			q.Limit = decisionlog.MaxLimit
+			got, err := l.Find(ctx, q)
+			if err != nil {
+				t.Fatalf("after %d decisions: Find(%+v): %v", i+1, q, err)
+			}
+			if diff := cmp.Diff(want, ids(got)); diff != "" {
+				t.Fatalf("after %d decisions: Find(%+v) mismatch (-want +got):\n%s", i+1, q, diff)
+			}
+		}
 	}
 }
 
@@ -100,4 +134,15 @@ func mapKeys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// idAt is a decision id made at t, as the server makes them: a UUIDv7,
+// whose first 48 bits are t in milliseconds.
+func idAt(t time.Time) string {
+	u := uuid.Must(uuid.NewV7())
+	ms := uint64(t.UnixMilli())
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	return u.String()
 }
