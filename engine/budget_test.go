@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +85,64 @@ func TestContextStopsLoops(t *testing.T) {
 	}
 	if len(d.Errors) != 1 || !strings.Contains(d.Errors[0].Message, "evaluation stopped: context deadline exceeded") {
 		t.Errorf("errors = %+v; want the slow rule stopped by the context", d.Errors)
+	}
+}
+
+// builtRules build strings whose size the lead's values choose. expr's
+// builtins allocate what their arguments ask for, and a Go program that
+// cannot allocate dies: repeat(lead.title, lead.n) with a 500 KB title and
+// n 900,000 ended the server, every request in flight with it.
+const builtRules = `ruleset: built
+fields:
+  lead.title: string
+  lead.n: int
+  lead.tags: list
+score:
+  - id: repeat
+    when: len(repeat(lead.title, lead.n)) > 0
+    points: 1
+  - id: replace
+    when: len(replace(lead.title, "", lead.title)) > 0
+    points: 1
+  - id: join
+    when: len(join(map(1..100000, lead.title), ",")) > 0
+    points: 1
+  - id: string
+    when: len(string(map(1..100000, lead.title))) > 0
+    points: 1
+  - id: to-json
+    when: len(toJSON(map(1..100000, [lead.title]))) > 0
+    points: 1
+  - id: within-bounds
+    when: 'replace(lead.title, "x", "y", 2) + join(lead.tags, ",") + string(lead.n) + toJSON(lead.tags) + repeat("ab", 2) == "yyxa,b3[\n  \"a\",\n  \"b\"\n]abab"'
+    points: 100
+tiers:
+  - {name: A, min: 1}
+  - {name: D}
+`
+
+// TestBuiltStringsAreBounded: a call of repeat, replace, join, string or
+// toJSON that would build more than MaxBuilt fails, its rule errors, and
+// the other rules decide; within the bound they are expr's builtins.
+func TestBuiltStringsAreBounded(t *testing.T) {
+	rs := NewRuleset(compileRuleset(t, builtRules))
+	huge := fmt.Sprintf(`{"lead": {"title": %q, "n": 1000000, "tags": ["a", "b"]}}`, strings.Repeat("x", 100_000))
+	d, err := rs.ScoreJSON(context.Background(), []byte(huge), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errored []string
+	for _, e := range d.Errors {
+		errored = append(errored, e.Rule)
+		if !strings.Contains(e.Message, "would build a string of over 16 MiB") {
+			t.Errorf("rule %s: error %q; want it to say the string would be too long", e.Rule, e.Message)
+		}
+	}
+	if want := []string{"repeat", "replace", "join", "string", "to-json"}; !slices.Equal(errored, want) {
+		t.Errorf("errored rules %v; want %v", errored, want)
+	}
+	d, err = rs.ScoreJSON(context.Background(), []byte(`{"lead": {"title": "xxx", "n": 3, "tags": ["a", "b"]}}`), Options{})
+	if err != nil || len(d.Errors) != 0 || d.Score != 105 {
+		t.Errorf("small values: score %d, errors %+v, %v; want every rule to fire (105)", d.Score, d.Errors, err)
 	}
 }

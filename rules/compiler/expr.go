@@ -456,6 +456,17 @@ func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string
 				now.SetLocation(v.Location())
 				v.Arguments = append(v.Arguments, now)
 			}
+		case *ast.BuiltinNode:
+			// A builtin the function table replaces (eval.MaxBuilt bounds
+			// repeat, replace...) is a call of the table's function:
+			// parsed without the config, it would compile to expr's own.
+			if eval.IsFunc(v.Name) {
+				callee := &ast.IdentifierNode{Value: v.Name}
+				callee.SetLocation(v.Location())
+				call := &ast.CallNode{Callee: callee, Arguments: v.Arguments}
+				call.SetLocation(v.Location())
+				*p = call
+			}
 		}
 	}
 	visit(n)

@@ -74,6 +74,12 @@ var functions = []function{
 		}
 		return nil
 	}},
+	// expr's builtins whose results a lead's values size, bounded (built.go).
+	bounded("repeat", repeatSize),
+	bounded("replace", replaceSize),
+	bounded("join", joinSize),
+	bounded("string", func(a []any) int { return renderedSize(a[0], 0) }),
+	bounded("toJSON", func(a []any) int { return renderedSize(a[0], 0) }),
 }
 
 var setSignatures = []any{new(func([]string, []any) bool), new(func([]string, []string) bool),
