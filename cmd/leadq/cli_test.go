@@ -46,6 +46,8 @@ func TestCLIGolden(t *testing.T) {
 		{"score-array-cut", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json"}, "[{\"id\": \"C-1\"},\n {\"id\": \"C-2\""},
 		{"score-broken-rules", []string{"score", "--rules", "../../rules/testdata/bad/no-tiers.yaml"}, `{}`},
 		{"score-bad-format", []string{"score", "--rules", "../../examples/rulesets", "--format", "xml"}, `{}`},
+		// A directory given as the leads: it scored nothing and succeeded.
+		{"score-directory", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "testdata"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -106,10 +106,15 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			if err != nil {
+			var syntax *jsonscan.SyntaxError
+			if errors.As(err, &syntax) {
 				failed++
 				fmt.Fprintf(e.stderr, "%s:%v\n", displayName(name), err)
 				break
+			}
+			if err != nil { // the input could not be read: no lead of it was
+				f.Close()
+				return err
 			}
 			if mapping != nil {
 				data = mapRequest(mapping, data)

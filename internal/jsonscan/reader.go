@@ -58,11 +58,19 @@ func (r *Reader) Next() ([]byte, Pos, error) {
 		return nil, r.pos(r.off), r.err
 	}
 	v, p, err := r.next()
+	if errors.Is(err, io.EOF) && r.err != nil {
+		err = r.err // a failed read (a directory, an I/O error) is not the end
+	}
 	if err != nil {
 		r.err = err
 	}
 	return v, p, err
 }
+
+// MaxValue is the longest value Next returns: past it a value that does
+// not end is an error where it starts, instead of the rest of a large
+// file (after a quote or brace left open) read into memory.
+const MaxValue = 64 << 20
 
 func (r *Reader) next() ([]byte, Pos, error) {
 	if !r.started {
@@ -125,6 +133,9 @@ func (r *Reader) next() ([]byte, Pos, error) {
 		}
 		if r.eof {
 			return nil, r.pos(start), r.syntax(start, "the input ends inside this value (a missing } ] or \"?)")
+		}
+		if len(r.buf)-start > MaxValue {
+			return nil, r.pos(start), r.syntax(start, fmt.Sprintf("this value is longer than %d MiB (a missing } ] or \"?)", MaxValue>>20))
 		}
 		// Read more; the value moves to the front of the buffer.
 		start = r.fill(start)

@@ -92,6 +92,40 @@ func TestReaderLargeValue(t *testing.T) {
 	}
 }
 
+// TestReaderReadError: a read that fails (a directory given as the input,
+// an I/O error) is the error of Next, after the values read before it;
+// it was taken for the end of the stream, and leadq score /tmp scored
+// nothing and succeeded.
+func TestReaderReadError(t *testing.T) {
+	failed := errors.New("read /tmp: is a directory")
+	for _, in := range []string{"", "{\"a\": 1}\n", "[{\"a\": 1},", "{\"a\": 1}\n{\"b\":"} {
+		r := jsonscan.NewReader(io.MultiReader(strings.NewReader(in), iotest.ErrReader(failed)))
+		var err error
+		for err == nil {
+			_, _, err = r.Next()
+		}
+		if !errors.Is(err, failed) {
+			t.Errorf("%q then a failed read: Next ends with %v; want the read's error", in, err)
+		}
+	}
+}
+
+// TestReaderValueTooLarge: a value that does not end within MaxValue
+// bytes (a quote or brace left open, the rest of a large file after it)
+// is an error where it starts, not the rest of the file in memory.
+func TestReaderValueTooLarge(t *testing.T) {
+	in := "{\"a\": 1}\n{\"b\": \"open\n" + strings.Repeat("{\"c\": 3}\n", jsonscan.MaxValue/8)
+	r := jsonscan.NewReader(strings.NewReader(in))
+	if v, _, err := r.Next(); err != nil || string(v) != `{"a": 1}` {
+		t.Fatalf("first value %q, %v", v, err)
+	}
+	_, _, err := r.Next()
+	var se *jsonscan.SyntaxError
+	if !errors.As(err, &se) || se.Pos.String() != "2:1" || !strings.Contains(se.Msg, "longer than 64 MiB") {
+		t.Fatalf("Next = %v; want a syntax error at 2:1 saying the value is longer than 64 MiB", err)
+	}
+}
+
 // TestReaderMillionDeep: an element nested a million deep is found whole
 // (a counter, not a stack), for its decoder to refuse.
 func TestReaderMillionDeep(t *testing.T) {
