@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"hash/maphash"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -302,27 +301,8 @@ func listPaths(paths []string) func() ([]string, error) {
 	}
 }
 
-// readFile reads a file into buf.
-func readFile(name string, buf []byte) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
+// readFile reads a rule file into buf.
+func readFile(name string, buf []byte) ([]byte, error) { return rulefile.ReadFile(name, buf) }
 
 // listFS lists the rule files at the top of fsys, as the compiler's Load.
 func listFS(fsys fs.FS) func() ([]string, error) {
@@ -344,7 +324,6 @@ func listFS(fsys fs.FS) func() ([]string, error) {
 // readFS reads a file of fsys.
 func readFS(fsys fs.FS) func(string, []byte) ([]byte, error) {
 	return func(name string, buf []byte) ([]byte, error) {
-		data, err := fs.ReadFile(fsys, name)
-		return append(buf, data...), err
+		return rulefile.ReadFS(fsys, name, buf)
 	}
 }

@@ -280,7 +280,7 @@ func buildMapping(specs, missing []string, id string) (*backtest.Mapping, error)
 		} else if _, statErr := os.Stat(s); statErr != nil && strings.Contains(s, "=") {
 			return nil, &usageError{err}
 		}
-		src, err := os.ReadFile(s)
+		src, err := rulefile.ReadFile(s, nil)
 		if err != nil {
 			return nil, &usageError{fmt.Errorf("--map %s: %w (give a mapping file or FIELD=COLUMN)", s, unwrapPathErr(err))}
 		}

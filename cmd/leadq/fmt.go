@@ -101,7 +101,7 @@ func fmtFile(e *env, name string, opts fmtOptions) error {
 	if name == "-" {
 		src, err = io.ReadAll(e.stdin)
 	} else {
-		src, err = os.ReadFile(name)
+		src, err = rulefile.ReadFile(name, nil)
 	}
 	if err != nil {
 		return err

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/leadq/leadq/backtest"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/leadq/leadq/server"
 )
 
@@ -26,7 +26,7 @@ func inputMapOptions(maps, byRuleset []string) ([]server.Option, error) {
 		if name == "none" {
 			return nil, &usageError{fmt.Errorf("--input-map %q: none is the name of no map (?map=none); choose another", spec)}
 		}
-		src, err := os.ReadFile(file)
+		src, err := rulefile.ReadFile(file, nil)
 		if err != nil {
 			return nil, &usageError{fmt.Errorf("--input-map %s: %w", spec, unwrapPathErr(err))}
 		}

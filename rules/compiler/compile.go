@@ -483,7 +483,7 @@ func (cc Compiler) Load(fsys fs.FS) ([]*eval.Ruleset, error) {
 		if !rulefile.IsRuleFile(e.Name()) {
 			continue
 		}
-		src, err := fs.ReadFile(fsys, e.Name())
+		src, err := rulefile.ReadFS(fsys, e.Name(), nil)
 		if err != nil {
 			errs = append(errs, &rulefile.Error{Pos: rulefile.Pos{File: e.Name()}, Code: "yaml-syntax", Msg: err.Error()})
 			continue

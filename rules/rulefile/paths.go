@@ -21,7 +21,7 @@ func ParsePaths(paths ...string) ([]*File, ErrorList) {
 	var files []*File
 	var errs ErrorList
 	parse := func(name string) {
-		src, err := os.ReadFile(name)
+		src, err := ReadFile(name, nil)
 		if err != nil {
 			errs = append(errs, &Error{Pos: Pos{File: name}, Code: "yaml-syntax", Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
 			return
