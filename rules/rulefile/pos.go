@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pos is a position in a rule file. Line and Col are 1-based; a zero Line
@@ -56,12 +57,37 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
 }
 
-// Format is Error followed by the snippet lines, if any.
+// Format is Error followed by the snippet lines, if any. A control
+// character of the file is shown as its symbol (ESC as U+241B), one
+// column wide like the caret expects, and bytes that are not UTF-8 as
+// U+FFFD: a rule file's bytes never reach the terminal as escape sequences.
 func (e *Error) Format() string {
 	if e.Snippet == "" {
 		return e.Error()
 	}
-	return e.Error() + "\n" + e.Snippet
+	return e.Error() + "\n" + printable(e.Snippet)
+}
+
+// printable replaces the control characters of s but its line breaks, and
+// invalid UTF-8, by visible symbols.
+func printable(s string) string {
+	clean := func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r < 0x20:
+			return 0x2400 + r // the Control Pictures block: U+241B for ESC
+		case r == 0x7f:
+			return 0x2421
+		case r >= 0x80 && r < 0xa0:
+			return utf8.RuneError
+		}
+		return r
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return clean(r) != r }) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.Map(clean, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // ErrorList is a list of problems, sorted by position by Sort.

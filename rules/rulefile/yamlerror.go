@@ -60,6 +60,9 @@ func (d *decoder) yamlError(err error) *Error {
 				}
 			}
 		}
+		if i := strings.IndexFunc(text, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 && strings.HasPrefix(msg, "control characters") {
+			pos.Col = utf8.RuneCountInString(text[:i]) + 1
+		}
 		if strings.TrimSpace(text) != "" {
 			snippet = "  | " + text + "\n  | " + strings.Repeat(" ", pos.Col-1) + "^"
 		}
