@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -51,7 +52,10 @@ type query struct {
 // parseQuery reads ?ruleset= and ?strict=. strict=true makes this request
 // strict; strict=false cannot relax a server started with --strict.
 func parseQuery(r *http.Request) (query, error) {
-	q := r.URL.Query()
+	q, err := queryValues(r, "ruleset", "strict", "detail", "map")
+	if err != nil {
+		return query{}, err
+	}
 	out := query{ruleset: q.Get("ruleset"), inputMap: q.Get("map")}
 	if v := q.Get("strict"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -72,6 +76,26 @@ func parseQuery(r *http.Request) (query, error) {
 			details: []any{paramError{"detail", "use full (the default) or brief"}}}
 	}
 	return out, nil
+}
+
+// queryValues parses the request's query string, refusing one that does
+// not parse (r.URL.Query drops such a part silently: ?ruleset=b2b;strict=true
+// was answered "name a ruleset") and any of the given parameters given
+// twice, which would otherwise be taken by its first value.
+func queryValues(r *http.Request, once ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+			msg: fmt.Sprintf("the query string does not parse: %v (separate parameters with &, and percent-encode %%, & and ; in values)", err)}
+	}
+	for _, name := range once {
+		if n := len(q[name]); n > 1 {
+			return nil, &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+				msg:     fmt.Sprintf("%s is given %d times (%s); give it once", name, n, strings.Join(q[name], ", ")),
+				details: []any{paramError{name, "give it once"}}}
+		}
+	}
+	return q, nil
 }
 
 // readBody reads the whole body, up to the server's limit.

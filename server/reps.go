@@ -311,7 +311,10 @@ func (s *Server) findDecisions(w http.ResponseWriter, r *http.Request) error {
 	if s.decisionStore == nil {
 		return errNoDecisionLog
 	}
-	p := r.URL.Query()
+	p, err := queryValues(r, "lead_id", "email", "q", "limit")
+	if err != nil {
+		return err
+	}
 	q := decisionlog.Query{LeadID: strings.TrimSpace(p.Get("lead_id")), Email: strings.TrimSpace(p.Get("email")), Text: strings.TrimSpace(p.Get("q"))}
 	given := 0
 	for _, v := range []string{q.LeadID, q.Email, q.Text} {
@@ -441,7 +444,10 @@ func (s *Server) ruleStats(w http.ResponseWriter, r *http.Request) error {
 	if s.decisionStore == nil {
 		return errNoDecisionLog
 	}
-	p := r.URL.Query()
+	p, err := queryValues(r, "since", "until")
+	if err != nil {
+		return err
+	}
 	until := time.Now()
 	if v := p.Get("until"); v != "" {
 		t, err := rulefile.ParseDate(v)

@@ -136,6 +136,7 @@ func TestRepsGolden(t *testing.T) {
 		{name: "reps-find-q", method: "GET", path: "/v1/decisions?q=PIPELINEpro&limit=1"},
 		{name: "reps-find-two-params", method: "GET", path: "/v1/decisions?q=x&lead_id=x"},
 		{name: "reps-find-no-param", method: "GET", path: "/v1/decisions"},
+		{name: "reps-find-q-twice", method: "GET", path: "/v1/decisions?q=pipeline&q=northbank"},
 		{name: "reps-find-bad-limit", method: "GET", path: "/v1/decisions?lead_id=x&limit=0"},
 		{name: "reps-get", method: "GET", path: "/v1/decisions/" + ids[2]},
 		{name: "reps-get-missing", method: "GET", path: "/v1/decisions/0193a000-0000-7000-8000-000000000999"},

@@ -129,6 +129,10 @@ func TestGolden(t *testing.T) {
 		{name: "score-no-content-type", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "-", body: lead("competitor")},
 		{name: "score-bad-strict", method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=maybe", body: lead("vp-fintech")},
 		{name: "score-brief", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=brief", body: lead("competitor")},
+		// A query that does not parse, or names a parameter twice, is refused
+		// rather than read in part.
+		{name: "score-query-semicolon", method: "POST", path: "/v1/score?ruleset=b2b-saas;strict=true", body: lead("vp-fintech")},
+		{name: "score-ruleset-twice", method: "POST", path: "/v1/score?ruleset=b2b-saas&ruleset=account-health&detail=brief", body: lead("vp-fintech")},
 		{name: "score-bad-detail", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=short", body: lead("vp-fintech")},
 		{name: "stream-brief", method: "POST", path: "/v1/score/stream?ruleset=b2b-saas&detail=brief", ctype: "application/x-ndjson", body: stream},
 		{name: "score-get", method: "GET", path: "/v1/score"},
