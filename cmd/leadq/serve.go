@@ -155,6 +155,9 @@ func runServe(ctx context.Context, e *env, opts serveOptions) error {
 	if err != nil {
 		return &usageError{fmt.Errorf("--max-body: %w", err)}
 	}
+	if opts.budget < 0 {
+		return &usageError{fmt.Errorf("--budget %v: a time is not negative (0 turns the budget off)", opts.budget)}
+	}
 	if opts.memLimit != "" && (opts.memFlag || os.Getenv("GOMEMLIMIT") == "") {
 		limit, err := parseSize(opts.memLimit)
 		if err != nil {

@@ -374,6 +374,8 @@ func TestServeUsage(t *testing.T) {
 		{"missing token file", []string{"serve", "--rules", dir, "--token-file", filepath.Join(dir, "nope")}, exitFailed, "--token-file"},
 		{"missing rules dir", []string{"serve", "--rules", filepath.Join(dir, "nope"), "--addr", "127.0.0.1:0"}, exitFailed, "no such file"},
 		{"bad addr", []string{"serve", "--rules", dir, "--addr", "127.0.0.1:99999"}, exitFailed, "99999"},
+		// A negative budget turned the budget off, as 0 does, and served.
+		{"negative budget", []string{"serve", "--rules", dir, "--addr", "127.0.0.1:0", "--budget", "-5ms"}, exitUsage, "--budget"},
 		{"token on the command line", []string{"serve", "--rules", dir, "--token", "s3cret"}, exitUsage, "--token is not accepted"},
 		{"insecure open with tokens", []string{"serve", "--rules", dir, "--token-file", tokenFile, "--insecure-open"}, exitUsage, "--insecure-open"},
 		{"bad token file", []string{"serve", "--rules", dir, "--token-file", badTokens}, exitFailed, `token 2: unknown scope "write"`},
