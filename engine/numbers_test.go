@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -59,6 +60,83 @@ func TestSetFieldMatchesConvert(t *testing.T) {
 				if okFast != okRef || !reflect.DeepEqual(got, want) && !(got != got && want != want) {
 					t.Errorf("%s = %#v (strict %v): setField %#v, %v; convert %#v, %v", f.Name, raw, strict, got, okFast, want, okRef)
 				}
+			}
+		}
+	}
+}
+
+// Numbers in strings are read as people write them (an optional sign,
+// digits, a fraction, an exponent), not in Go's syntax: "0x1p4" was 16,
+// "1_000" a thousand. A whole-number field takes no number that is not
+// whole, even one a float64 rounds to zero (1e-400 was 0 employees).
+func TestNumbersAsPeopleWriteThem(t *testing.T) {
+	rs := NewRuleset(compileRuleset(t, `ruleset: numbers
+fields:
+  lead.n: int
+  lead.x: float
+score:
+  - id: n-is-1000
+    when: lead.n == 1000
+    points: 1
+  - id: n-is-0
+    when: lead.n == 0
+    points: 10
+  - id: x-is-16
+    when: lead.x == 16.0
+    points: 100
+tiers:
+  - {name: A, min: 1}
+  - {name: D}
+`))
+	tests := []struct {
+		lead  string
+		score int    // the rules that fired
+		warns string // the field warned of, if any
+	}{
+		{`{"n": "1000"}`, 1, ""},
+		{`{"n": " +1000 "}`, 1, ""},
+		{`{"n": "1e3"}`, 1, ""},
+		{`{"n": "1000.0"}`, 1, ""},
+		{`{"n": "1_000"}`, 0, "lead.n"},
+		{`{"n": "0x3e8"}`, 0, "lead.n"},
+		{`{"n": "0"}`, 10, ""},
+		{`{"n": -0}`, 10, ""},
+		{`{"n": "0e9"}`, 10, ""},
+		{`{"n": 1e-400}`, 0, "lead.n"},
+		{`{"n": "1e-400"}`, 0, "lead.n"},
+		{`{"x": "16"}`, 100, ""},
+		{`{"x": "16."}`, 100, ""},
+		{`{"x": ".16e2"}`, 100, ""},
+		{`{"x": "0x1p4"}`, 0, "lead.x"},
+		{`{"x": "1_6"}`, 0, "lead.x"},
+		{`{"x": "Inf"}`, 0, "lead.x"},
+		{`{"x": "infinity"}`, 0, "lead.x"},
+		{`{"x": "nan"}`, 0, "lead.x"},
+		{`{"x": "1e"}`, 0, "lead.x"},
+		{`{"x": "-"}`, 0, "lead.x"},
+		{`{"x": "."}`, 0, "lead.x"},
+	}
+	for _, tc := range tests {
+		req := []byte(`{"lead": ` + tc.lead + `}`)
+		in, err := ParseInput(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromMap, err := rs.Score(context.Background(), in, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromJSON, err := rs.ScoreJSON(context.Background(), req, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []Decision{fromMap, fromJSON} {
+			warned := ""
+			for _, w := range d.Warnings {
+				warned = w.Field
+			}
+			if d.Score != tc.score || warned != tc.warns {
+				t.Errorf("%s: score %d, warning on %q; want %d, %q", tc.lead, d.Score, warned, tc.score, tc.warns)
 			}
 		}
 	}

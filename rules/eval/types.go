@@ -233,16 +233,15 @@ func convertInt(raw any, strict bool) (int, string) {
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
 			return int(i), ""
 		}
-		if f, err := x.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		if f, err := x.Float64(); err == nil && whole(f, string(x)) {
 			return int(f), ""
 		}
 	case string:
-		if !strict {
-			s := strings.TrimSpace(x)
+		if s := strings.TrimSpace(x); !strict && decimal(s) {
 			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return int(i), ""
 			}
-			if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			if f, err := strconv.ParseFloat(s, 64); err == nil && whole(f, s) {
 				return int(f), ""
 			}
 		}
@@ -254,6 +253,52 @@ func convertInt(raw any, strict bool) (int, string) {
 	return 0, "expected a whole number, got " + describe(raw)
 }
 
+// whole reports whether f, read from the decimal text s, is a whole number
+// an int field holds exactly: not one a float64 rounds to zero (1e-400).
+func whole(f float64, s string) bool {
+	if f == 0 {
+		mantissa, _, _ := strings.Cut(strings.ToLower(s), "e")
+		return strings.Trim(mantissa, "+-0.") == ""
+	}
+	return f == math.Trunc(f) && math.Abs(f) < 1<<53
+}
+
+// decimal reports whether s is a number as people write it: an optional
+// sign, digits with an optional fraction, and an optional exponent
+// ("1200", "+7", "-3.5", ".5", "1e3"). strconv's parsers also take Go's
+// syntax, which no CRM means: "0x1p4" (16), "1_000", "Inf", "NaN".
+func decimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := i
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		}
+		if i == exp {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
 func convertFloat(raw any, strict bool) (float64, string) {
 	switch x := raw.(type) {
 	case json.Number:
@@ -261,8 +306,8 @@ func convertFloat(raw any, strict bool) (float64, string) {
 			return f, ""
 		}
 	case string:
-		if !strict {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		if s := strings.TrimSpace(x); !strict && decimal(s) {
+			if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) {
 				return f, ""
 			}
 		}
