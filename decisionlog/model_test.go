@@ -2,7 +2,9 @@ package decisionlog_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,7 +17,7 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 )
 
-// TestSearchModel holds search to a model of what a rep is promised: the
+// TestSearchModel holds lookups to a model of what a rep is promised: the
 // text finds every decision of each lead that any of its decisions made
 // findable by the start of its id, email, email domain, company or a word
 // of the company, in any case, latest first; a lead id or an email finds
@@ -35,15 +37,38 @@ func testSearchModel(t *testing.T, target string) {
 		lead, email, company string
 		at                   time.Time
 		id, answer           string // the decision as answered, as JSON
+		qualified            bool
+		fired                []string // the rules that fired
 	}
+	examples := []string{"vp-fintech.json", "director-logistics.json", "competitor.json", "student-intern.json", "free-mail-unserved.json", "missing-firmographics.json"}
 	var model []decided
 	keysOf := make(map[string]map[string]bool) // lead -> its keys, lower-cased
 	l, _ := openAt(t, target)
 	for i := range 120 {
-		d := decided{fmt.Sprintf("L-%d", rng.IntN(12)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))], t0.Add(time.Duration(i-120) * time.Minute), "", ""}
-		e := s.entry(t, d.at, fmt.Sprintf(`{"id": %q, "email": %q, "company": %q, "employees": %d}`, d.lead, d.email, d.company, rng.IntN(3000)))
+		d := decided{fmt.Sprintf("L-%d", rng.IntN(12)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))], t0.Add(time.Duration(i-120) * time.Minute), "", "", false, nil}
+		// An example lead (some qualify, some not) under this one's id,
+		// email and company.
+		var req map[string]any
+		if err := json.Unmarshal([]byte(readExample(t, examples[rng.IntN(len(examples))])), &req); err != nil {
+			t.Fatal(err)
+		}
+		delete(req, "lead_id")
+		req["id"] = d.lead
+		lead, ok := req["lead"].(map[string]any)
+		if !ok {
+			lead = req // a flat request
+		}
+		lead["email"], lead["company"] = d.email, d.company
+		input, _ := json.Marshal(req)
+		e := s.entry(t, d.at, string(input))
 		e.Decision.ID = idAt(d.at)
-		d.id, d.answer = e.Decision.ID, string(e.Decision.AppendJSON(nil))
+		d.id, d.answer, d.qualified = e.Decision.ID, string(e.Decision.AppendJSON(nil)), e.Decision.Qualified
+		for _, h := range e.Decision.Knockouts {
+			d.fired = append(d.fired, h.Rule)
+		}
+		for _, h := range e.Decision.Matched {
+			d.fired = append(d.fired, h.Rule)
+		}
 		mustLog(t, l, e)
 		model = append(model, d)
 		if keysOf[d.lead] == nil {
@@ -94,6 +119,49 @@ func testSearchModel(t *testing.T, target string) {
 				t.Fatalf("after %d decisions: Get(%s) =\n%s\nwant, as answered,\n%s", i+1, m.id, got, m.answer)
 			}
 		}
+		// Statistics of a window: its decisions, and each rule's hits.
+		from := t0.Add(time.Duration(rng.IntN(i+1)-120) * time.Minute)
+		until := from.Add(time.Duration(1+rng.IntN(60)) * time.Minute)
+		want := decisionlog.RulesetStats{Ruleset: "b2b-saas"}
+		hits, hitsQualified := map[string]int{}, map[string]int{}
+		for _, m := range model {
+			if m.at.Before(from) || !m.at.Before(until) {
+				continue
+			}
+			want.Decisions++
+			for _, r := range m.fired {
+				hits[r]++
+				if m.qualified {
+					hitsQualified[r]++
+				}
+			}
+			if m.qualified {
+				want.Qualified++
+			}
+		}
+		st, err := l.Stats(ctx, from, until)
+		if err != nil {
+			t.Fatalf("after %d decisions: Stats: %v", i+1, err)
+		}
+		var got decisionlog.RulesetStats
+		for _, rs := range st.Rulesets {
+			if rs.Ruleset == want.Ruleset {
+				got = rs
+			}
+		}
+		gotHits, gotHitsQualified := map[string]int{}, map[string]int{}
+		for _, r := range got.Rules {
+			if r.Hits > 0 {
+				gotHits[r.Rule] = r.Hits
+			}
+			if r.Qualified > 0 {
+				gotHitsQualified[r.Rule] = r.Qualified
+			}
+		}
+		if got.Decisions != want.Decisions || got.Qualified != want.Qualified || !maps.Equal(gotHits, hits) || !maps.Equal(gotHitsQualified, hitsQualified) {
+			t.Fatalf("after %d decisions: Stats(%s, %s) = %d decisions, %d qualified, hits %v (qualified %v); want %d, %d, %v (%v)",
+				i+1, from.Format("15:04"), until.Format("15:04"), got.Decisions, got.Qualified, gotHits, gotHitsQualified, want.Decisions, want.Qualified, hits, hitsQualified)
+		}
 		// By lead id and by email: the decisions that had it.
 		for _, q := range []decisionlog.Query{{LeadID: "L-1"}, {LeadID: "L-7"}, {Email: "ann@acme.example"}, {Email: "ann.lee@acme.example"}, {Email: "EVE@umbrella.example"}} {
 			var want []string
@@ -111,6 +179,9 @@ func testSearchModel(t *testing.T, target string) {
 				t.Fatalf("after %d decisions: Find(%+v) mismatch (-want +got):\n%s", i+1, q, diff)
 			}
 		}
+	}
+	if !slices.ContainsFunc(model, func(m decided) bool { return m.qualified }) || !slices.ContainsFunc(model, func(m decided) bool { return !m.qualified }) {
+		t.Fatalf("the model's decisions are all qualified or all not: statistics were not put to the test")
 	}
 }
 
