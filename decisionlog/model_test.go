@@ -17,7 +17,7 @@ import (
 	"github.com/leadq/leadq/decisionlog"
 )
 
-// TestSearchModel holds lookups to a model of what a rep is promised: the
+// TestLookupModel holds lookups to a model of what a rep is promised: the
 // text finds every decision of each lead that any of its decisions made
 // findable by the start of its id, email, email domain, company or a word
 // of the company, in any case, latest first; a lead id or an email finds
@@ -25,9 +25,9 @@ import (
 // company between decisions; the log is searched with decisions in the
 // journal and indexed, and its writer replaced (a restart, another
 // replica), at random points.
-func TestSearchModel(t *testing.T) { backends(t, testSearchModel) }
+func TestLookupModel(t *testing.T) { backends(t, testLookupModel) }
 
-func testSearchModel(t *testing.T, target string) {
+func testLookupModel(t *testing.T, target string) {
 	s := newScorer(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(14, 2026))

@@ -20,12 +20,15 @@ import (
 // lower-cased, go to the search_keys table once per lead (key, lead id;
 // clustered by key), so that a prefix is one range of one b-tree, and the
 // lead's decisions, latest first, are one range of the lead id index: a
-// lead decided many times costs its keys once. Keys are stored when the
-// indexer moves their decisions out of the journal (journal.go); until
-// then a search finds the journal's decisions in memory (computed when a
-// lookup needs them when nothing is masked: Log stores the request as it
-// came, off the scoring goroutine's path; journalread.go finds the rows
-// whose keys may start with the text without computing the others').
+// lead decided many times costs its keys once (a new email or company adds
+// its keys; the lead is found by the old ones too while it has decisions).
+// Keys are stored when the indexer moves their decisions out of the
+// journal (journal.go); until then a search finds the journal's decisions
+// in memory (computed when a lookup needs them when nothing is masked: Log
+// stores the request as it came, off the scoring goroutine's path;
+// journalread.go finds the rows whose keys may start with the text without
+// computing the others'). Either way a lead found shows all its decisions.
+// model_test.go holds lookups to a model of these promises.
 
 // maxSearchKeys bounds the distinct keys a search reads decisions of: a
 // short prefix ("a") matches many; the closest ones (in key order) are
