@@ -24,10 +24,18 @@ import (
 // the decisions that had it (an email in any case). Leads change email and
 // company between decisions; the log is searched with decisions in the
 // journal and indexed, and its writer replaced (a restart, another
-// replica), at random points.
-func TestLookupModel(t *testing.T) { backends(t, testLookupModel) }
+// replica), at random points. With personal data masked (hash), the
+// email and the company are no keys: the domain is, and the whole email
+// finds the decisions that had it; nor are they kept in clear.
+func TestLookupModel(t *testing.T) {
+	backends(t, func(t *testing.T, target string) { testLookupModel(t, target, false) })
+}
 
-func testLookupModel(t *testing.T, target string) {
+func TestLookupModelMasked(t *testing.T) {
+	backends(t, func(t *testing.T, target string) { testLookupModel(t, target, true) })
+}
+
+func testLookupModel(t *testing.T, target string, masked bool) {
 	s := newScorer(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(14, 2026))
@@ -43,7 +51,11 @@ func testLookupModel(t *testing.T, target string) {
 	examples := []string{"vp-fintech.json", "director-logistics.json", "competitor.json", "student-intern.json", "free-mail-unserved.json", "missing-firmographics.json"}
 	var model []decided
 	keysOf := make(map[string]map[string]bool) // lead -> its keys, lower-cased
-	l, _ := openAt(t, target)
+	var opts []decisionlog.Option
+	if masked {
+		opts = append(opts, decisionlog.WithMask(benchMask(t, "hash")))
+	}
+	l, _ := openAt(t, target, opts...)
 	for i := range 120 {
 		d := decided{fmt.Sprintf("L-%d", rng.IntN(12)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))], t0.Add(time.Duration(i-120) * time.Minute), "", "", false, nil}
 		// An example lead (some qualify, some not) under this one's id,
@@ -74,7 +86,7 @@ func testLookupModel(t *testing.T, target string) {
 		if keysOf[d.lead] == nil {
 			keysOf[d.lead] = map[string]bool{}
 		}
-		for _, k := range modelKeys(d.lead, d.email, d.company) {
+		for _, k := range modelKeys(d.lead, d.email, d.company, masked) {
 			keysOf[d.lead][k] = true
 		}
 		switch rng.IntN(10) {
@@ -82,7 +94,7 @@ func testLookupModel(t *testing.T, target string) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			l, _ = openAt(t, target)
+			l, _ = openAt(t, target, opts...)
 		case 1, 2:
 			if err := l.Index(ctx); err != nil {
 				t.Fatal(err)
@@ -91,12 +103,12 @@ func testLookupModel(t *testing.T, target string) {
 		default:
 			continue
 		}
-		for _, q := range []string{"acme", "ACME W", "ann", "ann.lee@", "acme.example", "health", "widgets", "l-1", "L-1", "globex.example", "initech", "umbrella health", "group", "zzz"} {
+		for _, q := range []string{"acme", "ACME W", "ann", "ann.lee@", "acme.example", "health", "widgets", "l-1", "L-1", "globex.example", "initech", "umbrella health", "group", "zzz", "ann@acme.example", "Bo@Globex.example"} {
 			var want []string
 			p := strings.ToLower(q)
 			for j := len(model) - 1; j >= 0; j-- {
 				m := model[j]
-				if slices.ContainsFunc(mapKeys(keysOf[m.lead]), func(k string) bool { return strings.HasPrefix(k, p) }) {
+				if slices.ContainsFunc(mapKeys(keysOf[m.lead]), func(k string) bool { return strings.HasPrefix(k, p) }) || masked && strings.EqualFold(m.email, q) {
 					want = append(want, fmt.Sprintf("%s@%s", m.lead, m.at.Format("15:04")))
 				}
 			}
@@ -115,7 +127,14 @@ func testLookupModel(t *testing.T, target string) {
 			if err != nil {
 				t.Fatalf("after %d decisions: Get(%s): %v", i+1, m.id, err)
 			}
-			if got := string(rec.Decision.AppendJSON(nil)); got != m.answer {
+			got := string(rec.Decision.AppendJSON(nil))
+			if masked {
+				if strings.Contains(strings.ToLower(got), strings.ToLower(m.email)) || strings.Contains(string(rec.Input), m.email) {
+					t.Fatalf("after %d decisions: Get(%s) keeps %s in clear:\n%s\n%s", i+1, m.id, m.email, got, rec.Input)
+				}
+				continue
+			}
+			if got != m.answer {
 				t.Fatalf("after %d decisions: Get(%s) =\n%s\nwant, as answered,\n%s", i+1, m.id, got, m.answer)
 			}
 		}
@@ -187,9 +206,14 @@ func testLookupModel(t *testing.T, target string) {
 
 // modelKeys are a lead's search keys as the reps' page promises them,
 // written apart from the log's code: the id, the email and its domain,
-// the company and each later word of its name longer than a letter.
-func modelKeys(lead, email, company string) []string {
-	keys := []string{strings.ToLower(lead), strings.ToLower(email), strings.ToLower(email[strings.LastIndex(email, "@")+1:]), strings.ToLower(company)}
+// the company and each later word of its name longer than a letter; only
+// the id and the domain when the email and the company are masked.
+func modelKeys(lead, email, company string, masked bool) []string {
+	domain := strings.ToLower(email[strings.LastIndex(email, "@")+1:])
+	if masked {
+		return []string{strings.ToLower(lead), domain}
+	}
+	keys := []string{strings.ToLower(lead), strings.ToLower(email), domain, strings.ToLower(company)}
 	words := strings.FieldsFunc(company, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	for _, w := range words[1:] {
 		if len(w) > 1 {
