@@ -46,6 +46,10 @@ func TestCLIGolden(t *testing.T) {
 		{"score-array-cut", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json"}, "[{\"id\": \"C-1\"},\n {\"id\": \"C-2\""},
 		{"score-broken-rules", []string{"score", "--rules", "../../rules/testdata/bad/no-tiers.yaml"}, `{}`},
 		{"score-bad-format", []string{"score", "--rules", "../../examples/rulesets", "--format", "xml"}, `{}`},
+		// A quote left open in JSON Lines hides the lines after it: the
+		// summary says from where nothing was read.
+		{"score-jsonl-open-quote", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json", "-"},
+			"{\"id\": \"Q-1\", \"lead\": {}}\n{\"id\": \"Q-2\", \"lead\": {\"title\": \"open}}\n{\"id\": \"Q-3\", \"lead\": {}}\n{\"id\": \"Q-4\", \"lead\": {}}\n"},
 		// A directory given as the leads: it scored nothing and succeeded.
 		{"score-directory", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "testdata"}, ""},
 	}

@@ -94,6 +94,7 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	defer out.Flush()
 	failed, scored := 0, 0
+	var unread []string // where a stream stopped: its later leads were not read
 	var buf []byte
 	for _, name := range opts.inputs {
 		f, err := openInput(e.stdin, name)
@@ -110,6 +111,7 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 			if errors.As(err, &syntax) {
 				failed++
 				fmt.Fprintf(e.stderr, "%s:%v\n", displayName(name), err)
+				unread = append(unread, fmt.Sprintf("%s:%v", displayName(name), syntax.Pos))
 				break
 			}
 			if err != nil { // the input could not be read: no lead of it was
@@ -151,7 +153,12 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 		return err
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailed, err: fmt.Errorf("%s could not be scored (%d scored)", plural(failed, "lead"), scored)}
+		err := fmt.Errorf("%s could not be scored (%d scored)", plural(failed, "lead"), scored)
+		if len(unread) > 0 {
+			// The count cannot include the leads the broken value hid.
+			err = fmt.Errorf("%w; nothing from %s on was read", err, strings.Join(unread, ", "))
+		}
+		return &exitError{code: exitFailed, err: err}
 	}
 	return nil
 }
