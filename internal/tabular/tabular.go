@@ -406,7 +406,16 @@ func (r *Reader) Read() (Record, error) {
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			return r.Read() // a blank line
 		}
-		return Record{}, &RowError{File: r.name, Line: line, Err: fmt.Errorf("%s, but the header has %d", plural(len(fields), "field"), len(r.columns))}
+		msg := fmt.Sprintf("%s, but the header has %d", plural(len(fields), "field"), len(r.columns))
+		for i, f := range fields {
+			// A quote left open makes one field of the rows after it.
+			if n := strings.Count(strings.TrimRight(f, "\r\n"), "\n"); n > 0 {
+				fl, fc := r.csv.FieldPos(i)
+				msg += fmt.Sprintf(": the field quoted at line %d column %d runs over %d more lines (is a closing quote missing?)", fl, fc, n)
+				break
+			}
+		}
+		return Record{}, &RowError{File: r.name, Line: line, Err: errors.New(msg)}
 	}
 	return Record{Line: line, strs: fields, index: r.index}, nil
 }

@@ -169,6 +169,9 @@ func TestRowErrorNamesFile(t *testing.T) {
 		{"leads.csv", "a,b\n1,2\n3\n", "leads.csv:3: 1 field, but the header has 2"},
 		{"leads.jsonl", "{\"a\": 1}\n{\"a\": \n", "leads.jsonl:2: invalid JSON: unexpected EOF"},
 		{"", "a;b\n1;2;3\n", "line 2: 3 fields, but the header has 2"},
+		// A quote left open swallows the rows after it into one field.
+		{"leads.csv", "id,name,n\n1,\"Acme,5\n2,Beta,6\n3,Core,7\n", "leads.csv:2: 2 fields, but the header has 3: " +
+			"the field quoted at line 2 column 3 runs over 2 more lines (is a closing quote missing?)"},
 	} {
 		rd, err := tabular.NewReader(strings.NewReader(tc.data), tabular.Options{Name: tc.name})
 		if err != nil {
