@@ -393,6 +393,19 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 			l.warnings = append(l.warnings, Warning{Field: key, Message: unexpectedMessage(key) + "; ignored"})
 		}
 	}
+	for _, name := range in.Duplicates {
+		// Only what decides: a declared field, or the lead or account
+		// object (an undeclared key is ignored however often it is given).
+		ns, key, _ := strings.Cut(name, ".")
+		if key != "" && rs.FieldByKey(ns, key) == nil {
+			continue
+		}
+		if strict {
+			errs = append(errs, &InputError{Field: name, Message: name + " is given twice"})
+		} else {
+			l.warnings = append(l.warnings, Warning{Field: name, Message: name + " is given twice; the last value is used"})
+		}
+	}
 	if in.FlatAccount {
 		if strict {
 			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})

@@ -36,6 +36,12 @@ type Input struct {
 	// warned of (refused in strict mode) on its own key.
 	Unexpected []string
 
+	// Duplicates is set by ParseInput to the keys the request gives more
+	// than once ("lead", "account", "lead.employees"): JSON takes the last,
+	// and a lead that says 5 and then 500 employees is warned of (refused
+	// in strict mode) on the declared fields among them. A map has none.
+	Duplicates []string
+
 	// AccountJoined is set by JoinAccount: the account came from a
 	// directory, not from the request, and its keys are not checked
 	// against the declared fields (see undeclaredMessage).
@@ -110,7 +116,107 @@ func ParseInput(data []byte) (Input, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Input{}, &InputError{Offset: dec.InputOffset(), Message: "unexpected data after the JSON object"}
 	}
-	return InputFromMap(doc)
+	in, err := InputFromMap(doc)
+	if err != nil {
+		return in, err
+	}
+	top, lead, account := duplicateKeys(data)
+	_, hasLead := doc["lead"]
+	_, hasAccount := doc["account"]
+	for _, k := range top {
+		switch {
+		case !hasLead && !hasAccount || in.FlatAccount && k != "account":
+			in.Duplicates = append(in.Duplicates, "lead."+k) // the lead's fields are at the top
+		case k == "lead" || k == "account":
+			in.Duplicates = append(in.Duplicates, k)
+		}
+	}
+	for _, k := range lead {
+		in.Duplicates = append(in.Duplicates, "lead."+k)
+	}
+	for _, k := range account {
+		in.Duplicates = append(in.Duplicates, "account."+k)
+	}
+	return in, nil
+}
+
+// duplicateKeys lists the keys a JSON object (valid: ParseInput decoded
+// it) gives more than once at its top, and in the last object of its keys
+// "lead" and "account" (the one encoding/json keeps), as decoded.
+func duplicateKeys(data []byte) (top, lead, account []string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	top, _ = objectDuplicates(dec, func(key string) {
+		switch key {
+		case "lead":
+			lead, _ = objectDuplicates(dec, nil)
+		case "account":
+			account, _ = objectDuplicates(dec, nil)
+		default:
+			skipValue(dec)
+		}
+	})
+	return top, lead, account
+}
+
+// objectDuplicates reads the next value of dec and, when it is an object,
+// returns the keys it gives more than once. value reads each key's value
+// (nil: skipped).
+func objectDuplicates(dec *json.Decoder, value func(key string)) ([]string, bool) {
+	t, err := dec.Token()
+	if err != nil {
+		return nil, false
+	}
+	if t != json.Delim('{') {
+		if t == json.Delim('[') {
+			skipRest(dec)
+		}
+		return nil, false
+	}
+	var seen map[string]int
+	var dups []string
+	for dec.More() {
+		t, err := dec.Token()
+		key, isKey := t.(string)
+		if err != nil || !isKey {
+			return dups, false
+		}
+		if seen == nil {
+			seen = map[string]int{}
+		}
+		if seen[key]++; seen[key] == 2 {
+			dups = append(dups, key)
+		}
+		if value != nil {
+			value(key)
+		} else {
+			skipValue(dec)
+		}
+	}
+	_, _ = dec.Token() // }
+	return dups, true
+}
+
+// skipValue reads the next value of dec.
+func skipValue(dec *json.Decoder) {
+	if t, err := dec.Token(); err == nil && (t == json.Delim('{') || t == json.Delim('[')) {
+		skipRest(dec)
+	}
+}
+
+// skipRest reads the rest of an object or array whose opening dec read.
+func skipRest(dec *json.Decoder) {
+	for depth := 1; depth > 0; {
+		t, err := dec.Token()
+		if err != nil {
+			return
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
 }
 
 // InputFromMap interprets a decoded request object as ParseInput does.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -204,6 +205,50 @@ func TestManyUndeclaredKeys(t *testing.T) {
 			}
 			if n != 40 {
 				t.Errorf("%s, strict=%v: %d warnings or errors (error %v); want one for each of the 40 keys", tc.name, strict, n, err)
+			}
+		}
+	}
+}
+
+// A key given twice is JSON's last value, which the sender may not mean:
+// a lead that says 5 and then 500 employees is warned of (refused in
+// strict mode) on each declared field and on a lead or account object
+// given twice. A repeated undeclared key is only not a field.
+func TestDuplicateKeys(t *testing.T) {
+	rs := keysRuleset(t)
+	twice := func(name string) Warning {
+		return Warning{Field: name, Message: name + " is given twice; the last value is used"}
+	}
+	tests := []struct {
+		req  string
+		want []Warning
+	}{
+		{`{"lead": {"employees": 5, "employees": 500}}`, []Warning{twice("lead.employees")}},
+		{`{"lead": {"employees": 5, "\u0065mployees": 500}}`, []Warning{twice("lead.employees")}},
+		{`{"employees": 5, "email": "a@b.example", "employees": 500}`, []Warning{twice("lead.employees")}},
+		{`{"lead": {"employees": 5}, "lead": {"employees": 500}}`, []Warning{twice("lead")}},
+		{`{"lead": {"employees": 5, "employees": 6}, "lead": {"employees": 500}}`, []Warning{twice("lead")}},
+		{`{"account": {"is_customer": true}, "lead": {}, "account": {"is_customer": false, "is_customer": true}}`,
+			[]Warning{twice("account"), twice("account.is_customer")}},
+		{`{"lead": {"emial": "a", "emial": "b", "tags": [{"x": 1, "x": 2}]}}`,
+			[]Warning{{Field: "lead.emial", Message: "lead.emial is not a field of ruleset b2b-saas (did you mean lead.email?)"},
+				{Field: "lead.tags", Message: "lead.tags is not a field of ruleset b2b-saas"}}},
+	}
+	for _, tc := range tests {
+		d, err := rs.ScoreJSON(context.Background(), []byte(tc.req), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, d.Warnings); diff != "" {
+			t.Errorf("%s: warnings (-want +got):\n%s", tc.req, diff)
+		}
+		var errs InputErrors
+		_, err = rs.ScoreJSON(context.Background(), []byte(tc.req), Options{Strict: true})
+		errors.As(err, &errs)
+		for _, w := range tc.want {
+			if strings.HasSuffix(w.Message, "given twice; the last value is used") &&
+				!slices.ContainsFunc(errs, func(e *InputError) bool { return e.Field == w.Field && e.Message == w.Field+" is given twice" }) {
+				t.Errorf("%s, strict: errors %v; want %s refused as given twice", tc.req, err, w.Field)
 			}
 		}
 	}
