@@ -283,11 +283,11 @@ func runDerive(ctx context.Context, e *env, o deriveOptions) error {
 		if _, err := e.stdout.Write(res.YAML); err != nil {
 			return err
 		}
-	} else if err := os.WriteFile(o.output, res.YAML, 0o644); err != nil {
+	} else if err := replaceFile(o.output, res.YAML); err != nil {
 		return err
 	}
 	if o.mapOut != "" {
-		if err := os.WriteFile(o.mapOut, res.MappingYAML(), 0o644); err != nil {
+		if err := replaceFile(o.mapOut, res.MappingYAML()); err != nil {
 			return err
 		}
 	}

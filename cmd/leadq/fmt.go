@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,11 +121,7 @@ func fmtFile(e *env, name string, opts fmtOptions) error {
 		fmt.Fprint(e.stdout, unifiedDiff(display+".orig", display, string(src), string(out)))
 	}
 	if opts.write && changed {
-		info, err := os.Stat(name)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(name, out, info.Mode().Perm()); err != nil {
+		if err := replaceFile(name, out); err != nil {
 			return err
 		}
 	}
@@ -131,6 +129,49 @@ func fmtFile(e *env, name string, opts fmtOptions) error {
 		_, err = e.stdout.Write(out)
 	}
 	return err
+}
+
+// replaceFile writes data over the file name (or the file a link named
+// name points to; or a new file) through a new file renamed over it, with
+// its mode: a
+// write that fails (a full disk, a quota) leaves the old file whole, where
+// writing in place had truncated it to what fitted. The new file is
+// hidden (.name.*.tmp), so that a server watching the directory never
+// loads it.
+func replaceFile(name string, data []byte) (err error) {
+	target, perm := name, os.FileMode(0o644) // a new file
+	if t, err := filepath.EvalSymlinks(name); err == nil {
+		info, err := os.Stat(t)
+		if err != nil {
+			return err
+		}
+		target, perm = t, info.Mode().Perm()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", name, unwrapPathErr(err))
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
 }
 
 // unifiedDiff returns the differences between a and b as a unified diff

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,40 @@ func TestUnifiedDiff(t *testing.T) {
 				t.Errorf("unifiedDiff mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFmtWriteFailureKeepsFile: fmt -w that cannot write the whole file (a
+// full disk, a quota; here a file size limit of 4 blocks) leaves the rule
+// file as it was. Writing in place truncated a 21 KB file to 4 KB.
+func TestFmtWriteFailureKeepsFile(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("needs sh for ulimit")
+	}
+	src, err := os.ReadFile("../../examples/rulesets/b2b-saas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = append(src, "\n\n\n"...) // not in fmt's layout: fmt -w rewrites it
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -f 4 && exec "$0" -test.run='^TestServeProcess$'`, os.Args[0])
+	cmd.Env = append(os.Environ(), "LEADQ_SERVE_ARGS=fmt -w "+path)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("fmt -w under a 4-block file size limit succeeded:\n%s", out)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, src) {
+		t.Errorf("after a failed fmt -w the file has %d bytes; want the %d it had", len(got), len(src))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) > 0 {
+		t.Errorf("fmt -w left %v behind", left)
 	}
 }
