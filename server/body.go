@@ -23,12 +23,25 @@ var (
 
 // checkContentType refuses a body declared as anything but the given types
 // (or application/<anything>+json where JSON is accepted).
+//
+// The body is read as it arrives, in UTF-8 (RFC 8259): a body compressed
+// (Content-Encoding) or declared in another charset is refused, where it
+// was read as malformed JSON or had its text changed (Latin-1 "Café" read
+// as "Caf\ufffd").
 func checkContentType(r *http.Request, accepted []string) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			msg: fmt.Sprintf("Content-Encoding %q is not accepted; send the body uncompressed", ce)}
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
+	if cs := params["charset"]; err == nil && cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			msg: fmt.Sprintf("charset %q is not accepted; send UTF-8 (Content-Type: %s; charset=utf-8)", cs, mt)}
+	}
 	if err == nil {
 		for _, a := range accepted {
 			if mt == a || (a == "application/json" && strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {

@@ -70,6 +70,8 @@ func TestCheckContentType(t *testing.T) {
 		{"application/x-www-form-urlencoded", false},
 		{"multipart/form-data; boundary=x", false},
 		{"application/json;;", false},
+		{"application/json; charset=iso-8859-1", false},
+		{"application/json; charset=UTF8", true},
 	}
 	for _, tc := range tests {
 		r, _ := http.NewRequest("POST", "/", nil)

@@ -76,7 +76,9 @@ type httpCase struct {
 	path   string
 	ctype  string // Content-Type; "-" for none
 	auth   string // Authorization
-	body   string
+	// encoding is the Content-Encoding, if any.
+	encoding string
+	body     string
 	// chunked sends the body without a Content-Length, as a client
 	// streaming it would.
 	chunked bool
@@ -126,6 +128,12 @@ func TestGolden(t *testing.T) {
 		{name: "score-chunked", method: "POST", path: "/v1/score?ruleset=b2b-saas", chunked: true, body: lead("student-intern")},
 		{name: "score-text-plain", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "text/plain", body: lead("vp-fintech")},
 		{name: "score-form", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "application/x-www-form-urlencoded", body: lead("vp-fintech")},
+		// A body in another charset or compressed was read as UTF-8 JSON:
+		// Latin-1 "Café" became "Caf\ufffd", gzip "invalid character '\x1f'".
+		{name: "score-latin1", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=brief", ctype: "application/json; charset=iso-8859-1", body: "{\"lead\": {\"company\": \"Caf\xe9\"}}"},
+		{name: "score-utf8-charset", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=brief", ctype: "application/json; charset=UTF-8", body: lead("competitor")},
+		{name: "score-gzip", method: "POST", path: "/v1/score?ruleset=b2b-saas", encoding: "gzip", body: "\x1f\x8b\x08\x00"},
+		{name: "stream-gzip", method: "POST", path: "/v1/score/stream?ruleset=b2b-saas", ctype: "application/x-ndjson", encoding: "gzip", body: "\x1f\x8b\x08\x00"},
 		{name: "score-no-content-type", method: "POST", path: "/v1/score?ruleset=b2b-saas", ctype: "-", body: lead("competitor")},
 		{name: "score-bad-strict", method: "POST", path: "/v1/score?ruleset=b2b-saas&strict=maybe", body: lead("vp-fintech")},
 		{name: "score-brief", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=brief", body: lead("competitor")},
@@ -245,6 +253,9 @@ func do(t testing.TB, ts *httptest.Server, tc httpCase) response {
 	}
 	if tc.auth != "" {
 		req.Header.Set("Authorization", tc.auth)
+	}
+	if tc.encoding != "" {
+		req.Header.Set("Content-Encoding", tc.encoding)
 	}
 	resp, err := ts.Client().Do(req)
 	if err != nil {
