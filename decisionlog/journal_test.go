@@ -248,16 +248,19 @@ func testCountDuringIndexing(t *testing.T, target string) {
 		total += per
 
 		// Count reads no journal row; Stats of this round's hour reads
-		// this round's rows only.
+		// this round's rows only: the journal's (the last round's are
+		// indexed), per/row of them unless the writer took a part before
+		// a row's entries were all in (its linger, on a busy machine).
 		rows, _, _ := decisionlog.JournalRead(r)
+		inJournal := countRows(t, target, "journal")
 		if n, err := r.Count(ctx); err != nil || n != total {
 			t.Fatalf("round %d: Count() = %d, %v; want %d", round, n, err, total)
 		}
 		if st, err := r.Stats(ctx, at, at.Add(time.Hour)); err != nil || decisions(st) != per {
 			t.Fatalf("round %d: Stats of its hour = %d decisions, %v; want %d", round, decisions(st), err, per)
 		}
-		if after, _, _ := decisionlog.JournalRead(r); after-rows != per/row {
-			t.Errorf("round %d: Count and Stats of its hour read %d journal rows; want %d (this round's)", round, after-rows, per/row)
+		if after, _, _ := decisionlog.JournalRead(r); after-rows != int64(inJournal) || inJournal < per/row {
+			t.Errorf("round %d: Count and Stats of its hour read %d journal rows; want %d (this round's, at least %d)", round, after-rows, inJournal, per/row)
 		}
 
 		done := make(chan error, 1)

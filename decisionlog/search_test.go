@@ -196,10 +196,15 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
-// countRows counts a table's rows through a second, read-only connection.
+// countRows counts a table's rows through a second, read-only connection
+// (path is a SQLite file or a PostgreSQL URL).
 func countRows(t testing.TB, path, table string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	driver, source := "sqlite", "file:"+path+"?mode=ro"
+	if decisionlog.IsURL(path) {
+		driver, source = "pgx", path
+	}
+	db, err := sql.Open(driver, source)
 	if err != nil {
 		t.Fatal(err)
 	}
