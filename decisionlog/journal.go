@@ -594,10 +594,11 @@ func copyDecisions(ctx context.Context, tx pgx.Tx, rows []row) error {
 // another replica, even meanwhile (a lead sent twice, to two replicas).
 // ON CONFLICT DO NOTHING costs PostgreSQL about 3 µs of CPU a decision
 // more (16 against 13 in a fresh database) than skipping them in the
-// query (NOT EXISTS) with a plain INSERT, but given a chunk's thousands of keys, the planner joins them to the whole
-// table (a hash anti-join over a sequential scan, from a few million keys
-// on), and a plain INSERT that fails on a key stored already leaves an
-// error in the server's log for each chunk of leads seen before.
+// query (NOT EXISTS) with a plain INSERT; but given a chunk's thousands
+// of keys, the planner joins them to the whole table (a hash anti-join
+// over a sequential scan, from a few million keys on), and a plain INSERT
+// that fails on a key stored already leaves an error in PostgreSQL's log
+// for each chunk of leads seen before.
 func insertKeys(ctx context.Context, tx pgx.Tx, keys, leads []string) error {
 	if len(keys) == 0 {
 		return nil
