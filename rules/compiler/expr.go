@@ -41,6 +41,10 @@ var qualifyVars = map[string]types.Type{
 
 // exprCompiler compiles the expressions of one ruleset.
 type exprCompiler struct {
+	// expanded counts the nodes the current build has expanded: past
+	// maxExpanded it stops (see build).
+	expanded int
+
 	c       *builder
 	configs [2]*conf.Config
 	cache   ConditionCache // nil: no reuse across compilations
@@ -109,6 +113,11 @@ func (x *exprCompiler) compile(src exprSource) *eval.Condition {
 func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 	whole, ok := x.build(src)
 	if !ok {
+		if x.expanded > maxExpanded {
+			x.errorAt(src, 0, "expr-too-large", fmt.Sprintf("%s: with its macros written out the expression has over %d parts, "+
+				"since macros use macros that use others several times each (m2: m1 && m1, m3: m2 && m2, ... doubles it each time); "+
+				"use each macro once in the others, or a list", src.subject, maxExpanded))
+		}
 		return nil
 	}
 	native, prog, err := x.program(src, whole)
@@ -379,15 +388,25 @@ func containsStr(list []string, s string) bool {
 
 // build parses src and expands lists, macros and the hidden clock argument,
 // returning a fresh tree each time (expr's optimizer changes trees in place).
+//
+// Macros are written out where they are used, so a macro that uses
+// another twice, which uses another twice..., doubles the tree at each
+// level: 40 such lines took a reload's memory until the process died.
+// Past maxExpanded nodes the build fails (compileChecked says why).
 func (x *exprCompiler) build(src exprSource) (ast.Node, bool) {
+	x.expanded = 0
 	tree, err := parser.Parse(src.text.Value)
 	if err != nil {
 		return nil, false
 	}
 	node := tree.Node
 	ok := x.expand(&node, nil, nil)
-	return node, ok
+	return node, ok && x.expanded <= maxExpanded
 }
+
+// maxExpanded bounds the nodes of one expression with its macros written
+// out: some hundred times the largest expression a ruleset needs.
+const maxExpanded = 100_000
 
 // expand rewrites *n in place. at, when set, is the location every expanded
 // node takes, so that errors inside a macro point at its use.
@@ -395,6 +414,10 @@ func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string
 	ok := true
 	var visit func(p *ast.Node)
 	visit = func(p *ast.Node) {
+		if x.expanded++; x.expanded > maxExpanded {
+			ok = false
+			return
+		}
 		node := *p
 		if ns, key, isField := x.fieldRef(node); isField {
 			flat := &ast.IdentifierNode{Value: ns + "." + key}

@@ -171,6 +171,7 @@ var Codes = map[string]string{
 	"expr-syntax":         "an expression that does not parse",
 	"type-mismatch":       "an expression whose types do not fit (including a non-boolean condition)",
 	"macro-cycle":         "macros that use each other in a loop",
+	"expr-too-large":      "an expression over 100,000 parts with its macros written out (macros that use others several times each)",
 	"bad-template":        "a reason template that does not parse",
 	"bad-tiers":           "tiers out of order, without a catch-all last tier, or unknown in qualify/tests",
 	"ruleset-conflict":    "a ruleset-wide setting (tiers, qualify, description) given in two files",
