@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/leadq/leadq/decisionlog"
+	"github.com/leadq/leadq/internal/pgtest"
 )
 
 // TestLookupModel holds lookups to a model of what a rep is promised: the
@@ -240,4 +242,114 @@ func idAt(t time.Time) string {
 		u[i] = byte(ms >> (40 - 8*i))
 	}
 	return u.String()
+}
+
+// TestLookupModelReplicas: two writers of one PostgreSQL log (replicas)
+// decide the same leads at once, each indexing now and then, leads
+// changing email and company; a reader of its own then finds every
+// decision by lead id and every lead by each of its keys, before the
+// journal is indexed and after.
+func TestLookupModelReplicas(t *testing.T) {
+	target := pgtest.Database(t)
+	s := newScorer(t)
+	ctx := context.Background()
+	emails := []string{"ann@acme.example", "bo@globex.example", "cy@initech.example", "dee@acme.io"}
+	companies := []string{"Acme Widgets", "Globex Corp", "Initech", "Umbrella Health Group"}
+	type decided struct{ lead, email, company string }
+	var (
+		mu       sync.Mutex
+		model    = map[string][]string{} // decision id -> lead, email, company
+		replicas [2]*decisionlog.Log
+	)
+	for i := range replicas {
+		replicas[i], _ = openAt(t, target)
+	}
+	var wg sync.WaitGroup
+	for w, l := range replicas {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 12))
+			for i := range 150 {
+				d := decided{fmt.Sprintf("R-%d", rng.IntN(10)), emails[rng.IntN(len(emails))], companies[rng.IntN(len(companies))]}
+				e := s.entry(t, t0, fmt.Sprintf(`{"id": %q, "email": %q, "company": %q}`, d.lead, d.email, d.company))
+				e.Decision.ID = idAt(t0.Add(time.Duration(w*1000+i) * time.Millisecond))
+				if !l.Log(ctx, e) {
+					t.Errorf("replica %d: Log = false", w)
+					return
+				}
+				mu.Lock()
+				model[e.Decision.ID] = []string{d.lead, d.email, d.company}
+				mu.Unlock()
+				if rng.IntN(20) == 0 {
+					if err := l.Index(ctx); err != nil {
+						t.Errorf("replica %d: Index: %v", w, err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, l := range replicas {
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := decisionlog.OpenReader(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	check := func(when string) {
+		t.Helper()
+		byLead := map[string][]string{}
+		keys := map[string]map[string]bool{} // key -> leads
+		for id, m := range model {
+			byLead[m[0]] = append(byLead[m[0]], id)
+			for _, k := range modelKeys(m[0], m[1], m[2], false) {
+				if keys[k] == nil {
+					keys[k] = map[string]bool{}
+				}
+				keys[k][m[0]] = true
+			}
+		}
+		recsOf := func(q decisionlog.Query) []string {
+			q.Limit = decisionlog.MaxLimit
+			recs, err := r.Find(ctx, q)
+			if err != nil {
+				t.Fatalf("%s: Find(%+v): %v", when, q, err)
+			}
+			var got []string
+			for _, rec := range recs {
+				got = append(got, rec.ID)
+			}
+			slices.Sort(got)
+			return got
+		}
+		for lead, want := range byLead {
+			slices.Sort(want)
+			if diff := cmp.Diff(want, recsOf(decisionlog.Query{LeadID: lead})); diff != "" {
+				t.Errorf("%s: Find(LeadID: %s) mismatch (-want +got):\n%s", when, lead, diff)
+			}
+		}
+		for k, leads := range keys {
+			var want []string
+			for lead := range leads {
+				want = append(want, byLead[lead]...)
+			}
+			slices.Sort(want)
+			if diff := cmp.Diff(want, recsOf(decisionlog.Query{Text: k})); diff != "" {
+				t.Errorf("%s: Find(Text: %q) mismatch (-want +got):\n%s", when, k, diff)
+			}
+		}
+		if n, err := r.Count(ctx); err != nil || n != len(model) {
+			t.Errorf("%s: Count = %d, %v; want %d", when, n, err, len(model))
+		}
+	}
+	check("before indexing")
+	for _, l := range replicas {
+		if err := l.Index(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("indexed")
 }
