@@ -104,20 +104,37 @@ func TestSearchAfterPruning(t *testing.T) {
 }
 
 // TestSearchAfterPruningAndAgain: a lead whose decisions the retention
-// deleted, with its keys, is found again once decided again, by the same
-// writer that stored its keys the first time.
-func TestSearchAfterPruningAndAgain(t *testing.T) { backends(t, testSearchAfterPruningAndAgain) }
+// deleted, with its keys, is found again once decided again, by the
+// writer that stored its keys the first time, whether that writer pruned
+// or another one (a replica) did.
+func TestSearchAfterPruningAndAgain(t *testing.T) {
+	for _, pruner := range []string{"same writer", "another writer"} {
+		t.Run(pruner, func(t *testing.T) {
+			backends(t, func(t *testing.T, target string) {
+				testSearchAfterPruningAndAgain(t, target, pruner == "another writer")
+			})
+		})
+	}
+}
 
-func testSearchAfterPruningAndAgain(t *testing.T, target string) {
+func testSearchAfterPruningAndAgain(t *testing.T, target string, another bool) {
 	s := newScorer(t)
 	ctx := context.Background()
-	l, _ := openAt(t, target, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour}))
+	retention := decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour})
+	var l *decisionlog.Log
+	if another {
+		l, _ = openAt(t, target)
+	} else {
+		l, _ = openAt(t, target, retention)
+	}
 	lead := `{"id": "L-7", "email": "dee@back.example", "company": "Back Again Ltd"}`
 	mustLog(t, l, s.entry(t, t0.Add(-48*time.Hour), lead))
 	if err := l.Index(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := l.Prune(ctx); err != nil || n != 1 {
+	if another {
+		openAt(t, target, retention) // it prunes as it opens
+	} else if n, err := l.Prune(ctx); err != nil || n != 1 {
 		t.Fatalf("Prune = %d, %v; want the old decision deleted", n, err)
 	}
 	if got, err := l.Find(ctx, decisionlog.Query{Text: "back again"}); err != nil || len(got) != 0 {
@@ -130,35 +147,6 @@ func testSearchAfterPruningAndAgain(t *testing.T, target string) {
 	for _, q := range []string{"back again", "dee@", "l-7"} {
 		if got, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(got) != 1 {
 			t.Errorf("Find(Text: %q) = %v, %v; want L-7@09:00", q, ids(got), err)
-		}
-	}
-}
-
-// TestSearchAfterAnotherPrunes: the same when another writer of the log
-// (a replica) runs the retention.
-func TestSearchAfterAnotherPrunes(t *testing.T) { backends(t, testSearchAfterAnotherPrunes) }
-
-func testSearchAfterAnotherPrunes(t *testing.T, target string) {
-	s := newScorer(t)
-	ctx := context.Background()
-	l, _ := openAt(t, target)
-	lead := `{"id": "L-8", "email": "eve@back.example", "company": "Back Again Ltd"}`
-	mustLog(t, l, s.entry(t, t0.Add(-48*time.Hour), lead))
-	if err := l.Index(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The other writer prunes as it opens.
-	openAt(t, target, decisionlog.WithRetention(decisionlog.Retention{MaxAge: 24 * time.Hour}))
-	if got, err := l.Find(ctx, decisionlog.Query{Text: "back again"}); err != nil || len(got) != 0 {
-		t.Fatalf("Find(pruned) = %v, %v; want none", ids(got), err)
-	}
-	mustLog(t, l, s.entry(t, t0, lead))
-	if err := l.Index(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{"back again", "eve@", "l-8"} {
-		if got, err := l.Find(ctx, decisionlog.Query{Text: q}); err != nil || len(got) != 1 {
-			t.Errorf("Find(Text: %q) = %v, %v; want L-8@09:00", q, ids(got), err)
 		}
 	}
 }
