@@ -22,12 +22,15 @@ import (
 // outcome keep a constant when one gives it.
 func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 	var first, next []eval.Sample
+	// The samples so far, by key: a list of 200,000 domains
+	// made a scan (and a copy) per item quadratic, hours for leadq check.
+	seen := map[sampleKey]bool{}
 	add := func(s eval.Sample, neighbour bool) {
-		for _, have := range slices.Concat(first, next) {
-			if sameSample(have, s) {
-				return
-			}
+		k := keyOf(s)
+		if seen[k] {
+			return
 		}
+		seen[k] = true
 		if neighbour {
 			s.Beside = true
 			next = append(next, s)
@@ -157,8 +160,23 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 	return slices.Concat(first, next)
 }
 
-func sameSample(a, b eval.Sample) bool { // whether beside a constant or not
-	return a.Field == b.Field && a.Value == b.Value && a.Ago == b.Ago && slices.Equal(a.Items, b.Items)
+// sampleKey is what makes two samples the same, whether beside a constant
+// or not: their field, value, age and items.
+type sampleKey struct {
+	field *eval.Field
+	value any
+	ago   eval.Ago
+	items string // each item's length, a colon, the item
+}
+
+func keyOf(s eval.Sample) sampleKey {
+	var b strings.Builder
+	for _, it := range s.Items {
+		b.WriteString(strconv.Itoa(len(it)))
+		b.WriteByte(':')
+		b.WriteString(it)
+	}
+	return sampleKey{s.Field, s.Value, s.Ago, b.String()}
 }
 
 // fieldExpr returns the field n reads, directly or through one of the
