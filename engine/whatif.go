@@ -218,13 +218,15 @@ func newWhatIf(rs *rules.Ruleset) *whatIf {
 		}
 		var readers []*eval.Rule // every rule reading f
 		var found []eval.Sample
+		kept := map[eval.SampleKey]bool{} // found's, by key: a scan per sample was quadratic in a list's length
 		for _, rule := range slices.Concat(rs.Rules, rs.Knockouts) {
 			if !reads(rule, f) {
 				continue
 			}
 			readers = append(readers, rule)
 			for _, s := range rule.When.Samples() {
-				if s.Field == f && !slices.ContainsFunc(found, func(x eval.Sample) bool { return sameOption(x, s) }) {
+				if k := s.Key(); s.Field == f && !kept[k] {
+					kept[k] = true
 					found = append(found, s)
 				}
 			}
@@ -418,10 +420,6 @@ func (w *whatIf) set(r *eval.Row, wf *wiField, o *wiOption) bool {
 		return true
 	}
 	return r.Set(wf.field, o.value)
-}
-
-func sameOption(a, b eval.Sample) bool {
-	return a.Value == b.Value && a.Ago == b.Ago && slices.Equal(a.Items, b.Items)
 }
 
 func truthBytes(ts []eval.Truth) []byte {

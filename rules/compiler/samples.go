@@ -24,9 +24,9 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 	var first, next []eval.Sample
 	// The samples so far, by key: a list of 200,000 domains
 	// made a scan (and a copy) per item quadratic, hours for leadq check.
-	seen := map[sampleKey]bool{}
+	seen := map[eval.SampleKey]bool{}
 	add := func(s eval.Sample, neighbour bool) {
-		k := keyOf(s)
+		k := s.Key()
 		if seen[k] {
 			return
 		}
@@ -158,25 +158,6 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 		return true
 	})
 	return slices.Concat(first, next)
-}
-
-// sampleKey is what makes two samples the same, whether beside a constant
-// or not: their field, value, age and items.
-type sampleKey struct {
-	field *eval.Field
-	value any
-	ago   eval.Ago
-	items string // each item's length, a colon, the item
-}
-
-func keyOf(s eval.Sample) sampleKey {
-	var b strings.Builder
-	for _, it := range s.Items {
-		b.WriteString(strconv.Itoa(len(it)))
-		b.WriteByte(':')
-		b.WriteString(it)
-	}
-	return sampleKey{s.Field, s.Value, s.Ago, b.String()}
 }
 
 // fieldExpr returns the field n reads, directly or through one of the
