@@ -21,6 +21,17 @@ var (
 	ndjsonTypes = []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/json"}
 )
 
+// utf8Charset reports whether a body in charset cs is UTF-8: US-ASCII,
+// which some clients declare for JSON, is a part of it.
+func utf8Charset(cs string) bool {
+	for _, name := range []string{"utf-8", "utf8", "us-ascii", "ascii"} {
+		if strings.EqualFold(cs, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkContentType refuses a body declared as anything but the given types
 // (or application/<anything>+json where JSON is accepted).
 //
@@ -38,7 +49,7 @@ func checkContentType(r *http.Request, accepted []string) error {
 		return nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
-	if cs := params["charset"]; err == nil && cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+	if cs := params["charset"]; err == nil && cs != "" && !utf8Charset(cs) {
 		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
 			msg: fmt.Sprintf("charset %q is not accepted; send UTF-8 (Content-Type: %s; charset=utf-8)", cs, mt)}
 	}

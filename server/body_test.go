@@ -72,6 +72,7 @@ func TestCheckContentType(t *testing.T) {
 		{"application/json;;", false},
 		{"application/json; charset=iso-8859-1", false},
 		{"application/json; charset=UTF8", true},
+		{"application/json; charset=US-ASCII", true}, // a part of UTF-8
 	}
 	for _, tc := range tests {
 		r, _ := http.NewRequest("POST", "/", nil)
