@@ -28,7 +28,7 @@ import (
 // journal and indexed, and its writer replaced (a restart, another
 // replica), at random points. With personal data masked (hash), the
 // email and the company are no keys: the domain is, and the whole email
-// finds the decisions that had it; nor are they kept in clear.
+// finds the decisions that had it; nor is the email kept in clear.
 func TestLookupModel(t *testing.T) {
 	backends(t, func(t *testing.T, target string) { testLookupModel(t, target, false) })
 }
