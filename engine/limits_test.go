@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/internal/testrules"
 	"github.com/leadq/leadq/rules"
 )
 
@@ -107,16 +108,7 @@ func BenchmarkWhatIfOfALongList(b *testing.B) {
 // longListRuleset is a ruleset of one score rule over a list of n domains.
 func longListRuleset(t testing.TB, n int) *engine.Ruleset {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("ruleset: long-list\nfields:\n  lead.d: string\nlists:\n  doms: [")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "d%d.example", i)
-	}
-	b.WriteString("]\nscore:\n  - id: listed\n    when: lead.d in doms\n    points: 1\ntiers:\n  - {name: A, min: 1}\n  - {name: D}\n")
-	f, err := rules.Parse("long-list.yaml", []byte(b.String()))
+	f, err := rules.Parse("long-list.yaml", testrules.LongList(n, "lead.d in doms"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/internal/testrules"
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
 	"github.com/leadq/leadq/rules/rulefile"
@@ -269,20 +270,7 @@ func BenchmarkCompileLongList(b *testing.B) {
 // longListFile is a rule file of two score rules over a list of n domains.
 func longListFile(t testing.TB, n int) *rules.File {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("ruleset: long-list\nfields:\n  lead.d: string\nlists:\n  doms: [")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "d%d.example", i)
-	}
-	b.WriteString("]\nscore:\n")
-	for i := range 2 {
-		fmt.Fprintf(&b, "  - id: r-%d\n    when: lead.d in doms && lead.d != \"x%d\"\n    points: 1\n", i, i)
-	}
-	b.WriteString("tiers:\n  - {name: A, min: 1}\n  - {name: D}\n")
-	f, err := rules.Parse("long-list.yaml", []byte(b.String()))
+	f, err := rules.Parse("long-list.yaml", testrules.LongList(n, `lead.d in doms && lead.d != "x0"`, `lead.d in doms && lead.d != "x1"`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package testrules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,5 +38,25 @@ func Big(n int) []byte {
 		fmt.Fprintf(&b, "  - id: rule-%d\n    group: g%d\n    when: %s\n    points: %d\n    reason: \"n is {{lead.n%d}}\"\n", i, i%7, when, i%20+1, k)
 	}
 	b.WriteString("tiers:\n  - {name: A, min: 100}\n  - {name: B}\n")
+	return []byte(b.String())
+}
+
+// LongList writes a ruleset of one list of n domains (d0.example, ...)
+// and a score rule for each condition, which reads the list (doms) and
+// lead.d: the shape that made compiling and what-ifs quadratic in a list.
+func LongList(n int, conditions ...string) []byte {
+	var b strings.Builder
+	b.WriteString("ruleset: long-list\nfields:\n  lead.d: string\nlists:\n  doms: [")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "d%d.example", i)
+	}
+	b.WriteString("]\nscore:\n")
+	for i, when := range conditions {
+		fmt.Fprintf(&b, "  - id: r-%d\n    when: %s\n    points: 1\n", i, strconv.Quote(when))
+	}
+	b.WriteString("tiers:\n  - {name: A, min: 1}\n  - {name: D}\n")
 	return []byte(b.String())
 }
