@@ -207,3 +207,63 @@ func TestOpenAPISchemasWellFormed(t *testing.T) {
 		checkSchema("components.schemas."+name, sch)
 	}
 }
+
+// TestOpenAPIQueryParameters keeps each route's query parameters (the
+// table in routes.go, which the server holds requests to) and the
+// document's in step, and has every route that refuses unknown
+// parameters document its 400.
+func TestOpenAPIQueryParameters(t *testing.T) {
+	data, err := openapiJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type param struct {
+		Ref  string `json:"$ref"`
+		Name string `json:"name"`
+		In   string `json:"in"`
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []param                    `json:"parameters"`
+			Responses  map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+		Components struct {
+			Parameters map[string]param `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(engine.New(engine.Static()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range s.routes() {
+		path := strings.TrimSuffix(rt.path, "{$}")
+		op, ok := doc.Paths[path][strings.ToLower(rt.method)]
+		if !ok {
+			continue // TestOpenAPIMatchesRoutes reports it
+		}
+		documented := []string{}
+		for _, p := range op.Parameters {
+			if p.Ref != "" {
+				p = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+			}
+			if p.In == "query" {
+				documented = append(documented, p.Name)
+			}
+		}
+		if rt.anyQuery {
+			continue // the page reads q, and takes whatever a link carries
+		}
+		read := append([]string{}, rt.query...)
+		slices.Sort(read)
+		slices.Sort(documented)
+		if diff := cmp.Diff(read, documented); diff != "" {
+			t.Errorf("%s %s: query parameters differ (-routes.go +openapi.yaml):\n%s", rt.method, path, diff)
+		}
+		if _, ok := op.Responses["400"]; !ok {
+			t.Errorf("%s %s refuses unknown query parameters, but openapi.yaml lists no 400", rt.method, path)
+		}
+	}
+}

@@ -80,14 +80,18 @@ var errNoDecisionLog = &httpError{status: http.StatusNotFound, code: "no_decisio
 // routes; routes.go lists them with the others.
 func (s *Server) repsRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/decisions", scope: ScopeRead, handle: s.findDecisions},
+		{method: "GET", path: "/v1/decisions", scope: ScopeRead, query: []string{"lead_id", "email", "q", "limit"}, handle: s.findDecisions},
 		{method: "GET", path: "/v1/decisions/{id}", scope: ScopeRead, handle: s.getDecision},
 		{method: "GET", path: "/v1/decisions/{id}/explain", scope: ScopeRead, handle: s.explainDecision},
-		{method: "GET", path: "/v1/stats", scope: ScopeRead, handle: s.ruleStats},
-		{method: "POST", path: "/v1/preview", scope: ScopeRead, handle: s.preview},
-		{method: "GET", path: repsPrefix, handle: s.repsPage},
+		{method: "GET", path: "/v1/stats", scope: ScopeRead, query: []string{"since", "until"}, handle: s.ruleStats},
+		// The preview always decides in full: detail is not among its parameters.
+		{method: "POST", path: "/v1/preview", scope: ScopeRead, query: []string{"ruleset", "map", "strict"}, handle: s.preview},
+		// The page and the root are opened from links, which carry what
+		// browsers, mail and chat tools add (utm_source, fbclid...): a link
+		// shared with a rep must open, whatever it carries. The page reads q.
+		{method: "GET", path: repsPrefix, anyQuery: true, handle: s.repsPage},
 		// The root is where a person lands who types the server's address.
-		{method: "GET", path: "/{$}", handle: func(w http.ResponseWriter, r *http.Request) error {
+		{method: "GET", path: "/{$}", anyQuery: true, handle: func(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, repsPrefix, http.StatusFound)
 			return nil
 		}},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/leadq/leadq/engine"
+	"github.com/leadq/leadq/rules/rulefile"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -162,7 +163,7 @@ func New(eng *engine.Engine, opts ...Option) (*Server, error) {
 		}
 	}
 	// Everything else gets a JSON 404 or 405 rather than the mux's text.
-	s.mux.Handle("/", s.wrap(route{path: "other", handle: s.notFound}))
+	s.mux.Handle("/", s.wrap(route{path: "other", anyQuery: true, handle: s.notFound}))
 	return s, nil
 }
 
@@ -193,7 +194,12 @@ type route struct {
 	path   string
 	scope  Scope // the bearer token's scope it needs; "" for an open route
 	stream bool  // times out per line, not per request
-	handle func(w http.ResponseWriter, r *http.Request) error
+	// query is the query parameters the route reads; wrap refuses any
+	// other (a typo such as ?detial=brief was answered as if absent).
+	// anyQuery routes take whatever a link carries (the reps' page).
+	query    []string
+	anyQuery bool
+	handle   func(w http.ResponseWriter, r *http.Request) error
 }
 
 // wrap adds what every route does around its handler: deadlines, the
@@ -247,10 +253,56 @@ func (s *Server) wrap(rt route) http.Handler {
 			writeError(rec, r, err)
 			return
 		}
+		if !rt.anyQuery {
+			if err := checkQuery(r, rt); err != nil {
+				writeError(rec, r, err)
+				return
+			}
+		}
 		if err := rt.handle(rec, r); err != nil {
 			writeError(rec, r, err)
 		}
 	})
+}
+
+// checkQuery refuses a request with a query parameter its route does not
+// read, naming the parameters the route does read.
+func checkQuery(r *http.Request, rt route) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	q, err := queryValues(r)
+	if err != nil {
+		return err
+	}
+	var unknown []string
+	for name := range q {
+		if !slices.Contains(rt.query, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	known := "takes no query parameters"
+	if len(rt.query) > 0 {
+		known = "takes " + strings.Join(rt.query, ", ")
+	}
+	path := strings.TrimSuffix(rt.path, "{$}")
+	details := make([]any, len(unknown))
+	named := make([]string, len(unknown))
+	for i, name := range unknown {
+		details[i] = paramError{name, "not a parameter of " + rt.method + " " + path + rulefile.DidYouMean(name, rt.query)}
+		named[i] = strconv.Quote(name) + rulefile.DidYouMean(name, rt.query)
+	}
+	what := "unknown query parameter "
+	if len(unknown) > 1 {
+		what = "unknown query parameters "
+	}
+	return &httpError{status: http.StatusBadRequest, code: "bad_parameter",
+		msg:     fmt.Sprintf("%s%s: %s %s %s", what, strings.Join(named, ", "), rt.method, path, known),
+		details: details}
 }
 
 func (s *Server) logRequest(r *http.Request, route string, rec *recorder, d time.Duration) {

@@ -142,6 +142,9 @@ func TestGolden(t *testing.T) {
 		{name: "score-query-semicolon", method: "POST", path: "/v1/score?ruleset=b2b-saas;strict=true", body: lead("vp-fintech")},
 		{name: "score-ruleset-twice", method: "POST", path: "/v1/score?ruleset=b2b-saas&ruleset=account-health&detail=brief", body: lead("vp-fintech")},
 		{name: "score-bad-detail", method: "POST", path: "/v1/score?ruleset=b2b-saas&detail=short", body: lead("vp-fintech")},
+		// A parameter the route does not read is refused, not ignored: a typo
+		// of detail=brief was answered in full.
+		{name: "score-unknown-parameter", method: "POST", path: "/v1/score?ruleset=b2b-saas&detial=brief&verbose", body: lead("vp-fintech")},
 		{name: "stream-brief", method: "POST", path: "/v1/score/stream?ruleset=b2b-saas&detail=brief", ctype: "application/x-ndjson", body: stream},
 		{name: "score-get", method: "GET", path: "/v1/score"},
 		// Windows tools start text with a byte order mark; leadq score skips it.
