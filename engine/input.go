@@ -339,6 +339,10 @@ func jsonError(err error) error {
 		return &InputError{Offset: typ.Offset, Message: fmt.Sprintf("expected a JSON object, found %s", typ.Value)}
 	case errors.Is(err, io.EOF):
 		return &InputError{Message: "empty body: expected a JSON object with the lead's fields"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// A line of JSON Lines cut short, or a quote left open: "unexpected
+		// EOF" named no file end the sender could see.
+		return &InputError{Message: "malformed JSON: the lead ends inside a value (a missing } ] or \" at its end?)"}
 	}
 	return &InputError{Message: "malformed JSON: " + err.Error()}
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/internal/jsonscan"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -46,10 +49,17 @@ func TestCLIGolden(t *testing.T) {
 		{"score-array-cut", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json"}, "[{\"id\": \"C-1\"},\n {\"id\": \"C-2\""},
 		{"score-broken-rules", []string{"score", "--rules", "../../rules/testdata/bad/no-tiers.yaml"}, `{}`},
 		{"score-bad-format", []string{"score", "--rules", "../../examples/rulesets", "--format", "xml"}, `{}`},
-		// A quote left open in JSON Lines hides the lines after it: the
-		// summary says from where nothing was read.
+		// A quote left open in JSON Lines is a bad line, reported where it
+		// is; the lines after it are scored (they were hidden).
 		{"score-jsonl-open-quote", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json", "-"},
 			"{\"id\": \"Q-1\", \"lead\": {}}\n{\"id\": \"Q-2\", \"lead\": {\"title\": \"open}}\n{\"id\": \"Q-3\", \"lead\": {}}\n{\"id\": \"Q-4\", \"lead\": {}}\n"},
+		// Every good line of JSON Lines is scored, and each bad one reported
+		// as the stream endpoint answers it: a line cut short, a quote left
+		// open, binary garbage, a stray brace, a cut last line; a lead
+		// pretty-printed over lines is read whole.
+		{"score-jsonl-bad-lines", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "account-health", "--now", "2026-11-23", "--format", "text", "-"},
+			"{\"id\": \"B-1\", \"account\": {\"is_customer\": true}}\n{\"id\": \"B-2\", \"account\": {\"is_customer\":\n{\"id\": \"B-3\"}\n" +
+				"{\"id\": \"B-4\", \"account\": {\"plan\": \"gold}}\n\x00\x01\xfe\xff{{\"\n}\n{\n  \"id\": \"B-5\"\n}\n{\"id\": \"B-6\", \"acc"},
 		// A directory given as the leads: it scored nothing and succeeded.
 		{"score-directory", []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "testdata"}, ""},
 	}
@@ -78,3 +88,33 @@ func TestCLIGolden(t *testing.T) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// TestScoreLongLine: a line of JSON Lines longer than the reader takes
+// (jsonscan.MaxValue) is reported where it is and passed over, and the
+// lines after it are scored.
+func TestScoreLongLine(t *testing.T) {
+	long := `{"id": "L-2", "lead": {"title": "` + strings.Repeat("x", jsonscan.MaxValue) + `"}}`
+	in := "{\"id\": \"L-1\"}\n" + long + "\n{\"id\": \"L-3\"}\n"
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "account-health", "--format", "json", "-"},
+		strings.NewReader(in), &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != 1 {
+		t.Errorf("exit %d; want 1 (a lead could not be scored)", code)
+	}
+	var ids []string
+	for line := range strings.Lines(stdout.String()) {
+		var d struct {
+			LeadID string `json:"lead_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		ids = append(ids, d.LeadID)
+	}
+	if want := []string{"L-1", "L-3"}; !slices.Equal(ids, want) {
+		t.Errorf("decided %v; want %v", ids, want)
+	}
+	if !strings.Contains(stderr.String(), "stdin:2:1: this line is longer than 64 MiB") || !strings.Contains(stderr.String(), "1 lead could not be scored (2 scored)") {
+		t.Errorf("stderr = %q; want the long line at stdin:2:1 and the count", stderr.String())
+	}
+}

@@ -41,7 +41,9 @@ and which data was missing. A lead is a JSON object, {"id", "lead", "account"} o
 lead; an input holds one lead, a JSON array of leads, or leads one after another (JSON Lines).
 With no FILE or with -, stdin is read. With --format json each decision is one line of JSON
 (JSON Lines), in the order of the leads; a lead that cannot be scored is reported on stderr
-as FILE:LINE:COL and the others are still scored.`,
+as FILE:LINE:COL and the others are still scored. In JSON Lines a bad line (cut short, a
+quote left open, not JSON) is reported as POST /v1/score/stream answers it, and the lines
+after it are read; the exit status is 1 when any lead could not be scored.`,
 		Args: rangeArgs(0, 1<<20),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.inputs = args
@@ -106,6 +108,12 @@ func runScore(ctx context.Context, e *env, opts scoreOptions) error {
 			data, pos, err := seq.Next()
 			if errors.Is(err, io.EOF) {
 				break
+			}
+			var long *jsonscan.LongLineError
+			if errors.As(err, &long) { // one line passed over; the next are read
+				failed++
+				fmt.Fprintf(e.stderr, "%s:%v\n", displayName(name), err)
+				continue
 			}
 			var syntax *jsonscan.SyntaxError
 			if errors.As(err, &syntax) {

@@ -22,9 +22,12 @@
 //
 // What is left to others: decoding (the engine's decoder and encoding/json)
 // and saying precisely what is wrong with malformed JSON (encoding/json,
-// whose offsets the callers report). End, Array and Reader find a value
-// that is not JSON, but whose quotes and brackets balance, whole, so that
-// their callers can report it in its place and go on with the next.
+// whose offsets the callers report). End and Array find a value that is
+// not JSON, but whose quotes and brackets balance, whole, so that their
+// callers can report it in its place and go on with the next. Reader, in a
+// sequence, checks each value with Skip and gives one that is not JSON as
+// the rest of its line, then goes on with the next line: a line of JSON
+// Lines cut short or with a quote left open hides no line after it.
 //
 // The reference is encoding/json: FuzzSkip holds Skip to json.Valid (same
 // verdict, depth limit enforced), FuzzArray holds Array to json.Unmarshal

@@ -54,13 +54,22 @@ func TestReader(t *testing.T) {
 		{"array trailing comma", `[{"a": 1},]`, []value{{`{"a": 1}`, "1:2"}}, `1:11: unexpected ']' where a value should start`},
 		{"data after array", "[1]\n{}", []value{{"1", "1:2"}}, "2:1: unexpected data after the array"},
 		{"missing comma", `[1 2]`, []value{{"1", "1:2"}}, `1:4: unexpected '2' after an array element (want , or ])`},
-		{"cut object", "{\"a\": 1}\n{\"b\": ", []value{{`{"a": 1}`, "1:1"}}, "2:1: the input ends inside this value (a missing } ] or \"?)"},
-		{"cut string", `"abc`, nil, "1:1: the input ends inside this value (a missing } ] or \"?)"},
+		// In a sequence, what is not JSON is the rest of its line, for the
+		// caller to report, and the lines after it are read.
+		{"cut object", "{\"a\": 1}\n{\"b\": ", []value{{`{"a": 1}`, "1:1"}, {`{"b":`, "2:1"}}, ""},
+		{"cut string", `"abc`, []value{{`"abc`, "1:1"}}, ""},
+		{"cut line", "{\"a\": 1}\n{\"b\": {\"c\":\n{\"d\": 4}\n{\"e\": 5}\n", []value{{`{"a": 1}`, "1:1"}, {`{"b": {"c":`, "2:1"}, {`{"d": 4}`, "3:1"}, {`{"e": 5}`, "4:1"}}, ""},
+		{"cut line before the last", "{\"b\": {\"c\":\r\n{\"d\": 4}\r\n", []value{{`{"b": {"c":`, "1:1"}, {`{"d": 4}`, "2:1"}}, ""},
+		{"quote left open", "{\"a\": \"open}\n{\"b\": \"x\"}\n{\"c\": 3}", []value{{`{"a": "open}`, "1:1"}, {`{"b": "x"}`, "2:1"}, {`{"c": 3}`, "3:1"}}, ""},
+		{"garbage line", "{}\n\x01\xff\xfe garbage {{ \"\n  {\"a\": [1]}\n", []value{{"{}", "1:1"}, {"\x01\xff\xfe garbage {{ \"", "2:1"}, {`{"a": [1]}`, "3:3"}}, ""},
+		{"balanced but not JSON", "{\"a\": 1,}\n{\"b\": 2}", []value{{`{"a": 1,}`, "1:1"}, {`{"b": 2}`, "2:1"}}, ""},
+		{"bad after a value", "{\"a\": 1} x y\n{}", []value{{`{"a": 1}`, "1:1"}, {"x y", "1:10"}, {"{}", "2:1"}}, ""},
+		{"pretty then lines", "{\n  \"a\": 1\n}\n{\"b\": 2}\n{\"c\":\n{\n \"d\": [\n  4\n ]\n}\n", []value{{"{\n  \"a\": 1\n}", "1:1"}, {`{"b": 2}`, "4:1"}, {`{"c":`, "5:1"}, {"{\n \"d\": [\n  4\n ]\n}", "6:1"}}, ""},
 		{"byte order mark", "\ufeff{\"a\": 1}\n{}", []value{{`{"a": 1}`, "1:1"}, {"{}", "2:1"}}, ""},
 		{"byte order mark array", "\ufeff [1]", []value{{"1", "1:3"}}, ""},
 		{"byte order mark alone", "\ufeff", nil, ""},
-		{"byte order mark later", "{}\n\ufeff{}", []value{{"{}", "1:1"}, {"\ufeff", "2:1"}, {"{}", "2:4"}}, ""},
-		{"stray close", "{}\n}", []value{{"{}", "1:1"}}, `2:1: unexpected '}' where a value should start`},
+		{"byte order mark later", "{}\n\ufeff{}", []value{{"{}", "1:1"}, {"\ufeff{}", "2:1"}}, ""},
+		{"stray close", "{}\n}\n{}", []value{{"{}", "1:1"}, {"}", "2:1"}, {"{}", "3:1"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := readAll(tc.in)
@@ -110,11 +119,12 @@ func TestReaderReadError(t *testing.T) {
 	}
 }
 
-// TestReaderValueTooLarge: a value that does not end within MaxValue
-// bytes (a quote or brace left open, the rest of a large file after it)
-// is an error where it starts, not the rest of the file in memory.
+// TestReaderValueTooLarge: an array element that does not end within
+// MaxValue bytes (a quote or brace left open, the rest of a large file
+// after it) is an error where it starts, not the rest of the file in
+// memory.
 func TestReaderValueTooLarge(t *testing.T) {
-	in := "{\"a\": 1}\n{\"b\": \"open\n" + strings.Repeat("{\"c\": 3}\n", jsonscan.MaxValue/8)
+	in := "[{\"a\": 1},\n{\"b\": \"open\n" + strings.Repeat("{\"c\": 3},\n", jsonscan.MaxValue/9)
 	r := jsonscan.NewReader(strings.NewReader(in))
 	if v, _, err := r.Next(); err != nil || string(v) != `{"a": 1}` {
 		t.Fatalf("first value %q, %v", v, err)
@@ -123,6 +133,36 @@ func TestReaderValueTooLarge(t *testing.T) {
 	var se *jsonscan.SyntaxError
 	if !errors.As(err, &se) || se.Pos.String() != "2:1" || !strings.Contains(se.Msg, "longer than 64 MiB") {
 		t.Fatalf("Next = %v; want a syntax error at 2:1 saying the value is longer than 64 MiB", err)
+	}
+}
+
+// TestReaderLongLine: in a sequence, a line longer than MaxValue that
+// holds no shorter value is passed over (a *LongLineError where it
+// starts), and the lines after it are read; so is a line with a quote left
+// open before a large file's rest, in its place.
+func TestReaderLongLine(t *testing.T) {
+	long := "{\"s\": \"" + strings.Repeat("x", jsonscan.MaxValue+1) + "\"}"
+	in := "{\"a\": 1}\n" + long + "\n{\"b\": \"open\n" + strings.Repeat("{\"c\": 3}\n", 3) + "\x00" + strings.Repeat("\xff", jsonscan.MaxValue+1)
+	r := jsonscan.NewReader(strings.NewReader(in))
+	var got []string
+	for {
+		v, p, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var long *jsonscan.LongLineError
+		switch {
+		case errors.As(err, &long):
+			got = append(got, "long line at "+long.Pos.String())
+		case err != nil:
+			t.Fatalf("Next after %q: %v", got, err)
+		default:
+			got = append(got, p.String()+" "+string(v))
+		}
+	}
+	want := []string{`1:1 {"a": 1}`, "long line at 2:1", `3:1 {"b": "open`, `4:1 {"c": 3}`, `5:1 {"c": 3}`, `6:1 {"c": 3}`, "long line at 7:1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
 	}
 }
 
