@@ -49,6 +49,7 @@ type exprCompiler struct {
 	configs [2]*conf.Config
 	cache   ConditionCache // nil: no reuse across compilations
 	vmOnly  bool           // see Compiler.VMOnly
+	sets    stringSets     // the native code's sets of constant strings, shared by the ruleset's conditions
 	envSig  string         // see envSignature
 }
 
@@ -155,6 +156,11 @@ func (x *exprCompiler) compileChecked(src exprSource) *eval.Condition {
 		x.exprError(src, err, "type-mismatch")
 		return nil
 	}
+	if native != nil {
+		// The condition runs one way (Condition.Eval), and the program
+		// holds what its lists became: a map of each, per condition.
+		prog = nil
+	}
 	cond := eval.NewCondition(src.text.Value, src.text.Pos, native, prog, required, fields, tree)
 	cond.SetSamples(found)
 	return cond
@@ -170,7 +176,7 @@ func (x *exprCompiler) program(src exprSource, node ast.Node) (native boolFn, pr
 		return nil, nil, err
 	}
 	if !x.vmOnly {
-		native, _ = (&nativeCompiler{fields: x.c.fields}).compile(tree.Node).(boolFn)
+		native, _ = (&nativeCompiler{fields: x.c.fields, sets: &x.sets}).compile(tree.Node).(boolFn)
 	}
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		return nil, nil, err

@@ -106,7 +106,7 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 						continue
 					}
 					consts := constants(side.c)
-					for _, c := range consts {
+					for _, c := range spread(consts) {
 						switch x := c.(type) {
 						case string:
 							text(side.f, side.wrap, x)
@@ -150,7 +150,7 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 					add(eval.Sample{Field: f, Items: items}, false)
 					break
 				}
-				for _, s := range items {
+				for _, s := range spread(items) {
 					add(eval.Sample{Field: f, Items: []string{s}}, false)
 				}
 			}
@@ -158,6 +158,27 @@ func samples(fields map[string]*eval.Field, root ast.Node) []eval.Sample {
 		return true
 	})
 	return slices.Concat(first, next)
+}
+
+// maxListSamples bounds the items of one list a comparison gives as
+// samples. A what-if tries every sample of a field, and each condition
+// keeps its own: a 200,000-domain list read by 50 rules held 900 MB of
+// samples. For in and not in, one member serves as well as another; a rule
+// that tells members apart by its own constants (another list, ==, a
+// prefix) gives those constants as samples too.
+const maxListSamples = 1024
+
+// spread returns items when there are at most maxListSamples of them, or
+// that many taken evenly over them, the first included.
+func spread[T any](items []T) []T {
+	if len(items) <= maxListSamples {
+		return items
+	}
+	out := make([]T, maxListSamples)
+	for i := range out {
+		out[i] = items[i*len(items)/maxListSamples]
+	}
+	return out
 }
 
 // fieldExpr returns the field n reads, directly or through one of the
