@@ -295,8 +295,10 @@ func (d *jsonDecoder) request() bool {
 	return d.pos == len(d.data)
 }
 
-// idValue reads the value of an id key: a string or number sets the
-// candidate, anything else clears it (the last duplicate wins).
+// idValue reads the value of an id key: a string or number (its text as
+// sent) sets the candidate, null clears it (the last duplicate wins).
+// Anything else is warned of (InputFromMap's IDWarnings): it sends the
+// request to the slow path, so that the two paths say the same.
 func (d *jsonDecoder) idValue(c *idCandidate) bool {
 	switch b := d.peek(); {
 	case b == '"':
@@ -308,9 +310,11 @@ func (d *jsonDecoder) idValue(c *idCandidate) bool {
 		n, ok := d.number()
 		*c = idCandidate{n, ok}
 		return ok
+	case b == 'n':
+		*c = idCandidate{}
+		return d.literal("null")
 	}
-	*c = idCandidate{}
-	return d.skip(d.level + 1)
+	return false
 }
 
 // object decodes the fields of the lead or account object.

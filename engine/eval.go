@@ -386,6 +386,7 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	if !in.AccountJoined && accountKeys < len(in.Account) {
 		errs = append(errs, l.undeclared(rs, "account", in.Account, strict)...)
 	}
+	l.warnings = append(l.warnings, in.IDWarnings...)
 	for _, key := range in.Unexpected {
 		if strict {
 			errs = append(errs, &InputError{Field: key, Message: unexpectedMessage(key)})

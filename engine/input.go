@@ -42,6 +42,13 @@ type Input struct {
 	// in strict mode) on the declared fields among them. A map has none.
 	Duplicates []string
 
+	// IDWarnings is set by InputFromMap for each key that gives a lead's
+	// id ("id" and "lead_id" of the request, and of its "lead" object:
+	// "lead.id") whose value is an object, a list or a boolean: such an id
+	// is not read, and the decision warns on the key, saying what it held
+	// (a number is read as its text: 123 is "123"; null is no id).
+	IDWarnings []Warning
+
 	// AccountJoined is set by JoinAccount: the account came from a
 	// directory, not from the request, and its keys are not checked
 	// against the declared fields (see undeclaredMessage).
@@ -261,12 +268,25 @@ func InputFromMap(doc map[string]any) (Input, error) {
 		}
 		slices.Sort(in.Unexpected)
 	}
-	for _, m := range []map[string]any{doc, in.Lead} {
+	for i, m := range []map[string]any{doc, in.Lead} {
+		envelope := i == 1 && hasLead && !in.FlatAccount // the lead object is not the request
 		for _, k := range []string{"id", "lead_id"} {
-			if in.ID != "" {
-				break
+			v, ok := m[k]
+			if !ok || (i == 1 && !envelope) {
+				continue
 			}
-			switch v := m[k].(type) {
+			if msg := idMessage(v); msg != "" {
+				name := k
+				if envelope {
+					name = "lead." + k
+				}
+				in.IDWarnings = append(in.IDWarnings, Warning{Field: name, Message: msg})
+				continue
+			}
+			if in.ID != "" {
+				continue
+			}
+			switch v := v.(type) {
 			case string:
 				in.ID = v
 			case json.Number:
@@ -279,6 +299,23 @@ func InputFromMap(doc map[string]any) (Input, error) {
 		}
 	}
 	return in, nil
+}
+
+// idMessage says what is wrong with v as a lead's id: "" for a string, a
+// number or null, else the warning of IDWarnings.
+func idMessage(v any) string {
+	var what string
+	switch v := v.(type) {
+	case map[string]any:
+		what = "an object"
+	case []any:
+		what = "a list"
+	case bool:
+		what = fmt.Sprintf("boolean %v", v)
+	default:
+		return ""
+	}
+	return "expected the lead's id as a string or number, got " + what + "; ignored"
 }
 
 // hasLeadKeys reports whether a request object has keys besides the

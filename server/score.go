@@ -591,10 +591,17 @@ func leadID(data []byte) string {
 		ID     any `json:"id"`
 		LeadID any `json:"lead_id"`
 	}
-	if json.Unmarshal(data, &doc) == nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // an id 12345678901234567890 is that text, as ParseInput reads it
+	if dec.Decode(&doc) == nil {
 		for _, v := range []any{doc.ID, doc.LeadID} {
-			if id, ok := v.(string); ok {
-				return id
+			switch id := v.(type) {
+			case string:
+				if id != "" {
+					return id
+				}
+			case json.Number:
+				return id.String()
 			}
 		}
 	}

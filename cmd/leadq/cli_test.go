@@ -118,3 +118,42 @@ func TestScoreLongLine(t *testing.T) {
 		t.Errorf("stderr = %q; want the long line at stdin:2:1 and the count", stderr.String())
 	}
 }
+
+// TestScoreLeadIDTypes: leadq score reads a lead id as the server and the
+// engine do (engine's TestLeadIDTypes): a number is its text as sent, an
+// object, a list or a boolean is no id with a warning on its key.
+func TestScoreLeadIDTypes(t *testing.T) {
+	in := `{"id": 12345678901234567890, "lead": {"employees": 50}}
+{"id": {"crm": 5}, "lead": {"employees": 50}}
+{"lead": {"id": true, "lead_id": 7, "employees": 50}}
+`
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"score", "--rules", "../../examples/rulesets", "--ruleset", "b2b-saas", "--format", "json", "-"},
+		strings.NewReader(in), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("leadq score: %v\n%s", err, stderr.String())
+	}
+	var got []string
+	for line := range strings.Lines(stdout.String()) {
+		var d struct {
+			LeadID   string `json:"lead_id"`
+			Warnings []struct{ Field, Message string }
+		}
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		s := d.LeadID
+		for _, w := range d.Warnings {
+			s += "; " + w.Field + ": " + w.Message
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"12345678901234567890",
+		"; id: expected the lead's id as a string or number, got an object; ignored",
+		"7; lead.id: expected the lead's id as a string or number, got boolean true; ignored",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lead ids and warnings (-want +got):\n%s", diff)
+	}
+}
