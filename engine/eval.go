@@ -407,6 +407,13 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 			l.warnings = append(l.warnings, Warning{Field: name, Message: name + " is given twice; the last value is used"})
 		}
 	}
+	for _, name := range in.InvalidUTF8 {
+		// Only what decides: a declared field (an undeclared key is
+		// warned of as such, and not read).
+		if ns, key, _ := strings.Cut(name, "."); rs.FieldByKey(ns, key) != nil {
+			l.warnings = append(l.warnings, Warning{Field: name, Message: invalidUTF8Message})
+		}
+	}
 	if in.FlatAccount {
 		if strict {
 			errs = append(errs, &InputError{Field: "account", Message: flatAccountMessage})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/leadq/leadq/rules"
 	"github.com/leadq/leadq/rules/eval"
@@ -48,6 +49,12 @@ type Input struct {
 	// is not read, and the decision warns on the key, saying what it held
 	// (a number is read as its text: 123 is "123"; null is no id).
 	IDWarnings []Warning
+
+	// InvalidUTF8 is set by ParseInput to the fields ("lead.company")
+	// whose value held bytes that are not UTF-8: JSON is UTF-8, and they
+	// were read as U+FFFD, as encoding/json reads them. A sender of Latin-1
+	// still gets a decision; the declared fields among them are warned of.
+	InvalidUTF8 []string
 
 	// AccountJoined is set by JoinAccount: the account came from a
 	// directory, not from the request, and its keys are not checked
@@ -144,8 +151,57 @@ func ParseInput(data []byte) (Input, error) {
 	for _, k := range account {
 		in.Duplicates = append(in.Duplicates, "account."+k)
 	}
+	// The fast decoder leaves a value with invalid UTF-8 to this path, and
+	// a valid request costs one pass here.
+	if !utf8.Valid(data) {
+		in.InvalidUTF8 = invalidUTF8(data, hasLead || hasAccount, in.FlatAccount)
+	}
 	return in, nil
 }
+
+// invalidUTF8 lists the fields of a request (valid JSON: ParseInput
+// decoded it) whose values hold bytes that are not UTF-8, as
+// Input.InvalidUTF8: the keys of the lead and account objects, or of the
+// request's top for a bare or flat lead. Each value's bytes are looked at
+// as sent: json.RawMessage keeps them.
+func invalidUTF8(data []byte, envelope, flat bool) []string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(data, &top) != nil {
+		return nil
+	}
+	var out []string
+	object := func(ns string, raw json.RawMessage) {
+		var m map[string]json.RawMessage
+		if utf8.Valid(raw) || json.Unmarshal(raw, &m) != nil {
+			return
+		}
+		for k, v := range m {
+			if !utf8.Valid(v) {
+				out = append(out, ns+"."+k)
+			}
+		}
+	}
+	switch {
+	case !envelope:
+		object("lead", data)
+	case flat:
+		for k, v := range top {
+			if k != "account" && !utf8.Valid(v) {
+				out = append(out, "lead."+k)
+			}
+		}
+		object("account", top["account"])
+	default:
+		object("lead", top["lead"])
+		object("account", top["account"])
+	}
+	slices.Sort(out)
+	return out
+}
+
+// invalidUTF8Message is the warning on a field whose value held bytes
+// that are not UTF-8.
+const invalidUTF8Message = "the value holds bytes that are not UTF-8 (sent as Latin-1 or Windows-1252?): each was read as U+FFFD (\ufffd); send UTF-8"
 
 // duplicateKeys lists the keys a JSON object (valid: ParseInput decoded
 // it) gives more than once at its top, and in the last object of its keys

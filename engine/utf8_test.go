@@ -1,0 +1,56 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leadq/leadq/engine"
+)
+
+// TestInvalidUTF8Warned: a value holding bytes that are not UTF-8 (a
+// sender of Latin-1) is still read, as U+FFFD, and the decision warns on
+// each declared field that held one, on the fast decoder (which leaves
+// such values to the map path) and the map path alike. It was replaced
+// without a word.
+func TestInvalidUTF8Warned(t *testing.T) {
+	rss := decodeRulesets(t)
+	var rs *engine.Ruleset
+	for _, r := range rss {
+		if r.Name == "b2b-saas" {
+			rs = r
+		}
+	}
+	for _, tc := range []struct {
+		name, request string
+		warned        []string
+	}{
+		{"valid", `{"lead": {"industry": "Café", "company": "Ärzte \u00e9"}}`, nil},
+		{"string field", "{\"lead\": {\"industry\": \"Caf\xe9\", \"employees\": 50}}", []string{"lead.industry"}},
+		{"two fields", "{\"lead\": {\"company\": \"M\xfcller \xff\", \"country\": \"DE\", \"industry\": \"Caf\xe9\"}}", []string{"lead.company", "lead.industry"}},
+		{"list item", "{\"lead\": {\"tech_stack\": [\"hubspot\", \"sales\xffforce\"]}}", []string{"lead.tech_stack"}},
+		{"account field", "{\"lead\": {\"employees\": 50}, \"account\": {\"open_opportunities\": \"\xff\"}}", []string{"account.open_opportunities"}},
+		{"bare lead", "{\"id\": \"B-1\", \"industry\": \"\xe9nergie\"}", []string{"lead.industry"}},
+		{"flat lead with its account", "{\"industry\": \"\xe9nergie\", \"account\": {}}", []string{"lead.industry"}},
+		{"undeclared key", "{\"lead\": {\"notes\": \"\xff\", \"nope\xff\": 1}}", nil},
+		{"escaped, not invalid", `{"lead": {"industry": "\u00ff"}}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkSameDecision(t, rss, []byte(tc.request))
+			d, err := rs.ScoreJSON(context.Background(), []byte(tc.request), engine.Options{Clock: func() time.Time { return fixedNow }})
+			if err != nil {
+				t.Fatalf("ScoreJSON(%q): %v", tc.request, err)
+			}
+			var warned []string
+			for _, w := range d.Warnings {
+				if w.Message == "the value holds bytes that are not UTF-8 (sent as Latin-1 or Windows-1252?): each was read as U+FFFD (\ufffd); send UTF-8" {
+					warned = append(warned, w.Field)
+				}
+			}
+			if diff := cmp.Diff(tc.warned, warned); diff != "" {
+				t.Errorf("ScoreJSON(%q): fields warned of invalid UTF-8 (-want +got):\n%s\nall warnings: %v", tc.request, diff, d.Warnings)
+			}
+		})
+	}
+}
