@@ -194,6 +194,7 @@ func typeNamed(name string) (Type, bool) {
 type decoder struct {
 	f    *File
 	errs ErrorList
+	said map[Error]bool // each error once: a node reached through several aliases was reported at each
 }
 
 // Parse decodes one rule file. It returns the File even when there are
@@ -236,7 +237,15 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorf(pos Pos, code, format string, args ...any) {
-	d.errs = append(d.errs, &Error{Pos: pos, Code: code, Msg: fmt.Sprintf(format, args...)})
+	e := Error{Pos: pos, Code: code, Msg: fmt.Sprintf(format, args...)}
+	if d.said[e] {
+		return
+	}
+	if d.said == nil {
+		d.said = map[Error]bool{}
+	}
+	d.said[e] = true
+	d.errs = append(d.errs, &e)
 }
 
 func kindName(n *yaml.Node) string {
