@@ -13,8 +13,9 @@ import (
 
 // TestUnknownQueryParameter: every route refuses a query parameter it does
 // not read (?detial=brief was answered in full, as if absent), naming it
-// and the route's own; the reps' page and the root, opened from links,
-// take any.
+// and the route's own; the reps' page and the root, opened from links, and
+// the probes, metrics and OpenAPI document, fetched by tools configured
+// elsewhere, take any.
 func TestUnknownQueryParameter(t *testing.T) {
 	s, err := New(engine.New(engine.Static()), WithInsecureOpen(true))
 	if err != nil {

@@ -21,9 +21,12 @@ func (s *Server) routes() []route {
 		{method: "POST", path: "/v1/score/stream", scope: ScopeScore, stream: true, query: scoreQuery, handle: s.scoreStream},
 		{method: "GET", path: "/v1/rulesets", scope: ScopeScore, handle: s.rulesets},
 		{method: "POST", path: "/-/reload", scope: ScopeAdmin, handle: s.reload},
-		{method: "GET", path: "/healthz", handle: s.healthz},
-		{method: "GET", path: "/readyz", handle: s.readyz},
-		{method: "GET", path: "/metrics", handle: func(w http.ResponseWriter, r *http.Request) error {
+		// Probes, scrapers and tools add what their configuration says
+		// (Prometheus's params:, a cache buster): these read nothing of
+		// it and refuse nothing.
+		{method: "GET", path: "/healthz", anyQuery: true, handle: s.healthz},
+		{method: "GET", path: "/readyz", anyQuery: true, handle: s.readyz},
+		{method: "GET", path: "/metrics", anyQuery: true, handle: func(w http.ResponseWriter, r *http.Request) error {
 			if s.mayDetail(r) {
 				metrics.ServeHTTP(w, r)
 			} else {
@@ -31,6 +34,6 @@ func (s *Server) routes() []route {
 			}
 			return nil
 		}},
-		{method: "GET", path: "/openapi.json", handle: s.openapi},
+		{method: "GET", path: "/openapi.json", anyQuery: true, handle: s.openapi},
 	}, s.repsRoutes()...) // decision log lookups, preview, the reps' page (reps.go)
 }
