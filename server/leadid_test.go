@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -50,59 +49,35 @@ func TestLeadIDAcrossEndpoints(t *testing.T) {
 		}
 		return a.LeadID + " " + strings.Join(warned, ",")
 	}
-	var want, single, lines []string
-	var body []string
+	var want, body []string
 	for _, r := range requests {
 		want = append(want, r.id+" "+r.warned)
 		body = append(body, r.request)
-		var a answer
-		code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas&detail=brief", r.request, &a)
-		if code != http.StatusOK {
-			a = answer{LeadID: r.id} // the single answer is an error; its id is in batches and streams
-			a.Error = &struct {
-				Code string `json:"code"`
-			}{"error"}
+	}
+	a := decideEverywhere(t, ts, body...)
+	summaries := func(where string, list []json.RawMessage) []string {
+		var out []string
+		for i, raw := range list {
+			var x answer
+			if err := json.Unmarshal(raw, &x); err != nil {
+				t.Fatalf("%s: %s: %v", where, raw, err)
+			}
+			if where == "POST /v1/score" && a.codes[i] != http.StatusOK {
+				// The single answer is an error; the id is in batches and streams.
+				x = answer{LeadID: requests[i].id, Error: &struct {
+					Code string `json:"code"`
+				}{"error"}}
+			}
+			out = append(out, summary(x))
 		}
-		single = append(single, summary(a))
+		return out
 	}
-	if diff := cmp.Diff(want, single); diff != "" {
-		t.Errorf("POST /v1/score (-want +got):\n%s", diff)
-	}
-
-	var batch struct {
-		Decisions []answer `json:"decisions"`
-	}
-	if code := call(t, ts, "POST", "/v1/score/batch?ruleset=b2b-saas&detail=brief", "["+strings.Join(body, ",")+"]", &batch); code != http.StatusOK {
-		t.Fatalf("batch: %d", code)
-	}
-	var batched []string
-	for _, a := range batch.Decisions {
-		batched = append(batched, summary(a))
-	}
-	if diff := cmp.Diff(want, batched); diff != "" {
-		t.Errorf("POST /v1/score/batch (-want +got):\n%s", diff)
-	}
-
-	req, err := http.NewRequest("POST", ts.URL+"/v1/score/stream?ruleset=b2b-saas&detail=brief", strings.NewReader(strings.Join(body, "\n")+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var a answer
-		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
-			t.Fatalf("stream line %q: %v", sc.Text(), err)
+	for _, got := range []struct {
+		where string
+		list  []json.RawMessage
+	}{{"POST /v1/score", a.single}, {"POST /v1/score/batch", a.batch}, {"POST /v1/score/stream", a.stream}} {
+		if diff := cmp.Diff(want, summaries(got.where, got.list)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", got.where, diff)
 		}
-		lines = append(lines, summary(a))
-	}
-	if diff := cmp.Diff(want, lines); diff != "" {
-		t.Errorf("POST /v1/score/stream (-want +got):\n%s", diff)
 	}
 }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -30,35 +29,18 @@ func TestInvalidUTF8WarnedAcrossEndpoints(t *testing.T) {
 		}
 		t.Errorf("%s: lead %s warnings %+v; want one on lead.company saying its value is not UTF-8", where, a.LeadID, a.Warnings)
 	}
-	var single answer
-	if code := call(t, ts, "POST", "/v1/score?ruleset=b2b-saas&detail=brief", lead, &single); code != http.StatusOK {
-		t.Fatalf("score: %d", code)
+	a := decideEverywhere(t, ts, lead)
+	if a.codes[0] != http.StatusOK || len(a.batch) != 1 || len(a.stream) != 1 {
+		t.Fatalf("answers: status %d, %d in the batch, %d stream lines; want 200, one, one", a.codes[0], len(a.batch), len(a.stream))
 	}
-	check("POST /v1/score", single)
-	var batch struct {
-		Decisions []answer `json:"decisions"`
+	for _, got := range []struct {
+		where  string
+		answer json.RawMessage
+	}{{"POST /v1/score", a.single[0]}, {"POST /v1/score/batch", a.batch[0]}, {"POST /v1/score/stream", a.stream[0]}} {
+		var x answer
+		if err := json.Unmarshal(got.answer, &x); err != nil {
+			t.Fatalf("%s: %s: %v", got.where, got.answer, err)
+		}
+		check(got.where, x)
 	}
-	if code := call(t, ts, "POST", "/v1/score/batch?ruleset=b2b-saas&detail=brief", "["+lead+"]", &batch); code != http.StatusOK || len(batch.Decisions) != 1 {
-		t.Fatalf("batch: %d %+v", code, batch)
-	}
-	check("POST /v1/score/batch", batch.Decisions[0])
-	req, err := http.NewRequest("POST", ts.URL+"/v1/score/stream?ruleset=b2b-saas&detail=brief", strings.NewReader(lead+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := ts.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	if !sc.Scan() {
-		t.Fatal("stream: no answer")
-	}
-	var line answer
-	if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-		t.Fatalf("stream line %q: %v", sc.Text(), err)
-	}
-	check("POST /v1/score/stream", line)
 }
