@@ -397,8 +397,8 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 	for _, name := range in.Duplicates {
 		// Only what decides: a declared field, or the lead or account
 		// object (an undeclared key is ignored however often it is given).
-		ns, key, _ := strings.Cut(name, ".")
-		if key != "" && rs.FieldByKey(ns, key) == nil {
+		ns, key, inObject := strings.Cut(name, ".")
+		if inObject && rs.FieldByKey(ns, key) == nil { // the empty key too ("lead."): never a field
 			continue
 		}
 		if strict {
