@@ -24,8 +24,14 @@ func TestManyUndeclaredKeysWarned(t *testing.T) {
 		req := undeclaredKeys(shape, 100_000)
 		for _, strict := range []bool{false, true} {
 			d, err := rs.ScoreJSON(context.Background(), []byte(req), engine.Options{Strict: strict})
-			if !strict && len(d.Warnings) != 100_000 {
-				t.Errorf("%.20s: %d warnings (error %v); want 100,000", req, len(d.Warnings), err)
+			undeclared := 0
+			for _, w := range d.Warnings {
+				if w.Field != "lead.title" { // the third shape's, for its byte that is not UTF-8
+					undeclared++
+				}
+			}
+			if !strict && undeclared != 100_000 {
+				t.Errorf("%.20s: %d warnings of the keys (error %v); want 100,000", req, undeclared, err)
 			}
 		}
 	}
