@@ -50,6 +50,9 @@ type exprCompiler struct {
 	cache   ConditionCache // nil: no reuse across compilations
 	vmOnly  bool           // see Compiler.VMOnly
 	sets    stringSets     // the native code's sets of constant strings, shared by the ruleset's conditions
+	// shared, while set (lintRules), holds each list's one ArrayNode for
+	// every tree built: see buildShared.
+	shared map[*rulefile.ListDecl]*ast.ArrayNode
 	envSig  string         // see envSignature
 }
 
@@ -441,21 +444,7 @@ func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string
 		switch v := node.(type) {
 		case *ast.IdentifierNode:
 			if l := x.c.lists[v.Value]; l != nil {
-				arr := &ast.ArrayNode{}
-				for _, val := range l.Values {
-					var lit ast.Node
-					switch val := val.(type) {
-					case string:
-						lit = &ast.StringNode{Value: val}
-					case int:
-						lit = &ast.IntegerNode{Value: val}
-					case float64:
-						lit = &ast.FloatNode{Value: val}
-					}
-					lit.SetLocation(v.Location())
-					arr.Nodes = append(arr.Nodes, lit)
-				}
-				ast.Patch(p, arr)
+				ast.Patch(p, x.listNode(l, v.Location()))
 				return
 			}
 			m := x.c.macros[v.Value]
@@ -500,6 +489,43 @@ func (x *exprCompiler) expand(n *ast.Node, at *exprfile.Location, stack []string
 	}
 	visit(n)
 	return ok
+}
+
+// listNode is the array of a list's values, each at loc: a new one, or
+// while trees share lists (buildShared) the list's one.
+func (x *exprCompiler) listNode(l *rulefile.ListDecl, loc exprfile.Location) *ast.ArrayNode {
+	if arr := x.shared[l]; arr != nil {
+		return arr
+	}
+	arr := &ast.ArrayNode{Nodes: make([]ast.Node, 0, len(l.Values))}
+	for _, val := range l.Values {
+		var lit ast.Node
+		switch val := val.(type) {
+		case string:
+			lit = &ast.StringNode{Value: val}
+		case int:
+			lit = &ast.IntegerNode{Value: val}
+		case float64:
+			lit = &ast.FloatNode{Value: val}
+		}
+		lit.SetLocation(loc)
+		arr.Nodes = append(arr.Nodes, lit)
+	}
+	if x.shared != nil {
+		x.shared[l] = arr
+	}
+	return arr
+}
+
+// buildShared calls f while every tree build makes shares each list's
+// array: for lint, which holds every rule's tree at once and changes no
+// list in them (a 200,000-domain list read by 50 rules held 950 MB of
+// copies). A compile's trees get their own, since expr's checker and
+// optimizer change them in place.
+func (x *exprCompiler) buildShared(f func()) {
+	x.shared = map[*rulefile.ListDecl]*ast.ArrayNode{}
+	defer func() { x.shared = nil }()
+	f()
 }
 
 func setLocations(n ast.Node, loc exprfile.Location) {

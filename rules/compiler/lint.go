@@ -54,21 +54,23 @@ func (c *builder) lintRules() {
 		}
 	}
 	var all []*lintRule
-	for _, f := range c.files {
-		for _, list := range [][]*rulefile.RuleDecl{f.Knockouts, f.Score} {
-			for _, d := range list {
-				r := &lintRule{decl: d, file: f}
-				node, ok := c.ex.build(exprSource{file: f, text: d.When})
-				if !ok {
-					continue
+	c.ex.buildShared(func() {
+		for _, f := range c.files {
+			for _, list := range [][]*rulefile.RuleDecl{f.Knockouts, f.Score} {
+				for _, d := range list {
+					r := &lintRule{decl: d, file: f}
+					node, ok := c.ex.build(exprSource{file: f, text: d.When})
+					if !ok {
+						continue
+					}
+					normaliseOps(node)
+					r.cond = node
+					r.truth, r.why = truthOf(node)
+					all = append(all, r)
 				}
-				normaliseOps(node)
-				r.cond = node
-				r.truth, r.why = truthOf(node)
-				all = append(all, r)
 			}
 		}
-	}
+	})
 	c.lintConstant(all)
 	c.lintCaps(all)
 	c.lintGroups(all)
