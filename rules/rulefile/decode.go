@@ -194,7 +194,7 @@ func typeNamed(name string) (Type, bool) {
 type decoder struct {
 	f    *File
 	errs ErrorList
-	said map[Error]bool // each error once: a node reached through several aliases was reported at each
+	said map[Error]bool // each error once: a node reached twice through aliases (<<: [*a, *a]) is checked twice
 }
 
 // Parse decodes one rule file. It returns the File even when there are
@@ -296,6 +296,19 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// resolveAt is resolve, at the alias: what is wrong with an aliased node
+// where an alias puts it is reported where the alias is, not at the
+// anchor (a list of aliases of a list said so nine times at the anchor).
+func resolveAt(n *yaml.Node) *yaml.Node {
+	r := resolve(n)
+	if r == n {
+		return n
+	}
+	at := *r
+	at.Line, at.Column = n.Line, n.Column
+	return &at
+}
+
 func (d *decoder) sequence(n *yaml.Node, subject string, fn func(item *yaml.Node)) {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
@@ -306,7 +319,7 @@ func (d *decoder) sequence(n *yaml.Node, subject string, fn func(item *yaml.Node
 		return
 	}
 	for _, it := range n.Content {
-		fn(resolve(it))
+		fn(resolveAt(it))
 	}
 }
 
