@@ -194,7 +194,7 @@ func typeNamed(name string) (Type, bool) {
 type decoder struct {
 	f    *File
 	errs ErrorList
-	said map[Error]bool // each error once: a node reached twice through aliases (<<: [*a, *a]) is checked twice
+	said map[Error]bool // each error once: aliases can bring one node to the decoder more than once
 }
 
 // Parse decodes one rule file. It returns the File even when there are
