@@ -517,11 +517,11 @@ func (x *exprCompiler) listNode(l *rulefile.ListDecl, loc exprfile.Location) *as
 	return arr
 }
 
-// buildShared calls f while every tree build makes shares each list's
-// array: for lint, which holds every rule's tree at once and changes no
-// list in them (a 200,000-domain list read by 50 rules held 950 MB of
-// copies). A compile's trees get their own, since expr's checker and
-// optimizer change them in place.
+// buildShared calls f, and the trees build makes meanwhile share each
+// list's array: for lint, which holds every rule's tree at once and
+// changes no list in them (a 200,000-domain list read by 50 rules held
+// 950 MB of copies). A compile's trees get their own, since expr's checker
+// and optimizer change them in place.
 func (x *exprCompiler) buildShared(f func()) {
 	x.shared = map[*rulefile.ListDecl]*ast.ArrayNode{}
 	defer func() { x.shared = nil }()
