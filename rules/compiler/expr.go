@@ -50,10 +50,11 @@ type exprCompiler struct {
 	cache   ConditionCache // nil: no reuse across compilations
 	vmOnly  bool           // see Compiler.VMOnly
 	sets    stringSets     // the native code's sets of constant strings, shared by the ruleset's conditions
+	envSig  string         // see envSignature
+
 	// shared, while set (lintRules), holds each list's one ArrayNode for
 	// every tree built: see buildShared.
 	shared map[*rulefile.ListDecl]*ast.ArrayNode
-	envSig  string         // see envSignature
 }
 
 func (x *exprCompiler) config(kind envKind) *conf.Config {
