@@ -408,9 +408,11 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 		}
 	}
 	for _, name := range in.InvalidUTF8 {
-		// Only what decides: a declared field (an undeclared key is
-		// warned of as such, and not read).
-		if ns, key, _ := strings.Cut(name, "."); rs.FieldByKey(ns, key) != nil {
+		// Only what decides or is looked up: a declared field (an
+		// undeclared key is warned of as such, and not read), or the
+		// lead's id, which a lookup by the id as sent would not find.
+		ns, key, _ := strings.Cut(name, ".")
+		if rs.FieldByKey(ns, key) != nil || name == "id" || name == "lead_id" || name == "lead.id" || name == "lead.lead_id" {
 			l.warnings = append(l.warnings, Warning{Field: name, Message: invalidUTF8Message})
 		}
 	}

@@ -170,30 +170,44 @@ func invalidUTF8(data []byte, envelope, flat bool) []string {
 		return nil
 	}
 	var out []string
-	object := func(ns string, raw json.RawMessage) {
+	// A key of the request's top is the lead's, but its id is the
+	// request's ("id", as IDWarnings names it).
+	topName := func(k string) string {
+		if k == "id" || k == "lead_id" {
+			return k
+		}
+		return "lead." + k
+	}
+	object := func(name func(string) string, raw json.RawMessage) {
 		var m map[string]json.RawMessage
 		if utf8.Valid(raw) || json.Unmarshal(raw, &m) != nil {
 			return
 		}
 		for k, v := range m {
 			if !utf8.Valid(v) {
-				out = append(out, ns+"."+k)
+				out = append(out, name(k))
 			}
 		}
 	}
+	in := func(ns string) func(string) string { return func(k string) string { return ns + "." + k } }
 	switch {
 	case !envelope:
-		object("lead", data)
+		object(topName, data)
 	case flat:
 		for k, v := range top {
 			if k != "account" && !utf8.Valid(v) {
-				out = append(out, "lead."+k)
+				out = append(out, topName(k))
 			}
 		}
-		object("account", top["account"])
+		object(in("account"), top["account"])
 	default:
-		object("lead", top["lead"])
-		object("account", top["account"])
+		for _, k := range []string{"id", "lead_id"} {
+			if v, ok := top[k]; ok && !utf8.Valid(v) {
+				out = append(out, k)
+			}
+		}
+		object(in("lead"), top["lead"])
+		object(in("account"), top["account"])
 	}
 	slices.Sort(out)
 	return out

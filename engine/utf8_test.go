@@ -35,6 +35,10 @@ func TestInvalidUTF8Warned(t *testing.T) {
 		{"flat lead with its account", "{\"industry\": \"\xe9nergie\", \"account\": {}}", []string{"lead.industry"}},
 		{"undeclared key", "{\"lead\": {\"notes\": \"\xff\", \"nope\xff\": 1}}", nil},
 		{"escaped, not invalid", `{"lead": {"industry": "\u00ff"}}`, nil},
+		{"request's id", "{\"id\": \"L-\xff\", \"lead\": {\"employees\": 50}}", []string{"id"}},
+		{"lead object's id", "{\"lead\": {\"lead_id\": \"L-\xff\", \"employees\": 50}}", []string{"lead.lead_id"}},
+		{"bare lead's id", "{\"id\": \"B-\xe9\", \"industry\": \"retail\"}", []string{"id"}},
+		{"flat lead's id", "{\"lead_id\": \"B-\xe9\", \"account\": {}}", []string{"lead_id"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSameDecision(t, rss, []byte(tc.request))
