@@ -50,10 +50,11 @@ type Input struct {
 	// (a number is read as its text: 123 is "123"; null is no id).
 	IDWarnings []Warning
 
-	// InvalidUTF8 is set by ParseInput to the fields ("lead.company")
-	// whose value held bytes that are not UTF-8: JSON is UTF-8, and they
-	// were read as U+FFFD, as encoding/json reads them. A sender of Latin-1
-	// still gets a decision; the declared fields among them are warned of.
+	// InvalidUTF8 is set by ParseInput to the keys ("lead.company", and
+	// the id's as IDWarnings names them: "id", "lead.id") whose value held
+	// bytes that are not UTF-8: JSON is UTF-8, and they were read as
+	// U+FFFD, as encoding/json reads them. A sender of Latin-1 still gets a
+	// decision; the declared fields among them and the id are warned of.
 	InvalidUTF8 []string
 
 	// AccountJoined is set by JoinAccount: the account came from a
