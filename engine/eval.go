@@ -407,13 +407,18 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 			l.warnings = append(l.warnings, Warning{Field: name, Message: name + " is given twice; the last value is used"})
 		}
 	}
-	for _, name := range in.InvalidUTF8 {
-		// Only what decides or is looked up: a declared field (an
-		// undeclared key is warned of as such, and not read), or the
-		// lead's id, which a lookup by the id as sent would not find.
-		ns, key, _ := strings.Cut(name, ".")
-		if rs.FieldByKey(ns, key) != nil || name == "id" || name == "lead_id" || name == "lead.id" || name == "lead.lead_id" {
-			l.warnings = append(l.warnings, Warning{Field: name, Message: invalidUTF8Message})
+	for _, replaced := range []struct {
+		names   []string
+		message string
+	}{{in.InvalidUTF8, invalidUTF8Message}, {in.LoneSurrogates, loneSurrogateMessage}} {
+		for _, name := range replaced.names {
+			// Only what decides or is looked up: a declared field (an
+			// undeclared key is warned of as such, and not read), or the
+			// lead's id, which a lookup by the id as sent would not find.
+			ns, key, _ := strings.Cut(name, ".")
+			if rs.FieldByKey(ns, key) != nil || name == "id" || name == "lead_id" || name == "lead.id" || name == "lead.lead_id" {
+				l.warnings = append(l.warnings, Warning{Field: name, Message: replaced.message})
+			}
 		}
 	}
 	if in.FlatAccount {

@@ -57,6 +57,12 @@ type Input struct {
 	// decision; the declared fields among them and the id are warned of.
 	InvalidUTF8 []string
 
+	// LoneSurrogates is set by ParseInput to the keys, named as in
+	// InvalidUTF8, whose value escaped half of a UTF-16 surrogate pair
+	// without the other ("\ud83d" alone), which JSON readers read as
+	// U+FFFD; warned of as InvalidUTF8 is.
+	LoneSurrogates []string
+
 	// AccountJoined is set by JoinAccount: the account came from a
 	// directory, not from the request, and its keys are not checked
 	// against the declared fields (see undeclaredMessage).
@@ -152,20 +158,62 @@ func ParseInput(data []byte) (Input, error) {
 	for _, k := range account {
 		in.Duplicates = append(in.Duplicates, "account."+k)
 	}
-	// The fast decoder leaves a value with invalid UTF-8 to this path, and
-	// a valid request costs one pass here.
-	if !utf8.Valid(data) {
-		in.InvalidUTF8 = invalidUTF8(data, hasLead || hasAccount, in.FlatAccount)
+	// The fast decoder leaves a value with invalid UTF-8 or a lone
+	// surrogate to this path, and a request with neither costs a pass
+	// for each here.
+	notUTF8 := func(v []byte) bool { return !utf8.Valid(v) }
+	if notUTF8(data) {
+		in.InvalidUTF8 = keysWhere(data, hasLead || hasAccount, in.FlatAccount, notUTF8)
+	}
+	if loneSurrogate(data) {
+		in.LoneSurrogates = keysWhere(data, hasLead || hasAccount, in.FlatAccount, loneSurrogate)
 	}
 	return in, nil
 }
 
-// invalidUTF8 lists the fields of a request (valid JSON: ParseInput
-// decoded it) whose values hold bytes that are not UTF-8, as
-// Input.InvalidUTF8: the keys of the lead and account objects, or of the
-// request's top for a bare or flat lead. Each value's bytes are looked at
-// as sent: json.RawMessage keeps them.
-func invalidUTF8(data []byte, envelope, flat bool) []string {
+// loneSurrogate reports whether the JSON text b escapes half of a UTF-16
+// surrogate pair without the other half ("\ud83d" alone: a UTF-16 text
+// cut inside an emoji), which encoding/json reads as U+FFFD.
+func loneSurrogate(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 || i+j+1 >= len(b) {
+			return false
+		}
+		i += j
+		r, ok := escapedUnit(b, i)
+		if !ok {
+			i += 2 // \\, \n...: the escaped byte is no escape's start
+			continue
+		}
+		i += 6
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true // a second half first
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo, ok := escapedUnit(b, i); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+}
+
+// escapedUnit reads the UTF-16 unit of a \uXXXX escape at b[i:].
+func escapedUnit(b []byte, i int) (rune, bool) {
+	if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+	return rune(n), err == nil
+}
+
+// keysWhere lists the keys of a request (valid JSON: ParseInput decoded
+// it) whose values bad finds wrong, as Input.InvalidUTF8: the keys of the
+// lead and account objects, or of the request's top for a bare or flat
+// lead, and the request's id. Each value's bytes are looked at as sent:
+// json.RawMessage keeps them.
+func keysWhere(data []byte, envelope, flat bool, bad func([]byte) bool) []string {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(data, &top) != nil {
 		return nil
@@ -181,11 +229,11 @@ func invalidUTF8(data []byte, envelope, flat bool) []string {
 	}
 	object := func(name func(string) string, raw json.RawMessage) {
 		var m map[string]json.RawMessage
-		if utf8.Valid(raw) || json.Unmarshal(raw, &m) != nil {
+		if !bad(raw) || json.Unmarshal(raw, &m) != nil {
 			return
 		}
 		for k, v := range m {
-			if !utf8.Valid(v) {
+			if bad(v) {
 				out = append(out, name(k))
 			}
 		}
@@ -196,14 +244,14 @@ func invalidUTF8(data []byte, envelope, flat bool) []string {
 		object(topName, data)
 	case flat:
 		for k, v := range top {
-			if k != "account" && !utf8.Valid(v) {
+			if k != "account" && bad(v) {
 				out = append(out, topName(k))
 			}
 		}
 		object(in("account"), top["account"])
 	default:
 		for _, k := range []string{"id", "lead_id"} {
-			if v, ok := top[k]; ok && !utf8.Valid(v) {
+			if v, ok := top[k]; ok && bad(v) {
 				out = append(out, k)
 			}
 		}
@@ -217,6 +265,10 @@ func invalidUTF8(data []byte, envelope, flat bool) []string {
 // invalidUTF8Message is the warning on a field whose value held bytes
 // that are not UTF-8.
 const invalidUTF8Message = "the value holds bytes that are not UTF-8 (sent as Latin-1 or Windows-1252?): each was read as U+FFFD (\ufffd); send UTF-8"
+
+// loneSurrogateMessage is the warning on a field whose value held an
+// escaped lone surrogate.
+const loneSurrogateMessage = "the value escapes half of a UTF-16 pair without the other (\\ud83d alone: a text cut inside an emoji?): it was read as U+FFFD (\ufffd)"
 
 // duplicateKeys lists the keys a JSON object (valid: ParseInput decoded
 // it) gives more than once at its top, and in the last object of its keys

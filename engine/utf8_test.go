@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,53 @@ func TestInvalidUTF8Warned(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.warned, warned); diff != "" {
 				t.Errorf("ScoreJSON(%q): fields warned of invalid UTF-8 (-want +got):\n%s\nall warnings: %v", tc.request, diff, d.Warnings)
+			}
+		})
+	}
+}
+
+// TestLoneSurrogateWarned: a value escaping half of a UTF-16 pair without
+// the other ("\ud83d" alone, a text cut inside an emoji by a sender that
+// counts UTF-16 units) is read as U+FFFD, as encoding/json reads it, and
+// the decision warns on its field, on the fast decoder (which leaves such
+// values to the map path) and the map path alike. A whole pair, or an
+// escaped backslash before "ud83d", is no lone half.
+func TestLoneSurrogateWarned(t *testing.T) {
+	rss := decodeRulesets(t)
+	var rs *engine.Ruleset
+	for _, r := range rss {
+		if r.Name == "b2b-saas" {
+			rs = r
+		}
+	}
+	for _, tc := range []struct {
+		name, request string
+		warned        []string
+	}{
+		{"a whole pair", `{"lead": {"industry": "fintech \ud83d\ude00"}}`, nil},
+		{"first half alone", `{"lead": {"industry": "fintech \ud83d", "employees": 50}}`, []string{"lead.industry"}},
+		{"second half alone", `{"lead": {"company": "\ude00 Acme"}}`, []string{"lead.company"}},
+		{"first half before another escape", `{"lead": {"industry": "\ud83d\u0041"}}`, []string{"lead.industry"}},
+		{"an escaped backslash", `{"lead": {"industry": "a\\ud83d"}}`, nil},
+		{"list item", `{"lead": {"tech_stack": ["hubspot", "x\ud83d"]}}`, []string{"lead.tech_stack"}},
+		{"undeclared key", `{"lead": {"notes": "\ud83d"}}`, nil},
+		{"the id", `{"id": "L-\ud83d", "lead": {"employees": 50}}`, []string{"id"}},
+		{"bare lead", `{"industry": "\udfff"}`, []string{"lead.industry"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkSameDecision(t, rss, []byte(tc.request))
+			d, err := rs.ScoreJSON(context.Background(), []byte(tc.request), engine.Options{Clock: func() time.Time { return fixedNow }})
+			if err != nil {
+				t.Fatalf("ScoreJSON(%q): %v", tc.request, err)
+			}
+			var warned []string
+			for _, w := range d.Warnings {
+				if strings.HasPrefix(w.Message, "the value escapes half of a UTF-16 pair") {
+					warned = append(warned, w.Field)
+				}
+			}
+			if diff := cmp.Diff(tc.warned, warned); diff != "" {
+				t.Errorf("ScoreJSON(%q): fields warned of a lone surrogate (-want +got):\n%s\nall warnings: %v", tc.request, diff, d.Warnings)
 			}
 		})
 	}
