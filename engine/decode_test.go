@@ -92,6 +92,18 @@ func decodeRulesets(t testing.TB) []*engine.Ruleset {
 	return out
 }
 
+// b2bSaaSOf is the b2b-saas ruleset among rss (decodeRulesets').
+func b2bSaaSOf(t testing.TB, rss []*engine.Ruleset) *engine.Ruleset {
+	t.Helper()
+	for _, r := range rss {
+		if r.Name == "b2b-saas" {
+			return r
+		}
+	}
+	t.Fatal("no ruleset b2b-saas")
+	return nil
+}
+
 func checkSameDecision(t *testing.T, rss []*engine.Ruleset, data []byte) {
 	for _, rs := range rss {
 		for _, strict := range []bool{false, true} {

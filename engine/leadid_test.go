@@ -58,12 +58,7 @@ func idWarnings(d engine.Decision) []string {
 // each JSON type alike. An id of the wrong type was dropped without a word.
 func TestLeadIDTypes(t *testing.T) {
 	rss := decodeRulesets(t)
-	var rs *engine.Ruleset
-	for _, r := range rss {
-		if r.Name == "b2b-saas" {
-			rs = r
-		}
-	}
+	rs := b2bSaaSOf(t, rss)
 	for _, tc := range leadIDCases {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSameDecision(t, rss, []byte(tc.request))

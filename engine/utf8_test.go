@@ -16,17 +16,7 @@ import (
 // such values to the map path) and the map path alike. It was replaced
 // without a word.
 func TestInvalidUTF8Warned(t *testing.T) {
-	rss := decodeRulesets(t)
-	var rs *engine.Ruleset
-	for _, r := range rss {
-		if r.Name == "b2b-saas" {
-			rs = r
-		}
-	}
-	for _, tc := range []struct {
-		name, request string
-		warned        []string
-	}{
+	testReplacedWarned(t, "the value holds bytes that are not UTF-8 (sent as Latin-1 or Windows-1252?): each was read as U+FFFD (\ufffd); send UTF-8", []replacedCase{
 		{"valid", `{"lead": {"industry": "Café", "company": "Ärzte \u00e9"}}`, nil},
 		{"string field", "{\"lead\": {\"industry\": \"Caf\xe9\", \"employees\": 50}}", []string{"lead.industry"}},
 		{"two fields", "{\"lead\": {\"company\": \"M\xfcller \xff\", \"country\": \"DE\", \"industry\": \"Caf\xe9\"}}", []string{"lead.company", "lead.industry"}},
@@ -40,24 +30,7 @@ func TestInvalidUTF8Warned(t *testing.T) {
 		{"lead object's id", "{\"lead\": {\"lead_id\": \"L-\xff\", \"employees\": 50}}", []string{"lead.lead_id"}},
 		{"bare lead's id", "{\"id\": \"B-\xe9\", \"industry\": \"retail\"}", []string{"id"}},
 		{"flat lead's id", "{\"lead_id\": \"B-\xe9\", \"account\": {}}", []string{"lead_id"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkSameDecision(t, rss, []byte(tc.request))
-			d, err := rs.ScoreJSON(context.Background(), []byte(tc.request), engine.Options{Clock: func() time.Time { return fixedNow }})
-			if err != nil {
-				t.Fatalf("ScoreJSON(%q): %v", tc.request, err)
-			}
-			var warned []string
-			for _, w := range d.Warnings {
-				if w.Message == "the value holds bytes that are not UTF-8 (sent as Latin-1 or Windows-1252?): each was read as U+FFFD (\ufffd); send UTF-8" {
-					warned = append(warned, w.Field)
-				}
-			}
-			if diff := cmp.Diff(tc.warned, warned); diff != "" {
-				t.Errorf("ScoreJSON(%q): fields warned of invalid UTF-8 (-want +got):\n%s\nall warnings: %v", tc.request, diff, d.Warnings)
-			}
-		})
-	}
+	})
 }
 
 // TestLoneSurrogateWarned: a value escaping half of a UTF-16 pair without
@@ -67,17 +40,7 @@ func TestInvalidUTF8Warned(t *testing.T) {
 // values to the map path) and the map path alike. A whole pair, or an
 // escaped backslash before "ud83d", is no lone half.
 func TestLoneSurrogateWarned(t *testing.T) {
-	rss := decodeRulesets(t)
-	var rs *engine.Ruleset
-	for _, r := range rss {
-		if r.Name == "b2b-saas" {
-			rs = r
-		}
-	}
-	for _, tc := range []struct {
-		name, request string
-		warned        []string
-	}{
+	testReplacedWarned(t, "the value escapes half of a UTF-16 pair", []replacedCase{
 		{"a whole pair", `{"lead": {"industry": "fintech \ud83d\ude00"}}`, nil},
 		{"first half alone", `{"lead": {"industry": "fintech \ud83d", "employees": 50}}`, []string{"lead.industry"}},
 		{"second half alone", `{"lead": {"company": "\ude00 Acme"}}`, []string{"lead.company"}},
@@ -87,7 +50,24 @@ func TestLoneSurrogateWarned(t *testing.T) {
 		{"undeclared key", `{"lead": {"notes": "\ud83d"}}`, nil},
 		{"the id", `{"id": "L-\ud83d", "lead": {"employees": 50}}`, []string{"id"}},
 		{"bare lead", `{"industry": "\udfff"}`, []string{"lead.industry"}},
-	} {
+	})
+}
+
+// replacedCase is a request and the fields its decision should warn of
+// (testReplacedWarned).
+type replacedCase struct {
+	name, request string
+	warned        []string
+}
+
+// testReplacedWarned decides each case's request with b2b-saas, on the
+// fast decoder and the map path alike (checkSameDecision), and compares
+// the fields of the warnings whose message starts with prefix with the
+// case's.
+func testReplacedWarned(t *testing.T, prefix string, cases []replacedCase) {
+	rss := decodeRulesets(t)
+	rs := b2bSaaSOf(t, rss)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSameDecision(t, rss, []byte(tc.request))
 			d, err := rs.ScoreJSON(context.Background(), []byte(tc.request), engine.Options{Clock: func() time.Time { return fixedNow }})
@@ -96,12 +76,12 @@ func TestLoneSurrogateWarned(t *testing.T) {
 			}
 			var warned []string
 			for _, w := range d.Warnings {
-				if strings.HasPrefix(w.Message, "the value escapes half of a UTF-16 pair") {
+				if strings.HasPrefix(w.Message, prefix) {
 					warned = append(warned, w.Field)
 				}
 			}
 			if diff := cmp.Diff(tc.warned, warned); diff != "" {
-				t.Errorf("ScoreJSON(%q): fields warned of a lone surrogate (-want +got):\n%s\nall warnings: %v", tc.request, diff, d.Warnings)
+				t.Errorf("ScoreJSON(%q): fields warned %q... (-want +got):\n%s\nall warnings: %v", tc.request, prefix, diff, d.Warnings)
 			}
 		})
 	}
