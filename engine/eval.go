@@ -416,7 +416,7 @@ func (l *record) normalise(rs *rules.Ruleset, in Input, strict bool) error {
 			// undeclared key is warned of as such, and not read), or the
 			// lead's id, which a lookup by the id as sent would not find.
 			ns, key, _ := strings.Cut(name, ".")
-			if rs.FieldByKey(ns, key) != nil || name == "id" || name == "lead_id" || name == "lead.id" || name == "lead.lead_id" {
+			if rs.FieldByKey(ns, key) != nil || idKey(name) {
 				l.warnings = append(l.warnings, Warning{Field: name, Message: replaced.message})
 			}
 		}

@@ -222,7 +222,7 @@ func keysWhere(data []byte, envelope, flat bool, bad func([]byte) bool) []string
 	// A key of the request's top is the lead's, but its id is the
 	// request's ("id", as IDWarnings names it).
 	topName := func(k string) string {
-		if k == "id" || k == "lead_id" {
+		if idKey(k) {
 			return k
 		}
 		return "lead." + k
@@ -422,6 +422,13 @@ func InputFromMap(doc map[string]any) (Input, error) {
 		}
 	}
 	return in, nil
+}
+
+// idKey reports whether key gives a lead's id: "id" or "lead_id", of the
+// request or of its lead object ("lead.id"), as IDWarnings names them.
+func idKey(key string) bool {
+	key = strings.TrimPrefix(key, "lead.")
+	return key == "id" || key == "lead_id"
 }
 
 // idMessage says what is wrong with v as a lead's id: "" for a string, a
