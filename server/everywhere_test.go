@@ -7,7 +7,21 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/leadq/leadq/engine"
 )
+
+// scored is what the tests over decideEverywhere read of an answer: the
+// lead id, the warnings, and a refused item's error.
+type scored struct {
+	LeadID   string           `json:"lead_id"`
+	Warnings []engine.Warning `json:"warnings"`
+	Error    *refusal         `json:"error"`
+}
+
+type refusal struct {
+	Code string `json:"code"`
+}
 
 // answers are each scoring endpoint's answers to the same requests, as
 // brief decisions of b2b-saas (decideEverywhere).

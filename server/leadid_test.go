@@ -27,17 +27,7 @@ func TestLeadIDAcrossEndpoints(t *testing.T) {
 		{`{"lead_id": 42, "employees": 50}`, "42", ""},
 		{`{"id": 12345678901234567891, "lead": [1]}`, "12345678901234567891", "refused"},
 	}
-	type answer struct {
-		LeadID   string `json:"lead_id"`
-		Warnings []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
-		} `json:"warnings"`
-		Error *struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	summary := func(a answer) string {
+	summary := func(a scored) string {
 		var warned []string
 		for _, w := range a.Warnings {
 			if strings.Contains(w.Message, "expected the lead's id as a string or number") {
@@ -58,15 +48,13 @@ func TestLeadIDAcrossEndpoints(t *testing.T) {
 	summaries := func(where string, list []json.RawMessage) []string {
 		var out []string
 		for i, raw := range list {
-			var x answer
+			var x scored
 			if err := json.Unmarshal(raw, &x); err != nil {
 				t.Fatalf("%s: %s: %v", where, raw, err)
 			}
 			if where == "POST /v1/score" && a.codes[i] != http.StatusOK {
 				// The single answer is an error; the id is in batches and streams.
-				x = answer{LeadID: requests[i].id, Error: &struct {
-					Code string `json:"code"`
-				}{"error"}}
+				x = scored{LeadID: requests[i].id, Error: &refusal{"error"}}
 			}
 			out = append(out, summary(x))
 		}

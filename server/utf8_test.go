@@ -13,14 +13,7 @@ import (
 func TestInvalidUTF8WarnedAcrossEndpoints(t *testing.T) {
 	ts := newServer(t, newEngine(t))
 	lead := "{\"id\": \"L-1\", \"lead\": {\"company\": \"M\xfcller GmbH\", \"employees\": 50}}"
-	type answer struct {
-		LeadID   string `json:"lead_id"`
-		Warnings []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
-		} `json:"warnings"`
-	}
-	check := func(where string, a answer) {
+	check := func(where string, a scored) {
 		t.Helper()
 		for _, w := range a.Warnings {
 			if w.Field == "lead.company" && strings.Contains(w.Message, "not UTF-8") {
@@ -37,7 +30,7 @@ func TestInvalidUTF8WarnedAcrossEndpoints(t *testing.T) {
 		where  string
 		answer json.RawMessage
 	}{{"POST /v1/score", a.single[0]}, {"POST /v1/score/batch", a.batch[0]}, {"POST /v1/score/stream", a.stream[0]}} {
-		var x answer
+		var x scored
 		if err := json.Unmarshal(got.answer, &x); err != nil {
 			t.Fatalf("%s: %s: %v", got.where, got.answer, err)
 		}
